@@ -1,0 +1,71 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+)
+
+// Errors of this package. Errors from writer and locking are returned wrapped,
+// so errors.Is works with their sentinels (re-exported below in exitcode.go) and
+// with the errno (syscall.ENOSPC, ...).
+var (
+	// ErrQueueFull: the operation limits (WithLimits) are exhausted.
+	ErrQueueFull = errors.New("coordinator: too many operations in flight and queued")
+	// ErrVolumeNotInitialised: Redis mode on a volume without .sharedwrite/volume-id
+	// (run InitVolume, `sharedwrite init-volume`, once).
+	ErrVolumeNotInitialised = errors.New("coordinator: volume not initialised for Redis mode (run init-volume once)")
+	// ErrModeMismatch: the volume's .sharedwrite/config records another mode.
+	ErrModeMismatch = errors.New("coordinator: volume mode mismatch")
+	// ErrClosed: the Coordinator was closed.
+	ErrClosed = errors.New("coordinator: closed")
+	// ErrCorruptIntent: a transaction intent is torn or unreadable. It was never
+	// the commit point and is discarded.
+	ErrCorruptIntent = errors.New("coordinator: transaction intent torn or unreadable")
+	// ErrBadVolume: the volume's .sharedwrite files are unreadable or malformed.
+	ErrBadVolume = errors.New("coordinator: bad volume metadata")
+)
+
+// Error records the step, the path (relative to the root, or the key) and the
+// cause of a failed operation.
+type Error struct {
+	Op   string // the step: "resolve", "lease", "flock", "floor", "read", "write", "commit", "release", ...
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("coordinator: %s %s: %v", e.Op, quote.Name(e.Path), e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func wrap(op, path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Op: op, Path: path, Err: err}
+}
+
+// CommandFailedError reports that the user's function or command (Update's fn,
+// InitOnce's generator, the CLI's command after `--`) failed, so nothing was
+// committed. ExitCode maps it to 8; the CLI wraps a command's non-zero exit in it.
+type CommandFailedError struct {
+	Path string
+	// Status is the command's exit status when it is a process, else 0.
+	Status int
+	Err    error
+}
+
+func (e *CommandFailedError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("coordinator: command for %s failed with status %d, nothing committed: %v", quote.Name(e.Path), e.Status, e.Err)
+	}
+	return fmt.Sprintf("coordinator: command for %s failed, nothing committed: %v", quote.Name(e.Path), e.Err)
+}
+
+func (e *CommandFailedError) Unwrap() error { return e.Err }
+
+// errRedisUnreachable marks a failed PING in InitVolume.
+var errRedisUnreachable = errors.New("coordinator: Redis unreachable")

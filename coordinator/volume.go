@@ -1,0 +1,192 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Volume metadata under <root>/.sharedwrite/.
+const (
+	metaDir      = ".sharedwrite"
+	volumeIDFile = metaDir + "/volume-id"
+	configFile   = metaDir + "/config"
+	txDir        = metaDir + "/tx"
+	metaDirPerm  = 0o770 | fs.ModeSetgid
+	metaFilePerm = 0o644
+)
+
+// Volume modes recorded in .sharedwrite/config.
+const (
+	ModeRedis = "redis"
+	ModeLocal = "local"
+)
+
+// volume is the identity and mode read from (or published to) .sharedwrite/.
+type volume struct {
+	id   string
+	mode string
+}
+
+// InitVolume prepares root for Redis mode: it publishes .sharedwrite/volume-id
+// (when absent) and a config recording the Redis mode, after checking that the
+// client answers. It is idempotent; on a volume already in local mode it fails
+// with ErrModeMismatch. It returns the volume id.
+func InitVolume(ctx context.Context, root string, client redis.UniversalClient) (string, error) {
+	if client == nil {
+		return "", wrap("init-volume", root, errors.New("no Redis client"))
+	}
+	if err := client.Ping(ctx).Err(); err != nil {
+		return "", wrap("init-volume ping", root, fmt.Errorf("%w: %w", errRedisUnreachable, err))
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return "", wrap("init-volume open", root, fmt.Errorf("%w: %w", ErrBadVolume, err))
+	}
+	defer r.Close()
+	v, err := ensureVolume(r, ModeRedis, true)
+	if err != nil {
+		return "", err
+	}
+	return v.id, nil
+}
+
+// ensureVolume reads the volume's identity and mode and checks them against
+// mode. create allows publishing a missing volume-id and config (local mode on
+// first use, InitVolume).
+func ensureVolume(r *os.Root, mode string, create bool) (volume, error) {
+	if create {
+		if err := mkdirMeta(r); err != nil {
+			return volume{}, err
+		}
+	}
+	id, err := readMeta(r, volumeIDFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return volume{}, wrap("volume-id", volumeIDFile, ErrVolumeNotInitialised)
+		}
+		if err := publishMeta(r, volumeIDFile, []byte(newVolumeID()+"\n")); err != nil {
+			return volume{}, err
+		}
+		id, err = readMeta(r, volumeIDFile)
+	}
+	if err != nil {
+		return volume{}, err
+	}
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return volume{}, wrap("volume-id", volumeIDFile, fmt.Errorf("%w: malformed volume id", ErrBadVolume))
+	}
+
+	cfg, err := readMeta(r, configFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return volume{}, wrap("config", configFile, ErrVolumeNotInitialised)
+		}
+		if err := publishMeta(r, configFile, []byte("mode="+mode+"\n")); err != nil {
+			return volume{}, err
+		}
+		cfg, err = readMeta(r, configFile)
+	}
+	if err != nil {
+		return volume{}, err
+	}
+	got, ok := strings.CutPrefix(cfg, "mode=")
+	if !ok || (got != ModeRedis && got != ModeLocal) {
+		return volume{}, wrap("config", configFile, fmt.Errorf("%w: malformed config", ErrBadVolume))
+	}
+	if got != mode {
+		return volume{}, wrap("config", configFile, fmt.Errorf("%w: volume is in %s mode, this replica runs in %s mode", ErrModeMismatch, got, mode))
+	}
+	return volume{id: id, mode: got}, nil
+}
+
+func mkdirMeta(r *os.Root) error {
+	for _, d := range []string{metaDir, txDir} {
+		err := r.Mkdir(d, metaDirPerm)
+		if err == nil {
+			// Mkdir applies the umask and may drop setgid; set them as asked.
+			_ = r.Chmod(d, metaDirPerm)
+			continue
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return wrap("mkdir", d, fmt.Errorf("%w: %w", ErrBadVolume, err))
+		}
+		fi, err := r.Lstat(d)
+		if err != nil {
+			return wrap("stat", d, fmt.Errorf("%w: %w", ErrBadVolume, err))
+		}
+		if !fi.IsDir() {
+			return wrap("stat", d, fmt.Errorf("%w: not a directory", ErrBadVolume))
+		}
+	}
+	return nil
+}
+
+// readMeta reads a small metadata file, refusing anything but a regular file
+// (a planted symlink never redirects the volume's identity).
+func readMeta(r *os.Root, name string) (string, error) {
+	fi, err := r.Lstat(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		return "", wrap("stat", name, fmt.Errorf("%w: %w", ErrBadVolume, err))
+	}
+	if !fi.Mode().IsRegular() {
+		return "", wrap("stat", name, fmt.Errorf("%w: not a regular file", ErrBadVolume))
+	}
+	b, err := r.ReadFile(name)
+	if err != nil {
+		return "", wrap("read", name, fmt.Errorf("%w: %w", ErrBadVolume, err))
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// publishMeta publishes name atomically: a temp written and fsynced, then
+// link(2) to name, so a reader never sees it half-written and a concurrent
+// publisher never replaces the first one (EEXIST: someone else won, fine).
+func publishMeta(r *os.Root, name string, data []byte) error {
+	dir, base := path.Split(name)
+	tmp := dir + "." + base + "." + randomHex(4) + ".tmp"
+	f, err := r.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return wrap("create temp", tmp, err)
+	}
+	defer r.Remove(tmp) //nolint:errcheck // the link keeps the content
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return wrap("write temp", tmp, err)
+	}
+	if err := r.Chmod(tmp, metaFilePerm); err != nil {
+		return wrap("chmod", tmp, err)
+	}
+	if err := r.Link(tmp, name); err != nil && !errors.Is(err, fs.ErrExist) {
+		return wrap("link", name, err)
+	}
+	if err := syncDir(r, path.Clean(dir)); err != nil {
+		return wrap("fsync dir", dir, err)
+	}
+	return nil
+}
+
+func newVolumeID() string { return randomHex(16) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
