@@ -24,7 +24,11 @@ type Redis struct {
 	Port   int
 	Socket string
 	Dir    string
-	args   []string
+	// Password is the --requirepass value the server was started with, or "".
+	Password string
+	args     []string
+	// ready, when set, replaces the PING check after a start (TLS servers).
+	ready func() error
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -51,7 +55,7 @@ func (r *Redis) PID() int {
 
 // Client returns a go-redis client for the server, closed on cleanup.
 func (r *Redis) Client(t testing.TB) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true})
+	c := redis.NewClient(&redis.Options{Addr: r.Addr(), Password: r.Password, DisableIdentity: true})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -72,12 +76,18 @@ func StartRedis(t testing.TB, extra ...string) *Redis {
 }
 
 // LaunchRedis starts a redis-server in dir without a testing.TB, for a TestMain
-// that shares one server across a package. The caller must Kill it.
+// that shares one server across a package. The caller must Kill it. A
+// "--requirepass P" among extra sets Password, and readiness is checked with it.
 func LaunchRedis(dir string, extra ...string) (*Redis, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, err
 	}
 	r := &Redis{Dir: dir, Socket: filepath.Join(dir, "r.sock")}
+	for i := 0; i+1 < len(extra); i++ {
+		if extra[i] == "--requirepass" {
+			r.Password = extra[i+1]
+		}
+	}
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -114,7 +124,10 @@ func (r *Redis) Start() error {
 	r.cmd = cmd
 	r.mu.Unlock()
 	go cmd.Wait() //nolint:errcheck // reaped; exit status is irrelevant
-	return WaitRedis(r.Addr(), 10*time.Second)
+	if r.ready != nil {
+		return r.ready()
+	}
+	return waitRedis(r.Addr(), r.Password, 10*time.Second)
 }
 
 // Kill stops the server with SIGKILL (by the pid this rig started) and waits
@@ -147,10 +160,14 @@ func (r *Redis) Restart() error {
 
 // WaitRedis waits until addr answers PING with PONG.
 func WaitRedis(addr string, within time.Duration) error {
+	return waitRedis(addr, "", within)
+}
+
+func waitRedis(addr, password string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	var last error
 	for time.Now().Before(deadline) {
-		c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+		c := redis.NewClient(&redis.Options{Addr: addr, Password: password, DisableIdentity: true, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		last = c.Ping(ctx).Err()
 		cancel()
