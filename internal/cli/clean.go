@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/spf13/cobra"
+)
+
+type cleanOpts struct {
+	olderThan time.Duration
+}
+
+func newCleanCmd(g *globals) *cobra.Command {
+	o := &cleanOpts{}
+	cmd := &cobra.Command{
+		Use:   "clean [--older-than D]",
+		Short: "Remove orphaned temp files and complete or discard leftover intents",
+		Long: `clean sweeps the root: temps of this host that no live writer holds and that
+are older than --older-than, temps of other hosts only past a much longer grace
+(their locks are invisible from here on sshfs and FUSE mounts), and leftover
+transaction intents. Lock files are never removed.`,
+		Example: `  sharedwrite clean --older-than 1h`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runClean(cmd.Context(), g, o)
+		},
+	}
+	cmd.Flags().DurationVar(&o.olderThan, "older-than", 10*time.Minute, "grace period for this host's orphaned temps")
+	return cmd
+}
+
+func runClean(ctx context.Context, g *globals, o *cleanOpts) error {
+	return g.withVolume(ctx, "clean "+quote.Name(g.root), func(ctx context.Context, v *volume, _ func()) error {
+		rep, err := v.Sweep(ctx, o.olderThan)
+		for _, p := range rep.Removed {
+			fmt.Fprintf(g.stdout, "removed %s\n", quote.Name(p))
+		}
+		return err
+	})
+}

@@ -1,0 +1,5 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+func newDoctorCmd(g *globals) *cobra.Command { return &cobra.Command{Use: "doctor"} }

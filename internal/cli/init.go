@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/spf13/cobra"
+)
+
+type initOpts struct {
+	name string
+	from string
+	argv []string
+}
+
+func newInitCmd(g *globals) *cobra.Command {
+	o := &initOpts{}
+	cmd := &cobra.Command{
+		Use:   "init NAME (--from FILE|- | -- CMD [ARG...])",
+		Short: "Create NAME once across all replicas and print its content",
+		Long: `init creates NAME from FILE, stdin or CMD's stdout unless it exists, with a
+create-only commit: of replicas racing, exactly one generator's output is
+published and every replica prints that same content. When CMD fails nothing is
+written and init exits 8.`,
+		Example: `  sharedwrite init cluster-id -- sh -c 'cat /proc/sys/kernel/random/uuid'
+  sharedwrite init config.json --from /etc/defaults/config.json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			before, after := afterDash(cmd, args)
+			hasFrom := cmd.Flags().Changed("from")
+			if len(before) != 1 || hasFrom == (len(after) > 0) {
+				return usagef("init takes NAME and either --from FILE|- or -- CMD [ARG...]")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			before, after := afterDash(cmd, args)
+			o.name, o.argv = before[0], after
+			return runInit(cmd.Context(), g, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.from, "from", "", "take the content from FILE, or stdin for -")
+	return cmd
+}
+
+func runInit(ctx context.Context, g *globals, o *initOpts) error {
+	var content []byte
+	err := g.withVolume(ctx, "init "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
+		var err error
+		content, err = v.InitOnce(ctx, o.name, func(ctx context.Context) ([]byte, error) {
+			acquired()
+			if o.argv == nil {
+				return g.readSource(o.from)
+			}
+			return g.runFilter(ctx, o.name, o.argv, nil)
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = g.stdout.Write(content)
+	return err
+}

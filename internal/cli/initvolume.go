@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/spf13/cobra"
+)
+
+type initVolumeOpts struct{}
+
+func newInitVolumeCmd(g *globals) *cobra.Command {
+	o := &initVolumeOpts{}
+	return &cobra.Command{
+		Use:   "init-volume",
+		Short: "Initialise the volume once for Redis mode (volume id and mode)",
+		Long: `init-volume publishes .sharedwrite/volume-id and .sharedwrite/config on the
+root. Redis mode refuses to work on a volume without them (exit 5), so that a
+missing mount (an empty directory where the volume should be) never forks the
+key space. Running it again on an initialised volume changes nothing.`,
+		Example: `  SHAREDWRITE_REDIS=redis://redis:6379 sharedwrite --root /data init-volume`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runInitVolume(cmd.Context(), g, o)
+		},
+	}
+}
+
+func runInitVolume(ctx context.Context, g *globals, _ *initVolumeOpts) error {
+	return g.withVolume(ctx, "init-volume "+quote.Name(g.root), func(ctx context.Context, v *volume, _ func()) error {
+		if err := v.InitVolume(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "volume %s initialised\n", quote.Name(g.root))
+		return nil
+	})
+}

@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/spf13/cobra"
+)
+
+// Environment of the command `lock NAME -- CMD` runs.
+const (
+	// envLease holds a leaseEnv as JSON. A sharedwrite process started inside
+	// CMD (at any depth) that works on the same key adopts the lease and the
+	// inherited lock descriptor instead of waiting for them.
+	envLease = "SHAREDWRITE_LEASE"
+	// envFence holds the fencing token in decimal, for CMD's own use (e.g. to
+	// pass to a storage system that checks tokens).
+	envFence = "SHAREDWRITE_FENCE"
+)
+
+// leaseEnv is the content of SHAREDWRITE_LEASE.
+type leaseEnv struct {
+	Key   string `json:"key"`   // canonical path relative to the root
+	Lease string `json:"lease"` // the lease id
+	Token uint64 `json:"token"` // the fencing token
+	FD    int    `json:"fd"`    // the inherited lock file descriptor in CMD, -1 when none
+}
+
+// lockTermGrace is how long CMD has to exit after SIGTERM before it is killed.
+const lockTermGrace = 10 * time.Second
+
+type lockOpts struct {
+	name string
+	argv []string
+}
+
+func newLockCmd(g *globals) *cobra.Command {
+	o := &lockOpts{}
+	return &cobra.Command{
+		Use:   "lock NAME -- CMD [ARG...]",
+		Short: "Run CMD holding NAME's lease and lock",
+		Long: `lock runs CMD while holding NAME's lease and file lock, and exits with CMD's
+status, as flock(1) does. CMD sees SHAREDWRITE_LEASE (JSON: key, lease id,
+token, and the number of the inherited lock descriptor) and SHAREDWRITE_FENCE
+(the fencing token). A sharedwrite command inside CMD on the same NAME adopts
+the held lease and lock instead of deadlocking. If the lease is lost while CMD
+runs, CMD gets SIGTERM and lock exits 4.`,
+		Example: `  sharedwrite lock db/schema -- ./migrate.sh
+  sharedwrite lock report.csv -- sh -c 'generate > /tmp/r && sharedwrite write report.csv --from /tmp/r'`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			before, after := afterDash(cmd, args)
+			if len(before) != 1 || len(after) == 0 {
+				return usagef("lock takes NAME -- CMD [ARG...]")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			before, after := afterDash(cmd, args)
+			o.name, o.argv = before[0], after
+			return runLock(cmd.Context(), g, o)
+		},
+	}
+}
+
+func runLock(ctx context.Context, g *globals, o *lockOpts) error {
+	var status int
+	err := g.withVolume(ctx, "lock "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
+		return v.Lock(ctx, o.name, func(lctx context.Context, l leaseInfo) error {
+			acquired()
+			var err error
+			status, err = g.runHolding(lctx, l, o.argv)
+			return err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if status != 0 {
+		return exitStatus{status}
+	}
+	return nil
+}
+
+// runHolding runs argv while the lease l is held and returns its exit status.
+// When lctx ends (the lease is lost, or the CLI is interrupted) argv gets
+// SIGTERM, then SIGKILL after lockTermGrace, and the error is the cause.
+func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (int, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = g.stdin, g.stdout, g.stderr
+	env := leaseEnv{Key: l.Key, Lease: l.LeaseID, Token: l.Token, FD: -1}
+	if f, err := inheritable(l.Fd, l.Key); err == nil && f != nil {
+		cmd.ExtraFiles = []*os.File{f}
+		env.FD = 3 // ExtraFiles[0] is descriptor 3 in the child
+		defer f.Close()
+	} else if err != nil {
+		return 0, fmt.Errorf("lock %s: pass the lock descriptor: %w", quote.Name(l.Key), err)
+	}
+	js, err := json.Marshal(env)
+	if err != nil {
+		return 0, err
+	}
+	cmd.Env = append(os.Environ(), envLease+"="+string(js), envFence+"="+strconv.FormatUint(l.Token, 10))
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("lock %s: start %s: %w", quote.Name(l.Key), quote.Name(argv[0]), err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-lctx.Done():
+		terminate(cmd.Process)
+		select {
+		case werr = <-waited:
+		case <-time.After(lockTermGrace):
+			cmd.Process.Kill()
+			werr = <-waited
+		}
+		return exitStatusOf(werr), fmt.Errorf("lock %s: command %s stopped: %w", quote.Name(l.Key), quote.Name(argv[0]), context.Cause(lctx))
+	}
+	if werr != nil && !errors.As(werr, new(*exec.ExitError)) {
+		return 0, fmt.Errorf("lock %s: wait for %s: %w", quote.Name(l.Key), quote.Name(argv[0]), werr)
+	}
+	return exitStatusOf(werr), nil
+}
+
+func exitStatusOf(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if c := ee.ExitCode(); c >= 0 {
+			return c
+		}
+		return 128 + signalOf(ee)
+	}
+	if err != nil {
+		return exitFailure
+	}
+	return 0
+}
+
+// adoptedLease returns the lease a parent `sharedwrite lock` passed in the
+// environment, if any.
+func adoptedLease() (leaseEnv, bool, error) {
+	s := os.Getenv(envLease)
+	if s == "" {
+		return leaseEnv{}, false, nil
+	}
+	var l leaseEnv
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return leaseEnv{}, false, usagef("$%s: %v", envLease, err)
+	}
+	return l, true, nil
+}

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/spf13/cobra"
+)
+
+type mkdirOpts struct {
+	name string
+	mode string
+}
+
+func newMkdirCmd(g *globals) *cobra.Command {
+	o := &mkdirOpts{}
+	cmd := &cobra.Command{
+		Use:     "mkdir NAME [--mode 0755]",
+		Short:   "Create directory NAME and its missing parents",
+		Example: `  sharedwrite mkdir spool/incoming --mode 0750`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.name = args[0]
+			return runMkdir(cmd.Context(), g, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.mode, "mode", "0755", "permission of the created directories")
+	return cmd
+}
+
+func runMkdir(ctx context.Context, g *globals, o *mkdirOpts) error {
+	perm, err := parseMode(o.mode)
+	if err != nil {
+		return err
+	}
+	return g.withVolume(ctx, "mkdir "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
+		return v.MkdirAll(ctx, o.name, perm)
+	})
+}

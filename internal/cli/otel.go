@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"go.opentelemetry.io/contrib/exporters/autoexport"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// setupTelemetry installs global tracer and meter providers configured from the
+// standard OTEL_* variables (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER,
+// OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...). An unset exporter
+// variable means "none": the CLI exports nothing unless asked to. The returned
+// function flushes and shuts the providers down.
+func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
+	var shutdowns []func(context.Context) error
+	shutdown := func(ctx context.Context) error {
+		var errs []error
+		for _, s := range shutdowns {
+			errs = append(errs, s(ctx))
+		}
+		return errors.Join(errs...)
+	}
+	res, err := resource.Merge(resource.Default(), resource.Environment())
+	if err != nil {
+		res = resource.Default()
+	}
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+
+	if exporterSet("OTEL_TRACES_EXPORTER") {
+		exp, err := autoexport.NewSpanExporter(ctx)
+		if err != nil {
+			return shutdown, err
+		}
+		if !autoexport.IsNoneSpanExporter(exp) {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+			otel.SetTracerProvider(tp)
+			shutdowns = append(shutdowns, tp.Shutdown)
+		}
+	}
+	if exporterSet("OTEL_METRICS_EXPORTER") {
+		reader, err := autoexport.NewMetricReader(ctx)
+		if err != nil {
+			return shutdown, err
+		}
+		if !autoexport.IsNoneMetricReader(reader) {
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
+			otel.SetMeterProvider(mp)
+			shutdowns = append(shutdowns, mp.Shutdown)
+		}
+	}
+	return shutdown, nil
+}
+
+// exporterSet reports whether the variable names an exporter other than "none".
+// autoexport's own default for an unset variable is OTLP; the CLI's is none.
+func exporterSet(name string) bool {
+	v := os.Getenv(name)
+	return v != "" && v != "none"
+}

@@ -1,0 +1,170 @@
+// Package cli is the sharedwrite command: flags, environment, output, exit codes
+// and the OpenTelemetry SDK set-up. All logic about files, leases and locks lives
+// in the coordinator, writer and locking packages; this package only translates.
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// commands lists every subcommand. A new subcommand is one file with an options
+// struct, a run function and a constructor, plus one line here.
+var commands = []func(*globals) *cobra.Command{
+	newInitVolumeCmd,
+	newWriteCmd,
+	newUpdateCmd,
+	newLockCmd,
+	newInitCmd,
+	newMkdirCmd,
+	newMoveCmd,
+	newRmCmd,
+	newCleanCmd,
+	newDoctorCmd,
+	newBenchCmd,
+	newVersionCmd,
+}
+
+// globals holds the flags every command shares and the process's streams.
+type globals struct {
+	root      string
+	redisURL  string
+	leaseTTL  time.Duration
+	timeout   time.Duration
+	logFormat string
+	logLevel  string
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	logger         *slog.Logger
+
+	// started is set once a command's run function begins: an error returned
+	// before that is a usage error (exit 2).
+	started bool
+}
+
+// Default values of the global flags.
+const (
+	defaultLeaseTTL = 10 * time.Second
+	defaultTimeout  = time.Minute
+)
+
+// Main runs the command line args (without the program name) and returns the
+// process exit code.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+
+	var shutdown func(context.Context) error
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		logger, err := newLogger(stderr, g.logFormat, g.logLevel)
+		if err != nil {
+			return usageError{err}
+		}
+		g.logger = logger
+		slog.SetDefault(logger)
+		shutdown, err = setupTelemetry(cmd.Context())
+		if err != nil {
+			// Telemetry is never a reason not to write: log and go on.
+			logger.Warn("telemetry set-up failed; continuing without export", "err", err)
+		}
+		g.started = true
+		return nil
+	}
+	err := root.ExecuteContext(ctx)
+	if shutdown != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if serr := shutdown(sctx); serr != nil && g.logger != nil {
+			g.logger.Warn("telemetry shutdown", "err", serr)
+		}
+		cancel()
+	}
+	if err == nil {
+		return exitOK
+	}
+	if !g.started && !errors.As(err, new(usageError)) {
+		err = usageError{err}
+	}
+	code := exitCode(err)
+	var st exitStatus
+	if !errors.As(err, &st) {
+		// cobra prints nothing itself (SilenceErrors): one line, the step and the path.
+		io.WriteString(stderr, "sharedwrite: "+err.Error()+"\n")
+		if code == exitUsage {
+			io.WriteString(stderr, "Run 'sharedwrite --help' for usage.\n")
+		}
+	}
+	return code
+}
+
+func newRootCmd(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sharedwrite",
+		Short: "Write files on a volume shared by many processes and hosts, safely",
+		Long: `sharedwrite writes files on a shared volume (NFS, a container volume, a bind
+mount) so that many processes on many hosts never leave a torn file or lose an
+update: a Redis lease with a fencing token, a file lock, a temp file that is
+fsynced and renamed over the target, and a fenced, lease-aware commit.
+
+Without --redis (and without $SHAREDWRITE_REDIS) it runs in local mode: the
+file lock alone, correct on one host and across hosts only where the volume's
+locks propagate (see 'sharedwrite doctor').`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	f := root.PersistentFlags()
+	f.StringVar(&g.root, "root", ".", "the shared volume's top directory (the same on every replica)")
+	f.StringVar(&g.redisURL, "redis", os.Getenv("SHAREDWRITE_REDIS"), "Redis URL (redis://, rediss://, unix://, Sentinel or Cluster forms); empty: local mode (default $SHAREDWRITE_REDIS)")
+	f.DurationVar(&g.leaseTTL, "lease-ttl", defaultLeaseTTL, "lease time to live (refreshed every TTL/3 while held)")
+	f.DurationVar(&g.timeout, "timeout", defaultTimeout, "how long to wait for the lease and the lock, and for Redis")
+	f.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
+	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	for _, c := range commands {
+		cmd := c(g)
+		if cmd.Args == nil {
+			cmd.Args = cobra.NoArgs
+		}
+		cmd.Args = usageArgs(cmd.Args)
+		root.AddCommand(cmd)
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	return root
+}
+
+// usageArgs marks argument-count errors as usage errors.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// afterDash returns the arguments before and after "--" (nil when there is none).
+func afterDash(cmd *cobra.Command, args []string) (before, after []string) {
+	n := cmd.ArgsLenAtDash()
+	if n < 0 {
+		return args, nil
+	}
+	return args[:n], args[n:]
+}
