@@ -1,0 +1,7 @@
+//go:build darwin
+
+package writer
+
+import "syscall"
+
+func statAtime(st *syscall.Stat_t) (sec, nsec int64) { return st.Atimespec.Sec, st.Atimespec.Nsec }

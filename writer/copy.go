@@ -1,0 +1,63 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// copyBufSize is the copy buffer: io.Copy between files on different
+// filesystems falls back to 32 KiB reads and writes (copy_file_range refuses
+// to cross filesystems), which is several times slower on network volumes.
+const copyBufSize = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// copyToTemp copies src into a new temp beside target (a canonical
+// root-relative name) through a 1 MiB buffer, hashing while it copies. It is
+// the copy half of the EXDEV fallback: used for a TempDir on another device
+// and by Move when src is on another filesystem. It returns the temp open,
+// written and not yet fsynced (finish it with finishTemp, then commitTemp or
+// discard); its sum() is the sha256 and size of exactly what was copied. The
+// context is checked between chunks; on any error nothing is left behind.
+func (r *Root) copyToTemp(ctx context.Context, cfg *config, src io.Reader, target string) (*tempFile, error) {
+	t, err := r.createTemp(ctx, target, "")
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	err = copyInto(ctx, t, src)
+	cfg.emit("write", t.Name, start, t.size, err)
+	if err != nil {
+		_ = t.discard(cfg)
+		return nil, err
+	}
+	return t, nil
+}
+
+// copyInto streams src into t with a pooled 1 MiB buffer.
+func copyInto(ctx context.Context, t *tempFile, src io.Reader) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		if err := ctx.Err(); err != nil {
+			return newError("copy", t.Name, context.Cause(ctx))
+		}
+		n, rerr := io.ReadFull(src, buf)
+		if n > 0 {
+			if _, err := t.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		switch {
+		case rerr == nil:
+		case errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF):
+			return nil
+		default:
+			return newError("copy: read source for", t.Name, rerr)
+		}
+	}
+}

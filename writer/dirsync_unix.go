@@ -1,0 +1,16 @@
+//go:build unix
+
+package writer
+
+// syncDir fsyncs the root-relative directory dir, opened through the root.
+func (r *Root) syncDir(dir string) error {
+	d, err := r.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = fsyncFile(d)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,222 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"syscall"
+	"time"
+)
+
+// File is a file being written by Create: the data goes to a flocked temp
+// beside the target, hashed as it is written, and becomes visible only at
+// Commit. A File is not safe for concurrent use.
+type File struct {
+	r       *Root
+	cfg     *config
+	t       *tempFile
+	perm    fs.FileMode
+	started time.Time
+	err     error // sticky write error
+	state   fileState
+}
+
+type fileState int
+
+const (
+	fileOpen fileState = iota
+	fileCommitted
+	fileAborted
+)
+
+var errFileDone = errors.New("file already committed or aborted")
+
+// Create starts writing name: it resolves name (see Resolve; an existing
+// target must be a regular file), creates missing parent directories and a
+// temp file (O_EXCL, 0600, flocked) beside the target — or in TempDir — and
+// returns the File to write it through. Nothing is visible until Commit; end
+// every File with Commit or Abort. perm is the mode of a new file (minus the
+// umask); an existing file keeps its mode and owner unless Mode is given.
+// Options: PreCommit, Mode, KeepMtime, TempDir, CreateOnly,
+// AcceptUnconfirmedDurability, InPlaceIfBusy, Observe.
+// Errors: ErrOutsideRoot, ErrInvalidName, ErrNotRegular, ErrExist (CreateOnly
+// and the target exists), or an *Error naming the step and the errno.
+func (r *Root) Create(ctx context.Context, name string, perm fs.FileMode, opts ...Option) (*File, error) {
+	cfg := newConfig(opts)
+	rel, old, err := r.target(name)
+	if err != nil {
+		return nil, err
+	}
+	if recoverTarget != nil {
+		if err := recoverTarget(ctx, r, cfg, rel); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.createOnly && old != nil {
+		return nil, newError("create", rel, withCause(ErrExist, syscall.EEXIST))
+	}
+	tempDir := ""
+	if cfg.tempDir != "" {
+		td, fi, err := r.resolve(cfg.tempDir)
+		if err != nil {
+			return nil, err
+		}
+		if fi == nil || !fi.IsDir() {
+			return nil, newError("temp directory", td, syscall.ENOTDIR)
+		}
+		tempDir = td
+	}
+	t, err := r.createTemp(ctx, rel, tempDir)
+	if err != nil {
+		return nil, err
+	}
+	return &File{r: r, cfg: cfg, t: t, perm: perm, started: time.Now()}, nil
+}
+
+// Write writes p to the temp. A write error is kept: Commit returns it and
+// commits nothing.
+func (f *File) Write(p []byte) (int, error) {
+	if f.state != fileOpen {
+		return 0, newError("write", f.t.Target, errFileDone)
+	}
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.t.Write(p)
+	if err != nil {
+		f.err = err
+	}
+	return n, err
+}
+
+// ReadFrom copies src into the temp through a 1 MiB buffer (io.Copy would use
+// 32 KiB between files of different filesystems).
+func (f *File) ReadFrom(src io.Reader) (int64, error) {
+	if f.state != fileOpen {
+		return 0, newError("write", f.t.Target, errFileDone)
+	}
+	if f.err != nil {
+		return 0, f.err
+	}
+	before := f.t.size
+	err := copyInto(context.Background(), f.t, src)
+	if err != nil {
+		f.err = err
+	}
+	return f.t.size - before, err
+}
+
+// Name returns the target's canonical root-relative name.
+func (f *File) Name() string { return f.t.Target }
+
+// TempName returns the temp's root-relative name.
+func (f *File) TempName() string { return f.t.Name }
+
+// Sum returns the sha256 and size of what was written so far.
+func (f *File) Sum() (sha [32]byte, size int64) { return f.t.sum() }
+
+// Commit makes what was written visible as the target: final owner, mode and
+// mtime on the temp, fsync, close (its error checked), the PreCommit hooks,
+// rename (CreateOnly: link, never replacing), fsync of the directory. Its
+// outcome is one of three:
+//   - nil: committed and durable;
+//   - an error wrapping ErrDurabilityUnconfirmed: committed (visible) but the
+//     directory fsync failed, so it may not survive a crash;
+//   - any other error: nothing visible changed; the temp and the directories
+//     Create made are removed.
+//
+// A cancelled ctx before the rename means not committed. Commit after Commit
+// or Abort returns an error.
+func (f *File) Commit(ctx context.Context) error {
+	if f.state != fileOpen {
+		return newError("commit", f.t.Target, errFileDone)
+	}
+	committed, err := f.commit(ctx)
+	if committed {
+		f.state = fileCommitted
+		return err
+	}
+	f.state = fileAborted
+	_ = f.t.discard(f.cfg)
+	return err
+}
+
+func (f *File) commit(ctx context.Context) (bool, error) {
+	f.cfg.emit("write", f.t.Name, f.started, f.t.size, f.err)
+	if f.err != nil {
+		return false, f.err
+	}
+	old, err := f.r.root.Lstat(f.t.Target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		old = nil
+	case err != nil:
+		return false, newError("stat", f.t.Target, err)
+	case !old.Mode().IsRegular():
+		return false, newError("stat", f.t.Target, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(old.Mode()))))
+	case f.cfg.createOnly:
+		return false, newError("create", f.t.Target, withCause(ErrExist, syscall.EEXIST))
+	}
+	if err := f.r.finishTemp(f.cfg, f.t, f.perm, old); err != nil {
+		return false, err
+	}
+	if dirOf(f.t.Name) != dirOf(f.t.Target) {
+		if err := f.relocate(ctx, old); err != nil {
+			return false, err
+		}
+	}
+	return f.r.commitTemp(ctx, f.cfg, f.t, Change{})
+}
+
+// relocate moves a TempDir temp beside its target, so the visible change is a
+// rename inside one directory: a rename to a fresh temp name there, or, when
+// TempDir is on another filesystem (EXDEV), a hashed copy into a new temp that
+// must match what was written.
+func (f *File) relocate(ctx context.Context, old fs.FileInfo) error {
+	t := f.t
+	name := path.Join(dirOf(t.Target), newTempBase(path.Base(t.Target)))
+	err := f.r.root.Rename(t.Name, name)
+	if err == nil {
+		t.Name = name
+		return nil
+	}
+	if !errors.Is(err, syscall.EXDEV) {
+		return newError2("rename temp", t.Name, name, err)
+	}
+	start := time.Now()
+	src, err := f.r.root.Open(t.Name)
+	if err != nil {
+		return newError("open temp", t.Name, err)
+	}
+	defer src.Close()
+	nt, err := f.r.copyToTemp(ctx, f.cfg, src, t.Target)
+	if err != nil {
+		return err
+	}
+	nt.created, t.created = t.created, nil
+	f.t = nt
+	_ = t.discard(f.cfg)
+	wantSum, wantSize := t.sum()
+	if gotSum, gotSize := nt.sum(); gotSum != wantSum || gotSize != wantSize {
+		return newError("copy", nt.Name, fmt.Errorf("copy of %d bytes does not match the %d bytes written", gotSize, wantSize))
+	}
+	if err := f.r.finishTemp(f.cfg, nt, f.perm, old); err != nil {
+		return err
+	}
+	f.cfg.emit("exdev-fallback", nt.Name, start, nt.size, nil)
+	return nil
+}
+
+// Abort discards what was written: it removes the temp and the directories
+// Create made (newest first, only if empty). It is a no-op after Commit
+// (whatever Commit returned) and after a previous Abort.
+func (f *File) Abort() error {
+	if f.state != fileOpen {
+		return nil
+	}
+	f.state = fileAborted
+	return f.t.discard(f.cfg)
+}

@@ -1,0 +1,78 @@
+//go:build unix
+
+package writer
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// tempLock is the flock a writer holds on its temp, on a duplicate
+// descriptor (F_DUPFD_CLOEXEC: a child process must not inherit it, or the
+// temp would look alive after the writer died).
+type tempLock struct{ fd int }
+
+// lockTemp takes LOCK_EX on a duplicate of f's descriptor. Filesystems that do
+// not support flock at all (ENOLCK, EOPNOTSUPP, ENOSYS) leave the temp
+// unlocked; a sweeper then relies on the temp's age alone.
+func lockTemp(f *os.File) (tempLock, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return tempLock{fd: -1}, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return tempLock{fd: -1}, err
+	}
+	if derr != nil {
+		return tempLock{fd: -1}, derr
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil && !errors.Is(err, unix.ENOLCK) && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
+		_ = unix.Close(fd)
+		return tempLock{fd: -1}, err
+	}
+	return tempLock{fd: fd}, nil
+}
+
+// unlock closes the duplicate descriptor, which drops the flock.
+func (l *tempLock) unlock() {
+	if l.fd >= 0 {
+		_ = unix.Close(l.fd)
+		l.fd = -1
+	}
+}
+
+// tempLocked reports whether someone holds a flock on the temp at rel: it
+// tries LOCK_EX|LOCK_NB on a fresh descriptor (opened for writing, as NFS's
+// flock emulation requires) and drops it at once.
+func (r *Root) tempLocked(rel string) (bool, error) {
+	f, err := r.root.OpenFile(rel, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var ferr error
+	if err := rc.Control(func(s uintptr) { ferr = unix.Flock(int(s), unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
+		return false, err
+	}
+	if errors.Is(ferr, unix.EWOULDBLOCK) {
+		return true, nil
+	}
+	if ferr != nil {
+		return false, ferr
+	}
+	return false, nil
+}

@@ -1,0 +1,156 @@
+package writer
+
+import (
+	"context"
+	"io/fs"
+	"time"
+)
+
+// Option configures one call of a Root method. Options a method does not use
+// are ignored by it. The zero set of options gives the documented defaults.
+type Option func(*config)
+
+type config struct {
+	preCommit     []func(ctx context.Context, c Change) error
+	mode          fs.FileMode
+	forceMode     bool
+	keepMtime     bool
+	tempDir       string
+	createOnly    bool
+	acceptDurable bool
+	warn          func(error)
+	inPlace       bool
+	retryNoSpace  bool
+	accept        func(c Content) bool
+	window        time.Duration
+	observe       []func(Event)
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c
+}
+
+// Change describes the visible change a PreCommit hook is about to allow.
+// Op is one of "replace", "create", "move", "remove", "symlink", "inplace".
+// Name is the target and Temp the temp file (both root-relative; Temp is empty
+// when there is none); SHA256 and Size describe the new content when there is one.
+type Change struct {
+	Op     string
+	Name   string
+	Temp   string
+	SHA256 [32]byte
+	Size   int64
+}
+
+// PreCommit adds a hook run just before the visible change of every mutating
+// operation (replace, create-only, move, remove, symlink swap, in-place
+// rewrite). When it returns an error the operation is not committed: nothing
+// visible changed, the temp and the directories the call created are removed,
+// and the error is returned wrapped in an *Error with Op "pre-commit".
+// Several hooks run in the order given; the first error stops them.
+func PreCommit(fn func(ctx context.Context, c Change) error) Option {
+	return func(c *config) {
+		if fn != nil {
+			c.preCommit = append(c.preCommit, fn)
+		}
+	}
+}
+
+// Mode forces the final mode of the file, also when it replaces an existing
+// file (which otherwise keeps its mode). The umask does not apply.
+func Mode(m fs.FileMode) Option {
+	return func(c *config) { c.mode, c.forceMode = m, true }
+}
+
+// KeepMtime gives the new content the modification time of the file it
+// replaces (no effect when the target does not exist).
+func KeepMtime() Option { return func(c *config) { c.keepMtime = true } }
+
+// TempDir writes the temp file in rel (a directory inside the root) instead of
+// beside the target. When rel is on another filesystem the temp is copied into
+// a second temp beside the target before the commit (the EXDEV fallback), so
+// the visible change is still one rename in the target's directory.
+func TempDir(rel string) Option { return func(c *config) { c.tempDir = rel } }
+
+// CreateOnly commits with link(2) (or renameat2 RENAME_NOREPLACE where links
+// are not supported) instead of rename: an existing target is never replaced,
+// and the call fails with ErrExist when someone else created it first.
+func CreateOnly() Option { return func(c *config) { c.createOnly = true } }
+
+// AcceptUnconfirmedDurability accepts volumes whose directory fsync is refused
+// (EINVAL/ENOTSUP on some FUSE and CIFS mounts): such a commit returns nil and
+// warn (if non-nil) receives the ErrDurabilityUnconfirmed error instead.
+func AcceptUnconfirmedDurability(warn func(error)) Option {
+	return func(c *config) { c.acceptDurable, c.warn = true, warn }
+}
+
+// InPlaceIfBusy allows, when the target is busy (a file bind-mounted onto
+// it), an in-place rewrite through a fsynced backup and intent marker. Such a
+// rewrite is not atomic for readers.
+func InPlaceIfBusy() Option { return func(c *config) { c.inPlace = true } }
+
+// RetryNoSpace makes MkdirAll treat ENOSPC as transient (retried within the
+// context's deadline).
+func RetryNoSpace() Option { return func(c *config) { c.retryNoSpace = true } }
+
+// Until makes ReadVersion re-read, with backoff, until accept returns true for
+// what it read, or window (and the context) ends; then it returns the last
+// read together with ErrStaleView. A window <= 0 means: until the context ends.
+func Until(accept func(c Content) bool, window time.Duration) Option {
+	return func(c *config) { c.accept, c.window = accept, window }
+}
+
+// Observe adds a function that receives an Event for each step of an
+// operation (for tracing and metrics). It is called synchronously and must be
+// quick and safe for concurrent use.
+func Observe(fn func(Event)) Option {
+	return func(c *config) {
+		if fn != nil {
+			c.observe = append(c.observe, fn)
+		}
+	}
+}
+
+// Event reports one step of an operation. Step is one of "write", "fsync",
+// "rename", "dirsync", "exdev-fallback", "retry", "rollback",
+// "restore-inplace". Path is root-relative; Bytes is set for data steps.
+type Event struct {
+	Step  string
+	Path  string
+	Dur   time.Duration
+	Err   error
+	Bytes int64
+}
+
+// emit sends an Event for step to every observer; start is when the step began.
+func (c *config) emit(step, path string, start time.Time, bytes int64, err error) {
+	if len(c.observe) == 0 {
+		return
+	}
+	ev := Event{Step: step, Path: path, Dur: time.Since(start), Err: err, Bytes: bytes}
+	for _, fn := range c.observe {
+		fn(ev)
+	}
+}
+
+// runPreCommit runs the PreCommit hooks for ch. A non-nil result means the
+// visible change must not happen; it is already an *Error (Op "pre-commit").
+func (c *config) runPreCommit(ctx context.Context, ch Change) error {
+	if err := ctx.Err(); err != nil {
+		return newError("pre-commit", ch.Name, context.Cause(ctx))
+	}
+	for _, fn := range c.preCommit {
+		if err := fn(ctx, ch); err != nil {
+			return newError("pre-commit", ch.Name, err)
+		}
+	}
+	return nil
+}
+
+// ---- options added for Move, in-place rewrite, MkdirAll, Sweep, PublishDir, Remove ----

@@ -1,0 +1,78 @@
+//go:build linux
+
+package writer
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+var (
+	startOnce sync.Once
+	startPart string
+)
+
+// procStart returns this process's start time as used in temp names: the
+// starttime field (22) of /proc/self/stat, in clock ticks since boot. With the
+// pid it identifies the process even after the pid is reused.
+func procStart() string {
+	startOnce.Do(func() {
+		startPart = startOf(os.Getpid())
+		if startPart == "" {
+			startPart = "0"
+		}
+	})
+	return startPart
+}
+
+// startOf returns the start time of process pid as procStart formats it, or
+// "" when the process does not exist (or /proc is unreadable). A temp whose
+// pid is alive with another start time belongs to a dead process.
+func startOf(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name (field 2) is in parentheses and may hold spaces or
+	// parentheses: count fields after the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return ""
+	}
+	return f[19] // field 22 overall: field 3 is f[0]
+}
+
+var (
+	umaskOnce sync.Once
+	umaskVal  uint32
+)
+
+// umask returns the process umask, read once from /proc/self/status (Linux
+// 4.7+; reading it this way does not change it, unlike umask(2)).
+func umask() uint32 {
+	umaskOnce.Do(func() {
+		umaskVal = 0o022
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			umaskVal = umaskSyscall()
+			return
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+				if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					umaskVal = uint32(n)
+					return
+				}
+			}
+		}
+		umaskVal = umaskSyscall()
+	})
+	return umaskVal
+}

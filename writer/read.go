@@ -1,0 +1,158 @@
+package writer
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Content is one read version of a file.
+type Content struct {
+	Data   []byte
+	SHA256 [32]byte
+	Size   int64
+	Exists bool // false: the file does not exist (Data empty)
+	Mode   fs.FileMode
+}
+
+// Retry bounds for reads racing a replace on a network filesystem: a stale
+// handle (ESTALE) is retried until the context ends or staleTries; a missing
+// file (ENOENT, which a lookup racing a rename can report on NFS) only
+// enoentTries times, so a file that really is absent is reported quickly.
+const (
+	staleTries  = 20
+	enoentTries = 3
+	backoffMin  = 2 * time.Millisecond
+	backoffMax  = 200 * time.Millisecond
+)
+
+// ReadFile reads name for a reader on another host: it retries ESTALE and
+// ENOENT caused by a concurrent replace on network filesystems within the
+// context's deadline. A missing file is an *Error wrapping fs.ErrNotExist.
+// With Until it re-reads until the predicate accepts (see ReadVersion).
+// Errors: ErrOutsideRoot, ErrInvalidName, ErrNotRegular, ErrStaleView, errnos.
+func (r *Root) ReadFile(ctx context.Context, name string, opts ...Option) ([]byte, error) {
+	c, err := r.ReadVersion(ctx, name, opts...)
+	if err == nil && !c.Exists {
+		return nil, newError("open", name, syscall.ENOENT)
+	}
+	return c.Data, err
+}
+
+// ReadVersion reads name and its sha256, retrying ESTALE/ENOENT from a
+// concurrent replace. A missing file is Content{Exists: false} with a nil
+// error. With Until it re-reads with backoff until accept returns true or the
+// window (and ctx) ends; then it returns the last read with ErrStaleView.
+// A cancelled ctx ends the retries with the context's cause.
+func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Content, error) {
+	cfg := newConfig(opts)
+	var until time.Time
+	if cfg.accept != nil && cfg.window > 0 {
+		until = time.Now().Add(cfg.window)
+	}
+	stale, missing, attempt := 0, 0, 0
+	for {
+		c, err := r.readOnce(name)
+		switch {
+		case err == nil:
+		case isErrno(err, syscall.ESTALE) && stale < staleTries:
+			stale++
+		case errors.Is(err, fs.ErrNotExist) && missing < enoentTries-1:
+			missing++
+		case errors.Is(err, fs.ErrNotExist):
+			c, err = Content{}, nil
+		default:
+			return Content{}, err
+		}
+		if err == nil {
+			if cfg.accept == nil || cfg.accept(c) {
+				return c, nil
+			}
+			if !until.IsZero() && !time.Now().Before(until) {
+				return c, newError("read", name, ErrStaleView)
+			}
+			missing, stale = 0, 0
+		}
+		attempt++
+		start := time.Now()
+		if werr := sleepBackoff(ctx, attempt, until); werr != nil {
+			if err == nil {
+				return c, newError("read", name, withCause(ErrStaleView, werr))
+			}
+			return Content{}, newError("read", name, withCause(err, werr))
+		}
+		cfg.emit("retry", name, start, 0, err)
+	}
+}
+
+// sleepBackoff waits an exponential, jittered backoff for attempt (capped
+// at backoffMax and at until when set). It returns the context's cause when
+// ctx ends first.
+func sleepBackoff(ctx context.Context, attempt int, until time.Time) error {
+	d := backoffMin << min(attempt-1, 10)
+	d = min(d, backoffMax)
+	d = d/2 + rand.N(d/2+1)
+	if !until.IsZero() {
+		if left := time.Until(until); left < d {
+			d = max(left, 0)
+		}
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-tm.C:
+		return nil
+	}
+}
+
+// readOnce resolves name, opens it (non-blocking, so a FIFO cannot hang the
+// reader), checks it is a regular file and reads it whole, hashing.
+func (r *Root) readOnce(name string) (Content, error) {
+	rel, fi, err := r.resolve(name)
+	if err != nil {
+		return Content{}, err
+	}
+	if fi != nil && !fi.Mode().IsRegular() {
+		return Content{}, newError("read", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
+	}
+	f, err := r.root.OpenFile(rel, os.O_RDONLY|oNonblock, 0)
+	if err != nil {
+		return Content{}, newError("open", rel, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Content{}, newError("fstat", rel, err)
+	}
+	if !st.Mode().IsRegular() {
+		return Content{}, newError("read", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(st.Mode()))))
+	}
+	data := make([]byte, 0, st.Size()+512)
+	h := sha256.New()
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):cap(data)])
+		h.Write(data[len(data) : len(data)+n])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Content{}, newError("read", rel, err)
+		}
+	}
+	c := Content{Data: data, Size: int64(len(data)), Exists: true, Mode: st.Mode()}
+	copy(c.SHA256[:], h.Sum(nil))
+	return c, nil
+}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package writer
+
+// renameNoReplace is not available here; create-only commits use link(2).
+func (r *Root) renameNoReplace(temp, target string) error { return errNoRenameNoReplace }

@@ -1,0 +1,220 @@
+package writer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+)
+
+// maxSymlinks bounds the symlinks followed while resolving one name, as the
+// kernel's MAXSYMLINKS (40) does.
+const maxSymlinks = 40
+
+// Root is a directory under which every operation stays: names are resolved
+// against it with os.Root, so no "..", absolute name or symlink can make an
+// operation reach outside it (the one exception is the source of Move, which
+// the caller names explicitly). A Root is safe for concurrent use.
+type Root struct {
+	root *os.Root
+	dir  string
+}
+
+// Open opens dir, which must exist and be a directory, as a Root.
+func Open(dir string) (*Root, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, newError("open root", dir, err)
+	}
+	abs = filepath.Clean(abs)
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, newError("open root", abs, err)
+	}
+	if !fi.IsDir() {
+		return nil, newError("open root", abs, syscall.ENOTDIR)
+	}
+	or, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, newError("open root", abs, err)
+	}
+	return &Root{root: or, dir: abs}, nil
+}
+
+// Close closes the root's directory handle. Files created through it and not
+// yet committed stay usable until they are committed or aborted.
+func (r *Root) Close() error { return r.root.Close() }
+
+// Dir returns the root's directory: absolute and cleaned.
+func (r *Root) Dir() string { return r.dir }
+
+// OS returns the underlying os.Root.
+func (r *Root) OS() *os.Root { return r.root }
+
+// Resolve returns the canonical root-relative path of name ("/"-separated,
+// symlinks inside the root resolved, "." components removed), which is the
+// key one file has whichever of its names is used. The final component need
+// not exist; then only its parent is resolved (missing directories are kept
+// as named). Errors (as *Error, Op "resolve"):
+//   - ErrInvalidName: empty, the root itself, or a NUL in the name;
+//   - ErrOutsideRoot: an absolute name, a ".." component, a symlink that is
+//     absolute or leaves the root, or a symlink (final or not) that dangles;
+//   - an errno such as ENOTDIR, ELOOP, EACCES when the walk fails.
+//
+// Resolve only names the file; the operations that follow still go through
+// os.Root, so a symlink swapped in after Resolve cannot lead them outside.
+func (r *Root) Resolve(name string) (string, error) {
+	rel, _, err := r.resolve(name)
+	return rel, err
+}
+
+// resolve is Resolve that also returns the Lstat of the final component (nil
+// when it does not exist).
+func (r *Root) resolve(name string) (string, fs.FileInfo, error) {
+	fail := func(err error) (string, fs.FileInfo, error) {
+		return "", nil, newError("resolve", name, err)
+	}
+	if name == "" {
+		return fail(withCause(ErrInvalidName, errors.New("empty name")))
+	}
+	if strings.IndexByte(name, 0) >= 0 {
+		return fail(withCause(ErrInvalidName, errors.New("NUL in name")))
+	}
+	if isAbs(name) {
+		return fail(withCause(ErrOutsideRoot, errors.New("absolute name")))
+	}
+	pending := splitName(name)
+	for _, c := range pending {
+		if c == ".." {
+			return fail(withCause(ErrOutsideRoot, errors.New(`".." in name`)))
+		}
+	}
+	if len(pending) == 0 {
+		return fail(withCause(ErrInvalidName, errors.New("names the root itself")))
+	}
+
+	var (
+		done     []string    // resolved components
+		fi       fs.FileInfo // Lstat of the last resolved component; nil if missing
+		missing  bool        // a component did not exist: the rest is kept as named
+		links    int
+		linkLeft int // how many of pending come from symlink targets: those must exist
+	)
+	for len(pending) > 0 {
+		c := pending[0]
+		pending = pending[1:]
+		inLink := linkLeft > 0
+		if inLink {
+			linkLeft--
+		}
+		switch {
+		case c == "..":
+			if missing {
+				return fail(syscall.ENOENT)
+			}
+			if len(done) == 0 {
+				return fail(withCause(ErrOutsideRoot, errors.New("symlink target leaves the root")))
+			}
+			done = done[:len(done)-1]
+			fi = nil
+			continue
+		case c == "." || c == "":
+			continue
+		}
+		done = append(done, c)
+		if missing {
+			continue
+		}
+		cur := strings.Join(done, "/")
+		info, err := r.root.Lstat(cur)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if inLink {
+				return fail(withCause(ErrOutsideRoot, fmt.Errorf("dangling symlink: %s does not exist", quote.Name(cur))))
+			}
+			missing, fi = true, nil
+			continue
+		case err != nil:
+			return fail(err)
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			if links++; links > maxSymlinks {
+				return fail(syscall.ELOOP)
+			}
+			target, err := r.root.Readlink(cur)
+			if err != nil {
+				return fail(err)
+			}
+			if isAbs(target) {
+				return fail(withCause(ErrOutsideRoot, fmt.Errorf("absolute symlink %s -> %s", quote.Name(cur), quote.Name(target))))
+			}
+			done = done[:len(done)-1]
+			t := splitName(target)
+			pending = append(t, pending...)
+			linkLeft += len(t)
+			continue
+		}
+		if len(pending) > 0 && !info.IsDir() {
+			return fail(syscall.ENOTDIR)
+		}
+		fi = info
+	}
+	if len(done) == 0 {
+		return fail(withCause(ErrInvalidName, errors.New("names the root itself")))
+	}
+	return strings.Join(done, "/"), fi, nil
+}
+
+// target resolves name as the target of a file write: the final component, if
+// it exists, must be a regular file (ErrNotRegular otherwise). It returns the
+// canonical name and the target's Lstat (nil when it does not exist).
+func (r *Root) target(name string) (string, fs.FileInfo, error) {
+	rel, fi, err := r.resolve(name)
+	if err != nil {
+		return "", nil, err
+	}
+	if fi != nil && !fi.Mode().IsRegular() {
+		return "", nil, newError("resolve", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
+	}
+	return rel, fi, nil
+}
+
+// kind names a file type for error messages.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	}
+	return "non-regular file"
+}
+
+// splitName splits a name on "/" (and on the OS separator).
+func splitName(name string) []string {
+	if os.PathSeparator != '/' {
+		name = strings.ReplaceAll(name, string(os.PathSeparator), "/")
+	}
+	return strings.Split(name, "/")
+}
+
+// isAbs reports an absolute name in either the slash or the OS form.
+func isAbs(name string) bool {
+	return strings.HasPrefix(name, "/") || filepath.IsAbs(name) || filepath.VolumeName(name) != ""
+}
+
+// dirOf returns the root-relative directory of a canonical name ("." for a
+// name at the top of the root).
+func dirOf(rel string) string { return path.Dir(rel) }

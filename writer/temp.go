@@ -1,0 +1,312 @@
+package writer
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// Temp files are named
+//
+//	.<name>.sw.<host>.<pid>.<start>.<random>.tmp
+//
+// in the target's directory: <host> is os.Hostname with '.' and '/' replaced
+// by '-', <pid> the writer's process id, <start> its process start time (on
+// Linux the starttime field of /proc/self/stat, in clock ticks since boot;
+// elsewhere the process's start wall time in unix seconds), <random> 8 hex
+// digits. <name> is shortened, keeping a hash suffix, so the whole fits 255
+// bytes. A sweeper uses host, pid and start to tell whose temp it is, and the
+// flock the writer holds on it to tell a live temp from an orphan.
+const (
+	tempMarker = ".sw."
+	tempSuffix = ".tmp"
+	nameMax    = 255
+)
+
+var (
+	hostOnce sync.Once
+	hostPart string
+)
+
+// tempHost returns this host's name as it appears in temp names.
+func tempHost() string {
+	hostOnce.Do(func() {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "unknown"
+		}
+		hostPart = strings.NewReplacer(".", "-", "/", "-", "\\", "-").Replace(h)
+	})
+	return hostPart
+}
+
+// tempName is a parsed temp file name.
+type tempName struct {
+	Target string // the (possibly shortened) base name of the target
+	Host   string
+	PID    int
+	Start  string
+	Random string
+}
+
+// newTempBase returns a fresh temp base name for the target base name.
+func newTempBase(target string) string {
+	var rb [4]byte
+	_, _ = rand.Read(rb[:])
+	tail := tempMarker + tempHost() + "." + strconv.Itoa(os.Getpid()) + "." + procStart() + "." + hex.EncodeToString(rb[:]) + tempSuffix
+	if room := nameMax - 1 - len(tail); len(target) > room {
+		sum := sha256.Sum256([]byte(target))
+		suffix := "~" + hex.EncodeToString(sum[:4])
+		keep := room - len(suffix)
+		if keep < 0 {
+			keep = 0
+		}
+		for keep > 0 && !utf8.RuneStart(target[keep]) {
+			keep--
+		}
+		target = target[:keep] + suffix
+	}
+	return "." + target + tail
+}
+
+// parseTempName parses a base name made by newTempBase; ok is false for any
+// other name. Host names hold no '.', so the fields are split from the right.
+func parseTempName(base string) (tn tempName, ok bool) {
+	if !strings.HasPrefix(base, ".") || !strings.HasSuffix(base, tempSuffix) {
+		return tn, false
+	}
+	s := strings.TrimSuffix(base[1:], tempSuffix)
+	f := make([]string, 4) // random, start, pid, host
+	for i := range f {
+		j := strings.LastIndexByte(s, '.')
+		if j < 0 {
+			return tn, false
+		}
+		f[i], s = s[j+1:], s[:j]
+	}
+	if !strings.HasSuffix(s, ".sw") || len(s) < 4 {
+		return tn, false
+	}
+	pid, err := strconv.Atoi(f[2])
+	if err != nil || pid <= 0 || len(f[0]) != 8 || f[1] == "" || f[3] == "" {
+		return tn, false
+	}
+	if _, err := hex.DecodeString(f[0]); err != nil {
+		return tn, false
+	}
+	return tempName{Target: strings.TrimSuffix(s, ".sw"), Host: f[3], PID: pid, Start: f[1], Random: f[0]}, true
+}
+
+// isTempName reports whether base is a temp file name.
+func isTempName(base string) bool {
+	_, ok := parseTempName(base)
+	return ok
+}
+
+// tempFile is a temp created by createTemp: O_EXCL, mode 0600, open for
+// writing, and flocked (LOCK_EX) through a duplicate descriptor until
+// release, so the flock outlives the close of File that reports write-back
+// errors and lasts until the temp is renamed or removed.
+type tempFile struct {
+	r       *Root
+	File    *os.File // open for writing; nil once closed
+	Name    string   // root-relative name of the temp
+	Target  string   // root-relative name of the target
+	created []string // directories created for the temp, oldest first
+	lock    tempLock
+	hash    hash.Hash
+	size    int64
+	info    fs.FileInfo // fstat of the temp taken when it was closed
+	gone    bool        // the temp name no longer exists (renamed or removed)
+}
+
+// createTemp creates a temp for target (a canonical root-relative name) in
+// dir (root-relative; "" means the target's own directory), creating missing
+// directories (recorded for rollback). It guarantees on success: the temp is
+// new (O_EXCL), mode 0600, open for writing, flocked by this process, and
+// named per the package's temp naming. On error nothing it created is left.
+// The caller must end it with discard (not committed) or release (after the
+// rename made it the target).
+func (r *Root) createTemp(ctx context.Context, target, dir string) (*tempFile, error) {
+	if dir == "" {
+		dir = dirOf(target)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, newError("create temp", target, context.Cause(ctx))
+	}
+	created, err := r.mkdirParents(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	t := &tempFile{r: r, Target: target, created: created, hash: sha256.New()}
+	for attempt := 0; ; attempt++ {
+		t.Name = path.Join(dir, newTempBase(path.Base(target)))
+		f, err := r.root.OpenFile(t.Name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if errors.Is(err, fs.ErrExist) && attempt < 8 {
+			continue
+		}
+		if err != nil {
+			r.removeCreated(t.created)
+			return nil, newError("create temp", t.Name, err)
+		}
+		t.File = f
+		break
+	}
+	lk, err := lockTemp(t.File)
+	if err != nil {
+		_ = t.File.Close()
+		_ = r.root.Remove(t.Name)
+		r.removeCreated(t.created)
+		return nil, newError("lock temp", t.Name, err)
+	}
+	t.lock = lk
+	return t, nil
+}
+
+// Write writes p to the temp and into its running sha256.
+func (t *tempFile) Write(p []byte) (int, error) {
+	n, err := t.File.Write(p)
+	t.hash.Write(p[:n])
+	t.size += int64(n)
+	if err != nil {
+		return n, newError("write", t.Name, err)
+	}
+	return n, nil
+}
+
+// sum returns the sha256 and size of what was written so far.
+func (t *tempFile) sum() (s [32]byte, size int64) {
+	copy(s[:], t.hash.Sum(nil))
+	return s, t.size
+}
+
+// closeFile fsyncs (when sync is set) and closes the temp's write descriptor,
+// checking both errors (close can report NFS write-back failures). The flock
+// stays held. It records the temp's fstat for later identity checks.
+func (t *tempFile) closeFile(cfg *config, sync bool) error {
+	if t.File == nil {
+		return nil
+	}
+	f := t.File
+	t.File = nil
+	if sync {
+		start := time.Now()
+		err := fsyncFile(f)
+		cfg.emit("fsync", t.Name, start, t.size, err)
+		if err != nil {
+			_ = f.Close()
+			return newError("fsync", t.Name, err)
+		}
+	}
+	if fi, err := f.Stat(); err == nil {
+		t.info = fi
+	}
+	if err := f.Close(); err != nil {
+		return newError("close", t.Name, err)
+	}
+	return nil
+}
+
+// release drops the temp's flock. Call it once the temp was renamed onto its
+// target (or removed); the temp must not be used afterwards.
+func (t *tempFile) release() {
+	t.lock.unlock()
+}
+
+// discard undoes the temp: closes it, removes it (unless already renamed),
+// drops its flock and removes the directories created for it, newest first,
+// only if still empty. It returns the first error that leaves something behind.
+func (t *tempFile) discard(cfg *config) error {
+	start := time.Now()
+	if t.File != nil {
+		_ = t.File.Close()
+		t.File = nil
+	}
+	var first error
+	if !t.gone {
+		if err := t.r.root.Remove(t.Name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			first = newError("remove temp", t.Name, err)
+		}
+		t.gone = true
+	}
+	t.release()
+	t.r.removeCreated(t.created)
+	t.created = nil
+	cfg.emit("rollback", t.Name, start, 0, first)
+	return first
+}
+
+// mkdirParents creates the missing directories of dir (root-relative) with
+// mode 0777 minus umask and returns those it created, oldest first. A
+// concurrent creator's EEXIST on a directory is success; a parent removed
+// meanwhile by another call's rollback (ENOENT) restarts the walk. On error it
+// removes what it created.
+func (r *Root) mkdirParents(ctx context.Context, dir string) ([]string, error) {
+	if dir == "." || dir == "" {
+		return nil, nil
+	}
+	if fi, err := r.root.Lstat(dir); err == nil && fi.IsDir() {
+		return nil, nil
+	}
+	parts := strings.Split(dir, "/")
+	var created []string
+	for restart := 0; ; restart++ {
+		again := false
+		for i := range parts {
+			p := strings.Join(parts[:i+1], "/")
+			fi, err := r.root.Lstat(p)
+			if err == nil {
+				if !fi.IsDir() {
+					r.removeCreated(created)
+					return nil, newError("mkdir", p, syscall.ENOTDIR)
+				}
+				continue
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				r.removeCreated(created)
+				return nil, newError("mkdir", p, err)
+			}
+			err = r.root.Mkdir(p, 0o777)
+			switch {
+			case err == nil:
+				created = append(created, p)
+			case errors.Is(err, fs.ErrExist):
+				if fi, serr := r.root.Lstat(p); serr != nil || !fi.IsDir() {
+					r.removeCreated(created)
+					return nil, newError("mkdir", p, err)
+				}
+			case errors.Is(err, fs.ErrNotExist) && restart < 10 && ctx.Err() == nil:
+				again = true
+			default:
+				r.removeCreated(created)
+				return nil, newError("mkdir", p, err)
+			}
+			if again {
+				break
+			}
+		}
+		if !again {
+			return created, nil
+		}
+	}
+}
+
+// removeCreated removes directories a call created, newest first, each only
+// if it is still empty (another writer may have put something in it).
+func (r *Root) removeCreated(created []string) {
+	for i := len(created) - 1; i >= 0; i-- {
+		_ = r.root.Remove(created[i])
+	}
+}
