@@ -154,3 +154,15 @@ func (c *config) runPreCommit(ctx context.Context, ch Change) error {
 }
 
 // ---- options added for Move, in-place rewrite, MkdirAll, Sweep, PublishDir, Remove ----
+
+// OtherHostGrace sets how old (by mtime) a temp named for another host must
+// be before Sweep removes it (default DefaultOtherHostGrace, 24 h): another
+// host's flock on its temp is invisible from here on sshfs and most FUSE
+// mounts. Only Sweep reads it.
+func OtherHostGrace(d time.Duration) Option {
+	return func(c *config) {
+		if so, ok := sweepConfigs.Load(c); ok {
+			so.(*sweepOpts).otherHostGrace = d
+		}
+	}
+}

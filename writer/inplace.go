@@ -1,0 +1,438 @@
+package writer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// In-place rewrite of a busy target.
+//
+// A file bind-mounted onto a name (docker -v file:file, a Kubernetes subPath)
+// cannot be replaced by rename(2): the kernel answers EBUSY. With
+// InPlaceIfBusy the new content is written into the target itself, guarded
+// by two hidden files in the target's directory:
+//
+//	.<name>.sw-inplace.bak     a copy of the old content (0600)
+//	.<name>.sw-inplace.intent  the intent marker: the target's base name and
+//	                           the size and sha256 of the old and new content,
+//	                           ending in a checksum of the lines before it
+//
+// (<name> shortened with a hash suffix when the result would exceed 255 bytes).
+// The steps: copy the target into the backup and fsync it; write and fsync the
+// marker; fsync the directory; run the PreCommit hook (Op "inplace"); write
+// the new content from offset 0, truncate to its length (never truncate
+// first, so the file is never shorter than both versions), fsync; remove the
+// marker, fsync the directory, remove the backup. The writer holds a flock on
+// the backup throughout.
+//
+// While a marker exists the target may hold a mix of old and new bytes. Every
+// later operation on the name (see restoreInPlace) and Sweep settle it first:
+// a target that already holds the whole new content (by size and sha256) is
+// kept, one holding the old content is kept, anything else is rewritten from
+// the backup (after checking the backup against the marker's sha256). A marker
+// whose checksum fails was torn while being written, before the target was
+// touched: it is discarded with its backup.
+//
+// This is NOT atomic for readers: a reader that opens the target during the
+// rewrite can see part old and part new content, or a file of the wrong
+// length. Only crash recovery is whole: after a crash and any later
+// operation, the target holds the complete old or the complete new content.
+const (
+	inPlaceMarkerSuffix = ".sw-inplace.intent"
+	inPlaceBackupSuffix = ".sw-inplace.bak"
+	inPlaceMagic        = "sharedwrite-inplace 1"
+)
+
+// inPlaceStem returns the hidden stem ".<base>" that the marker and backup
+// names of target base share, shortened with a hash suffix to fit 255 bytes.
+func inPlaceStem(base string) string {
+	room := nameMax - 1 - len(inPlaceMarkerSuffix)
+	if len(base) > room {
+		sum := sha256.Sum256([]byte(base))
+		suffix := "~" + hex.EncodeToString(sum[:4])
+		keep := room - len(suffix)
+		for keep > 0 && !utf8.RuneStart(base[keep]) {
+			keep--
+		}
+		base = base[:keep] + suffix
+	}
+	return "." + base
+}
+
+// inPlaceNames returns the root-relative marker and backup names of target rel.
+func inPlaceNames(rel string) (marker, backup string) {
+	dir, stem := dirOf(rel), inPlaceStem(path.Base(rel))
+	return path.Join(dir, stem+inPlaceMarkerSuffix), path.Join(dir, stem+inPlaceBackupSuffix)
+}
+
+// isInPlaceMarker and isInPlaceBackup recognise the hidden names by their suffix.
+func isInPlaceMarker(base string) bool {
+	return strings.HasPrefix(base, ".") && strings.HasSuffix(base, inPlaceMarkerSuffix)
+}
+func isInPlaceBackup(base string) bool {
+	return strings.HasPrefix(base, ".") && strings.HasSuffix(base, inPlaceBackupSuffix)
+}
+
+// markerOfBackup returns the marker base name that goes with a backup base name.
+func markerOfBackup(base string) string {
+	return strings.TrimSuffix(base, inPlaceBackupSuffix) + inPlaceMarkerSuffix
+}
+
+// inPlaceIntent is the content of a marker.
+type inPlaceIntent struct {
+	Target  string // base name of the target
+	OldSize int64
+	OldSum  [32]byte
+	NewSize int64
+	NewSum  [32]byte
+}
+
+func (in inPlaceIntent) encode() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\ntarget %s\nold %d %x\nnew %d %x\n", inPlaceMagic, strconv.Quote(in.Target), in.OldSize, in.OldSum, in.NewSize, in.NewSum)
+	sum := sha256.Sum256(b.Bytes())
+	fmt.Fprintf(&b, "sum %x\n", sum)
+	return b.Bytes()
+}
+
+// errTornMarker: the marker is incomplete or damaged.
+var errTornMarker = errors.New("in-place marker incomplete or damaged")
+
+func decodeInPlaceIntent(data []byte) (inPlaceIntent, error) {
+	var in inPlaceIntent
+	i := bytes.LastIndex(data, []byte("sum "))
+	if i < 0 {
+		return in, errTornMarker
+	}
+	want := sha256.Sum256(data[:i])
+	if string(data[i:]) != fmt.Sprintf("sum %x\n", want) {
+		return in, errTornMarker
+	}
+	lines := strings.Split(string(data[:i]), "\n")
+	if len(lines) != 5 || lines[0] != inPlaceMagic || !strings.HasPrefix(lines[1], "target ") {
+		return in, errTornMarker
+	}
+	t, err := strconv.Unquote(strings.TrimPrefix(lines[1], "target "))
+	if err != nil {
+		return in, errTornMarker
+	}
+	in.Target = t
+	var old, nw string
+	if _, err := fmt.Sscanf(lines[2], "old %d %s", &in.OldSize, &old); err != nil {
+		return in, errTornMarker
+	}
+	if _, err := fmt.Sscanf(lines[3], "new %d %s", &in.NewSize, &nw); err != nil {
+		return in, errTornMarker
+	}
+	for _, p := range []struct {
+		s   string
+		dst *[32]byte
+	}{{old, &in.OldSum}, {nw, &in.NewSum}} {
+		b, err := hex.DecodeString(p.s)
+		if err != nil || len(b) != 32 {
+			return in, errTornMarker
+		}
+		copy(p.dst[:], b)
+	}
+	return in, nil
+}
+
+// rewriteInPlace writes the content of the temp tempRel (sha256 sum, size
+// bytes, a regular file inside the root) into the busy target rel in place,
+// as described above, and reports commitTemp's outcomes: committed=false with
+// an error when the target holds its old content (an error during the
+// in-place write is undone from the backup before returning; if even that
+// fails the marker stays, and the next operation on the name restores it);
+// committed=true once the new content is written and fsynced. It leaves the
+// temp alone (the caller removes it). The target keeps its inode, so its
+// owner and mode (unless Mode is given); KeepMtime applies.
+func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]byte, size int64, cfg *config) (committed bool, err error) {
+	if _, err := r.settleInPlace(ctx, rel, cfg); err != nil {
+		return false, err
+	}
+	markerRel, backupRel := inPlaceNames(rel)
+	src, err := r.root.OpenFile(tempRel, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return false, newError("in-place open temp", tempRel, err)
+	}
+	defer src.Close()
+	dst, err := r.root.OpenFile(rel, os.O_RDWR|oNoFollow, 0)
+	if err != nil {
+		return false, newError("in-place open", rel, err)
+	}
+	defer dst.Close()
+	dfi, err := dst.Stat()
+	if err != nil {
+		return false, newError("in-place fstat", rel, err)
+	}
+	if !dfi.Mode().IsRegular() {
+		return false, newError("in-place open", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(dfi.Mode()))))
+	}
+
+	// 1. The backup, flocked for the whole rewrite so that a concurrent
+	// settle waits for us instead of "restoring" a rewrite in progress.
+	bak, err := r.root.OpenFile(backupRel, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		// A backup without a marker: a rewrite that crashed before writing
+		// its marker or after removing it. The target is whole either way;
+		// drop the backup unless its writer is still alive.
+		if live, lerr := r.tempLocked(backupRel); lerr == nil && !live {
+			_ = r.root.Remove(backupRel)
+		}
+		bak, err = r.root.OpenFile(backupRel, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	}
+	if err != nil {
+		return false, newError("in-place backup", backupRel, err)
+	}
+	lk, err := lockTemp(bak)
+	if err != nil {
+		_ = bak.Close()
+		_ = r.root.Remove(backupRel)
+		return false, newError("in-place lock backup", backupRel, err)
+	}
+	defer lk.unlock()
+	defer bak.Close()
+	undo := func(err error) (bool, error) {
+		_ = r.root.Remove(markerRel)
+		_ = r.root.Remove(backupRel)
+		return false, err
+	}
+	start := time.Now()
+	oldSum, oldSize, err := copyHashing(bak, io.NewSectionReader(dst, 0, 1<<62))
+	if err == nil {
+		err = fsyncFile(bak)
+	}
+	cfg.emit("fsync", backupRel, start, oldSize, err)
+	if err != nil {
+		return undo(newError("in-place backup", backupRel, err))
+	}
+
+	// 2. The marker. Only once it is durable may the target be touched.
+	in := inPlaceIntent{Target: path.Base(rel), OldSize: oldSize, OldSum: oldSum, NewSize: size, NewSum: sum}
+	if err := r.writeSynced(markerRel, in.encode()); err != nil {
+		return undo(err)
+	}
+	if err := r.syncDirs(cfg, markerRel, nil); err != nil {
+		return undo(err)
+	}
+
+	// 3. The hook, then the visible change.
+	if err := cfg.runPreCommit(ctx, Change{Op: "inplace", Name: rel, Temp: tempRel, SHA256: sum, Size: size}); err != nil {
+		return undo(err)
+	}
+	start = time.Now()
+	gotSum, n, err := copyHashing(io.NewOffsetWriter(dst, 0), src)
+	if err == nil && (n != size || gotSum != sum) {
+		err = fmt.Errorf("temp changed: read %d bytes sha256 %x; want %d bytes %x", n, gotSum, size, sum)
+	}
+	if err == nil {
+		err = dst.Truncate(size)
+	}
+	if err == nil && cfg.forceMode {
+		err = dst.Chmod(cfg.mode)
+	}
+	if err == nil {
+		err = fsyncFile(dst)
+	}
+	cfg.emit("write", rel, start, n, err)
+	if err != nil {
+		werr := newError("in-place write", rel, err)
+		if _, rerr := r.settleLocked(ctx, markerRel, backupRel, rel, cfg); rerr != nil {
+			return false, errors.Join(werr, rerr)
+		}
+		return false, werr
+	}
+	if cfg.keepMtime {
+		_ = r.root.Chtimes(rel, accessTime(dfi), dfi.ModTime())
+	}
+
+	// 4. Done. The marker goes first: a crash after this leaves at most a
+	// backup without a marker, which is never restored. The new content is
+	// already durable; a marker that survives a crash only makes the next
+	// operation find the target complete.
+	if err := r.root.Remove(markerRel); err != nil {
+		return true, newError("in-place remove marker", markerRel, err)
+	}
+	_ = r.syncDir(dirOf(markerRel))
+	_ = r.root.Remove(backupRel)
+	return true, nil
+}
+
+func init() {
+	busyRewrite = func(ctx context.Context, r *Root, cfg *config, t *tempFile, ch Change) (bool, error) {
+		sum, size := t.sum()
+		return r.rewriteInPlace(ctx, t.Target, t.Name, sum, size, cfg)
+	}
+	recoverTarget = func(ctx context.Context, r *Root, cfg *config, target string) error {
+		_, err := r.settleInPlace(ctx, target, cfg)
+		return err
+	}
+}
+
+// inPlaceOutcome says what settling a leftover in-place rewrite did.
+type inPlaceOutcome int
+
+const (
+	inPlaceNone      inPlaceOutcome = iota // no marker
+	inPlaceCompleted                       // target held the new content; marker and backup removed
+	inPlaceDiscarded                       // target held the old content (or the marker was torn); removed
+	inPlaceRestored                        // target rewritten from the backup
+)
+
+// restoreInPlace settles a leftover in-place rewrite of the canonical
+// root-relative name, as every operation on that name must before it reads
+// or changes it: when an intent marker exists, it waits for a live rewrite
+// to finish (the flock on its backup), then keeps a target that holds a whole
+// version and rewrites any other from the backup; the marker and backup are
+// removed. Without a marker it costs one Lstat.
+func restoreInPlace(ctx context.Context, r *Root, name string) error {
+	_, err := r.settleInPlace(ctx, name, &config{})
+	return err
+}
+
+// settleInPlace is restoreInPlace with the caller's options (for events).
+func (r *Root) settleInPlace(ctx context.Context, rel string, cfg *config) (inPlaceOutcome, error) {
+	markerRel, backupRel := inPlaceNames(rel)
+	return r.settleMarker(ctx, markerRel, backupRel, rel, cfg)
+}
+
+// settleMarker settles the in-place rewrite whose marker and backup are
+// markerRel and backupRel. rel is the target, or "" to take it from the
+// marker (Sweep finds markers, not targets).
+func (r *Root) settleMarker(ctx context.Context, markerRel, backupRel, rel string, cfg *config) (inPlaceOutcome, error) {
+	if _, err := r.root.Lstat(markerRel); errors.Is(err, fs.ErrNotExist) {
+		return inPlaceNone, nil
+	}
+	// Wait for a live rewrite: it holds LOCK_EX on the backup.
+	bak, err := r.root.OpenFile(backupRel, os.O_RDWR|oNoFollow, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		bak = nil
+	case err != nil:
+		return inPlaceNone, newError("in-place restore open backup", backupRel, err)
+	default:
+		defer bak.Close()
+		lk, err := lockFileWait(ctx, bak)
+		if err != nil {
+			return inPlaceNone, newError("in-place restore lock backup", backupRel, err)
+		}
+		defer lk.unlock()
+	}
+	return r.settleLocked(ctx, markerRel, backupRel, rel, cfg)
+}
+
+// settleLocked does the work of settleMarker; the caller holds the backup's
+// flock (or there is no backup).
+func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel string, cfg *config) (inPlaceOutcome, error) {
+	data, err := r.root.ReadFile(markerRel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return inPlaceNone, nil // the rewrite we waited for finished
+	}
+	if err != nil {
+		return inPlaceNone, newError("in-place restore read marker", markerRel, err)
+	}
+	remove := func(out inPlaceOutcome) (inPlaceOutcome, error) {
+		if err := r.root.Remove(markerRel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return inPlaceNone, newError("in-place restore remove marker", markerRel, err)
+		}
+		if err := r.syncDirs(cfg, markerRel, nil); err != nil {
+			return inPlaceNone, err
+		}
+		_ = r.root.Remove(backupRel)
+		return out, nil
+	}
+	in, err := decodeInPlaceIntent(data)
+	if err != nil {
+		// Torn while being written: the target was not touched yet.
+		return remove(inPlaceDiscarded)
+	}
+	if rel == "" {
+		rel = path.Join(dirOf(markerRel), in.Target)
+	}
+	dst, err := r.root.OpenFile(rel, os.O_RDWR|oNoFollow, 0)
+	if err != nil {
+		return inPlaceNone, newError("in-place restore open", rel, err)
+	}
+	defer dst.Close()
+	curSum, curSize, err := copyHashing(io.Discard, io.NewSectionReader(dst, 0, 1<<62))
+	if err != nil {
+		return inPlaceNone, newError("in-place restore read", rel, err)
+	}
+	switch {
+	case curSize == in.NewSize && curSum == in.NewSum:
+		return remove(inPlaceCompleted)
+	case curSize == in.OldSize && curSum == in.OldSum:
+		return remove(inPlaceDiscarded)
+	}
+	start := time.Now()
+	bak, err := r.root.OpenFile(backupRel, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return inPlaceNone, newError("in-place restore open backup", backupRel, err)
+	}
+	defer bak.Close()
+	bSum, bSize, err := copyHashing(io.Discard, io.NewSectionReader(bak, 0, 1<<62))
+	if err != nil {
+		return inPlaceNone, newError("in-place restore read backup", backupRel, err)
+	}
+	if bSize != in.OldSize || bSum != in.OldSum {
+		return inPlaceNone, newError("in-place restore", backupRel, fmt.Errorf("backup does not match its marker (%d bytes sha256 %x; want %d bytes %x): %w", bSize, bSum, in.OldSize, in.OldSum, syscall.EIO))
+	}
+	_, n, err := copyHashing(io.NewOffsetWriter(dst, 0), io.NewSectionReader(bak, 0, bSize))
+	if err == nil {
+		err = dst.Truncate(bSize)
+	}
+	if err == nil {
+		err = fsyncFile(dst)
+	}
+	cfg.emit("restore-inplace", rel, start, n, err)
+	if err != nil {
+		return inPlaceNone, newError("in-place restore write", rel, err)
+	}
+	return remove(inPlaceRestored)
+}
+
+// writeSynced creates rel (O_EXCL, 0600) holding data and fsyncs it.
+func (r *Root) writeSynced(rel string, data []byte) error {
+	f, err := r.root.OpenFile(rel, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return newError("create", rel, err)
+	}
+	if _, err = f.Write(data); err == nil {
+		err = fsyncFile(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = r.root.Remove(rel)
+		return newError("write", rel, err)
+	}
+	return nil
+}
+
+// copyHashing copies src to dst with the 1 MiB copy buffer and returns the sha256 and
+// length of what it copied.
+func copyHashing(dst io.Writer, src io.Reader) (sum [32]byte, n int64, err error) {
+	h := sha256.New()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	n, err = io.CopyBuffer(io.MultiWriter(dst, h), onlyReader{src}, *bp)
+	copy(sum[:], h.Sum(nil))
+	return sum, n, err
+}
+
+// onlyReader hides ReaderFrom/WriterTo so CopyBuffer uses the buffer.
+type onlyReader struct{ io.Reader }

@@ -1,0 +1,172 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/errno"
+)
+
+// MkdirAll creates the directory name inside the root, with any missing
+// parents, each with perm (minus the umask), like os.MkdirAll. A directory
+// that already exists, or that a concurrent caller creates at the same moment
+// (EEXIST on a directory), is success.
+//
+// Transient failures (EINTR, EAGAIN, ETIMEDOUT, ESTALE, EBUSY; ENOSPC only with
+// RetryNoSpace) are retried with exponential backoff and jitter until ctx is
+// done; without a deadline on ctx the retries are bounded. EACCES, EROFS,
+// ENOTDIR and EEXIST on something that is not a directory are never retried.
+// A parent that vanishes under the call (ENOENT: another MkdirAll rolled back
+// the directory it had created) restarts the walk from the top: that race is
+// transient, not an error.
+//
+// On failure MkdirAll removes the directories this call created, newest first,
+// and only those still empty, so the tree is left as it was unless a
+// concurrent caller put something into them. It does not undo a concurrent
+// caller's success: a directory that another MkdirAll saw created by this call
+// (EEXIST) may be removed by this call's rollback, which that caller sees as a
+// vanished parent on its next step.
+//
+// Errors are *Error values naming the step ("mkdir"), the directory and the
+// errno; ErrOutsideRoot and ErrInvalidName come from name resolution.
+func (r *Root) MkdirAll(ctx context.Context, name string, perm fs.FileMode, opts ...Option) error {
+	cfg := newConfig(opts)
+	rel, err := r.Resolve(name)
+	if err != nil {
+		return err
+	}
+	_, err = r.mkdirAll(ctx, rel, perm, cfg)
+	return err
+}
+
+// mkdirAll creates rel and its missing parents (rel is already resolved and
+// relative to the root) and returns the directories it created, oldest first,
+// so that a caller that later fails (Create, WriteFile) can hand them to
+// rollbackDirs. On error it has already rolled back what it created and
+// returns nil.
+func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *config) ([]string, error) {
+	if rel == "." || rel == "" {
+		return nil, nil
+	}
+	parts := strings.Split(rel, "/")
+	var created []string
+	bo := newBackoff(ctx)
+	transient := errno.IsTransient
+	if cfg.retryNoSpace {
+		transient = errno.IsTransientSpace
+	}
+	for i := 0; i < len(parts); {
+		dir := path.Join(parts[:i+1]...)
+		err := r.root.Mkdir(dir, perm)
+		switch {
+		case err == nil:
+			created = append(created, dir)
+			i++
+			continue
+		case errors.Is(err, fs.ErrExist):
+			fi, serr := r.root.Stat(dir)
+			switch {
+			case serr == nil && fi.IsDir():
+				i++ // existed, or a concurrent caller made it
+				continue
+			case serr == nil:
+				err = fmt.Errorf("exists and is not a directory: %w", syscall.ENOTDIR)
+			case errors.Is(serr, fs.ErrNotExist):
+				// Removed between our mkdir and stat: try the step again.
+				if err = bo.wait(ctx, cfg, dir, err); err == nil {
+					continue
+				}
+			default:
+				err = serr
+			}
+		case errors.Is(err, fs.ErrNotExist) && i > 0:
+			// A parent vanished: another call rolled back a directory it
+			// had created. Walk again from the top.
+			if err = bo.wait(ctx, cfg, dir, err); err == nil {
+				i = 0
+				continue
+			}
+		case transient(err):
+			if err = bo.wait(ctx, cfg, dir, err); err == nil {
+				continue
+			}
+		}
+		return nil, r.mkdirFailed(created, dir, err, cfg)
+	}
+	return created, nil
+}
+
+// mkdirFailed rolls back created and returns the error for the failed step.
+func (r *Root) mkdirFailed(created []string, dir string, err error, cfg *config) error {
+	r.rollbackDirs(created, cfg)
+	return newError("mkdir", dir, err)
+}
+
+// rollbackDirs removes the directories in created (oldest first, as mkdirAll
+// returns them) newest first, each only if it is still empty: a directory
+// that a concurrent caller has put something into stays. Directories that are
+// already gone are skipped. It reports each removal as a "rollback" event.
+func (r *Root) rollbackDirs(created []string, cfg *config) {
+	for i := len(created) - 1; i >= 0; i-- {
+		start := time.Now()
+		// os.Root.Remove is unlinkat(AT_REMOVEDIR) for a directory: it
+		// fails with ENOTEMPTY when something was put into it.
+		err := r.root.Remove(created[i])
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		cfg.emit("rollback", created[i], start, 0, err)
+	}
+}
+
+// backoff paces the retries of one call: exponential from 1 ms to 250 ms,
+// each sleep drawn uniformly from [d/2, d] so concurrent callers spread out,
+// never past the ctx deadline. Without a deadline it gives up after
+// maxUnboundedRetries.
+type backoff struct {
+	n        int
+	next     time.Duration
+	deadline bool
+}
+
+const maxUnboundedRetries = 40
+
+func newBackoff(ctx context.Context) *backoff {
+	_, ok := ctx.Deadline()
+	return &backoff{next: time.Millisecond, deadline: ok}
+}
+
+// more reports whether another retry is allowed.
+func (b *backoff) more() bool { return b.deadline || b.n < maxUnboundedRetries }
+
+// wait sleeps before retry number n+1 of the step on path, which failed with
+// cause, emitting a "retry" event. It returns cause joined with the context's
+// error when ctx ends first or the deadline would pass during the sleep, and
+// cause when the retry budget is spent.
+func (b *backoff) wait(ctx context.Context, cfg *config, path string, cause error) error {
+	if !b.more() {
+		return cause
+	}
+	b.n++
+	d := b.next/2 + rand.N(b.next/2+1)
+	b.next = min(b.next*2, 250*time.Millisecond)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return errors.Join(cause, context.DeadlineExceeded)
+	}
+	cfg.emit("retry", path, time.Now().Add(-d), 0, cause)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return errors.Join(cause, context.Cause(ctx))
+	case <-t.C:
+		return nil
+	}
+}

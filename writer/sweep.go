@@ -1,0 +1,197 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SweepReport counts what one Sweep found and did.
+type SweepReport struct {
+	Scanned   int // temp files, backups and in-place markers examined
+	Removed   int // orphan temps and backups removed
+	Live      int // temps kept because their writer still holds the flock
+	Young     int // temps kept because they are younger than their grace period
+	OtherHost int // of Young: temps of other hosts kept for the longer grace
+	Restored  int // in-place rewrites rolled back to their backup
+	Completed int // in-place rewrites found complete (marker and backup removed)
+	Discarded int // in-place intents that never reached the target (removed)
+	Failed    int // entries that could not be handled (see the returned error)
+}
+
+// sweepSkipDir is the volume's own state directory (locks, intents), which
+// holds no temps of this package and is never swept.
+const sweepSkipDir = ".sharedwrite"
+
+// DefaultOtherHostGrace is how old a temp named for another host must be
+// before Sweep removes it: that host's flock cannot be seen from here on
+// sshfs and most FUSE mounts, so age is the only sign that its writer is gone.
+const DefaultOtherHostGrace = 24 * time.Hour
+
+// sweepOpts holds the options only Sweep reads; see OtherHostGrace.
+type sweepOpts struct {
+	otherHostGrace time.Duration
+}
+
+// sweepConfigs maps a config being built by Sweep to its sweep-only options,
+// so OtherHostGrace can reach them; other methods never register, so the
+// option is a no-op for them.
+var sweepConfigs sync.Map // *config -> *sweepOpts
+
+// Sweep removes what crashed writers left under the root, skipping the
+// .sharedwrite directory and never following symlinks:
+//
+//   - temps of this host (by the host part of their name) that are older than
+//     olderThan (by mtime) and on which no one holds a flock (Sweep tries
+//     LOCK_EX|LOCK_NB; a writer holds LOCK_EX on its temp for its whole life);
+//   - temps named for other hosts only when they are older than the other-host
+//     grace (DefaultOtherHostGrace unless OtherHostGrace says otherwise),
+//     because on sshfs and FUSE mounts their writers' flocks are invisible
+//     from here (a flock that is visible still protects the temp);
+//   - leftover in-place rewrites (see InPlaceIfBusy): a marker whose rewrite
+//     finished is removed with its backup, one whose rewrite may be partial is
+//     rolled back to the backup, and a backup without a marker (the rewrite
+//     never started, or finished) is removed once older than olderThan.
+//
+// Sweep goes on past an entry it cannot handle; the error joins every such
+// failure and the report counts them. It stops early, returning ctx's cause,
+// when ctx ends. Sweep is safe to run concurrently with writers and other
+// sweeps.
+func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Option) (SweepReport, error) {
+	cfg := &config{}
+	so := &sweepOpts{otherHostGrace: DefaultOtherHostGrace}
+	sweepConfigs.Store(cfg, so)
+	for _, o := range opts {
+		if o != nil {
+			o(cfg)
+		}
+	}
+	sweepConfigs.Delete(cfg)
+
+	var rep SweepReport
+	var errs []error
+	fail := func(err error) {
+		rep.Failed++
+		errs = append(errs, err)
+	}
+	host := tempHost()
+	now := time.Now()
+	var markers []string
+	walkErr := fs.WalkDir(r.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return context.Cause(ctx)
+		}
+		if err != nil {
+			if p != "." && !errors.Is(err, fs.ErrNotExist) {
+				fail(newError("sweep", p, err))
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if p == sweepSkipDir {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		base := path.Base(p)
+		if isInPlaceMarker(base) {
+			markers = append(markers, p)
+			return nil
+		}
+		isBackup := isInPlaceBackup(base)
+		ti, isTemp := parseTempName(base)
+		if !isTemp && !isBackup {
+			return nil
+		}
+		rep.Scanned++
+		info, err := d.Info()
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				fail(newError("sweep", p, err))
+			}
+			return nil
+		}
+		grace := olderThan
+		if isTemp && ti.Host != host {
+			grace = so.otherHostGrace
+		}
+		if now.Sub(info.ModTime()) < grace {
+			rep.Young++
+			if isTemp && ti.Host != host {
+				rep.OtherHost++
+			}
+			return nil
+		}
+		if isBackup {
+			// A backup whose marker exists is handled with the marker.
+			if _, err := r.root.Lstat(path.Join(path.Dir(p), markerOfBackup(base))); err == nil {
+				return nil
+			}
+		}
+		removed, err := r.removeOrphan(p, info)
+		switch {
+		case err != nil:
+			fail(err)
+		case removed:
+			rep.Removed++
+			cfg.emit("sweep-remove", p, now, info.Size(), nil)
+		default:
+			rep.Live++
+		}
+		return nil
+	})
+	if walkErr != nil {
+		errs = append(errs, walkErr)
+	}
+	for _, m := range markers {
+		if ctx.Err() != nil {
+			break
+		}
+		rep.Scanned++
+		bak := path.Join(path.Dir(m), strings.TrimSuffix(path.Base(m), inPlaceMarkerSuffix)+inPlaceBackupSuffix)
+		out, err := r.settleMarker(ctx, m, bak, "", cfg)
+		if err != nil {
+			fail(err)
+			continue
+		}
+		switch out {
+		case inPlaceRestored:
+			rep.Restored++
+		case inPlaceCompleted:
+			rep.Completed++
+		case inPlaceDiscarded:
+			rep.Discarded++
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+// removeOrphan removes the temp or backup at p (whose Lstat is info) unless a
+// writer holds a flock on it. Symlinks (PublishDir's temp links) cannot be
+// locked and go by age alone.
+func (r *Root) removeOrphan(p string, info fs.FileInfo) (bool, error) {
+	switch {
+	case info.Mode()&fs.ModeSymlink != 0:
+	case !info.Mode().IsRegular():
+		return false, nil
+	default:
+		live, err := r.tempLocked(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil // committed or removed meanwhile
+		}
+		if err != nil {
+			return false, newError("sweep flock", p, err)
+		}
+		if live {
+			return false, nil
+		}
+	}
+	if err := r.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, newError("sweep remove", p, err)
+	}
+	return true, nil
+}
