@@ -1,0 +1,69 @@
+// Package locking provides the leases and locks sharedwrite serialises writers
+// with: a Redis lease with fencing tokens, a file lock on the shared volume,
+// and the lock record kept in that file. It knows nothing of file contents.
+//
+// # Redis lease
+//
+// RedisLocker holds a lease per key (the canonical path relative to the root)
+// under the Redis keys sw:{<volume-id>:<sha256(path)>}:lock|token|fence|commit
+// (one hash tag per path, so a path's keys share a Cluster slot). Acquire,
+// refresh, release and raise-floor are our own Lua scripts (acquire.lua, ...,
+// embedded), one round trip each:
+//
+//   - acquire: SET NX PX, INCR the fence, return the token and the committed
+//     record Redis keeps; idempotent for a given lease value, so a retry after
+//     a lost reply returns the same token;
+//   - refresh: compare and PEXPIRE;
+//   - release: compare and delete, store the committed record handed to it,
+//     publish the release and the change event;
+//   - raise-floor: only for the holder, move the fence past a floor read from
+//     the volume and return a new token.
+//
+// github.com/bsm/redislock is not used for the lease: its fixed scripts cannot
+// return a fencing token or a committed record, nor publish a release, so each
+// would cost another round trip and waiters would have to poll. It is the
+// baseline the tests (mutual exclusion parity) and the benchmarks compare with.
+//
+// A lease is valid until start + TTL − drift, where start is the send time of
+// the last successful acquire or refresh on CLOCK_BOOTTIME (Go's monotonic
+// clock stops while the machine is suspended) and drift is 1% of the TTL plus
+// 2 ms. A watchdog refreshes every TTL/3 from the moment the lease is
+// obtained; a refresh that finds another value loses the lease at once (Done
+// closes, Context is cancelled with cause ErrLeaseLost); transient errors are
+// retried until the validity runs out. Outside Linux the validity is measured
+// on the monotonic clock, which on some systems stops during sleep.
+//
+// A TTL lease is not perfect mutual exclusion: a holder paused past its TTL
+// (a stopped process, a long GC, a partition) can act after another holder
+// took over. The fencing token closes that gap where the volume checks it: the
+// lock record's floor (see below) refuses a commit from an older token.
+//
+// Waiters do not poll: a waiter subscribes to the key's release channel
+// before it retries, and each wait is bounded by the holder's PTTL (plus
+// jitter), so an expired holder is taken over without a message. The caller's
+// context deadline is honoured exactly.
+//
+// # File lock and lock record
+//
+// Each key has a lock file <root>/.sharedwrite/locks/<sha256(path)>.lock,
+// opened through os.Root with O_NOFOLLOW (a planted symlink never redirects a
+// lock or a record), O_RDWR (NFS needs write access for exclusive locks),
+// group-writable and never unlinked. FileLock.Lock takes flock(2) (LockFileEx
+// on Windows), polling with a short backoff so that it honours cancellation.
+// The file holds the lock record: floor, pending and committed versions in a
+// fixed-width, checksummed layout written in place (FORMAT.md at the
+// repository root). A torn or unreadable record is ErrCorruptRecord, never
+// zero.
+//
+// # Local mode
+//
+// LocalLocker implements the same Locker without Redis: the file lock alone
+// serialises holders, and tokens come from the lock record (floor + 1).
+//
+// # Nested calls
+//
+// A command run under `sharedwrite lock NAME -- CMD` inherits the lease id,
+// the token and the locked descriptor. RedisLocker.Adopt and AdoptFileLock
+// let a sharedwrite call inside CMD use them instead of deadlocking; adopted
+// leases and locks are released by their owner.
+package locking

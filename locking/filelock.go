@@ -1,0 +1,364 @@
+package locking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sync"
+	"time"
+)
+
+// Directory names under the root; see FORMAT.md.
+const (
+	StateDir = ".sharedwrite"
+	LocksDir = ".sharedwrite/locks"
+)
+
+// LockDir is the open .sharedwrite/locks directory of one root. Safe for
+// concurrent use.
+type LockDir struct {
+	root *os.Root
+	dir  *os.File // .sharedwrite/locks, for openat(2) with O_NOFOLLOW
+	cfg  config
+}
+
+// OpenLockDir opens (creating when missing) <root>/.sharedwrite and
+// <root>/.sharedwrite/locks through root. A directory it creates gets
+// DirPerm (default 02770: setgid, so lock files inherit the group) and the
+// root directory's group where the process may set it. A component that is a
+// symlink or not a directory is refused: a planted symlink never redirects the
+// locks outside the root (os.Root refuses escapes; the explicit checks refuse
+// redirection inside the root too).
+func OpenLockDir(root *os.Root, opts ...Option) (*LockDir, error) {
+	cfg := newConfig(opts)
+	rootInfo, err := root.Stat(".")
+	if err != nil {
+		return nil, &Error{Op: "stat root", Path: ".", Err: err}
+	}
+	for _, name := range []string{StateDir, LocksDir} {
+		if err := ensureDir(root, name, cfg.dirPerm, rootInfo); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := root.Open(LocksDir)
+	if err != nil {
+		return nil, &Error{Op: "open", Path: LocksDir, Err: err}
+	}
+	if err := sameDir(root, LocksDir, dir); err != nil {
+		dir.Close()
+		return nil, err
+	}
+	return &LockDir{root: root, dir: dir, cfg: cfg}, nil
+}
+
+func ensureDir(root *os.Root, name string, perm fs.FileMode, rootInfo fs.FileInfo) error {
+	err := root.Mkdir(name, 0o700)
+	switch {
+	case err == nil:
+		// Mkdir applies the umask and cannot set setgid; set the mode and the
+		// root's group explicitly. Both are best effort: a process outside the
+		// root's group keeps its own group, and the kernel drops setgid for it.
+		if gid, ok := fileGID(rootInfo); ok {
+			_ = root.Lchown(name, -1, gid)
+		}
+		if err := root.Chmod(name, perm); err != nil {
+			return &Error{Op: "chmod", Path: name, Err: err}
+		}
+	case errors.Is(err, fs.ErrExist):
+	default:
+		return &Error{Op: "mkdir", Path: name, Err: err}
+	}
+	fi, err := root.Lstat(name)
+	if err != nil {
+		return &Error{Op: "lstat", Path: name, Err: err}
+	}
+	if !fi.IsDir() {
+		return &Error{Op: "check", Path: name, Err: fmt.Errorf("not a directory (mode %v)", fi.Mode())}
+	}
+	return nil
+}
+
+func sameDir(root *os.Root, name string, f *os.File) error {
+	li, err := root.Lstat(name)
+	if err != nil {
+		return &Error{Op: "lstat", Path: name, Err: err}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return &Error{Op: "fstat", Path: name, Err: err}
+	}
+	if !li.IsDir() || !fi.IsDir() || !os.SameFile(li, fi) {
+		return &Error{Op: "check", Path: name, Err: errors.New("replaced while being opened")}
+	}
+	return nil
+}
+
+// Close closes the directory handle. Open FileLocks stay valid.
+func (d *LockDir) Close() error { return d.dir.Close() }
+
+// LockPath returns the lock file of key relative to the root.
+func LockPath(key string) string { return path.Join(LocksDir, KeyHash(key)+".lock") }
+
+// Open opens (creating with FilePerm when missing) the lock file of key,
+// O_RDWR (exclusive locks over NFS need write access) with O_NOFOLLOW and
+// O_CLOEXEC, and checks it is a regular file. Lock files are never unlinked:
+// unlinking would let a waiter lock an orphaned inode while a newcomer locks a
+// new file of the same name. The FileLock is not locked yet.
+func (d *LockDir) Open(key string) (*FileLock, error) {
+	name := KeyHash(key) + ".lock"
+	p := path.Join(LocksDir, name)
+	f, err := openLockFile(d, name, d.cfg.filePerm)
+	if err != nil {
+		return nil, &Error{Op: "open lock file", Key: key, Path: p, Err: err}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, &Error{Op: "fstat lock file", Key: key, Path: p, Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &Error{Op: "check lock file", Key: key, Path: p, Err: fmt.Errorf("not a regular file (mode %v)", fi.Mode())}
+	}
+	return &FileLock{key: key, path: p, f: f, cfg: d.cfg}, nil
+}
+
+// FileLock is an advisory exclusive lock on one key's lock file, and the lock
+// record kept in it. Safe for concurrent use; Lock blocks.
+type FileLock struct {
+	key, path string
+	f         *os.File
+	cfg       config
+
+	mu      sync.Mutex
+	locked  bool
+	adopted bool
+	waited  time.Duration
+}
+
+// AdoptFileLock wraps an inherited descriptor that is already locked (a
+// command run by `lock -- CMD` finds it in its environment). The lock belongs
+// to the parent: Unlock on an adopted FileLock does nothing (unlocking would
+// release the parent's lock, which shares the open file description), and
+// Close closes only this descriptor.
+func AdoptFileLock(fd uintptr, key string) (*FileLock, error) {
+	p := LockPath(key)
+	f := os.NewFile(fd, p)
+	if f == nil {
+		return nil, &Error{Op: "adopt lock file", Key: key, Path: p, Err: os.ErrInvalid}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, &Error{Op: "adopt lock file", Key: key, Path: p, Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &Error{Op: "adopt lock file", Key: key, Path: p, Err: fmt.Errorf("not a regular file (mode %v)", fi.Mode())}
+	}
+	return &FileLock{key: key, path: p, f: f, cfg: newConfig(nil), locked: true, adopted: true}, nil
+}
+
+// Key returns the key the lock is for.
+func (l *FileLock) Key() string { return l.key }
+
+// Path returns the lock file's path relative to the root.
+func (l *FileLock) Path() string { return l.path }
+
+// Fd returns the descriptor, e.g. to hand it to a child process.
+func (l *FileLock) Fd() uintptr { return l.f.Fd() }
+
+// File returns the open lock file, e.g. for exec.Cmd.ExtraFiles.
+func (l *FileLock) File() *os.File { return l.f }
+
+// Lock takes the exclusive lock, waiting until it is free or ctx ends.
+// flock(2) cannot be interrupted, so the wait polls LOCK_NB with a short
+// growing backoff (PollInterval). On ctx end it returns a *HolderError
+// wrapping ErrNotObtained and ctx's error, naming the pid holding the lock
+// where the system tells (/proc/locks on Linux); the lock is then not held.
+func (l *FileLock) Lock(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.locked {
+		return nil
+	}
+	start := time.Now()
+	backoff := l.cfg.pollMin
+	var t *time.Timer
+	for {
+		err := tryLock(l.f)
+		if err == nil {
+			l.locked = true
+			l.waited = time.Since(start)
+			return nil
+		}
+		if !errors.Is(err, errWouldBlock) {
+			return &Error{Op: "flock", Key: l.key, Path: l.path, Err: err}
+		}
+		d := jitter(backoff)
+		if t == nil {
+			t = time.NewTimer(d)
+			defer t.Stop()
+		} else {
+			t.Reset(d)
+		}
+		select {
+		case <-ctx.Done():
+			l.waited = time.Since(start)
+			pid, _ := l.holderLocked()
+			return &HolderError{Key: l.key, PID: pid, Waited: l.waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, ctx.Err())}
+		case <-t.C:
+		}
+		if backoff *= 2; backoff > l.cfg.pollMax {
+			backoff = l.cfg.pollMax
+		}
+	}
+}
+
+// TryLock takes the lock if it is free, without waiting.
+func (l *FileLock) TryLock() (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.locked {
+		return true, nil
+	}
+	err := tryLock(l.f)
+	if err == nil {
+		l.locked, l.waited = true, 0
+		return true, nil
+	}
+	if errors.Is(err, errWouldBlock) {
+		return false, nil
+	}
+	return false, &Error{Op: "flock", Key: l.key, Path: l.path, Err: err}
+}
+
+// Waited returns how long the last Lock waited (including the polling delay
+// after the lock became free).
+func (l *FileLock) Waited() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waited
+}
+
+// Holder returns the pid holding a lock on the file, where the system can
+// tell (Linux: /proc/locks; it may be this process).
+func (l *FileLock) Holder() (pid int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.holderLocked()
+}
+
+func (l *FileLock) holderLocked() (int, bool) {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return 0, false
+	}
+	return lockHolder(fi)
+}
+
+// Unlock releases the lock. It is a no-op for an adopted lock (see
+// AdoptFileLock) and for a lock not held.
+func (l *FileLock) Unlock() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.locked || l.adopted {
+		return nil
+	}
+	if err := unlock(l.f); err != nil {
+		return &Error{Op: "unlock", Key: l.key, Path: l.path, Err: err}
+	}
+	l.locked = false
+	return nil
+}
+
+// Close unlocks (unless adopted) and closes the descriptor. The file stays.
+func (l *FileLock) Close() error {
+	err := l.Unlock()
+	if cerr := l.f.Close(); err == nil && cerr != nil && !errors.Is(cerr, os.ErrClosed) {
+		err = &Error{Op: "close", Key: l.key, Path: l.path, Err: cerr}
+	}
+	return err
+}
+
+// SetInheritable clears (true) or sets (false) close-on-exec on the
+// descriptor, so that `lock -- CMD` can pass the locked descriptor to CMD.
+// Prefer exec.Cmd.ExtraFiles, which needs no change here.
+func (l *FileLock) SetInheritable(on bool) error {
+	if err := setInheritable(l.f, on); err != nil {
+		return &Error{Op: "fcntl F_SETFD", Key: l.key, Path: l.path, Err: err}
+	}
+	return nil
+}
+
+// ReadRecord reads the lock record. A brand-new (empty) lock file is the zero
+// Record; a short, torn or garbage record is ErrCorruptRecord, never zero.
+// It can be called without holding the lock (watchers poll it); the result is
+// then only a snapshot.
+func (l *FileLock) ReadRecord() (Record, error) {
+	buf := make([]byte, recordSize)
+	n, err := l.f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return Record{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: err}
+	}
+	r, derr := decodeRecord(buf, n)
+	if derr != nil {
+		return Record{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: fmt.Errorf("%w: %v", ErrCorruptRecord, derr)}
+	}
+	return r, nil
+}
+
+// WriteFloorPending writes floor and pending in one pwrite and fsyncs, before
+// a commit's rename. Requires the lock (ErrNotHeld otherwise).
+func (l *FileLock) WriteFloorPending(f Floor, p Version) error {
+	b, err := encodeSectionA(f, p)
+	if err != nil {
+		return &Error{Op: "write record", Key: l.key, Path: l.path, Err: err}
+	}
+	if err := l.writeSection(b, 0, "write floor/pending"); err != nil {
+		return err
+	}
+	if err := l.f.Sync(); err != nil {
+		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
+	}
+	return nil
+}
+
+// WriteCommitted writes the committed version with one pwrite, without fsync:
+// after a crash, a holder whose fresh read matches pending promotes it.
+// Requires the lock (ErrNotHeld otherwise).
+func (l *FileLock) WriteCommitted(v Version) error {
+	b, err := encodeSectionB(v)
+	if err != nil {
+		return &Error{Op: "write record", Key: l.key, Path: l.path, Err: err}
+	}
+	return l.writeSection(b, offCommitted, "write committed")
+}
+
+func (l *FileLock) writeSection(b []byte, off int64, op string) error {
+	l.mu.Lock()
+	locked := l.locked
+	l.mu.Unlock()
+	if !locked {
+		return &Error{Op: op, Key: l.key, Path: l.path, Err: ErrNotHeld}
+	}
+	fi, err := l.f.Stat()
+	if err != nil {
+		return &Error{Op: op, Key: l.key, Path: l.path, Err: err}
+	}
+	switch size := fi.Size(); {
+	case size == 0:
+		// First write: the whole record, so the file is never short.
+		full := make([]byte, recordSize)
+		copy(full[off:], b)
+		b, off = full, 0
+	case size < recordSize:
+		return &Error{Op: op, Key: l.key, Path: l.path, Err: fmt.Errorf("%w: record is %d bytes", ErrCorruptRecord, size)}
+	}
+	if _, err := l.f.WriteAt(b, off); err != nil {
+		return &Error{Op: op, Key: l.key, Path: l.path, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+//go:build unix
+
+package locking
+
+import (
+	"io/fs"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+var errWouldBlock = unix.EWOULDBLOCK
+
+func tryLock(f *os.File) error {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func unlock(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+
+func setInheritable(f *os.File, on bool) error {
+	flag := unix.FD_CLOEXEC
+	if on {
+		flag = 0
+	}
+	_, err := unix.FcntlInt(f.Fd(), unix.F_SETFD, flag)
+	return err
+}
+
+// openLockFile opens name in the locks directory with openat(2) and
+// O_NOFOLLOW: a symlink at the final component is refused (ELOOP), wherever it
+// points. A file it creates gets perm exactly (fchmod, past the umask).
+func openLockFile(d *LockDir, name string, perm fs.FileMode) (*os.File, error) {
+	dirfd := int(d.dir.Fd())
+	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+	fd, err := openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL, uint32(perm))
+	created := err == nil
+	if err == unix.EEXIST {
+		fd, err = openat(dirfd, name, flags, 0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// O_NONBLOCK only guards the open against a planted FIFO; clear it.
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	if created {
+		if err := unix.Fchmod(fd, uint32(perm)); err != nil {
+			unix.Close(fd)
+			return nil, err
+		}
+	}
+	return os.NewFile(uintptr(fd), LocksDir+"/"+name), nil
+}
+
+func openat(dirfd int, name string, flags int, perm uint32) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, flags, perm)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+func fileGID(fi fs.FileInfo) (int, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Gid), true
+}

@@ -1,0 +1,48 @@
+//go:build windows
+
+package locking
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+var errWouldBlock = windows.ERROR_LOCK_VIOLATION
+
+// The lock covers one byte far past the record, so that the record itself is
+// never a locked region (Windows locks are mandatory for reads and writes).
+func lockRange() *windows.Overlapped {
+	return &windows.Overlapped{Offset: 0xFFFFFFFE, OffsetHigh: 0x7FFFFFFF}
+}
+
+func tryLock(f *os.File) error {
+	err := windows.LockFileEx(windows.Handle(f.Fd()),
+		windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, lockRange())
+	if errors.Is(err, windows.ERROR_IO_PENDING) {
+		return errWouldBlock
+	}
+	return err
+}
+
+func unlock(f *os.File) error {
+	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, lockRange())
+}
+
+func setInheritable(f *os.File, on bool) error {
+	var flags uint32
+	if on {
+		flags = windows.HANDLE_FLAG_INHERIT
+	}
+	return windows.SetHandleInformation(windows.Handle(f.Fd()), windows.HANDLE_FLAG_INHERIT, flags)
+}
+
+// openLockFile opens through os.Root, which on Windows refuses every symlink
+// or junction on the path (O_NOFOLLOW_ANY).
+func openLockFile(d *LockDir, name string, perm fs.FileMode) (*os.File, error) {
+	return d.root.OpenFile(LocksDir+"/"+name, os.O_RDWR|os.O_CREATE, perm)
+}
+
+func fileGID(fs.FileInfo) (int, bool) { return 0, false }

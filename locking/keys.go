@@ -1,0 +1,137 @@
+package locking
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// KeyHash returns the hex sha256 of the key (the canonical path relative to
+// the root). It names the lock file (.sharedwrite/locks/<hash>.lock) and the
+// Redis keys, so that a key of any length or content maps to a fixed, safe name.
+func KeyHash(key string) string {
+	s := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(s[:])
+}
+
+// Keys are the Redis names of one key on one volume. All share the hash tag
+// {<volume-id>:<hash>}, so they live in one Cluster slot (the scripts touch
+// several of them at once) while different paths spread over slots.
+type Keys struct {
+	Lock   string // the lease: SET NX PX <lease id>
+	Token  string // the token handed to the current lease value (same TTL as Lock)
+	Fence  string // the fencing counter (INCR), never expires
+	Commit string // the committed record (JSON Version), set by the release script
+	// ReleaseChannel carries the releasing lease id when a lease is released.
+	ReleaseChannel string
+	// ChangeChannel carries an Event (JSON) when a release stores a committed version.
+	ChangeChannel string
+}
+
+// RedisKeys returns the Redis key and channel names for key on the volume.
+func RedisKeys(volumeID, key string) Keys {
+	p := "sw:{" + volumeID + ":" + KeyHash(key) + "}:"
+	return Keys{
+		Lock:           p + "lock",
+		Token:          p + "token",
+		Fence:          p + "fence",
+		Commit:         p + "commit",
+		ReleaseChannel: p + "released",
+		ChangeChannel:  p + "changed",
+	}
+}
+
+// Floor is the highest fencing token that has begun a commit on the volume,
+// and the lease that held it.
+type Floor struct {
+	Token   uint64 `json:"token"`
+	LeaseID string `json:"lease_id"`
+}
+
+// Version describes one version of a file: who committed it, with which token,
+// and what its content was. Token 0 means "no version".
+type Version struct {
+	Token      uint64    `json:"token"`
+	LeaseID    string    `json:"lease_id"`
+	SHA256     [32]byte  `json:"-"`
+	Size       int64     `json:"size"`
+	Length     int64     `json:"length"` // appends: the committed length
+	Generation uint64    `json:"generation"`
+	Deleted    bool      `json:"deleted"`
+	Host       string    `json:"host"`
+	PID        int       `json:"pid"`
+	Time       time.Time `json:"time"`
+	Intent     string    `json:"intent,omitempty"`
+}
+
+// MarshalJSON writes the version with its sha256 as lowercase hex.
+func (v Version) MarshalJSON() ([]byte, error) {
+	type plain Version
+	return json.Marshal(struct {
+		plain
+		SHA256 string `json:"sha256"`
+	}{plain(v), hex.EncodeToString(v.SHA256[:])})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (v *Version) UnmarshalJSON(b []byte) error {
+	type plain Version
+	var x struct {
+		plain
+		SHA256 string `json:"sha256"`
+	}
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	*v = Version(x.plain)
+	if x.SHA256 != "" {
+		h, err := hex.DecodeString(x.SHA256)
+		if err != nil || len(h) != 32 {
+			return &Error{Op: "decode version", Err: ErrCorruptRecord}
+		}
+		copy(v.SHA256[:], h)
+	}
+	return nil
+}
+
+// Record is the lock record kept in each key's lock file (see FORMAT.md).
+type Record struct {
+	Floor     Floor
+	Pending   Version
+	Committed Version
+}
+
+// Event is the change event published on Keys.ChangeChannel: the path and the
+// version a release made visible, as one flat JSON object.
+type Event struct {
+	Path string `json:"path"`
+	Version
+}
+
+// MarshalJSON flattens the version's fields next to "path".
+func (e Event) MarshalJSON() ([]byte, error) {
+	vb, err := e.Version.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	pb, err := json.Marshal(e.Path)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(`{"path":`), pb...)
+	out = append(out, ',')
+	return append(out, vb[1:]...), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var p struct {
+		Path string `json:"path"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	e.Path = p.Path
+	return e.Version.UnmarshalJSON(b)
+}

@@ -1,0 +1,69 @@
+package locking
+
+import (
+	"io/fs"
+	"log/slog"
+	"time"
+)
+
+// Option configures a RedisLocker, a LocalLocker or a LockDir. Options that do
+// not apply to the thing being configured are ignored.
+type Option func(*config)
+
+type config struct {
+	filePerm   fs.FileMode
+	dirPerm    fs.FileMode
+	host       string
+	logger     *slog.Logger
+	pollMin    time.Duration
+	pollMax    time.Duration
+	retryEvery time.Duration
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		filePerm:   0o660,
+		dirPerm:    0o2770,
+		pollMin:    500 * time.Microsecond,
+		pollMax:    10 * time.Millisecond,
+		retryEvery: 50 * time.Millisecond,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.host == "" {
+		c.host = hostName()
+	}
+	if c.logger == nil {
+		c.logger = slog.New(discardHandler{})
+	}
+	return c
+}
+
+// FilePerm sets the mode of newly created lock files (default 0660:
+// group-writable, so replicas running as different users of one group can
+// share them). It is applied with fchmod, so the umask does not narrow it.
+func FilePerm(m fs.FileMode) Option { return func(c *config) { c.filePerm = m.Perm() } }
+
+// DirPerm sets the mode of newly created .sharedwrite and .sharedwrite/locks
+// directories (default 02770: setgid, so lock files get the directory's group).
+func DirPerm(m fs.FileMode) Option {
+	return func(c *config) { c.dirPerm = m & (fs.ModePerm | fs.ModeSetgid | fs.ModeSticky) }
+}
+
+// Host overrides the host part of lease ids (default: os.Hostname).
+func Host(h string) Option { return func(c *config) { c.host = h } }
+
+// Logger sets where lease losses and retries are logged (default: nowhere).
+func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// PollInterval sets the file lock's polling backoff bounds (default 0.5 ms
+// growing to 10 ms). flock(2) cannot be cancelled, so a blocked Lock polls.
+func PollInterval(min, max time.Duration) Option {
+	return func(c *config) { c.pollMin, c.pollMax = min, max }
+}
+
+// RetryInterval sets how often Acquire retries while Redis refuses
+// connections, and how often the watchdog retries a failed refresh
+// (default 50 ms; jittered).
+func RetryInterval(d time.Duration) Option { return func(c *config) { c.retryEvery = d } }

@@ -1,0 +1,193 @@
+package locking
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+)
+
+// The lock record's byte layout; FORMAT.md is the reference. Two sections, each
+// with its own CRC-32C, so that floor+pending and committed can each be written
+// with one pwrite without rewriting the other:
+//
+//	[0,524)   section A: header, floor, pending, crc32c([0,520))
+//	[524,904) section B: committed, crc32c([524,900))
+//	[904,1024) reserved, zero
+const (
+	recordSize    = 1024
+	recordVersion = 1
+	recordMagic   = "SWLR"
+
+	versionSize = 376
+	leaseIDMax  = 127
+	hostMax     = 95
+	intentMax   = 63
+
+	offFloorToken = 8
+	offFloorLease = 16
+	offPending    = 144
+	offCRCA       = offPending + versionSize // 520
+	sectionAEnd   = offCRCA + 4              // 524
+	offCommitted  = sectionAEnd              // 524
+	offCRCB       = offCommitted + versionSize
+	sectionBEnd   = offCRCB + 4 // 904
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+var le = binary.LittleEndian
+
+// encodeSectionA returns bytes [0,524): header, floor, pending and their CRC.
+func encodeSectionA(f Floor, p Version) ([]byte, error) {
+	b := make([]byte, sectionAEnd)
+	copy(b[0:4], recordMagic)
+	le.PutUint16(b[4:6], recordVersion)
+	le.PutUint16(b[6:8], recordSize)
+	le.PutUint64(b[offFloorToken:], f.Token)
+	if err := putString(b[offFloorLease:offFloorLease+1+leaseIDMax], f.LeaseID, "floor lease id"); err != nil {
+		return nil, err
+	}
+	if err := encodeVersion(b[offPending:offPending+versionSize], p); err != nil {
+		return nil, err
+	}
+	le.PutUint32(b[offCRCA:], crc32.Checksum(b[:offCRCA], castagnoli))
+	return b, nil
+}
+
+// encodeSectionB returns bytes [524,904): committed and its CRC.
+func encodeSectionB(c Version) ([]byte, error) {
+	b := make([]byte, sectionBEnd-offCommitted)
+	if err := encodeVersion(b[:versionSize], c); err != nil {
+		return nil, err
+	}
+	le.PutUint32(b[versionSize:], crc32.Checksum(b[:versionSize], castagnoli))
+	return b, nil
+}
+
+func encodeVersion(b []byte, v Version) error {
+	le.PutUint64(b[0:], v.Token)
+	if err := putString(b[8:136], v.LeaseID, "lease id"); err != nil {
+		return err
+	}
+	copy(b[136:168], v.SHA256[:])
+	le.PutUint64(b[168:], uint64(v.Size))
+	le.PutUint64(b[176:], uint64(v.Length))
+	le.PutUint64(b[184:], v.Generation)
+	if v.Deleted {
+		b[192] = 1
+	}
+	if err := putString(b[200:296], v.Host, "host"); err != nil {
+		return err
+	}
+	le.PutUint64(b[296:], uint64(int64(v.PID)))
+	if !v.Time.IsZero() {
+		le.PutUint64(b[304:], uint64(v.Time.UnixNano()))
+	}
+	return putString(b[312:376], v.Intent, "intent id")
+}
+
+func putString(field []byte, s, what string) error {
+	if len(s) > len(field)-1 {
+		return fmt.Errorf("%s is %d bytes; the record holds at most %d", what, len(s), len(field)-1)
+	}
+	field[0] = byte(len(s))
+	copy(field[1:], s)
+	return nil
+}
+
+var errCorrupt = errors.New("corrupt")
+
+func getString(field []byte) (string, error) {
+	n := int(field[0])
+	if n > len(field)-1 {
+		return "", errCorrupt
+	}
+	return string(field[1 : 1+n]), nil
+}
+
+func decodeVersion(b []byte) (Version, error) {
+	var v Version
+	var err error
+	v.Token = le.Uint64(b[0:])
+	if v.LeaseID, err = getString(b[8:136]); err != nil {
+		return v, err
+	}
+	copy(v.SHA256[:], b[136:168])
+	v.Size = int64(le.Uint64(b[168:]))
+	v.Length = int64(le.Uint64(b[176:]))
+	v.Generation = le.Uint64(b[184:])
+	if b[192] > 1 {
+		return v, errCorrupt
+	}
+	v.Deleted = b[192] == 1
+	if v.Host, err = getString(b[200:296]); err != nil {
+		return v, err
+	}
+	v.PID = int(int64(le.Uint64(b[296:])))
+	if ns := int64(le.Uint64(b[304:])); ns != 0 {
+		v.Time = time.Unix(0, ns).UTC()
+	}
+	v.Intent, err = getString(b[312:376])
+	return v, err
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeRecord parses a whole record. n is how many bytes the file held
+// (0: a brand-new file, the zero Record). Anything short, torn, of another
+// version or failing a checksum is a detail for ErrCorruptRecord.
+func decodeRecord(b []byte, n int) (Record, error) {
+	var r Record
+	if n == 0 {
+		return r, nil
+	}
+	if n < recordSize {
+		return r, fmt.Errorf("record is %d bytes; want %d", n, recordSize)
+	}
+	a := b[:sectionAEnd]
+	if !allZero(a) {
+		if string(a[0:4]) != recordMagic {
+			return r, fmt.Errorf("bad magic %q", a[0:4])
+		}
+		if v := le.Uint16(a[4:6]); v != recordVersion {
+			return r, fmt.Errorf("record format version %d; this build reads %d", v, recordVersion)
+		}
+		if le.Uint16(a[6:8]) != recordSize {
+			return r, fmt.Errorf("record size field %d; want %d", le.Uint16(a[6:8]), recordSize)
+		}
+		if got, want := crc32.Checksum(a[:offCRCA], castagnoli), le.Uint32(a[offCRCA:]); got != want {
+			return r, fmt.Errorf("floor/pending checksum %08x; stored %08x", got, want)
+		}
+		r.Floor.Token = le.Uint64(a[offFloorToken:])
+		var err error
+		if r.Floor.LeaseID, err = getString(a[offFloorLease : offFloorLease+1+leaseIDMax]); err != nil {
+			return r, fmt.Errorf("floor lease id: %w", err)
+		}
+		if r.Pending, err = decodeVersion(a[offPending : offPending+versionSize]); err != nil {
+			return r, fmt.Errorf("pending: %w", err)
+		}
+	}
+	s := b[offCommitted:sectionBEnd]
+	if !allZero(s) {
+		if got, want := crc32.Checksum(s[:versionSize], castagnoli), le.Uint32(s[versionSize:]); got != want {
+			return r, fmt.Errorf("committed checksum %08x; stored %08x", got, want)
+		}
+		var err error
+		if r.Committed, err = decodeVersion(s[:versionSize]); err != nil {
+			return r, fmt.Errorf("committed: %w", err)
+		}
+	}
+	if !allZero(b[sectionBEnd:recordSize]) {
+		return r, fmt.Errorf("reserved bytes are not zero")
+	}
+	return r, nil
+}

@@ -1,0 +1,303 @@
+package locking
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/bootclock"
+)
+
+type leaseState int
+
+const (
+	held leaseState = iota
+	lost
+	ended // released or abandoned
+)
+
+var errEnded = fmt.Errorf("%w: lease released", ErrNotHeld)
+
+// redisLease is a lease held in Redis, kept alive by a watchdog goroutine.
+type redisLease struct {
+	l       *RedisLocker
+	key     string
+	keys    Keys
+	id      string
+	ttl     time.Duration
+	adopted bool
+
+	committed    Version
+	hasCommitted bool
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+	stop   chan struct{}
+	wdDone chan struct{}
+	// wdCtx bounds the watchdog's calls; cancelled when the lease ends.
+	wdCtx    context.Context
+	wdCancel context.CancelFunc
+
+	mu         sync.Mutex
+	token      uint64
+	validUntil time.Duration // on bootclock
+	state      leaseState
+	err        error
+}
+
+func newRedisLease(l *RedisLocker, parent context.Context, key, id string, token uint64, ttl, start time.Duration, adopted bool) *redisLease {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	le := &redisLease{
+		l: l, key: key, keys: RedisKeys(l.volumeID, key), id: id, ttl: ttl, adopted: adopted,
+		ctx: ctx, cancel: cancel,
+		done: make(chan struct{}), stop: make(chan struct{}), wdDone: make(chan struct{}),
+		token: token, validUntil: start + validity(ttl),
+	}
+	le.wdCtx, le.wdCancel = context.WithCancel(ctx)
+	go le.watchdog()
+	return le
+}
+
+func (le *redisLease) Key() string              { return le.key }
+func (le *redisLease) ID() string               { return le.id }
+func (le *redisLease) Done() <-chan struct{}    { return le.done }
+func (le *redisLease) Context() context.Context { return le.ctx }
+
+func (le *redisLease) Token() uint64 {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	return le.token
+}
+
+func (le *redisLease) Remaining() time.Duration {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	if le.state != held {
+		return 0
+	}
+	return max(le.validUntil-bootclock.Now(), 0)
+}
+
+func (le *redisLease) Err() error {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	return le.err
+}
+
+func (le *redisLease) Committed() (Version, bool) { return le.committed, le.hasCommitted }
+
+// lose marks the lease lost once: Done closes and the context is cancelled
+// with cause ErrLeaseLost.
+func (le *redisLease) lose(why error) {
+	le.mu.Lock()
+	if le.state != held {
+		le.mu.Unlock()
+		return
+	}
+	le.state = lost
+	le.err = &Error{Op: "lease", Key: le.key, Err: fmt.Errorf("%w: %v", ErrLeaseLost, why)}
+	le.mu.Unlock()
+	le.cancel(le.err)
+	close(le.done)
+	le.l.cfg.logger.Warn("lease lost", "key", quoteName(le.key), "lease", le.id, "reason", why.Error())
+}
+
+// end marks the lease released or abandoned and stops the watchdog.
+func (le *redisLease) end() (wasLost error) {
+	le.mu.Lock()
+	st := le.state
+	if st == held {
+		le.state = ended
+		le.err = &Error{Op: "lease", Key: le.key, Err: errEnded}
+	}
+	err := le.err
+	le.mu.Unlock()
+	select {
+	case <-le.stop:
+	default:
+		close(le.stop)
+	}
+	le.wdCancel()
+	<-le.wdDone
+	if st == held {
+		le.cancel(err)
+		close(le.done)
+		return nil
+	}
+	return err
+}
+
+// watchdog refreshes every TTL/3 from the moment the lease was obtained. A
+// refresh that finds another value loses the lease at once; transient errors
+// are retried until the validity runs out.
+func (le *redisLease) watchdog() {
+	defer close(le.wdDone)
+	interval := le.ttl / 3
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-le.stop:
+			return
+		case <-t.C:
+		}
+		for {
+			rem := le.Remaining()
+			if rem <= 0 {
+				le.lose(errors.New("validity ran out before a refresh succeeded"))
+				return
+			}
+			ctx, cancel := context.WithTimeout(le.wdCtx, rem)
+			err := le.refresh(ctx)
+			cancel()
+			if err == nil {
+				break
+			}
+			if errors.Is(err, ErrLeaseLost) {
+				le.lose(err)
+				return
+			}
+			if le.wdCtx.Err() != nil {
+				return
+			}
+			if le.Remaining() <= 0 {
+				le.lose(fmt.Errorf("refresh failed until the validity ran out: %w", err))
+				return
+			}
+			wait := min(jitter(le.l.cfg.retryEvery), le.Remaining())
+			t.Reset(wait)
+			select {
+			case <-le.stop:
+				return
+			case <-t.C:
+			}
+		}
+		t.Reset(interval)
+	}
+}
+
+// refresh runs the refresh script; on success the validity restarts from the
+// send time. An error wrapping ErrLeaseLost means another value holds the key.
+func (le *redisLease) refresh(ctx context.Context) error {
+	start := bootclock.Now()
+	v, err := refreshScript.Run(ctx, le.l.client, []string{le.keys.Lock, le.keys.Token}, le.id, le.ttl.Milliseconds()).Result()
+	if err != nil {
+		return &Error{Op: "refresh", Key: le.key, Err: redisErr(err)}
+	}
+	r, err := parseReply(v)
+	if err != nil {
+		return &Error{Op: "refresh", Key: le.key, Err: err}
+	}
+	if !r.ok {
+		return &Error{Op: "refresh", Key: le.key, Err: fmt.Errorf("%w: key holds %s", ErrLeaseLost, holderName(r.a))}
+	}
+	le.mu.Lock()
+	if until := start + validity(le.ttl); le.state == held && until > le.validUntil {
+		le.validUntil = until
+	}
+	le.mu.Unlock()
+	return nil
+}
+
+func holderName(v string) string {
+	if v == "" {
+		return "nothing (expired)"
+	}
+	return quoteName(v)
+}
+
+func (le *redisLease) Refresh(ctx context.Context) error {
+	if err := le.Err(); err != nil {
+		return err
+	}
+	err := le.refresh(ctx)
+	if errors.Is(err, ErrLeaseLost) {
+		le.lose(err)
+		return le.Err()
+	}
+	return err
+}
+
+func (le *redisLease) CheckFloor(ctx context.Context, rec Record) (bool, error) {
+	if err := le.Err(); err != nil {
+		return false, err
+	}
+	n := floorOf(rec, le.id)
+	if n < le.Token() {
+		return false, nil
+	}
+	v, err := raiseFloorScript.Run(ctx, le.l.client, []string{le.keys.Lock, le.keys.Token, le.keys.Fence}, le.id, strconv.FormatUint(n, 10)).Result()
+	if err != nil {
+		return false, &Error{Op: "raise floor", Key: le.key, Err: redisErr(err)}
+	}
+	r, err := parseReply(v)
+	if err != nil {
+		return false, &Error{Op: "raise floor", Key: le.key, Err: err}
+	}
+	if !r.ok {
+		le.lose(fmt.Errorf("raise floor: key holds %s", holderName(r.a)))
+		return false, le.Err()
+	}
+	tok, err := parseToken(r.a)
+	if err != nil {
+		return false, &Error{Op: "raise floor", Key: le.key, Err: err}
+	}
+	le.mu.Lock()
+	le.token = tok
+	le.mu.Unlock()
+	le.l.cfg.logger.Warn("fencing token raised past the volume's floor", "key", quoteName(le.key), "floor", n, "token", tok)
+	return true, nil
+}
+
+func (le *redisLease) CheckCommit(rec Record) error {
+	if err := le.Err(); err != nil {
+		return err
+	}
+	return checkCommit(le.key, le.id, le.Token(), rec)
+}
+
+func (le *redisLease) Release(ctx context.Context, committed *Version, path string) error {
+	lostErr := le.end()
+	if committed == nil && (le.adopted || lostErr != nil) {
+		return lostErr
+	}
+	var cj, ej []byte
+	var ctok string
+	if committed != nil {
+		var err error
+		if cj, err = json.Marshal(committed); err != nil {
+			return &Error{Op: "release", Key: le.key, Err: err}
+		}
+		if ej, err = json.Marshal(Event{Path: path, Version: *committed}); err != nil {
+			return &Error{Op: "release", Key: le.key, Err: err}
+		}
+		ctok = strconv.FormatUint(committed.Token, 10)
+	}
+	keep := "0"
+	if le.adopted {
+		keep = "1"
+	}
+	v, err := releaseScript.Run(ctx, le.l.client, []string{le.keys.Lock, le.keys.Token, le.keys.Commit},
+		le.id, string(cj), ctok, le.keys.ReleaseChannel, le.keys.ChangeChannel, string(ej), keep).Result()
+	if err != nil {
+		return &Error{Op: "release", Key: le.key, Err: redisErr(err)}
+	}
+	r, err := parseReply(v)
+	if err != nil {
+		return &Error{Op: "release", Key: le.key, Err: err}
+	}
+	if lostErr != nil {
+		return lostErr
+	}
+	if !r.ok {
+		return &Error{Op: "release", Key: le.key, Err: fmt.Errorf("%w: the lease had expired", ErrLeaseLost)}
+	}
+	return nil
+}
+
+func (le *redisLease) Abandon() { le.end() }

@@ -1,0 +1,247 @@
+package locking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sharedwrite/sharedwrite/internal/bootclock"
+)
+
+// RedisLocker hands out leases held in Redis with fencing tokens. Safe for
+// concurrent use.
+//
+// The client should have client-side retries off (MaxRetries -1, as NewClient
+// and ParseRedisURL set): the locker retries by itself within the caller's
+// deadline, and the acquire script is idempotent for a given lease value, so a
+// retry after a lost reply returns the same token instead of failing or
+// incrementing the fence twice.
+type RedisLocker struct {
+	client   redis.UniversalClient
+	volumeID string
+	cfg      config
+}
+
+// NewRedisLocker returns a locker using client for the volume volumeID.
+func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Option) *RedisLocker {
+	return &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts)}
+}
+
+// Client returns the Redis client the locker uses.
+func (l *RedisLocker) Client() redis.UniversalClient { return l.client }
+
+// Keys returns the Redis names of key on the locker's volume.
+func (l *RedisLocker) Keys(key string) Keys { return RedisKeys(l.volumeID, key) }
+
+type acquireResult struct {
+	ok        bool
+	token     uint64
+	committed string
+	holder    string
+	pttl      time.Duration
+}
+
+func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl time.Duration) (acquireResult, error) {
+	v, err := acquireScript.Run(ctx, l.client, []string{keys.Lock, keys.Token, keys.Fence, keys.Commit}, id, ttl.Milliseconds()).Result()
+	if err != nil {
+		return acquireResult{}, redisErr(err)
+	}
+	r, err := parseReply(v)
+	if err != nil {
+		return acquireResult{}, err
+	}
+	if !r.ok {
+		return acquireResult{holder: r.a, pttl: time.Duration(r.n) * time.Millisecond}, nil
+	}
+	tok, err := parseToken(r.a)
+	if err != nil {
+		return acquireResult{}, err
+	}
+	return acquireResult{ok: true, token: tok, committed: r.b}, nil
+}
+
+// Acquire obtains the lease on key for ttl (at least 10 ms). It waits until
+// ctx ends; the caller's deadline is honoured exactly (never capped at the
+// TTL), and without a deadline Acquire waits until the lease is free.
+//
+// A waiter subscribes to the key's release channel before it retries; each
+// wait lasts until a release message arrives or the holder's PTTL (plus
+// jitter) has passed, so an expired holder is taken over without a message.
+//
+// Errors: a *HolderError wrapping ErrNotObtained and ctx's error when ctx
+// ended while another lease held the key; wrapping ErrUnavailable when ctx
+// ended while Redis could not be reached; an *Error for anything Redis refused
+// outright (a wrong password, a script error).
+func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration) (Lease, error) {
+	if ttl < 10*time.Millisecond {
+		return nil, &Error{Op: "acquire", Key: key, Err: fmt.Errorf("ttl %v below 10ms", ttl)}
+	}
+	keys := l.Keys(key)
+	id := newLeaseID(l.cfg.host)
+	began := time.Now()
+	var (
+		sub     *redis.PubSub
+		msgs    <-chan *redis.Message
+		holder  string
+		lastErr error // the last transport error, nil after a reply
+		tried   bool  // a request may have reached Redis
+		replied bool  // Redis answered at least once
+		timer   *time.Timer
+	)
+	defer func() {
+		if sub != nil {
+			sub.Close()
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		start := bootclock.Now()
+		res, err := l.acquireOnce(ctx, keys, id, ttl)
+		tried = true
+		if err == nil && res.ok {
+			le := newRedisLease(l, ctx, key, id, res.token, ttl, start, false)
+			if res.committed != "" {
+				var v Version
+				if jerr := v.UnmarshalJSON([]byte(res.committed)); jerr == nil {
+					le.committed, le.hasCommitted = v, true
+				}
+			}
+			return le, nil
+		}
+		var wait time.Duration
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// The deadline passed during the round trip: keep what the last
+			// reply said, if any arrived.
+			if !replied {
+				lastErr = err
+			}
+		case err != nil && !isTransient(err):
+			return nil, &Error{Op: "acquire", Key: key, Err: err}
+		case err != nil:
+			lastErr = err
+			wait = jitter(l.cfg.retryEvery)
+		default:
+			lastErr, holder, replied = nil, res.holder, true
+			if sub == nil {
+				// Subscribe before retrying, so that a release between the
+				// reply above and the wait below is not missed.
+				sub = l.client.Subscribe(ctx, keys.ReleaseChannel)
+				if _, serr := sub.Receive(ctx); serr != nil {
+					sub.Close()
+					sub = nil
+					if ctx.Err() == nil && !isTransient(redisErr(serr)) {
+						return nil, &Error{Op: "subscribe", Key: key, Err: redisErr(serr)}
+					}
+					lastErr = redisErr(serr)
+					wait = jitter(l.cfg.retryEvery)
+					break
+				}
+				msgs = sub.Channel()
+				continue
+			}
+			wait = jitter(max(res.pttl, time.Millisecond))
+		}
+		if ctx.Err() != nil {
+			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
+		case <-timer.C:
+		case <-msgs:
+			if !timer.Stop() {
+				<-timer.C
+			}
+		}
+	}
+}
+
+// notObtained builds the error for a wait that ended. When the last attempt
+// failed in transport, the request may still have taken the lease: a release
+// for our lease id is sent in the background so it does not linger for a TTL.
+func (l *RedisLocker) notObtained(key, id, holder string, lastErr error, tried bool, waited time.Duration, ctx context.Context) error {
+	if lastErr != nil {
+		if tried {
+			go l.dropOrphan(key, id)
+		}
+		return &HolderError{Key: key, Waited: waited, Err: fmt.Errorf("%w: %w: %v", ErrUnavailable, context.Cause(ctx), lastErr)}
+	}
+	return &HolderError{Key: key, Lease: holder, Waited: waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))}
+}
+
+func (l *RedisLocker) dropOrphan(key, id string) {
+	keys := l.Keys(key)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = releaseScript.Run(ctx, l.client, []string{keys.Lock, keys.Token, keys.Commit},
+		id, "", "", keys.ReleaseChannel, keys.ChangeChannel, "", "0").Err()
+}
+
+// Adopt returns a lease for a lease id this process did not acquire: a
+// command run by `lock -- CMD` adopts its parent's lease instead of
+// deadlocking on it. It verifies (with the refresh script, which also extends
+// it) that the key holds leaseID; ErrNotHeld otherwise. The token is the one
+// Redis stores for the lease when newer than token. The adopted lease runs its
+// own watchdog; it is released by its owner: Release on it only publishes the
+// committed version (when given) and stops the watchdog, leaving the parent's
+// lease in place.
+func (l *RedisLocker) Adopt(ctx context.Context, key, leaseID string, token uint64, ttl time.Duration) (Lease, error) {
+	keys := l.Keys(key)
+	start := bootclock.Now()
+	v, err := refreshScript.Run(ctx, l.client, []string{keys.Lock, keys.Token}, leaseID, ttl.Milliseconds()).Result()
+	if err != nil {
+		return nil, &Error{Op: "adopt", Key: key, Err: redisErr(err)}
+	}
+	r, err := parseReply(v)
+	if err != nil {
+		return nil, &Error{Op: "adopt", Key: key, Err: err}
+	}
+	if !r.ok {
+		return nil, &Error{Op: "adopt", Key: key, Err: fmt.Errorf("%w: key holds %s, not %s", ErrNotHeld, holderName(r.a), quoteName(leaseID))}
+	}
+	if t, err := parseToken(r.a); err == nil && t > token {
+		token = t
+	}
+	return newRedisLease(l, ctx, key, leaseID, token, ttl, start, true), nil
+}
+
+// redisErr marks transport failures as ErrUnavailable so that errors.Is works
+// on them; replies from the server pass through.
+func redisErr(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	var re redis.Error
+	if errors.As(err, &re) && !transientReply(re.Error()) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// transientReply lists server replies that a retry can cure: a loading
+// server, a replica after a failover, a cluster reconfiguring.
+func transientReply(msg string) bool {
+	for _, p := range []string{"LOADING", "READONLY", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "BUSY", "MOVED", "ASK"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func isTransient(err error) bool { return errors.Is(err, ErrUnavailable) }

@@ -1,0 +1,337 @@
+package locking
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisConfig is a parsed Redis URL: exactly one of Simple, Failover and
+// Cluster is set.
+type RedisConfig struct {
+	Simple   *redis.Options
+	Failover *redis.FailoverOptions
+	Cluster  *redis.ClusterOptions
+}
+
+// NewClient returns the client the configuration describes.
+func (c *RedisConfig) NewClient() redis.UniversalClient {
+	switch {
+	case c.Failover != nil:
+		return redis.NewFailoverClient(c.Failover)
+	case c.Cluster != nil:
+		return redis.NewClusterClient(c.Cluster)
+	}
+	return redis.NewClient(c.Simple)
+}
+
+// NewClient parses a Redis URL (see ParseRedisURL) and returns its client.
+func NewClient(rawURL string) (redis.UniversalClient, error) {
+	c, err := ParseRedisURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return c.NewClient(), nil
+}
+
+// ParseRedisURL parses the Redis URL forms sharedwrite accepts:
+//
+//	redis://[user:password@]host[:port][/db][?option=value...]
+//	rediss://...                             TLS
+//	unix://[user:password@]/path/to/socket[?db=N&...]
+//	redis+sentinel://[user:password@]host:port[,host:port...]/mastername[/db][?...]
+//	rediss+sentinel://...                    TLS to sentinels and master
+//	redis+cluster://[user:password@]host:port[,host:port...][?...]
+//	rediss+cluster://...                     TLS
+//	redis://host:port?addr=host2:port2&addr=host3:port3   go-redis's cluster form
+//
+// The user and password authenticate to Redis (for Sentinel: to the master and
+// replicas; the sentinels' own credentials go in sentinel_username and
+// sentinel_password). Options are go-redis's query parameters (dial_timeout,
+// read_timeout, max_retries, pool_size, ...) plus tls_ca_file, tls_cert_file,
+// tls_key_file (PEM) and tls_server_name for rediss.
+//
+// Unless the URL sets max_retries, client-side retries are off (MaxRetries -1):
+// the locker retries within the caller's deadline itself, and a blind resend
+// of a lease script is never what the caller meant. Context deadlines bound
+// every call (ContextTimeoutEnabled). Errors never contain the password.
+func ParseRedisURL(rawURL string) (*RedisConfig, error) {
+	c, err := parseRedisURL(rawURL)
+	if err != nil {
+		return nil, &Error{Op: "parse redis URL", Key: RedactURL(rawURL), Err: errors.New(scrub(err.Error(), rawURL))}
+	}
+	return c, nil
+}
+
+type tlsFiles struct{ ca, cert, key, serverName string }
+
+func parseRedisURL(rawURL string) (*RedisConfig, error) {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return nil, errors.New("missing scheme (want redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://)")
+	}
+	base, kind, _ := strings.Cut(strings.ToLower(scheme), "+")
+	if base != "redis" && base != "rediss" && base != "unix" {
+		return nil, fmt.Errorf("unsupported scheme %q", scheme)
+	}
+	if base == "unix" && kind != "" {
+		return nil, fmt.Errorf("unsupported scheme %q", scheme)
+	}
+	rest, rawQuery, _ := strings.Cut(rest, "?")
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("query: %v", err)
+	}
+	var tf tlsFiles
+	for name, dst := range map[string]*string{"tls_ca_file": &tf.ca, "tls_cert_file": &tf.cert, "tls_key_file": &tf.key, "tls_server_name": &tf.serverName} {
+		*dst = q.Get(name)
+		q.Del(name)
+	}
+	sentinelUser, sentinelPass := q.Get("sentinel_username"), q.Get("sentinel_password")
+	q.Del("sentinel_username")
+	q.Del("sentinel_password")
+	retriesSet := q.Has("max_retries")
+	ctxTimeout := q.Get("context_timeout_enabled") != "false" && q.Get("context_timeout_enabled") != "0"
+	q.Del("context_timeout_enabled")
+
+	// userinfo: everything before the last '@' of the authority.
+	authority, path, _ := strings.Cut(rest, "/")
+	if base == "unix" {
+		authority, path = "", rest
+		if i := strings.LastIndex(rest, "@"); i >= 0 {
+			authority, path = rest[:i+1], rest[i+1:]
+			authority = strings.TrimSuffix(authority, "@")
+		}
+	}
+	var user *url.Userinfo
+	hosts := authority
+	if base != "unix" {
+		if i := strings.LastIndex(authority, "@"); i >= 0 {
+			ui, err := url.Parse("redis://" + authority[:i+1] + "x")
+			if err != nil {
+				return nil, errors.New("bad user information")
+			}
+			user, hosts = ui.User, authority[i+1:]
+		}
+	} else if authority != "" {
+		ui, err := url.Parse("redis://" + authority + "@x")
+		if err != nil {
+			return nil, errors.New("bad user information")
+		}
+		user = ui.User
+	}
+	username := user.Username()
+	password, _ := user.Password()
+
+	c := &RedisConfig{}
+	switch kind {
+	case "":
+		if base == "unix" {
+			u := "unix://" + path
+			if enc := q.Encode(); enc != "" {
+				u += "?" + enc
+			}
+			o, err := redis.ParseURL(u)
+			if err != nil {
+				return nil, err
+			}
+			c.Simple = o
+		} else if q.Has("addr") {
+			o, err := redis.ParseClusterURL(base + "://" + hosts + "/?" + q.Encode())
+			if err != nil {
+				return nil, err
+			}
+			c.Cluster = o
+		} else {
+			u := base + "://" + hosts + "/" + path
+			if enc := q.Encode(); enc != "" {
+				u += "?" + enc
+			}
+			o, err := redis.ParseURL(u)
+			if err != nil {
+				return nil, err
+			}
+			c.Simple = o
+		}
+	case "sentinel":
+		list := strings.Split(hosts, ",")
+		master, db, _ := strings.Cut(path, "/")
+		if master == "" {
+			return nil, errors.New("sentinel URL without a master name (redis+sentinel://host:port/mastername)")
+		}
+		q.Set("master_name", master)
+		for _, h := range list[1:] {
+			q.Add("addr", h)
+		}
+		o, err := redis.ParseFailoverURL(base + "://" + list[0] + "/" + db + "?" + q.Encode())
+		if err != nil {
+			return nil, err
+		}
+		o.SentinelUsername, o.SentinelPassword = sentinelUser, sentinelPass
+		c.Failover = o
+	case "cluster":
+		list := strings.Split(hosts, ",")
+		for _, h := range list[1:] {
+			q.Add("addr", h)
+		}
+		if path != "" {
+			return nil, errors.New("cluster URL with a path (Cluster has only database 0)")
+		}
+		u := base + "://" + list[0]
+		if enc := q.Encode(); enc != "" {
+			u += "?" + enc
+		}
+		o, err := redis.ParseClusterURL(u)
+		if err != nil {
+			return nil, err
+		}
+		c.Cluster = o
+	default:
+		return nil, fmt.Errorf("unsupported scheme %q", scheme)
+	}
+
+	var tc *tls.Config
+	if base == "rediss" {
+		tc, err = tf.config(firstHost(hosts))
+		if err != nil {
+			return nil, err
+		}
+	} else if tf != (tlsFiles{}) {
+		return nil, errors.New("tls_* options need rediss://")
+	}
+	switch {
+	case c.Simple != nil:
+		c.Simple.Username, c.Simple.Password = username, password
+		c.Simple.TLSConfig = tc
+		if !retriesSet {
+			c.Simple.MaxRetries = -1
+		}
+		c.Simple.ContextTimeoutEnabled = ctxTimeout
+	case c.Failover != nil:
+		c.Failover.Username, c.Failover.Password = username, password
+		c.Failover.TLSConfig = tc
+		if !retriesSet {
+			c.Failover.MaxRetries = -1
+		}
+		c.Failover.ContextTimeoutEnabled = ctxTimeout
+	case c.Cluster != nil:
+		c.Cluster.Username, c.Cluster.Password = username, password
+		c.Cluster.TLSConfig = tc
+		if !retriesSet {
+			c.Cluster.MaxRetries = -1
+		}
+		c.Cluster.ContextTimeoutEnabled = ctxTimeout
+	}
+	return c, nil
+}
+
+func firstHost(hosts string) string {
+	h, _, _ := strings.Cut(hosts, ",")
+	if u, err := url.Parse("redis://" + h); err == nil {
+		return u.Hostname()
+	}
+	return h
+}
+
+func (f tlsFiles) config(host string) (*tls.Config, error) {
+	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if f.serverName != "" {
+		tc.ServerName = f.serverName
+	}
+	if f.ca != "" {
+		pemCA, err := os.ReadFile(f.ca)
+		if err != nil {
+			return nil, fmt.Errorf("tls_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemCA) {
+			return nil, fmt.Errorf("tls_ca_file %s: no PEM certificate", f.ca)
+		}
+		tc.RootCAs = pool
+	}
+	if (f.cert == "") != (f.key == "") {
+		return nil, errors.New("tls_cert_file and tls_key_file go together")
+	}
+	if f.cert != "" {
+		cert, err := tls.LoadX509KeyPair(f.cert, f.key)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+var userinfoRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*@)`)
+
+var secretParams = []string{"password", "sentinel_password"}
+
+// RedactURL returns the URL with its password (and any password query
+// parameter) replaced by "xxxxx", for logs and error messages. It never fails:
+// an unparseable URL is redacted textually.
+func RedactURL(rawURL string) string {
+	s := rawURL
+	if m := userinfoRE.FindStringSubmatchIndex(s); m != nil {
+		ui := s[m[4]:m[5]-1]
+		if user, _, hasPass := strings.Cut(ui, ":"); hasPass {
+			s = s[:m[4]] + user + ":xxxxx@" + s[m[5]:]
+		}
+	}
+	if i := strings.Index(s, "?"); i >= 0 {
+		if q, err := url.ParseQuery(s[i+1:]); err == nil {
+			changed := false
+			for _, p := range secretParams {
+				if q.Has(p) {
+					q.Set(p, "xxxxx")
+					changed = true
+				}
+			}
+			if changed {
+				s = s[:i+1] + q.Encode()
+			}
+		} else {
+			s = s[:i+1] + "..."
+		}
+	}
+	return s
+}
+
+// scrub removes every secret of rawURL from msg.
+func scrub(msg, rawURL string) string {
+	for _, sec := range secrets(rawURL) {
+		if sec != "" {
+			msg = strings.ReplaceAll(msg, sec, "xxxxx")
+			if esc := url.QueryEscape(sec); esc != sec {
+				msg = strings.ReplaceAll(msg, esc, "xxxxx")
+			}
+		}
+	}
+	return msg
+}
+
+func secrets(rawURL string) []string {
+	var out []string
+	if m := userinfoRE.FindStringSubmatch(rawURL); m != nil {
+		if _, pass, ok := strings.Cut(strings.TrimSuffix(m[2], "@"), ":"); ok {
+			out = append(out, pass)
+			if p, err := url.PathUnescape(pass); err == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	if i := strings.Index(rawURL, "?"); i >= 0 {
+		if q, err := url.ParseQuery(rawURL[i+1:]); err == nil {
+			for _, p := range secretParams {
+				out = append(out, q[p]...)
+			}
+		}
+	}
+	return out
+}
