@@ -66,6 +66,3 @@ func (e *CommandFailedError) Error() string {
 }
 
 func (e *CommandFailedError) Unwrap() error { return e.Err }
-
-// errRedisUnreachable marks a failed PING in InitVolume.
-var errRedisUnreachable = errors.New("coordinator: Redis unreachable")

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // Volume metadata under <root>/.sharedwrite/.
@@ -45,7 +47,7 @@ func InitVolume(ctx context.Context, root string, client redis.UniversalClient) 
 		return "", wrap("init-volume", root, errors.New("no Redis client"))
 	}
 	if err := client.Ping(ctx).Err(); err != nil {
-		return "", wrap("init-volume ping", root, fmt.Errorf("%w: %w", errRedisUnreachable, err))
+		return "", wrap("init-volume ping", root, fmt.Errorf("%w: %w", locking.ErrUnavailable, err))
 	}
 	r, err := os.OpenRoot(root)
 	if err != nil {

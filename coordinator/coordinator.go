@@ -1,0 +1,155 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// leaser is what the coordinator needs of a locker: acquire a lease, or adopt
+// one a parent process holds. Both locking.RedisLocker and locking.LocalLocker
+// provide it.
+type leaser interface {
+	Acquire(ctx context.Context, key string, ttl time.Duration) (locking.Lease, error)
+	Adopt(ctx context.Context, key, leaseID string, token uint64, ttl time.Duration) (locking.Lease, error)
+}
+
+// Coordinator runs coordinated operations on one volume root. It is safe for
+// concurrent use; Close releases its handles.
+type Coordinator struct {
+	cfg         config
+	root        *writer.Root
+	locks       *locking.LockDir
+	locker      leaser
+	vol         volume
+	ownClient   redis.UniversalClient
+	gate        *gate
+	tel         *telemetry
+	log         *slog.Logger
+	staleWindow time.Duration
+	host        string
+	closed      atomic.Bool
+}
+
+// Open opens the volume at root (an existing directory) for coordinated
+// operations. Without WithRedis or WithRedisURL it runs in local mode and
+// publishes the volume's identity on first use; in Redis mode the volume must
+// have been initialised with InitVolume (else ErrVolumeNotInitialised). A volume
+// whose recorded mode differs from this one is refused with ErrModeMismatch.
+func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error) {
+	cfg := config{leaseTTL: DefaultLeaseTTL}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.leaseTTL <= 0 {
+		return nil, wrap("open", root, fmt.Errorf("lease TTL %v must be positive", cfg.leaseTTL))
+	}
+	if cfg.commitMargin <= 0 {
+		cfg.commitMargin = cfg.leaseTTL / 5
+	}
+	if cfg.commitMargin >= cfg.leaseTTL {
+		return nil, wrap("open", root, fmt.Errorf("commit margin %v must be below the lease TTL %v", cfg.commitMargin, cfg.leaseTTL))
+	}
+	c := &Coordinator{cfg: cfg, log: cfg.logger, host: hostName()}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	var err error
+	if c.tel, err = newTelemetry(cfg.tp, cfg.mp); err != nil {
+		return nil, wrap("open telemetry", root, err)
+	}
+	c.gate = newGate(cfg.maxInFlight, cfg.maxQueued, cfg.waitWhenFull)
+
+	client := cfg.client
+	if client == nil && cfg.redisURL != "" {
+		client, err = newRedisClient(cfg.redisURL)
+		if err != nil {
+			return nil, wrap("open redis", redactURL(cfg.redisURL), err)
+		}
+		c.ownClient = client
+	}
+	fail := func(err error) (*Coordinator, error) {
+		c.Close() //nolint:errcheck // the first error matters
+		return nil, err
+	}
+
+	if c.root, err = writer.Open(root); err != nil {
+		return fail(wrap("open root", root, fmt.Errorf("%w: %w", ErrBadVolume, err)))
+	}
+	mode := ModeLocal
+	if client != nil {
+		mode = ModeRedis
+	}
+	if c.vol, err = ensureVolume(c.root.OS(), mode, mode == ModeLocal); err != nil {
+		return fail(err)
+	}
+	lopts := []locking.Option{locking.Logger(c.log)}
+	if c.locks, err = locking.OpenLockDir(c.root.OS(), lopts...); err != nil {
+		return fail(wrap("open lock dir", metaDir+"/locks", err))
+	}
+	if client != nil {
+		c.locker = locking.NewRedisLocker(client, c.vol.id, lopts...)
+	} else {
+		c.locker = locking.NewLocalLocker(lopts...)
+	}
+	c.staleWindow = cfg.staleWindow
+	if !cfg.staleWindowSet {
+		c.staleWindow = mountStaleWindow(c.root.Dir())
+	}
+	_ = ctx
+	return c, nil
+}
+
+// Close releases the coordinator's handles (and the Redis client it built from
+// a URL). Operations still running fail; Close does not wait for them.
+func (c *Coordinator) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	if c.locks != nil {
+		errs = append(errs, c.locks.Close())
+	}
+	if c.root != nil {
+		errs = append(errs, c.root.Close())
+	}
+	if c.ownClient != nil {
+		errs = append(errs, c.ownClient.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Root is the absolute path of the volume root.
+func (c *Coordinator) Root() string { return c.root.Dir() }
+
+// VolumeID is the volume's identity (.sharedwrite/volume-id).
+func (c *Coordinator) VolumeID() string { return c.vol.id }
+
+// Mode is ModeRedis or ModeLocal.
+func (c *Coordinator) Mode() string { return c.vol.mode }
+
+// LeaseTTL is the configured lease time to live.
+func (c *Coordinator) LeaseTTL() time.Duration { return c.cfg.leaseTTL }
+
+// StaleWindow is the stale-view window fresh reads retry through.
+func (c *Coordinator) StaleWindow() time.Duration { return c.staleWindow }
+
+// Writer is the underlying writer.Root, for uncoordinated reads and for
+// measuring the bare write a coordinated one is compared with.
+func (c *Coordinator) Writer() *writer.Root { return c.root }
+
+func hostName() string {
+	h, _ := os.Hostname()
+	return h
+}

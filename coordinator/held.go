@@ -1,0 +1,269 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// held is one key taken for an operation: its lease, its file lock and the lock
+// record read right after the file lock.
+type held struct {
+	key    string
+	lease  locking.Lease
+	fl     *locking.FileLock
+	rec    locking.Record
+	waited time.Duration
+	// borrowed: the lease and lock belong to an enclosing Lock call or a parent
+	// process; they are neither unlocked nor released here.
+	borrowed bool
+}
+
+// heldKey is the context key under which Lock passes its held key to nested
+// operations on the same key.
+type heldKey struct{ key string }
+
+// take acquires key: lease, then file lock, then the floor check, then the
+// completion of a transaction a dead holder left pending. Nothing is read from
+// the data file and no user code runs before the floor check.
+func (c *Coordinator) take(ctx context.Context, key string) (*held, error) {
+	if h, ok := ctx.Value(heldKey{key}).(*held); ok {
+		nh := &held{key: key, lease: h.lease, fl: h.fl, borrowed: true}
+		return nh, c.floor(ctx, nh)
+	}
+	if a := c.cfg.adopted; a != nil && a.key == key {
+		return c.adopt(ctx, a)
+	}
+
+	start := time.Now()
+	lctx, span := c.tel.step(ctx, "lease", AttrKey.String(key))
+	lease, err := c.locker.Acquire(lctx, key, c.cfg.leaseTTL)
+	endStep(span, err)
+	if err != nil {
+		return nil, wrap("lease", key, err)
+	}
+	h := &held{key: key, lease: lease}
+
+	fctx, span := c.tel.step(ctx, "flock", AttrKey.String(key))
+	fl, err := c.locks.Open(key)
+	if err == nil {
+		err = fl.Lock(fctx)
+		if err != nil {
+			fl.Close() //nolint:errcheck // not locked
+		}
+	}
+	endStep(span, err)
+	if err != nil {
+		c.releaseLease(ctx, h, nil)
+		return nil, wrap("flock", key, err)
+	}
+	h.fl = fl
+	h.waited = time.Since(start)
+	c.tel.leaseWait.Record(ctx, h.waited.Seconds())
+	if err := c.floor(ctx, h); err != nil {
+		c.release(ctx, h, nil)
+		return nil, err
+	}
+	return h, nil
+}
+
+// adopt takes over the lease and lock a parent process holds (WithAdoptedLease).
+func (c *Coordinator) adopt(ctx context.Context, a *adoptedLease) (*held, error) {
+	lease, err := c.locker.Adopt(ctx, a.key, a.leaseID, a.token, c.cfg.leaseTTL)
+	if err != nil {
+		return nil, wrap("adopt lease", a.key, err)
+	}
+	fl, err := locking.AdoptFileLock(a.fd, a.key)
+	if err != nil {
+		lease.Abandon()
+		return nil, wrap("adopt lock", a.key, err)
+	}
+	h := &held{key: a.key, lease: lease, fl: fl, borrowed: true}
+	if err := c.floor(ctx, h); err != nil {
+		lease.Abandon()
+		return nil, err
+	}
+	return h, nil
+}
+
+// floor reads the lock record and checks our token against its floor: a token
+// Redis handed out again (failover, restart) is raised past it.
+func (c *Coordinator) floor(ctx context.Context, h *held) error {
+	fctx, span := c.tel.step(ctx, "floor", AttrKey.String(h.key))
+	rec, err := h.fl.ReadRecord()
+	var raised bool
+	if err == nil {
+		raised, err = h.lease.CheckFloor(fctx, rec)
+	}
+	span.SetAttributes(AttrRaised.Bool(raised), AttrToken.Int64(int64(h.lease.Token())))
+	endStep(span, err)
+	if err != nil {
+		return wrap("floor", h.key, err)
+	}
+	if raised {
+		c.tel.add(ctx, c.tel.floorRaised)
+		c.log.InfoContext(ctx, "fencing token raised past the volume's floor",
+			"key", h.key, "floor", rec.Floor.Token, "token", h.lease.Token())
+	}
+	h.rec = rec
+	return c.completePending(ctx, h)
+}
+
+// release unlocks the file lock, then releases the lease, storing committed in
+// Redis and publishing the change event (committed nil: nothing committed).
+// Borrowed keys are left to their owner.
+func (c *Coordinator) release(ctx context.Context, h *held, committed *locking.Version) error {
+	if h.borrowed {
+		return nil
+	}
+	var errs []error
+	if h.fl != nil {
+		if err := h.fl.Unlock(); err != nil {
+			errs = append(errs, wrap("unlock", h.key, err))
+		}
+		if err := h.fl.Close(); err != nil {
+			errs = append(errs, wrap("close lock", h.key, err))
+		}
+	}
+	if err := c.releaseLease(ctx, h, committed); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Coordinator) releaseLease(ctx context.Context, h *held, committed *locking.Version) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.leaseTTL)
+	defer cancel()
+	rctx, span := c.tel.step(rctx, "release", AttrKey.String(h.key))
+	err := h.lease.Release(rctx, committed, h.key)
+	endStep(span, err)
+	return wrap("release", h.key, err)
+}
+
+// withLeases derives the operation's context from the leases' contexts: the
+// loss of any lease cancels it at once, with the loss as its cause.
+func withLeases(ctx context.Context, hs ...*held) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stops := make([]func() bool, 0, len(hs))
+	for _, h := range hs {
+		lctx := h.lease.Context()
+		stops = append(stops, context.AfterFunc(lctx, func() { cancel(context.Cause(lctx)) }))
+	}
+	return ctx, func() {
+		for _, s := range stops {
+			s()
+		}
+		cancel(context.Canceled)
+	}
+}
+
+// leaseErr returns err, joined with the lease loss when one of the leases was
+// lost (so errors.Is(err, ErrLeaseLost) holds), counting the loss.
+func (c *Coordinator) leaseErr(ctx context.Context, err error, hs ...*held) error {
+	if err == nil {
+		return nil
+	}
+	for _, h := range hs {
+		if lerr := h.lease.Err(); lerr != nil {
+			c.tel.add(ctx, c.tel.leaseLost, AttrKey.String(h.key))
+			if !errors.Is(err, locking.ErrLeaseLost) {
+				return fmt.Errorf("%w (%w)", err, lerr)
+			}
+			return err
+		}
+	}
+	if errors.Is(err, locking.ErrLeaseLost) {
+		c.tel.add(ctx, c.tel.leaseLost)
+	}
+	if errors.Is(err, locking.ErrFenced) {
+		c.tel.add(ctx, c.tel.fenced)
+	}
+	return err
+}
+
+// newVersion is the version a commit by h makes visible.
+func (c *Coordinator) newVersion(h *held, sha [32]byte, size int64) locking.Version {
+	return locking.Version{
+		Token:      h.lease.Token(),
+		LeaseID:    h.lease.ID(),
+		SHA256:     sha,
+		Size:       size,
+		Length:     size,
+		Generation: h.rec.Committed.Generation,
+		Host:       truncate(c.host, 95),
+		PID:        os.Getpid(),
+		Time:       time.Now().UTC(),
+	}
+}
+
+// checkCommit is the lease-aware, fence-checked part of a commit: the lease
+// must have at least the commit margin left, and the record's floor must not
+// show a newer token. It re-reads the record and returns it.
+func (c *Coordinator) checkCommit(ctx context.Context, h *held) (locking.Record, error) {
+	if err := h.lease.Err(); err != nil {
+		return locking.Record{}, err
+	}
+	if rem := h.lease.Remaining(); rem < c.cfg.commitMargin {
+		return locking.Record{}, fmt.Errorf("%w: %v of validity left, below the commit margin %v", locking.ErrLeaseLost, rem.Round(time.Millisecond), c.cfg.commitMargin)
+	}
+	rec, err := h.fl.ReadRecord()
+	if err != nil {
+		return rec, err
+	}
+	if err := h.lease.CheckCommit(rec); err != nil {
+		return rec, err
+	}
+	return rec, nil
+}
+
+// prepare runs the commit check for h and writes floor and pending (fsynced):
+// after it returns nil the rename may happen.
+func (c *Coordinator) prepare(ctx context.Context, h *held, v locking.Version) error {
+	cctx, span := c.tel.step(ctx, "commit", AttrKey.String(h.key), AttrToken.Int64(int64(v.Token)))
+	_ = cctx
+	rec, err := c.checkCommit(ctx, h)
+	if err == nil {
+		if v.Generation < rec.Committed.Generation {
+			v.Generation = rec.Committed.Generation
+		}
+		err = h.fl.WriteFloorPending(locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, v)
+	}
+	endStep(span, err)
+	return err
+}
+
+// preCommit returns the writer pre-commit hook for a single-key commit by h:
+// it records in *out the version it lets become visible.
+func (c *Coordinator) preCommit(h *held, out *locking.Version) writer.Option {
+	return writer.PreCommit(func(ctx context.Context, ch writer.Change) error {
+		v := c.newVersion(h, ch.SHA256, ch.Size)
+		v.Deleted = ch.Op == "remove"
+		if err := c.prepare(ctx, h, v); err != nil {
+			return err
+		}
+		*out = v
+		return nil
+	})
+}
+
+// finish writes committed after a visible change (no fsync: a later holder
+// whose fresh read matches pending promotes it).
+func (c *Coordinator) finish(ctx context.Context, h *held, v locking.Version) {
+	if err := h.fl.WriteCommitted(v); err != nil {
+		c.log.WarnContext(ctx, "committed record not written; the next holder promotes pending", "key", h.key, "err", err)
+		return
+	}
+	h.rec.Committed = v
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,162 @@
+package coordinator
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// intentMagic starts every transaction intent file; the version follows it.
+const intentMagic = "sharedwrite-tx 1\n"
+
+// txIntent is a transaction's commit point: once its file is complete and
+// fsynced in .sharedwrite/tx/<id>, the transaction is committed and whoever
+// finds it (a later holder of one of its keys, Sweep) completes its renames.
+// A torn or unreadable intent was never the commit point and is discarded.
+//
+// On disk: intentMagic, one line of JSON, one line with the hex sha256 of the
+// JSON line.
+type txIntent struct {
+	ID      string    `json:"id"`
+	Created time.Time `json:"created"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Entries []txEntry `json:"entries"`
+}
+
+// txEntry is one file of a transaction: its staged temp and its target, both
+// relative to the root, and the version the rename makes visible.
+type txEntry struct {
+	Target  string `json:"target"`
+	Temp    string `json:"temp"`
+	Token   uint64 `json:"token"`
+	LeaseID string `json:"lease_id"`
+	SHA256  string `json:"sha256"`
+	Size    int64  `json:"size"`
+}
+
+func newIntentID() string {
+	return strconv.FormatInt(time.Now().UnixNano(), 16) + "-" + randomHex(8)
+}
+
+// validIntentID refuses anything but the characters newIntentID produces: the id
+// comes from a record on the volume and must never name a path elsewhere.
+func validIntentID(id string) bool {
+	return id != "" && len(id) <= 64 && strings.Trim(id, "0123456789abcdef-") == ""
+}
+
+func intentPath(id string) string { return txDir + "/" + id }
+
+func encodeIntent(in txIntent) ([]byte, error) {
+	j, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(j)
+	var b bytes.Buffer
+	b.WriteString(intentMagic)
+	b.Write(j)
+	b.WriteByte('\n')
+	b.WriteString(hex.EncodeToString(sum[:]))
+	b.WriteByte('\n')
+	return b.Bytes(), nil
+}
+
+func decodeIntent(b []byte) (txIntent, error) {
+	var in txIntent
+	rest, ok := bytes.CutPrefix(b, []byte(intentMagic))
+	if !ok {
+		return in, fmt.Errorf("%w: bad header", ErrCorruptIntent)
+	}
+	j, tail, ok := bytes.Cut(rest, []byte{'\n'})
+	if !ok {
+		return in, fmt.Errorf("%w: truncated", ErrCorruptIntent)
+	}
+	sum := sha256.Sum256(j)
+	if string(bytes.TrimSuffix(tail, []byte{'\n'})) != hex.EncodeToString(sum[:]) || !bytes.HasSuffix(tail, []byte{'\n'}) {
+		return in, fmt.Errorf("%w: checksum mismatch", ErrCorruptIntent)
+	}
+	if err := json.Unmarshal(j, &in); err != nil {
+		return in, fmt.Errorf("%w: %w", ErrCorruptIntent, err)
+	}
+	if !validIntentID(in.ID) || len(in.Entries) == 0 {
+		return in, fmt.Errorf("%w: malformed", ErrCorruptIntent)
+	}
+	return in, nil
+}
+
+// writeIntent writes and fsyncs the intent file and its directory: when it
+// returns nil the transaction is committed.
+func writeIntent(r *os.Root, in txIntent) error {
+	b, err := encodeIntent(in)
+	if err != nil {
+		return wrap("tx intent encode", intentPath(in.ID), err)
+	}
+	name := intentPath(in.ID)
+	f, err := r.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return wrap("tx intent create", name, err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(r, txDir)
+	}
+	if err != nil {
+		_ = r.Remove(name)
+		return wrap("tx intent write", name, err)
+	}
+	return nil
+}
+
+// readIntent reads an intent: fs.ErrNotExist when it is gone (completed or
+// discarded), ErrCorruptIntent when torn.
+func readIntent(r *os.Root, id string) (txIntent, error) {
+	if !validIntentID(id) {
+		return txIntent{}, wrap("tx intent read", id, fmt.Errorf("%w: invalid id", ErrCorruptIntent))
+	}
+	name := intentPath(id)
+	fi, err := r.Lstat(name)
+	if err != nil {
+		return txIntent{}, wrap("tx intent read", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return txIntent{}, wrap("tx intent read", name, fmt.Errorf("%w: not a regular file", ErrCorruptIntent))
+	}
+	b, err := r.ReadFile(name)
+	if err != nil {
+		return txIntent{}, wrap("tx intent read", name, err)
+	}
+	in, err := decodeIntent(b)
+	if err == nil && in.ID != id {
+		err = fmt.Errorf("%w: id %s in file %s", ErrCorruptIntent, in.ID, id)
+	}
+	if err != nil {
+		return txIntent{}, wrap("tx intent read", name, err)
+	}
+	return in, nil
+}
+
+func removeIntent(r *os.Root, id string) error {
+	name := intentPath(id)
+	if err := r.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return wrap("tx intent remove", name, err)
+	}
+	if err := syncDir(r, txDir); err != nil {
+		return wrap("tx intent remove", txDir, err)
+	}
+	return nil
+}

@@ -1,0 +1,180 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// matches reports whether what was read is version v.
+func matches(v locking.Version, ct writer.Content) bool {
+	if v.Token == 0 {
+		return false
+	}
+	if v.Deleted {
+		return !ct.Exists
+	}
+	return ct.Exists && ct.Size == v.Size && ct.SHA256 == v.SHA256
+}
+
+func sameVersion(a, b locking.Version) bool {
+	return a.Token == b.Token && a.LeaseID == b.LeaseID && a.SHA256 == b.SHA256 && a.Size == b.Size && a.Deleted == b.Deleted
+}
+
+// expected lists the versions a fresh read may find: committed and, when it is
+// newer, pending (a holder that died between its rename and its record update).
+func expected(rec locking.Record) []locking.Version {
+	var vs []locking.Version
+	if rec.Committed.Token != 0 {
+		vs = append(vs, rec.Committed)
+	}
+	if rec.Pending.Token != 0 && !sameVersion(rec.Pending, rec.Committed) {
+		vs = append(vs, rec.Pending)
+	}
+	return vs
+}
+
+// freshRead reads key and verifies it against the record: it retries through
+// the stale-view window while the file matches no recorded version (another
+// host's cache may still serve the old file), and never past ctx's deadline. It
+// returns what it read and the version it matched (nil: none; a key with no
+// record yet, or a file edited outside sharedwrite, adopted as it is).
+func (c *Coordinator) freshRead(ctx context.Context, key string, rec locking.Record) (writer.Content, *locking.Version, error) {
+	rctx, span := c.tel.step(ctx, "read", AttrKey.String(key))
+	ct, v, err := c.freshRead1(rctx, key, rec)
+	span.SetAttributes(AttrBytes.Int64(ct.Size))
+	endStep(span, err)
+	return ct, v, err
+}
+
+func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Record) (writer.Content, *locking.Version, error) {
+	vs := expected(rec)
+	read := func(opts ...writer.Option) (writer.Content, error) {
+		ct, err := c.root.ReadVersion(ctx, key, opts...)
+		if errors.Is(err, fs.ErrNotExist) {
+			return writer.Content{}, nil
+		}
+		return ct, err
+	}
+	if len(vs) == 0 {
+		ct, err := read()
+		return ct, nil, wrap("read", key, err)
+	}
+	match := func(ct writer.Content) *locking.Version {
+		for i := range vs {
+			if matches(vs[i], ct) {
+				return &vs[i]
+			}
+		}
+		return nil
+	}
+
+	window := c.staleWindow
+	if dl, ok := ctx.Deadline(); ok {
+		// Leave a quarter of what remains for the work after the read.
+		if left := time.Until(dl) * 3 / 4; left < window {
+			window = left
+		}
+	}
+	var ct writer.Content
+	var err error
+	if window <= 0 {
+		ct, err = read()
+		if err == nil && match(ct) == nil {
+			err = writer.ErrStaleView
+		}
+	} else {
+		reads := 0
+		ct, err = read(writer.Until(func(ct writer.Content) bool {
+			reads++
+			if reads > 1 {
+				c.tel.add(ctx, c.tel.staleRetried, AttrKey.String(key))
+			}
+			return match(ct) != nil
+		}, window))
+	}
+	if errors.Is(err, writer.ErrStaleView) {
+		if c.cfg.strict {
+			return ct, nil, wrap("fresh read", key, err)
+		}
+		c.tel.add(ctx, c.tel.outsideEdits, AttrKey.String(key))
+		c.log.WarnContext(ctx, "file matches no recorded version after the stale-view window: edited outside sharedwrite; adopting it",
+			"key", key, "window", window, "size", ct.Size)
+		return ct, nil, nil
+	}
+	if err != nil {
+		return ct, nil, wrap("read", key, err)
+	}
+	return ct, match(ct), nil
+}
+
+// verify is the fresh read of a held key: a match with a dead holder's pending
+// version promotes it to committed.
+func (c *Coordinator) verify(ctx context.Context, h *held) (writer.Content, error) {
+	ct, v, err := c.freshRead(ctx, h.key, h.rec)
+	if err != nil {
+		return ct, err
+	}
+	if v != nil && !sameVersion(*v, h.rec.Committed) {
+		c.log.InfoContext(ctx, "promoting a dead holder's pending version to committed", "key", h.key, "token", v.Token)
+		c.finish(ctx, h, *v)
+	}
+	return ct, nil
+}
+
+// ReadFile returns the content of name, verified against the volume's
+// committed record (a reader on another host may see an old version for a
+// while after a rename; it is re-read through the stale-view window). It takes
+// no lease. A missing file is an error wrapping fs.ErrNotExist.
+func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, err error) {
+	ctx, o := c.tel.startOp(ctx, "read", name)
+	defer func() { o.end(ctx, OutcomeRead, err) }()
+	key, err := c.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	o.span.SetAttributes(AttrKey.String(key))
+	rec, err := c.peekRecord(key)
+	if err != nil {
+		return nil, err
+	}
+	ct, _, err := c.freshRead(ctx, key, rec)
+	if err != nil {
+		return nil, err
+	}
+	if !ct.Exists {
+		return nil, wrap("read", key, fs.ErrNotExist)
+	}
+	return ct.Data, nil
+}
+
+// peekRecord reads key's lock record without taking the lock; a record torn by
+// a concurrent pwrite is re-read.
+func (c *Coordinator) peekRecord(key string) (locking.Record, error) {
+	fl, err := c.locks.Open(key)
+	if err != nil {
+		return locking.Record{}, wrap("open lock", key, err)
+	}
+	defer fl.Close()
+	var rec locking.Record
+	for i := 0; i < 5; i++ {
+		if rec, err = fl.ReadRecord(); !errors.Is(err, locking.ErrCorruptRecord) {
+			break
+		}
+		time.Sleep(time.Millisecond << i)
+	}
+	return rec, wrap("read record", key, err)
+}
+
+// resolve returns name's key: its canonical path relative to the root.
+func (c *Coordinator) resolve(name string) (string, error) {
+	if c.closed.Load() {
+		return "", wrap("resolve", name, ErrClosed)
+	}
+	key, err := c.root.Resolve(name)
+	return key, wrap("resolve", name, err)
+}

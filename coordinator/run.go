@@ -1,0 +1,115 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// body is one operation's work on its held key; it returns the version it
+// made visible, or nil when it committed nothing.
+type body func(ctx context.Context, h *held, o *op) (*locking.Version, error)
+
+// run is the frame of every single-key operation: backpressure, span, resolve,
+// lease + lock + floor check, the body under a context that the lease's loss
+// cancels, the committed record, and the release (which publishes the change).
+func (c *Coordinator) run(ctx context.Context, opName, name string, fn body) (err error) {
+	ctx, o := c.tel.startOp(ctx, opName, name)
+	outcome := OutcomeNotCommitted
+	defer func() { o.end(ctx, outcome, err) }()
+
+	key, err := c.resolve(name)
+	if err != nil {
+		return err
+	}
+	o.span.SetAttributes(AttrKey.String(key))
+	if _, borrowed := ctx.Value(heldKey{key}).(*held); !borrowed {
+		leave, err := c.gate.enter(ctx)
+		if err != nil {
+			return wrap("queue", key, err)
+		}
+		defer leave()
+	}
+
+	h, err := c.take(ctx, key)
+	if err != nil {
+		return err
+	}
+	o.span.SetAttributes(AttrToken.Int64(int64(h.lease.Token())), AttrLeaseWait.Float64(float64(h.waited.Microseconds())/1000))
+
+	octx, stop := withLeases(ctx, h)
+	v, err := fn(octx, h, o)
+	stop()
+
+	if v != nil && (err == nil || errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
+		c.finish(ctx, h, *v)
+		outcome = OutcomeCommitted
+		if err != nil {
+			outcome = OutcomeUnconfirmed
+		}
+		if rerr := c.release(ctx, h, v); rerr != nil {
+			// The change is visible and recorded on the volume; only Redis's
+			// copy of the record and the change event may be missing.
+			c.log.WarnContext(ctx, "committed, but the release failed", "key", key, "err", rerr)
+		}
+		return err
+	}
+	err = c.leaseErr(ctx, err, h)
+	if rerr := c.release(ctx, h, nil); rerr != nil {
+		if err == nil {
+			return rerr
+		}
+		c.log.DebugContext(ctx, "release after a failed operation", "key", key, "err", rerr)
+	}
+	return err
+}
+
+// wopts are the writer options of a commit by h: the pre-commit hook, the
+// step observer, the durability policy, and the caller's options.
+func (c *Coordinator) wopts(ctx context.Context, o *op, h *held, out *locking.Version, extra []writer.Option) []writer.Option {
+	opts := make([]writer.Option, 0, len(extra)+4)
+	opts = append(opts, extra...)
+	if c.cfg.tempDir != "" {
+		opts = append(opts, writer.TempDir(c.cfg.tempDir))
+	}
+	opts = append(opts, c.observe(ctx, o))
+	if c.cfg.acceptUnconf {
+		opts = append(opts, writer.AcceptUnconfirmedDurability(func(err error) {
+			c.log.WarnContext(ctx, "committed; durability unconfirmed (directory fsync refused)", "err", err)
+		}))
+	}
+	if h != nil {
+		opts = append(opts, c.preCommit(h, out))
+	}
+	return opts
+}
+
+// observe turns the writer's step events into child spans, span attributes and
+// counters.
+func (c *Coordinator) observe(ctx context.Context, o *op) writer.Option {
+	return writer.Observe(func(ev writer.Event) {
+		switch ev.Step {
+		case "exdev-fallback":
+			c.tel.add(ctx, c.tel.exdev)
+			o.span.SetAttributes(AttrExdev.Bool(true))
+		case "retry":
+			c.tel.add(ctx, c.tel.retries)
+		case "rollback":
+			c.tel.add(ctx, c.tel.rollbacks)
+			o.span.SetAttributes(AttrRollback.Bool(true))
+		case "write":
+			o.span.SetAttributes(AttrBytes.Int64(ev.Bytes))
+		}
+		c.tel.pastStep(ctx, ev.Step, ev.Dur, ev.Err, AttrPath.String(ev.Path), AttrBytes.Int64(ev.Bytes))
+	})
+}
+
+// committed returns &v when err says the visible change happened.
+func committed(v *locking.Version, err error) (*locking.Version, error) {
+	if v.Token != 0 && (err == nil || errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
+		return v, err
+	}
+	return nil, err
+}

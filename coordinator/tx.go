@@ -1,0 +1,301 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// TxFile is one file of a transaction.
+type TxFile struct {
+	Name string
+	Data []byte
+	Perm fs.FileMode // for a new file (minus the umask); 0 means 0644
+}
+
+// Test seams: called after the intent is written (the commit point) and after
+// each rename. Nil outside tests.
+var (
+	txBeforeIntent func() error
+	txAfterRename  func(i int)
+)
+
+type txReady struct {
+	i  int
+	ch writer.Change
+}
+
+type txDone struct {
+	i   int
+	err error
+}
+
+// Tx writes several files as one transaction, committed forward: the keys are
+// taken in sorted order, every temp is written and fsynced, then one fsynced
+// intent in .sharedwrite/tx/ is the commit point, then each file is renamed.
+// Each key's pending record names the intent, so whoever next takes one of the
+// keys after a crash completes the renames (or, when the intent is torn,
+// discards it). Change events are published after the last rename.
+//
+// Readers outside sharedwrite can see the renames one by one; PublishDir gives
+// them a single switch. It returns nil when committed; an error before the
+// commit point means nothing changed.
+func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Option) (err error) {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	ctx, o := c.tel.startOp(ctx, "tx", strings.Join(names, ","))
+	outcome := OutcomeNotCommitted
+	defer func() { o.end(ctx, outcome, err) }()
+	if len(files) == 0 {
+		return nil
+	}
+
+	type item struct {
+		file TxFile
+		key  string
+		h    *held
+		f    *writer.File
+		v    locking.Version
+	}
+	items := make([]*item, len(files))
+	for i, f := range files {
+		key, err := c.resolve(f.Name)
+		if err != nil {
+			return err
+		}
+		items[i] = &item{file: f, key: key}
+	}
+	slices.SortFunc(items, func(a, b *item) int { return strings.Compare(a.key, b.key) })
+	for i := 1; i < len(items); i++ {
+		if items[i].key == items[i-1].key {
+			return wrap("tx", items[i].key, errors.New("the same file twice in one transaction"))
+		}
+	}
+	leave, err := c.gate.enter(ctx)
+	if err != nil {
+		return wrap("queue", items[0].key, err)
+	}
+	defer leave()
+
+	var hs []*held
+	releaseAll := func(committed bool) {
+		for _, it := range items {
+			if it.h == nil {
+				continue
+			}
+			var v *locking.Version
+			if committed {
+				v = &it.v
+			}
+			if err := c.release(ctx, it.h, v); err != nil && committed {
+				c.log.WarnContext(ctx, "committed, but the release failed", "key", it.key, "err", err)
+			}
+		}
+	}
+	for _, it := range items {
+		if it.h, err = c.take(ctx, it.key); err != nil {
+			releaseAll(false)
+			return err
+		}
+		hs = append(hs, it.h)
+	}
+	octx, stop := withLeases(ctx, hs...)
+	defer stop()
+
+	n := len(items)
+	ready := make(chan txReady, n)
+	done := make(chan txDone, n)
+	proceed := make([]chan error, n)
+	abortAll := func(err error) error {
+		for _, it := range items {
+			if it.f != nil {
+				_ = it.f.Abort()
+			}
+		}
+		releaseAll(false)
+		return c.leaseErr(ctx, err, hs...)
+	}
+	for i, it := range items {
+		i := i
+		proceed[i] = make(chan error, 1)
+		hook := writer.PreCommit(func(ctx context.Context, ch writer.Change) error {
+			ready <- txReady{i: i, ch: ch}
+			return <-proceed[i]
+		})
+		perm := it.file.Perm
+		if perm == 0 {
+			perm = newFilePerm
+		}
+		f, err := c.root.Create(octx, it.key, perm, append(c.wopts(ctx, o, nil, nil, opts), hook)...)
+		if err != nil {
+			return abortAll(wrap("tx create", it.key, err))
+		}
+		it.f = f
+		if _, err := f.Write(it.file.Data); err != nil {
+			return abortAll(wrap("tx write", it.key, err))
+		}
+	}
+
+	// Every commit runs to its hook (temp fsynced, closed, final mode) and waits
+	// there. Past the commit point the renames must happen even if a lease is
+	// lost meanwhile, so the commits do not see octx's cancellation.
+	cctx := context.WithoutCancel(octx)
+	for i, it := range items {
+		go func() { done <- txDone{i: i, err: it.f.Commit(cctx)} }()
+	}
+	changes := make([]writer.Change, n)
+	waiting := make([]bool, n)
+	finished := 0
+	var ferr error
+	cancelled := octx.Done()
+	for countTrue(waiting)+finished < n {
+		select {
+		case r := <-ready:
+			changes[r.i], waiting[r.i] = r.ch, true
+		case d := <-done:
+			// A commit failed before its hook (fsync, close, mode).
+			finished++
+			if ferr == nil {
+				ferr = wrap("tx commit", items[d.i].key, d.err)
+			}
+		case <-cancelled:
+			cancelled = nil
+			if ferr == nil {
+				ferr = wrap("tx", items[0].key, context.Cause(octx))
+			}
+		}
+	}
+	abortBefore := func(err error) error {
+		for i := range items {
+			if waiting[i] {
+				proceed[i] <- err
+			}
+		}
+		for range countTrue(waiting) {
+			<-done
+		}
+		releaseAll(false)
+		return c.leaseErr(ctx, err, hs...)
+	}
+	if ferr != nil {
+		return abortBefore(ferr)
+	}
+
+	in := txIntent{ID: newIntentID(), Created: time.Now().UTC(), Host: c.host, PID: os.Getpid()}
+	for i, it := range items {
+		ch := changes[i]
+		it.v = c.newVersion(it.h, ch.SHA256, ch.Size)
+		it.v.Intent = in.ID
+		in.Entries = append(in.Entries, txEntry{
+			Target: it.key, Temp: ch.Temp, Token: it.v.Token, LeaseID: it.v.LeaseID,
+			SHA256: hex.EncodeToString(ch.SHA256[:]), Size: ch.Size,
+		})
+	}
+	for _, it := range items {
+		if err := c.prepare(octx, it.h, it.v); err != nil {
+			return abortBefore(wrap("tx commit check", it.key, err))
+		}
+	}
+	if txBeforeIntent != nil {
+		if err := txBeforeIntent(); err != nil {
+			return abortBefore(wrap("tx", in.ID, err))
+		}
+	}
+	if err := octx.Err(); err != nil {
+		return abortBefore(wrap("tx", items[0].key, context.Cause(octx)))
+	}
+	if err := writeIntent(c.root.OS(), in); err != nil {
+		return abortBefore(err)
+	}
+
+	// Committed: rename one by one.
+	var rerr error
+	for i := range items {
+		proceed[i] <- nil
+		d := <-done
+		if d.err != nil && !errors.Is(d.err, writer.ErrDurabilityUnconfirmed) {
+			// Retry the staged rename; what stays undone the next holder completes.
+			if err := c.root.RenameStaged(cctx, changes[d.i].Temp, items[d.i].key); err != nil && rerr == nil {
+				rerr = wrap("tx rename", items[d.i].key, err)
+			}
+		} else if d.err != nil && rerr == nil {
+			rerr = d.err
+		}
+		if txAfterRename != nil {
+			txAfterRename(i)
+		}
+	}
+	outcome = OutcomeCommitted
+	if rerr != nil && !errors.Is(rerr, writer.ErrDurabilityUnconfirmed) {
+		// The intent stays: the next holder of one of the keys completes it.
+		releaseAll(false)
+		return fmt.Errorf("%w (the transaction is committed; its intent %s completes it)", rerr, in.ID)
+	}
+	for _, it := range items {
+		c.finish(ctx, it.h, it.v)
+	}
+	if err := removeIntent(c.root.OS(), in.ID); err != nil {
+		c.log.WarnContext(ctx, "transaction committed; intent not removed", "intent", in.ID, "err", err)
+	}
+	releaseAll(true)
+	if rerr != nil {
+		outcome = OutcomeUnconfirmed
+	}
+	return rerr
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// completePending completes (or discards) the transaction a dead holder left
+// pending on h's key, before anything else is done with the key.
+func (c *Coordinator) completePending(ctx context.Context, h *held) error {
+	p := h.rec.Pending
+	if p.Intent == "" || sameVersion(p, h.rec.Committed) {
+		return nil
+	}
+	return c.completeIntent(ctx, p.Intent)
+}
+
+// completeIntent completes intent id: renames every staged temp still there
+// over its target and removes the intent. A torn intent was never the commit
+// point: it is discarded (its temps are left to Sweep). A missing intent was
+// completed or discarded already.
+func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
+	in, err := readIntent(c.root.OS(), id)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case errors.Is(err, ErrCorruptIntent):
+		c.log.WarnContext(ctx, "discarding a torn transaction intent (never committed)", "intent", id, "err", err)
+		return removeIntent(c.root.OS(), id)
+	case err != nil:
+		return err
+	}
+	for _, e := range in.Entries {
+		err := c.root.RenameStaged(ctx, e.Temp, e.Target)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+			return wrap("tx complete", e.Target, err)
+		}
+	}
+	c.log.InfoContext(ctx, "completed a transaction a dead holder left committed", "intent", id, "files", len(in.Entries))
+	return removeIntent(c.root.OS(), id)
+}

@@ -1,0 +1,156 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// newFilePerm is the mode of a file Update or InitOnce creates (minus the umask).
+const newFilePerm = 0o644
+
+// Update reads name (fresh, verified against the committed record), calls fn
+// with its content (exists false: no such file), and commits what fn returns —
+// all under the key's lease and lock, so concurrent Updates never lose one
+// another's changes. fn runs after the floor check and may be called at most
+// once; when it fails nothing is committed and the error is a
+// *CommandFailedError wrapping fn's. opts are writer options.
+func (c *Coordinator) Update(ctx context.Context, name string, fn func(old []byte, exists bool) ([]byte, error), opts ...writer.Option) error {
+	return c.run(ctx, "update", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+		ct, err := c.verify(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		data, err := fn(ct.Data, ct.Exists)
+		if err != nil {
+			return nil, commandFailed(h.key, err)
+		}
+		if err := context.Cause(ctx); ctx.Err() != nil {
+			return nil, wrap("update", h.key, err)
+		}
+		var v locking.Version
+		err = c.root.WriteFile(ctx, h.key, data, newFilePerm, c.wopts(ctx, o, h, &v, opts)...)
+		return committed(&v, wrapW("write", h.key, err))
+	})
+}
+
+func commandFailed(key string, err error) error {
+	var cf *CommandFailedError
+	if errors.As(err, &cf) {
+		return err
+	}
+	return &CommandFailedError{Path: key, Err: err}
+}
+
+// InitOnce returns name's content, creating it with gen's output when it does
+// not exist yet: across all replicas gen runs once. When the volume's
+// committed record says the file exists it is read (fresh) and returned
+// without a lease. Otherwise, under the lease and lock, it re-checks, runs gen
+// and commits create-only (link(2) or RENAME_NOREPLACE), so a stale "does not
+// exist" never lets a second generator replace the first: EEXIST means the
+// race was lost and the winner's content is returned. gen's failure is a
+// *CommandFailedError and nothing is created.
+func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx context.Context) ([]byte, error), opts ...writer.Option) ([]byte, error) {
+	if data, ok, err := c.initFast(ctx, name); err != nil || ok {
+		return data, err
+	}
+	var out []byte
+	err := c.run(ctx, "init", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+		ct, err := c.verify(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		if ct.Exists {
+			out = ct.Data
+			return nil, nil
+		}
+		data, err := gen(ctx)
+		if err != nil {
+			return nil, commandFailed(h.key, err)
+		}
+		var v locking.Version
+		err = c.root.WriteFile(ctx, h.key, data, newFilePerm, c.wopts(ctx, o, h, &v, append(opts, writer.CreateOnly()))...)
+		if errors.Is(err, writer.ErrExist) {
+			// Created meanwhile by someone who does not share our locks: theirs wins.
+			c.log.InfoContext(ctx, "create-only commit lost the race; returning the winner's content", "key", h.key)
+			won, rerr := c.root.ReadVersion(ctx, h.key)
+			if rerr != nil {
+				return nil, wrap("read winner", h.key, rerr)
+			}
+			out = won.Data
+			return nil, nil
+		}
+		if err == nil || errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+			out = data
+		}
+		return committed(&v, wrapW("create", h.key, err))
+	})
+	if err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+		return nil, err
+	}
+	return out, err
+}
+
+// initFast reads name without a lease when its committed record says it exists.
+func (c *Coordinator) initFast(ctx context.Context, name string) (data []byte, ok bool, err error) {
+	key, err := c.resolve(name)
+	if err != nil {
+		return nil, false, err
+	}
+	rec, err := c.peekRecord(key)
+	if err != nil || rec.Committed.Token == 0 || rec.Committed.Deleted {
+		return nil, false, nil
+	}
+	ctx, o := c.tel.startOp(ctx, "init-read", name)
+	ct, v, err := c.freshRead(ctx, key, rec)
+	o.end(ctx, OutcomeRead, err)
+	if err != nil || !ct.Exists || v == nil {
+		return nil, false, nil
+	}
+	return ct.Data, true, nil
+}
+
+// LeaseInfo describes the lease and lock Lock holds while its function runs.
+type LeaseInfo struct {
+	Key     string // the canonical path relative to the root
+	LeaseID string
+	Token   uint64 // the fencing token
+	// Fd is the lock file's descriptor; a child process that inherits it can
+	// adopt the lock (WithAdoptedLease).
+	Fd    uintptr
+	Lease locking.Lease
+}
+
+// Env renders the lease for SHAREDWRITE_LEASE: "<token> <lease id> <key>".
+func (l LeaseInfo) Env() string {
+	return fmt.Sprintf("%d %s %s", l.Token, l.LeaseID, l.Key)
+}
+
+// Lock runs fn holding name's lease and lock, after the floor check. fn's
+// context is cancelled, with cause ErrLeaseLost, when the lease is lost.
+// Operations on the same key made with fn's context reuse the held lease
+// instead of deadlocking. It returns fn's error as is, or an error wrapping
+// ErrLeaseLost when the lease was lost while fn ran.
+func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context.Context, info LeaseInfo) error) error {
+	var fnErr error
+	err := c.run(ctx, "lock", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+		info := LeaseInfo{Key: h.key, LeaseID: h.lease.ID(), Token: h.lease.Token(), Fd: h.fl.Fd(), Lease: h.lease}
+		fnErr = fn(context.WithValue(ctx, heldKey{h.key}, h), info)
+		if lerr := h.lease.Err(); lerr != nil {
+			return nil, wrap("lock", h.key, lerr)
+		}
+		if fnErr != nil {
+			return nil, fnErr
+		}
+		// Publish what nested operations committed under this lease.
+		rec, err := h.fl.ReadRecord()
+		if err == nil && rec.Committed.LeaseID == h.lease.ID() && rec.Committed.Token != 0 {
+			return &rec.Committed, nil
+		}
+		return nil, nil
+	})
+	return err
+}

@@ -1,0 +1,185 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"sync"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// WriteFile replaces name with data under the key's lease and lock, as
+// os.WriteFile would (perm applies to a new file, minus the umask; an existing
+// file keeps its mode unless writer.Mode is given). opts are writer options
+// (writer.Mode, writer.KeepMtime, writer.InPlaceIfBusy, writer.TempDir).
+//
+// It returns nil when committed; ErrDurabilityUnconfirmed when the change is
+// visible but the directory fsync was refused; any other error means nothing
+// changed (ErrNotObtained, ErrLeaseLost, ErrFenced, ErrOutsideRoot, ErrQueueFull,
+// an errno). Cancelling ctx before the commit leaves the file unchanged.
+func (c *Coordinator) WriteFile(ctx context.Context, name string, data []byte, perm fs.FileMode, opts ...writer.Option) error {
+	return c.run(ctx, "write", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+		var v locking.Version
+		err := c.root.WriteFile(ctx, h.key, data, perm, c.wopts(ctx, o, h, &v, opts)...)
+		return committed(&v, wrapW("write", h.key, err))
+	})
+}
+
+// wrapW wraps a writer error with the step, unless it is nil.
+func wrapW(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+		return err
+	}
+	return wrap(op, key, err)
+}
+
+// File is a streaming write (Create) holding its key's lease and lock until
+// Commit or Abort. It is not safe for concurrent use.
+type File struct {
+	c       *Coordinator
+	h       *held
+	f       *writer.File
+	o       *op
+	octx    context.Context
+	stop    func()
+	leave   func()
+	v       locking.Version
+	once    sync.Once
+	opCtx   context.Context
+	outcome string
+}
+
+// Create takes name's lease and lock and opens a temp for a streaming write.
+// Nothing is visible until Commit; Abort (or a failed Commit) removes the temp.
+// The lease is held, and refreshed, until then: Commit or Abort must be called.
+func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode, opts ...writer.Option) (_ *File, err error) {
+	opCtx, o := c.tel.startOp(ctx, "create", name)
+	fail := func(err error) (*File, error) {
+		o.end(opCtx, OutcomeNotCommitted, err)
+		return nil, err
+	}
+	key, err := c.resolve(name)
+	if err != nil {
+		return fail(err)
+	}
+	o.span.SetAttributes(AttrKey.String(key))
+	leave := func() {}
+	if _, borrowed := ctx.Value(heldKey{key}).(*held); !borrowed {
+		if leave, err = c.gate.enter(opCtx); err != nil {
+			return fail(wrap("queue", key, err))
+		}
+	}
+	h, err := c.take(opCtx, key)
+	if err != nil {
+		leave()
+		return fail(err)
+	}
+	o.span.SetAttributes(AttrToken.Int64(int64(h.lease.Token())))
+	octx, stop := withLeases(opCtx, h)
+	cf := &File{c: c, h: h, o: o, octx: octx, stop: stop, leave: leave, opCtx: opCtx}
+	cf.f, err = c.root.Create(octx, key, perm, c.wopts(opCtx, o, h, &cf.v, opts)...)
+	if err != nil {
+		err = c.leaseErr(opCtx, wrap("create", key, err), h)
+		cf.done(nil, err)
+		return nil, err
+	}
+	return cf, nil
+}
+
+// Name is the target's key (its canonical path relative to the root).
+func (f *File) Name() string { return f.h.key }
+
+// Write writes to the temp.
+func (f *File) Write(p []byte) (int, error) {
+	if err := context.Cause(f.octx); f.octx.Err() != nil {
+		return 0, f.c.leaseErr(f.opCtx, wrap("write", f.h.key, err), f.h)
+	}
+	return f.f.Write(p)
+}
+
+// ReadFrom copies r into the temp.
+func (f *File) ReadFrom(r io.Reader) (int64, error) {
+	return f.f.ReadFrom(r)
+}
+
+// Commit makes the written content visible (the full lease-aware, fenced
+// commit) and releases the lease. Errors are those of WriteFile.
+func (f *File) Commit(ctx context.Context) error {
+	cctx, stop := withLeases(ctx, f.h)
+	stopOuter := context.AfterFunc(f.octx, stop)
+	err := f.f.Commit(cctx)
+	stopOuter()
+	stop()
+	v, err := committed(&f.v, wrapW("commit", f.h.key, err))
+	f.done(v, err)
+	return err
+}
+
+// Abort removes the temp (and the directories the write created) and releases
+// the lease. It is a no-op after Commit.
+func (f *File) Abort() error {
+	var err error
+	f.once.Do(func() {
+		err = f.f.Abort()
+		f.finishOnce(nil, wrap("abort", f.h.key, err))
+	})
+	return err
+}
+
+func (f *File) done(v *locking.Version, err error) {
+	f.once.Do(func() { f.finishOnce(v, err) })
+}
+
+func (f *File) finishOnce(v *locking.Version, err error) {
+	c, h := f.c, f.h
+	f.stop()
+	outcome := OutcomeNotCommitted
+	if v != nil {
+		c.finish(f.opCtx, h, *v)
+		outcome = OutcomeCommitted
+		if err != nil {
+			outcome = OutcomeUnconfirmed
+		}
+		if rerr := c.release(f.opCtx, h, v); rerr != nil {
+			c.log.WarnContext(f.opCtx, "committed, but the release failed", "key", h.key, "err", rerr)
+		}
+	} else {
+		err = c.leaseErr(f.opCtx, err, h)
+		_ = c.release(f.opCtx, h, nil)
+	}
+	f.leave()
+	f.o.end(f.opCtx, outcome, err)
+}
+
+// MkdirAll creates name and its missing parents inside the root, retrying
+// transient errors within ctx; on failure it removes only the directories it
+// created. Directories are not versioned, so no lease is taken.
+func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMode) (err error) {
+	ctx, o := c.tel.startOp(ctx, "mkdir", name)
+	defer func() { o.end(ctx, outcomeOf(err), err) }()
+	if c.closed.Load() {
+		return wrap("mkdir", name, ErrClosed)
+	}
+	leave, err := c.gate.enter(ctx)
+	if err != nil {
+		return wrap("queue", name, err)
+	}
+	defer leave()
+	return wrapW("mkdir", name, c.root.MkdirAll(ctx, name, perm, c.observe(ctx, o)))
+}
+
+func outcomeOf(err error) string {
+	switch {
+	case err == nil:
+		return OutcomeCommitted
+	case errors.Is(err, writer.ErrDurabilityUnconfirmed):
+		return OutcomeUnconfirmed
+	}
+	return OutcomeNotCommitted
+}
