@@ -57,9 +57,13 @@ const (
 )
 
 // inPlaceStem returns the hidden stem ".<base>" that the marker and backup
-// names of target base share, shortened with a hash suffix to fit 255 bytes.
-func inPlaceStem(base string) string {
-	room := nameMax - 1 - len(inPlaceMarkerSuffix)
+// names of target base share, shortened to fit 255 bytes.
+func inPlaceStem(base string) string { return hiddenStem(base, len(inPlaceMarkerSuffix)) }
+
+// hiddenStem returns ".<base>", shortened (keeping a hash of base as a
+// suffix) so that reserve more bytes still fit in a 255-byte name.
+func hiddenStem(base string, reserve int) string {
+	room := nameMax - 1 - reserve
 	if len(base) > room {
 		sum := sha256.Sum256([]byte(base))
 		suffix := "~" + hex.EncodeToString(sum[:4])

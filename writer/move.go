@@ -1,0 +1,406 @@
+package writer
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Move moves the caller's regular file src to dst inside the root, like mv.
+// src is the one name outside the root this package accepts: an absolute or
+// working-directory-relative path that the caller names explicitly (a spool
+// directory, say). dst is resolved like a write target (see Create); missing
+// parent directories are created and removed again if nothing is committed.
+//
+// Move first tries rename(2), after the PreCommit hook (Op "move"; when a hook
+// is given, src is hashed first so the Change carries its sha256 and size).
+// When the rename fails with EXDEV — src on another filesystem, or on another
+// mount of the same one (two bind-mounted views) — it falls back to a copy
+// (an "exdev-fallback" event):
+//
+//  1. an intent file is written beside src (.<src name>.sw-move.intent, never
+//     on the shared volume: a file planted there could otherwise make a
+//     replica delete a path outside it), recording src, the root, dst and
+//     src's size, mtime and inode;
+//  2. src is copied into a flocked temp beside dst through a 1 MiB buffer,
+//     hashed while copying; the temp gets src's mode, owner (where permitted)
+//     and times, and is fsynced;
+//  3. the intent is updated with the sha256, and the temp is committed onto
+//     dst (PreCommit hook Op "move", rename, directory fsync);
+//  4. src is unlinked only if its fstat (size, mtime, inode) is unchanged
+//     since the copy began; src's directory is fsynced; the intent removed.
+//
+// A crash at any point leaves src intact or dst complete. Calling Move again
+// with the same src and dst finds the intent and completes or discards it:
+// when dst matches src by size and sha256 the earlier commit happened, and
+// src is unlinked (if unchanged since the intent was written); otherwise the
+// intent is discarded and the move starts over.
+//
+// Outcomes are those of WriteFile: nil; an error wrapping
+// ErrDurabilityUnconfirmed when dst is visible but its directory fsync was
+// refused (then src is kept, with its intent, so that a crash cannot lose
+// both: call Move again, or pass AcceptUnconfirmedDurability); any other
+// error means dst did not change. One more: when src changed after the copy
+// was committed, dst holds the copy, src is kept, and the error says so.
+//
+// Errors: ErrNotRegular (src or dst is not a regular file), ErrOutsideRoot and
+// ErrInvalidName for dst, ErrCrossDevice when a rename inside one directory
+// fails with EXDEV (a faulty FUSE filesystem: nothing is committed),
+// ErrBusyTarget when dst is a bind-mounted file (see InPlaceIfBusy), and
+// *Error values naming the step, the path and the errno.
+func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) error {
+	cfg := newConfig(opts)
+	absSrc, err := filepath.Abs(src)
+	if err != nil {
+		return newError("move", src, err)
+	}
+	rel, _, err := r.target(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := r.settleInPlace(ctx, rel, cfg); err != nil {
+		return err
+	}
+	if done, err := r.resumeMove(ctx, absSrc, rel, cfg); done || err != nil {
+		return err
+	}
+	sfi, err := os.Lstat(absSrc)
+	if err != nil {
+		return newError("move: stat source", absSrc, err)
+	}
+	if !sfi.Mode().IsRegular() {
+		return newError("move: source", absSrc, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(sfi.Mode()))))
+	}
+	created, err := r.mkdirAll(ctx, dirOf(rel), 0o777, cfg)
+	if err != nil {
+		return err
+	}
+	dfi, err := r.root.Stat(dirOf(rel))
+	if err != nil {
+		r.rollbackDirs(created, cfg)
+		return newError("move: stat directory", dirOf(rel), err)
+	}
+	if sameDevice(sfi, dfi) {
+		committed, err := r.moveByRename(ctx, absSrc, rel, dfi, created, cfg)
+		fallback := errors.Is(err, syscall.EXDEV) || cfg.inPlace && errors.Is(err, syscall.EBUSY)
+		if committed || !fallback || errors.Is(err, ErrCrossDevice) {
+			return err
+		}
+	}
+	return r.moveByCopy(ctx, absSrc, rel, created, cfg)
+}
+
+// moveByRename renames src onto rel. An EXDEV (another mount) or, with
+// InPlaceIfBusy, EBUSY is returned as is for the copy fallback; an EXDEV
+// between two names in one directory is ErrCrossDevice.
+func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.FileInfo, created []string, cfg *config) (bool, error) {
+	ch := Change{Op: "move", Name: rel}
+	if len(cfg.preCommit) > 0 {
+		sum, size, err := hashPath(absSrc)
+		if err != nil {
+			r.rollbackDirs(created, cfg)
+			return false, newError("move: read source", absSrc, err)
+		}
+		ch.SHA256, ch.Size = sum, size
+	}
+	if err := cfg.runPreCommit(ctx, ch); err != nil {
+		r.rollbackDirs(created, cfg)
+		return false, err
+	}
+	start := time.Now()
+	err := renameInto(r, absSrc, rel)
+	if err != nil {
+		// A rename that reports an error may still have happened (a
+		// retransmitted rename on a network filesystem, rename(2) BUGS).
+		_, serr := os.Lstat(absSrc)
+		_, derr := r.root.Lstat(rel)
+		if !errors.Is(serr, fs.ErrNotExist) || derr != nil {
+			cfg.emit("rename", rel, start, 0, err)
+			if errors.Is(err, syscall.EXDEV) || cfg.inPlace && errors.Is(err, syscall.EBUSY) {
+				if errors.Is(err, syscall.EXDEV) && sameDir(filepath.Dir(absSrc), dirInfo) {
+					r.rollbackDirs(created, cfg)
+					return false, newError2("move: rename", absSrc, rel, withCause(ErrCrossDevice, fmt.Errorf("EXDEV from a rename inside one directory (a faulty filesystem?); nothing committed: %w", err)))
+				}
+				return false, err // the copy fallback keeps created
+			}
+			r.rollbackDirs(created, cfg)
+			if errors.Is(err, syscall.EBUSY) {
+				return false, newError2("move: rename", absSrc, rel, withCause(ErrBusyTarget, err))
+			}
+			return false, newError2("move: rename", absSrc, rel, err)
+		}
+	}
+	cfg.emit("rename", rel, start, ch.Size, nil)
+	if err := r.syncDirs(cfg, rel, created); err != nil {
+		return true, err
+	}
+	if err := syncDirPath(filepath.Dir(absSrc)); err != nil {
+		return true, newError("move: fsync source directory", filepath.Dir(absSrc), withCause(ErrDurabilityUnconfirmed, err))
+	}
+	return true, nil
+}
+
+// moveByCopy is the EXDEV fallback described at Move.
+func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []string, cfg *config) error {
+	cfg.emit("exdev-fallback", rel, time.Now(), 0, nil)
+	sf, err := os.OpenFile(absSrc, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		r.rollbackDirs(created, cfg)
+		return newError("move: open source", absSrc, err)
+	}
+	defer sf.Close()
+	st0, err := sf.Stat()
+	if err != nil {
+		r.rollbackDirs(created, cfg)
+		return newError("move: fstat source", absSrc, err)
+	}
+	if !st0.Mode().IsRegular() {
+		r.rollbackDirs(created, cfg)
+		return newError("move: source", absSrc, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(st0.Mode()))))
+	}
+	in := newMoveIntent(absSrc, r.dir, rel, st0)
+	if err := writeMoveIntent(absSrc, in); err != nil {
+		r.rollbackDirs(created, cfg)
+		return err
+	}
+	t, err := r.copyToTemp(ctx, cfg, sf, rel)
+	if err != nil {
+		removeMoveIntent(absSrc)
+		r.rollbackDirs(created, cfg)
+		return err
+	}
+	t.created = append(created, t.created...)
+	fail := func(err error) error {
+		_ = t.discard(cfg)
+		removeMoveIntent(absSrc)
+		return err
+	}
+	// The copy gets what rename would have kept: src's mode, owner, times.
+	mc := *cfg
+	mc.keepMtime = true
+	if err := r.finishTemp(&mc, t, st0.Mode(), st0); err != nil {
+		return fail(err)
+	}
+	if st1, err := sf.Stat(); err != nil || !sameVersion(st0, st1) {
+		return fail(newError("move: copy source", absSrc, fmt.Errorf("source changed while it was copied; nothing committed: %w", syscall.EAGAIN)))
+	}
+	sum, size := t.sum()
+	in.SHA256 = hex.EncodeToString(sum[:])
+	if err := writeMoveIntent(absSrc, in); err != nil {
+		return fail(err)
+	}
+	committed, err := r.commitTemp(ctx, cfg, t, Change{Op: "move", Name: rel, Temp: t.Name, SHA256: sum, Size: size})
+	if !t.gone {
+		// Not committed, or committed in place (InPlaceIfBusy): the temp
+		// is no longer needed either way.
+		_ = t.discard(cfg)
+	}
+	if !committed {
+		removeMoveIntent(absSrc)
+		return err
+	}
+	if err != nil {
+		// Visible but maybe not durable: keep src and the intent, so a
+		// crash cannot lose both; a later Move finishes it.
+		return err
+	}
+	return finishMove(absSrc, st0, sf)
+}
+
+// finishMove unlinks src when it is still the file st0 describes, fsyncs its
+// directory and removes the intent.
+func finishMove(absSrc string, st0 fs.FileInfo, sf *os.File) error {
+	cur, err := os.Lstat(absSrc)
+	var now fs.FileInfo
+	if err == nil && sf != nil {
+		now, err = sf.Stat()
+	} else {
+		now = cur
+	}
+	if err != nil || !os.SameFile(cur, st0) || !sameVersion(st0, now) {
+		removeMoveIntent(absSrc)
+		return newError("move: remove source", absSrc, fmt.Errorf("destination committed, but the source changed after it was copied, so it was kept: %w", fs.ErrExist))
+	}
+	if err := os.Remove(absSrc); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return newError("move: remove source", absSrc, err)
+	}
+	if err := syncDirPath(filepath.Dir(absSrc)); err != nil {
+		return newError("move: fsync source directory", filepath.Dir(absSrc), withCause(ErrDurabilityUnconfirmed, err))
+	}
+	removeMoveIntent(absSrc)
+	return nil
+}
+
+// moveIntent is the record a cross-device Move keeps beside its source.
+type moveIntent struct {
+	V       int    `json:"v"`
+	Src     string `json:"src"`
+	Root    string `json:"root"`
+	Dst     string `json:"dst"`
+	Size    int64  `json:"size"`
+	MtimeNs int64  `json:"mtime_ns"`
+	Dev     uint64 `json:"dev"`
+	Ino     uint64 `json:"ino"`
+	SHA256  string `json:"sha256,omitempty"` // set once the copy is complete
+}
+
+const moveIntentSuffix = ".sw-move.intent"
+
+func newMoveIntent(absSrc, root, rel string, fi fs.FileInfo) moveIntent {
+	dev, ino := fileID(fi)
+	return moveIntent{V: 1, Src: absSrc, Root: root, Dst: rel, Size: fi.Size(), MtimeNs: fi.ModTime().UnixNano(), Dev: dev, Ino: ino}
+}
+
+// moveIntentPath is the intent's path beside src.
+func moveIntentPath(absSrc string) string {
+	return filepath.Join(filepath.Dir(absSrc), hiddenStem(filepath.Base(absSrc), len(moveIntentSuffix)+len(".tmp"))+moveIntentSuffix)
+}
+
+// writeMoveIntent writes in atomically (temp, fsync, rename, directory
+// fsync), so an intent on disk is never torn.
+func writeMoveIntent(absSrc string, in moveIntent) error {
+	p := moveIntentPath(absSrc)
+	data, err := json.Marshal(in)
+	if err != nil {
+		return newError("move: write intent", p, err)
+	}
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|oNoFollow, 0o600)
+	if err != nil {
+		return newError("move: write intent", tmp, err)
+	}
+	if _, err = f.Write(append(data, '\n')); err == nil {
+		err = fsyncFile(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err == nil {
+		err = syncDirPath(filepath.Dir(p))
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return newError("move: write intent", p, err)
+	}
+	return nil
+}
+
+// removeMoveIntent removes src's intent (and a leftover intent temp) and
+// fsyncs the directory; failures leave an intent that the next Move of src
+// settles.
+func removeMoveIntent(absSrc string) {
+	p := moveIntentPath(absSrc)
+	_ = os.Remove(p + ".tmp")
+	if err := os.Remove(p); err == nil {
+		_ = syncDirPath(filepath.Dir(p))
+	}
+}
+
+// resumeMove settles an intent a crashed Move of absSrc left. done reports
+// that the move is complete (nothing more to do).
+func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) (done bool, err error) {
+	p := moveIntentPath(absSrc)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, newError("move: read intent", p, err)
+	}
+	start := time.Now()
+	var in moveIntent
+	if json.Unmarshal(data, &in) != nil || in.V != 1 || in.Src != absSrc || in.Root != r.dir || in.Dst != rel {
+		// Unreadable, or a move to another destination: moving src again
+		// can at worst leave a second copy, never lose it.
+		removeMoveIntent(absSrc)
+		cfg.emit("move-discard-intent", rel, start, 0, nil)
+		return false, nil
+	}
+	sfi, err := os.Lstat(absSrc)
+	if errors.Is(err, fs.ErrNotExist) {
+		// src was unlinked, so dst had been committed.
+		removeMoveIntent(absSrc)
+		cfg.emit("move-complete-intent", rel, start, 0, nil)
+		if _, derr := r.root.Lstat(rel); derr != nil {
+			return true, newError("move", absSrc, fmt.Errorf("source gone and destination %s missing after an interrupted move: %w", rel, derr))
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, newError("move: stat source", absSrc, err)
+	}
+	if in.SHA256 != "" && sfi.Mode().IsRegular() && sameAsIntent(sfi, in) {
+		if dfi, err := r.root.Lstat(rel); err == nil && dfi.Mode().IsRegular() && dfi.Size() == sfi.Size() {
+			ssum, ssize, serr := hashPath(absSrc)
+			dsum, dsize, derr := r.hashRel(rel)
+			if serr == nil && derr == nil && ssize == dsize && ssum == dsum && hex.EncodeToString(ssum[:]) == in.SHA256 {
+				cfg.emit("move-complete-intent", rel, start, ssize, nil)
+				return true, finishMove(absSrc, sfi, nil)
+			}
+		}
+	}
+	removeMoveIntent(absSrc)
+	cfg.emit("move-discard-intent", rel, start, 0, nil)
+	return false, ctx.Err()
+}
+
+// sameAsIntent reports whether fi is still the source the intent describes.
+func sameAsIntent(fi fs.FileInfo, in moveIntent) bool {
+	dev, ino := fileID(fi)
+	return fi.Size() == in.Size && fi.ModTime().UnixNano() == in.MtimeNs && dev == in.Dev && ino == in.Ino
+}
+
+// sameVersion reports whether two fstats of one file show no change.
+func sameVersion(a, b fs.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// sameDir reports whether the OS directory dir is the directory fi describes.
+func sameDir(dir string, fi fs.FileInfo) bool {
+	di, err := os.Stat(dir)
+	return err == nil && os.SameFile(di, fi)
+}
+
+// hashPath returns the sha256 and size of the file at the OS path p.
+func hashPath(p string) ([32]byte, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return [32]byte{}, 0, err
+	}
+	defer f.Close()
+	return copyHashing(io.Discard, f)
+}
+
+// hashRel returns the sha256 and size of the root-relative file rel.
+func (r *Root) hashRel(rel string) ([32]byte, int64, error) {
+	f, err := r.root.OpenFile(rel, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return [32]byte{}, 0, err
+	}
+	defer f.Close()
+	return copyHashing(io.Discard, f)
+}
+
+// renameInto renames the OS path absSrc onto the root-relative rel, through
+// a handle on rel's directory opened via the root (so a symlink swapped into
+// the path cannot redirect it outside the root).
+func renameInto(r *Root, absSrc, rel string) error {
+	d, err := r.root.Open(dirOf(rel))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return renameAt(absSrc, d, path.Base(rel), r.dir, rel)
+}

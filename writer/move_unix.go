@@ -1,0 +1,63 @@
+//go:build unix
+
+package writer
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// renameAt renames the OS path absSrc to base inside the open directory dir
+// (renameat(2) with AT_FDCWD for the source).
+func renameAt(absSrc string, dir *os.File, base, _, _ string) error {
+	rc, err := dir.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var rerr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			rerr = unix.Renameat(unix.AT_FDCWD, absSrc, int(fd), base)
+			if !errors.Is(rerr, unix.EINTR) {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return rerr
+}
+
+// fileID returns fi's device and inode numbers.
+func fileID(fi fs.FileInfo) (dev, ino uint64) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev), uint64(st.Ino)
+	}
+	return 0, 0
+}
+
+// sameDevice reports whether a and b are on one device (st_dev). Equal
+// devices do not promise that rename works: two bind mounts of one
+// filesystem share st_dev and still give EXDEV.
+func sameDevice(a, b fs.FileInfo) bool {
+	da, _ := fileID(a)
+	db, _ := fileID(b)
+	return da == db
+}
+
+// syncDirPath fsyncs the OS directory dir (the source side of a Move).
+func syncDirPath(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = fsyncFile(d)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
