@@ -1,5 +1,273 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
 
-func newDoctorCmd(g *globals) *cobra.Command { return &cobra.Command{Use: "doctor"} }
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/spf13/cobra"
+)
+
+type doctorOpts struct {
+	peer     bool
+	peerWait time.Duration
+	json     bool
+}
+
+func newDoctorCmd(g *globals) *cobra.Command {
+	o := &doctorOpts{}
+	cmd := &cobra.Command{
+		Use:   "doctor [--peer]",
+		Short: "Probe the volume and print which guarantees hold on it",
+		Long: `doctor probes the root and prints a guarantee table: the filesystem type and
+mount options, whether a temp file renames onto the target on the same device,
+whether create-only commits work (link(2), RENAME_NOREPLACE), whether the
+directory fsync is accepted, whether a file lock is seen by a second open file,
+how long other hosts' caches may serve an old version, the Redis round trip and
+clock skew, a lease TTL and commit margin suggested from the measured latencies,
+and which fencing guarantee holds (DESIGN.md "What the fence does and does not
+close").
+
+With --peer, run doctor on two replicas at once (on two hosts, on the same
+volume): they meet through files under .sharedwrite/doctor/ and test whether a
+file lock taken by one is seen by the other. Redis is not needed for that.
+
+doctor exits 5 when a guarantee the configuration relies on does not hold, and
+6 when the configured Redis cannot be reached.`,
+		Example: `  sharedwrite --root /mnt/shared doctor
+  sharedwrite --root /mnt/shared doctor --peer    # at the same time on a second host`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDoctor(cmd.Context(), g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.peer, "peer", false, "meet a second replica running doctor --peer on the same volume and test lock propagation")
+	f.DurationVar(&o.peerWait, "peer-wait", time.Minute, "how long --peer waits for the other replica")
+	f.BoolVar(&o.json, "json", false, "print the report as JSON")
+	return cmd
+}
+
+// doctorReport is everything doctor found.
+type doctorReport struct {
+	Root        string        `json:"root"`
+	Mode        string        `json:"mode"` // redis or local
+	Redis       string        `json:"redis,omitempty"`
+	FS          fsInfo        `json:"fs"`
+	Probe       fsProbe       `json:"probe"`
+	LockScope   lockScope     `json:"lock_scope"`
+	LockWhy     string        `json:"lock_scope_reason"`
+	Peer        *peerResult   `json:"peer,omitempty"`
+	StaleWindow time.Duration `json:"stale_window_ns"`
+	StaleWhy    string        `json:"stale_window_reason"`
+	RedisRTT    *rttStats     `json:"redis_rtt,omitempty"`
+	ClockSkew   time.Duration `json:"clock_skew_ns,omitempty"`
+	SuggestTTL  time.Duration `json:"suggested_lease_ttl_ns"`
+	SuggestMarg time.Duration `json:"suggested_commit_margin_ns"`
+	Fencing     string        `json:"fencing"`
+	Warnings    []string      `json:"warnings,omitempty"`
+	Problems    []string      `json:"problems,omitempty"`
+}
+
+func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
+	abs, err := filepath.Abs(g.root)
+	if err != nil {
+		return volumeError{fmt.Errorf("doctor: root %s: %w", quote.Name(g.root), err)}
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return volumeError{fmt.Errorf("doctor: open root %s: %w", quote.Name(abs), err)}
+	}
+	defer root.Close()
+
+	rep := &doctorReport{Root: abs, Mode: "local"}
+	rep.FS = probeFS(abs)
+	rep.Probe = probeFiles(root)
+	rep.LockScope, rep.LockWhy = rep.FS.lockScope()
+	rep.StaleWindow, rep.StaleWhy = rep.FS.staleWindow()
+
+	var redisErr error
+	if g.redisURL != "" {
+		rep.Mode, rep.Redis = "redis", redactURL(g.redisURL)
+		redisErr = probeRedis(ctx, g, rep)
+	}
+	if o.peer {
+		pr, err := meetPeer(ctx, root, o.peerWait, g.stderr)
+		if err != nil {
+			rep.Problems = append(rep.Problems, "peer test: "+err.Error())
+		} else {
+			rep.Peer = pr
+		}
+	}
+	rep.judge(g.leaseTTL)
+
+	if o.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		rep.print(g.stdout)
+	}
+	if redisErr != nil {
+		return fmt.Errorf("doctor %s: %w", quote.Name(abs), redisErr)
+	}
+	if len(rep.Problems) > 0 {
+		return volumeError{fmt.Errorf("doctor %s: %d guarantee(s) this configuration relies on do not hold: %s",
+			quote.Name(abs), len(rep.Problems), strings.Join(rep.Problems, "; "))}
+	}
+	return nil
+}
+
+func probeRedis(ctx context.Context, g *globals, rep *doctorReport) error {
+	c, err := newRedisClient(g.redisURL)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	rtt, err := measurePing(ctx, c, 20)
+	if err != nil {
+		rep.Problems = append(rep.Problems, "Redis "+rep.Redis+" unreachable")
+		return err
+	}
+	rep.RedisRTT = &rtt
+	// The sample with the shortest round trip bounds the skew best.
+	best := time.Duration(1<<63 - 1)
+	for range 5 {
+		skew, d, err := clockSkew(ctx, c)
+		if err != nil {
+			return err
+		}
+		if d < best {
+			best, rep.ClockSkew = d, skew
+		}
+	}
+	return nil
+}
+
+// judge derives the suggestions, the fencing guarantee and the problems.
+func (r *doctorReport) judge(ttl time.Duration) {
+	p := r.Probe
+	r.Problems = append(r.Problems, p.ProbeErrors...)
+	if p.RenameErr != "" {
+		r.Problems = append(r.Problems, "rename of a temp onto the target failed: "+p.RenameErr)
+	} else if !p.SameDevice {
+		r.Problems = append(r.Problems, "temp and target are on different devices: every commit falls back to a copy (EXDEV)")
+	}
+	if p.Link != "ok" && p.NoReplace != "ok" {
+		r.Problems = append(r.Problems, "no create-only commit (link: "+p.Link+"; RENAME_NOREPLACE: "+p.NoReplace+"): init could replace another replica's file")
+	}
+	if p.DirFsync != "accepted" {
+		r.Problems = append(r.Problems, "directory fsync refused ("+p.DirFsync+"): a commit may not survive a crash (exit 7 unless accepted)")
+	}
+	if p.FileLock != "works" {
+		r.Problems = append(r.Problems, "file lock: "+p.FileLock)
+	}
+
+	scope := r.LockScope
+	if r.Peer != nil {
+		if r.Peer.Propagates {
+			if scope != scopeHost {
+				scope = scopeCluster
+			}
+		} else {
+			scope = scopeMount
+		}
+	}
+	switch {
+	case scope == scopeHost:
+		r.Fencing = "one host: the file lock serialises every holder, so a paused holder that wakes past its lease fails its validity check or commits while still the only holder"
+	case scope == scopeCluster:
+		r.Fencing = "locks are cluster-wide: the file lock serialises holders on every host; residual risk: a lock revoked after a partition longer than the server's lease (~90 s on NFS) can let a retransmitted rename land late"
+	case r.Mode == "redis":
+		r.Fencing = "locks stay on each host: the Redis lease and the fence check are the only cross-host guard; a holder paused between its last check and its rename can still commit once"
+	default:
+		r.Fencing = "locks stay on each host and no Redis is configured: NO cross-host guard"
+		r.Problems = append(r.Problems, "local mode on a volume whose locks do not reach other hosts ("+r.LockWhy+"): use --redis when more than one host writes")
+	}
+	if scope == scopeUnknown && r.Mode == "local" {
+		r.Warnings = append(r.Warnings, "lock propagation unknown: run 'doctor --peer' on two hosts at once")
+	}
+	if r.Peer != nil && r.Peer.SameHost {
+		r.Warnings = append(r.Warnings, "the peer ran on this same host: the peer test says nothing about other hosts")
+	}
+	if s := r.ClockSkew.Abs(); s > time.Second {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("clock skew against Redis %v: leases use monotonic clocks and are unaffected, but record times and sweep ages are off by as much", r.ClockSkew.Round(time.Millisecond)))
+	}
+
+	// A commit needs: the record fsync and the data fsync (≈ one file fsync
+	// each), the rename, the directory fsync and two Redis round trips. The
+	// margin leaves four times the worst observed; the TTL five margins, as the
+	// default margin is TTL/5.
+	var rtt time.Duration
+	if r.RedisRTT != nil {
+		rtt = r.RedisRTT.Max
+	}
+	work := 2*p.Fsync + p.Rename + p.DirSync + 2*rtt
+	r.SuggestMarg = roundUp(max(4*work, 50*time.Millisecond), 10*time.Millisecond)
+	r.SuggestTTL = roundUp(max(5*r.SuggestMarg, 2*time.Second), time.Second)
+	if ttl > 0 && ttl/5 < r.SuggestMarg {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("--lease-ttl %v leaves a commit margin of %v, below the suggested %v", ttl, ttl/5, r.SuggestMarg))
+	}
+}
+
+func roundUp(d, unit time.Duration) time.Duration { return (d + unit - 1) / unit * unit }
+
+func (r *doctorReport) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "  %s\t%s\n", k, fmt.Sprintf(format, args...)) }
+	fmt.Fprintf(tw, "sharedwrite doctor %s (%s mode)\n", quote.Name(r.Root), r.Mode)
+	fsType := r.FS.Type
+	if fsType == "" {
+		fsType = "unknown (statfs " + r.FS.Magic + ")"
+	}
+	row("filesystem", "%s on %s, mounted at %s (%s)", fsType, quote.Name(r.FS.Source), quote.Name(r.FS.MountPoint), strings.Join(r.FS.Options, ","))
+	p := r.Probe
+	switch {
+	case p.RenameErr != "":
+		row("temp + rename", "FAILED: %s", p.RenameErr)
+	case p.SameDevice:
+		row("temp + rename", "ok, same device (worst of %d: fsync %v, rename %v, dir fsync %v)", doctorRounds, p.Fsync, p.Rename, p.DirSync)
+	default:
+		row("temp + rename", "temp on another device: EXDEV fallback (copy)")
+	}
+	row("create-only", "link(2): %s; RENAME_NOREPLACE: %s", p.Link, p.NoReplace)
+	row("directory fsync", "%s", p.DirFsync)
+	row("file lock", "%s", p.FileLock)
+	row("lock scope", "%s: %s", r.LockScope, r.LockWhy)
+	if r.Peer != nil {
+		row("peer test", "%s", r.Peer)
+	}
+	row("stale-view window", "%v (%s)", r.StaleWindow, r.StaleWhy)
+	if r.RedisRTT != nil {
+		row("redis", "%s: round trip p50 %v, max %v; clock skew %+v", r.Redis, r.RedisRTT.P50, r.RedisRTT.Max, r.ClockSkew.Round(time.Microsecond))
+	} else if r.Redis != "" {
+		row("redis", "%s: UNREACHABLE", r.Redis)
+	} else {
+		row("redis", "none (local mode)")
+	}
+	row("suggested", "--lease-ttl %v, commit margin %v", r.SuggestTTL, r.SuggestMarg)
+	row("fencing", "%s", r.Fencing)
+	for _, w := range r.Warnings {
+		row("warning", "%s", w)
+	}
+	if len(r.Problems) == 0 {
+		row("verdict", "ok")
+	}
+	for _, pr := range r.Problems {
+		row("PROBLEM", "%s", pr)
+	}
+	tw.Flush()
+}
+
+var errNoPeer = errors.New("no peer came")

@@ -49,6 +49,9 @@ func exitCode(err error) int {
 	if errors.As(err, &ve) {
 		return exitBadVolume
 	}
+	if errors.Is(err, errRedisUnavailable) {
+		return exitUnavailable
+	}
 	return libraryExitCode(err)
 }
 

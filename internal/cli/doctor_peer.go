@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The peer test: two replicas run `doctor --peer` at once and meet through files
+// in peerDir on the shared volume. Each announces itself with hello.<id>; the
+// one with the smaller id holds a flock on lock.<id> and says so with
+// held.<id>; the other tries the same lock without waiting and answers in
+// result.<id> ("blocked": the lock reached it; "acquired": it did not). The
+// holder then writes done.<id> and both remove what they wrote.
+const peerDir = doctorDir + "/peer"
+
+// peerResult is what the peer test found.
+type peerResult struct {
+	Me, Peer   string
+	PeerHost   string
+	SameHost   bool
+	Propagates bool
+}
+
+func (p *peerResult) String() string {
+	verdict := "locks DO NOT propagate between the two replicas"
+	if p.Propagates {
+		verdict = "locks propagate between the two replicas"
+	}
+	return fmt.Sprintf("%s (peer on host %s)", verdict, strconv.Quote(p.PeerHost))
+}
+
+// peerPoll is how often the peer test looks for the other side's files.
+const peerPoll = 50 * time.Millisecond
+
+func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress io.Writer) (*peerResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	stop := startProgress(progress, "doctor --peer: waiting for the other replica")
+	defer stop()
+	if err := root.MkdirAll(peerDir, 0o770); err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	me := strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + randomHex(4)
+	var mine []string
+	defer func() {
+		for _, n := range mine {
+			root.Remove(n)
+		}
+	}()
+	put := func(name, content string) error {
+		tmp := peerDir + "/.tmp." + me + "." + randomHex(4)
+		if err := root.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			return err
+		}
+		if err := root.Rename(tmp, name); err != nil {
+			root.Remove(tmp)
+			return err
+		}
+		mine = append(mine, name)
+		return nil
+	}
+	hello := peerDir + "/hello." + me
+	if err := put(hello, host); err != nil {
+		return nil, fmt.Errorf("announce %s: %w", strconv.Quote(hello), err)
+	}
+
+	// Find a peer: the newest hello of another id, written less than wait ago.
+	var peer, peerHost string
+	for peer == "" {
+		if ents, err := fs.ReadDir(root.FS(), peerDir); err == nil {
+			var newest time.Time
+			for _, e := range ents {
+				id, ok := strings.CutPrefix(e.Name(), "hello.")
+				if !ok || id == me {
+					continue
+				}
+				info, err := e.Info()
+				if err != nil || time.Since(info.ModTime()) > wait {
+					continue
+				}
+				if info.ModTime().After(newest) {
+					newest, peer = info.ModTime(), id
+				}
+			}
+		}
+		if peer == "" {
+			if err := sleepCtx(ctx, peerPoll); err != nil {
+				return nil, fmt.Errorf("%w within %v (run 'doctor --peer' on the other replica at the same time)", errNoPeer, wait)
+			}
+		}
+	}
+	if b, err := root.ReadFile(peerDir + "/hello." + peer); err == nil {
+		peerHost = string(b)
+	}
+	res := &peerResult{Me: me, Peer: peer, PeerHost: peerHost, SameHost: peerHost == host}
+
+	if me < peer {
+		// Holder.
+		lockName := peerDir + "/lock." + me
+		f, err := root.OpenFile(lockName, os.O_CREATE|os.O_RDWR, 0o660)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", strconv.Quote(lockName), err)
+		}
+		mine = append(mine, lockName)
+		defer f.Close()
+		if held, err := tryFlock(f); err != nil || held {
+			return nil, fmt.Errorf("flock %s: held=%v: %v", strconv.Quote(lockName), held, err)
+		}
+		defer unflock(f)
+		if err := put(peerDir+"/held."+me, host); err != nil {
+			return nil, err
+		}
+		answer, err := waitFile(ctx, root, peerDir+"/result."+me)
+		if err != nil {
+			return nil, fmt.Errorf("wait for the peer's answer: %w", err)
+		}
+		mine = append(mine, peerDir+"/result."+me)
+		res.Propagates = answer == "blocked"
+		if err := put(peerDir+"/done."+me, answer); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	// Prober.
+	if _, err := waitFile(ctx, root, peerDir+"/held."+peer); err != nil {
+		return nil, fmt.Errorf("wait for the peer's lock: %w", err)
+	}
+	lockName := peerDir + "/lock." + peer
+	f, err := root.OpenFile(lockName, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", strconv.Quote(lockName), err)
+	}
+	held, err := tryFlock(f)
+	if err == nil && !held {
+		unflock(f)
+	}
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("flock %s: %w", strconv.Quote(lockName), err)
+	}
+	res.Propagates = held
+	answer := "acquired"
+	if held {
+		answer = "blocked"
+	}
+	if err := put(peerDir+"/result."+peer, answer); err != nil {
+		return nil, err
+	}
+	mine = mine[:len(mine)-1] // the holder removes its result file
+	// Stay until the holder has read the answer, so it never sees us gone early.
+	waitFile(ctx, root, peerDir+"/done."+peer)
+	return res, nil
+}
+
+// waitFile polls until name exists and returns its content.
+func waitFile(ctx context.Context, root *os.Root, name string) (string, error) {
+	for {
+		b, err := root.ReadFile(name)
+		if err == nil {
+			return string(b), nil
+		}
+		if err := sleepCtx(ctx, peerPoll); err != nil {
+			return "", fmt.Errorf("%s did not appear: %w", strconv.Quote(name), err)
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

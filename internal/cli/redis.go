@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+)
+
+// errRedisUnavailable marks a Redis that could not be reached (exit 6).
+var errRedisUnavailable = errors.New("redis unavailable")
+
+// newRedisClient returns a client for u, for doctor and bench (the commands
+// that write give the URL to the coordinator).
+func newRedisClient(u string) (redis.UniversalClient, error) {
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		return nil, usagef("--redis %s: %v", quote.Name(redactURL(u)), err)
+	}
+	opts.DisableIdentity = true
+	return redis.NewClient(opts), nil
+}
+
+// redactURL removes the password from a Redis URL, for output and logs.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
+}
+
+// rttStats measures n PINGs.
+type rttStats struct {
+	P50, Max time.Duration
+}
+
+func measurePing(ctx context.Context, c redis.UniversalClient, n int) (rttStats, error) {
+	ds := make([]time.Duration, 0, n)
+	for range n {
+		t := time.Now()
+		if err := c.Ping(ctx).Err(); err != nil {
+			return rttStats{}, fmt.Errorf("redis PING: %w: %w", errRedisUnavailable, err)
+		}
+		ds = append(ds, time.Since(t))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return rttStats{P50: ds[len(ds)/2], Max: ds[len(ds)-1]}, nil
+}
+
+// clockSkew returns Redis TIME minus the local wall clock at the midpoint of
+// the round trip, and the round trip.
+func clockSkew(ctx context.Context, c redis.UniversalClient) (skew, rtt time.Duration, err error) {
+	t0 := time.Now()
+	rt, err := c.Time(ctx).Result()
+	t1 := time.Now()
+	if err != nil {
+		return 0, 0, fmt.Errorf("redis TIME: %w: %w", errRedisUnavailable, err)
+	}
+	mid := t0.Add(t1.Sub(t0) / 2)
+	return rt.Sub(mid), t1.Sub(t0), nil
+}
