@@ -110,10 +110,10 @@ func (fi fsInfo) staleWindow() (time.Duration, string) {
 type fsProbe struct {
 	SameDevice  bool          `json:"same_device"`
 	RenameErr   string        `json:"rename_error,omitempty"`
-	Link        string        `json:"link"`              // "ok", or why not
-	NoReplace   string        `json:"rename_noreplace"`  // "ok", or why not
-	DirFsync    string        `json:"dir_fsync"`         // "accepted", or the error
-	FileLock    string        `json:"file_lock"`         // "works", or why not
+	Link        string        `json:"link"`             // "ok", or why not
+	NoReplace   string        `json:"rename_noreplace"` // "ok", or why not
+	DirFsync    string        `json:"dir_fsync"`        // "accepted", or the error
+	FileLock    string        `json:"file_lock"`        // "works", or why not
 	Fsync       time.Duration `json:"fsync_max_ns"`
 	Rename      time.Duration `json:"rename_max_ns"`
 	DirSync     time.Duration `json:"dir_fsync_max_ns"`
