@@ -133,8 +133,9 @@ type tempFile struct {
 }
 
 // createTemp creates a temp for target (a canonical root-relative name) in
-// dir (root-relative; "" means the target's own directory), creating missing
-// directories (recorded for rollback). It guarantees on success: the temp is
+// dir (root-relative; "" means the target's own directory), creating the
+// missing directories of dir and of the target's directory (recorded for
+// rollback). It guarantees on success: the temp is
 // new (O_EXCL), mode 0600, open for writing, flocked by this process, and
 // named per the package's temp naming. On error nothing it created is left.
 // The caller must end it with discard (not committed) or release (after the
@@ -149,6 +150,14 @@ func (r *Root) createTemp(ctx context.Context, target, dir string) (*tempFile, e
 	created, err := r.mkdirParents(ctx, dir)
 	if err != nil {
 		return nil, err
+	}
+	if td := dirOf(target); td != dir {
+		more, err := r.mkdirParents(ctx, td)
+		if err != nil {
+			r.removeCreated(created)
+			return nil, err
+		}
+		created = append(created, more...)
 	}
 	t := &tempFile{r: r, Target: target, created: created, hash: sha256.New()}
 	for attempt := 0; ; attempt++ {

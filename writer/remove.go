@@ -1,0 +1,55 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"syscall"
+	"time"
+)
+
+// Remove removes name from the root: after the PreCommit hook (Op "remove",
+// Change.Name the canonical name) it unlinks the file and fsyncs its
+// directory, so the removal survives a crash. name is resolved like every
+// other name (see Resolve): a symlink inside the root leads to the file it
+// names, which is what is removed — one file has one key whichever name is
+// used. An empty directory is removed too; a leftover in-place rewrite of the
+// file is settled first (see InPlaceIfBusy).
+//
+// Outcomes as for WriteFile: nil; an error wrapping ErrDurabilityUnconfirmed
+// when the file is gone but the directory fsync was refused; any other error
+// means nothing was removed. A missing file is an *Error wrapping
+// fs.ErrNotExist (and ENOENT); a file bind-mounted onto the name is
+// ErrBusyTarget; a non-empty directory is ENOTEMPTY.
+func (r *Root) Remove(ctx context.Context, name string, opts ...Option) error {
+	cfg := newConfig(opts)
+	rel, fi, err := r.resolve(name)
+	if err != nil {
+		return err
+	}
+	if fi == nil {
+		return newError("remove", rel, syscall.ENOENT)
+	}
+	if fi.Mode().IsRegular() {
+		if _, err := r.settleInPlace(ctx, rel, cfg); err != nil {
+			return err
+		}
+	}
+	ch := Change{Op: "remove", Name: rel, Size: fi.Size()}
+	if err := cfg.runPreCommit(ctx, ch); err != nil {
+		return err
+	}
+	start := time.Now()
+	err = r.root.Remove(rel)
+	cfg.emit("remove", rel, start, 0, err)
+	switch {
+	case err == nil:
+	case errors.Is(err, syscall.EBUSY):
+		return newError("remove", rel, withCause(ErrBusyTarget, err))
+	case errors.Is(err, fs.ErrNotExist):
+		return newError("remove", rel, syscall.ENOENT)
+	default:
+		return newError("remove", rel, err)
+	}
+	return r.syncDirs(cfg, rel, nil)
+}
