@@ -73,11 +73,15 @@ func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error
 
 	client := cfg.client
 	if client == nil && cfg.redisURL != "" {
-		client, err = newRedisClient(cfg.redisURL)
+		client, err = locking.NewClient(cfg.redisURL)
 		if err != nil {
-			return nil, wrap("open redis", redactURL(cfg.redisURL), err)
+			return nil, wrap("open redis", locking.RedactURL(cfg.redisURL), err)
 		}
 		c.ownClient = client
+		if err := InstrumentRedis(client, cfg.tp, cfg.mp); err != nil {
+			client.Close()
+			return nil, wrap("instrument redis", locking.RedactURL(cfg.redisURL), err)
+		}
 	}
 	fail := func(err error) (*Coordinator, error) {
 		c.Close() //nolint:errcheck // the first error matters

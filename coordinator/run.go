@@ -15,12 +15,17 @@ type body func(ctx context.Context, h *held, o *op) (*locking.Version, error)
 // run is the frame of every single-key operation: backpressure, span, resolve,
 // lease + lock + floor check, the body under a context that the lease's loss
 // cancels, the committed record, and the release (which publishes the change).
-func (c *Coordinator) run(ctx context.Context, opName, name string, fn body) (err error) {
+func (c *Coordinator) run(ctx context.Context, opName, name string, fn body) error {
+	return c.runKey(ctx, opName, name, c.resolve, fn)
+}
+
+// runKey is run with the function that turns name into its key.
+func (c *Coordinator) runKey(ctx context.Context, opName, name string, resolve func(string) (string, error), fn body) (err error) {
 	ctx, o := c.tel.startOp(ctx, opName, name)
 	outcome := OutcomeNotCommitted
 	defer func() { o.end(ctx, outcome, err) }()
 
-	key, err := c.resolve(name)
+	key, err := resolve(name)
 	if err != nil {
 		return err
 	}

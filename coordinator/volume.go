@@ -112,7 +112,7 @@ func ensureVolume(r *os.Root, mode string, create bool) (volume, error) {
 
 func mkdirMeta(r *os.Root) error {
 	for _, d := range []string{metaDir, txDir} {
-		err := r.Mkdir(d, metaDirPerm)
+		err := r.Mkdir(d, metaDirPerm.Perm())
 		if err == nil {
 			// Mkdir applies the umask and may drop setgid; set them as asked.
 			_ = r.Chmod(d, metaDirPerm)

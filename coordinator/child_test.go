@@ -1,0 +1,137 @@
+package coordinator
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Child roles run in a re-executed test binary (see TestMain). Their settings
+// come from the environment: SW_ROOT, SW_REDIS (empty: local mode), SW_N,
+// SW_TTL. The exit status is ExitCode of the operation's error.
+func runChild(role string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	root := os.Getenv("SW_ROOT")
+	var opts []Option
+	if u := os.Getenv("SW_REDIS"); u != "" {
+		opts = append(opts, WithRedisURL(u))
+	}
+	if d, err := time.ParseDuration(os.Getenv("SW_TTL")); err == nil {
+		opts = append(opts, WithLeaseTTL(d))
+	}
+	c, err := Open(ctx, root, opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open:", err)
+		return ExitCode(err)
+	}
+	defer c.Close()
+	n, _ := strconv.Atoi(os.Getenv("SW_N"))
+	switch role {
+	case "update":
+		for i := 0; i < n; i++ {
+			if err := c.Update(ctx, "counter", increment); err != nil {
+				fmt.Fprintln(os.Stderr, "update:", err)
+				return ExitCode(err)
+			}
+		}
+		return 0
+	case "init":
+		data, err := c.InitOnce(ctx, "config.json", func(ctx context.Context) ([]byte, error) {
+			f, err := os.OpenFile(os.Getenv("SW_GENLOG"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			f.Close()
+			return []byte(fmt.Sprintf(`{"creator":%d}`, os.Getpid())), nil
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "init:", err)
+			return ExitCode(err)
+		}
+		os.Stdout.Write(data)
+		return 0
+	case "paused-update":
+		// Reads, says so, then waits for a line on stdin before returning the
+		// new content: the test SIGSTOPs it in between.
+		err := c.Update(ctx, "state", func(old []byte, _ bool) ([]byte, error) {
+			fmt.Println("READ")
+			bufio.NewReader(os.Stdin).ReadString('\n')
+			return append(old, []byte("paused-holder\n")...), nil
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "update:", err)
+		}
+		return ExitCode(err)
+	case "tx-crash-after-rename", "tx-crash-before-intent":
+		self := func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+		if role == "tx-crash-after-rename" {
+			txAfterRename = func(i int) {
+				if i == 0 {
+					self()
+				}
+			}
+		} else {
+			txBeforeIntent = func() error { self(); return nil }
+		}
+		err := c.Tx(ctx, txFiles("new"))
+		fmt.Fprintln(os.Stderr, "tx returned:", err)
+		return 1
+	}
+	fmt.Fprintln(os.Stderr, "unknown child role", role)
+	return 1
+}
+
+func increment(old []byte, _ bool) ([]byte, error) {
+	n := 0
+	if len(old) > 0 {
+		var err error
+		if n, err = strconv.Atoi(string(old)); err != nil {
+			return nil, err
+		}
+	}
+	return []byte(strconv.Itoa(n + 1)), nil
+}
+
+func txFiles(v string) []TxFile {
+	return []TxFile{
+		{Name: "tx/a", Data: []byte("a-" + v)},
+		{Name: "tx/b", Data: []byte("b-" + v)},
+		{Name: "tx/c", Data: []byte("c-" + v)},
+	}
+}
+
+// child starts the test binary in role with env.
+func child(t *testing.T, role string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+role), env...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	t.Cleanup(func() {
+		if cmd.Process != nil && cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+func exitStatus(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}

@@ -1,0 +1,148 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// Move moves src (the caller's file, which may be outside the root: a spool)
+// to dst inside the root: a rename, or across devices a hashed copy, a commit
+// and the unlink of src. dst's lease is taken, and src's too when src is inside
+// the root (both in sorted order). The commit is lease-aware and fenced as for
+// WriteFile; src's record says deleted afterwards.
+func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.Option) (err error) {
+	ctx, o := c.tel.startOp(ctx, "move", dst)
+	outcome := OutcomeNotCommitted
+	defer func() { o.end(ctx, outcome, err) }()
+
+	dkey, err := c.resolve(dst)
+	if err != nil {
+		return err
+	}
+	skey, inside, err := c.insideKey(src)
+	if err != nil {
+		return err
+	}
+	if inside && skey == dkey {
+		return wrap("move", dkey, errors.New("source and destination are the same file"))
+	}
+	o.span.SetAttributes(AttrKey.String(dkey))
+	leave, err := c.gate.enter(ctx)
+	if err != nil {
+		return wrap("queue", dkey, err)
+	}
+	defer leave()
+
+	keys := []string{dkey}
+	if inside {
+		keys = append(keys, skey)
+		if skey < dkey {
+			keys[0], keys[1] = skey, dkey
+		}
+	}
+	hs := map[string]*held{}
+	var all []*held
+	release := func(vs map[string]*locking.Version) {
+		for _, h := range all {
+			if err := c.release(ctx, h, vs[h.key]); err != nil && vs[h.key] != nil {
+				c.log.WarnContext(ctx, "committed, but the release failed", "key", h.key, "err", err)
+			}
+		}
+	}
+	for _, k := range keys {
+		h, err := c.take(ctx, k)
+		if err != nil {
+			release(nil)
+			return err
+		}
+		hs[k] = h
+		all = append(all, h)
+	}
+	octx, stop := withLeases(ctx, all...)
+	var dv, sv locking.Version
+	hook := writer.PreCommit(func(ctx context.Context, ch writer.Change) error {
+		sha, size := ch.SHA256, ch.Size
+		if sha == ([32]byte{}) {
+			var err error
+			if sha, size, err = c.hashFile(src, ch.Temp); err != nil {
+				return wrap("move hash", src, err)
+			}
+		}
+		v := c.newVersion(hs[dkey], sha, size)
+		if err := c.prepare(ctx, hs[dkey], v); err != nil {
+			return err
+		}
+		if inside {
+			s := c.newVersion(hs[skey], [32]byte{}, 0)
+			s.Deleted = true
+			if err := c.prepare(ctx, hs[skey], s); err != nil {
+				return err
+			}
+			sv = s
+		}
+		dv = v
+		return nil
+	})
+	err = c.root.Move(octx, src, dkey, append(c.wopts(ctx, o, nil, nil, opts), hook)...)
+	stop()
+	if dv.Token == 0 || (err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
+		release(nil)
+		return c.leaseErr(ctx, wrapW("move", dkey, err), all...)
+	}
+	vs := map[string]*locking.Version{dkey: &dv}
+	c.finish(ctx, hs[dkey], dv)
+	if inside {
+		c.finish(ctx, hs[skey], sv)
+		vs[skey] = &sv
+	}
+	release(vs)
+	outcome = outcomeOf(err)
+	return err
+}
+
+// insideKey reports whether the caller's path p lies inside the root, and its
+// key when it does.
+func (c *Coordinator) insideKey(p string) (string, bool, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", false, wrap("resolve", p, err)
+	}
+	rel, err := filepath.Rel(c.root.Dir(), abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", false, nil
+	}
+	key, err := c.resolve(filepath.ToSlash(rel))
+	if err != nil {
+		return "", false, err
+	}
+	return key, true, nil
+}
+
+// hashFile hashes the file a move is about to rename: temp (root-relative)
+// when the writer names one, else src (the caller's path).
+func (c *Coordinator) hashFile(src, temp string) ([32]byte, int64, error) {
+	var f *os.File
+	var err error
+	if temp != "" && !filepath.IsAbs(temp) {
+		f, err = c.root.OS().Open(temp)
+	} else {
+		f, err = os.Open(src)
+	}
+	if err != nil {
+		return [32]byte{}, 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return sum, n, err
+}

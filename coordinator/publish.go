@@ -1,0 +1,44 @@
+package coordinator
+
+import (
+	"context"
+	"path"
+	"strings"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// PublishDir publishes a new version of the directory name under its lease:
+// fill populates a fresh versioned directory, then the symlink name is swapped
+// to it atomically (readers that resolve name once see one whole version), and
+// versions beyond the keep newest are pruned. The commit is lease-aware and
+// fenced as for WriteFile. Outcomes as for WriteFile.
+func (c *Coordinator) PublishDir(ctx context.Context, name string, fill func(dir string) error, keep int, opts ...writer.Option) error {
+	return c.runKey(ctx, "publish", name, c.linkKey, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+		var v locking.Version
+		err := c.root.PublishDir(ctx, h.key, fill, keep, c.wopts(ctx, o, h, &v, opts)...)
+		return committed(&v, wrapW("publish", h.key, err))
+	})
+}
+
+// linkKey is the key of a symlink name: its parent resolved, its own last
+// component kept (resolving it would give the version it points to now).
+func (c *Coordinator) linkKey(name string) (string, error) {
+	clean := path.Clean(strings.TrimSuffix(name, "/"))
+	dir, base := path.Split(clean)
+	if base == "" || base == "." || base == ".." || strings.HasPrefix(clean, "/") {
+		return c.resolve(name)
+	}
+	if dir == "" {
+		return base, nil
+	}
+	pk, err := c.resolve(path.Clean(dir))
+	if err != nil {
+		return "", err
+	}
+	if pk == "." || pk == "" {
+		return base, nil
+	}
+	return pk + "/" + base, nil
+}
