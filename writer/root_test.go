@@ -82,14 +82,14 @@ func confinementRig(t *testing.T) (r *Root, root, outside string) {
 	mustWrite(t, filepath.Join(outside, "secret"), "outside data", 0o644)
 	mustWrite(t, filepath.Join(root, "sub", "f"), "inside", 0o644)
 	links := map[string]string{
-		"out":        "../outside",          // directory outside
-		"outfile":    "../outside/secret",   // file outside
+		"out":        "../outside",        // directory outside
+		"outfile":    "../outside/secret", // file outside
 		"abs":        filepath.Join(outside, "secret"),
-		"dangling":   "nonexistent",         // final component dangling
-		"danglesub":  "sub/missing",         // dangling into an existing dir
-		"inlink":     "sub",                 // directory inside
-		"filelink":   "sub/f",               // file inside
-		"sub/up":     "../sub/f",            // ".." inside the root
+		"dangling":   "nonexistent",          // final component dangling
+		"danglesub":  "sub/missing",          // dangling into an existing dir
+		"inlink":     "sub",                  // directory inside
+		"filelink":   "sub/f",                // file inside
+		"sub/up":     "../sub/f",             // ".." inside the root
 		"sub/escape": "../../outside/secret", // ".." leaving the root
 		"loop":       "loop",
 	}
@@ -148,7 +148,7 @@ func TestConfinement(t *testing.T) {
 			t.Fatal(err)
 		}
 		refused = append(refused, struct {
-			name, file     string
+			name, file      string
 			want, wantWrite error
 		}{"device as target", "dev", nil, ErrNotRegular})
 	}
