@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 	"strconv"
+	"strings"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
@@ -50,7 +51,7 @@ func (e *Error) Error() string {
 			s += " " + quote.Name(e.Path)
 		}
 	}
-	return s + ": " + e.Err.Error()
+	return s + ": " + strings.TrimPrefix(e.Err.Error(), "locking: ")
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -69,7 +70,7 @@ type HolderError struct {
 }
 
 func (e *HolderError) Error() string {
-	s := "locking: " + quote.Name(e.Key) + ": " + e.Err.Error()
+	s := "locking: " + quote.Name(e.Key) + ": " + strings.TrimPrefix(e.Err.Error(), "locking: ")
 	switch {
 	case e.Lease != "":
 		s += " (held by " + quote.Name(e.Lease) + ")"

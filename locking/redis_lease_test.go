@@ -1,0 +1,505 @@
+package locking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bsm/redislock"
+	"github.com/redis/go-redis/v9"
+)
+
+func init() {
+	helpers["hammer"] = helperHammer
+	helpers["stopped-holder"] = helperStoppedHolder
+}
+
+// hammer runs goroutines that each take the lease n times and, under it,
+// enter a witness: INCR inside must return 1, or two holders overlapped.
+// Prints "done <acquisitions> <overlaps>".
+func hammer(ctx context.Context, c redis.UniversalClient, lock func(ctx context.Context) (release func(), err error), witness string, goroutines, n int) (acq, overlaps int64, err error) {
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				release, err := lock(ctx)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				if v, err := c.Incr(ctx, witness).Result(); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				} else if v != 1 {
+					atomic.AddInt64(&overlaps, 1)
+				}
+				time.Sleep(200 * time.Microsecond)
+				if err := c.Decr(ctx, witness).Err(); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+				atomic.AddInt64(&acq, 1)
+				release()
+			}
+		}()
+	}
+	wg.Wait()
+	if e, ok := firstErr.Load().(error); ok {
+		err = e
+	}
+	return acq, overlaps, err
+}
+
+func oursLock(l *RedisLocker, key string) func(ctx context.Context) (func(), error) {
+	return func(ctx context.Context) (func(), error) {
+		le, err := l.Acquire(ctx, key, 5*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		return func() { _ = le.Release(ctx, nil, key) }, nil
+	}
+}
+
+func helperHammer() error {
+	c := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR"), DisableIdentity: true, MaxRetries: -1})
+	defer c.Close()
+	l := NewRedisLocker(c, os.Getenv("VOLUME"))
+	n, _ := strconv.Atoi(os.Getenv("N"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	acq, ov, err := hammer(ctx, c, oursLock(l, "hammer"), os.Getenv("WITNESS"), 4, n)
+	fmt.Printf("done %d %d\n", acq, ov)
+	return err
+}
+
+func TestMutualExclusionAcrossProcesses(t *testing.T) {
+	r := needRedis(t)
+	vol := uniqueVolume(t)
+	const procs, perGoroutine = 3, 40
+	var ps []*helperProc
+	for i := 0; i < procs; i++ {
+		ps = append(ps, startHelper(t, "hammer", "REDIS_ADDR="+r.Addr(), "VOLUME="+vol, "N="+strconv.Itoa(perGoroutine), "WITNESS="+vol+":witness"))
+	}
+	var total int64
+	for i, p := range ps {
+		var acq, ov int64
+		line := p.expect(t, "done ", 90*time.Second)
+		if _, err := fmt.Sscanf(line, "done %d %d", &acq, &ov); err != nil {
+			t.Fatalf("process %d said %q: %v", i, line, err)
+		}
+		if err := p.cmd.Wait(); err != nil {
+			t.Fatalf("process %d: %v", i, err)
+		}
+		if ov != 0 {
+			t.Errorf("process %d saw %d overlapping holders; want 0", i, ov)
+		}
+		total += acq
+	}
+	if want := int64(procs * 4 * perGoroutine); total != want {
+		t.Fatalf("acquisitions = %d; want %d", total, want)
+	}
+}
+
+// TestWitnessDetectsOverlap shows the witness can fail: without a lease,
+// the same hammer sees overlapping holders.
+func TestWitnessDetectsOverlap(t *testing.T) {
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	none := func(context.Context) (func(), error) { return func() {}, nil }
+	_, ov, err := hammer(context.Background(), c, none, uniqueVolume(t)+":witness", 8, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ov == 0 {
+		t.Fatalf("overlaps without a lease = 0; want > 0 (the witness cannot detect overlaps)")
+	}
+}
+
+// TestMutualExclusionRedislockParity runs the same witness under
+// bsm/redislock, the baseline, and under our lease in one process.
+func TestMutualExclusionRedislockParity(t *testing.T) {
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	vol := uniqueVolume(t)
+	rl := redislock.New(c)
+	baseline := func(ctx context.Context) (func(), error) {
+		lk, err := rl.Obtain(ctx, vol+":rl", 5*time.Second, &redislock.Options{RetryStrategy: redislock.LinearBackoff(time.Millisecond)})
+		if err != nil {
+			return nil, err
+		}
+		return func() { _ = lk.Release(ctx) }, nil
+	}
+	for _, tc := range []struct {
+		name string
+		lock func(context.Context) (func(), error)
+	}{
+		{"redislock", baseline},
+		{"ours", oursLock(NewRedisLocker(c, vol), "parity")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			acq, ov, err := hammer(ctxTimeout(t, 60*time.Second), c, tc.lock, vol+":"+tc.name, 6, 20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ov != 0 || acq != 120 {
+				t.Fatalf("acquisitions %d, overlaps %d; want 120, 0", acq, ov)
+			}
+		})
+	}
+}
+
+func TestTokensStrictlyIncrease(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 30*time.Second)
+	var last uint64
+	for i := 0; i < 5; i++ {
+		le, err := l.Acquire(ctx, "k", time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if le.Token() <= last {
+			t.Fatalf("token %d after %d; want strictly greater", le.Token(), last)
+		}
+		last = le.Token()
+		if err := le.Release(ctx, nil, "k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A holder that lets its lease expire (abandoned, TTL 200ms): the next
+	// holder takes over without a release message, with a greater token.
+	le, err := l.Acquire(ctx, "k", 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := le.Token()
+	le.Abandon()
+	start := time.Now()
+	le2, err := l.Acquire(ctx, "k", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("took over an expired holder after %v", time.Since(start))
+	if le2.Token() <= expired {
+		t.Fatalf("token after expiry %d; want > %d", le2.Token(), expired)
+	}
+	le2.Release(ctx, nil, "k")
+}
+
+func TestAcquireIdempotent(t *testing.T) {
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	l := NewRedisLocker(c, uniqueVolume(t))
+	ctx := ctxTimeout(t, 10*time.Second)
+	keys := l.Keys("k")
+	id := newLeaseID("host")
+	first, err := l.acquireOnce(ctx, keys, id, 5*time.Second)
+	if err != nil || !first.ok {
+		t.Fatalf("first acquire: %+v %v", first, err)
+	}
+	// The same request again, as a retry after a lost reply would send it.
+	second, err := l.acquireOnce(ctx, keys, id, 5*time.Second)
+	if err != nil || !second.ok {
+		t.Fatalf("retried acquire: %+v %v; want success", second, err)
+	}
+	if second.token != first.token {
+		t.Fatalf("retried acquire token %d; want %d", second.token, first.token)
+	}
+	fence, err := c.Get(ctx, keys.Fence).Uint64()
+	if err != nil || fence != first.token {
+		t.Fatalf("fence = %d (%v); want %d (incremented once)", fence, err, first.token)
+	}
+	other, err := l.acquireOnce(ctx, keys, newLeaseID("host"), 5*time.Second)
+	if err != nil || other.ok || other.holder != id {
+		t.Fatalf("acquire by another lease: %+v %v; want refused, holder %q", other, err, id)
+	}
+}
+
+func TestWatchdogDetectsLoss(t *testing.T) {
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	l := NewRedisLocker(c, uniqueVolume(t))
+	for _, tc := range []struct {
+		name   string
+		tamper func(ctx context.Context, k Keys) error
+	}{
+		{"deleted", func(ctx context.Context, k Keys) error { return c.Del(ctx, k.Lock).Err() }},
+		{"overwritten", func(ctx context.Context, k Keys) error { return c.Set(ctx, k.Lock, "other/1/x", time.Minute).Err() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := ctxTimeout(t, 30*time.Second)
+			const ttl = 1500 * time.Millisecond
+			le, err := l.Acquire(ctx, tc.name, ttl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer le.Abandon()
+			if err := tc.tamper(ctx, l.Keys(tc.name)); err != nil {
+				t.Fatal(err)
+			}
+			tampered := time.Now()
+			select {
+			case <-le.Done():
+			case <-time.After(ttl):
+				t.Fatalf("Done not closed within the TTL %v after the key was %s", ttl, tc.name)
+			}
+			t.Logf("loss detected %v after the key was %s (refresh every %v)", time.Since(tampered), tc.name, ttl/3)
+			if !errors.Is(le.Err(), ErrLeaseLost) {
+				t.Fatalf("Err() = %v; want ErrLeaseLost", le.Err())
+			}
+			if got := context.Cause(le.Context()); !errors.Is(got, ErrLeaseLost) {
+				t.Fatalf("context cause = %v; want ErrLeaseLost", got)
+			}
+			if le.Remaining() != 0 {
+				t.Fatalf("Remaining after loss = %v; want 0", le.Remaining())
+			}
+		})
+	}
+}
+
+func TestWatchdogKeepsLease(t *testing.T) {
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	l := NewRedisLocker(c, uniqueVolume(t))
+	ctx := ctxTimeout(t, 10*time.Second)
+	le, err := l.Acquire(ctx, "k", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // more than three TTLs
+	if err := le.Err(); err != nil {
+		t.Fatalf("lease after 3 TTLs with the watchdog: %v; want held", err)
+	}
+	if got, err := c.Get(ctx, l.Keys("k").Lock).Result(); err != nil || got != le.ID() {
+		t.Fatalf("lock key = %q (%v); want %q", got, err, le.ID())
+	}
+	if rem := le.Remaining(); rem <= 0 || rem > 300*time.Millisecond {
+		t.Fatalf("Remaining = %v; want in (0, 300ms]", rem)
+	}
+	if err := le.Release(ctx, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Exists(ctx, l.Keys("k").Lock).Result(); n != 0 {
+		t.Fatalf("lock key exists after Release")
+	}
+	select {
+	case <-le.Done():
+	default:
+		t.Fatalf("Done open after Release")
+	}
+	if !errors.Is(le.Err(), ErrNotHeld) {
+		t.Fatalf("Err after Release = %v; want ErrNotHeld", le.Err())
+	}
+}
+
+func TestWaitEndsOnRelease(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 30*time.Second)
+	holder, err := l.Acquire(ctx, "k", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		holder.Release(context.Background(), nil, "k")
+	}()
+	start := time.Now()
+	// The holder's TTL is 20s: obtaining within 5s shows the waiter woke on
+	// the release message, not on the holder's PTTL.
+	le, err := l.Acquire(ctxTimeout(t, 5*time.Second), "k", time.Second)
+	if err != nil {
+		t.Fatalf("Acquire while the holder released after 100ms: %v", err)
+	}
+	t.Logf("obtained %v after the wait began", time.Since(start))
+	le.Release(ctx, nil, "k")
+}
+
+func TestAcquireDeadline(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 30*time.Second)
+	holder, err := l.Acquire(ctx, "k", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release(ctx, nil, "k")
+	const deadline = 300 * time.Millisecond
+	start := time.Now()
+	_, err = l.Acquire(ctxTimeout(t, deadline), "k", time.Second)
+	took := time.Since(start)
+	if !errors.Is(err, ErrNotObtained) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Acquire while held: %v; want ErrNotObtained", err)
+	}
+	var he *HolderError
+	if !errors.As(err, &he) || he.Lease != holder.ID() {
+		t.Fatalf("error %v does not name the holder %q", err, holder.ID())
+	}
+	if took < deadline-5*time.Millisecond || took > deadline+500*time.Millisecond {
+		t.Fatalf("Acquire returned after %v; want about the %v deadline", took, deadline)
+	}
+	// A deadline longer than the holder's TTL is not capped: a holder that
+	// stops refreshing is taken over when it expires.
+	short, err := l.Acquire(ctx, "k2", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short.Abandon()
+	le, err := l.Acquire(ctxTimeout(t, 3*time.Second), "k2", time.Second)
+	if err != nil {
+		t.Fatalf("Acquire with a deadline past the holder's TTL: %v", err)
+	}
+	le.Release(ctx, nil, "k2")
+}
+
+func TestReleasePublishesAndStoresCommitted(t *testing.T) {
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	l := NewRedisLocker(c, uniqueVolume(t))
+	ctx := ctxTimeout(t, 10*time.Second)
+	sub := c.Subscribe(ctx, l.Keys("a/b.json").ChangeChannel)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	le, err := l.Acquire(ctx, "a/b.json", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := le.Committed(); ok {
+		t.Fatalf("Committed on a fresh key: ok; want none")
+	}
+	v := Version{Token: le.Token(), LeaseID: le.ID(), SHA256: [32]byte{1, 2, 3}, Size: 42, Length: 42, Host: "h", PID: 7, Time: time.Unix(1700000000, 5).UTC()}
+	if err := le.Release(ctx, &v, "a/b.json"); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := sub.ReceiveMessage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev Event
+	if err := ev.UnmarshalJSON([]byte(msg.Payload)); err != nil {
+		t.Fatalf("event %s: %v", msg.Payload, err)
+	}
+	if ev.Path != "a/b.json" || ev.Version != v {
+		t.Fatalf("event = %+v; want path a/b.json and %+v", ev, v)
+	}
+	le2, err := l.Acquire(ctx, "a/b.json", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := le2.Committed()
+	if !ok || got != v {
+		t.Fatalf("Committed on the next acquire = %+v, %v; want %+v", got, ok, v)
+	}
+	// An older version handed to a later release does not replace it.
+	old := v
+	old.Token = 0
+	old.Size = 1
+	le2.Release(ctx, &old, "a/b.json")
+	le3, err := l.Acquire(ctx, "a/b.json", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := le3.Committed(); got != v {
+		t.Fatalf("Committed after an older release = %+v; want %+v", got, v)
+	}
+	le3.Release(ctx, nil, "a/b.json")
+}
+
+func TestAdopt(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 10*time.Second)
+	parent, err := l.Acquire(ctx, "k", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := l.Adopt(ctx, "k", parent.ID(), parent.Token(), 2*time.Second)
+	if err != nil {
+		t.Fatalf("Adopt the parent's lease: %v", err)
+	}
+	if child.Token() != parent.Token() || child.ID() != parent.ID() {
+		t.Fatalf("adopted lease %s/%d; want %s/%d", child.ID(), child.Token(), parent.ID(), parent.Token())
+	}
+	if err := child.Release(ctx, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.Refresh(ctx); err != nil {
+		t.Fatalf("parent's lease after the adopted lease's Release: %v; want still held", err)
+	}
+	if _, err := l.Adopt(ctx, "k", "someone/1/else", 1, time.Second); !errors.Is(err, ErrNotHeld) {
+		t.Fatalf("Adopt with another lease id: %v; want ErrNotHeld", err)
+	}
+	if err := parent.Release(ctx, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Adopt(ctx, "k", parent.ID(), parent.Token(), time.Second); !errors.Is(err, ErrNotHeld) {
+		t.Fatalf("Adopt after the owner released: %v; want ErrNotHeld", err)
+	}
+}
+
+// helperStoppedHolder acquires with TTL, says "held", and on each stdin line
+// says whether it may act: "act" while the lease is valid, "refused <err>"
+// otherwise; then "done" once Done has closed.
+func helperStoppedHolder() error {
+	c := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR"), DisableIdentity: true, MaxRetries: -1, ContextTimeoutEnabled: true})
+	defer c.Close()
+	l := NewRedisLocker(c, os.Getenv("VOLUME"))
+	ttl, _ := time.ParseDuration(os.Getenv("TTL"))
+	le, err := l.Acquire(context.Background(), "k", ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("held %d\n", le.Token())
+	var line string
+	fmt.Scanln(&line)
+	if le.Remaining() > 0 && le.Err() == nil {
+		fmt.Println("act")
+	} else {
+		fmt.Printf("refused remaining=%v\n", le.Remaining())
+	}
+	select {
+	case <-le.Done():
+		fmt.Printf("done %v\n", context.Cause(le.Context()))
+	case <-time.After(10 * time.Second):
+		fmt.Println("still held")
+	}
+	return nil
+}
+
+func TestStoppedHolderReportsLoss(t *testing.T) {
+	r := needRedis(t)
+	vol := uniqueVolume(t)
+	const ttl = 500 * time.Millisecond
+	p := startHelper(t, "stopped-holder", "REDIS_ADDR="+r.Addr(), "VOLUME="+vol, "TTL="+ttl.String())
+	p.expect(t, "held ", 10*time.Second)
+	if err := p.cmd.Process.Signal(sigStop); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * ttl)
+	// Another holder takes over while the first is stopped.
+	l := NewRedisLocker(testClient(t, r.Addr()), vol)
+	other, err := l.Acquire(ctxTimeout(t, 5*time.Second), "k", 10*time.Second)
+	if err != nil {
+		t.Fatalf("take over from the stopped holder: %v", err)
+	}
+	defer other.Release(context.Background(), nil, "k")
+	if err := p.cmd.Process.Signal(sigCont); err != nil {
+		t.Fatal(err)
+	}
+	p.send(t, "may-i")
+	p.expect(t, "refused", 5*time.Second)
+	line := p.expect(t, "done", 5*time.Second)
+	t.Logf("continued holder: %s", line)
+	if !regexpLost.MatchString(line) {
+		t.Fatalf("continued holder's cause %q; want lease lost", line)
+	}
+}
