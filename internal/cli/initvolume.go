@@ -27,11 +27,15 @@ key space. Running it again on an initialised volume changes nothing.`,
 }
 
 func runInitVolume(ctx context.Context, g *globals, _ *initVolumeOpts) error {
-	return g.withVolume(ctx, "init-volume "+quote.Name(g.root), func(ctx context.Context, v *volume, _ func()) error {
-		if err := v.InitVolume(ctx); err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stdout, "volume %s initialised\n", quote.Name(g.root))
-		return nil
-	})
+	if g.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		defer cancel()
+	}
+	id, err := initVolume(ctx, g)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "volume %s initialised (id %s)\n", quote.Name(g.root), id)
+	return nil
 }

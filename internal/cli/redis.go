@@ -4,37 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
 // errRedisUnavailable marks a Redis that could not be reached (exit 6).
 var errRedisUnavailable = errors.New("redis unavailable")
 
-// newRedisClient returns a client for u, for doctor and bench (the commands
-// that write give the URL to the coordinator).
-func newRedisClient(u string) (redis.UniversalClient, error) {
-	opts, err := redis.ParseURL(u)
-	if err != nil {
-		return nil, usagef("--redis %s: %v", quote.Name(redactURL(u)), err)
-	}
-	opts.DisableIdentity = true
-	return redis.NewClient(opts), nil
-}
-
-// redactURL removes the password from a Redis URL, for output and logs.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return p.Redacted()
-}
+// redisClient is the part of a go-redis client doctor and bench use.
+type redisClient = redis.UniversalClient
 
 // rttStats measures n PINGs.
 type rttStats struct {

@@ -3,16 +3,24 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/coordinator"
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
 )
 
-// volume is the coordinated volume the commands work on. It is the one file
-// that speaks to the coordinator package.
-type volume struct{}
+// volume is the coordinated volume the commands work on. This file is the one
+// place that speaks to the coordinator package.
+type volume struct {
+	c *coordinator.Coordinator
+}
 
-// writeOptions are the write command's flags, as the coordinator takes them.
+// writeOptions are the write command's flags.
 type writeOptions struct {
 	perm          fs.FileMode
 	forceMode     bool
@@ -30,56 +38,125 @@ type leaseInfo struct {
 
 type sweepSummary struct {
 	Removed []string
-	Kept    int
 }
 
-var errNoCoordinator = errors.New("coordinator not available in this build")
+// errNotYet marks an operation the coordinator does not offer yet.
+var errNotYet = errors.New("not available in this build")
+
+// coordinatorOptions are the options every command opens the volume with.
+func (g *globals) coordinatorOptions() ([]coordinator.Option, error) {
+	opts := []coordinator.Option{
+		coordinator.WithLeaseTTL(g.leaseTTL),
+		coordinator.WithLogger(g.logger),
+	}
+	if g.redisURL != "" {
+		opts = append(opts, coordinator.WithRedisURL(g.redisURL))
+	}
+	l, ok, err := adoptedLease()
+	if err != nil {
+		return nil, err
+	}
+	if ok && l.FD >= 0 {
+		opts = append(opts, coordinator.WithAdoptedLease(l.Key, l.Lease, l.Token, uintptr(l.FD)))
+	}
+	return opts, nil
+}
 
 func openVolume(ctx context.Context, g *globals) (*volume, error) {
-	return nil, errNoCoordinator
+	opts, err := g.coordinatorOptions()
+	if err != nil {
+		return nil, err
+	}
+	c, err := coordinator.Open(ctx, g.root, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &volume{c: c}, nil
 }
 
-func (v *volume) Close() error                         { return nil }
-func (v *volume) InitVolume(ctx context.Context) error { return errNoCoordinator }
+func (v *volume) Close() error { return v.c.Close() }
+
+// initVolume publishes the volume's identity for Redis mode.
+func initVolume(ctx context.Context, g *globals) (string, error) {
+	if g.redisURL == "" {
+		return "", usagef("init-volume needs --redis or $SHAREDWRITE_REDIS (local mode initialises the volume on first use)")
+	}
+	client, err := locking.NewClient(g.redisURL)
+	if err != nil {
+		return "", usageError{err}
+	}
+	defer client.Close()
+	return coordinator.InitVolume(ctx, g.root, client)
+}
+
 func (v *volume) WriteFrom(ctx context.Context, name string, r io.Reader, o writeOptions) error {
-	return errNoCoordinator
+	var wo []writer.Option
+	if o.forceMode {
+		wo = append(wo, writer.Mode(o.perm))
+	}
+	if o.keepMtime {
+		wo = append(wo, writer.KeepMtime())
+	}
+	if o.inPlaceIfBusy {
+		wo = append(wo, writer.InPlaceIfBusy())
+	}
+	f, err := v.c.Create(ctx, name, o.perm, wo...)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Abort()
+		return fmt.Errorf("write %s: copy the content: %w", quote.Name(name), err)
+	}
+	return f.Commit(ctx)
 }
+
 func (v *volume) Update(ctx context.Context, name string, fn func(old []byte, exists bool) ([]byte, error)) error {
-	return errNoCoordinator
+	return v.c.Update(ctx, name, fn)
 }
+
 func (v *volume) InitOnce(ctx context.Context, name string, gen func(context.Context) ([]byte, error)) ([]byte, error) {
-	return nil, errNoCoordinator
+	return v.c.InitOnce(ctx, name, gen)
 }
+
 func (v *volume) MkdirAll(ctx context.Context, name string, perm fs.FileMode) error {
-	return errNoCoordinator
+	return v.c.MkdirAll(ctx, name, perm)
 }
-func (v *volume) Move(ctx context.Context, src, dst string) error { return errNoCoordinator }
-func (v *volume) Remove(ctx context.Context, name string) error   { return errNoCoordinator }
+
+func (v *volume) Move(ctx context.Context, src, dst string) error {
+	return fmt.Errorf("move %s to %s: %w", quote.Name(src), quote.Name(dst), errNotYet)
+}
+
+func (v *volume) Remove(ctx context.Context, name string) error {
+	return fmt.Errorf("rm %s: %w", quote.Name(name), errNotYet)
+}
+
 func (v *volume) Lock(ctx context.Context, name string, fn func(context.Context, leaseInfo) error) error {
-	return errNoCoordinator
+	return v.c.Lock(ctx, name, func(ctx context.Context, l coordinator.LeaseInfo) error {
+		return fn(ctx, leaseInfo{Key: l.Key, LeaseID: l.LeaseID, Token: l.Token, Fd: l.Fd})
+	})
 }
+
 func (v *volume) Sweep(ctx context.Context, olderThan time.Duration) (sweepSummary, error) {
-	return sweepSummary{}, errNoCoordinator
+	return sweepSummary{}, fmt.Errorf("clean %s: %w", quote.Name(v.c.Root()), errNotYet)
 }
 
 // newCommandFailed wraps the failure of the command after `--` (exit 8).
 func newCommandFailed(path string, status int, err error) error {
-	return commandFailed{path: path, status: status, err: err}
+	return &coordinator.CommandFailedError{Path: path, Status: status, Err: err}
 }
-
-type commandFailed struct {
-	path   string
-	status int
-	err    error
-}
-
-func (e commandFailed) Error() string { return "command for " + e.path + " failed: " + e.err.Error() }
-func (e commandFailed) Unwrap() error { return e.err }
 
 // libraryExitCode maps an error of the coordinator, writer or locking packages.
-func libraryExitCode(err error) int {
-	if errors.As(err, new(commandFailed)) {
-		return exitCommandFailed
+func libraryExitCode(err error) int { return coordinator.ExitCode(err) }
+
+// newRedisClient returns a client for u, for doctor and bench.
+func newRedisClient(u string) (redisClient, error) {
+	c, err := locking.NewClient(u)
+	if err != nil {
+		return nil, usageError{err}
 	}
-	return exitFailure
+	return c, nil
 }
+
+// redactURL removes the password from a Redis URL, for output and logs.
+func redactURL(u string) string { return locking.RedactURL(u) }
