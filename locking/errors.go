@@ -2,9 +2,9 @@ package locking
 
 import (
 	"errors"
-	"time"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
@@ -33,7 +33,7 @@ var (
 
 // Error is an error with its step and key (or lock file path).
 type Error struct {
-	Op  string // the step: "acquire", "refresh", "release", "flock", "open", "read record", ...
+	Op   string // the step: "acquire", "refresh", "release", "flock", "open", "read record", ...
 	Key  string // the key (canonical relative path), or ""
 	Path string // the lock file or directory, relative to the root, or ""
 	Err  error

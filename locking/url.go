@@ -279,7 +279,7 @@ var secretParams = []string{"password", "sentinel_password"}
 func RedactURL(rawURL string) string {
 	s := rawURL
 	if m := userinfoRE.FindStringSubmatchIndex(s); m != nil {
-		ui := s[m[4]:m[5]-1]
+		ui := s[m[4] : m[5]-1]
 		if user, _, hasPass := strings.Cut(ui, ":"); hasPass {
 			s = s[:m[4]] + user + ":xxxxx@" + s[m[5]:]
 		}

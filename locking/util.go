@@ -47,8 +47,8 @@ type discardHandler struct{}
 
 func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
 func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
-func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler     { return d }
-func (d discardHandler) WithGroup(string) slog.Handler          { return d }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }
 
 func utoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
