@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"os"
 	"time"
 
@@ -105,10 +106,12 @@ func (c *Coordinator) floor(ctx context.Context, h *held) error {
 	if err != nil {
 		return wrap("floor", h.key, err)
 	}
-	if raised {
+	// In local mode every holder takes floor+1: only a Redis counter behind
+	// the volume is a raise worth counting.
+	if raised && c.vol.mode == ModeRedis {
 		c.tel.add(ctx, c.tel.floorRaised)
 		c.log.InfoContext(ctx, "fencing token raised past the volume's floor",
-			"key", h.key, "floor", rec.Floor.Token, "token", h.lease.Token())
+			"key", quote.Name(h.key), "floor", rec.Floor.Token, "token", h.lease.Token())
 	}
 	h.rec = rec
 	return c.completePending(ctx, h)
@@ -255,7 +258,7 @@ func (c *Coordinator) preCommit(h *held, out *locking.Version) writer.Option {
 // whose fresh read matches pending promotes it).
 func (c *Coordinator) finish(ctx context.Context, h *held, v locking.Version) {
 	if err := h.fl.WriteCommitted(v); err != nil {
-		c.log.WarnContext(ctx, "committed record not written; the next holder promotes pending", "key", h.key, "err", err)
+		c.log.WarnContext(ctx, "committed record not written; the next holder promotes pending", "key", quote.Name(h.key), "err", err)
 		return
 	}
 	h.rec.Committed = v

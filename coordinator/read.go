@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"io/fs"
 	"time"
 
@@ -103,7 +104,7 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 		}
 		c.tel.add(ctx, c.tel.outsideEdits, AttrKey.String(key))
 		c.log.WarnContext(ctx, "file matches no recorded version after the stale-view window: edited outside sharedwrite; adopting it",
-			"key", key, "window", window, "size", ct.Size)
+			"key", quote.Name(key), "window", window, "size", ct.Size)
 		return ct, nil, nil
 	}
 	if err != nil {
@@ -120,7 +121,7 @@ func (c *Coordinator) verify(ctx context.Context, h *held) (writer.Content, erro
 		return ct, err
 	}
 	if v != nil && !sameVersion(*v, h.rec.Committed) {
-		c.log.InfoContext(ctx, "promoting a dead holder's pending version to committed", "key", h.key, "token", v.Token)
+		c.log.InfoContext(ctx, "promoting a dead holder's pending version to committed", "key", quote.Name(h.key), "token", v.Token)
 		c.finish(ctx, h, *v)
 	}
 	return ct, nil

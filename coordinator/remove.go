@@ -15,4 +15,3 @@ func (c *Coordinator) Remove(ctx context.Context, name string) error {
 		return committed(&v, wrapW("remove", h.key, err))
 	})
 }
-

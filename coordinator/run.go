@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
@@ -57,7 +58,7 @@ func (c *Coordinator) runKey(ctx context.Context, opName, name string, resolve f
 		if rerr := c.release(ctx, h, v); rerr != nil {
 			// The change is visible and recorded on the volume; only Redis's
 			// copy of the record and the change event may be missing.
-			c.log.WarnContext(ctx, "committed, but the release failed", "key", key, "err", rerr)
+			c.log.WarnContext(ctx, "committed, but the release failed", "key", quote.Name(key), "err", rerr)
 		}
 		return err
 	}
@@ -66,7 +67,7 @@ func (c *Coordinator) runKey(ctx context.Context, opName, name string, resolve f
 		if err == nil {
 			return rerr
 		}
-		c.log.DebugContext(ctx, "release after a failed operation", "key", key, "err", rerr)
+		c.log.DebugContext(ctx, "release after a failed operation", "key", quote.Name(key), "err", rerr)
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"io/fs"
 	"os"
 	"slices"
@@ -99,7 +100,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 				v = &it.v
 			}
 			if err := c.release(ctx, it.h, v); err != nil && committed {
-				c.log.WarnContext(ctx, "committed, but the release failed", "key", it.key, "err", err)
+				c.log.WarnContext(ctx, "committed, but the release failed", "key", quote.Name(it.key), "err", err)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"io"
 	"io/fs"
 	"sync"
@@ -147,7 +148,7 @@ func (f *File) finishOnce(v *locking.Version, err error) {
 			outcome = OutcomeUnconfirmed
 		}
 		if rerr := c.release(f.opCtx, h, v); rerr != nil {
-			c.log.WarnContext(f.opCtx, "committed, but the release failed", "key", h.key, "err", rerr)
+			c.log.WarnContext(f.opCtx, "committed, but the release failed", "key", quote.Name(h.key), "err", rerr)
 		}
 	} else {
 		err = c.leaseErr(f.opCtx, err, h)
