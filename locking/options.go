@@ -23,7 +23,7 @@ type config struct {
 func newConfig(opts []Option) config {
 	c := config{
 		filePerm:   0o660,
-		dirPerm:    0o2770,
+		dirPerm:    fs.ModeSetgid | 0o770,
 		pollMin:    500 * time.Microsecond,
 		pollMax:    10 * time.Millisecond,
 		retryEvery: 50 * time.Millisecond,
@@ -46,9 +46,15 @@ func newConfig(opts []Option) config {
 func FilePerm(m fs.FileMode) Option { return func(c *config) { c.filePerm = m.Perm() } }
 
 // DirPerm sets the mode of newly created .sharedwrite and .sharedwrite/locks
-// directories (default 02770: setgid, so lock files get the directory's group).
+// directories (default fs.ModeSetgid|0770: setgid, so lock files get the
+// directory's group). The octal 02000 bit is accepted for fs.ModeSetgid.
 func DirPerm(m fs.FileMode) Option {
-	return func(c *config) { c.dirPerm = m & (fs.ModePerm | fs.ModeSetgid | fs.ModeSticky) }
+	return func(c *config) {
+		if m&0o2000 != 0 {
+			m |= fs.ModeSetgid
+		}
+		c.dirPerm = m & (fs.ModePerm | fs.ModeSetgid | fs.ModeSticky)
+	}
 }
 
 // Host overrides the host part of lease ids (default: os.Hostname).

@@ -1,0 +1,284 @@
+package locking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func init() {
+	helpers["flock-holder"] = helperFlockHolder
+}
+
+// helperFlockHolder locks KEY under ROOT, says "locked <pid>", waits for a
+// stdin line, unlocks and says "unlocked". With TRY=1 it first says "busy" or
+// "free" from a TryLock; with WRITE=1 it writes a committed version.
+func helperFlockHolder() error {
+	root, err := os.OpenRoot(os.Getenv("ROOT"))
+	if err != nil {
+		return err
+	}
+	d, err := OpenLockDir(root)
+	if err != nil {
+		return err
+	}
+	fl, err := d.Open(os.Getenv("KEY"))
+	if err != nil {
+		return err
+	}
+	if os.Getenv("TRY") == "1" {
+		ok, err := fl.TryLock()
+		if err != nil {
+			return err
+		}
+		if ok {
+			fmt.Println("free")
+		} else {
+			fmt.Println("busy")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := fl.Lock(ctx); err != nil {
+		return err
+	}
+	if os.Getenv("WRITE") == "1" {
+		if err := fl.WriteCommitted(Version{Token: 9, LeaseID: "child", PID: os.Getpid()}); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("locked %d\n", os.Getpid())
+	var line string
+	fmt.Scanln(&line)
+	if err := fl.Close(); err != nil {
+		return err
+	}
+	fmt.Println("unlocked")
+	return nil
+}
+
+func TestFileLockExcludesProcesses(t *testing.T) {
+	root, d := newLockDir(t)
+	p := startHelper(t, "flock-holder", "ROOT="+root.Name(), "KEY=a.txt")
+	p.expect(t, "locked ", 10*time.Second)
+
+	fl, err := d.Open("a.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	if ok, err := fl.TryLock(); err != nil || ok {
+		t.Fatalf("TryLock while another process holds it: %v, %v; want false", ok, err)
+	}
+	err = fl.Lock(ctxTimeout(t, 100*time.Millisecond))
+	if !errors.Is(err, ErrNotObtained) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock while held elsewhere: %v; want ErrNotObtained and DeadlineExceeded", err)
+	}
+	var he *HolderError
+	if !errors.As(err, &he) || he.PID != p.cmd.Process.Pid {
+		t.Fatalf("error %v names pid %d; want %d", err, he.PID, p.cmd.Process.Pid)
+	}
+	t.Logf("timed-out wait: %v", err)
+
+	p.send(t, "go")
+	p.expect(t, "unlocked", 5*time.Second)
+	if err := fl.Lock(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatalf("Lock after the other process unlocked: %v", err)
+	}
+	if pid, ok := fl.Holder(); !ok || pid != os.Getpid() {
+		t.Fatalf("Holder = %d, %v; want this process %d", pid, ok, os.Getpid())
+	}
+}
+
+func TestFileLockCancel(t *testing.T) {
+	_, d := newLockDir(t)
+	holder := openLocked(t, d, "k")
+	_ = holder
+	fl, err := d.Open("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fl.Lock(ctx) }()
+	time.Sleep(50 * time.Millisecond)
+	cancelled := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotObtained) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled Lock: %v; want ErrNotObtained, Canceled", err)
+		}
+		t.Logf("cancelled Lock returned %v after cancel; waited %v", time.Since(cancelled), fl.Waited())
+		if fl.Waited() < 50*time.Millisecond {
+			t.Fatalf("Waited = %v; want ≥ 50ms", fl.Waited())
+		}
+	case <-time.After(time.Second):
+		t.Fatalf("Lock still blocked 1s after cancel")
+	}
+}
+
+func TestLockFileNeverRemoved(t *testing.T) {
+	root, d := newLockDir(t)
+	fl, err := d.Open("x/y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fl.Lock(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	before, err := fl.File().Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := root.Lstat(LockPath("x/y"))
+	if err != nil {
+		t.Fatalf("lock file after Close: %v; want it kept", err)
+	}
+	if !os.SameFile(before, after) {
+		t.Fatalf("lock file replaced after Close")
+	}
+	if got := after.Mode().Perm(); got != 0o660 {
+		t.Fatalf("lock file mode %v; want 0660", got)
+	}
+	di, err := root.Lstat(LocksDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if di.Mode()&os.ModeSetgid == 0 || di.Mode().Perm() != 0o770 {
+		t.Fatalf("%s mode %v; want setgid 0770", LocksDir, di.Mode())
+	}
+}
+
+func TestPlantedSymlinkRefused(t *testing.T) {
+	outsideDir := t.TempDir()
+	outside := filepath.Join(outsideDir, "victim")
+	const content = "outside the root\n"
+	if err := os.WriteFile(outside, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(outside)
+
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, dir string) // dir: the root
+		open  func(t *testing.T, root *os.Root) error
+	}{
+		{"lock file to outside", func(t *testing.T, dir string) {
+			mustMkdir(t, filepath.Join(dir, LocksDir))
+			mustSymlink(t, outside, filepath.Join(dir, LockPath("k")))
+		}, openKey},
+		{"lock file to inside", func(t *testing.T, dir string) {
+			mustMkdir(t, filepath.Join(dir, LocksDir))
+			os.WriteFile(filepath.Join(dir, "data"), nil, 0o600)
+			mustSymlink(t, "../../data", filepath.Join(dir, LockPath("k")))
+		}, openKey},
+		{"locks dir to outside", func(t *testing.T, dir string) {
+			mustMkdir(t, filepath.Join(dir, StateDir))
+			mustSymlink(t, outsideDir, filepath.Join(dir, LocksDir))
+		}, openKey},
+		{"state dir to outside", func(t *testing.T, dir string) {
+			mustSymlink(t, outsideDir, filepath.Join(dir, StateDir))
+		}, openKey},
+		{"lock file is a fifo", func(t *testing.T, dir string) {
+			mustMkdir(t, filepath.Join(dir, LocksDir))
+			if err := syscall.Mkfifo(filepath.Join(dir, LockPath("k")), 0o600); err != nil {
+				t.Skip("mkfifo:", err)
+			}
+		}, openKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.plant(t, dir)
+			root, err := os.OpenRoot(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			err = tc.open(t, root)
+			if err == nil {
+				t.Fatalf("opening the lock through a planted %s succeeded; want refused", tc.name)
+			}
+			t.Logf("refused: %v", err)
+			got, rerr := os.ReadFile(outside)
+			after, _ := os.Stat(outside)
+			if rerr != nil || string(got) != content || after.Mode() != before.Mode() || !after.ModTime().Equal(before.ModTime()) {
+				t.Fatalf("outside file changed: %q %v", got, after.Mode())
+			}
+		})
+	}
+}
+
+func openKey(t *testing.T, root *os.Root) error {
+	d, err := OpenLockDir(root)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fl, err := d.Open("k")
+	if err != nil {
+		return err
+	}
+	defer fl.Close()
+	if err := fl.Lock(context.Background()); err != nil {
+		return err
+	}
+	return fl.WriteCommitted(Version{Token: 1})
+}
+
+func mustMkdir(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustSymlink(t *testing.T, target, p string) {
+	t.Helper()
+	if err := os.Symlink(target, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAdoptFileLock(t *testing.T) {
+	_, d := newLockDir(t)
+	parent := openLocked(t, d, "k")
+	fd, err := syscall.Dup(int(parent.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := AdoptFileLock(uintptr(fd), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.WriteCommitted(Version{Token: 3, LeaseID: "p"}); err != nil {
+		t.Fatalf("write through the adopted lock: %v", err)
+	}
+	if err := child.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := d.Open("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if ok, _ := other.TryLock(); ok {
+		t.Fatalf("the parent's lock was released by closing the adopted one")
+	}
+	rec, err := parent.ReadRecord()
+	if err != nil || rec.Committed.Token != 3 {
+		t.Fatalf("record after the adopted write: %+v %v; want committed token 3", rec, err)
+	}
+	if err := parent.SetInheritable(true); err != nil {
+		t.Fatal(err)
+	}
+}
