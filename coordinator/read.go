@@ -3,10 +3,10 @@ package coordinator
 import (
 	"context"
 	"errors"
-	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"io/fs"
 	"time"
 
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
 )

@@ -3,8 +3,8 @@ package coordinator
 import (
 	"context"
 	"errors"
-	"github.com/sharedwrite/sharedwrite/internal/quote"
 
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
 )

@@ -3,11 +3,11 @@ package coordinator
 import (
 	"context"
 	"errors"
-	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"io"
 	"io/fs"
 	"sync"
 
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
 )

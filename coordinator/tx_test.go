@@ -1,0 +1,158 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func checkTx(t *testing.T, root, want string) {
+	t.Helper()
+	for _, f := range txFiles(want) {
+		if got := readFile(t, filepath.Join(root, f.Name)); got != string(f.Data) {
+			t.Errorf("%s = %q; want %q", f.Name, got, f.Data)
+		}
+	}
+}
+
+func txIntents(t *testing.T, root string) int {
+	t.Helper()
+	es, err := os.ReadDir(filepath.Join(root, txDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
+}
+
+func TestTxCommits(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, 30*time.Second)
+	if err := c.Tx(ctx, txFiles("old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Tx(ctx, txFiles("new")); err != nil {
+		t.Fatal(err)
+	}
+	checkTx(t, root, "new")
+	if n := txIntents(t, root); n != 0 {
+		t.Fatalf("%d intents left; want 0", n)
+	}
+	for _, f := range txFiles("new") {
+		rec, err := c.peekRecord(f.Name)
+		if err != nil || rec.Committed.Size != int64(len(f.Data)) || rec.Committed.Intent == "" {
+			t.Fatalf("record of %s: %+v, %v; want committed with the intent id", f.Name, rec.Committed, err)
+		}
+	}
+}
+
+func TestTxFailureBeforeCommitPoint(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, 30*time.Second)
+	if err := c.Tx(ctx, txFiles("old")); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	txBeforeIntent = func() error { return boom }
+	defer func() { txBeforeIntent = nil }()
+	if err := c.Tx(ctx, txFiles("new")); !errors.Is(err, boom) {
+		t.Fatalf("Tx = %v; want boom", err)
+	}
+	txBeforeIntent = nil
+	checkTx(t, root, "old")
+	// A directory where a target should be: the commit fails before its hook.
+	files := append(txFiles("new"), TxFile{Name: "tx/dir", Data: []byte("x")})
+	if err := os.MkdirAll(filepath.Join(root, "tx/dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Tx(ctx, files); !errors.Is(err, ErrNotRegular) {
+		t.Fatalf("Tx with a directory target = %v; want ErrNotRegular", err)
+	}
+	checkTx(t, root, "old")
+	if n := txIntents(t, root); n != 0 {
+		t.Fatalf("%d intents left; want 0", n)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(root, "tx", ".*.tmp"))
+	if len(leftovers) != 0 {
+		t.Fatalf("temps left: %v", leftovers)
+	}
+}
+
+// A transaction SIGKILLed between two renames is completed by whoever next
+// takes one of its keys; one killed before its commit point stays all old.
+func TestTxCrash(t *testing.T) {
+	for _, m := range modes {
+		for _, tc := range []struct {
+			role, want string
+			intents    int
+		}{
+			{"tx-crash-after-rename", "new", 1},
+			{"tx-crash-before-intent", "old", 0},
+		} {
+			t.Run(string(m)+"/"+tc.role, func(t *testing.T) {
+				root := t.TempDir()
+				c := open(t, m, root)
+				ctx := ctxT(t, time.Minute)
+				if err := c.Tx(ctx, txFiles("old")); err != nil {
+					t.Fatal(err)
+				}
+				redisURL := ""
+				if m == rds {
+					redisURL = needRedis(t).URL()
+				}
+				cmd := child(t, tc.role, "SW_ROOT="+root, "SW_REDIS="+redisURL, "SW_TTL=1s")
+				err := cmd.Run()
+				if s := exitStatus(err); s != -1 {
+					t.Fatalf("child exited %d (%v); want killed", s, err)
+				}
+				if n := txIntents(t, root); n != tc.intents {
+					t.Fatalf("%d intents after the crash; want %d", n, tc.intents)
+				}
+				if tc.intents == 1 {
+					// Torn state visible: a renamed, b and c not yet.
+					if got := readFile(t, filepath.Join(root, "tx/a")); got != "a-new" {
+						t.Fatalf("tx/a after crash = %q; want a-new", got)
+					}
+					if got := readFile(t, filepath.Join(root, "tx/c")); got != "c-old" {
+						t.Fatalf("tx/c after crash = %q; want c-old", got)
+					}
+				}
+				// Any operation on one of the keys completes or discards.
+				var seen string
+				if err := c.Update(ctx, "tx/c", func(old []byte, _ bool) ([]byte, error) {
+					seen = string(old)
+					return old, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if seen != "c-"+tc.want {
+					t.Fatalf("Update of tx/c read %q; want c-%s", seen, tc.want)
+				}
+				checkTx(t, root, tc.want)
+				if n := txIntents(t, root); n != 0 {
+					t.Fatalf("%d intents left; want 0", n)
+				}
+				// b's record promotes the renamed version without a warning.
+				rec, err := c.peekRecord("tx/b")
+				if err != nil {
+					t.Fatal(err)
+				}
+				ct, v, err := c.freshRead(ctx, "tx/b", rec)
+				if err != nil || v == nil || string(ct.Data) != "b-"+tc.want {
+					t.Fatalf("fresh read of tx/b: %q, matched %v, %v; want b-%s matching a recorded version", ct.Data, v != nil, err, tc.want)
+				}
+				rep, err := c.Sweep(context.Background(), 0)
+				if err != nil {
+					t.Fatalf("Sweep: %v", err)
+				}
+				if tc.want == "old" && rep.Removed == 0 {
+					t.Fatalf("Sweep removed %d temps; want the crashed transaction's", rep.Removed)
+				}
+			})
+		}
+	}
+}
