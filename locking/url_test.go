@@ -1,0 +1,158 @@
+package locking
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
+)
+
+func TestParseRedisURL(t *testing.T) {
+	for _, tc := range []struct {
+		url   string
+		kind  string // simple, failover, cluster
+		addrs []string
+		user  string
+		pass  string
+		db    int
+		tls   bool
+		other string // master name
+	}{
+		{url: "redis://localhost:6380/2", kind: "simple", addrs: []string{"localhost:6380"}, db: 2},
+		{url: "redis://u:p%40ss@h", kind: "simple", addrs: []string{"h:6379"}, user: "u", pass: "p@ss"},
+		{url: "rediss://:pw@h:1", kind: "simple", addrs: []string{"h:1"}, pass: "pw", tls: true},
+		{url: "unix:///run/redis.sock?db=3", kind: "simple", addrs: []string{"/run/redis.sock"}, db: 3},
+		{url: "unix://:pw@/run/redis.sock", kind: "simple", addrs: []string{"/run/redis.sock"}, pass: "pw"},
+		{url: "redis+sentinel://:pw@s1:26379,s2:26380/mymaster/1", kind: "failover", addrs: []string{"s1:26379", "s2:26380"}, pass: "pw", db: 1, other: "mymaster"},
+		{url: "rediss+sentinel://s1:26379/m", kind: "failover", addrs: []string{"s1:26379"}, tls: true, other: "m"},
+		{url: "redis+cluster://u:pw@a:1,b:2,c:3", kind: "cluster", addrs: []string{"a:1", "b:2", "c:3"}, user: "u", pass: "pw"},
+		{url: "redis://a:1?addr=b:2&addr=c:3", kind: "cluster", addrs: []string{"a:1", "b:2", "c:3"}},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			c, err := ParseRedisURL(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kind, user, pass, master string
+			var addrs []string
+			var db, retries int
+			var tls, ctxTO bool
+			switch {
+			case c.Simple != nil:
+				kind, addrs, user, pass, db, tls, retries, ctxTO = "simple", []string{c.Simple.Addr}, c.Simple.Username, c.Simple.Password, c.Simple.DB, c.Simple.TLSConfig != nil, c.Simple.MaxRetries, c.Simple.ContextTimeoutEnabled
+			case c.Failover != nil:
+				o := c.Failover
+				kind, addrs, user, pass, db, tls, retries, master, ctxTO = "failover", o.SentinelAddrs, o.Username, o.Password, o.DB, o.TLSConfig != nil, o.MaxRetries, o.MasterName, o.ContextTimeoutEnabled
+			case c.Cluster != nil:
+				o := c.Cluster
+				kind, addrs, user, pass, tls, retries, ctxTO = "cluster", o.Addrs, o.Username, o.Password, o.TLSConfig != nil, o.MaxRetries, o.ContextTimeoutEnabled
+			}
+			if kind != tc.kind || strings.Join(addrs, ",") != strings.Join(tc.addrs, ",") || user != tc.user || pass != tc.pass || db != tc.db || tls != tc.tls || master != tc.other {
+				t.Fatalf("got %s %v user %q pass %q db %d tls %v master %q; want %s %v %q %q %d %v %q",
+					kind, addrs, user, pass, db, tls, master, tc.kind, tc.addrs, tc.user, tc.pass, tc.db, tc.tls, tc.other)
+			}
+			if retries != -1 || !ctxTO {
+				t.Fatalf("MaxRetries %d, ContextTimeoutEnabled %v; want -1, true", retries, ctxTO)
+			}
+		})
+	}
+}
+
+const secret = "hunter2-Zq9"
+
+func TestPasswordNeverInErrors(t *testing.T) {
+	for _, u := range []string{
+		"redis://user:" + secret + "@host:notaport",
+		"redis://:" + secret + "@h/notadb",
+		"ftp://:" + secret + "@h",
+		"redis+sentinel://:" + secret + "@h:1",
+		"redis+cluster://:" + secret + "@h:1/3",
+		"redis://:" + secret + "@h?dial_timeout=x",
+		"redis://h?password=" + secret + "&bogus=1",
+		"redis+sentinel://h:1/m?sentinel_password=" + secret + "&bogus=%zz",
+		"rediss://:" + secret + "@h?tls_ca_file=/nonexistent",
+		"redis://:" + secret + "%zz@h",
+	} {
+		_, err := ParseRedisURL(u)
+		if err == nil {
+			t.Errorf("ParseRedisURL(%s) succeeded; want an error", RedactURL(u))
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error shows the password: %v", err)
+		}
+		if r := RedactURL(u); strings.Contains(r, secret) {
+			t.Errorf("RedactURL(...) = %s; shows the password", r)
+		}
+	}
+	if got := RedactURL("redis://u:" + secret + "@h:1/0?password=" + secret); got != "redis://u:xxxxx@h:1/0?password=xxxxx" {
+		t.Errorf("RedactURL = %s", got)
+	}
+
+	// A wrong password against a real server: the failure names neither.
+	r := testrig.StartRedis(t, "--requirepass", "right-"+secret)
+	c, err := NewClient("redis://:wrong-" + secret + "@" + r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = NewRedisLocker(c, "v").Acquire(ctxTimeout(t, 2*time.Second), "k", time.Second)
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("Acquire with a wrong password: %v; want an error without the password", err)
+	}
+	if errors.Is(err, ErrNotObtained) {
+		t.Fatalf("Acquire with a wrong password: %v; want an authentication error, not ErrNotObtained", err)
+	}
+	t.Logf("wrong password: %v", err)
+	good, err := NewClient("redis://:right-" + secret + "@" + r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	le, err := NewRedisLocker(good, "v").Acquire(ctxTimeout(t, 2*time.Second), "k", time.Second)
+	if err != nil {
+		t.Fatalf("Acquire with the right password: %v", err)
+	}
+	le.Release(context.Background(), nil, "k")
+}
+
+func TestURLForms(t *testing.T) {
+	r := needRedis(t)
+	tlsPlain := testrig.StartRedisTLS(t, false)
+	tlsCerts := testrig.StartRedisTLS(t, true)
+	for _, tc := range []struct{ name, url string }{
+		{"redis", r.URL()},
+		{"unix", r.SocketURL()},
+		{"rediss", tlsPlain.URL()},
+		{"rediss with client certificate", tlsCerts.URL()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := NewClient(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			l := NewRedisLocker(c, uniqueVolume(t))
+			ctx := ctxTimeout(t, 5*time.Second)
+			le, err := l.Acquire(ctx, "k", time.Second)
+			if err != nil {
+				t.Fatalf("Acquire via %s: %v", RedactURL(tc.url), err)
+			}
+			if err := le.Release(ctx, nil, "k"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// Without the CA the server's certificate is not trusted.
+	c, err := NewClient(strings.Split(tlsPlain.URL(), "?")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := NewRedisLocker(c, "v").Acquire(ctxTimeout(t, time.Second), "k", time.Second); err == nil {
+		t.Fatalf("Acquire over TLS without the test CA succeeded; want a certificate error")
+	}
+}
