@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,9 @@ type Coordinator struct {
 	staleWindow time.Duration
 	host        string
 	closed      atomic.Bool
+
+	adoptMu   sync.Mutex
+	adoptedFL *locking.FileLock
 }
 
 // Open opens the volume at root (an existing directory) for coordinated
@@ -122,6 +126,9 @@ func (c *Coordinator) Close() error {
 		return nil
 	}
 	var errs []error
+	if c.adoptedFL != nil {
+		errs = append(errs, c.adoptedFL.Close())
+	}
 	if c.locks != nil {
 		errs = append(errs, c.locks.Close())
 	}

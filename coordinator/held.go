@@ -23,6 +23,9 @@ type held struct {
 	// borrowed: the lease and lock belong to an enclosing Lock call or a parent
 	// process; they are neither unlocked nor released here.
 	borrowed bool
+	// adopted: borrowed from a parent process; the lease is abandoned (its
+	// watchdog stopped, the lease kept) when the operation ends.
+	adopted bool
 }
 
 // heldKey is the context key under which Lock passes its held key to nested
@@ -79,12 +82,19 @@ func (c *Coordinator) adopt(ctx context.Context, a *adoptedLease) (*held, error)
 	if err != nil {
 		return nil, wrap("adopt lease", a.key, err)
 	}
-	fl, err := locking.AdoptFileLock(a.fd, a.key)
+	c.adoptMu.Lock()
+	if c.adoptedFL == nil {
+		// One FileLock for the inherited descriptor: it closes the descriptor
+		// when it goes, so it lives as long as the coordinator.
+		c.adoptedFL, err = locking.AdoptFileLock(a.fd, a.key)
+	}
+	fl := c.adoptedFL
+	c.adoptMu.Unlock()
 	if err != nil {
 		lease.Abandon()
 		return nil, wrap("adopt lock", a.key, err)
 	}
-	h := &held{key: a.key, lease: lease, fl: fl, borrowed: true}
+	h := &held{key: a.key, lease: lease, fl: fl, borrowed: true, adopted: true}
 	if err := c.floor(ctx, h); err != nil {
 		lease.Abandon()
 		return nil, err
@@ -121,6 +131,9 @@ func (c *Coordinator) floor(ctx context.Context, h *held) error {
 // Redis and publishing the change event (committed nil: nothing committed).
 // Borrowed keys are left to their owner.
 func (c *Coordinator) release(ctx context.Context, h *held, committed *locking.Version) error {
+	if h.adopted {
+		h.lease.Abandon()
+	}
 	if h.borrowed {
 		return nil
 	}
