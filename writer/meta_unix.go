@@ -37,6 +37,7 @@ func setOwnerMode(t *tempFile, mode fs.FileMode, old fs.FileInfo) error {
 			}
 		}
 	}
+	t.info = cur // identity (dev, inode) for renameHappened
 	if cur.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != mode {
 		if err := f.Chmod(mode); err != nil {
 			return newError("chmod", t.Name, err)

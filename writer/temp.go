@@ -203,7 +203,8 @@ func (t *tempFile) sum() (s [32]byte, size int64) {
 
 // closeFile fsyncs (when sync is set) and closes the temp's write descriptor,
 // checking both errors (close can report NFS write-back failures). The flock
-// stays held. It records the temp's fstat for later identity checks.
+// stays held. It records the temp's fstat (unless already known) for later
+// identity checks.
 func (t *tempFile) closeFile(cfg *config, sync bool) error {
 	if t.File == nil {
 		return nil
@@ -219,8 +220,10 @@ func (t *tempFile) closeFile(cfg *config, sync bool) error {
 			return newError("fsync", t.Name, err)
 		}
 	}
-	if fi, err := f.Stat(); err == nil {
-		t.info = fi
+	if t.info == nil {
+		if fi, err := f.Stat(); err == nil {
+			t.info = fi
+		}
 	}
 	if err := f.Close(); err != nil {
 		return newError("close", t.Name, err)
