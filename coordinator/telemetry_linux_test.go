@@ -12,7 +12,6 @@ import (
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
-
 // A move from a spool on another device (tmpfs) falls back to a hashed copy;
 // the span says so and the fallback is counted.
 func TestTelemetryExdevMove(t *testing.T) {
