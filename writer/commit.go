@@ -19,7 +19,8 @@ var (
 	// still flocked, beside its target; the PreCommit hooks already ran for
 	// ch (run them again with Op "inplace" just before writing in place).
 	// It returns whether the target changed and the error, with commitTemp's
-	// meaning; the caller discards t in every case.
+	// meaning, and leaves t alone: commitTemp removes it after a commit, the
+	// caller discards it otherwise.
 	busyRewrite func(ctx context.Context, r *Root, cfg *config, t *tempFile, ch Change) (committed bool, err error)
 	// recoverTarget is called before any mutating operation on target: while
 	// an in-place intent marker exists it restores the target from its backup.
@@ -80,7 +81,15 @@ func (r *Root) commitTemp(ctx context.Context, cfg *config, t *tempFile, ch Chan
 			return false, newError2(step, t.Name, t.Target, withCause(ErrCrossDevice, err))
 		case errors.Is(err, syscall.EBUSY):
 			if cfg.inPlace && busyRewrite != nil {
-				return busyRewrite(ctx, r, cfg, t, ch)
+				committed, err := busyRewrite(ctx, r, cfg, t, ch)
+				if committed {
+					// The target holds the content; the temp is spare.
+					_ = r.root.Remove(t.Name)
+					t.gone = true
+					t.release()
+					t.created = nil
+				}
+				return committed, err
 			}
 			return false, newError2(step, t.Name, t.Target, withCause(ErrBusyTarget, err))
 		}

@@ -125,3 +125,21 @@ func TestBusyTargetDefaultError(t *testing.T) {
 		t.Error("target vanished")
 	}
 }
+
+// TestBusyTargetInPlaceLeavesNoTemp: with InPlaceIfBusy the content lands in
+// the bind-mounted file and the temp that could not be renamed is removed.
+func TestBusyTargetInPlaceLeavesNoTemp(t *testing.T) {
+	r, dir := openRoot(t)
+	target := filepath.Join(dir, "mounted")
+	mustWrite(t, target, "old", 0o644)
+	src := filepath.Join(t.TempDir(), "src")
+	mustWrite(t, src, "bind source", 0o644)
+	testrig.BindMount(t, src, target)
+	if err := r.WriteFile(context.Background(), "mounted", []byte("new"), 0o644, InPlaceIfBusy()); err != nil {
+		t.Fatalf("WriteFile with InPlaceIfBusy: %v", err)
+	}
+	if got := readString(t, target); got != "new" {
+		t.Errorf("bind-mounted target: got %q; want %q", got, "new")
+	}
+	noTemps(t, dir)
+}
