@@ -23,7 +23,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // discard); its sum() is the sha256 and size of exactly what was copied. The
 // context is checked between chunks; on any error nothing is left behind.
 func (r *Root) copyToTemp(ctx context.Context, cfg *config, src io.Reader, target string) (*tempFile, error) {
-	t, err := r.createTemp(ctx, target, "")
+	t, err := r.createTemp(ctx, cfg, target, "")
 	if err != nil {
 		return nil, err
 	}

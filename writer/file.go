@@ -69,7 +69,7 @@ func (r *Root) Create(ctx context.Context, name string, perm fs.FileMode, opts .
 		}
 		tempDir = td
 	}
-	t, err := r.createTemp(ctx, rel, tempDir)
+	t, err := r.createTemp(ctx, cfg, rel, tempDir)
 	if err != nil {
 		return nil, err
 	}

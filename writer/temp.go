@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -140,21 +139,21 @@ type tempFile struct {
 // named per the package's temp naming. On error nothing it created is left.
 // The caller must end it with discard (not committed) or release (after the
 // rename made it the target).
-func (r *Root) createTemp(ctx context.Context, target, dir string) (*tempFile, error) {
+func (r *Root) createTemp(ctx context.Context, cfg *config, target, dir string) (*tempFile, error) {
 	if dir == "" {
 		dir = dirOf(target)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, newError("create temp", target, context.Cause(ctx))
 	}
-	created, err := r.mkdirParents(ctx, dir)
+	created, err := r.mkdirParents(ctx, cfg, dir)
 	if err != nil {
 		return nil, err
 	}
 	if td := dirOf(target); td != dir {
-		more, err := r.mkdirParents(ctx, td)
+		more, err := r.mkdirParents(ctx, cfg, td)
 		if err != nil {
-			r.removeCreated(created)
+			r.rollbackDirs(created, cfg)
 			return nil, err
 		}
 		created = append(created, more...)
@@ -167,7 +166,7 @@ func (r *Root) createTemp(ctx context.Context, target, dir string) (*tempFile, e
 			continue
 		}
 		if err != nil {
-			r.removeCreated(t.created)
+			r.rollbackDirs(t.created, cfg)
 			return nil, newError("create temp", t.Name, err)
 		}
 		t.File = f
@@ -177,7 +176,7 @@ func (r *Root) createTemp(ctx context.Context, target, dir string) (*tempFile, e
 	if err != nil {
 		_ = t.File.Close()
 		_ = r.root.Remove(t.Name)
-		r.removeCreated(t.created)
+		r.rollbackDirs(t.created, cfg)
 		return nil, newError("lock temp", t.Name, err)
 	}
 	t.lock = lk
@@ -254,71 +253,23 @@ func (t *tempFile) discard(cfg *config) error {
 		t.gone = true
 	}
 	t.release()
-	t.r.removeCreated(t.created)
+	t.r.rollbackDirs(t.created, cfg)
 	t.created = nil
 	cfg.emit("rollback", t.Name, start, 0, first)
 	return first
 }
 
 // mkdirParents creates the missing directories of dir (root-relative) with
-// mode 0777 minus umask and returns those it created, oldest first. A
-// concurrent creator's EEXIST on a directory is success; a parent removed
-// meanwhile by another call's rollback (ENOENT) restarts the walk. On error it
-// removes what it created.
-func (r *Root) mkdirParents(ctx context.Context, dir string) ([]string, error) {
+// mode 0777 minus umask, through mkdirAll (transient errors retried, a
+// concurrent creator's EEXIST is success, a parent vanished by another call's
+// rollback restarts the walk), and returns those it created, oldest first.
+// On error nothing it created is left.
+func (r *Root) mkdirParents(ctx context.Context, cfg *config, dir string) ([]string, error) {
 	if dir == "." || dir == "" {
 		return nil, nil
 	}
 	if fi, err := r.root.Lstat(dir); err == nil && fi.IsDir() {
 		return nil, nil
 	}
-	parts := strings.Split(dir, "/")
-	var created []string
-	for restart := 0; ; restart++ {
-		again := false
-		for i := range parts {
-			p := strings.Join(parts[:i+1], "/")
-			fi, err := r.root.Lstat(p)
-			if err == nil {
-				if !fi.IsDir() {
-					r.removeCreated(created)
-					return nil, newError("mkdir", p, syscall.ENOTDIR)
-				}
-				continue
-			}
-			if !errors.Is(err, fs.ErrNotExist) {
-				r.removeCreated(created)
-				return nil, newError("mkdir", p, err)
-			}
-			err = r.root.Mkdir(p, 0o777)
-			switch {
-			case err == nil:
-				created = append(created, p)
-			case errors.Is(err, fs.ErrExist):
-				if fi, serr := r.root.Lstat(p); serr != nil || !fi.IsDir() {
-					r.removeCreated(created)
-					return nil, newError("mkdir", p, err)
-				}
-			case errors.Is(err, fs.ErrNotExist) && restart < 10 && ctx.Err() == nil:
-				again = true
-			default:
-				r.removeCreated(created)
-				return nil, newError("mkdir", p, err)
-			}
-			if again {
-				break
-			}
-		}
-		if !again {
-			return created, nil
-		}
-	}
-}
-
-// removeCreated removes directories a call created, newest first, each only
-// if it is still empty (another writer may have put something in it).
-func (r *Root) removeCreated(created []string) {
-	for i := len(created) - 1; i >= 0; i-- {
-		_ = r.root.Remove(created[i])
-	}
+	return r.mkdirAll(ctx, dir, 0o777, cfg)
 }
