@@ -147,7 +147,7 @@ func (c *config) runPreCommit(ctx context.Context, ch Change) error {
 	}
 	for _, fn := range c.preCommit {
 		if err := fn(ctx, ch); err != nil {
-			return newError("pre-commit", ch.Name, err)
+			return &Error{Op: "pre-commit", Path: ch.Name, Err: err} // the hook's error as it is
 		}
 	}
 	return nil
