@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -81,4 +82,27 @@ func TestCreateStreamingSumAndAbort(t *testing.T) {
 		t.Errorf("after Abort following Commit: got %q; want %q", got, "x")
 	}
 	noTemps(t, dir)
+}
+
+func TestObserveSteps(t *testing.T) {
+	r, _ := openRoot(t)
+	var steps []string
+	obs := Observe(func(ev Event) {
+		steps = append(steps, ev.Step)
+		if ev.Path == "" || ev.Dur < 0 {
+			t.Errorf("event %+v: no path or negative duration", ev)
+		}
+	})
+	if err := r.WriteFile(context.Background(), "f", []byte("x"), 0o644, obs); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(steps, ","), "write,fsync,rename,dirsync"; got != want {
+		t.Errorf("steps: got %s; want %s", got, want)
+	}
+	steps = nil
+	refuse := PreCommit(func(context.Context, Change) error { return errors.New("no") })
+	_ = r.WriteFile(context.Background(), "new/f", []byte("x"), 0o644, obs, refuse)
+	if got, want := strings.Join(steps, ","), "write,fsync,rollback,rollback"; got != want {
+		t.Errorf("steps of a refused commit that made a directory: got %s; want %s", got, want)
+	}
 }
