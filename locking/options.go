@@ -24,8 +24,8 @@ func newConfig(opts []Option) config {
 	c := config{
 		filePerm:   0o660,
 		dirPerm:    fs.ModeSetgid | 0o770,
-		pollMin:    500 * time.Microsecond,
-		pollMax:    10 * time.Millisecond,
+		pollMin:    250 * time.Microsecond,
+		pollMax:    4 * time.Millisecond,
 		retryEvery: 50 * time.Millisecond,
 	}
 	for _, o := range opts {
@@ -63,8 +63,8 @@ func Host(h string) Option { return func(c *config) { c.host = h } }
 // Logger sets where lease losses and retries are logged (default: nowhere).
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// PollInterval sets the file lock's polling backoff bounds (default 0.5 ms
-// growing to 10 ms). flock(2) cannot be cancelled, so a blocked Lock polls.
+// PollInterval sets the file lock's polling backoff bounds (default 0.25 ms
+// doubling up to 4 ms). flock(2) cannot be cancelled, so a blocked Lock polls.
 func PollInterval(min, max time.Duration) Option {
 	return func(c *config) { c.pollMin, c.pollMax = min, max }
 }

@@ -227,9 +227,12 @@ func redisErr(err error) error {
 	if errors.As(err, &re) && !transientReply(re.Error()) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	// Timeouts (a dial or read timing out, or the caller's deadline passing
+	// mid-call) count as unavailability; Acquire tells the caller's own
+	// deadline apart by checking its context.
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 

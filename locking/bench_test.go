@@ -1,0 +1,318 @@
+package locking
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bsm/redislock"
+	"github.com/redis/go-redis/v9"
+)
+
+func init() {
+	helpers["handoff"] = helperHandoff
+}
+
+func BenchmarkPing(b *testing.B) {
+	c := testClient(b, needRedis(b).Addr())
+	ctx := context.Background()
+	for b.Loop() {
+		if err := c.Ping(ctx).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRawSetNXDel is what a bare lock costs: SET NX PX, then DEL.
+func BenchmarkRawSetNXDel(b *testing.B) {
+	c := testClient(b, needRedis(b).Addr())
+	ctx := context.Background()
+	key := uniqueVolume(b)
+	for b.Loop() {
+		if ok, err := c.SetNX(ctx, key, "v", time.Second).Result(); err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		if err := c.Del(ctx, key).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAcquireRelease is our lease: acquire (token + committed record) and
+// release (compare-and-delete + publish), watchdog started and stopped.
+func BenchmarkAcquireRelease(b *testing.B) {
+	l := NewRedisLocker(testClient(b, needRedis(b).Addr()), uniqueVolume(b))
+	ctx := context.Background()
+	for b.Loop() {
+		le, err := l.Acquire(ctx, "k", time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := le.Release(ctx, nil, "k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRedislockObtainRelease(b *testing.B) {
+	rl := redislock.New(testClient(b, needRedis(b).Addr()))
+	ctx := context.Background()
+	key := uniqueVolume(b)
+	for b.Loop() {
+		lk, err := rl.Obtain(ctx, key, time.Second, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := lk.Release(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFileLockUnlock(b *testing.B) {
+	_, d := newLockDir(b)
+	fl, err := d.Open("k")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fl.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		if err := fl.Lock(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := fl.Unlock(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// handoffLock takes and returns one lock the way a handoff worker does.
+type handoffLock func(ctx context.Context) (release func(), err error)
+
+func handoffLocker(mode string, c redis.UniversalClient, vol, key string) handoffLock {
+	switch mode {
+	case "ours":
+		l := NewRedisLocker(c, vol)
+		return func(ctx context.Context) (func(), error) {
+			le, err := l.Acquire(ctx, key, 5*time.Second)
+			if err != nil {
+				return nil, err
+			}
+			return func() { le.Release(context.Background(), nil, key) }, nil
+		}
+	case "linear", "exponential":
+		rl := redislock.New(c)
+		return func(ctx context.Context) (func(), error) {
+			strategy := redislock.LinearBackoff(10 * time.Millisecond)
+			if mode == "exponential" {
+				strategy = redislock.ExponentialBackoff(4*time.Millisecond, 64*time.Millisecond)
+			}
+			lk, err := rl.Obtain(ctx, vol+":"+key, 5*time.Second, &redislock.Options{RetryStrategy: strategy})
+			if err != nil {
+				return nil, err
+			}
+			return func() { lk.Release(context.Background()) }, nil
+		}
+	}
+	panic("unknown mode " + mode)
+}
+
+const (
+	handoffHold    = time.Millisecond
+	handoffOutside = 2 * time.Millisecond
+)
+
+type handoffResult struct {
+	N     int     `json:"n"`
+	Waits []int64 `json:"waits"` // ns
+}
+
+// helperHandoff: from START until START+DURATION, take the lock, hold it for
+// 1 ms of work, release, spend 2 ms outside; print the acquisitions and waits.
+func helperHandoff() error {
+	c := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR"), DisableIdentity: true, MaxRetries: -1, ContextTimeoutEnabled: true})
+	defer c.Close()
+	lock := handoffLocker(os.Getenv("MODE"), c, os.Getenv("VOLUME"), "handoff")
+	startNS, _ := strconv.ParseInt(os.Getenv("START"), 10, 64)
+	dur, _ := time.ParseDuration(os.Getenv("DURATION"))
+	start := time.Unix(0, startNS)
+	end := start.Add(dur)
+	time.Sleep(time.Until(start))
+	ctx, cancel := context.WithDeadline(context.Background(), end)
+	defer cancel()
+	var res handoffResult
+	for time.Now().Before(end) {
+		t0 := time.Now()
+		release, err := lock(ctx)
+		if err != nil {
+			// The run's end: the context, or a socket deadline set from it.
+			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, redislock.ErrNotObtained) {
+				break
+			}
+			return err
+		}
+		res.Waits = append(res.Waits, int64(time.Since(t0)))
+		res.N++
+		busy(handoffHold)
+		release()
+		time.Sleep(handoffOutside)
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// busy spins for d: "work" that a sleep's timer slack would not distort.
+func busy(d time.Duration) {
+	for t := time.Now(); time.Since(t) < d; {
+	}
+}
+
+func pct(ns []int64, p float64) time.Duration {
+	if len(ns) == 0 {
+		return 0
+	}
+	s := append([]int64(nil), ns...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p)
+	return time.Duration(s[i])
+}
+
+// serialHold measures one uncontended hold-and-release cycle (lock, 1 ms of
+// work, release), the serial limit's period.
+func serialHold(t *testing.T, lock handoffLock, n int) time.Duration {
+	ctx := context.Background()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		release, err := lock(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy(handoffHold)
+		release()
+	}
+	return time.Since(start) / time.Duration(n)
+}
+
+// TestHandoffBench prints the lease benchmarks as a table. It measures and
+// asserts nothing about speed; run with SHAREDWRITE_BENCH=1:
+//
+//	SHAREDWRITE_BENCH=1 go test -run TestHandoffBench -v ./locking/
+func TestHandoffBench(t *testing.T) {
+	if os.Getenv("SHAREDWRITE_BENCH") != "1" {
+		t.Skip("benchmark harness; set SHAREDWRITE_BENCH=1")
+	}
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	var out strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&out, format, a...) }
+
+	// Round trips.
+	ping := testing.Benchmark(BenchmarkPing)
+	raw := testing.Benchmark(BenchmarkRawSetNXDel)
+	ours := testing.Benchmark(BenchmarkAcquireRelease)
+	rl := testing.Benchmark(BenchmarkRedislockObtainRelease)
+	rtt := time.Duration(ping.NsPerOp())
+	p("\nround trips (PING round trip %v)\n", rtt)
+	p("%-34s %12s %10s\n", "operation", "per op", "RTTs")
+	for _, row := range []struct {
+		name string
+		r    testing.BenchmarkResult
+	}{{"raw SET NX PX + DEL", raw}, {"Acquire + Release (ours)", ours}, {"redislock Obtain + Release", rl}} {
+		p("%-34s %12v %10.2f\n", row.name, time.Duration(row.r.NsPerOp()), float64(row.r.NsPerOp())/float64(rtt))
+	}
+	p("ours − raw: %v\n", time.Duration(ours.NsPerOp()-raw.NsPerOp()))
+
+	// Contended handoff.
+	const procs = 8
+	dur := 5 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("SHAREDWRITE_BENCH_DURATION")); err == nil {
+		dur = d
+	}
+	p("\ncontended handoff: %d processes, one key, hold %v of work, %v outside, %v per run\n", procs, handoffHold, handoffOutside, dur)
+	p("%-26s %9s %9s %9s %9s %9s %9s\n", "locker", "serial/s", "acq/s", "÷serial", "p99 wait", "max wait", "fairness")
+	for _, mode := range []string{"ours", "linear", "exponential"} {
+		vol := uniqueVolume(t) + mode
+		period := serialHold(t, handoffLocker(mode, c, vol, "serial"), 200)
+		serial := float64(time.Second) / float64(period)
+		start := time.Now().Add(500 * time.Millisecond)
+		var ps []*helperProc
+		for i := 0; i < procs; i++ {
+			ps = append(ps, startHelper(t, "handoff", "REDIS_ADDR="+r.Addr(), "VOLUME="+vol, "MODE="+mode,
+				"START="+strconv.FormatInt(start.UnixNano(), 10), "DURATION="+dur.String()))
+		}
+		var all []int64
+		total, fewest, most := 0, int(^uint(0)>>1), 0
+		for i, hp := range ps {
+			line := hp.expect(t, "{", dur+30*time.Second)
+			var res handoffResult
+			if err := json.Unmarshal([]byte(line), &res); err != nil {
+				t.Fatalf("process %d: %q: %v", i, line, err)
+			}
+			hp.cmd.Wait()
+			total += res.N
+			fewest, most = min(fewest, res.N), max(most, res.N)
+			all = append(all, res.Waits...)
+		}
+		tput := float64(total) / dur.Seconds()
+		name := map[string]string{"ours": "ours (pub/sub wake-up)", "linear": "redislock Linear(10ms)", "exponential": "redislock Exp(4ms,64ms)"}[mode]
+		p("%-26s %9.0f %9.0f %9.2f %9v %9v %9.2f\n", name, serial, tput, tput/serial,
+			pct(all, 0.99).Round(10*time.Microsecond), pct(all, 1).Round(10*time.Microsecond), float64(fewest)/float64(max(most, 1)))
+	}
+
+	// Wake-up latency after Release.
+	l := NewRedisLocker(c, uniqueVolume(t))
+	var wake []int64
+	for i := 0; i < 200; i++ {
+		holder, err := l.Acquire(context.Background(), "w", 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan time.Time, 1)
+		go func() {
+			le, err := l.Acquire(context.Background(), "w", 10*time.Second)
+			if err != nil {
+				t.Error(err)
+				got <- time.Time{}
+				return
+			}
+			got <- time.Now()
+			le.Release(context.Background(), nil, "w")
+		}()
+		time.Sleep(3 * time.Millisecond)
+		released := time.Now()
+		holder.Release(context.Background(), nil, "w")
+		wake = append(wake, int64((<-got).Sub(released)))
+		time.Sleep(time.Millisecond)
+	}
+	p("\nwake-up after Release (ours, 200 handoffs): p50 %v  p99 %v\n", pct(wake, 0.5).Round(time.Microsecond), pct(wake, 0.99).Round(time.Microsecond))
+
+	// File lock: wait added by polling.
+	_, d := newLockDir(t)
+	h, _ := d.Open("f")
+	w, _ := d.Open("f")
+	defer h.Close()
+	defer w.Close()
+	var poll []int64
+	for i := 0; i < 200; i++ {
+		h.Lock(context.Background())
+		got := make(chan time.Time, 1)
+		go func() {
+			w.Lock(context.Background())
+			got <- time.Now()
+			w.Unlock()
+		}()
+		time.Sleep(time.Duration(2+i%10) * time.Millisecond)
+		released := time.Now()
+		h.Unlock()
+		poll = append(poll, int64((<-got).Sub(released)))
+	}
+	p("file lock wait added by polling (200 handoffs, 2–11 ms holds): p50 %v  p99 %v\n", pct(poll, 0.5).Round(time.Microsecond), pct(poll, 0.99).Round(time.Microsecond))
+	t.Log(out.String())
+}
