@@ -1,0 +1,219 @@
+//go:build linux
+
+package writer
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
+)
+
+// busyRig makes dir/mounted a file with a file bind-mounted onto it (as
+// docker -v file:file does) and returns the root and the bind source.
+func busyRig(t *testing.T, content string) (r *Root, dir, source string) {
+	t.Helper()
+	r, dir = openRoot(t)
+	mustWrite(t, filepath.Join(dir, "mounted"), "placeholder", 0o644)
+	source = filepath.Join(t.TempDir(), "source")
+	mustWrite(t, source, content, 0o640)
+	testrig.BindMount(t, source, filepath.Join(dir, "mounted"))
+	return r, dir, source
+}
+
+// noInPlaceLeftovers checks that no marker, backup or temp is left.
+func noInPlaceLeftovers(t *testing.T, dir, name string) {
+	t.Helper()
+	m, b := inPlaceNames(name)
+	for _, p := range []string{m, b} {
+		if _, err := os.Lstat(filepath.Join(dir, p)); err == nil {
+			t.Errorf("%s left behind", p)
+		}
+	}
+	noTemps(t, dir)
+}
+
+func TestBusyTarget(t *testing.T) {
+	ops := []struct {
+		name string
+		do   func(r *Root, data string, opts ...Option) error
+	}{
+		{"WriteFile", func(r *Root, data string, opts ...Option) error {
+			return r.WriteFile(context.Background(), "mounted", []byte(data), 0o644, opts...)
+		}},
+		{"Move", func(r *Root, data string, opts ...Option) error {
+			src := filepath.Join(os.TempDir(), "sharedwrite-move-busy-"+strings.ReplaceAll(time.Now().String(), " ", "_"))
+			if err := os.WriteFile(src, []byte(data), 0o600); err != nil {
+				return err
+			}
+			defer os.Remove(src)
+			err := r.Move(context.Background(), src, "mounted", opts...)
+			if _, serr := os.Lstat(src); err == nil && serr == nil {
+				return errors.New("source left after a committed Move")
+			}
+			return err
+		}},
+	}
+	for _, op := range ops {
+		t.Run(op.name+"/default", func(t *testing.T) {
+			r, dir, source := busyRig(t, "old content")
+			err := op.do(r, "new")
+			if !errors.Is(err, ErrBusyTarget) || !errors.Is(err, syscall.EBUSY) {
+				t.Fatalf("%s onto a bind-mounted file: %v; want ErrBusyTarget and EBUSY", op.name, err)
+			}
+			if !strings.Contains(err.Error(), "EBUSY") || !strings.Contains(err.Error(), "bind") {
+				t.Errorf("error %q does not name EBUSY and the bind mount", err)
+			}
+			if got := readString(t, source); got != "old content" {
+				t.Errorf("target: got %q; want unchanged", got)
+			}
+			noInPlaceLeftovers(t, dir, "mounted")
+		})
+		for _, tc := range []struct{ name, old, new string }{
+			{"shorter", "old content, longer than the new", "new"},
+			{"longer", "old", "new content, longer than the old one"},
+		} {
+			t.Run(op.name+"/InPlaceIfBusy/"+tc.name, func(t *testing.T) {
+				r, dir, source := busyRig(t, tc.old)
+				var changes []Change
+				hook := PreCommit(func(_ context.Context, c Change) error { changes = append(changes, c); return nil })
+				if err := op.do(r, tc.new, InPlaceIfBusy(), hook); err != nil {
+					t.Fatalf("%s with InPlaceIfBusy: %v", op.name, err)
+				}
+				if got := readString(t, filepath.Join(dir, "mounted")); got != tc.new {
+					t.Errorf("target: got %q; want %q", got, tc.new)
+				}
+				if got := readString(t, source); got != tc.new {
+					t.Errorf("bind source: got %q; want %q", got, tc.new)
+				}
+				fi, _ := os.Stat(source)
+				if fi.Mode().Perm() != 0o640 {
+					t.Errorf("mode: got %v; want the target's 0640 kept", fi.Mode().Perm())
+				}
+				if len(changes) == 0 || changes[len(changes)-1].Op != "inplace" {
+					t.Errorf("PreCommit changes %+v; want the last with Op inplace", changes)
+				}
+				noInPlaceLeftovers(t, dir, "mounted")
+			})
+		}
+	}
+}
+
+// A refused hook before the in-place write leaves the old content.
+func TestInPlaceHookRefused(t *testing.T) {
+	r, dir, source := busyRig(t, "old")
+	refuse := errors.New("fenced")
+	err := r.WriteFile(context.Background(), "mounted", []byte("new"), 0o644, InPlaceIfBusy(),
+		PreCommit(func(_ context.Context, c Change) error {
+			if c.Op == "inplace" {
+				return refuse
+			}
+			return nil
+		}))
+	if !errors.Is(err, refuse) {
+		t.Fatalf("WriteFile: %v; want the hook's error", err)
+	}
+	if got := readString(t, source); got != "old" {
+		t.Errorf("target: got %q; want %q", got, "old")
+	}
+	noInPlaceLeftovers(t, dir, "mounted")
+}
+
+// A child rewriting a bind-mounted file in place is SIGKILLed at moments
+// spread over the rewrite; then one of several operations on the file runs,
+// and the file holds a whole version (old or new; the payload checks itself).
+func TestInPlaceCrash(t *testing.T) {
+	testrig.NeedRoot(t)
+	const size = 3 << 20
+	r, dir, source := busyRig(t, "")
+	if err := os.WriteFile(source, crashPayload(1000, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	c := startOpsChild(t, "inplace", dir, "mounted", "2000", "3145728")
+	if out, err := c.wait(); err != nil {
+		t.Fatalf("calibration rewrite: %v: %s", err, out)
+	}
+	took := time.Since(start)
+	if s, ok := seedOf(source); !ok || s != 2000 {
+		t.Fatalf("calibration rewrite: seed %d, %v; want 2000", s, ok)
+	}
+	t.Logf("one in-place rewrite of %d MiB takes %v in a child", size>>20, took)
+
+	// Each operation returns the seed it wrote itself, or 0 when the target
+	// must hold the old or the new version of the killed rewrite.
+	then := []struct {
+		name string
+		do   func(seed uint64) (uint64, error)
+	}{
+		{"Create+Abort", func(uint64) (uint64, error) {
+			f, err := r.Create(ctx, "mounted", 0o644)
+			if err != nil {
+				return 0, err
+			}
+			return 0, f.Abort()
+		}},
+		{"Sweep", func(uint64) (uint64, error) { _, err := r.Sweep(ctx, time.Hour); return 0, err }},
+		{"WriteFile in place", func(seed uint64) (uint64, error) {
+			return seed + 5000, r.WriteFile(ctx, "mounted", crashPayload(seed+5000, size/2), 0o644, InPlaceIfBusy())
+		}},
+		{"Move in place", func(seed uint64) (uint64, error) {
+			src := filepath.Join(t.TempDir(), "src")
+			if err := os.WriteFile(src, crashPayload(seed+7000, size/3), 0o644); err != nil {
+				return 0, err
+			}
+			return seed + 7000, r.Move(ctx, src, "mounted", InPlaceIfBusy())
+		}},
+		{"restoreInPlace", func(uint64) (uint64, error) { return 0, restoreInPlace(ctx, r, "mounted") }},
+	}
+	outcomes := map[string]int{}
+	prev := uint64(2000)
+	for i := range crashRounds() {
+		seed := uint64(i + 1)
+		c := startOpsChild(t, "inplace", dir, "mounted", itoa(seed), itoa(size))
+		delay := rand.N(took * 6 / 5)
+		time.Sleep(delay)
+		c.kill()
+		m, _ := inPlaceNames("mounted")
+		_, markerErr := os.Lstat(filepath.Join(dir, m))
+
+		op := then[i%len(then)]
+		wrote, err := op.do(seed)
+		if err != nil {
+			t.Fatalf("round %d (kill after %v): %s: %v", i, delay, op.name, err)
+		}
+		got, ok := seedOf(source)
+		if wrote != 0 {
+			if !ok || got != wrote {
+				t.Fatalf("round %d (kill after %v, then %s): target holds seed %d (complete %v); want %d", i, delay, op.name, got, ok, wrote)
+			}
+		} else if !ok || got != seed && got != prev {
+			t.Fatalf("round %d (kill after %v, then %s): target holds seed %d (complete %v); want %d or %d", i, delay, op.name, got, ok, prev, seed)
+		}
+		if _, err := os.Lstat(filepath.Join(dir, m)); err == nil {
+			t.Fatalf("round %d: marker left after %s", i, op.name)
+		}
+		// The killed child's temp (and a backup whose marker was already
+		// removed) are orphans for Sweep.
+		if _, err := r.Sweep(ctx, 0); err != nil {
+			t.Fatalf("Sweep: %v", err)
+		}
+		noInPlaceLeftovers(t, dir, "mounted")
+		if wrote == 0 {
+			outcomes[map[bool]string{true: "new", false: "old"}[got == seed]+map[bool]string{true: ", marker left", false: ""}[markerErr == nil]]++
+		}
+		prev = got
+	}
+	t.Logf("outcomes over %d kills: %v", crashRounds(), outcomes)
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
