@@ -1,0 +1,340 @@
+//go:build linux
+
+package writer_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// The tests in this file run the writer on a FUSE filesystem that injects
+// faults (internal/testrig/faultfs). Each checks the outcome the writer
+// reports, what is visible afterwards (through the mount and in the backing
+// directory), that no temp is left, and that the error names the path and
+// wraps the errno.
+
+const (
+	faultOld = "old content\n"
+	faultNew = "new content, longer than the old one\n"
+)
+
+// TestFaultNotCommitted: a fault before the rename leaves the old content,
+// no temp, and an error naming the path and the errno.
+func TestFaultNotCommitted(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB: several FUSE writes
+	tests := []struct {
+		name  string
+		fault faultfs.Fault
+		data  string
+		errno syscall.Errno
+	}{
+		{
+			name:  "EIO on every write of the temp after the 2nd",
+			fault: faultfs.Fault{Op: faultfs.OpWrite, Errno: syscall.EIO, Skip: 2, Glob: faultTempGlob("cfg.json")},
+			data:  big,
+			errno: syscall.EIO,
+		},
+		{
+			name:  "ENOSPC on every write of the temp after the 2nd",
+			fault: faultfs.Fault{Op: faultfs.OpWrite, Errno: syscall.ENOSPC, Skip: 2, Glob: faultTempGlob("cfg.json")},
+			data:  big,
+			errno: syscall.ENOSPC,
+		},
+		{
+			name:  "ENOSPC on the first write",
+			fault: faultfs.Fault{Op: faultfs.OpWrite, Errno: syscall.ENOSPC, Glob: faultTempGlob("cfg.json")},
+			data:  faultNew,
+			errno: syscall.ENOSPC,
+		},
+		{
+			name:  "EIO on fsync of the temp",
+			fault: faultfs.Fault{Op: faultfs.OpFsync, Errno: syscall.EIO, Glob: faultTempGlob("cfg.json")},
+			data:  faultNew,
+			errno: syscall.EIO,
+		},
+		{
+			name:  "EIO on close of the temp",
+			fault: faultfs.Fault{Op: faultfs.OpFlush, Errno: syscall.EIO, Count: 1, Glob: faultTempGlob("cfg.json")},
+			data:  faultNew,
+			errno: syscall.EIO,
+		},
+		{
+			name:  "EXDEV on the rename",
+			fault: faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EXDEV},
+			data:  faultNew,
+			errno: syscall.EXDEV,
+		},
+		{
+			name:  "EIO on the rename",
+			fault: faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EIO},
+			data:  faultNew,
+			errno: syscall.EIO,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ffs, r := faultRoot(t)
+			faultSeed(t, ffs, "cfg.json", faultOld)
+			ffs.Set(tt.fault)
+			err := r.WriteFile(faultCtx(t), "cfg.json", []byte(tt.data), 0o644)
+			ffs.Clear()
+			if n := ffs.Injected(tt.fault.Op); n == 0 {
+				t.Fatalf("the %s fault never fired (err %v)", tt.fault.Op, err)
+			}
+			faultWantErrno(t, err, tt.errno, "cfg.json")
+			if errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+				t.Errorf("error %v says committed; nothing was", err)
+			}
+			if tt.errno == syscall.EXDEV && !errors.Is(err, writer.ErrCrossDevice) {
+				t.Errorf("errors.Is(err, ErrCrossDevice) = false; err: %v", err)
+			}
+			faultWantContent(t, filepath.Join(ffs.Dir, "cfg.json"), faultOld)
+			faultWantContent(t, ffs.Backed("cfg.json"), faultOld)
+			faultWantListing(t, ffs.Backing, "cfg.json")
+		})
+	}
+}
+
+// TestFaultNthWriteStreaming: EIO on exactly the 3rd write of a streamed
+// file: that Write fails, the error sticks, Commit commits nothing.
+func TestFaultNthWriteStreaming(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "cfg.json", faultOld)
+	ctx := faultCtx(t)
+	f, err := r.Create(ctx, "cfg.json", 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Abort()
+	ffs.Set(faultfs.Fault{Op: faultfs.OpWrite, Errno: syscall.EIO, Skip: 2, Count: 1, Glob: faultTempGlob("cfg.json")})
+	chunk := bytes.Repeat([]byte("x"), 4096)
+	for i := 1; i <= 5; i++ {
+		_, err := f.Write(chunk)
+		switch {
+		case i < 3 && err != nil:
+			t.Fatalf("write %d: %v; want success", i, err)
+		case i >= 3 && !errors.Is(err, syscall.EIO):
+			t.Fatalf("write %d: got %v; want EIO (the 3rd write failed, and the failure sticks)", i, err)
+		}
+	}
+	if n := ffs.Injected(faultfs.OpWrite); n != 1 {
+		t.Fatalf("injected write faults: got %d; want 1 (a failed Write must not reach the file again)", n)
+	}
+	err = f.Commit(ctx)
+	faultWantErrno(t, err, syscall.EIO, "cfg.json")
+	faultWantContent(t, filepath.Join(ffs.Dir, "cfg.json"), faultOld)
+	faultWantListing(t, ffs.Backing, "cfg.json")
+}
+
+// TestFaultNewFileNotCommitted: a failed write of a new file in new
+// directories leaves neither the file nor the directories.
+func TestFaultNewFileNotCommitted(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "keep", "x")
+	ffs.Set(faultfs.Fault{Op: faultfs.OpFsync, Errno: syscall.EIO, Glob: faultTempGlob("new.json")})
+	err := r.WriteFile(faultCtx(t), "a/b/new.json", []byte(faultNew), 0o644)
+	faultWantErrno(t, err, syscall.EIO, "a/b/new.json")
+	faultWantListing(t, ffs.Backing, "keep")
+}
+
+// TestFaultDirFsyncRefused: the rename happened, the directory fsync was
+// refused: by default ErrDurabilityUnconfirmed (visible, maybe not durable);
+// with AcceptUnconfirmedDurability a warning and nil.
+func TestFaultDirFsyncRefused(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EINVAL, syscall.ENOTSUP} {
+		t.Run(faultErrnoName(errno)+"/default", func(t *testing.T) {
+			ffs, r := faultRoot(t)
+			faultSeed(t, ffs, "sub/cfg.json", faultOld)
+			ffs.Set(faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: errno, Glob: "sub"})
+			err := r.WriteFile(faultCtx(t), "sub/cfg.json", []byte(faultNew), 0o644)
+			if !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+				t.Fatalf("got %v; want ErrDurabilityUnconfirmed", err)
+			}
+			faultWantErrno(t, err, errno, "sub")
+			faultWantContent(t, filepath.Join(ffs.Dir, "sub/cfg.json"), faultNew)
+			faultWantContent(t, ffs.Backed("sub/cfg.json"), faultNew)
+			faultWantListing(t, ffs.Backed("sub"), "cfg.json")
+		})
+		t.Run(faultErrnoName(errno)+"/accepted", func(t *testing.T) {
+			ffs, r := faultRoot(t)
+			faultSeed(t, ffs, "sub/cfg.json", faultOld)
+			ffs.Set(faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: errno, Glob: "sub"})
+			var warnings []error
+			err := r.WriteFile(faultCtx(t), "sub/cfg.json", []byte(faultNew), 0o644,
+				writer.AcceptUnconfirmedDurability(func(w error) { warnings = append(warnings, w) }))
+			if err != nil {
+				t.Fatalf("WriteFile with AcceptUnconfirmedDurability: %v; want nil", err)
+			}
+			if len(warnings) != 1 {
+				t.Fatalf("got %d warnings %v; want 1", len(warnings), warnings)
+			}
+			if !errors.Is(warnings[0], writer.ErrDurabilityUnconfirmed) {
+				t.Errorf("warning %v: want ErrDurabilityUnconfirmed", warnings[0])
+			}
+			faultWantErrno(t, warnings[0], errno, "sub")
+			faultWantContent(t, filepath.Join(ffs.Dir, "sub/cfg.json"), faultNew)
+			faultWantListing(t, ffs.Backed("sub"), "cfg.json")
+		})
+	}
+	// An I/O error is no refusal: the option does not hide it.
+	t.Run("EIO/accepted", func(t *testing.T) {
+		ffs, r := faultRoot(t)
+		faultSeed(t, ffs, "sub/cfg.json", faultOld)
+		ffs.Set(faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: syscall.EIO, Glob: "sub"})
+		err := r.WriteFile(faultCtx(t), "sub/cfg.json", []byte(faultNew), 0o644,
+			writer.AcceptUnconfirmedDurability(func(error) {}))
+		if !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+			t.Fatalf("got %v; want ErrDurabilityUnconfirmed", err)
+		}
+		faultWantErrno(t, err, syscall.EIO, "sub")
+		faultWantContent(t, filepath.Join(ffs.Dir, "sub/cfg.json"), faultNew)
+		faultWantListing(t, ffs.Backed("sub"), "cfg.json")
+	})
+}
+
+// TestFaultRenameDoneButReportsError: the rename happened but reported EIO
+// (a retransmitted NFS rename): the writer checks temp and target and
+// reports the commit.
+func TestFaultRenameDoneButReportsError(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "cfg.json", faultOld)
+	ffs.Set(faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EIO, After: true, Count: 1})
+	err := r.WriteFile(faultCtx(t), "cfg.json", []byte(faultNew), 0o644)
+	if n := ffs.Injected(faultfs.OpRename); n != 1 {
+		t.Fatalf("injected rename faults: got %d; want 1", n)
+	}
+	if err != nil {
+		t.Fatalf("WriteFile after a rename that happened but reported EIO: %v; want nil (committed)", err)
+	}
+	faultWantContent(t, filepath.Join(ffs.Dir, "cfg.json"), faultNew)
+	faultWantContent(t, ffs.Backed("cfg.json"), faultNew)
+	faultWantListing(t, ffs.Backing, "cfg.json")
+}
+
+// TestFaultLinkDoneButReportsError: the create-only commit's link happened
+// but reported EIO: committed, the temp's name removed.
+func TestFaultLinkDoneButReportsError(t *testing.T) {
+	ffs, r := faultRoot(t)
+	ffs.Set(faultfs.Fault{Op: faultfs.OpLink, Errno: syscall.EIO, After: true, Count: 1})
+	err := r.WriteFile(faultCtx(t), "init.json", []byte(faultNew), 0o644, writer.CreateOnly())
+	if n := ffs.Injected(faultfs.OpLink); n != 1 {
+		t.Fatalf("injected link faults: got %d; want 1 (err %v)", n, err)
+	}
+	if err != nil {
+		t.Fatalf("create-only WriteFile after a link that happened but reported EIO: %v; want nil (committed)", err)
+	}
+	faultWantContent(t, ffs.Backed("init.json"), faultNew)
+	faultWantListing(t, ffs.Backing, "init.json")
+}
+
+// TestFaultLinkRefused: a create-only commit whose link fails (and did not
+// happen) commits nothing.
+func TestFaultLinkRefused(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "keep", "x")
+	ffs.Set(faultfs.Fault{Op: faultfs.OpLink, Errno: syscall.EIO})
+	err := r.WriteFile(faultCtx(t), "init.json", []byte(faultNew), 0o644, writer.CreateOnly())
+	faultWantErrno(t, err, syscall.EIO, "init.json")
+	faultWantListing(t, ffs.Backing, "keep")
+}
+
+// TestFaultOpenStaleReadFile: ESTALE on open (a replace on another host)
+// is retried by ReadFile until the open succeeds.
+func TestFaultOpenStaleReadFile(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "cfg.json", faultOld)
+	// The kernel retries one ESTALE itself: 4 failing FUSE opens make
+	// 2 failing open(2) calls.
+	ffs.Set(faultfs.Fault{Op: faultfs.OpOpen, Errno: syscall.ESTALE, Count: 4, Glob: "cfg.json"})
+	got, err := r.ReadFile(faultCtx(t), "cfg.json")
+	if err != nil {
+		t.Fatalf("ReadFile: %v; want the content after retries", err)
+	}
+	if string(got) != faultOld {
+		t.Fatalf("ReadFile: got %q; want %q", got, faultOld)
+	}
+	if n := ffs.Injected(faultfs.OpOpen); n != 4 {
+		t.Fatalf("injected open faults: got %d; want 4", n)
+	}
+}
+
+// TestFaultOpenStaleForever: a handle that stays stale ends the retries
+// within the deadline with an error naming the path and ESTALE.
+func TestFaultOpenStaleForever(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "cfg.json", faultOld)
+	ffs.Set(faultfs.Fault{Op: faultfs.OpOpen, Errno: syscall.ESTALE, Glob: "cfg.json"})
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := r.ReadFile(ctx, "cfg.json")
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("ReadFile returned after %v; want within the 3s deadline plus a margin", d)
+	}
+	faultWantErrno(t, err, syscall.ESTALE, "cfg.json")
+	if n := ffs.Injected(faultfs.OpOpen); n < 4 {
+		t.Errorf("injected open faults: got %d; want retries (at least 4)", n)
+	}
+}
+
+// TestFaultMoveRenameEXDEV: Move's rename gets EXDEV between two
+// directories of one mount: it falls back to the copy, and src is gone.
+func TestFaultMoveRenameEXDEV(t *testing.T) {
+	ffs := faultfs.Mount(t, faultfs.Options{})
+	faultSeed(t, ffs, "spool/in.bin", faultNew)
+	faultSeed(t, ffs, "vol/cfg.json", faultOld)
+	r, err := writer.Open(filepath.Join(ffs.Dir, "vol"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ffs.Set(faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EXDEV, Glob: "spool/in.bin"})
+	if err := r.Move(faultCtx(t), filepath.Join(ffs.Dir, "spool/in.bin"), "cfg.json"); err != nil {
+		t.Fatalf("Move with EXDEV on the rename: %v; want the copy fallback to succeed", err)
+	}
+	if n := ffs.Injected(faultfs.OpRename); n != 1 {
+		t.Errorf("injected rename faults: got %d; want 1", n)
+	}
+	faultWantContent(t, ffs.Backed("vol/cfg.json"), faultNew)
+	faultWantListing(t, ffs.Backed("vol"), "cfg.json")
+	faultWantListing(t, ffs.Backed("spool"))
+}
+
+// TestFaultMoveRenameEXDEVOneDirectory: EXDEV from a rename inside one
+// directory is not committed, with ErrCrossDevice.
+func TestFaultMoveRenameEXDEVOneDirectory(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "in.bin", faultNew)
+	faultSeed(t, ffs, "cfg.json", faultOld)
+	ffs.Set(faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EXDEV})
+	err := r.Move(faultCtx(t), filepath.Join(ffs.Dir, "in.bin"), "cfg.json")
+	faultWantErrno(t, err, syscall.EXDEV, "cfg.json")
+	if !errors.Is(err, writer.ErrCrossDevice) {
+		t.Errorf("errors.Is(err, ErrCrossDevice) = false; err: %v", err)
+	}
+	faultWantContent(t, ffs.Backed("cfg.json"), faultOld)
+	faultWantContent(t, ffs.Backed("in.bin"), faultNew)
+	faultWantListing(t, ffs.Backing, "cfg.json", "in.bin")
+}
+
+// TestFaultLatency: a slow filesystem (every operation delayed) changes
+// nothing in the outcome.
+func TestFaultLatency(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "cfg.json", faultOld)
+	ffs.Set(faultfs.Fault{Delay: 2 * time.Millisecond})
+	if err := r.WriteFile(faultCtx(t), "cfg.json", []byte(faultNew), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	faultWantContent(t, ffs.Backed("cfg.json"), faultNew)
+	faultWantListing(t, ffs.Backing, "cfg.json")
+}
