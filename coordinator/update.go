@@ -3,7 +3,6 @@ package coordinator
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -123,11 +122,6 @@ type LeaseInfo struct {
 	// adopt the lock (WithAdoptedLease).
 	Fd    uintptr
 	Lease locking.Lease
-}
-
-// Env renders the lease for SHAREDWRITE_LEASE: "<token> <lease id> <key>".
-func (l LeaseInfo) Env() string {
-	return fmt.Sprintf("%d %s %s", l.Token, l.LeaseID, l.Key)
 }
 
 // Lock runs fn holding name's lease and lock, after the floor check. fn's

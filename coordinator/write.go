@@ -86,9 +86,7 @@ func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode,
 	cf := &File{c: c, h: h, o: o, octx: octx, stop: stop, leave: leave, opCtx: opCtx}
 	cf.f, err = c.root.Create(octx, key, perm, c.wopts(opCtx, o, h, &cf.v, opts)...)
 	if err != nil {
-		err = c.leaseErr(opCtx, wrap("create", key, err), h)
-		cf.done(nil, err)
-		return nil, err
+		return nil, cf.done(nil, wrap("create", key, err))
 	}
 	return cf, nil
 }
@@ -113,13 +111,10 @@ func (f *File) ReadFrom(r io.Reader) (int64, error) {
 // commit) and releases the lease. Errors are those of WriteFile.
 func (f *File) Commit(ctx context.Context) error {
 	cctx, stop := withLeases(ctx, f.h)
-	stopOuter := context.AfterFunc(f.octx, stop)
 	err := f.f.Commit(cctx)
-	stopOuter()
 	stop()
 	v, err := committed(&f.v, wrapW("commit", f.h.key, err))
-	f.done(v, err)
-	return err
+	return f.done(v, err)
 }
 
 // Abort removes the temp (and the directories the write created) and releases
@@ -133,11 +128,13 @@ func (f *File) Abort() error {
 	return err
 }
 
-func (f *File) done(v *locking.Version, err error) {
-	f.once.Do(func() { f.finishOnce(v, err) })
+// done ends the operation once and returns its final error.
+func (f *File) done(v *locking.Version, err error) error {
+	f.once.Do(func() { err = f.finishOnce(v, err) })
+	return err
 }
 
-func (f *File) finishOnce(v *locking.Version, err error) {
+func (f *File) finishOnce(v *locking.Version, err error) error {
 	c, h := f.c, f.h
 	f.stop()
 	outcome := OutcomeNotCommitted
@@ -156,6 +153,7 @@ func (f *File) finishOnce(v *locking.Version, err error) {
 	}
 	f.leave()
 	f.o.end(f.opCtx, outcome, err)
+	return err
 }
 
 // MkdirAll creates name and its missing parents inside the root, retrying

@@ -1,0 +1,139 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
+	"github.com/sharedwrite/sharedwrite/locking"
+)
+
+// A wait that times out while another holder has the key is exit 3 and names
+// the holder.
+func TestNotObtainedNamesHolder(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			root := t.TempDir()
+			holder := open(t, m, root)
+			waiter := open(t, m, root)
+			ctx := ctxT(t, 30*time.Second)
+			holding, release := make(chan struct{}), make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				done <- holder.Lock(ctx, "busy", func(context.Context, LeaseInfo) error {
+					close(holding)
+					<-release
+					return nil
+				})
+			}()
+			<-holding
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			err := waiter.WriteFile(short, "busy", []byte("x"), 0o644)
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(err, ErrNotObtained) || ExitCode(err) != ExitNotObtained {
+				t.Fatalf("WriteFile = %v (exit %d); want ErrNotObtained, exit 3", err, ExitCode(err))
+			}
+			if el := time.Since(start); el > 5*time.Second {
+				t.Fatalf("the wait took %v past a 300ms deadline", el)
+			}
+			pid := strconv.Itoa(os.Getpid())
+			if !strings.Contains(err.Error(), pid) || !strings.Contains(err.Error(), `"busy"`) {
+				t.Fatalf("error %q does not name the key and the holder (pid %s)", err, pid)
+			}
+		})
+	}
+}
+
+// A deadline that passes while Redis refuses connections is exit 6.
+func TestRedisUnreachable(t *testing.T) {
+	r := testrig.StartRedis(t)
+	root := t.TempDir()
+	ctx := ctxT(t, 30*time.Second)
+	cl := redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true})
+	t.Cleanup(func() { cl.Close() })
+	if _, err := InitVolume(ctx, root, cl); err != nil {
+		t.Fatal(err)
+	}
+	r.Kill()
+	c, err := Open(ctx, root, WithRedisURL(r.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	err = c.WriteFile(short, "f", []byte("x"), 0o644)
+	if ExitCode(err) != ExitUnavailable {
+		t.Fatalf("WriteFile = %v (exit %d); want exit 6", err, ExitCode(err))
+	}
+	if _, err := InitVolume(short, t.TempDir(), cl); ExitCode(err) != ExitUnavailable {
+		t.Fatalf("InitVolume = %v (exit %d); want exit 6", err, ExitCode(err))
+	}
+	if _, err := os.Stat(filepath.Join(root, "f")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("f: %v; want nothing written", err)
+	}
+}
+
+// A lease lost between the temp and the commit (its Redis key deleted, as a
+// takeover would) rolls everything back: no target, no temp, no directory the
+// write created; the loss is counted and is exit 4.
+func TestLeaseLostRollsBack(t *testing.T) {
+	root := t.TempDir()
+	tr := newTelRig(t)
+	const ttl = 600 * time.Millisecond
+	c := open(t, rds, root, append(tr.opts(), WithLeaseTTL(ttl))...)
+	ctx := ctxT(t, 30*time.Second)
+	f, err := c.Create(ctx, "n1/n2/f", 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("doomed")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "n1/n2")); err != nil {
+		t.Fatalf("parent directories not created for the temp: %v", err)
+	}
+	cl := redis.NewClient(&redis.Options{Addr: needRedis(t).Addr(), DisableIdentity: true})
+	defer cl.Close()
+	if n, err := cl.Del(ctx, locking.RedisKeys(c.VolumeID(), "n1/n2/f").Lock).Result(); err != nil || n != 1 {
+		t.Fatalf("DEL lease key = %d, %v; want 1", n, err)
+	}
+	select {
+	case <-f.h.lease.Done():
+	case <-time.After(5 * ttl):
+		t.Fatal("lease loss not noticed within 5 TTLs")
+	}
+	err = f.Commit(ctx)
+	if !errors.Is(err, ErrLeaseLost) || ExitCode(err) != ExitLeaseLost {
+		t.Fatalf("Commit = %v (exit %d); want ErrLeaseLost, exit 4", err, ExitCode(err))
+	}
+	if _, err := os.Stat(filepath.Join(root, "n1")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("n1 after the rollback: %v; want removed", err)
+	}
+	if got := tr.counter(t, MetricLeaseLost); got != 1 {
+		t.Fatalf("%s = %d; want 1", MetricLeaseLost, got)
+	}
+	if got := tr.counter(t, MetricRollbacks); got < 1 {
+		t.Fatalf("%s = %d; want at least 1", MetricRollbacks, got)
+	}
+	ops := tr.named("sharedwrite.create")
+	if len(ops) != 1 {
+		t.Fatalf("%d create spans; want 1", len(ops))
+	}
+	if o, _ := attr(ops[0], string(AttrOutcome)); o != OutcomeNotCommitted {
+		t.Fatalf("outcome %q; want %q", o, OutcomeNotCommitted)
+	}
+}
