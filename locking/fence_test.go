@@ -130,6 +130,32 @@ func checkTokenBackwards(t *testing.T, l *RedisLocker, lose func(ctx context.Con
 	}
 }
 
+// checkWakeOnRelease: a waiter on a key held with a 5s TTL obtains it within
+// 3s after the holder releases: the release message reached it.
+func checkWakeOnRelease(t *testing.T, l *RedisLocker) {
+	t.Helper()
+	ctx := ctxTimeout(t, 30*time.Second)
+	holder := acquireRetrying(t, l, "wake")
+	if err := holder.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		le, err := l.Acquire(ctxTimeout(t, 3*time.Second), "wake", time.Second)
+		if err == nil {
+			le.Release(ctx, nil, "wake")
+		}
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if err := holder.Release(ctx, nil, "wake"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("waiter after the release: %v", err)
+	}
+}
+
 func TestTokenBackwards(t *testing.T) {
 	t.Run("restart", func(t *testing.T) {
 		r := testrig.StartRedis(t)
@@ -158,6 +184,7 @@ func TestTokenBackwards(t *testing.T) {
 		}
 		defer c.Close()
 		l := NewRedisLocker(c, "vol")
+		checkWakeOnRelease(t, l)
 		checkTokenBackwards(t, l, func(ctx context.Context) {
 			// Restart, empty, the master that owns the key's slot.
 			cc := c.(*redis.ClusterClient)
@@ -183,6 +210,7 @@ func TestTokenBackwards(t *testing.T) {
 		}
 		defer c.Close()
 		l := NewRedisLocker(c, "vol")
+		checkWakeOnRelease(t, l)
 		checkTokenBackwards(t, l, func(ctx context.Context) {
 			s.Failover(t)
 			// Asynchronous replication can lose the last writes in a failover;

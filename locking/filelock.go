@@ -134,7 +134,8 @@ type FileLock struct {
 	f         *os.File
 	cfg       config
 
-	mu      sync.Mutex
+	lockMu  sync.Mutex // serialises Lock and TryLock
+	mu      sync.Mutex // guards the fields below; never held while waiting
 	locked  bool
 	adopted bool
 	waited  time.Duration
@@ -179,9 +180,9 @@ func (l *FileLock) File() *os.File { return l.f }
 // wrapping ErrNotObtained and ctx's error, naming the pid holding the lock
 // where the system tells (/proc/locks on Linux); the lock is then not held.
 func (l *FileLock) Lock(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.locked {
+	l.lockMu.Lock()
+	defer l.lockMu.Unlock()
+	if l.isLocked() {
 		return nil
 	}
 	start := time.Now()
@@ -190,8 +191,7 @@ func (l *FileLock) Lock(ctx context.Context) error {
 	for {
 		err := tryLock(l.f)
 		if err == nil {
-			l.locked = true
-			l.waited = time.Since(start)
+			l.setLocked(true, time.Since(start))
 			return nil
 		}
 		if !errors.Is(err, errWouldBlock) {
@@ -206,9 +206,10 @@ func (l *FileLock) Lock(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			l.waited = time.Since(start)
-			pid, _ := l.holderLocked()
-			return &HolderError{Key: l.key, PID: pid, Waited: l.waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, ctx.Err())}
+			waited := time.Since(start)
+			l.setLocked(false, waited)
+			pid, _ := l.Holder()
+			return &HolderError{Key: l.key, PID: pid, Waited: waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, ctx.Err())}
 		case <-t.C:
 		}
 		if backoff *= 2; backoff > l.cfg.pollMax {
@@ -217,16 +218,28 @@ func (l *FileLock) Lock(ctx context.Context) error {
 	}
 }
 
-// TryLock takes the lock if it is free, without waiting.
-func (l *FileLock) TryLock() (bool, error) {
+func (l *FileLock) isLocked() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.locked {
+	return l.locked
+}
+
+func (l *FileLock) setLocked(locked bool, waited time.Duration) {
+	l.mu.Lock()
+	l.locked, l.waited = locked, waited
+	l.mu.Unlock()
+}
+
+// TryLock takes the lock if it is free, without waiting.
+func (l *FileLock) TryLock() (bool, error) {
+	l.lockMu.Lock()
+	defer l.lockMu.Unlock()
+	if l.isLocked() {
 		return true, nil
 	}
 	err := tryLock(l.f)
 	if err == nil {
-		l.locked, l.waited = true, 0
+		l.setLocked(true, 0)
 		return true, nil
 	}
 	if errors.Is(err, errWouldBlock) {
@@ -246,12 +259,6 @@ func (l *FileLock) Waited() time.Duration {
 // Holder returns the pid holding a lock on the file, where the system can
 // tell (Linux: /proc/locks; it may be this process).
 func (l *FileLock) Holder() (pid int, ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.holderLocked()
-}
-
-func (l *FileLock) holderLocked() (int, bool) {
 	fi, err := l.f.Stat()
 	if err != nil {
 		return 0, false
