@@ -168,11 +168,7 @@ func helperHandoff() error {
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
-// busy spins for d: "work" that a sleep's timer slack would not distort.
-func busy(d time.Duration) {
-	for t := time.Now(); time.Since(t) < d; {
-	}
-}
+func busy(d time.Duration) { spin(d) }
 
 func pct(ns []int64, p float64) time.Duration {
 	if len(ns) == 0 {
@@ -314,5 +310,13 @@ func TestHandoffBench(t *testing.T) {
 		poll = append(poll, int64((<-got).Sub(released)))
 	}
 	p("file lock wait added by polling (200 handoffs, 2–11 ms holds): p50 %v  p99 %v\n", pct(poll, 0.5).Round(time.Microsecond), pct(poll, 0.99).Round(time.Microsecond))
+
+	// The same handoff in one process (what the bench command can run).
+	st, err := MeasureHandoff(context.Background(), NewRedisLocker(c, uniqueVolume(t)), "inproc", procs, handoffHold, handoffOutside, dur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p("in-process handoff (MeasureHandoff, %d goroutines): ÷serial %.2f, p50 %v, p99 %v, max %v, fairness %.2f\n",
+		procs, st.SerialRatio, st.WaitP50.Round(10*time.Microsecond), st.WaitP99.Round(10*time.Microsecond), st.WaitMax.Round(10*time.Microsecond), st.Fairness)
 	t.Log(out.String())
 }

@@ -503,3 +503,19 @@ func TestStoppedHolderReportsLoss(t *testing.T) {
 		t.Fatalf("continued holder's cause %q; want lease lost", line)
 	}
 }
+
+func TestMeasureHandoff(t *testing.T) {
+	r := needRedis(t)
+	st, err := MeasureHandoff(ctxTimeout(t, 30*time.Second), NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t)), "k", 3, time.Millisecond, time.Millisecond, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for _, n := range st.PerWorker {
+		sum += n
+	}
+	if st.Acquisitions == 0 || sum != st.Acquisitions || st.SerialPeriod < time.Millisecond || st.WaitMax < st.WaitP50 {
+		t.Fatalf("stats %+v inconsistent", st)
+	}
+	t.Logf("%+v", st)
+}
