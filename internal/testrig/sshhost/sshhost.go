@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
+	"github.com/sharedwrite/sharedwrite/internal/testrig/netns"
 )
 
 // Cache selects the caching of an sshfs mount.
@@ -64,7 +65,10 @@ type Host struct {
 	// Export is the exported directory (a local path: writing here is
 	// writing on the "server").
 	Export string
-	// Port is the sshd's port on 127.0.0.1.
+	// Addr is the address sshd listens on: 127.0.0.1, or the namespace's
+	// address for StartIn.
+	Addr string
+	// Port is the sshd's port.
 	Port int
 	// Key is the private key that logs in as root.
 	Key string
@@ -74,10 +78,23 @@ type Host struct {
 	log  *syncBuffer
 }
 
-// Start starts a private sshd exporting a new directory; it is stopped on
-// cleanup. It needs root, sshd, ssh-keygen, sshfs and fusermount3 (or the
-// test is skipped, see testrig.Unavailable).
+// Start starts a private sshd on 127.0.0.1 exporting a new directory; it is
+// stopped on cleanup. It needs root, sshd, ssh-keygen, sshfs and fusermount3
+// (or the test is skipped, see testrig.Unavailable).
 func Start(t testing.TB) *Host {
+	t.Helper()
+	return start(t, nil)
+}
+
+// StartIn is Start with sshd running inside the network namespace ns,
+// listening on ns.NSIP: the mounts reach it over the veth link, so
+// ns.Partition cuts them off from their server.
+func StartIn(t testing.TB, ns *netns.NS) *Host {
+	t.Helper()
+	return start(t, ns)
+}
+
+func start(t testing.TB, ns *netns.NS) *Host {
 	t.Helper()
 	testrig.NeedRoot(t)
 	sshd := testrig.NeedBinary(t, "sshd")
@@ -97,8 +114,12 @@ func Start(t testing.TB) *Host {
 	h := &Host{
 		Export: filepath.Join(dir, "export"),
 		Key:    filepath.Join(dir, "id_ed25519"),
+		Addr:   "127.0.0.1",
 		dir:    dir,
 		log:    &syncBuffer{},
+	}
+	if ns != nil {
+		h.Addr = ns.NSIP
 	}
 	if err := os.Mkdir(h.Export, 0o755); err != nil {
 		t.Fatal(err)
@@ -121,6 +142,8 @@ func Start(t testing.TB) *Host {
 
 	var cmd *exec.Cmd
 	for attempt := 0; ; attempt++ {
+		// A port free here is as good a guess as any inside a new
+		// namespace, where nothing else listens.
 		port, err := testrig.FreePort()
 		if err != nil {
 			t.Fatalf("sshhost: free port: %v", err)
@@ -128,7 +151,7 @@ func Start(t testing.TB) *Host {
 		config := filepath.Join(dir, "sshd_config")
 		conf := strings.Join([]string{
 			"Port " + strconv.Itoa(port),
-			"ListenAddress 127.0.0.1",
+			"ListenAddress " + h.Addr,
 			"HostKey " + hostKey,
 			"AuthorizedKeysFile " + authorized,
 			"PidFile none",
@@ -146,13 +169,16 @@ func Start(t testing.TB) *Host {
 		}
 		h.log.Reset()
 		cmd = exec.Command(sshd, "-D", "-e", "-f", config)
+		if ns != nil {
+			cmd = ns.Command(sshd, "-D", "-e", "-f", config)
+		}
 		cmd.Stdout, cmd.Stderr = h.log, h.log
 		if err := cmd.Start(); err != nil {
 			testrig.Unavailable(t, "start sshd: "+err.Error())
 		}
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); close(exited) }()
-		if waitPort(port, exited, 10*time.Second) {
+		if waitPort(h.Addr, port, exited, 10*time.Second) {
 			h.Port = port
 			h.sshd = cmd
 			t.Cleanup(func() {
@@ -170,10 +196,10 @@ func Start(t testing.TB) *Host {
 	return h
 }
 
-// waitPort reports whether 127.0.0.1:port accepts connections before the
-// process exits or the time is up.
-func waitPort(port int, exited <-chan struct{}, within time.Duration) bool {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+// waitPort reports whether host:port accepts connections before the process
+// exits or the time is up.
+func waitPort(host string, port int, exited <-chan struct{}, within time.Duration) bool {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		select {
@@ -218,7 +244,7 @@ func (h *Host) Mount(t testing.TB, cache Cache) *Mount {
 	}, extra...)
 	// -f keeps sshfs in the foreground, so its pid is known and it can be
 	// killed on cleanup.
-	cmd := exec.Command("sshfs", "-f", "-o", strings.Join(opts, ","), "root@127.0.0.1:"+h.Export, m.Dir)
+	cmd := exec.Command("sshfs", "-f", "-o", strings.Join(opts, ","), "root@"+h.Addr+":"+h.Export, m.Dir)
 	cmd.Stdout, cmd.Stderr = m.log, m.log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("sshhost: start sshfs: %v", err)

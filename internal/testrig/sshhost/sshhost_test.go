@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharedwrite/sharedwrite/internal/testrig/netns"
 	"github.com/sharedwrite/sharedwrite/internal/testrig/sshhost"
 	"golang.org/x/sys/unix"
 )
@@ -122,5 +123,39 @@ func TestUnmountAndMountedCheck(t *testing.T) {
 	}
 	if _, err := os.Stat(m.Path("f")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("file under the unmounted mount point: got %v; want not exist", err)
+	}
+}
+
+func TestPartitionStallsTheMount(t *testing.T) {
+	ns := netns.New(t)
+	h := sshhost.StartIn(t, ns)
+	a := h.Mount(t, sshhost.Coherent)
+	if err := os.WriteFile(a.Path("f"), []byte("v1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(h.Export, "f")); err != nil || string(got) != "v1" {
+		t.Fatalf("export after a write through the mount: got %q, %v; want %q", got, err, "v1")
+	}
+
+	ns.Partition(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := os.Stat(a.Path("f"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("stat on the mount during a partition returned (%v); want it to stall", err)
+	case <-time.After(2 * time.Second):
+	}
+
+	ns.Heal(t)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("stat after Heal: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("stat still stalled 60s after Heal")
 	}
 }
