@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
@@ -69,8 +70,12 @@ func New(t testing.TB) *NS {
 		if out, err := ip("netns", "del", ns.Name); err != nil {
 			t.Errorf("ip netns del %s: %v: %s", ns.Name, err, out)
 		}
-		if _, err := os.Stat("/sys/class/net/" + ns.HostLink); err == nil {
-			if out, err := ip("link", "del", ns.HostLink); err != nil {
+		// The kernel destroys the pair asynchronously after the namespace.
+		for i := 0; i < 50 && linkExists(ns.HostLink); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if linkExists(ns.HostLink) {
+			if out, err := ip("link", "del", ns.HostLink); err != nil && linkExists(ns.HostLink) {
 				t.Errorf("ip link del %s: %v: %s", ns.HostLink, err, out)
 			}
 		}
@@ -117,6 +122,11 @@ func (ns *NS) Heal(t testing.TB) {
 	if out, err := ip("link", "set", ns.HostLink, "up"); err != nil {
 		t.Fatalf("netns: heal %s: %v: %s", ns.HostLink, err, out)
 	}
+}
+
+func linkExists(name string) bool {
+	_, err := os.Stat("/sys/class/net/" + name)
+	return err == nil
 }
 
 func ip(args ...string) ([]byte, error) {
