@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,6 +184,9 @@ func (v volume) start(t *testing.T, args ...string) *started {
 	s.cmd = exec.Command(swBin, v.args(args...)...)
 	s.cmd.Env = baseEnv()
 	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.errb
+	// Its own process group, so cleanup also ends the commands it runs.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	s.cmd.WaitDelay = 5 * time.Second
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start sharedwrite: %v", err)
 	}
@@ -195,7 +199,7 @@ func (v volume) start(t *testing.T, args ...string) *started {
 		select {
 		case <-s.done:
 		default:
-			s.cmd.Process.Kill()
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 			<-s.done
 		}
 	})

@@ -129,6 +129,10 @@ file lock alone, correct on one host and across hosts only where the volume's
 locks propagate (see 'sharedwrite doctor').`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.Help()
+			return usagef("missing command")
+		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	f := root.PersistentFlags()
