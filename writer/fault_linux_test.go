@@ -338,3 +338,101 @@ func TestFaultLatency(t *testing.T) {
 	faultWantContent(t, ffs.Backed("cfg.json"), faultNew)
 	faultWantListing(t, ffs.Backing, "cfg.json")
 }
+
+// TestFaultTempNotRemovable: the write fails and so does the removal of the
+// temp: the error is the first failure's, and the temp left behind is
+// unlocked, so Sweep removes it.
+func TestFaultTempNotRemovable(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "cfg.json", faultOld)
+	ffs.Set(
+		faultfs.Fault{Op: faultfs.OpFsync, Errno: syscall.ENOSPC, Glob: faultTempGlob("cfg.json")},
+		faultfs.Fault{Op: faultfs.OpUnlink, Errno: syscall.EIO, Glob: faultTempGlob("cfg.json")},
+	)
+	ctx := faultCtx(t)
+	err := r.WriteFile(ctx, "cfg.json", []byte(faultNew), 0o644)
+	faultWantErrno(t, err, syscall.ENOSPC, "cfg.json")
+	if n := ffs.Injected(faultfs.OpUnlink); n == 0 {
+		t.Fatalf("the unlink fault never fired")
+	}
+	faultWantContent(t, ffs.Backed("cfg.json"), faultOld)
+	if got := faultListing(t, ffs.Backing); len(got) != 2 {
+		t.Fatalf("directory holds %q; want cfg.json and the temp that could not be removed", got)
+	}
+	ffs.Clear()
+	rep, err := r.Sweep(ctx, 0)
+	if err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	if rep.Removed != 1 || rep.Live != 0 {
+		t.Errorf("Sweep report %+v; want Removed 1, Live 0", rep)
+	}
+	faultWantListing(t, ffs.Backing, "cfg.json")
+}
+
+// TestFaultSweepFromAnotherMount: a writer's live temp seen through a second
+// mount of the same volume, by a Sweep of the same host. With the locks
+// forwarded to the backing files the writer's flock protects the temp. With
+// locks local to each mount (as on sshfs) the flock is invisible and Sweep
+// removes the live temp: the writer's Commit must then report that nothing
+// was committed.
+func TestFaultSweepFromAnotherMount(t *testing.T) {
+	for _, locks := range []bool{true, false} {
+		name := "locks local to the mount"
+		if locks {
+			name = "locks forwarded"
+		}
+		t.Run(name, func(t *testing.T) {
+			a := faultfs.Mount(t, faultfs.Options{Locks: locks})
+			b := faultfs.Mount(t, faultfs.Options{Locks: locks, Backing: a.Backing})
+			ra, err := writer.Open(a.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ra.Close() })
+			rb, err := writer.Open(b.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { rb.Close() })
+			faultSeed(t, a, "cfg.json", faultOld)
+			ctx := faultCtx(t)
+			f, err := ra.Create(ctx, "cfg.json", 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Abort()
+			if _, err := f.Write([]byte(faultNew)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond) // the temp is older than olderThan
+			rep, err := rb.Sweep(ctx, time.Millisecond)
+			if err != nil {
+				t.Fatalf("Sweep through the other mount: %v", err)
+			}
+			err = f.Commit(ctx)
+			if locks {
+				if rep.Live != 1 || rep.Removed != 0 {
+					t.Errorf("Sweep report %+v; want Live 1, Removed 0 (the writer's flock is visible)", rep)
+				}
+				if err != nil {
+					t.Fatalf("Commit after the Sweep kept the temp: %v", err)
+				}
+				faultWantContent(t, a.Backed("cfg.json"), faultNew)
+			} else {
+				if rep.Removed != 1 {
+					t.Errorf("Sweep report %+v; want Removed 1 (the flock is invisible from the other mount)", rep)
+				}
+				if err == nil {
+					t.Fatalf("Commit of a temp removed under it returned nil; want not committed")
+				}
+				t.Logf("Commit after its temp was swept: %v", err)
+				if errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+					t.Errorf("Commit error %v says committed", err)
+				}
+				faultWantContent(t, a.Backed("cfg.json"), faultOld)
+			}
+			faultWantListing(t, a.Backing, "cfg.json")
+		})
+	}
+}

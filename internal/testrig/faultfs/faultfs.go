@@ -22,6 +22,11 @@
 // backing descriptors, so two mounts of one backing directory share them (as
 // on a filesystem with working remote locks).
 //
+// Like go-fuse's loopback, it works on backing paths: the kernel sends
+// fchmod, fchown and futimens without the file handle, so on a file whose
+// name is gone (unlinked, or renamed behind the mount's back) they fail with
+// ENOENT, where a local filesystem would succeed.
+//
 // Passthrough (FUSE_PASSTHROUGH, Linux 6.9+) is disabled, because it would let
 // reads and writes bypass the filesystem and so the faults.
 package faultfs
