@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 	"golang.org/x/sys/unix"
@@ -66,31 +67,70 @@ func BenchmarkBare4K(b *testing.B) {
 			target := filepath.Join(dir, "f")
 			b.SetBytes(int64(len(benchPayload)))
 			for b.Loop() {
-				f, err := os.CreateTemp(dir, ".bare")
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := f.Write(benchPayload); err != nil {
-					b.Fatal(err)
-				}
-				if err := f.Sync(); err != nil {
-					b.Fatal(err)
-				}
-				if err := f.Close(); err != nil {
-					b.Fatal(err)
-				}
-				if err := os.Rename(f.Name(), target); err != nil {
-					b.Fatal(err)
-				}
-				d, err := os.Open(dir)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := d.Sync(); err != nil {
-					b.Fatal(err)
-				}
-				d.Close()
+				bareWrite(b, dir, target)
 			}
+		})
+	}
+}
+
+// bareWrite is the baseline replace: CreateTemp + write + fsync + close +
+// rename + directory fsync.
+func bareWrite(b *testing.B, dir, target string) {
+	f, err := os.CreateTemp(dir, ".bare")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.Write(benchPayload); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(f.Name(), target); err != nil {
+		b.Fatal(err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	d.Close()
+}
+
+// BenchmarkWriteFileVsBare4K alternates one WriteFile and one bare replace
+// of 4 KiB in the same directory per iteration, so both see the same load on
+// a shared machine, and reports each one's mean time and their ratio.
+func BenchmarkWriteFileVsBare4K(b *testing.B) {
+	for _, kind := range []string{"disk", "tmpfs"} {
+		b.Run(kind, func(b *testing.B) {
+			dir := benchDirs(b)[kind]
+			r, err := Open(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			ctx := context.Background()
+			var tw, tb time.Duration
+			n := 0
+			for b.Loop() {
+				start := time.Now()
+				if err := r.WriteFile(ctx, "f", benchPayload, 0o644); err != nil {
+					b.Fatal(err)
+				}
+				mid := time.Now()
+				bareWrite(b, dir, filepath.Join(dir, "g"))
+				tw += mid.Sub(start)
+				tb += time.Since(mid)
+				n++
+			}
+			b.ReportMetric(float64(tw.Nanoseconds())/float64(n), "writefile-ns/op")
+			b.ReportMetric(float64(tb.Nanoseconds())/float64(n), "bare-ns/op")
+			b.ReportMetric(float64(tw)/float64(tb), "ratio")
 		})
 	}
 }
