@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestLockExitStatus: lock -- CMD exits with CMD's own status.
+func TestLockExitStatus(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	for _, status := range []int{0, 1, 3, 8, 42} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			res := v.run(t, "", "lock", "k", "--", "sh", "-c", "exit "+strconv.Itoa(status))
+			if res.code != status {
+				t.Errorf("exit %d; want %d; stderr: %s", res.code, status, res.stderr)
+			}
+			if res.stderr != "" {
+				t.Errorf("stderr %q; want nothing (the status is CMD's)", res.stderr)
+			}
+		})
+	}
+	if res := v.run(t, "", "lock", "k", "--", "/no/such/program"); res.code == 0 || !strings.Contains(res.stderr, "/no/such/program") {
+		t.Errorf("missing program: exit %d, stderr %q; want a failure naming the program", res.code, res.stderr)
+	}
+}
+
+// TestLockEnvironmentAndNesting: CMD sees SHAREDWRITE_LEASE and
+// SHAREDWRITE_FENCE, and sharedwrite commands inside CMD on the same key adopt
+// the held lease and lock instead of deadlocking.
+func TestLockEnvironmentAndNesting(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			v := newVolume(t, m)
+			redisArgs := ""
+			if v.redis != "" {
+				redisArgs = "--redis=" + v.redis
+			}
+			script := `printf '%s\n%s\n' "$SHAREDWRITE_LEASE" "$SHAREDWRITE_FENCE"
+printf 'nested write\n' | "$0" --root "$1" $2 --timeout 20s write k --from -
+"$0" --root "$1" $2 --timeout 20s update k -- sh -c 'cat; echo nested update'`
+			res := v.run(t, "", "--timeout", "30s", "lock", "k", "--", "sh", "-c", script, swBin, v.root, redisArgs)
+			if res.code != 0 {
+				t.Fatalf("lock with nested writes: exit %d; stderr: %s", res.code, res.stderr)
+			}
+			lines := strings.SplitN(res.stdout, "\n", 3)
+			if len(lines) < 2 {
+				t.Fatalf("stdout %q; want the lease and the fence", res.stdout)
+			}
+			var lease struct {
+				Key   string `json:"key"`
+				Lease string `json:"lease"`
+				Token uint64 `json:"token"`
+				FD    int    `json:"fd"`
+			}
+			if err := json.Unmarshal([]byte(lines[0]), &lease); err != nil {
+				t.Fatalf("SHAREDWRITE_LEASE %q: %v", lines[0], err)
+			}
+			if lease.Key != "k" || lease.Lease == "" || lease.Token == 0 || lease.FD != 3 {
+				t.Errorf("SHAREDWRITE_LEASE: got %+v; want key k, a lease id, a token and fd 3", lease)
+			}
+			if lines[1] != strconv.FormatUint(lease.Token, 10) {
+				t.Errorf("SHAREDWRITE_FENCE: got %q; want the token %d", lines[1], lease.Token)
+			}
+			b, err := os.ReadFile(filepath.Join(v.root, "k"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := string(b), "nested write\nnested update\n"; got != want {
+				t.Errorf("k: got %q; want %q", got, want)
+			}
+			// The lease was released: a plain write goes through at once.
+			if res := v.run(t, "after\n", "--timeout", "5s", "write", "k"); res.code != 0 {
+				t.Errorf("write after lock: exit %d: %s", res.code, res.stderr)
+			}
+		})
+	}
+}
+
+// TestLockLeaseLost: the lease is lost while CMD runs (the CLI is paused past
+// its TTL and another process takes the lease): CMD gets SIGTERM and lock
+// exits 4.
+func TestLockLeaseLost(t *testing.T) {
+	v := newVolume(t, mode{name: "redis", redis: needRedis(t).URL()})
+	dir := t.TempDir()
+	startedMark, termMark := filepath.Join(dir, "started"), filepath.Join(dir, "got-term")
+	holder := v.start(t, "--lease-ttl", "1s", "lock", "k", "--", "sh", "-c",
+		`trap 'touch "$1"; exit 0' TERM; touch "$0"; while :; do sleep 0.05; done`, startedMark, termMark)
+	waitForFile(t, startedMark, 30*time.Second)
+	if err := holder.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// Another writer takes the Redis lease once the paused holder's expires;
+	// it then waits for the file lock, which the holder and its command hold.
+	other := v.start(t, "--timeout", "60s", "write", "k", "--from", "/dev/null")
+	time.Sleep(2500 * time.Millisecond)
+	holder.cmd.Process.Signal(syscall.SIGCONT)
+	if code := holder.wait(t, 30*time.Second); code != 4 {
+		t.Errorf("lock whose lease was lost: exit %d; want 4; stderr: %s", code, holder.errb.String())
+	}
+	if _, err := os.Stat(termMark); err != nil {
+		t.Errorf("the command did not get SIGTERM: %v", err)
+	}
+	if code := other.wait(t, 60*time.Second); code != 0 {
+		t.Errorf("other writer: exit %d; stderr: %s", code, other.errb.String())
+	}
+}
