@@ -156,3 +156,33 @@ func TestTxCrash(t *testing.T) {
 		}
 	}
 }
+
+// Sweep completes a transaction a crashed holder left committed.
+func TestSweepCompletesIntent(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, time.Minute)
+	if err := c.Tx(ctx, txFiles("old")); err != nil {
+		t.Fatal(err)
+	}
+	if s := exitStatus(child(t, "tx-crash-after-rename", "SW_ROOT="+root).Run()); s != -1 {
+		t.Fatalf("child exited %d; want killed", s)
+	}
+	rep, err := c.Sweep(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.IntentsCompleted != 1 {
+		t.Fatalf("IntentsCompleted = %d; want 1", rep.IntentsCompleted)
+	}
+	checkTx(t, root, "new")
+	if n := txIntents(t, root); n != 0 {
+		t.Fatalf("%d intents left; want 0", n)
+	}
+	for _, f := range txFiles("new") {
+		rec, err := c.peekRecord(f.Name)
+		if err != nil || rec.Committed.Size != int64(len(f.Data)) || rec.Committed.Token != rec.Pending.Token {
+			t.Fatalf("record of %s after Sweep: %+v, %v; want the transaction's version committed", f.Name, rec, err)
+		}
+	}
+}
