@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"syscall"
@@ -23,7 +24,8 @@ type Content struct {
 }
 
 // Retry bounds for reads racing a replace on a network filesystem: a stale
-// handle (ESTALE) is retried until the context ends or staleTries; a missing
+// handle (ESTALE) is retried until the context's deadline (staleTries times
+// when it has none); a missing
 // file (ENOENT, which a lookup racing a rename can report on NFS) only
 // enoentTries times, so a file that really is absent is reported quickly.
 const (
@@ -58,11 +60,15 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 		until = time.Now().Add(cfg.window)
 	}
 	stale, missing, attempt := 0, 0, 0
+	staleLimit := staleTries
+	if _, ok := ctx.Deadline(); ok {
+		staleLimit = math.MaxInt // the deadline bounds the retries
+	}
 	for {
 		c, err := r.readOnce(name)
 		switch {
 		case err == nil:
-		case isErrno(err, syscall.ESTALE) && stale < staleTries:
+		case isErrno(err, syscall.ESTALE) && stale < staleLimit:
 			stale++
 		case errors.Is(err, fs.ErrNotExist) && missing < enoentTries-1:
 			missing++
