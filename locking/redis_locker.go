@@ -24,12 +24,20 @@ type RedisLocker struct {
 	client   redis.UniversalClient
 	volumeID string
 	cfg      config
+	hub      *wakeHub
 }
 
 // NewRedisLocker returns a locker using client for the volume volumeID.
+// Waiters share one pub/sub connection, opened on the first contended
+// Acquire; Close closes it.
 func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Option) *RedisLocker {
-	return &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts)}
+	return &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
 }
+
+// Close closes the locker's pub/sub connection (not the client). Leases
+// already held keep working; a later contended Acquire waits on the holder's
+// PTTL only.
+func (l *RedisLocker) Close() error { return l.hub.close() }
 
 // Client returns the Redis client the locker uses.
 func (l *RedisLocker) Client() redis.UniversalClient { return l.client }
@@ -84,8 +92,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 	id := newLeaseID(l.cfg.host)
 	began := time.Now()
 	var (
-		sub     *redis.PubSub
-		msgs    <-chan *redis.Message
+		w       *waiter
 		holder  string
 		lastErr error // the last transport error, nil after a reply
 		tried   bool  // a request may have reached Redis
@@ -93,14 +100,18 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		timer   *time.Timer
 	)
 	defer func() {
-		if sub != nil {
-			sub.Close()
+		if w != nil {
+			w.stop()
 		}
 		if timer != nil {
 			timer.Stop()
 		}
 	}()
+	var wake <-chan struct{}
 	for {
+		if w != nil {
+			w.drain()
+		}
 		start := bootclock.Now()
 		res, err := l.acquireOnce(ctx, keys, id, ttl)
 		tried = true
@@ -129,24 +140,21 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			wait = jitter(l.cfg.retryEvery)
 		default:
 			lastErr, holder, replied = nil, res.holder, true
-			if sub == nil {
-				// Subscribe before retrying, so that a release between the
-				// reply above and the wait below is not missed.
-				sub = l.client.Subscribe(ctx, keys.ReleaseChannel)
-				if _, serr := sub.Receive(ctx); serr != nil {
-					sub.Close()
-					sub = nil
-					if ctx.Err() == nil && !isTransient(redisErr(serr)) {
-						return nil, &Error{Op: "subscribe", Key: key, Err: redisErr(serr)}
-					}
-					lastErr = redisErr(serr)
-					wait = jitter(l.cfg.retryEvery)
-					break
-				}
-				msgs = sub.Channel()
-				continue
-			}
 			wait = jitter(max(res.pttl, time.Millisecond))
+			if w == nil {
+				// Subscribe (and wait for Redis to confirm it) before
+				// retrying, so that a release between the reply above and the
+				// wait below is not missed.
+				var serr error
+				if w, serr = l.hub.watch(ctx, keys.ReleaseChannel); serr == nil {
+					wake = w.c
+					continue
+				}
+				if ctx.Err() == nil && !isTransient(redisErr(serr)) {
+					return nil, &Error{Op: "subscribe", Key: key, Err: redisErr(serr)}
+				}
+				// Without a subscription, wait on the holder's PTTL.
+			}
 		}
 		if ctx.Err() != nil {
 			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
@@ -160,7 +168,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		case <-ctx.Done():
 			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
 		case <-timer.C:
-		case <-msgs:
+		case <-wake:
 			if !timer.Stop() {
 				<-timer.C
 			}
