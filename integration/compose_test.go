@@ -184,8 +184,11 @@ func TestComposeScenario(t *testing.T) {
 	init := p.Services["init"]
 	argv := append(slices.Clone(init.Entrypoint), init.Command...)
 	for i, a := range argv {
-		if a == "/data" {
+		switch a {
+		case "/data":
 			argv[i] = data
+		case "sharedwrite":
+			argv[i] = bin
 		}
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
