@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -434,5 +435,71 @@ func TestFaultSweepFromAnotherMount(t *testing.T) {
 			}
 			faultWantListing(t, a.Backing, "cfg.json")
 		})
+	}
+}
+
+// TestFaultMkdirAll: a transient failure (ESTALE, ENOSPC with RetryNoSpace)
+// of one mkdir is retried; a permanent one (EACCES, ENOSPC without the
+// option) fails at once, names the directory and the errno, and leaves
+// exactly the directories that existed before.
+func TestFaultMkdirAll(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault faultfs.Fault
+		opts  []writer.Option
+		want  syscall.Errno // 0: success
+		tries int           // failed FUSE mkdirs of a/b/c (1: not retried)
+	}{
+		// The kernel retries an ESTALE mkdir once itself: 4 failing FUSE
+		// mkdirs make 2 failing mkdir(2) calls.
+		{name: "ESTALE retried", fault: faultfs.Fault{Op: faultfs.OpMkdir, Errno: syscall.ESTALE, Count: 4, Glob: "a/b/c"}, tries: 4},
+		{name: "ENOSPC retried with RetryNoSpace", fault: faultfs.Fault{Op: faultfs.OpMkdir, Errno: syscall.ENOSPC, Count: 2, Glob: "a/b/c"}, opts: []writer.Option{writer.RetryNoSpace()}, tries: 2},
+		{name: "ENOSPC not retried", fault: faultfs.Fault{Op: faultfs.OpMkdir, Errno: syscall.ENOSPC, Glob: "a/b/c"}, want: syscall.ENOSPC, tries: 1},
+		{name: "EACCES not retried", fault: faultfs.Fault{Op: faultfs.OpMkdir, Errno: syscall.EACCES, Glob: "a/b/c"}, want: syscall.EACCES, tries: 1},
+		{name: "EROFS not retried", fault: faultfs.Fault{Op: faultfs.OpMkdir, Errno: syscall.EROFS, Glob: "a/b/c"}, want: syscall.EROFS, tries: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ffs, r := faultRoot(t)
+			faultSeed(t, ffs, "keep", "x")
+			ffs.Set(tt.fault)
+			err := r.MkdirAll(faultCtx(t), "a/b/c/d", 0o755, tt.opts...)
+			fired := ffs.Injected(faultfs.OpMkdir)
+			if fired == 0 {
+				t.Fatalf("the mkdir fault never fired (err %v)", err)
+			}
+			if tt.tries > 0 && fired != tt.tries {
+				t.Errorf("mkdir of a/b/c failed %d times; want %d", fired, tt.tries)
+			}
+			if tt.want == 0 {
+				if err != nil {
+					t.Fatalf("MkdirAll: %v; want success after retries", err)
+				}
+				if fi, err := os.Stat(ffs.Backed("a/b/c/d")); err != nil || !fi.IsDir() {
+					t.Fatalf("a/b/c/d after MkdirAll: %v, %v; want a directory", fi, err)
+				}
+				return
+			}
+			faultWantErrno(t, err, tt.want, "a/b/c")
+			faultWantListing(t, ffs.Backing, "keep")
+		})
+	}
+}
+
+// TestFaultReadFileLookupRace: ENOENT from a lookup racing a replace (as an
+// NFS client can report) is retried by ReadFile.
+func TestFaultReadFileLookupRace(t *testing.T) {
+	ffs, r := faultRoot(t)
+	faultSeed(t, ffs, "cfg.json", faultOld)
+	ffs.Set(faultfs.Fault{Op: faultfs.OpLookup, Errno: syscall.ENOENT, Count: 1, Glob: "cfg.json"})
+	got, err := r.ReadFile(faultCtx(t), "cfg.json")
+	if err != nil {
+		t.Fatalf("ReadFile: %v; want the content after a retry", err)
+	}
+	if string(got) != faultOld {
+		t.Fatalf("ReadFile: got %q; want %q", got, faultOld)
+	}
+	if n := ffs.Injected(faultfs.OpLookup); n != 1 {
+		t.Fatalf("injected lookup faults: got %d; want 1", n)
 	}
 }
