@@ -503,3 +503,86 @@ func TestFaultReadFileLookupRace(t *testing.T) {
 		t.Fatalf("injected lookup faults: got %d; want 1", n)
 	}
 }
+
+// TestFaultVisibleChangeReportsError: the visible step of an operation
+// (rename, unlink, symlink swap) happened but reported EIO, as a
+// retransmitted NFS request can. The operation must not report "nothing
+// changed": it checks the filesystem and reports the change as made (nil, or
+// ErrDurabilityUnconfirmed), and leaves a consistent state.
+func TestFaultVisibleChangeReportsError(t *testing.T) {
+	t.Run("RenameStaged", func(t *testing.T) {
+		ffs, r := faultRoot(t)
+		faultSeed(t, ffs, "cfg.json", faultOld)
+		faultSeed(t, ffs, "staged.tmp", faultNew)
+		ffs.Set(faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EIO, After: true, Count: 1})
+		err := r.RenameStaged(faultCtx(t), "staged.tmp", "cfg.json")
+		if n := ffs.Injected(faultfs.OpRename); n != 1 {
+			t.Fatalf("injected rename faults: got %d; want 1", n)
+		}
+		if err != nil {
+			t.Fatalf("RenameStaged after a rename that happened but reported EIO: %v; want nil", err)
+		}
+		faultWantContent(t, ffs.Backed("cfg.json"), faultNew)
+		faultWantListing(t, ffs.Backing, "cfg.json")
+	})
+	t.Run("Move", func(t *testing.T) {
+		ffs, r := faultRoot(t)
+		faultSeed(t, ffs, "cfg.json", faultOld)
+		faultSeed(t, ffs, "in.bin", faultNew)
+		ffs.Set(faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EIO, After: true, Count: 1})
+		err := r.Move(faultCtx(t), filepath.Join(ffs.Dir, "in.bin"), "cfg.json")
+		if n := ffs.Injected(faultfs.OpRename); n != 1 {
+			t.Fatalf("injected rename faults: got %d; want 1", n)
+		}
+		if err != nil {
+			t.Fatalf("Move after a rename that happened but reported EIO: %v; want nil", err)
+		}
+		faultWantContent(t, ffs.Backed("cfg.json"), faultNew)
+		faultWantListing(t, ffs.Backing, "cfg.json")
+	})
+	t.Run("Remove", func(t *testing.T) {
+		ffs, r := faultRoot(t)
+		faultSeed(t, ffs, "cfg.json", faultOld)
+		faultSeed(t, ffs, "keep", "x")
+		ffs.Set(faultfs.Fault{Op: faultfs.OpUnlink, Errno: syscall.EIO, After: true, Count: 1, Glob: "cfg.json"})
+		err := r.Remove(faultCtx(t), "cfg.json")
+		if n := ffs.Injected(faultfs.OpUnlink); n != 1 {
+			t.Fatalf("injected unlink faults: got %d; want 1", n)
+		}
+		faultWantListing(t, ffs.Backing, "keep")
+		if err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+			t.Fatalf("Remove after an unlink that happened but reported EIO: %v; "+
+				"want nil (removed): an error other than ErrDurabilityUnconfirmed means \"nothing was removed\", but the file is gone", err)
+		}
+	})
+	t.Run("PublishDir", func(t *testing.T) {
+		ffs, r := faultRoot(t)
+		ctx := faultCtx(t)
+		fill := func(content string) func(dir string) error {
+			return func(dir string) error {
+				return os.WriteFile(filepath.Join(dir, "index.html"), []byte(content), 0o644)
+			}
+		}
+		if err := r.PublishDir(ctx, "site", fill(faultOld), 2); err != nil {
+			t.Fatal(err)
+		}
+		ffs.Set(faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EIO, After: true, Count: 1, Glob: "site"})
+		err := r.PublishDir(ctx, "site", fill(faultNew), 2)
+		if n := ffs.Injected(faultfs.OpRename); n != 1 {
+			t.Fatalf("injected rename faults: got %d; want 1", n)
+		}
+		// Whatever is reported, name must lead to one whole version.
+		got, rerr := os.ReadFile(ffs.Backed("site/index.html"))
+		if rerr != nil {
+			t.Fatalf("site/index.html after the swap reported EIO (PublishDir: %v): %v; want a whole version", err, rerr)
+		}
+		switch {
+		case string(got) == faultNew && err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed):
+			t.Errorf("PublishDir: %v; but site shows the new version: the swap happened and must be reported as made", err)
+		case string(got) == faultOld && err == nil:
+			t.Errorf("PublishDir returned nil but site shows the old version")
+		case string(got) != faultNew && string(got) != faultOld:
+			t.Errorf("site/index.html: got %q; want a whole version", got)
+		}
+	})
+}
