@@ -586,3 +586,96 @@ func TestFaultVisibleChangeReportsError(t *testing.T) {
 		}
 	})
 }
+
+// faultMoveRig mounts a fault filesystem holding a spool directory (outside
+// the root) and the root vol/, with vol/cfg.json holding faultOld and
+// spool/in.bin holding faultNew.
+func faultMoveRig(t *testing.T) (*faultfs.FS, *writer.Root, string) {
+	t.Helper()
+	ffs := faultfs.Mount(t, faultfs.Options{})
+	faultSeed(t, ffs, "spool/in.bin", faultNew)
+	faultSeed(t, ffs, "vol/cfg.json", faultOld)
+	r, err := writer.Open(filepath.Join(ffs.Dir, "vol"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return ffs, r, filepath.Join(ffs.Dir, "spool/in.bin")
+}
+
+// TestFaultMoveCopyFallback: faults during Move's cross-device copy.
+func TestFaultMoveCopyFallback(t *testing.T) {
+	exdev := faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EXDEV, Glob: "spool/in.bin"}
+
+	t.Run("ENOSPC while copying", func(t *testing.T) {
+		ffs, r, src := faultMoveRig(t)
+		ffs.Set(exdev, faultfs.Fault{Op: faultfs.OpWrite, Errno: syscall.ENOSPC, Glob: faultTempGlob("cfg.json")})
+		err := r.Move(faultCtx(t), src, "cfg.json")
+		faultWantErrno(t, err, syscall.ENOSPC, "cfg.json")
+		faultWantContent(t, ffs.Backed("vol/cfg.json"), faultOld)
+		faultWantContent(t, ffs.Backed("spool/in.bin"), faultNew)
+		faultWantListing(t, ffs.Backed("vol"), "cfg.json")
+		faultWantListing(t, ffs.Backed("spool"), "in.bin") // no intent left
+	})
+
+	t.Run("directory fsync refused, then resumed", func(t *testing.T) {
+		ffs, r, src := faultMoveRig(t)
+		ffs.Set(exdev, faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: syscall.EINVAL, Glob: "vol"})
+		err := r.Move(faultCtx(t), src, "cfg.json")
+		if !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+			t.Fatalf("Move: %v; want ErrDurabilityUnconfirmed", err)
+		}
+		faultWantErrno(t, err, syscall.EINVAL, ".") // the root-relative name of vol
+		faultWantContent(t, ffs.Backed("vol/cfg.json"), faultNew)
+		// src is kept with its intent, so a crash now cannot lose both.
+		faultWantContent(t, ffs.Backed("spool/in.bin"), faultNew)
+		if got := faultListing(t, ffs.Backed("spool")); len(got) != 2 {
+			t.Fatalf("spool holds %q; want in.bin and its intent", got)
+		}
+		ffs.Clear()
+		if err := r.Move(faultCtx(t), src, "cfg.json"); err != nil {
+			t.Fatalf("Move again: %v; want it to complete the earlier one", err)
+		}
+		faultWantContent(t, ffs.Backed("vol/cfg.json"), faultNew)
+		faultWantListing(t, ffs.Backed("vol"), "cfg.json")
+		faultWantListing(t, ffs.Backed("spool"))
+	})
+
+	t.Run("source not removable, then resumed", func(t *testing.T) {
+		ffs, r, src := faultMoveRig(t)
+		ffs.Set(exdev, faultfs.Fault{Op: faultfs.OpUnlink, Errno: syscall.EIO, Glob: "spool/in.bin"})
+		err := r.Move(faultCtx(t), src, "cfg.json")
+		faultWantErrno(t, err, syscall.EIO, src)
+		faultWantContent(t, ffs.Backed("vol/cfg.json"), faultNew)
+		faultWantContent(t, ffs.Backed("spool/in.bin"), faultNew)
+		faultWantListing(t, ffs.Backed("vol"), "cfg.json")
+		ffs.Clear()
+		if err := r.Move(faultCtx(t), src, "cfg.json"); err != nil {
+			t.Fatalf("Move again: %v; want it to complete the earlier one", err)
+		}
+		faultWantContent(t, ffs.Backed("vol/cfg.json"), faultNew)
+		faultWantListing(t, ffs.Backed("spool"))
+	})
+}
+
+// TestFaultPublishDirRenameRefused: the symlink swap fails (and did not
+// happen): name still leads to the old version; the new one and the temp
+// link are removed.
+func TestFaultPublishDirRenameRefused(t *testing.T) {
+	ffs, r := faultRoot(t)
+	ctx := faultCtx(t)
+	fill := func(content string) func(dir string) error {
+		return func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "index.html"), []byte(content), 0o644)
+		}
+	}
+	if err := r.PublishDir(ctx, "site", fill(faultOld), 2); err != nil {
+		t.Fatal(err)
+	}
+	before := faultListing(t, ffs.Backing)
+	ffs.Set(faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EIO, Glob: "site"})
+	err := r.PublishDir(ctx, "site", fill(faultNew), 2)
+	faultWantErrno(t, err, syscall.EIO, "site")
+	faultWantContent(t, ffs.Backed("site/index.html"), faultOld)
+	faultWantListing(t, ffs.Backing, before...)
+}
