@@ -1,0 +1,140 @@
+//go:build linux
+
+package writer
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
+)
+
+// benchMoveSize is the file a cross-device Move benchmark moves: 1 GiB, or
+// SHAREDWRITE_BENCH_MOVE_MB megabytes.
+func benchMoveSize() int64 {
+	if mb, err := strconv.Atoi(os.Getenv("SHAREDWRITE_BENCH_MOVE_MB")); err == nil && mb > 0 {
+		return int64(mb) << 20
+	}
+	return 1 << 30
+}
+
+// writeBenchSource writes size bytes (a random 1 MiB block repeated) to p.
+func writeBenchSource(b *testing.B, p string, size int64) {
+	b.Helper()
+	block := make([]byte, 1<<20)
+	rand.Read(block)
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for n := int64(0); n < size; n += int64(len(block)) {
+		if _, err := f.Write(block[:min(int64(len(block)), size-n)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Flushed outside the timed part, so its write-back does not slow
+	// whichever copy runs next.
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkMoveCrossDevice moves a 1 GiB file across filesystems (the EXDEV
+// fallback: intent, 1 MiB hashing copy, fsync, rename, unlink) and, in the
+// same process and rig, runs `cp SRC DST && sync DST` on the same file, the
+// baseline a user would otherwise script. It reports both speeds and their
+// ratio (move/cp), from the medians over b.N iterations; the goal is a ratio
+// of at least 0.9. Not part of a normal test run: it needs -bench (run it
+// with -benchtime 3x; SHAREDWRITE_BENCH_MOVE_MB sets a smaller file).
+func BenchmarkMoveCrossDevice(b *testing.B) {
+	rigs := []struct {
+		name  string
+		setup func(b *testing.B) (rootDir, srcDir string)
+	}{
+		{"disk-to-tmpfs", func(b *testing.B) (string, string) {
+			return testrig.Tmpfs(b, "2g"), b.TempDir()
+		}},
+		{"disk-to-disk-bind-views", func(b *testing.B) (string, string) {
+			base := b.TempDir()
+			rootDir := mkdirs(b, base, "root")
+			mkdirs(b, base, "spool")
+			view := b.TempDir()
+			testrig.BindMount(b, base, view)
+			return rootDir, filepath.Join(view, "spool")
+		}},
+	}
+	cp, sync := testrig.NeedBinary(b, "cp"), testrig.NeedBinary(b, "sync")
+	size := benchMoveSize()
+	for _, rig := range rigs {
+		b.Run(rig.name, func(b *testing.B) {
+			rootDir, srcDir := rig.setup(b)
+			r, err := Open(rootDir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			src := filepath.Join(srcDir, "big.bin")
+			dst := filepath.Join(rootDir, "big.bin")
+			ctx := context.Background()
+			var moveTimes, cpTimes []time.Duration
+			exdev := 0
+			b.SetBytes(size)
+			b.StopTimer()
+			for range b.N {
+				writeBenchSource(b, src, size)
+				b.StartTimer()
+				start := time.Now()
+				err := r.Move(ctx, src, "big.bin", Observe(func(e Event) {
+					if e.Step == "exdev-fallback" {
+						exdev++
+					}
+				}))
+				moveTimes = append(moveTimes, time.Since(start))
+				b.StopTimer()
+				if err != nil {
+					b.Fatalf("Move: %v", err)
+				}
+				os.Remove(dst)
+
+				writeBenchSource(b, src, size)
+				start = time.Now()
+				if out, err := exec.Command(cp, src, dst).CombinedOutput(); err != nil {
+					b.Fatalf("cp: %v: %s", err, out)
+				}
+				if out, err := exec.Command(sync, dst).CombinedOutput(); err != nil {
+					b.Fatalf("sync: %v: %s", err, out)
+				}
+				cpTimes = append(cpTimes, time.Since(start))
+				os.Remove(dst)
+				os.Remove(src)
+			}
+			if exdev != b.N {
+				b.Fatalf("exdev-fallback in %d of %d moves; want every one", exdev, b.N)
+			}
+			// Medians: on a shared machine one slow iteration (write-back
+			// of another process, a discard) would skew a mean.
+			mb := float64(size) / (1 << 20)
+			moveMBs, cpMBs := mb/median(moveTimes).Seconds(), mb/median(cpTimes).Seconds()
+			b.ReportMetric(moveMBs, "move-MB/s")
+			b.ReportMetric(cpMBs, "cp+sync-MB/s")
+			b.ReportMetric(moveMBs/cpMBs, "move/cp")
+		})
+	}
+}
+
+// median returns the median of ds (the upper one of an even count).
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
