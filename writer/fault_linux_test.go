@@ -5,10 +5,15 @@ package writer_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -678,4 +683,126 @@ func TestFaultPublishDirRenameRefused(t *testing.T) {
 	faultWantErrno(t, err, syscall.EIO, "site")
 	faultWantContent(t, ffs.Backed("site/index.html"), faultOld)
 	faultWantListing(t, ffs.Backing, before...)
+}
+
+// TestFaultConcurrentWriters: several writers replace one file while faults
+// fire at random (EIO on writes, fsyncs and renames, renames that happen but
+// report EIO, refused directory fsyncs) and a reader reads it through stale
+// opens. Every read is one whole version; at the end the file is a version
+// whose WriteFile reported it committed (nil or ErrDurabilityUnconfirmed),
+// never one reported not committed; no temp is left.
+func TestFaultConcurrentWriters(t *testing.T) {
+	ffs, r := faultRoot(t)
+	ctx := faultCtx(t)
+	payload := func(tag string) []byte {
+		body := make([]byte, 32<<10)
+		rand.Read(body)
+		b := append([]byte(tag+"\n"), body...)
+		sum := sha256.Sum256(b)
+		return append(b, sum[:]...)
+	}
+	whole := func(b []byte) bool {
+		if len(b) < sha256.Size {
+			return false
+		}
+		sum := sha256.Sum256(b[:len(b)-sha256.Size])
+		return bytes.Equal(sum[:], b[len(b)-sha256.Size:])
+	}
+	tagOf := func(b []byte) string { return string(b[:bytes.IndexByte(b, '\n')]) }
+
+	seedData := payload("seed")
+	faultSeed(t, ffs, "cfg.json", string(seedData))
+	oneIn := func(n int) func(string) bool { return func(string) bool { return mrand.IntN(n) == 0 } }
+	temps := faultTempGlob("cfg.json")
+	ffs.Set(
+		faultfs.Fault{Op: faultfs.OpWrite, Errno: syscall.EIO, Glob: temps, Match: oneIn(8)},
+		faultfs.Fault{Op: faultfs.OpFsync, Errno: syscall.EIO, Glob: temps, Match: oneIn(8)},
+		faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EIO, Match: oneIn(8)},
+		faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EIO, After: true, Match: oneIn(8)},
+		faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: syscall.EINVAL, Match: oneIn(8)},
+		faultfs.Fault{Op: faultfs.OpOpen, Errno: syscall.ESTALE, Glob: "cfg.json", Match: oneIn(4)},
+	)
+
+	const writers, each = 4, 20
+	var (
+		mu           sync.Mutex
+		committed    = map[string]bool{}
+		notCommitted = map[string]bool{}
+		outcomes     = map[string]int{}
+	)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				tag := fmt.Sprintf("w%d-%d", w, i)
+				err := r.WriteFile(ctx, "cfg.json", payload(tag), 0o644)
+				mu.Lock()
+				switch {
+				case err == nil:
+					committed[tag] = true
+					outcomes["committed"]++
+				case errors.Is(err, writer.ErrDurabilityUnconfirmed):
+					committed[tag] = true
+					outcomes["committed, durability unconfirmed"]++
+				default:
+					notCommitted[tag] = true
+					outcomes["not committed"]++
+					if !errors.Is(err, syscall.EIO) {
+						t.Errorf("WriteFile %s: %v; want EIO (the only fault that stops a commit here)", tag, err)
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	stop := make(chan struct{})
+	readerDone := make(chan int)
+	go func() {
+		reads := 0
+		for {
+			select {
+			case <-stop:
+				readerDone <- reads
+				return
+			default:
+			}
+			b, err := r.ReadFile(ctx, "cfg.json")
+			if err != nil {
+				t.Errorf("ReadFile during the writes: %v", err)
+				continue
+			}
+			if !whole(b) {
+				t.Errorf("ReadFile during the writes: %d bytes that are no whole version", len(b))
+			}
+			reads++
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	reads := <-readerDone
+	ffs.Clear()
+
+	final, err := os.ReadFile(ffs.Backed("cfg.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !whole(final) {
+		t.Fatalf("final content is no whole version")
+	}
+	tag := tagOf(final)
+	switch {
+	case notCommitted[tag]:
+		t.Errorf("final content is %s, whose WriteFile reported nothing committed", tag)
+	case tag == "seed" && len(committed) > 0:
+		t.Errorf("final content is the seed although %d writes reported committed", len(committed))
+	case tag != "seed" && !committed[tag]:
+		t.Errorf("final content is %s, which no writer reported", tag)
+	}
+	faultWantListing(t, ffs.Backing, "cfg.json")
+	t.Logf("outcomes %v, %d whole reads, faults injected: write %d, fsync %d, rename %d, fsyncdir %d, open %d",
+		outcomes, reads, ffs.Injected(faultfs.OpWrite), ffs.Injected(faultfs.OpFsync), ffs.Injected(faultfs.OpRename),
+		ffs.Injected(faultfs.OpFsyncDir), ffs.Injected(faultfs.OpOpen))
+	if outcomes["not committed"] == 0 || outcomes["committed"]+outcomes["committed, durability unconfirmed"] == 0 {
+		t.Errorf("outcomes %v: want both committed and not committed writes (faults at 1 in 8)", outcomes)
+	}
 }
