@@ -66,6 +66,9 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 		}
 		hs[k] = h
 		all = append(all, h)
+		if k == dkey {
+			o.held(h)
+		}
 	}
 	octx, stop := withLeases(ctx, all...)
 	var dv, sv locking.Version

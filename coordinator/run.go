@@ -43,7 +43,7 @@ func (c *Coordinator) runKey(ctx context.Context, opName, name string, resolve f
 	if err != nil {
 		return err
 	}
-	o.span.SetAttributes(AttrToken.Int64(int64(h.lease.Token())), AttrLeaseWait.Float64(float64(h.waited.Microseconds())/1000))
+	o.held(h)
 
 	octx, stop := withLeases(ctx, h)
 	v, err := fn(octx, h, o)

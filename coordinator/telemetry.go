@@ -117,6 +117,11 @@ func (t *telemetry) startOp(ctx context.Context, name, path string) (context.Con
 	return ctx, &op{t: t, name: name, start: time.Now(), span: span}
 }
 
+// held records a taken key's token and how long the lease and lock took.
+func (o *op) held(h *held) {
+	o.span.SetAttributes(AttrToken.Int64(int64(h.lease.Token())), AttrLeaseWait.Float64(float64(h.waited.Microseconds())/1000))
+}
+
 // end records the outcome, the error and the duration, and ends the span.
 func (o *op) end(ctx context.Context, outcome string, err error) {
 	if err != nil {

@@ -81,7 +81,7 @@ func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode,
 		leave()
 		return fail(err)
 	}
-	o.span.SetAttributes(AttrToken.Int64(int64(h.lease.Token())))
+	o.held(h)
 	octx, stop := withLeases(opCtx, h)
 	cf := &File{c: c, h: h, o: o, octx: octx, stop: stop, leave: leave, opCtx: opCtx}
 	cf.f, err = c.root.Create(octx, key, perm, c.wopts(opCtx, o, h, &cf.v, opts)...)

@@ -1,0 +1,319 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// Change is one version of a watched file, as Watch delivers it.
+type Change struct {
+	// Event is the change event: the key and the version (token, sha256,
+	// size, writer host and pid, commit time, Deleted).
+	locking.Event
+	// Data is the version's content, verified against Event.SHA256 and
+	// Event.Size; nil when Deleted.
+	Data []byte
+	// Initial marks the version that was current when Watch started
+	// (WatchInitial).
+	Initial bool
+}
+
+// DefaultWatchInterval is how often Watch polls the volume's committed record
+// when nothing rings: the fallback for a lost, late or never published change
+// event, and the only source in local mode on a network filesystem.
+const DefaultWatchInterval = time.Second
+
+// WatchOption configures Watch.
+type WatchOption func(*watchConfig)
+
+type watchConfig struct {
+	interval time.Duration
+	initial  bool
+	after    uint64
+	afterSet bool
+}
+
+// WatchInterval sets how often the committed record is polled (default
+// DefaultWatchInterval). A change event or, in local mode on Linux, an inotify
+// event on the lock file checks at once.
+func WatchInterval(d time.Duration) WatchOption {
+	return func(w *watchConfig) {
+		if d > 0 {
+			w.interval = d
+		}
+	}
+}
+
+// WatchInitial delivers the version that is current when Watch starts (with
+// Change.Initial set) before any newer one: init-once-then-watch is the usual
+// start of a replica. A file with no record yet (created outside sharedwrite)
+// is delivered as it is, with token 0.
+func WatchInitial() WatchOption { return func(w *watchConfig) { w.initial = true } }
+
+// WatchAfter delivers only versions whose token is above token: a watcher that
+// kept the last token it handled resumes where it stopped.
+func WatchAfter(token uint64) WatchOption {
+	return func(w *watchConfig) { w.after, w.afterSet = token, true }
+}
+
+// Watch calls fn with each new version of name, once, in token order, until ctx
+// ends or fn returns an error.
+//
+// The volume's committed record is the truth; in Redis mode the change event
+// published by each commit is the doorbell. Watch also polls the record (every
+// WatchInterval), and re-checks after a Redis reconnect, so a lost message, a
+// writer that crashed between its commit and its publish, or a Redis restart
+// never hides a version. Before delivering, it re-reads the file until its
+// sha256 and size match the version (another host may see the old content
+// for a while after a rename), with backoff and without limit other than ctx:
+// it never delivers old content as a new version. Versions superseded while it
+// waits are skipped: it delivers the newest it knows of, never out of order. A
+// version made by a removal is delivered with Deleted set and no data.
+//
+// A Redis outage is logged once (and its end once); Watch keeps polling the
+// volume meanwhile and resubscribes by itself. fn runs on Watch's goroutine,
+// one call at a time; while it runs, nothing is delivered. Watch returns fn's
+// error, or context.Cause(ctx) when ctx ends.
+func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx context.Context, ch Change) error, opts ...WatchOption) error {
+	cfg := watchConfig{interval: DefaultWatchInterval}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	key, err := c.resolve(name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	w := &watcher{c: c, key: key, cfg: cfg, fn: fn, bell: make(chan struct{}, 1)}
+
+	// The doorbells start before the starting point is read, so that a
+	// version committed in between rings.
+	if client := c.redisClient(); client != nil {
+		sub := w.subscribe(ctx, client)
+		defer sub()
+	} else if stop := w.notify(ctx); stop != nil {
+		defer stop()
+	}
+	if err := w.start(ctx); err != nil {
+		return err
+	}
+	return w.loop(ctx)
+}
+
+// watcher is the state of one Watch call.
+type watcher struct {
+	c    *Coordinator
+	key  string
+	cfg  watchConfig
+	fn   func(context.Context, Change) error
+	bell chan struct{}
+
+	// last is the token of the last version delivered (or of the starting
+	// point); only newer versions are delivered.
+	last uint64
+	// initialTok is the token current at the start (WatchInitial).
+	initialTok uint64
+	// hint is the newest version a change event announced: on a mount whose
+	// cache still serves an old lock record it is newer than the record.
+	hint hintBox
+
+	waitingFor   uint64 // the token being waited for (0: none)
+	waitingSince time.Time
+	warned       uint64 // the token a still-stale warning was logged for
+	lastErr      string // the last read error logged (each is logged once)
+}
+
+// ring wakes the watcher's loop; it never blocks.
+func (w *watcher) ring() {
+	select {
+	case w.bell <- struct{}{}:
+	default:
+	}
+}
+
+// start sets the starting point: the committed version now (the newest of the
+// volume's record and Redis's copy), or 0 with WatchInitial.
+func (w *watcher) start(ctx context.Context) error {
+	if w.cfg.afterSet {
+		w.last = w.cfg.after
+		return nil
+	}
+	rec, err := w.c.peekRecord(w.key)
+	if err != nil {
+		return err
+	}
+	cur := rec.Committed.Token
+	if v, ok := w.redisCommitted(ctx); ok && v.Token > cur {
+		cur = v.Token
+		w.hint.offer(v)
+	}
+	if !w.cfg.initial {
+		w.last = cur
+		return nil
+	}
+	w.initialTok = cur
+	if cur != 0 || rec.Pending.Token != 0 {
+		return nil
+	}
+	// No record: a file created outside sharedwrite is delivered as it is.
+	ct, err := w.c.root.ReadVersion(ctx, w.key)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return wrap("read", w.key, err)
+	}
+	if !ct.Exists {
+		return nil
+	}
+	v := locking.Version{SHA256: ct.SHA256, Size: ct.Size, Length: ct.Size}
+	return w.deliver(ctx, v, ct, true)
+}
+
+// loop checks, delivers and waits for the next doorbell, poll or retry.
+func (w *watcher) loop(ctx context.Context) error {
+	tick := time.NewTicker(w.cfg.interval)
+	defer tick.Stop()
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	<-retry.C
+	var backoff time.Duration
+	for {
+		delivered, waiting, err := w.check(ctx)
+		if err != nil {
+			return err
+		}
+		if cerr := context.Cause(ctx); ctx.Err() != nil {
+			return cerr
+		}
+		if delivered {
+			backoff = 0
+			continue // a newer version may already be there
+		}
+		var retryC <-chan time.Time
+		if waiting {
+			backoff = nextBackoff(backoff, min(w.cfg.interval, maxWatchBackoff))
+			retry.Reset(backoff)
+			retryC = retry.C
+		} else {
+			backoff = 0
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-w.bell:
+		case <-tick.C:
+		case <-retryC:
+		}
+		if retryC != nil && !retry.Stop() {
+			select {
+			case <-retry.C:
+			default:
+			}
+		}
+	}
+}
+
+// maxWatchBackoff caps the wait between re-reads of a file that does not yet
+// match the version it should show.
+const maxWatchBackoff = 250 * time.Millisecond
+
+func nextBackoff(d, limit time.Duration) time.Duration {
+	if d <= 0 {
+		return 2 * time.Millisecond
+	}
+	return min(2*d, limit)
+}
+
+// check reads the record and, when it names a version newer than the last
+// delivered one, the file: it delivers the version the file shows, or reports
+// that it is waiting for the file to catch up.
+func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error) {
+	rec, err := w.c.peekRecord(w.key)
+	if err != nil {
+		w.logOnce(ctx, "watch: lock record unreadable; retrying", err)
+		return false, true, nil
+	}
+	target := rec.Committed
+	if h := w.hint.get(); h.Token > target.Token {
+		target = h
+	}
+	pending := rec.Pending
+	if pending.Token <= max(target.Token, w.last) || sameVersion(pending, target) {
+		pending = locking.Version{}
+	}
+	if target.Token <= w.last && pending.Token == 0 {
+		w.waitingFor = 0
+		return false, false, nil
+	}
+
+	ct, err := w.c.root.ReadVersion(ctx, w.key)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if ctx.Err() != nil {
+			return false, false, nil
+		}
+		w.logOnce(ctx, "watch: read failed; retrying", err)
+		return false, true, nil
+	}
+	w.lastErr = ""
+	switch {
+	case target.Token > w.last && matches(target, ct):
+		return true, false, w.deliver(ctx, target, ct, false)
+	case pending.Token != 0 && matches(pending, ct):
+		// The pending version is visible: its holder renamed and has not
+		// written committed yet, or died before it could.
+		return true, false, w.deliver(ctx, pending, ct, false)
+	}
+	w.stillStale(ctx, max(target.Token, pending.Token))
+	return false, true, nil
+}
+
+// deliver hands version v with what was read to fn.
+func (w *watcher) deliver(ctx context.Context, v locking.Version, ct writer.Content, initial bool) error {
+	ch := Change{Event: locking.Event{Path: w.key, Version: v}}
+	if !v.Deleted {
+		ch.Data = ct.Data
+		if ch.Data == nil {
+			ch.Data = []byte{}
+		}
+	}
+	ch.Initial = initial || (w.cfg.initial && v.Token != 0 && v.Token <= w.initialTok)
+	w.last = max(w.last, v.Token)
+	w.waitingFor = 0
+	return w.fn(ctx, ch)
+}
+
+// stillStale notes that the file does not show version tok yet, and logs it
+// once when that lasts past the stale-view window: the file was edited outside
+// sharedwrite, or the mount's caches are longer than the window.
+func (w *watcher) stillStale(ctx context.Context, tok uint64) {
+	now := time.Now()
+	if w.waitingFor != tok {
+		w.waitingFor, w.waitingSince = tok, now
+		return
+	}
+	window := max(w.c.staleWindow, 2*w.cfg.interval, 5*time.Second)
+	if w.warned != tok && now.Sub(w.waitingSince) > window {
+		w.warned = tok
+		w.c.log.WarnContext(ctx, "watch: the file still does not show the committed version; waiting for it",
+			"key", quote.Name(w.key), "token", tok, "waited", now.Sub(w.waitingSince).Round(time.Millisecond))
+	}
+}
+
+// logOnce logs err unless it is the same as the last one logged.
+func (w *watcher) logOnce(ctx context.Context, msg string, err error) {
+	if s := err.Error(); s != w.lastErr {
+		w.lastErr = s
+		w.c.log.WarnContext(ctx, msg, "key", quote.Name(w.key), "err", err)
+	}
+}
+
+// String describes the watcher for errors and logs.
+func (w *watcher) String() string { return fmt.Sprintf("watch %s", quote.Name(w.key)) }
