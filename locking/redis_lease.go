@@ -185,7 +185,7 @@ func (le *redisLease) watchdog() {
 // send time. An error wrapping ErrLeaseLost means another value holds the key.
 func (le *redisLease) refresh(ctx context.Context) error {
 	start := bootclock.Now()
-	v, err := refreshScript.Run(ctx, le.l.client, []string{le.keys.Lock, le.keys.Token}, le.id, le.ttl.Milliseconds()).Result()
+	v, err := runScript(ctx, le.l.client, refreshScript, refreshLua, []string{le.keys.Lock, le.keys.Token}, le.id, le.ttl.Milliseconds())
 	if err != nil {
 		return &Error{Op: "refresh", Key: le.key, Err: redisErr(err)}
 	}
@@ -231,7 +231,7 @@ func (le *redisLease) CheckFloor(ctx context.Context, rec Record) (bool, error) 
 	if n < le.Token() {
 		return false, nil
 	}
-	v, err := raiseFloorScript.Run(ctx, le.l.client, []string{le.keys.Lock, le.keys.Token, le.keys.Fence}, le.id, strconv.FormatUint(n, 10)).Result()
+	v, err := runScript(ctx, le.l.client, raiseFloorScript, raiseFloorLua, []string{le.keys.Lock, le.keys.Token, le.keys.Fence}, le.id, strconv.FormatUint(n, 10))
 	if err != nil {
 		return false, &Error{Op: "raise floor", Key: le.key, Err: redisErr(err)}
 	}
@@ -282,8 +282,8 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 	if le.adopted {
 		keep = "1"
 	}
-	v, err := releaseScript.Run(ctx, le.l.client, []string{le.keys.Lock, le.keys.Token, le.keys.Commit},
-		le.id, string(cj), ctok, le.keys.ReleaseChannel, le.keys.ChangeChannel, string(ej), keep).Result()
+	v, err := runScript(ctx, le.l.client, releaseScript, releaseLua, []string{le.keys.Lock, le.keys.Token, le.keys.Commit},
+		le.id, string(cj), ctok, le.keys.ReleaseChannel, le.keys.ChangeChannel, string(ej), keep)
 	if err != nil {
 		return &Error{Op: "release", Key: le.key, Err: redisErr(err)}
 	}

@@ -54,7 +54,7 @@ type acquireResult struct {
 }
 
 func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl time.Duration) (acquireResult, error) {
-	v, err := acquireScript.Run(ctx, l.client, []string{keys.Lock, keys.Token, keys.Fence, keys.Commit}, id, ttl.Milliseconds()).Result()
+	v, err := runScript(ctx, l.client, acquireScript, acquireLua, []string{keys.Lock, keys.Token, keys.Fence, keys.Commit}, id, ttl.Milliseconds())
 	if err != nil {
 		return acquireResult{}, redisErr(err)
 	}
@@ -193,8 +193,8 @@ func (l *RedisLocker) dropOrphan(key, id string) {
 	keys := l.Keys(key)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = releaseScript.Run(ctx, l.client, []string{keys.Lock, keys.Token, keys.Commit},
-		id, "", "", keys.ReleaseChannel, keys.ChangeChannel, "", "0").Err()
+	_, _ = runScript(ctx, l.client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Commit},
+		id, "", "", keys.ReleaseChannel, keys.ChangeChannel, "", "0")
 }
 
 // Adopt returns a lease for a lease id this process did not acquire: a
@@ -208,7 +208,7 @@ func (l *RedisLocker) dropOrphan(key, id string) {
 func (l *RedisLocker) Adopt(ctx context.Context, key, leaseID string, token uint64, ttl time.Duration) (Lease, error) {
 	keys := l.Keys(key)
 	start := bootclock.Now()
-	v, err := refreshScript.Run(ctx, l.client, []string{keys.Lock, keys.Token}, leaseID, ttl.Milliseconds()).Result()
+	v, err := runScript(ctx, l.client, refreshScript, refreshLua, []string{keys.Lock, keys.Token}, leaseID, ttl.Milliseconds())
 	if err != nil {
 		return nil, &Error{Op: "adopt", Key: key, Err: redisErr(err)}
 	}

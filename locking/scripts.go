@@ -1,9 +1,12 @@
 package locking
 
 import (
+	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -73,4 +76,39 @@ func parseToken(s string) (uint64, error) {
 		return 0, fmt.Errorf("bad token %q in script reply", s)
 	}
 	return t, nil
+}
+
+// noRetryCmd is a script call go-redis must not resend by itself: the caller
+// decides, with the same lease value, whether to try again (the acquire
+// script is idempotent for it; a blind resend of a release would report a
+// lease it just deleted as lost).
+type noRetryCmd struct{ *redis.Cmd }
+
+func (noRetryCmd) NoRetry() bool { return true }
+
+// runScript runs s (source src) with EVALSHA, loading it with EVAL on
+// NOSCRIPT, each sent once: client-side automatic retries are off for the
+// lease scripts whatever the client's MaxRetries. (A Cluster client still
+// follows MOVED/ASK redirects.)
+func runScript(ctx context.Context, c redis.UniversalClient, s *redis.Script, src string, keys []string, args ...any) (any, error) {
+	v, err := evalOnce(ctx, c, "evalsha", s.Hash(), keys, args)
+	if err != nil && (errors.Is(err, redis.ErrNoScript) || strings.HasPrefix(err.Error(), "NOSCRIPT")) {
+		v, err = evalOnce(ctx, c, "eval", src, keys, args)
+	}
+	return v, err
+}
+
+func evalOnce(ctx context.Context, c redis.UniversalClient, name, payload string, keys []string, args []any) (any, error) {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	a = append(a, name, payload, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	a = append(a, args...)
+	cmd := redis.NewCmd(ctx, a...)
+	if len(keys) > 0 {
+		cmd.SetFirstKeyPos(3)
+	}
+	_ = c.Process(ctx, noRetryCmd{cmd})
+	return cmd.Result()
 }
