@@ -314,7 +314,9 @@ func (m *Mount) Unmount() error {
 		return nil
 	}
 	m.unmounted = true
-	if !m.Mounted() {
+	// A mount whose sshfs died is no longer a working mount point but is
+	// still in the mount table ("transport endpoint is not connected").
+	if !inMountTable(m.Dir) {
 		return nil
 	}
 	out, err := exec.Command("fusermount3", "-u", m.Dir).CombinedOutput()
@@ -329,6 +331,40 @@ func (m *Mount) Unmount() error {
 		return fmt.Errorf("unmount %s: fusermount3 -u: %v %s; -z: %v %s; umount -l: %v", m.Dir, err, bytes.TrimSpace(out), err2, bytes.TrimSpace(out2), err3)
 	}
 	return nil
+}
+
+// inMountTable reports whether dir is a mount point in /proc/self/mounts.
+func inMountTable(dir string) bool {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return true // unknown: try to unmount
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		// Spaces and some other bytes in the path are octal-escaped.
+		if len(f) > 1 && unescapeMount(f[1]) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+func unescapeMount(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // Path returns the path of rel inside the mount.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +158,34 @@ func TestPartitionStallsTheMount(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatalf("stat still stalled 60s after Heal")
+	}
+}
+
+func TestDeadSshfsIsNotMounted(t *testing.T) {
+	h := sshhost.Start(t)
+	m := h.Mount(t, sshhost.Coherent)
+	p, err := os.FindProcess(m.PID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for m.Mounted() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still reported mounted 10s after sshfs was killed", m.Dir)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := m.Unmount(); err != nil {
+		t.Fatalf("Unmount of a dead mount: %v", err)
+	}
+	mounts, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mounts), " "+m.Dir+" ") {
+		t.Fatalf("%s still in the mount table after Unmount", m.Dir)
 	}
 }
