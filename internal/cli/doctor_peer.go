@@ -15,8 +15,8 @@ import (
 // in peerDir on the shared volume. Each announces itself with hello.<id>; the
 // one with the smaller id holds a flock on lock.<id> and says so with
 // held.<id>; the other tries the same lock without waiting and answers in
-// result.<id> ("blocked": the lock reached it; "acquired": it did not). The
-// holder then writes done.<id> and both remove what they wrote.
+// result.<id> ("blocked": the lock reached it; "acquired": it did not). Then
+// both remove what they wrote (the holder also the result).
 const peerDir = doctorDir + "/peer"
 
 // peerResult is what the peer test found.
@@ -123,9 +123,6 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 		}
 		mine = append(mine, peerDir+"/result."+me)
 		res.Propagates = answer == "blocked"
-		if err := put(peerDir+"/done."+me, answer); err != nil {
-			return nil, err
-		}
 		return res, nil
 	}
 	// Prober.
@@ -154,8 +151,6 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 		return nil, err
 	}
 	mine = mine[:len(mine)-1] // the holder removes its result file
-	// Stay until the holder has read the answer, so it never sees us gone early.
-	waitFile(ctx, root, peerDir+"/done."+peer)
 	return res, nil
 }
 
