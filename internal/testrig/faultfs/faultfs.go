@@ -89,7 +89,9 @@ type Fault struct {
 	// the root) matching it with path.Match; a pattern without '/' is
 	// matched against the last element only.
 	Glob string
-	// Match, if set, further limits the rule to paths it accepts.
+	// Match, if set, further limits the rule to paths it accepts. It is
+	// called with the filesystem's lock held (so it must not call the FS's
+	// methods), from the goroutines serving the mount.
 	Match func(rel string) bool
 	After bool
 	Delay time.Duration

@@ -303,6 +303,16 @@ func TestLocks(t *testing.T) {
 			if gotShared := errors.Is(err, unix.EWOULDBLOCK); gotShared != tt.wantShared {
 				t.Fatalf("flock LOCK_NB on mount B while A holds it: got %v; want blocked = %v", err, tt.wantShared)
 			}
+			// The same holds for fcntl (open file description) locks.
+			wr := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 0, Len: 0}
+			if err := unix.FcntlFlock(fa.Fd(), unix.F_OFD_SETLK, &wr); err != nil {
+				t.Fatalf("fcntl lock on mount A: %v", err)
+			}
+			wr = unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 0, Len: 0}
+			err = unix.FcntlFlock(fb.Fd(), unix.F_OFD_SETLK, &wr)
+			if gotShared := errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES); gotShared != tt.wantShared {
+				t.Fatalf("fcntl lock on mount B while A holds it: got %v; want blocked = %v", err, tt.wantShared)
+			}
 			// Within one mount the lock always works.
 			fa2, err := os.OpenFile(filepath.Join(a.Dir, "lock"), os.O_RDWR, 0)
 			if err != nil {
