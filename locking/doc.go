@@ -38,10 +38,19 @@
 // took over. The fencing token closes that gap where the volume checks it: the
 // lock record's floor (see below) refuses a commit from an older token.
 //
-// Waiters do not poll: a waiter subscribes to the key's release channel
-// before it retries, and each wait is bounded by the holder's PTTL (plus
-// jitter), so an expired holder is taken over without a message. The caller's
-// context deadline is honoured exactly.
+// Waiters do not poll: a waiter subscribes to the key's release channel (and
+// waits for Redis to confirm it) before it retries, and each wait is bounded
+// by the holder's PTTL (plus jitter), so an expired holder is taken over
+// without a message. All waiters of one RedisLocker share one pub/sub
+// connection. The caller's context deadline is honoured exactly; a deadline
+// that passes while Redis cannot be reached is ErrUnavailable, one that passes
+// while another lease holds the key is ErrNotObtained naming the holder
+// ("<host>/<pid>/<random>").
+//
+// The scripts are sent without client-side automatic retries; the locker
+// retries within the caller's deadline with the same lease value. Redis URLs
+// (redis://, rediss://, unix://, redis+sentinel://, redis+cluster://) are
+// parsed by ParseRedisURL; RedactURL makes one fit for logs.
 //
 // # File lock and lock record
 //

@@ -15,11 +15,13 @@ import (
 // RedisLocker hands out leases held in Redis with fencing tokens. Safe for
 // concurrent use.
 //
-// The client should have client-side retries off (MaxRetries -1, as NewClient
-// and ParseRedisURL set): the locker retries by itself within the caller's
-// deadline, and the acquire script is idempotent for a given lease value, so a
+// The lease scripts are sent without client-side automatic retries (go-redis's
+// per-command NoRetry, whatever the client's MaxRetries; NewClient also sets
+// MaxRetries -1): the locker retries by itself within the caller's deadline,
+// with the same lease value, and the acquire script is idempotent for it, so a
 // retry after a lost reply returns the same token instead of failing or
-// incrementing the fence twice.
+// incrementing the fence twice. Context deadlines bound each call only when
+// the client has ContextTimeoutEnabled (NewClient sets it).
 type RedisLocker struct {
 	client   redis.UniversalClient
 	volumeID string
@@ -130,7 +132,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		case err != nil && ctx.Err() != nil:
 			// The deadline passed during the round trip: keep what the last
 			// reply said, if any arrived.
-			if !replied {
+			if !replied && lastErr == nil {
 				lastErr = err
 			}
 		case err != nil && !isTransient(err):
@@ -184,7 +186,8 @@ func (l *RedisLocker) notObtained(key, id, holder string, lastErr error, tried b
 		if tried {
 			go l.dropOrphan(key, id)
 		}
-		return &HolderError{Key: key, Waited: waited, Err: fmt.Errorf("%w: %w: %v", ErrUnavailable, context.Cause(ctx), lastErr)}
+		last := strings.TrimPrefix(lastErr.Error(), ErrUnavailable.Error()+": ")
+		return &HolderError{Key: key, Waited: waited, Err: fmt.Errorf("%w: %w: %s", ErrUnavailable, context.Cause(ctx), last)}
 	}
 	return &HolderError{Key: key, Lease: holder, Waited: waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))}
 }
