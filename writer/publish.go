@@ -44,7 +44,8 @@ import (
 //
 // Outcomes as for WriteFile: nil; ErrDurabilityUnconfirmed when the switch is
 // visible but its directory fsync was refused; any other error means name
-// still points where it did (a fill error is returned wrapped, and the new
+// still points where it did (a rename that reports an error is checked: if
+// name links to the new version, the swap is made) (a fill error is returned wrapped, and the new
 // version removed). An error from pruning old versions after the switch is
 // returned wrapped too, with the new version published.
 func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string) error, keep int, opts ...Option) error {
@@ -108,7 +109,7 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 	start = time.Now()
 	err = r.root.Rename(tmp, rel)
 	cfg.emit("rename", rel, start, 0, err)
-	if err != nil {
+	if err != nil && !r.swapHappened(tmp, rel, ver) {
 		_ = r.root.Remove(tmp)
 		return undo(newError2("publish: rename", tmp, rel, err))
 	}
@@ -116,6 +117,17 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 		return err
 	}
 	return r.pruneVersions(dir, stem, ver, keep)
+}
+
+// swapHappened decides, after the rename of the temp link tmp over rel
+// reported an error, whether it took effect anyway (a retransmitted rename on
+// a network filesystem, rename(2) BUGS): tmp is gone and rel links to ver.
+func (r *Root) swapHappened(tmp, rel, ver string) bool {
+	if _, err := r.root.Lstat(tmp); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	target, err := r.root.Readlink(rel)
+	return err == nil && target == ver
 }
 
 // resolveLinkName resolves the parent of name and keeps its final component

@@ -19,7 +19,8 @@ import (
 // Outcomes as for WriteFile: nil; an error wrapping ErrDurabilityUnconfirmed
 // when the file is gone but the directory fsync was refused; any other error
 // means nothing was removed. A missing file is an *Error wrapping
-// fs.ErrNotExist (and ENOENT); a file bind-mounted onto the name is
+// fs.ErrNotExist (and ENOENT); an unlink that reports an error but did
+// happen (checked with Lstat) counts as made; a file bind-mounted onto the name is
 // ErrBusyTarget; a non-empty directory is ENOTEMPTY.
 func (r *Root) Remove(ctx context.Context, name string, opts ...Option) error {
 	cfg := newConfig(opts)
@@ -42,6 +43,14 @@ func (r *Root) Remove(ctx context.Context, name string, opts ...Option) error {
 	start := time.Now()
 	err = r.root.Remove(rel)
 	cfg.emit("remove", rel, start, 0, err)
+	if err != nil && !errors.Is(err, syscall.EBUSY) {
+		// An unlink that reports an error may still have happened (a
+		// retransmitted NFS unlink answers ENOENT, rename(2) BUGS): the file
+		// was there a moment ago, so if it is gone now the removal is made.
+		if _, lerr := r.root.Lstat(rel); errors.Is(lerr, fs.ErrNotExist) {
+			err = nil
+		}
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, syscall.EBUSY):
