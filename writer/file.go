@@ -22,6 +22,8 @@ type File struct {
 	started time.Time
 	err     error // sticky write error
 	state   fileState
+	old     fs.FileInfo // the target's Lstat at Create (nil: absent)
+	fresh   bool        // old is still current at Commit (WriteFile): no second Lstat
 }
 
 type fileState int
@@ -73,7 +75,7 @@ func (r *Root) Create(ctx context.Context, name string, perm fs.FileMode, opts .
 	if err != nil {
 		return nil, err
 	}
-	return &File{r: r, cfg: cfg, t: t, perm: perm, started: time.Now()}, nil
+	return &File{r: r, cfg: cfg, t: t, perm: perm, started: time.Now(), old: old}, nil
 }
 
 // Write writes p to the temp. A write error is kept: Commit returns it and
@@ -149,15 +151,20 @@ func (f *File) commit(ctx context.Context) (bool, error) {
 	if f.err != nil {
 		return false, f.err
 	}
-	old, err := f.r.root.Lstat(f.t.Target)
+	// The target's owner and mode are taken at Commit, not at Create: a
+	// streamed write can take long, and the target may change meanwhile.
+	old, err := f.old, error(nil)
+	if !f.fresh {
+		old, err = f.r.root.Lstat(f.t.Target)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		old = nil
 	case err != nil:
 		return false, newError("stat", f.t.Target, err)
-	case !old.Mode().IsRegular():
+	case old != nil && !old.Mode().IsRegular():
 		return false, newError("stat", f.t.Target, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(old.Mode()))))
-	case f.cfg.createOnly:
+	case old != nil && f.cfg.createOnly:
 		return false, newError("create", f.t.Target, withCause(ErrExist, syscall.EEXIST))
 	}
 	if err := f.r.finishTemp(f.cfg, f.t, f.perm, old); err != nil {

@@ -15,6 +15,7 @@ func (r *Root) WriteFile(ctx context.Context, name string, data []byte, perm fs.
 	if err != nil {
 		return err
 	}
+	f.fresh = true // Commit follows at once: the target's Lstat from Create is current
 	if _, err := f.Write(data); err != nil {
 		_ = f.Abort()
 		return err
