@@ -141,15 +141,34 @@ func TestFaultNthWriteStreaming(t *testing.T) {
 	faultWantListing(t, ffs.Backing, "cfg.json")
 }
 
-// TestFaultNewFileNotCommitted: a failed write of a new file in new
-// directories leaves neither the file nor the directories.
+// TestFaultNewFileNotCommitted: a new file in new directories that fails
+// at any step leaves neither the file nor the directories.
 func TestFaultNewFileNotCommitted(t *testing.T) {
-	ffs, r := faultRoot(t)
-	faultSeed(t, ffs, "keep", "x")
-	ffs.Set(faultfs.Fault{Op: faultfs.OpFsync, Errno: syscall.EIO, Glob: faultTempGlob("new.json")})
-	err := r.WriteFile(faultCtx(t), "a/b/new.json", []byte(faultNew), 0o644)
-	faultWantErrno(t, err, syscall.EIO, "a/b/new.json")
-	faultWantListing(t, ffs.Backing, "keep")
+	tests := []struct {
+		name  string
+		fault faultfs.Fault
+		errno syscall.Errno
+		names string // what the error must name
+	}{
+		{"EIO on fsync of the temp", faultfs.Fault{Op: faultfs.OpFsync, Errno: syscall.EIO, Glob: faultTempGlob("new.json")}, syscall.EIO, "a/b/new.json"},
+		{"EIO on creating the temp", faultfs.Fault{Op: faultfs.OpCreate, Errno: syscall.EIO, Glob: faultTempGlob("new.json")}, syscall.EIO, "a/b/new.json"},
+		{"ENOSPC on creating the temp", faultfs.Fault{Op: faultfs.OpCreate, Errno: syscall.ENOSPC, Glob: faultTempGlob("new.json")}, syscall.ENOSPC, "a/b/new.json"},
+		{"ENOSPC on mkdir of the parent", faultfs.Fault{Op: faultfs.OpMkdir, Errno: syscall.ENOSPC, Glob: "a/b"}, syscall.ENOSPC, "a/b"},
+		{"EXDEV on the rename", faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EXDEV}, syscall.EXDEV, "a/b/new.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ffs, r := faultRoot(t)
+			faultSeed(t, ffs, "keep", "x")
+			ffs.Set(tt.fault)
+			err := r.WriteFile(faultCtx(t), "a/b/new.json", []byte(faultNew), 0o644)
+			if ffs.Injected(tt.fault.Op) == 0 {
+				t.Fatalf("the %s fault never fired (err %v)", tt.fault.Op, err)
+			}
+			faultWantErrno(t, err, tt.errno, tt.names)
+			faultWantListing(t, ffs.Backing, "keep")
+		})
+	}
 }
 
 // TestFaultDirFsyncRefused: the rename happened, the directory fsync was
