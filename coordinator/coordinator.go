@@ -32,6 +32,7 @@ type Coordinator struct {
 	locks       *locking.LockDir
 	locker      leaser
 	vol         volume
+	client      redis.UniversalClient // the Redis client in use; nil in local mode
 	ownClient   redis.UniversalClient
 	gate        *gate
 	tel         *telemetry
@@ -106,6 +107,7 @@ func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error
 	if c.locks, err = locking.OpenLockDir(c.root.OS(), lopts...); err != nil {
 		return fail(wrap("open lock dir", metaDir+"/locks", err))
 	}
+	c.client = client
 	if client != nil {
 		c.locker = locking.NewRedisLocker(client, c.vol.id, lopts...)
 	} else {
