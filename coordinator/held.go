@@ -153,6 +153,9 @@ func (c *Coordinator) release(ctx context.Context, h *held, committed *locking.V
 }
 
 func (c *Coordinator) releaseLease(ctx context.Context, h *held, committed *locking.Version) error {
+	if committed == nil {
+		committed = c.aheadOfRedis(ctx, h) // republish a version Redis lost (watch_republish.go)
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.leaseTTL)
 	defer cancel()
 	rctx, span := c.tel.step(rctx, "release", AttrKey.String(h.key))
