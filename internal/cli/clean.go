@@ -34,9 +34,9 @@ transaction intents. Lock files are never removed.`,
 func runClean(ctx context.Context, g *globals, o *cleanOpts) error {
 	return g.withVolume(ctx, "clean "+quote.Name(g.root), func(ctx context.Context, v *volume, _ func()) error {
 		rep, err := v.Sweep(ctx, o.olderThan)
-		for _, p := range rep.Removed {
-			fmt.Fprintf(g.stdout, "removed %s\n", quote.Name(p))
-		}
+		fmt.Fprintf(g.stdout, "scanned %d, removed %d orphan temps (kept %d live, %d young, of them %d of other hosts); in-place rewrites: %d restored, %d completed, %d discarded; intents: %d completed, %d discarded; %d failed\n",
+			rep.Scanned, rep.Removed, rep.Live, rep.Young, rep.OtherHost, rep.Restored, rep.Completed, rep.Discarded,
+			rep.IntentsCompleted, rep.IntentsDiscarded, rep.Failed)
 		return err
 	})
 }

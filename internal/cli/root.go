@@ -30,6 +30,7 @@ var commands = []func(*globals) *cobra.Command{
 	newCleanCmd,
 	newDoctorCmd,
 	newBenchCmd,
+	newWatchCmd,
 	newVersionCmd,
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -35,13 +34,6 @@ type leaseInfo struct {
 	Token   uint64
 	Fd      uintptr
 }
-
-type sweepSummary struct {
-	Removed []string
-}
-
-// errNotYet marks an operation the coordinator does not offer yet.
-var errNotYet = errors.New("not available in this build")
 
 // coordinatorOptions are the options every command opens the volume with.
 func (g *globals) coordinatorOptions() ([]coordinator.Option, error) {
@@ -124,11 +116,11 @@ func (v *volume) MkdirAll(ctx context.Context, name string, perm fs.FileMode) er
 }
 
 func (v *volume) Move(ctx context.Context, src, dst string) error {
-	return fmt.Errorf("move %s to %s: %w", quote.Name(src), quote.Name(dst), errNotYet)
+	return v.c.Move(ctx, src, dst)
 }
 
 func (v *volume) Remove(ctx context.Context, name string) error {
-	return fmt.Errorf("rm %s: %w", quote.Name(name), errNotYet)
+	return v.c.Remove(ctx, name)
 }
 
 func (v *volume) Lock(ctx context.Context, name string, fn func(context.Context, leaseInfo) error) error {
@@ -137,8 +129,8 @@ func (v *volume) Lock(ctx context.Context, name string, fn func(context.Context,
 	})
 }
 
-func (v *volume) Sweep(ctx context.Context, olderThan time.Duration) (sweepSummary, error) {
-	return sweepSummary{}, fmt.Errorf("clean %s: %w", quote.Name(v.c.Root()), errNotYet)
+func (v *volume) Sweep(ctx context.Context, olderThan time.Duration) (coordinator.SweepReport, error) {
+	return v.c.Sweep(ctx, olderThan)
 }
 
 // newCommandFailed wraps the failure of the command after `--` (exit 8).

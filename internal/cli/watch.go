@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sharedwrite/sharedwrite/coordinator"
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+)
+
+type watchOpts struct {
+	name     string
+	initial  bool
+	json     bool
+	interval time.Duration
+	argv     []string
+}
+
+func newWatchCmd(g *globals) *cobra.Command {
+	o := &watchOpts{}
+	cmd := &cobra.Command{
+		Use:   "watch NAME [--initial] [--json] [-- CMD [ARG...]]",
+		Short: "Print each new version of NAME, or run CMD with its content on stdin",
+		Long: `watch follows NAME: for each new version, once and in token order, it prints
+the change event (one line; --json: one JSON object per line), or runs CMD with
+the content on stdin and the event in the environment:
+
+  SHAREDWRITE_PATH      the key (NAME relative to the root)
+  SHAREDWRITE_TOKEN     the version's fencing token
+  SHAREDWRITE_SHA256    the content's sha256 (hex)
+  SHAREDWRITE_SIZE      the content's size in bytes
+  SHAREDWRITE_DELETED   1 when the version removed NAME (stdin is empty), else 0
+  SHAREDWRITE_WRITER    the writer's host/pid
+  SHAREDWRITE_TIME      the commit time (RFC 3339, UTC)
+  SHAREDWRITE_INITIAL   1 for the version current at start (--initial), else 0
+  SHAREDWRITE_EVENT     the event as JSON
+
+The content is verified against the version's sha256 before it is handed over:
+on a network volume another host's view may stay old for a while after a change,
+and watch waits for it rather than deliver the old content as new. Versions
+superseded while it waits are skipped. A CMD that fails is reported and watching
+goes on. watch runs until SIGINT or SIGTERM, then exits 0.`,
+		Example: `  sharedwrite watch config.json --initial -- sh -c 'cat > /etc/app/config.json && kill -HUP 1'
+  sharedwrite watch config.json --json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			before, _ := afterDash(cmd, args)
+			if len(before) != 1 || (cmd.ArgsLenAtDash() >= 0 && len(args) == len(before)) {
+				return usagef("watch takes NAME [-- CMD [ARG...]]")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			before, after := afterDash(cmd, args)
+			o.name, o.argv = before[0], after
+			return runWatch(cmd.Context(), g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.initial, "initial", false, "deliver the current version first")
+	f.BoolVar(&o.json, "json", false, "print each event as a JSON object on one line")
+	f.DurationVar(&o.interval, "interval", coordinator.DefaultWatchInterval, "how often to poll the volume's committed record (the fallback for lost notifications)")
+	return cmd
+}
+
+func runWatch(ctx context.Context, g *globals, o *watchOpts) error {
+	err := g.withVolume(ctx, "watch "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
+		// Watching has no end but the signal: --timeout bounds nothing here.
+		acquired()
+		opts := []coordinator.WatchOption{coordinator.WatchInterval(o.interval)}
+		if o.initial {
+			opts = append(opts, coordinator.WatchInitial())
+		}
+		return v.c.Watch(ctx, o.name, func(ctx context.Context, ch coordinator.Change) error {
+			if o.argv != nil {
+				g.runWatchCmd(ctx, o, ch)
+				return nil
+			}
+			return g.printChange(o, ch)
+		}, opts...)
+	})
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil // SIGINT or SIGTERM: a clean stop
+	}
+	return err
+}
+
+// eventJSON is the change event as one JSON object, with "initial" added for
+// the version current at start.
+func eventJSON(ch coordinator.Change) ([]byte, error) {
+	b, err := json.Marshal(ch.Event)
+	if err != nil {
+		return nil, err
+	}
+	if ch.Initial {
+		b = append(b[:len(b)-1], `,"initial":true}`...)
+	}
+	return b, nil
+}
+
+func (g *globals) printChange(o *watchOpts, ch coordinator.Change) error {
+	var line []byte
+	if o.json {
+		b, err := eventJSON(ch)
+		if err != nil {
+			return fmt.Errorf("watch %s: encode the event: %w", quote.Name(ch.Path), err)
+		}
+		line = append(b, '\n')
+	} else {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s token=%d sha256=%s size=%d writer=%s time=%s",
+			quote.Name(ch.Path), ch.Token, hex.EncodeToString(ch.SHA256[:]), ch.Size,
+			writerOf(ch), ch.Time.UTC().Format(time.RFC3339Nano))
+		if ch.Deleted {
+			b.WriteString(" deleted")
+		}
+		if ch.Initial {
+			b.WriteString(" initial")
+		}
+		b.WriteByte('\n')
+		line = []byte(b.String())
+	}
+	if _, err := g.stdout.Write(line); err != nil {
+		return fmt.Errorf("watch %s: write the event to stdout: %w", quote.Name(ch.Path), err)
+	}
+	return nil
+}
+
+func writerOf(ch coordinator.Change) string {
+	if ch.Host == "" && ch.PID == 0 {
+		return "-"
+	}
+	return quote.Name(ch.Host) + "/" + strconv.Itoa(ch.PID)
+}
+
+// runWatchCmd runs o.argv for one version: the content on stdin, the event in
+// the environment. A failure is logged; watching goes on.
+func (g *globals) runWatchCmd(ctx context.Context, o *watchOpts, ch coordinator.Change) {
+	ev, err := eventJSON(ch)
+	if err != nil {
+		ev = nil
+	}
+	cmd := exec.CommandContext(ctx, o.argv[0], o.argv[1:]...)
+	// On SIGINT/SIGTERM the running command is interrupted, then killed if
+	// it does not end.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	cmd.Stdin = bytes.NewReader(ch.Data)
+	cmd.Stdout, cmd.Stderr = g.stdout, g.stderr
+	cmd.Env = append(os.Environ(),
+		"SHAREDWRITE_PATH="+ch.Path,
+		"SHAREDWRITE_TOKEN="+strconv.FormatUint(ch.Token, 10),
+		"SHAREDWRITE_SHA256="+hex.EncodeToString(ch.SHA256[:]),
+		"SHAREDWRITE_SIZE="+strconv.FormatInt(ch.Size, 10),
+		"SHAREDWRITE_DELETED="+boolEnv(ch.Deleted),
+		"SHAREDWRITE_WRITER="+ch.Host+"/"+strconv.Itoa(ch.PID),
+		"SHAREDWRITE_TIME="+ch.Time.UTC().Format(time.RFC3339Nano),
+		"SHAREDWRITE_INITIAL="+boolEnv(ch.Initial),
+		"SHAREDWRITE_EVENT="+string(ev),
+	)
+	if err := cmd.Run(); err != nil && ctx.Err() == nil {
+		g.logger.WarnContext(ctx, "watch: the command failed for a version; watching goes on",
+			"key", quote.Name(ch.Path), "token", ch.Token, "cmd", quote.Name(o.argv[0]), "err", err)
+	}
+}
+
+func boolEnv(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
