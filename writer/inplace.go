@@ -46,6 +46,11 @@ import (
 // whose checksum fails was torn while being written, before the target was
 // touched: it is discarded with its backup.
 //
+// Rewrites of one target must be serialised by the caller (the
+// coordinator's lease does); a second rewrite that starts while one is live
+// fails with EEXIST on the backup, and an operation that settles the target
+// waits for the live one (its flock on the backup) before it looks.
+//
 // This is NOT atomic for readers: a reader that opens the target during the
 // rewrite can see part old and part new content, or a file of the wrong
 // length. Only crash recovery is whole: after a crash and any later

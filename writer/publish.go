@@ -42,6 +42,9 @@ import (
 // caller (the coordinator's lease does): a concurrent prune could remove a
 // version another call is filling.
 //
+// On Windows creating a symlink needs SeCreateSymbolicLinkPrivilege (or
+// developer mode); without it PublishDir fails before the swap.
+//
 // Outcomes as for WriteFile: nil; ErrDurabilityUnconfirmed when the switch is
 // visible but its directory fsync was refused; any other error means name
 // still points where it did (a rename that reports an error is checked: if
