@@ -18,7 +18,7 @@ import (
 )
 
 // Redis is one redis-server process started by a test, without persistence
-// (--save '' --appendonly no), listening on a free loopback port and a unix socket.
+// (no RDB snapshots, no AOF), listening on a free loopback port and a unix socket.
 type Redis struct {
 	Port   int
 	Socket string
