@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strconv"
@@ -154,7 +155,9 @@ func helperHandoff() error {
 		release, err := lock(ctx)
 		if err != nil {
 			// The run's end: the context, or a socket deadline set from it.
-			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, redislock.ErrNotObtained) {
+			var ne net.Error
+			if ctx.Err() != nil || time.Until(end) < 100*time.Millisecond || (errors.As(err, &ne) && ne.Timeout()) ||
+				errors.Is(err, context.DeadlineExceeded) || errors.Is(err, redislock.ErrNotObtained) {
 				break
 			}
 			return err

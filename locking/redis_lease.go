@@ -37,11 +37,13 @@ type redisLease struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   chan struct{}
-	stop   chan struct{}
-	wdDone chan struct{}
-	// wdCtx bounds the watchdog's calls; cancelled when the lease ends.
-	wdCtx    context.Context
-	wdCancel context.CancelFunc
+	// The watchdog is a timer whose function refreshes and re-arms it; wdCtx
+	// bounds its calls and is cancelled when the lease ends.
+	wdMu      sync.Mutex
+	wdTimer   *time.Timer
+	wdStopped bool
+	wdCtx     context.Context
+	wdCancel  context.CancelFunc
 
 	mu         sync.Mutex
 	token      uint64
@@ -55,11 +57,13 @@ func newRedisLease(l *RedisLocker, parent context.Context, key, id string, token
 	le := &redisLease{
 		l: l, key: key, keys: RedisKeys(l.volumeID, key), id: id, ttl: ttl, adopted: adopted,
 		ctx: ctx, cancel: cancel,
-		done: make(chan struct{}), stop: make(chan struct{}), wdDone: make(chan struct{}),
+		done: make(chan struct{}),
 		token: token, validUntil: start + validity(ttl),
 	}
 	le.wdCtx, le.wdCancel = context.WithCancel(ctx)
-	go le.watchdog()
+	le.wdMu.Lock()
+	le.wdTimer = time.AfterFunc(ttl/3, le.tick)
+	le.wdMu.Unlock()
 	return le
 }
 
@@ -102,6 +106,7 @@ func (le *redisLease) lose(why error) {
 	le.state = lost
 	le.err = &Error{Op: "lease", Key: le.key, Err: fmt.Errorf("%w: %v", ErrLeaseLost, why)}
 	le.mu.Unlock()
+	le.stopWatchdog()
 	le.cancel(le.err)
 	close(le.done)
 	le.l.cfg.logger.Warn("lease lost", "key", quoteName(le.key), "lease", le.id, "reason", why.Error())
@@ -117,13 +122,7 @@ func (le *redisLease) end() (wasLost error) {
 	}
 	err := le.err
 	le.mu.Unlock()
-	select {
-	case <-le.stop:
-	default:
-		close(le.stop)
-	}
-	le.wdCancel()
-	<-le.wdDone
+	le.stopWatchdog()
 	if st == held {
 		le.cancel(err)
 		close(le.done)
@@ -132,53 +131,48 @@ func (le *redisLease) end() (wasLost error) {
 	return err
 }
 
-// watchdog refreshes every TTL/3 from the moment the lease was obtained. A
-// refresh that finds another value loses the lease at once; transient errors
-// are retried until the validity runs out.
-func (le *redisLease) watchdog() {
-	defer close(le.wdDone)
-	interval := le.ttl / 3
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-le.stop:
-			return
-		case <-t.C:
-		}
-		for {
-			rem := le.Remaining()
-			if rem <= 0 {
-				le.lose(errors.New("validity ran out before a refresh succeeded"))
-				return
-			}
-			ctx, cancel := context.WithTimeout(le.wdCtx, rem)
-			err := le.refresh(ctx)
-			cancel()
-			if err == nil {
-				break
-			}
-			if errors.Is(err, ErrLeaseLost) {
-				le.lose(err)
-				return
-			}
-			if le.wdCtx.Err() != nil {
-				return
-			}
-			if le.Remaining() <= 0 {
-				le.lose(fmt.Errorf("refresh failed until the validity ran out: %w", err))
-				return
-			}
-			wait := min(jitter(le.l.cfg.retryEvery), le.Remaining())
-			t.Reset(wait)
-			select {
-			case <-le.stop:
-				return
-			case <-t.C:
-			}
-		}
-		t.Reset(interval)
+// tick is the watchdog: it refreshes every TTL/3 from the moment the lease
+// was obtained. A refresh that finds another value loses the lease at once;
+// transient errors are retried until the validity runs out.
+func (le *redisLease) tick() {
+	if le.wdCtx.Err() != nil {
+		return
 	}
+	rem := le.Remaining()
+	if rem <= 0 {
+		le.lose(errors.New("validity ran out before a refresh succeeded"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(le.wdCtx, rem)
+	err := le.refresh(ctx)
+	cancel()
+	switch {
+	case err == nil:
+		le.rearm(le.ttl / 3)
+	case errors.Is(err, ErrLeaseLost):
+		le.lose(err)
+	case le.wdCtx.Err() != nil:
+	case le.Remaining() <= 0:
+		le.lose(fmt.Errorf("refresh failed until the validity ran out: %w", err))
+	default:
+		le.rearm(min(jitter(le.l.cfg.retryEvery), le.Remaining()))
+	}
+}
+
+func (le *redisLease) rearm(d time.Duration) {
+	le.wdMu.Lock()
+	defer le.wdMu.Unlock()
+	if !le.wdStopped {
+		le.wdTimer.Reset(d)
+	}
+}
+
+func (le *redisLease) stopWatchdog() {
+	le.wdMu.Lock()
+	le.wdStopped = true
+	le.wdTimer.Stop()
+	le.wdMu.Unlock()
+	le.wdCancel()
 }
 
 // refresh runs the refresh script; on success the validity restarts from the
