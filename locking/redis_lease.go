@@ -57,7 +57,7 @@ func newRedisLease(l *RedisLocker, parent context.Context, key, id string, token
 	le := &redisLease{
 		l: l, key: key, keys: RedisKeys(l.volumeID, key), id: id, ttl: ttl, adopted: adopted,
 		ctx: ctx, cancel: cancel,
-		done: make(chan struct{}),
+		done:  make(chan struct{}),
 		token: token, validUntil: start + validity(ttl),
 	}
 	le.wdCtx, le.wdCancel = context.WithCancel(ctx)
