@@ -68,7 +68,7 @@ func (w *watcher) redisCommitted(ctx context.Context) (locking.Version, bool) {
 const (
 	// subscriptionPing is how long the subscription may stay silent before
 	// a PING checks that its connection is alive.
-	subscriptionPing = 15 * time.Second
+	subscriptionPing    = 15 * time.Second
 	subscribeBackoffMin = 50 * time.Millisecond
 	subscribeBackoffMax = 2 * time.Second
 )
