@@ -17,6 +17,22 @@
 // cancels the work at once; anything not yet visible is rolled back (temps and
 // created directories removed).
 //
+// Operations: WriteFile and streaming Create (Commit/Abort), Update
+// (read-modify-write), InitOnce (create once across replicas), MkdirAll, Move
+// (both keys leased when both paths are in the root), Remove, Lock (run a
+// function holding the lease; nested calls on the same key reuse it, a child
+// process adopts it with WithAdoptedLease), Tx (several files committed forward
+// through one intent in .sharedwrite/tx/), PublishDir (a directory switched by
+// an atomic symlink swap), Sweep and ReadFile. WithLimits bounds the operations
+// in flight and queued (ErrQueueFull beyond them).
+//
+// Observability: a span per operation ("sharedwrite.<op>") with child spans per
+// step (lease, flock, floor, read, write, fsync, commit, rename, dirsync,
+// release), the histograms and counters named Metric*, from the otel global
+// providers unless others are given. NewLogHandler adds trace_id and span_id to
+// slog records; InstrumentRedis instruments a client without recording
+// statements (an AUTH statement carries the password).
+//
 // Outcomes are three: not committed (an error; nothing changed), committed (nil),
 // and committed with durability unconfirmed (ErrDurabilityUnconfirmed, unless
 // AcceptUnconfirmedDurability was given). ExitCode maps any error to the CLI's
