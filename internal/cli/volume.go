@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/coordinator"
@@ -58,6 +60,17 @@ func openVolume(ctx context.Context, g *globals) (*volume, error) {
 	opts, err := g.coordinatorOptions()
 	if err != nil {
 		return nil, err
+	}
+	if g.redisURL == "" {
+		// Local mode creates its volume on first use, so `--root /tmp/demo`
+		// works on a fresh machine. Redis mode never does: a missing mount must
+		// not turn into a new, empty volume.
+		if _, err := os.Stat(g.root); errors.Is(err, fs.ErrNotExist) {
+			if err := os.MkdirAll(g.root, 0o755); err != nil {
+				return nil, volumeError{fmt.Errorf("create root %s: %w", quote.Name(g.root), err)}
+			}
+			g.logger.Info("created the root directory (local mode)", "root", quote.Name(g.root))
+		}
 	}
 	c, err := coordinator.Open(ctx, g.root, opts...)
 	if err != nil {
