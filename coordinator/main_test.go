@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,6 +22,8 @@ var sharedRedis *testrig.Redis
 const childEnv = "SHAREDWRITE_COORDINATOR_CHILD"
 
 func TestMain(m *testing.M) {
+	// Operations log their recoveries at Info; tests that check logs use their own logger.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if role := os.Getenv(childEnv); role != "" {
 		os.Exit(runChild(role))
 	}
