@@ -11,9 +11,11 @@
 // target's own directory, named .<name>.sw.<host>.<pid>.<start>.<random>.tmp,
 // created O_EXCL with mode 0600 and flocked by its writer for its whole life
 // (so a sweeper can tell a live temp from an orphan). The data is hashed
-// (sha256) as it is written, fsynced, the descriptor closed with its error
-// checked; the final owner, mode and mtime are set; the PreCommit hooks run;
-// the temp is renamed over the target; the directory is fsynced. Readers see
+// (sha256) as it is written; the final owner, mode and mtime are set through
+// the descriptor; data and metadata are fsynced and the descriptor closed with
+// its error checked (close reports NFS write-back failures); the PreCommit
+// hooks run; the temp is renamed over the target; the directory is fsynced
+// (fsync(2): syncing a file does not sync its directory entry). Readers see
 // the old content or the new, never a mix; a crash at any moment leaves one of
 // them (and at most an orphaned temp for Sweep).
 //
