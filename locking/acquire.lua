@@ -1,10 +1,28 @@
 -- acquire: take the lease for ARGV[1] (lease id) with TTL ARGV[2] ms.
--- KEYS: 1 lock, 2 token, 3 fence, 4 commit (one hash tag: one Cluster slot).
--- Returns {1, token, committed-json-or-""} when held by ARGV[1], or
--- {0, holder lease id, holder PTTL ms}.
+-- KEYS: 1 lock, 2 token, 3 fence, 4 commit, 5 queue, 6 queue expiry
+-- (one hash tag: one Cluster slot). ARGV[3]: the grace (ms) a waiter at the
+-- head of the queue has to claim a freed lease.
+-- Returns {1, token, committed-json-or-""} when held by ARGV[1];
+-- {0, holder lease id, holder PTTL ms} when another lease holds it;
+-- {2, head waiter, ms until the head's claim expires} when it is free but
+-- an earlier waiter is first in line.
 -- Idempotent for a given lease id: when the lock already holds ARGV[1] (a
 -- retry after a lost reply), the stored token is returned and the fence is
 -- not incremented again.
+--
+-- Waiters queue in arrival order (queue: score = arrival ms), so a freed
+-- lease goes to the longest waiter. Each waiter's entry expires (queue
+-- expiry: score = deadline ms) unless it keeps retrying, so a waiter that died
+-- holds up the line for at most the grace after the lease is freed.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+local grace = tonumber(ARGV[3])
+local dead = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now)
+if #dead > 0 then
+  redis.call('ZREM', KEYS[5], unpack(dead))
+  redis.call('ZREM', KEYS[6], unpack(dead))
+end
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
   local tok = redis.call('GET', KEYS[2])
@@ -15,9 +33,29 @@ if cur == ARGV[1] then
   end
   redis.call('DEL', KEYS[1])
 elseif cur then
-  return {0, cur, redis.call('PTTL', KEYS[1])}
+  local pttl = redis.call('PTTL', KEYS[1])
+  if pttl < 0 then pttl = 0 end
+  redis.call('ZADD', KEYS[5], 'NX', now, ARGV[1])
+  redis.call('ZADD', KEYS[6], now + pttl + math.floor(pttl / 5) + grace, ARGV[1])
+  return {0, cur, pttl}
+end
+local head = redis.call('ZRANGE', KEYS[5], 0, 0)[1]
+if head and head ~= ARGV[1] then
+  local hexp = tonumber(redis.call('ZSCORE', KEYS[6], head) or now)
+  redis.call('ZADD', KEYS[5], 'NX', now, ARGV[1])
+  redis.call('ZADD', KEYS[6], hexp + grace, ARGV[1])
+  return {2, head, hexp - now}
+end
+if head then
+  redis.call('ZREM', KEYS[5], ARGV[1])
+  redis.call('ZREM', KEYS[6], ARGV[1])
 end
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 local tok = redis.call('INCR', KEYS[3])
 redis.call('SET', KEYS[2], tok, 'PX', ARGV[2])
+-- The next in line must claim within the TTL plus the grace, or retry before.
+local nxt = redis.call('ZRANGE', KEYS[5], 0, 0)[1]
+if nxt then
+  redis.call('ZADD', KEYS[6], 'XX', 'LT', now + ttl + math.floor(ttl / 5) + grace, nxt)
+end
 return {1, tostring(tok), redis.call('GET', KEYS[4]) or ''}

@@ -6,6 +6,7 @@
 //
 // RedisLocker holds a lease per key (the canonical path relative to the root)
 // under the Redis keys sw:{<volume-id>:<sha256(path)>}:lock|token|fence|commit
+// (and :queue|qexp for waiters)
 // (one hash tag per path, so a path's keys share a Cluster slot). Acquire,
 // refresh, release and raise-floor are our own Lua scripts (acquire.lua, ...,
 // embedded), one round trip each:
@@ -42,7 +43,9 @@
 // waits for Redis to confirm it) before it retries, and each wait is bounded
 // by the holder's PTTL (plus jitter), so an expired holder is taken over
 // without a message. All waiters of one RedisLocker share one pub/sub
-// connection. The caller's context deadline is honoured exactly; a deadline
+// connection. Waiters queue in arrival order in Redis, so a freed lease goes
+// to the longest waiter; a waiter that died holds up the line for at most
+// 100 ms after a release (its claim expires unless it keeps retrying). The caller's context deadline is honoured exactly; a deadline
 // that passes while Redis cannot be reached is ErrUnavailable, one that passes
 // while another lease holds the key is ErrNotObtained naming the holder
 // ("<host>/<pid>/<random>").

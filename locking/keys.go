@@ -23,6 +23,9 @@ type Keys struct {
 	Token  string // the token handed to the current lease value (same TTL as Lock)
 	Fence  string // the fencing counter (INCR), never expires
 	Commit string // the committed record (JSON Version), set by the release script
+	// Queue holds the waiting lease ids by arrival (sorted set, score = ms);
+	// QueueExpiry their claim deadlines (sorted set, score = ms).
+	Queue, QueueExpiry string
 	// ReleaseChannel carries the releasing lease id when a lease is released.
 	ReleaseChannel string
 	// ChangeChannel carries an Event (JSON) when a release stores a committed version.
@@ -37,6 +40,8 @@ func RedisKeys(volumeID, key string) Keys {
 		Token:          p + "token",
 		Fence:          p + "fence",
 		Commit:         p + "commit",
+		Queue:          p + "queue",
+		QueueExpiry:    p + "qexp",
 		ReleaseChannel: p + "released",
 		ChangeChannel:  p + "changed",
 	}

@@ -276,8 +276,8 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 	if le.adopted {
 		keep = "1"
 	}
-	v, err := runScript(ctx, le.l.client, releaseScript, releaseLua, []string{le.keys.Lock, le.keys.Token, le.keys.Commit},
-		le.id, string(cj), ctok, le.keys.ReleaseChannel, le.keys.ChangeChannel, string(ej), keep)
+	v, err := runScript(ctx, le.l.client, releaseScript, releaseLua, []string{le.keys.Lock, le.keys.Token, le.keys.Commit, le.keys.Queue, le.keys.QueueExpiry},
+		le.id, string(cj), ctok, le.keys.ReleaseChannel, le.keys.ChangeChannel, string(ej), keep, queueGrace.Milliseconds())
 	if err != nil {
 		return &Error{Op: "release", Key: le.key, Err: redisErr(err)}
 	}

@@ -345,6 +345,17 @@ func TestAcquireDeadline(t *testing.T) {
 	if took < deadline-5*time.Millisecond || took > deadline+500*time.Millisecond {
 		t.Fatalf("Acquire returned after %v; want about the %v deadline", took, deadline)
 	}
+	// The waiter that gave up leaves the queue.
+	for i := 0; ; i++ {
+		n, err := l.client.ZCard(ctx, l.Keys("k").Queue).Result()
+		if err == nil && n == 0 {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("queue holds %d entries 1s after the waiter gave up; want 0", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// A deadline longer than the holder's TTL is not capped: a holder that
 	// stops refreshing is taken over when it expires.
 	short, err := l.Acquire(ctx, "k2", 300*time.Millisecond)
@@ -518,4 +529,65 @@ func TestMeasureHandoff(t *testing.T) {
 		t.Fatalf("stats %+v inconsistent", st)
 	}
 	t.Logf("%+v", st)
+}
+
+// TestWaitersServedInArrivalOrder: waiters that arrive one after another get
+// the lease in that order.
+func TestWaitersServedInArrivalOrder(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 30*time.Second)
+	holder, err := l.Acquire(ctx, "k", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	order := make(chan int, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			le, err := l.Acquire(ctx, "k", 10*time.Second)
+			if err != nil {
+				t.Error(err)
+				order <- -1
+				return
+			}
+			order <- i
+			time.Sleep(5 * time.Millisecond)
+			le.Release(ctx, nil, "k")
+		}()
+		time.Sleep(100 * time.Millisecond) // let waiter i queue before i+1
+	}
+	holder.Release(ctx, nil, "k")
+	for want := 0; want < n; want++ {
+		if got := <-order; got != want {
+			t.Fatalf("waiter %d obtained the lease in turn %d; want arrival order", got, want)
+		}
+	}
+}
+
+// TestDeadWaiterSkipped: a waiter that queued and then vanished delays the
+// next one by the queue grace only, not by the lease TTL.
+func TestDeadWaiterSkipped(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 30*time.Second)
+	holder, err := l.Acquire(ctx, "k", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One attempt queues the "dead" waiter; it never retries.
+	if res, err := l.acquireOnce(ctx, l.Keys("k"), "dead/1/waiter", 10*time.Second); err != nil || res.ok {
+		t.Fatalf("dead waiter's attempt: %+v %v; want queued", res, err)
+	}
+	holder.Release(ctx, nil, "k")
+	start := time.Now()
+	le, err := l.Acquire(ctxTimeout(t, 5*time.Second), "k", time.Second)
+	if err != nil {
+		t.Fatalf("Acquire behind a dead waiter: %v", err)
+	}
+	t.Logf("obtained %v after the release, behind a dead waiter (grace %v)", time.Since(start), queueGrace)
+	le.Release(ctx, nil, "k")
+	if n, _ := l.client.ZCard(ctx, l.Keys("k").Queue).Result(); n != 0 {
+		t.Fatalf("queue holds %d entries after the last waiter left; want 0", n)
+	}
 }

@@ -51,12 +51,18 @@ type acquireResult struct {
 	ok        bool
 	token     uint64
 	committed string
-	holder    string
-	pttl      time.Duration
+	holder    string        // the lease holding the key
+	pttl      time.Duration // how long to wait at most before retrying
+	queued    bool          // free, but an earlier waiter is first in line
 }
 
+// queueGrace is how long the first waiter in line has to claim a freed lease
+// before the next may take it.
+const queueGrace = 100 * time.Millisecond
+
 func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl time.Duration) (acquireResult, error) {
-	v, err := runScript(ctx, l.client, acquireScript, acquireLua, []string{keys.Lock, keys.Token, keys.Fence, keys.Commit}, id, ttl.Milliseconds())
+	v, err := runScript(ctx, l.client, acquireScript, acquireLua, []string{keys.Lock, keys.Token, keys.Fence, keys.Commit, keys.Queue, keys.QueueExpiry},
+		id, ttl.Milliseconds(), queueGrace.Milliseconds())
 	if err != nil {
 		return acquireResult{}, redisErr(err)
 	}
@@ -65,7 +71,11 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 		return acquireResult{}, err
 	}
 	if !r.ok {
-		return acquireResult{holder: r.a, pttl: time.Duration(r.n) * time.Millisecond}, nil
+		res := acquireResult{holder: r.a, pttl: time.Duration(r.n) * time.Millisecond, queued: r.flag == 2}
+		if res.queued {
+			res.holder = ""
+		}
+		return res, nil
 	}
 	tok, err := parseToken(r.a)
 	if err != nil {
@@ -141,7 +151,10 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			lastErr = err
 			wait = jitter(l.cfg.retryEvery)
 		default:
-			lastErr, holder, replied = nil, res.holder, true
+			lastErr, replied = nil, true
+			if res.holder != "" {
+				holder = res.holder
+			}
 			wait = jitter(max(res.pttl, time.Millisecond))
 			if w == nil {
 				// Subscribe (and wait for Redis to confirm it) before
@@ -178,14 +191,14 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 	}
 }
 
-// notObtained builds the error for a wait that ended. When the last attempt
-// failed in transport, the request may still have taken the lease: a release
-// for our lease id is sent in the background so it does not linger for a TTL.
+// notObtained builds the error for a wait that ended. The waiter leaves the
+// queue, and since an attempt whose reply was lost may still have taken the
+// lease, a release for our lease id is sent too, in the background.
 func (l *RedisLocker) notObtained(key, id, holder string, lastErr error, tried bool, waited time.Duration, ctx context.Context) error {
+	if tried {
+		go l.dropOrphan(key, id)
+	}
 	if lastErr != nil {
-		if tried {
-			go l.dropOrphan(key, id)
-		}
 		last := strings.TrimPrefix(lastErr.Error(), ErrUnavailable.Error()+": ")
 		return &HolderError{Key: key, Waited: waited, Err: fmt.Errorf("%w: %w: %s", ErrUnavailable, context.Cause(ctx), last)}
 	}
@@ -196,8 +209,10 @@ func (l *RedisLocker) dropOrphan(key, id string) {
 	keys := l.Keys(key)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, _ = runScript(ctx, l.client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Commit},
-		id, "", "", keys.ReleaseChannel, keys.ChangeChannel, "", "0")
+	_, _ = runScript(ctx, l.client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Commit, keys.Queue, keys.QueueExpiry},
+		id, "", "", keys.ReleaseChannel, keys.ChangeChannel, "", "0", queueGrace.Milliseconds())
+	l.client.ZRem(ctx, keys.Queue, id)
+	l.client.ZRem(ctx, keys.QueueExpiry, id)
 }
 
 // Adopt returns a lease for a lease id this process did not acquire: a

@@ -32,6 +32,7 @@ var (
 
 // reply is a script's array reply: a 0/1 flag and up to two values.
 type reply struct {
+	flag int64
 	ok   bool
 	a, b string
 	n    int64
@@ -47,6 +48,7 @@ func parseReply(v any) (reply, error) {
 	if !ok {
 		return reply{}, fmt.Errorf("unexpected script reply flag %T", arr[0])
 	}
+	r.flag = flag
 	r.ok = flag == 1
 	r.a = str(arr[1])
 	if len(arr) > 2 {
