@@ -44,7 +44,10 @@ import (
 // kept, one holding the old content is kept, anything else is rewritten from
 // the backup (after checking the backup against the marker's sha256). A marker
 // whose checksum fails was torn while being written, before the target was
-// touched: it is discarded with its backup.
+// touched: it is discarded with its backup. The marker records the target's
+// device and inode: when the name leads to another file (the bind mount is
+// gone and the name shows the file beneath it) the marker is left alone
+// until its file is back.
 //
 // Rewrites of one target must be serialised by the caller (the
 // coordinator's lease does); a second rewrite that starts while one is live
@@ -103,6 +106,8 @@ func markerOfBackup(base string) string {
 // inPlaceIntent is the content of a marker.
 type inPlaceIntent struct {
 	Target  string // base name of the target
+	Dev     uint64 // device and inode of the target (0, 0: unknown)
+	Ino     uint64
 	OldSize int64
 	OldSum  [32]byte
 	NewSize int64
@@ -111,7 +116,7 @@ type inPlaceIntent struct {
 
 func (in inPlaceIntent) encode() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\ntarget %s\nold %d %x\nnew %d %x\n", inPlaceMagic, strconv.Quote(in.Target), in.OldSize, in.OldSum, in.NewSize, in.NewSum)
+	fmt.Fprintf(&b, "%s\ntarget %s\nfile %d %d\nold %d %x\nnew %d %x\n", inPlaceMagic, strconv.Quote(in.Target), in.Dev, in.Ino, in.OldSize, in.OldSum, in.NewSize, in.NewSum)
 	sum := sha256.Sum256(b.Bytes())
 	fmt.Fprintf(&b, "sum %x\n", sum)
 	return b.Bytes()
@@ -131,7 +136,7 @@ func decodeInPlaceIntent(data []byte) (inPlaceIntent, error) {
 		return in, errTornMarker
 	}
 	lines := strings.Split(string(data[:i]), "\n")
-	if len(lines) != 5 || lines[0] != inPlaceMagic || !strings.HasPrefix(lines[1], "target ") {
+	if len(lines) != 6 || lines[0] != inPlaceMagic || !strings.HasPrefix(lines[1], "target ") {
 		return in, errTornMarker
 	}
 	t, err := strconv.Unquote(strings.TrimPrefix(lines[1], "target "))
@@ -140,10 +145,13 @@ func decodeInPlaceIntent(data []byte) (inPlaceIntent, error) {
 	}
 	in.Target = t
 	var old, nw string
-	if _, err := fmt.Sscanf(lines[2], "old %d %s", &in.OldSize, &old); err != nil {
+	if _, err := fmt.Sscanf(lines[2], "file %d %d", &in.Dev, &in.Ino); err != nil {
 		return in, errTornMarker
 	}
-	if _, err := fmt.Sscanf(lines[3], "new %d %s", &in.NewSize, &nw); err != nil {
+	if _, err := fmt.Sscanf(lines[3], "old %d %s", &in.OldSize, &old); err != nil {
+		return in, errTornMarker
+	}
+	if _, err := fmt.Sscanf(lines[4], "new %d %s", &in.NewSize, &nw); err != nil {
 		return in, errTornMarker
 	}
 	for _, p := range []struct {
@@ -230,7 +238,8 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 	}
 
 	// 2. The marker. Only once it is durable may the target be touched.
-	in := inPlaceIntent{Target: path.Base(rel), OldSize: oldSize, OldSum: oldSum, NewSize: size, NewSum: sum}
+	dev, ino := fileID(dfi)
+	in := inPlaceIntent{Target: path.Base(rel), Dev: dev, Ino: ino, OldSize: oldSize, OldSum: oldSum, NewSize: size, NewSum: sum}
 	if err := r.writeSynced(markerRel, in.encode()); err != nil {
 		return undo(err)
 	}
@@ -376,6 +385,13 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		return inPlaceNone, newError("in-place restore open", rel, err)
 	}
 	defer dst.Close()
+	if fi, err := dst.Stat(); err != nil {
+		return inPlaceNone, newError("in-place restore fstat", rel, err)
+	} else if dev, ino := fileID(fi); (in.Dev != 0 || in.Ino != 0) && (dev != in.Dev || ino != in.Ino) {
+		// Another file has the name now (the bind mount is gone, say):
+		// the marker is for the file it names, which may come back.
+		return inPlaceNone, nil
+	}
 	curSum, curSize, err := copyHashing(io.Discard, io.NewSectionReader(dst, 0, 1<<62))
 	if err != nil {
 		return inPlaceNone, newError("in-place restore read", rel, err)

@@ -4,6 +4,7 @@ package writer
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -217,3 +218,41 @@ func TestInPlaceCrash(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// A marker belongs to the file it was written for: while the bind mount is
+// gone (the name shows the file beneath), settling leaves both alone; once
+// the file is mounted again it is restored.
+func TestInPlaceMarkerFollowsItsFile(t *testing.T) {
+	r, dir, source := busyRig(t, "new content, torn")
+	target := filepath.Join(dir, "mounted")
+	fi, err := os.Stat(source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, ino := fileID(fi)
+	oldData, newData := []byte("old content"), []byte("new content")
+	mRel, bRel := inPlaceNames("mounted")
+	mustWrite(t, filepath.Join(dir, bRel), string(oldData), 0o600)
+	in := inPlaceIntent{Target: "mounted", Dev: dev, Ino: ino, OldSize: int64(len(oldData)), OldSum: sha256.Sum256(oldData), NewSize: int64(len(newData)), NewSum: sha256.Sum256(newData)}
+	mustWrite(t, filepath.Join(dir, mRel), string(in.encode()), 0o600)
+
+	testrig.Unmount(t, target)
+	if err := restoreInPlace(context.Background(), r, "mounted"); err != nil {
+		t.Fatalf("restoreInPlace with the bind mount gone: %v", err)
+	}
+	if got := readString(t, target); got != "placeholder" {
+		t.Errorf("file beneath the mount: got %q; want it untouched", got)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, mRel)); err != nil {
+		t.Errorf("marker: %v; want it kept for its file", err)
+	}
+
+	testrig.BindMount(t, source, target)
+	if err := restoreInPlace(context.Background(), r, "mounted"); err != nil {
+		t.Fatalf("restoreInPlace with the file mounted again: %v", err)
+	}
+	if got := readString(t, source); got != string(oldData) {
+		t.Errorf("restored file: got %q; want %q", got, oldData)
+	}
+	noInPlaceLeftovers(t, dir, "mounted")
+}
