@@ -1,0 +1,243 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrAppenderClosed: Append was called after Close.
+var ErrAppenderClosed = errors.New("coordinator: appender closed")
+
+// Appender appends records to one file with group commit: records from many
+// goroutines are gathered into batches, and each batch is committed under the
+// key's lease and lock — truncate anything past the committed length (a tail a
+// crashed appender left unacknowledged), pwrite the batch at exactly the
+// committed length (never O_APPEND: on NFS it uses a cached size), fsync,
+// record the new length in the lock record (and, on release, in Redis).
+// Appenders in other processes and on other hosts share the file through the
+// same record; a rotation (Rotate) bumps the record's generation, and every
+// appender compares it before writing, so no record goes to a rotated file.
+//
+// A record is written as given: for a line log, end it with '\n'. Records of
+// one goroutine keep their order; records of a batch are contiguous, and a
+// batch is never split. An Appender is safe for concurrent use.
+type Appender struct {
+	c    *Coordinator
+	name string
+	cfg  logConfig
+
+	mu     sync.Mutex
+	queue  []*appendReq
+	closed bool
+	wake   chan struct{}
+	done   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Owned by the flushing goroutine.
+	file *logFile
+	post sync.WaitGroup
+}
+
+type appendReq struct {
+	rec   []byte
+	at    time.Time
+	taken atomic.Bool // in a batch (or cancelled): no longer the caller's to withdraw
+	res   chan error
+}
+
+// Appender returns an appender for name. It starts one goroutine, which Close
+// stops. Options: MaxBatchBytes, MaxBatchDelay, BatchTimeout, Framed, LogPerm,
+// RotateAtSize (with Keep, MaxAge, Gzip).
+func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &Appender{
+		c: c, name: name, cfg: newLogConfig(opts),
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		ctx: ctx, cancel: cancel,
+	}
+	go a.loop()
+	return a
+}
+
+// Append appends record and returns once the batch holding it is committed
+// (nil), or with the batch's error (nothing of that batch is committed: the
+// next batch truncates whatever of it reached the file). When ctx ends while
+// the record still waits for a batch, it is withdrawn and ctx's error
+// returned; once its batch has started, Append waits for the batch's outcome.
+func (a *Appender) Append(ctx context.Context, record []byte) error {
+	r, err := a.enqueue(record)
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-r.res:
+		return err
+	case <-ctx.Done():
+		if r.taken.CompareAndSwap(false, true) {
+			return wrap("append", a.name, context.Cause(ctx))
+		}
+		return <-r.res
+	}
+}
+
+// AppendAsync queues record and returns a channel that receives its outcome
+// (as Append's) once. It never blocks; records queued by one goroutine keep
+// their order.
+func (a *Appender) AppendAsync(record []byte) <-chan error {
+	r, err := a.enqueue(record)
+	if err != nil {
+		ch := make(chan error, 1)
+		ch <- err
+		return ch
+	}
+	return r.res
+}
+
+func (a *Appender) enqueue(record []byte) (*appendReq, error) {
+	r := &appendReq{rec: append([]byte(nil), record...), at: time.Now(), res: make(chan error, 1)}
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil, wrap("append", a.name, ErrAppenderClosed)
+	}
+	a.queue = append(a.queue, r)
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	return r, nil
+}
+
+// Close commits the records already queued, waits for them and for the
+// compression and retention of rotations this appender made, and releases the
+// appender's file. Appends after Close fail with ErrAppenderClosed.
+func (a *Appender) Close() error {
+	a.mu.Lock()
+	already := a.closed
+	a.closed = true
+	a.mu.Unlock()
+	if !already {
+		select {
+		case a.wake <- struct{}{}:
+		default:
+		}
+	}
+	<-a.done
+	a.post.Wait()
+	a.cancel()
+	return nil
+}
+
+// loop gathers batches and commits them one at a time: records that arrive
+// while a batch commits form the next one, which is what makes the commit a
+// group commit.
+func (a *Appender) loop() {
+	defer close(a.done)
+	defer func() { a.file.close() }()
+	for {
+		batch, ok := a.nextBatch()
+		if !ok {
+			return
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		data := make([]byte, 0, a.cfg.maxBytes)
+		for _, r := range batch {
+			data = append(data, r.rec...)
+		}
+		if a.cfg.framed {
+			data = frame(data)
+		}
+		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.batchTimeout)
+		err := a.commit(ctx, data)
+		cancel()
+		for _, r := range batch {
+			r.res <- err
+		}
+	}
+}
+
+// nextBatch waits for a first record, then for more until the batch is full,
+// its first record has waited MaxBatchDelay, or the appender is closed.
+// ok is false once the appender is closed and drained.
+func (a *Appender) nextBatch() (batch []*appendReq, ok bool) {
+	for {
+		a.mu.Lock()
+		for len(a.queue) > 0 && a.queue[0].taken.Load() {
+			a.queue = a.queue[1:] // withdrawn by its caller
+		}
+		n, closed := len(a.queue), a.closed
+		var first time.Time
+		if n > 0 {
+			first = a.queue[0].at
+		}
+		size := 0
+		for _, r := range a.queue {
+			size += len(r.rec)
+		}
+		a.mu.Unlock()
+		if n == 0 {
+			if closed {
+				return nil, false
+			}
+			<-a.wake
+			continue
+		}
+		wait := time.Until(first.Add(a.cfg.maxDelay))
+		if size < a.cfg.maxBytes && !closed && wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-a.wake:
+			case <-t.C:
+			}
+			t.Stop()
+			if time.Until(first.Add(a.cfg.maxDelay)) > 0 {
+				continue
+			}
+		}
+		return a.take(), true
+	}
+}
+
+// take removes up to MaxBatchBytes of records (at least one) from the queue,
+// skipping withdrawn ones.
+func (a *Appender) take() []*appendReq {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var batch []*appendReq
+	size, i := 0, 0
+	for ; i < len(a.queue); i++ {
+		r := a.queue[i]
+		if len(batch) > 0 && size+len(r.rec) > a.cfg.maxBytes {
+			break
+		}
+		if !r.taken.CompareAndSwap(false, true) {
+			continue // withdrawn by its caller
+		}
+		batch = append(batch, r)
+		size += len(r.rec)
+	}
+	a.queue = append(a.queue[:0:0], a.queue[i:]...)
+	return batch
+}
+
+// logFile is the appender's open live file and the rotation generation it
+// was opened under.
+type logFile struct {
+	f   *os.File
+	gen uint64
+}
+
+func (l *logFile) close() {
+	if l != nil && l.f != nil {
+		l.f.Close() //nolint:errcheck // read-only use after the last fsync
+		l.f = nil
+	}
+}

@@ -1,0 +1,179 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// commit writes data as one batch under the key's lease and lock, rotating
+// first when RotateAtSize says so.
+func (a *Appender) commit(ctx context.Context, data []byte) error {
+	var rot *rotation
+	err := a.c.run(ctx, "append", a.name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+		st, err := a.c.logState(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		if a.cfg.rotateAt > 0 && st.Length >= a.cfg.rotateAt {
+			r, v, err := a.c.rotateHeld(ctx, h, o, st)
+			if err != nil {
+				return nil, err
+			}
+			if v != nil {
+				a.c.finish(ctx, h, *v)
+				st, rot = *v, r
+			}
+		}
+		return a.c.appendHeld(ctx, h, &a.file, st, data, a.cfg.perm)
+	})
+	if rot != nil {
+		a.post.Add(1)
+		go func() {
+			defer a.post.Done()
+			if _, err := a.c.afterRotate(a.ctx, rot, a.cfg); err != nil {
+				a.c.log.WarnContext(a.ctx, "after a size-based rotation", "key", quote.Name(rot.key), "err", err)
+			}
+		}()
+	}
+	return err
+}
+
+// appendHeld writes data at the committed length st.Length of the held key
+// and records the new length. The commit point is the fsynced pending record,
+// written only after the data is fsynced: a holder that dies before it leaves
+// a tail that the next append truncates; one that dies after it leaves a
+// pending version the next holder promotes (its data is on disk).
+func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st locking.Version, data []byte, perm fs.FileMode) (*locking.Version, error) {
+	// The fence and the generation, under the lease, before the pwrite: no
+	// batch goes to a file that a rotation has replaced.
+	rec, err := c.checkCommit(ctx, h)
+	if err != nil {
+		return nil, wrap("append check", h.key, err)
+	}
+	if rec.Committed.Generation != st.Generation {
+		return nil, wrap("append check", h.key, fmt.Errorf("%w: rotation generation %d on the volume; this holder expected %d",
+			locking.ErrFenced, rec.Committed.Generation, st.Generation))
+	}
+	f, err := c.openLog(ctx, h.key, lf, st.Generation, perm)
+	if err != nil {
+		return nil, err
+	}
+	// Drop an unacknowledged tail. Always, not only when fstat shows one: a
+	// network filesystem's cached size can be stale.
+	if err := f.Truncate(st.Length); err != nil {
+		return nil, wrap("truncate", h.key, err)
+	}
+	if _, err := f.WriteAt(data, st.Length); err != nil {
+		return nil, wrap("pwrite", h.key, err)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, wrap("fsync", h.key, err)
+	}
+	if err := context.Cause(ctx); ctx.Err() != nil {
+		return nil, wrap("append", h.key, err)
+	}
+	v := c.newVersion(h, [32]byte{}, st.Length+int64(len(data)))
+	v.Generation = st.Generation
+	if err := c.prepare(ctx, h, v); err != nil {
+		return nil, wrap("commit", h.key, err)
+	}
+	return &v, nil
+}
+
+// openLog returns the live file opened under generation gen, reopening it
+// when a rotation has moved the name to a new file since it was opened (the
+// generation is compared, not inodes: sshfs has none and NFS caches them).
+func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen uint64, perm fs.FileMode) (*os.File, error) {
+	if l := *lf; l != nil && l.f != nil && l.gen == gen {
+		return l.f, nil
+	}
+	(*lf).close()
+	r := c.root.OS()
+	_, serr := r.Lstat(key)
+	created := errors.Is(serr, fs.ErrNotExist)
+	if created {
+		if dir := path.Dir(key); dir != "." {
+			if err := c.root.MkdirAll(ctx, dir, 0o755); err != nil {
+				return nil, wrap("mkdir", dir, err)
+			}
+		}
+	}
+	f, err := r.OpenFile(key, os.O_WRONLY|os.O_CREATE, perm)
+	if err != nil {
+		return nil, wrap("open", key, err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = writer.ErrNotRegular
+	}
+	if err == nil && created {
+		// The new name must survive a crash with the records in it.
+		err = syncDir(r, path.Dir(key))
+	}
+	if err != nil {
+		f.Close() //nolint:errcheck // nothing written
+		return nil, wrap("open", key, err)
+	}
+	*lf = &logFile{f: f, gen: gen}
+	return f, nil
+}
+
+// sameLog reports whether a and b are the same version of an appended file.
+func sameLog(a, b locking.Version) bool {
+	return sameVersion(a, b) && a.Length == b.Length && a.Generation == b.Generation
+}
+
+// logState returns the committed state (length, generation) of the held log
+// key, completing what a dead holder left pending: an append's pending version
+// is promoted (it is written only after its data is fsynced), and a rotation's
+// is completed forward (completeRotation). A key without a record adopts the
+// file's current size.
+func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, error) {
+	cm, p := h.rec.Committed, h.rec.Pending
+	if p.Token != 0 && !sameLog(p, cm) {
+		if p.SHA256 != ([32]byte{}) || p.Deleted {
+			// A whole-file write (WriteFile, Update) died before its record
+			// update: the fresh read promotes it if its rename happened.
+			ct, err := c.verify(ctx, h)
+			if err != nil {
+				return cm, err
+			}
+			st := h.rec.Committed
+			st.Length = ct.Size
+			return st, nil
+		}
+		if p.Generation > cm.Generation && p.Length == 0 {
+			if err := c.completeRotation(ctx, h, p); err != nil {
+				return cm, err
+			}
+		}
+		c.log.InfoContext(ctx, "promoting a dead holder's pending append or rotation", "key", quote.Name(h.key), "token", p.Token, "length", p.Length, "generation", p.Generation)
+		if err := h.fl.WriteCommitted(p); err != nil {
+			return cm, wrap("promote pending", h.key, err)
+		}
+		h.rec.Committed = p
+		return p, nil
+	}
+	if cm.Token != 0 {
+		if cm.Deleted {
+			return locking.Version{Generation: cm.Generation}, nil
+		}
+		return cm, nil
+	}
+	fi, err := c.root.OS().Stat(h.key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return locking.Version{}, nil
+	}
+	if err != nil {
+		return locking.Version{}, wrap("stat", h.key, err)
+	}
+	return locking.Version{Length: fi.Size()}, nil
+}

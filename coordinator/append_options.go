@@ -1,0 +1,106 @@
+package coordinator
+
+import (
+	"io/fs"
+	"time"
+)
+
+// Defaults of appends and rotations.
+const (
+	// DefaultMaxBatchBytes closes a batch of appended records at this size.
+	DefaultMaxBatchBytes = 1 << 20
+	// DefaultMaxBatchDelay is how long the first record of a batch waits for
+	// more before the batch is committed.
+	DefaultMaxBatchDelay = 2 * time.Millisecond
+	// DefaultBatchTimeout bounds one batch's commit (lease wait included).
+	DefaultBatchTimeout = time.Minute
+)
+
+// LogOption configures an Appender or a Rotate. Options that do not apply to
+// the call are ignored.
+type LogOption func(*logConfig)
+
+type logConfig struct {
+	maxBytes     int
+	maxDelay     time.Duration
+	batchTimeout time.Duration
+	framed       bool
+	perm         fs.FileMode
+	rotateAt     int64
+
+	keep         int
+	maxAge       time.Duration
+	gzip         bool
+	copyTruncate bool
+}
+
+func newLogConfig(opts []LogOption) logConfig {
+	cfg := logConfig{
+		maxBytes:     DefaultMaxBatchBytes,
+		maxDelay:     DefaultMaxBatchDelay,
+		batchTimeout: DefaultBatchTimeout,
+		perm:         0o644,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.maxBytes <= 0 {
+		cfg.maxBytes = DefaultMaxBatchBytes
+	}
+	if cfg.maxDelay < 0 {
+		cfg.maxDelay = 0
+	}
+	if cfg.batchTimeout <= 0 {
+		cfg.batchTimeout = DefaultBatchTimeout
+	}
+	return cfg
+}
+
+// MaxBatchBytes closes a batch once it holds n bytes of records (default
+// DefaultMaxBatchBytes). A single larger record is a batch of its own.
+func MaxBatchBytes(n int) LogOption { return func(c *logConfig) { c.maxBytes = n } }
+
+// MaxBatchDelay is how long a batch stays open for more records after its
+// first one arrived (default DefaultMaxBatchDelay). Records arriving while a
+// batch commits join the next batch whatever the delay.
+func MaxBatchDelay(d time.Duration) LogOption { return func(c *logConfig) { c.maxDelay = d } }
+
+// BatchTimeout bounds the commit of one batch, the lease wait included
+// (default DefaultBatchTimeout).
+func BatchTimeout(d time.Duration) LogOption { return func(c *logConfig) { c.batchTimeout = d } }
+
+// Framed writes each batch behind a frame header (magic, length, CRC-32C) so
+// that a reader can check batches with ReadFrames. The file is then no longer
+// plain text.
+func Framed() LogOption { return func(c *logConfig) { c.framed = true } }
+
+// LogPerm is the mode of a log file the first append creates (default 0644,
+// minus the umask). An existing file keeps its mode, rotations included.
+func LogPerm(perm fs.FileMode) LogOption { return func(c *logConfig) { c.perm = perm } }
+
+// RotateAtSize makes the appender that finds the live file at or over n bytes
+// rotate it before writing its batch, under the same lease (so only one
+// appender rotates). Keep, MaxAge and Gzip apply to such rotations.
+func RotateAtSize(n int64) LogOption { return func(c *logConfig) { c.rotateAt = n } }
+
+// Keep keeps the n most recent rotated files and removes older ones (0, the
+// default: keep all).
+func Keep(n int) LogOption { return func(c *logConfig) { c.keep = n } }
+
+// MaxAge removes rotated files whose rotation time is older than d (0, the
+// default: no age limit).
+func MaxAge(d time.Duration) LogOption { return func(c *logConfig) { c.maxAge = d } }
+
+// Gzip compresses the rotated file: into a temp, verified by reading it back,
+// published, and only then is the plain rotated file removed.
+func Gzip() LogOption { return func(c *logConfig) { c.gzip = true } }
+
+// CopyTruncate rotates by copying the live file and truncating it in place
+// instead of renaming it, for programs that write their own log and never
+// reopen it. Loss window: what such a program writes between the end of the
+// copy and the truncation is lost (appends made through an Appender are not:
+// they wait for the lease). A program writing without O_APPEND keeps its
+// offset and leaves a hole of zeros after the truncation.
+func CopyTruncate() LogOption { return func(c *logConfig) { c.copyTruncate = true } }

@@ -1,0 +1,320 @@
+package coordinator
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+)
+
+// logLines returns the lines of the rotated files of root/name (oldest first,
+// gzip ones decompressed) followed by the live file's, and how many files
+// held at least one line. A last line without '\n' is returned as is, so the
+// checks see it as partial.
+func logLines(t testing.TB, c *Coordinator, name string) (lines []string, files int) {
+	t.Helper()
+	rf, err := c.RotatedFiles(name)
+	if err != nil {
+		t.Fatalf("RotatedFiles: %v", err)
+	}
+	var paths []string
+	for _, f := range rf {
+		paths = append(paths, f.Name)
+	}
+	paths = append(paths, name)
+	for _, p := range paths {
+		b, err := os.ReadFile(filepath.Join(c.Root(), p))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(p, ".gz") {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+		}
+		if len(b) == 0 {
+			continue
+		}
+		files++
+		s := string(b)
+		for len(s) > 0 {
+			i := strings.IndexByte(s, '\n')
+			if i < 0 {
+				lines = append(lines, s)
+				break
+			}
+			lines = append(lines, s[:i+1])
+			s = s[i+1:]
+		}
+	}
+	return lines, files
+}
+
+// checkRecords checks lines of the form "<writer> <seq>\n": each well formed
+// (no partial or interleaved line), none twice, and each writer's sequence
+// numbers increasing. It returns the sequence numbers seen per writer.
+func checkRecords(t testing.TB, lines []string) map[string]map[int]bool {
+	t.Helper()
+	seen := map[string]map[int]bool{}
+	last := map[string]int{}
+	bad := 0
+	for _, l := range lines {
+		w, seq, ok := parseRecord(l)
+		if !ok {
+			if bad++; bad <= 5 {
+				t.Errorf("malformed (partial or interleaved) line %q", l)
+			}
+			continue
+		}
+		if seen[w] == nil {
+			seen[w] = map[int]bool{}
+		}
+		if seen[w][seq] {
+			t.Errorf("record %s %d present twice", w, seq)
+		}
+		if prev, ok := last[w]; ok && seq <= prev {
+			t.Errorf("writer %s: record %d after %d: order not preserved", w, seq, prev)
+		}
+		seen[w][seq] = true
+		last[w] = seq
+	}
+	return seen
+}
+
+func parseRecord(l string) (writer string, seq int, ok bool) {
+	body, ok := strings.CutSuffix(l, "\n")
+	if !ok {
+		return "", 0, false
+	}
+	w, s, ok := strings.Cut(body, " ")
+	if !ok || w == "" || strings.ContainsAny(w, " \n") {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return "", 0, false
+	}
+	return w, n, true
+}
+
+func TestAppendGroupCommitGoroutines(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			root := t.TempDir()
+			c := open(t, m, root)
+			c2 := open(t, m, root) // a second "process" on the same volume
+			ctx := ctxT(t, time.Minute)
+			a, a2 := c.Appender("logs/app.log"), c2.Appender("logs/app.log")
+			const workers, each = 8, 150
+			var wg sync.WaitGroup
+			for w := range workers {
+				app := a
+				if w%2 == 1 {
+					app = a2
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range each {
+						if err := app.Append(ctx, fmt.Appendf(nil, "w%d %d\n", w, i)); err != nil {
+							t.Errorf("Append: %v", err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			a.Close()
+			a2.Close()
+			lines, _ := logLines(t, c, "logs/app.log")
+			seen := checkRecords(t, lines)
+			for w := range workers {
+				if got := len(seen[fmt.Sprintf("w%d", w)]); got != each {
+					t.Errorf("writer w%d: got %d records; want %d", w, got, each)
+				}
+			}
+			rec, err := c.peekRecord("logs/app.log")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(filepath.Join(root, "logs/app.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Committed.Length != fi.Size() {
+				t.Errorf("committed length %d; file size %d", rec.Committed.Length, fi.Size())
+			}
+		})
+	}
+}
+
+func TestAppendTruncatesUnacknowledgedTail(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, 30*time.Second)
+	a := c.Appender("app.log")
+	defer a.Close()
+	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	// A crashed appender's unacknowledged, torn tail.
+	f, err := os.OpenFile(filepath.Join(root, "app.log"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("torn 9")
+	f.Close()
+	if err := a.Append(ctx, []byte("two 2\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readFile(t, filepath.Join(root, "app.log")), "one 1\ntwo 2\n"; got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+}
+
+func TestAppendPromotesPendingAfterCrash(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, 30*time.Second)
+	a := c.Appender("app.log")
+	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	// A holder that died after its commit point (data fsynced, pending
+	// written) but before writing committed.
+	fl, err := c.locks.Open("app.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	rec, err := fl.ReadRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rec.Committed
+	p.Token = rec.Floor.Token + 1
+	p.LeaseID = "dead/1/00"
+	p.Length += int64(len("two 2\n"))
+	f, err := os.OpenFile(filepath.Join(root, "app.log"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("two 2\n")
+	f.Close()
+	if err := fl.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
+		t.Fatal(err)
+	}
+	fl.Unlock()
+	a = c.Appender("app.log")
+	defer a.Close()
+	if err := a.Append(ctx, []byte("three 3\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readFile(t, filepath.Join(root, "app.log")), "one 1\ntwo 2\nthree 3\n"; got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+}
+
+func TestAppendFramed(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, 30*time.Second)
+	a := c.Appender("wal", Framed())
+	var want []byte
+	for i := range 20 {
+		rec := fmt.Appendf(nil, "r %d\n", i)
+		want = append(want, rec...)
+		if err := a.Append(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Close()
+	data, err := os.ReadFile(filepath.Join(root, "wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := ReadFrames(data)
+	if err != nil {
+		t.Fatalf("ReadFrames: %v", err)
+	}
+	if got := bytes.Join(frames, nil); !bytes.Equal(got, want) {
+		t.Errorf("payloads %q; want %q", got, want)
+	}
+	data[len(data)-2] ^= 1
+	if _, err := ReadFrames(data); !errors.Is(err, ErrBadFrame) {
+		t.Errorf("ReadFrames of a flipped bit: got %v; want ErrBadFrame", err)
+	}
+}
+
+func TestAppendWithdrawnOnCancel(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	// Hold the key so that the batch cannot start, then cancel the append.
+	held := make(chan struct{})
+	release := make(chan struct{})
+	go c.Lock(context.Background(), "app.log", func(ctx context.Context, _ LeaseInfo) error {
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	a := c.Appender("app.log", MaxBatchDelay(300*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := a.Append(ctx, []byte("never 1\n")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Append: got %v; want DeadlineExceeded", err)
+	}
+	close(release)
+	if err := a.Append(ctxT(t, 30*time.Second), []byte("later 2\n")); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if got, want := readFile(t, filepath.Join(root, "app.log")), "later 2\n"; got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+	if err := a.Append(context.Background(), []byte("x 1\n")); !errors.Is(err, ErrAppenderClosed) {
+		t.Errorf("Append after Close: got %v; want ErrAppenderClosed", err)
+	}
+}
+
+// scanLines is a helper for ack files: the lines of path.
+func scanLines(t testing.TB, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}

@@ -1,0 +1,268 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// Rotation is what a Rotate did.
+type Rotation struct {
+	// Name is the rotated file (relative to the root; ".gz" when compressed),
+	// "" when there was nothing to rotate (no file, or an empty one).
+	Name string
+	// Generation is the live file's rotation generation after the rotation.
+	Generation uint64
+	// Removed lists the rotated files that Keep and MaxAge removed.
+	Removed []string
+}
+
+// rotation is one rotation made under a lease, for the work after it.
+type rotation struct {
+	key     string
+	rotated string
+	gen     uint64
+}
+
+// rotatedTimeFormat is the UTC time, to the nanosecond, in a rotated name.
+const rotatedTimeFormat = "20060102T150405.000000000Z"
+
+// rotatedName is NAME.<UTC time to the ns>.<token>: unique per rotation (the
+// token), sortable by time, and derivable from the pending record alone, so
+// that a dead rotator's rotation can be completed.
+func rotatedName(key string, t time.Time, token uint64) string {
+	return key + "." + t.UTC().Format(rotatedTimeFormat) + "." + strconv.FormatUint(token, 10)
+}
+
+// Rotate rotates the log name under its lease: it creates the new, empty live
+// file first (with the old one's mode and, where permitted, owner), links name
+// to name.<UTC time to the ns>.<token> (an existing such name is never
+// replaced), renames the new file over name (so name never disappears) and
+// bumps the rotation generation in the committed record. Appenders compare
+// the generation before each batch and move to the new file: no record
+// reaches the rotated file after the rotation. An unacknowledged tail is
+// dropped before the link. Then, without the lease: Gzip compresses the
+// rotated file (temp, verified, published, and only then the plain file
+// removed), and Keep and MaxAge prune old rotated files. CopyTruncate copies
+// and truncates instead (see its loss window).
+//
+// A missing or empty live file is not rotated (Rotation.Name is ""). A
+// rotator that dies after the rotation's pending record was written leaves a
+// rotation that the next holder of the key completes.
+func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption) (Rotation, error) {
+	cfg := newLogConfig(opts)
+	var rot *rotation
+	err := c.run(ctx, "rotate", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+		st, err := c.logState(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		var v *locking.Version
+		if cfg.copyTruncate {
+			rot, v, err = c.copyTruncateHeld(ctx, h, o, st)
+		} else {
+			rot, v, err = c.rotateHeld(ctx, h, o, st)
+		}
+		return v, err
+	})
+	if rot == nil || (err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
+		return Rotation{}, err
+	}
+	out, perr := c.afterRotate(ctx, rot, cfg)
+	if perr != nil {
+		return out, perr
+	}
+	return out, err
+}
+
+// rotateHeld rotates the held key by link + rename; st is its committed state.
+func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking.Version) (*rotation, *locking.Version, error) {
+	fi, err := c.root.OS().Lstat(h.key)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && st.Length == 0) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, wrap("stat", h.key, err)
+	}
+	// An unacknowledged tail must not reach the rotated file.
+	if err := c.truncateLive(h.key, st.Length); err != nil {
+		return nil, nil, err
+	}
+	v := c.newVersion(h, [32]byte{}, 0)
+	v.Generation = st.Generation + 1
+	rotated := rotatedName(h.key, v.Time, v.Token)
+	hook := writer.PreCommit(func(ctx context.Context, _ writer.Change) error {
+		if err := c.prepare(ctx, h, v); err != nil {
+			return err
+		}
+		return c.linkRotated(h.key, rotated)
+	})
+	wf, err := c.root.Create(ctx, h.key, fi.Mode().Perm(), c.logWopts(ctx, o, hook)...)
+	if err != nil {
+		return nil, nil, wrap("rotate: create the new live file", h.key, err)
+	}
+	err = wf.Commit(ctx)
+	if err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+		return nil, nil, wrap("rotate", h.key, err)
+	}
+	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, err
+}
+
+// copyTruncateHeld rotates the held key by copying it to the rotated name and
+// truncating it in place. The pending record comes first, so that a rotator
+// dying half-way leaves a rotation the next holder completes forward.
+func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st locking.Version) (*rotation, *locking.Version, error) {
+	src, err := c.root.OS().Open(h.key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, wrap("open", h.key, err)
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return nil, nil, wrap("stat", h.key, err)
+	}
+	// The file's own size: with copytruncate another program writes it.
+	size := fi.Size()
+	if size == 0 {
+		return nil, nil, nil
+	}
+	v := c.newVersion(h, [32]byte{}, 0)
+	v.Generation = st.Generation + 1
+	rotated := rotatedName(h.key, v.Time, v.Token)
+	if err := c.prepare(ctx, h, v); err != nil {
+		return nil, nil, wrap("commit", h.key, err)
+	}
+	wf, err := c.root.Create(ctx, rotated, fi.Mode().Perm(), c.logWopts(ctx, o, writer.CreateOnly())...)
+	if err != nil {
+		return nil, nil, wrap("copytruncate: create the rotated file", rotated, err)
+	}
+	if _, err := wf.ReadFrom(io.NewSectionReader(src, 0, size)); err != nil {
+		wf.Abort() //nolint:errcheck // the copy error matters
+		return nil, nil, wrap("copytruncate: copy", h.key, err)
+	}
+	if err := wf.Commit(ctx); err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+		return nil, nil, wrap("copytruncate: publish", rotated, err)
+	}
+	if err := c.truncateLive(h.key, 0); err != nil {
+		return nil, nil, err
+	}
+	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, nil
+}
+
+// completeRotation completes the rotation a dead holder left pending (p):
+// the rotated name is linked to the live file if the link is missing, and the
+// live file is replaced by a new empty one. Whatever the live file holds at
+// that point is either the rotated content itself or a tail no one was told
+// is committed, so replacing it loses nothing acknowledged.
+func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.Version) error {
+	r := c.root.OS()
+	rotated := rotatedName(h.key, p.Time, p.Token)
+	fi, err := r.Lstat(h.key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return wrap("stat", h.key, err)
+	}
+	if _, err := r.Lstat(rotated); errors.Is(err, fs.ErrNotExist) {
+		if err := c.linkRotated(h.key, rotated); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return wrap("stat", rotated, err)
+	}
+	wf, err := c.root.Create(ctx, h.key, fi.Mode().Perm(), c.logWopts(ctx, nil)...)
+	if err != nil {
+		return wrap("complete rotation: create the new live file", h.key, err)
+	}
+	if err := wf.Commit(ctx); err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+		return wrap("complete rotation", h.key, err)
+	}
+	c.log.InfoContext(ctx, "completed a rotation a dead holder left pending", "key", quote.Name(h.key), "rotated", quote.Name(rotated))
+	return nil
+}
+
+// linkRotated links the live file to its rotated name. An existing rotated
+// name is never replaced: it is accepted only when it already is the live
+// file (a retried link).
+func (c *Coordinator) linkRotated(key, rotated string) error {
+	r := c.root.OS()
+	err := r.Link(key, rotated)
+	if errors.Is(err, fs.ErrExist) {
+		a, aerr := r.Lstat(key)
+		b, berr := r.Lstat(rotated)
+		if aerr == nil && berr == nil && os.SameFile(a, b) {
+			return nil
+		}
+	}
+	if err != nil {
+		return wrap("link rotated", rotated, err)
+	}
+	return nil
+}
+
+// truncateLive truncates the live file to n and fsyncs it.
+func (c *Coordinator) truncateLive(key string, n int64) error {
+	f, err := c.root.OS().OpenFile(key, os.O_WRONLY, 0)
+	if err != nil {
+		return wrap("open", key, err)
+	}
+	defer f.Close()
+	if err := f.Truncate(n); err != nil {
+		return wrap("truncate", key, err)
+	}
+	if err := f.Sync(); err != nil {
+		return wrap("fsync", key, err)
+	}
+	return nil
+}
+
+// afterRotate compresses the rotated file (Gzip) and prunes old rotated files
+// (Keep, MaxAge). It needs no lease: rotated files never change.
+func (c *Coordinator) afterRotate(ctx context.Context, rot *rotation, cfg logConfig) (Rotation, error) {
+	out := Rotation{Name: rot.rotated, Generation: rot.gen}
+	if cfg.gzip {
+		gz, err := c.gzipRotated(ctx, rot.rotated)
+		if err != nil {
+			return out, err
+		}
+		out.Name = gz
+	}
+	removed, err := c.pruneRotated(ctx, rot.key, cfg.keep, cfg.maxAge, time.Now())
+	out.Removed = removed
+	if err != nil {
+		return out, fmt.Errorf("prune rotated files: %w", err)
+	}
+	return out, nil
+}
+
+// logWopts are the writer options of the file steps of appends and
+// rotations: the coordinator's temp directory and durability policy, the step
+// observer when there is an operation (o) to report to, and extra.
+func (c *Coordinator) logWopts(ctx context.Context, o *op, extra ...writer.Option) []writer.Option {
+	if o != nil {
+		return c.wopts(ctx, o, nil, nil, extra)
+	}
+	opts := append([]writer.Option(nil), extra...)
+	if c.cfg.tempDir != "" {
+		opts = append(opts, writer.TempDir(c.cfg.tempDir))
+	}
+	if c.cfg.acceptUnconf {
+		opts = append(opts, writer.AcceptUnconfirmedDurability(func(err error) {
+			c.log.WarnContext(ctx, "committed; durability unconfirmed (directory fsync refused)", "err", err)
+		}))
+	}
+	return opts
+}
