@@ -1,0 +1,156 @@
+package locking
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestWaitEndsOnRelease(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 30*time.Second)
+	holder, err := l.Acquire(ctx, "k", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		holder.Release(context.Background(), nil, "k")
+	}()
+	start := time.Now()
+	// The holder's TTL is 20s: obtaining within 5s shows the waiter woke on
+	// the release message, not on the holder's PTTL.
+	le, err := l.Acquire(ctxTimeout(t, 5*time.Second), "k", time.Second)
+	if err != nil {
+		t.Fatalf("Acquire while the holder released after 100ms: %v", err)
+	}
+	t.Logf("obtained %v after the wait began", time.Since(start))
+	le.Release(ctx, nil, "k")
+}
+
+func TestAcquireDeadline(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 30*time.Second)
+	holder, err := l.Acquire(ctx, "k", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release(ctx, nil, "k")
+	const deadline = 300 * time.Millisecond
+	start := time.Now()
+	_, err = l.Acquire(ctxTimeout(t, deadline), "k", time.Second)
+	took := time.Since(start)
+	if !errors.Is(err, ErrNotObtained) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Acquire while held: %v; want ErrNotObtained", err)
+	}
+	var he *HolderError
+	if !errors.As(err, &he) || he.Lease != holder.ID() {
+		t.Fatalf("error %v does not name the holder %q", err, holder.ID())
+	}
+	if took < deadline-5*time.Millisecond || took > deadline+500*time.Millisecond {
+		t.Fatalf("Acquire returned after %v; want about the %v deadline", took, deadline)
+	}
+	// The waiter that gave up leaves the queue.
+	for i := 0; ; i++ {
+		n, err := l.client.ZCard(ctx, l.Keys("k").Queue).Result()
+		if err == nil && n == 0 {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("queue holds %d entries 1s after the waiter gave up; want 0", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A deadline longer than the holder's TTL is not capped: a holder that
+	// stops refreshing is taken over when it expires.
+	short, err := l.Acquire(ctx, "k2", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short.Abandon()
+	le, err := l.Acquire(ctxTimeout(t, 3*time.Second), "k2", time.Second)
+	if err != nil {
+		t.Fatalf("Acquire with a deadline past the holder's TTL: %v", err)
+	}
+	le.Release(ctx, nil, "k2")
+}
+
+func TestMeasureHandoff(t *testing.T) {
+	r := needRedis(t)
+	st, err := MeasureHandoff(ctxTimeout(t, 30*time.Second), NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t)), "k", 3, time.Millisecond, time.Millisecond, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for _, n := range st.PerWorker {
+		sum += n
+	}
+	if st.Acquisitions == 0 || sum != st.Acquisitions || st.SerialPeriod < time.Millisecond || st.WaitMax < st.WaitP50 {
+		t.Fatalf("stats %+v inconsistent", st)
+	}
+	t.Logf("%+v", st)
+}
+
+// TestWaitersServedInArrivalOrder: waiters that arrive one after another get
+// the lease in that order.
+func TestWaitersServedInArrivalOrder(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 30*time.Second)
+	holder, err := l.Acquire(ctx, "k", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	order := make(chan int, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			le, err := l.Acquire(ctx, "k", 10*time.Second)
+			if err != nil {
+				t.Error(err)
+				order <- -1
+				return
+			}
+			order <- i
+			time.Sleep(5 * time.Millisecond)
+			le.Release(ctx, nil, "k")
+		}()
+		time.Sleep(100 * time.Millisecond) // let waiter i queue before i+1
+	}
+	holder.Release(ctx, nil, "k")
+	for want := 0; want < n; want++ {
+		if got := <-order; got != want {
+			t.Fatalf("waiter %d obtained the lease in turn %d; want arrival order", got, want)
+		}
+	}
+}
+
+// TestDeadWaiterSkipped: a waiter that queued and then vanished delays the
+// next one by the queue grace only, not by the lease TTL.
+func TestDeadWaiterSkipped(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := ctxTimeout(t, 30*time.Second)
+	holder, err := l.Acquire(ctx, "k", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One attempt queues the "dead" waiter; it never retries.
+	if res, err := l.acquireOnce(ctx, l.Keys("k"), "dead/1/waiter", 10*time.Second); err != nil || res.ok {
+		t.Fatalf("dead waiter's attempt: %+v %v; want queued", res, err)
+	}
+	holder.Release(ctx, nil, "k")
+	start := time.Now()
+	le, err := l.Acquire(ctxTimeout(t, 5*time.Second), "k", time.Second)
+	if err != nil {
+		t.Fatalf("Acquire behind a dead waiter: %v", err)
+	}
+	t.Logf("obtained %v after the release, behind a dead waiter (grace %v)", time.Since(start), queueGrace)
+	le.Release(ctx, nil, "k")
+	if n, _ := l.client.ZCard(ctx, l.Keys("k").Queue).Result(); n != 0 {
+		t.Fatalf("queue holds %d entries after the last waiter left; want 0", n)
+	}
+}
