@@ -12,7 +12,6 @@ import (
 )
 
 func init() {
-
 	helpers["stopped-holder"] = helperStoppedHolder
 }
 
