@@ -3,7 +3,6 @@ package writer
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,9 @@ import (
 //
 // Move first tries rename(2), after the PreCommit hook (Op "move"; when a hook
 // is given, src is hashed first so the Change carries its sha256 and size).
+// When src and dst's directory are on different devices the rename is not
+// tried; when it fails with EXDEV anyway the hook runs a second time before
+// the copy is committed.
 // When the rename fails with EXDEV — src on another filesystem, or on another
 // mount of the same one (two bind-mounted views) — it falls back to a copy
 // (an "exdev-fallback" event):
@@ -179,18 +181,16 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 		return err
 	}
 	t.created = append(created, t.created...)
-	start := time.Now()
-	err = copyOverlapped(ctx, t, sf)
-	cfg.emit("write", t.Name, start, t.size, err)
-	if err != nil {
-		_ = t.discard(cfg)
-		removeMoveIntent(absSrc)
-		return err
-	}
 	fail := func(err error) error {
 		_ = t.discard(cfg)
 		removeMoveIntent(absSrc)
 		return err
+	}
+	start := time.Now()
+	err = copyOverlapped(ctx, t, sf)
+	cfg.emit("write", t.Name, start, t.size, err)
+	if err != nil {
+		return fail(err)
 	}
 	// The copy gets what rename would have kept: src's mode, owner, times.
 	mc := *cfg
@@ -238,14 +238,16 @@ func copyOverlapped(ctx context.Context, t *tempFile, src io.Reader) error {
 		defer bufPool.Put(bp)
 		free <- bp
 	}
-	todo := make(chan []byte, nbuf)
+	type block struct {
+		buf *[]byte
+		n   int
+	}
+	todo := make(chan block, nbuf)
 	hashed := make(chan struct{})
 	go func() {
 		for b := range todo {
-			t.hash.Write(b)
-			bp := &b
-			*bp = (*bp)[:cap(*bp)]
-			free <- bp
+			t.hash.Write((*b.buf)[:b.n])
+			free <- b.buf
 		}
 		close(hashed)
 	}()
@@ -258,7 +260,7 @@ func copyOverlapped(ctx context.Context, t *tempFile, src io.Reader) error {
 		bp := <-free
 		n, rerr := io.ReadFull(src, *bp)
 		if n > 0 {
-			todo <- (*bp)[:n]
+			todo <- block{bp, n}
 			if _, werr := t.File.Write((*bp)[:n]); werr != nil {
 				err = newError("write", t.Name, werr)
 			}
@@ -303,128 +305,6 @@ func finishMove(absSrc string, st0 fs.FileInfo, sf *os.File) error {
 	}
 	removeMoveIntent(absSrc)
 	return nil
-}
-
-// moveIntent is the record a cross-device Move keeps beside its source.
-type moveIntent struct {
-	V       int    `json:"v"`
-	Src     string `json:"src"`
-	Root    string `json:"root"`
-	Dst     string `json:"dst"`
-	Size    int64  `json:"size"`
-	MtimeNs int64  `json:"mtime_ns"`
-	Dev     uint64 `json:"dev"`
-	Ino     uint64 `json:"ino"`
-	SHA256  string `json:"sha256,omitempty"` // set once the copy is complete
-}
-
-const moveIntentSuffix = ".sw-move.intent"
-
-func newMoveIntent(absSrc, root, rel string, fi fs.FileInfo) moveIntent {
-	dev, ino := fileID(fi)
-	return moveIntent{V: 1, Src: absSrc, Root: root, Dst: rel, Size: fi.Size(), MtimeNs: fi.ModTime().UnixNano(), Dev: dev, Ino: ino}
-}
-
-// moveIntentPath is the intent's path beside src.
-func moveIntentPath(absSrc string) string {
-	return filepath.Join(filepath.Dir(absSrc), hiddenStem(filepath.Base(absSrc), len(moveIntentSuffix)+len(".tmp"))+moveIntentSuffix)
-}
-
-// writeMoveIntent writes in atomically (temp, fsync, rename, directory
-// fsync), so an intent on disk is never torn.
-func writeMoveIntent(absSrc string, in moveIntent) error {
-	p := moveIntentPath(absSrc)
-	data, err := json.Marshal(in)
-	if err != nil {
-		return newError("move: write intent", p, err)
-	}
-	tmp := p + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|oNoFollow, 0o600)
-	if err != nil {
-		return newError("move: write intent", tmp, err)
-	}
-	if _, err = f.Write(append(data, '\n')); err == nil {
-		err = fsyncFile(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err == nil {
-		err = syncDirPath(filepath.Dir(p))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return newError("move: write intent", p, err)
-	}
-	return nil
-}
-
-// removeMoveIntent removes src's intent (and a leftover intent temp) and
-// fsyncs the directory; failures leave an intent that the next Move of src
-// settles.
-func removeMoveIntent(absSrc string) {
-	p := moveIntentPath(absSrc)
-	_ = os.Remove(p + ".tmp")
-	if err := os.Remove(p); err == nil {
-		_ = syncDirPath(filepath.Dir(p))
-	}
-}
-
-// resumeMove settles an intent a crashed Move of absSrc left. done reports
-// that the move is complete (nothing more to do).
-func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) (done bool, err error) {
-	p := moveIntentPath(absSrc)
-	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, newError("move: read intent", p, err)
-	}
-	start := time.Now()
-	var in moveIntent
-	if json.Unmarshal(data, &in) != nil || in.V != 1 || in.Src != absSrc || in.Root != r.dir || in.Dst != rel {
-		// Unreadable, or a move to another destination: moving src again
-		// can at worst leave a second copy, never lose it.
-		removeMoveIntent(absSrc)
-		cfg.emit("move-discard-intent", rel, start, 0, nil)
-		return false, nil
-	}
-	sfi, err := os.Lstat(absSrc)
-	if errors.Is(err, fs.ErrNotExist) {
-		// src was unlinked, so dst had been committed.
-		removeMoveIntent(absSrc)
-		cfg.emit("move-complete-intent", rel, start, 0, nil)
-		if _, derr := r.root.Lstat(rel); derr != nil {
-			return true, newError("move", absSrc, fmt.Errorf("source gone and destination %s missing after an interrupted move: %w", rel, derr))
-		}
-		return true, nil
-	}
-	if err != nil {
-		return false, newError("move: stat source", absSrc, err)
-	}
-	if in.SHA256 != "" && sfi.Mode().IsRegular() && sameAsIntent(sfi, in) {
-		if dfi, err := r.root.Lstat(rel); err == nil && dfi.Mode().IsRegular() && dfi.Size() == sfi.Size() {
-			ssum, ssize, serr := hashPath(absSrc)
-			dsum, dsize, derr := r.hashRel(rel)
-			if serr == nil && derr == nil && ssize == dsize && ssum == dsum && hex.EncodeToString(ssum[:]) == in.SHA256 {
-				cfg.emit("move-complete-intent", rel, start, ssize, nil)
-				return true, finishMove(absSrc, sfi, nil)
-			}
-		}
-	}
-	removeMoveIntent(absSrc)
-	cfg.emit("move-discard-intent", rel, start, 0, nil)
-	return false, ctx.Err()
-}
-
-// sameAsIntent reports whether fi is still the source the intent describes.
-func sameAsIntent(fi fs.FileInfo, in moveIntent) bool {
-	dev, ino := fileID(fi)
-	return fi.Size() == in.Size && fi.ModTime().UnixNano() == in.MtimeNs && dev == in.Dev && ino == in.Ino
 }
 
 // sameVersion reports whether two fstats of one file show no change.

@@ -1,0 +1,143 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"syscall"
+	"time"
+)
+
+// inPlaceOutcome says what settling a leftover in-place rewrite did.
+type inPlaceOutcome int
+
+const (
+	inPlaceNone      inPlaceOutcome = iota // no marker
+	inPlaceCompleted                       // target held the new content; marker and backup removed
+	inPlaceDiscarded                       // target held the old content (or the marker was torn); removed
+	inPlaceRestored                        // target rewritten from the backup
+)
+
+// restoreInPlace settles a leftover in-place rewrite of the canonical
+// root-relative name, as every operation on that name must before it reads
+// or changes it: when an intent marker exists, it waits for a live rewrite
+// to finish (the flock on its backup), then keeps a target that holds a whole
+// version and rewrites any other from the backup; the marker and backup are
+// removed. Without a marker it costs one Lstat.
+func restoreInPlace(ctx context.Context, r *Root, name string) error {
+	_, err := r.settleInPlace(ctx, name, &config{})
+	return err
+}
+
+// settleInPlace is restoreInPlace with the caller's options (for events).
+func (r *Root) settleInPlace(ctx context.Context, rel string, cfg *config) (inPlaceOutcome, error) {
+	markerRel, backupRel := inPlaceNames(rel)
+	return r.settleMarker(ctx, markerRel, backupRel, rel, cfg)
+}
+
+// settleMarker settles the in-place rewrite whose marker and backup are
+// markerRel and backupRel. rel is the target, or "" to take it from the
+// marker (Sweep finds markers, not targets).
+func (r *Root) settleMarker(ctx context.Context, markerRel, backupRel, rel string, cfg *config) (inPlaceOutcome, error) {
+	if _, err := r.root.Lstat(markerRel); errors.Is(err, fs.ErrNotExist) {
+		return inPlaceNone, nil
+	}
+	// Wait for a live rewrite: it holds LOCK_EX on the backup.
+	bak, err := r.root.OpenFile(backupRel, os.O_RDWR|oNoFollow, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		bak = nil
+	case err != nil:
+		return inPlaceNone, newError("in-place restore open backup", backupRel, err)
+	default:
+		defer bak.Close()
+		lk, err := lockFileWait(ctx, bak)
+		if err != nil {
+			return inPlaceNone, newError("in-place restore lock backup", backupRel, err)
+		}
+		defer lk.unlock()
+	}
+	return r.settleLocked(ctx, markerRel, backupRel, rel, cfg)
+}
+
+// settleLocked does the work of settleMarker; the caller holds the backup's
+// flock (or there is no backup).
+func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel string, cfg *config) (inPlaceOutcome, error) {
+	data, err := r.root.ReadFile(markerRel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return inPlaceNone, nil // the rewrite we waited for finished
+	}
+	if err != nil {
+		return inPlaceNone, newError("in-place restore read marker", markerRel, err)
+	}
+	remove := func(out inPlaceOutcome) (inPlaceOutcome, error) {
+		if err := r.root.Remove(markerRel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return inPlaceNone, newError("in-place restore remove marker", markerRel, err)
+		}
+		if err := r.syncDirs(cfg, markerRel, nil); err != nil {
+			return inPlaceNone, err
+		}
+		_ = r.root.Remove(backupRel)
+		return out, nil
+	}
+	in, err := decodeInPlaceIntent(data)
+	if err != nil {
+		// Torn while being written: the target was not touched yet.
+		return remove(inPlaceDiscarded)
+	}
+	if rel == "" {
+		rel = path.Join(dirOf(markerRel), in.Target)
+	}
+	dst, err := r.root.OpenFile(rel, os.O_RDWR|oNoFollow, 0)
+	if err != nil {
+		return inPlaceNone, newError("in-place restore open", rel, err)
+	}
+	defer dst.Close()
+	if fi, err := dst.Stat(); err != nil {
+		return inPlaceNone, newError("in-place restore fstat", rel, err)
+	} else if dev, ino := fileID(fi); (in.Dev != 0 || in.Ino != 0) && (dev != in.Dev || ino != in.Ino) {
+		// Another file has the name now (the bind mount is gone, say):
+		// the marker is for the file it names, which may come back.
+		return inPlaceNone, nil
+	}
+	curSum, curSize, err := copyHashing(io.Discard, io.NewSectionReader(dst, 0, 1<<62))
+	if err != nil {
+		return inPlaceNone, newError("in-place restore read", rel, err)
+	}
+	switch {
+	case curSize == in.NewSize && curSum == in.NewSum:
+		return remove(inPlaceCompleted)
+	case curSize == in.OldSize && curSum == in.OldSum:
+		return remove(inPlaceDiscarded)
+	}
+	start := time.Now()
+	bak, err := r.root.OpenFile(backupRel, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return inPlaceNone, newError("in-place restore open backup", backupRel, err)
+	}
+	defer bak.Close()
+	bSum, bSize, err := copyHashing(io.Discard, io.NewSectionReader(bak, 0, 1<<62))
+	if err != nil {
+		return inPlaceNone, newError("in-place restore read backup", backupRel, err)
+	}
+	if bSize != in.OldSize || bSum != in.OldSum {
+		return inPlaceNone, newError("in-place restore", backupRel, fmt.Errorf("backup does not match its marker (%d bytes sha256 %x; want %d bytes %x): %w", bSize, bSum, in.OldSize, in.OldSum, syscall.EIO))
+	}
+	_, n, err := copyHashing(io.NewOffsetWriter(dst, 0), io.NewSectionReader(bak, 0, bSize))
+	if err == nil {
+		err = dst.Truncate(bSize)
+	}
+	if err == nil {
+		err = fsyncFile(dst)
+	}
+	cfg.emit("restore-inplace", rel, start, n, err)
+	if err != nil {
+		return inPlaceNone, newError("in-place restore write", rel, err)
+	}
+	return remove(inPlaceRestored)
+}
+
