@@ -140,4 +140,3 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 	}
 	return remove(inPlaceRestored)
 }
-

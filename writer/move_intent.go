@@ -133,4 +133,3 @@ func sameAsIntent(fi fs.FileInfo, in moveIntent) bool {
 	dev, ino := fileID(fi)
 	return fi.Size() == in.Size && fi.ModTime().UnixNano() == in.MtimeNs && dev == in.Dev && ino == in.Ino
 }
-
