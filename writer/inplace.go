@@ -25,9 +25,10 @@ import (
 // by two hidden files in the target's directory:
 //
 //	.<name>.sw-inplace.bak     a copy of the old content (0600)
-//	.<name>.sw-inplace.intent  the intent marker: the target's base name and
-//	                           the size and sha256 of the old and new content,
-//	                           ending in a checksum of the lines before it
+//	.<name>.sw-inplace.intent  the intent marker: the target's base name,
+//	                           device and inode, the size and sha256 of the old
+//	                           and the new content, and a checksum of the lines
+//	                           before it
 //
 // (<name> shortened with a hash suffix when the result would exceed 255 bytes).
 // The steps: copy the target into the backup and fsync it; write and fsync the
