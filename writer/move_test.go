@@ -139,8 +139,9 @@ func mkdirs(t testing.TB, base, name string) string {
 	return p
 }
 
-// A refused PreCommit hook commits nothing, on both paths: the source stays,
-// the destination and the directories made for it do not appear.
+// A refused PreCommit hook, or a cancelled context, commits nothing, on both
+// paths: the source stays, the destination and the directories made for it
+// do not appear.
 func TestMovePreCommitRefused(t *testing.T) {
 	for _, cross := range []bool{false, true} {
 		t.Run(map[bool]string{false: "rename", true: "cross-device"}[cross], func(t *testing.T) {
@@ -160,6 +161,11 @@ func TestMovePreCommitRefused(t *testing.T) {
 			err = r.Move(context.Background(), src, "new/dir/f", PreCommit(func(context.Context, Change) error { return refuse }))
 			if !errors.Is(err, refuse) {
 				t.Fatalf("Move with a refusing hook: %v; want the hook's error", err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := r.Move(ctx, src, "new/dir/f"); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Move with a cancelled context: %v; want context.Canceled", err)
 			}
 			if got := fileSum(t, src); got != sum {
 				t.Errorf("source changed")
