@@ -88,9 +88,16 @@ func TestDoctorRedisUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v.redis = fmt.Sprintf("redis://127.0.0.1:%d", port)
-	if r := v.run(t, "", "--timeout", "2s", "doctor"); r.code != 6 {
+	v.redis = fmt.Sprintf("redis://:hunter2-pw@127.0.0.1:%d", port)
+	r := v.run(t, "", "--timeout", "2s", "doctor")
+	if r.code != 6 {
 		t.Errorf("doctor with Redis down: exit %d; want 6; stderr %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "hunter2-pw") {
+		t.Errorf("doctor printed the password:\n%s%s", r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "127.0.0.1") {
+		t.Errorf("doctor output does not name the Redis address:\n%s", r.stdout)
 	}
 }
 

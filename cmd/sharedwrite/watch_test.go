@@ -191,9 +191,8 @@ func shaHex(b []byte) string {
 }
 
 // openWriter opens a coordinator on v for the test's writer.
-func openWriter(t *testing.T, v volume) *coordinator.Coordinator {
+func openWriter(t *testing.T, v volume, opts ...coordinator.Option) *coordinator.Coordinator {
 	t.Helper()
-	opts := []coordinator.Option{}
 	if v.redis != "" {
 		opts = append(opts, coordinator.WithRedisURL(v.redis))
 	}
