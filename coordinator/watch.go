@@ -129,6 +129,7 @@ type watcher struct {
 
 	waitingFor   uint64 // the token being waited for (0: none)
 	waitingSince time.Time
+	stale        int    // reads that did not match it yet
 	warned       uint64 // the token a still-stale warning was logged for
 	lastErr      string // the last read error logged (each is logged once)
 }
@@ -286,6 +287,10 @@ func (w *watcher) deliver(ctx context.Context, v locking.Version, ct writer.Cont
 	}
 	ch.Initial = initial || (w.cfg.initial && v.Token != 0 && v.Token <= w.initialTok)
 	w.last = max(w.last, v.Token)
+	if w.waitingFor != 0 {
+		w.c.log.DebugContext(ctx, "watch: the file caught up with the committed version",
+			"key", quote.Name(w.key), "token", v.Token, "stale_reads", w.stale, "waited", time.Since(w.waitingSince).Round(time.Millisecond))
+	}
 	w.waitingFor = 0
 	return w.fn(ctx, ch)
 }
@@ -296,9 +301,10 @@ func (w *watcher) deliver(ctx context.Context, v locking.Version, ct writer.Cont
 func (w *watcher) stillStale(ctx context.Context, tok uint64) {
 	now := time.Now()
 	if w.waitingFor != tok {
-		w.waitingFor, w.waitingSince = tok, now
+		w.waitingFor, w.waitingSince, w.stale = tok, now, 1
 		return
 	}
+	w.stale++
 	window := max(w.c.staleWindow, 2*w.cfg.interval, 5*time.Second)
 	if w.warned != tok && now.Sub(w.waitingSince) > window {
 		w.warned = tok
