@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -32,9 +33,13 @@ type Keys struct {
 	ChangeChannel string
 }
 
+// braces would end the hash tag early and split a key's names over slots.
+var tagEscaper = strings.NewReplacer("{", "%7B", "}", "%7D")
+
 // RedisKeys returns the Redis key and channel names for key on the volume.
+// Braces in the volume id are escaped (%7B, %7D) to keep the hash tag whole.
 func RedisKeys(volumeID, key string) Keys {
-	p := "sw:{" + volumeID + ":" + KeyHash(key) + "}:"
+	p := "sw:{" + tagEscaper.Replace(volumeID) + ":" + KeyHash(key) + "}:"
 	return Keys{
 		Lock:           p + "lock",
 		Token:          p + "token",

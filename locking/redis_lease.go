@@ -257,6 +257,9 @@ func (le *redisLease) CheckCommit(rec Record) error {
 
 func (le *redisLease) Release(ctx context.Context, committed *Version, path string) error {
 	lostErr := le.end()
+	if path == "" {
+		path = le.key
+	}
 	if committed == nil && (le.adopted || lostErr != nil) {
 		return lostErr
 	}

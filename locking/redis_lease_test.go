@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -301,5 +302,41 @@ func TestStoppedHolderReportsLoss(t *testing.T) {
 	t.Logf("continued holder: %s", line)
 	if !regexpLost.MatchString(line) {
 		t.Fatalf("continued holder's cause %q; want lease lost", line)
+	}
+}
+
+func TestCheckFloorAfterTakeover(t *testing.T) {
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	l := NewRedisLocker(c, uniqueVolume(t))
+	ctx := ctxTimeout(t, 10*time.Second)
+	le, err := l.Acquire(ctx, "k", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer le.Abandon()
+	if err := c.Set(ctx, l.Keys("k").Lock, "other/1/x", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	fence, _ := c.Get(ctx, l.Keys("k").Fence).Uint64()
+	rec := Record{Floor: Floor{Token: le.Token() + 5, LeaseID: "other/1/x"}}
+	if _, err := le.CheckFloor(ctx, rec); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("CheckFloor after another lease took the key: %v; want ErrLeaseLost", err)
+	}
+	if after, _ := c.Get(ctx, l.Keys("k").Fence).Uint64(); after != fence {
+		t.Fatalf("fence moved from %d to %d for a lease that did not hold the key", fence, after)
+	}
+	if err := le.CheckCommit(Record{}); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("CheckCommit on a lost lease: %v; want ErrLeaseLost", err)
+	}
+}
+
+func TestRedisKeysShareOneSlot(t *testing.T) {
+	k := RedisKeys("vol{x}", "a/b")
+	tag := func(s string) string { return s[strings.Index(s, "{")+1 : strings.Index(s, "}")] }
+	for _, name := range []string{k.Lock, k.Token, k.Fence, k.Commit, k.Queue, k.QueueExpiry, k.ReleaseChannel, k.ChangeChannel} {
+		if got, want := tag(name), "vol%7Bx%7D:"+KeyHash("a/b"); got != want {
+			t.Fatalf("hash tag of %s = %q; want %q", name, got, want)
+		}
 	}
 }
