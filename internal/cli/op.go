@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -24,8 +25,10 @@ func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx cont
 	defer cancel(nil)
 	stop := startProgress(g.stderr, label)
 	acquired := stop
+	var timedOut atomic.Bool
 	if g.timeout > 0 {
 		timer := time.AfterFunc(g.timeout, func() {
+			timedOut.Store(true)
 			cancel(fmt.Errorf("--timeout %v passed: %w", g.timeout, context.DeadlineExceeded))
 		})
 		acquired = func() { timer.Stop(); stop() }
@@ -33,15 +36,32 @@ func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx cont
 	}
 	defer stop()
 	v, err := openVolume(ctx, g)
-	if err != nil {
-		return err
+	if err == nil {
+		err = fn(ctx, v, acquired)
+		if cerr := v.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close volume %s: %w", quote.Name(g.root), cerr)
+		}
 	}
-	err = fn(ctx, v, acquired)
-	if cerr := v.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close volume %s: %w", quote.Name(g.root), cerr)
+	if err != nil && timedOut.Load() && !errors.Is(err, context.DeadlineExceeded) {
+		err = timeoutError{err: err, timeout: g.timeout}
 	}
 	return err
 }
+
+// timeoutError is a failure after --timeout cancelled the work. It wraps
+// context.DeadlineExceeded too, so that it counts as "not obtained in time"
+// (exit 3) unless the error says something more precise (Redis unreachable,
+// a lost lease, ...).
+type timeoutError struct {
+	err     error
+	timeout time.Duration
+}
+
+func (e timeoutError) Error() string {
+	return fmt.Sprintf("%v (--timeout %v passed)", e.err, e.timeout)
+}
+
+func (e timeoutError) Unwrap() []error { return []error{e.err, context.DeadlineExceeded} }
 
 // readSource reads --from: a file, or stdin for "-".
 func (g *globals) readSource(from string) ([]byte, error) {
