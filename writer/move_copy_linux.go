@@ -1,0 +1,103 @@
+//go:build linux
+
+package writer
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// copyRange copies src into the fresh temp t with copy_file_range(2) in
+// 1 MiB steps: within one filesystem (also across two bind mounts of it) the
+// kernel copies without passing the data through user space, as cp does.
+// Each copied range is read back from the temp and hashed on another
+// goroutine, so t's sha256 is of exactly what the temp holds. It returns
+// errNoCopyRange, having written nothing, when the kernel refuses the first
+// step (another filesystem: EXDEV; no support: EINVAL, ENOSYS, EOPNOTSUPP);
+// the caller then copies through a buffer.
+func copyRange(ctx context.Context, r *Root, t *tempFile, src *os.File) error {
+	rd, err := r.root.OpenFile(t.Name, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return newError("copy: open temp", t.Name, err)
+	}
+	defer rd.Close()
+	sconn, err := src.SyscallConn()
+	if err != nil {
+		return newError("copy", t.Name, err)
+	}
+	dconn, err := t.File.SyscallConn()
+	if err != nil {
+		return newError("copy", t.Name, err)
+	}
+
+	type span struct{ off, n int64 }
+	todo := make(chan span, 8)
+	hashed := make(chan error, 1)
+	go func() {
+		bp := bufPool.Get().(*[]byte)
+		defer bufPool.Put(bp)
+		var herr error
+		for s := range todo {
+			if herr != nil {
+				continue
+			}
+			buf := (*bp)[:s.n]
+			if _, err := rd.ReadAt(buf, s.off); err != nil {
+				herr = newError("copy: read back", t.Name, err)
+				continue
+			}
+			t.hash.Write(buf)
+		}
+		hashed <- herr
+	}()
+	finish := func(err error) error {
+		close(todo)
+		if herr := <-hashed; err == nil {
+			err = herr
+		}
+		return err
+	}
+
+	var off int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return finish(newError("copy", t.Name, context.Cause(ctx)))
+		}
+		var n int
+		var cerr error
+		err := sconn.Control(func(sfd uintptr) {
+			err := dconn.Control(func(dfd uintptr) {
+				roff, woff := off, off
+				for {
+					n, cerr = unix.CopyFileRange(int(sfd), &roff, int(dfd), &woff, copyBufSize, 0)
+					if !errors.Is(cerr, unix.EINTR) {
+						return
+					}
+				}
+			})
+			if err != nil {
+				cerr = err
+			}
+		})
+		if err != nil {
+			cerr = err
+		}
+		switch {
+		case cerr != nil && off == 0 && isErrno(cerr, unix.EXDEV, unix.EINVAL, unix.ENOSYS, unix.EOPNOTSUPP, unix.EBADF):
+			_ = finish(nil)
+			t.hash.Reset()
+			return errNoCopyRange
+		case cerr != nil:
+			return finish(newError("copy_file_range", t.Name, cerr))
+		case n == 0:
+			t.size = off
+			return finish(nil)
+		}
+		todo <- span{off, int64(n)}
+		off += int64(n)
+	}
+}
+
