@@ -100,4 +100,3 @@ func copyRange(ctx context.Context, r *Root, t *tempFile, src *os.File) error {
 		off += int64(n)
 	}
 }
-
