@@ -381,3 +381,33 @@ func TestWatchRepublishWhenRedisIsBehind(t *testing.T) {
 		t.Errorf("republished event %s (%v); want path \"cfg\" token %d", msg.Payload, err, rec.Committed.Token)
 	}
 }
+
+// TestWatchPollsWhenNoEventArrives commits through a writer whose change
+// events go to another Redis server (every message lost, as when a writer
+// crashes between its commit and its publish): the watcher finds each version
+// by polling the volume's record.
+func TestWatchPollsWhenNoEventArrives(t *testing.T) {
+	root := t.TempDir()
+	watcherC := open(t, rds, root)
+	other := testrig.StartRedis(t)
+	cl := redis.NewClient(&redis.Options{Addr: other.Addr(), DisableIdentity: true, MaxRetries: -1})
+	t.Cleanup(func() { cl.Close() })
+	ctx := ctxT(t, time.Minute)
+	writerC, err := Open(ctx, root, WithRedis(cl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { writerC.Close() })
+	w := startWatch(t, watcherC, "cfg", WatchInterval(100*time.Millisecond))
+	for i := range 5 {
+		want := fmt.Sprintf("v%d", i)
+		if err := writerC.WriteFile(ctx, "cfg", []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w.waitFor(t, 10*time.Second, want, func(ch Change) bool { return string(ch.Data) == want })
+	}
+	checkOrder(t, w.got())
+	if got := len(w.got()); got != 5 {
+		t.Errorf("delivered %d versions; want 5 (%s)", got, describe(w.got()))
+	}
+}

@@ -416,3 +416,41 @@ func TestWatchLocalModeLatency(t *testing.T) {
 	t.Logf("local mode, two processes: commit -> delivery p50 %v p99 %v (%d deliveries)", p50, p99, len(ds))
 	p.stop(t, syscall.SIGTERM)
 }
+
+// TestWatchTextOutputAndRemoval: the text line of each version, and a removal
+// delivered as a deleted version (to the printing watcher and, with an empty
+// stdin and SHAREDWRITE_DELETED=1, to CMD).
+func TestWatchTextOutputAndRemoval(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			v := newVolume(t, m)
+			if r := v.run(t, "first", "write", "cfg", "--from", "-"); r.code != 0 {
+				t.Fatalf("write: exit %d: %s", r.code, r.stderr)
+			}
+			text := startWatch(t, v, "cfg", "--initial")
+			cmd := startWatch(t, v, "cfg", "--initial", "--", "sh", "-c", `echo "$SHAREDWRITE_PATH $SHAREDWRITE_DELETED $SHAREDWRITE_INITIAL $(wc -c)"`)
+			l := text.waitLine(t, 30*time.Second, "the initial version", func(string) bool { return true })
+			want := `"cfg" token=`
+			if !strings.HasPrefix(l.text, want) || !strings.Contains(l.text, " sha256="+shaHex([]byte("first"))+" size=5 ") || !strings.HasSuffix(l.text, " initial") {
+				t.Errorf("text line %q; want %s<n> sha256=%s size=5 ... initial", l.text, want, shaHex([]byte("first")))
+			}
+			cmd.waitLine(t, 30*time.Second, "the initial version", func(s string) bool { return s == "cfg 0 1 5" })
+			if r := v.run(t, "", "rm", "cfg"); r.code != 0 {
+				t.Fatalf("rm: exit %d: %s", r.code, r.stderr)
+			}
+			text.waitLine(t, 30*time.Second, "the removal", func(s string) bool { return strings.HasSuffix(s, " deleted") })
+			cmd.waitLine(t, 30*time.Second, "the removal", func(s string) bool { return s == "cfg 1 0 0" })
+			text.stop(t, syscall.SIGTERM)
+			cmd.stop(t, syscall.SIGTERM)
+		})
+	}
+}
+
+func TestWatchUsage(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	for _, args := range [][]string{{"watch"}, {"watch", "a", "b"}, {"watch", "cfg", "--"}} {
+		if r := v.run(t, "", args...); r.code != 2 {
+			t.Errorf("sharedwrite %q: exit %d; want 2 (usage); stderr %s", args, r.code, r.stderr)
+		}
+	}
+}
