@@ -37,14 +37,38 @@ func seedOf(p string) (seed uint64, ok bool) {
 	return payloadSeed(b)
 }
 
-// A child moving a few-MB file from tmpfs onto the disk is SIGKILLed at
-// moments spread over the whole Move. After each kill the source is intact
-// or the destination complete (never neither); running the Move again
-// completes it and leaves no intent; Sweep then leaves no temp.
+// A child moving a few-MB file across filesystems (tmpfs onto the disk: the
+// buffered copy; between two bind mounts of one filesystem: copy_file_range)
+// is SIGKILLed at moments spread over the whole Move. After each kill the
+// source is intact or the destination complete (never neither); running the
+// Move again completes it and leaves no intent; Sweep then leaves no temp.
 func TestMoveCrash(t *testing.T) {
-	testrig.NeedRoot(t)
-	rootDir := t.TempDir()
-	srcDir := testrig.Tmpfs(t, "64m")
+	rigs := []struct {
+		name string
+		rig  func(t *testing.T) (rootDir, srcDir string)
+	}{
+		{"tmpfs to disk", func(t *testing.T) (string, string) {
+			return t.TempDir(), testrig.Tmpfs(t, "64m")
+		}},
+		{"bind-mounted views", func(t *testing.T) (string, string) {
+			base := t.TempDir()
+			rootDir := mkdirs(t, base, "root")
+			mkdirs(t, base, "spool")
+			view := t.TempDir()
+			testrig.BindMount(t, base, view)
+			return rootDir, filepath.Join(view, "spool")
+		}},
+	}
+	for _, rig := range rigs {
+		t.Run(rig.name, func(t *testing.T) {
+			testrig.NeedRoot(t)
+			rootDir, srcDir := rig.rig(t)
+			moveCrash(t, rootDir, srcDir, max(crashRounds()/2, 5))
+		})
+	}
+}
+
+func moveCrash(t *testing.T, rootDir, srcDir string, rounds int) {
 	r, err := Open(rootDir)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +95,7 @@ func TestMoveCrash(t *testing.T) {
 
 	outcomes := map[string]int{}
 	prev := uint64(1000)
-	for i := range crashRounds() {
+	for i := range rounds {
 		seed := uint64(i + 1)
 		if err := os.WriteFile(src, crashPayload(seed, size), 0o644); err != nil {
 			t.Fatal(err)
@@ -116,5 +140,5 @@ func TestMoveCrash(t *testing.T) {
 		noTemps(t, rootDir)
 		prev = seed
 	}
-	t.Logf("outcomes over %d kills: %v", crashRounds(), outcomes)
+	t.Logf("outcomes over %d kills: %v", rounds, outcomes)
 }
