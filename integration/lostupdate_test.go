@@ -1,0 +1,148 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// counterScript is the update command: it reads the counter on stdin, writes the
+// value it read to the file named by $1 (the operation's record) and prints the
+// value plus one.
+const counterScript = `n=$(cat); n=${n:-0}; echo "$n" > "$1"; echo $((n + 1))`
+
+// counterModel is a counter whose only operation is an increment that returns
+// the value it read: it is linearizable when some order of the acknowledged
+// increments reads 0, 1, 2, ... each exactly once.
+var counterModel = porcupine.Model{
+	Init: func() any { return 0 },
+	Step: func(state, _, output any) (bool, any) {
+		n := state.(int)
+		return output.(int) == n, n + 1
+	},
+	DescribeOperation: func(_, output any) string { return fmt.Sprintf("inc() read %d", output) },
+}
+
+// history records operations with times relative to one base.
+type history struct {
+	base time.Time
+	mu   sync.Mutex
+	ops  []porcupine.Operation
+}
+
+func (h *history) add(client int, call, ret time.Time, read int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops = append(h.ops, porcupine.Operation{
+		ClientId: client, Call: call.Sub(h.base).Nanoseconds(), Return: ret.Sub(h.base).Nanoseconds(), Output: read,
+	})
+}
+
+// increments runs procs clients that each get perClient increments of name
+// acknowledged (exit 0), retrying on exit 3 and 4 (nothing committed). It
+// returns the history of the acknowledged increments.
+func increments(t *testing.T, v vol, fig *Figures, name string, procs, perClient int) *history {
+	t.Helper()
+	opsDir := t.TempDir()
+	h := &history{base: time.Now()}
+	var wg sync.WaitGroup
+	for c := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perClient; {
+				if t.Failed() {
+					return
+				}
+				rec := filepath.Join(opsDir, fmt.Sprintf("%d-%d-%d", c, i, fig.Ops.Load()))
+				fig.Ops.Add(1)
+				r := v.run(t, "", "update", name, "--", "sh", "-c", counterScript, "sh", rec)
+				switch r.code {
+				case 0:
+					b, err := os.ReadFile(rec)
+					if err != nil {
+						t.Errorf("client %d: acknowledged update left no record of its read: %v", c, err)
+						return
+					}
+					n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+					if err != nil {
+						t.Errorf("client %d: record %q: %v", c, b, err)
+						return
+					}
+					h.add(c, r.start, r.end, n)
+					i++
+				case 3, 4:
+					fig.Refusals.Add(1)
+				default:
+					t.Errorf("client %d: update: exit %d; want 0, 3 or 4: %s", c, r.code, r.stderr)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return h
+}
+
+// TestLostUpdates: N processes × M increments of one counter through `update`,
+// in local mode and Redis mode. The final value equals the acknowledged
+// increments and the history (invoke/return times, value read) is
+// linearizable.
+func TestLostUpdates(t *testing.T) {
+	procs, perClient := pick(6, 8), pick(25, 100)
+	modes := []struct{ name, redis string }{{"local", ""}}
+	if redisSrv != nil {
+		modes = append(modes, struct{ name, redis string }{"redis", redisSrv.URL()})
+	} else {
+		needRedis(t)
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			fig := figures(t)
+			v := newVol(t, t.TempDir(), m.redis, "--timeout", "20s")
+			h := increments(t, v, fig, "counter", procs, perClient)
+			if t.Failed() {
+				return
+			}
+			b, err := os.ReadFile(filepath.Join(v.root, "counter"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatalf("counter %q: %v", b, err)
+			}
+			want := procs * perClient
+			if got != want {
+				fig.Lost.Add(int64(want - got))
+				t.Errorf("counter: got %d; want %d (the acknowledged increments)", got, want)
+			}
+			checkLinearizable(t, h)
+		})
+	}
+}
+
+// checkLinearizable checks h against the counter model.
+func checkLinearizable(t *testing.T, h *history) {
+	t.Helper()
+	res, info := porcupine.CheckOperationsVerbose(counterModel, h.ops, time.Minute)
+	switch res {
+	case porcupine.Ok:
+		t.Logf("history of %d acknowledged increments: linearizable", len(h.ops))
+	case porcupine.Illegal:
+		f := filepath.Join(t.TempDir(), "history.html")
+		if err := porcupine.VisualizePath(counterModel, info, f); err == nil {
+			t.Logf("visualisation: %s", f)
+		}
+		t.Errorf("history of %d acknowledged increments is not linearizable", len(h.ops))
+	default:
+		t.Errorf("linearizability check of %d operations: %v", len(h.ops), res)
+	}
+}
