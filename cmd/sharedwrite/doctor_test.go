@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +54,14 @@ func TestDoctorLocal(t *testing.T) {
 				t.Fatalf("doctor: exit %d; stdout %s; stderr %s", r.code, r.stdout, r.stderr)
 			}
 			d := parseDoctor(t, r)
+			// doctor leaves the volume as it found it.
+			left := filepath.Join(v.root, ".sharedwrite", "doctor")
+			if m.redis == "" {
+				left = filepath.Join(v.root, ".sharedwrite")
+			}
+			if _, err := os.Stat(left); !os.IsNotExist(err) {
+				t.Errorf("%s after doctor: stat error %v; want it removed", left, err)
+			}
 			if d.Mode != m.name {
 				t.Errorf("mode: got %q; want %q", d.Mode, m.name)
 			}

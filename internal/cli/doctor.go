@@ -86,6 +86,18 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 		return volumeError{fmt.Errorf("doctor: open root %s: %w", quote.Name(abs), err)}
 	}
 	defer root.Close()
+	// Leave the volume as found: remove the probe directories, and
+	// .sharedwrite itself when doctor made it (the coordinator creates it with
+	// the group-sharing mode doctor does not set). Remove fails on a directory
+	// still in use, by another doctor --peer for instance, which is as meant.
+	_, serr := root.Stat(metaDir)
+	defer func() {
+		root.Remove(peerDir)
+		root.Remove(doctorDir)
+		if serr != nil {
+			root.Remove(metaDir)
+		}
+	}()
 
 	rep := &doctorReport{Root: abs, Mode: "local"}
 	rep.FS = probeFS(abs)

@@ -14,8 +14,12 @@ import (
 	"time"
 )
 
-// doctorDir is where doctor's probe files live (removed when it ends).
-const doctorDir = ".sharedwrite/doctor"
+// metaDir is the volume's own directory; doctorDir is where doctor's probe
+// files live (removed when it ends).
+const (
+	metaDir   = ".sharedwrite"
+	doctorDir = metaDir + "/doctor"
+)
 
 // fsInfo is what doctor learns about the filesystem that holds the root.
 type fsInfo struct {
