@@ -65,10 +65,16 @@ func (r *RedisTLS) Client(t testing.TB) *redis.Client {
 	return c
 }
 
-// StartRedisTLS starts a TLS-only redis-server. With clientCerts the server
-// requires a client certificate signed by the CA (--tls-auth-clients yes);
-// otherwise --tls-auth-clients no. Killed by pid on cleanup.
-func StartRedisTLS(t testing.TB, clientCerts bool) *RedisTLS {
+// StartRedisTLS starts a TLS-only redis-server. With clientCerts true the
+// server requires a client certificate signed by the CA (--tls-auth-clients
+// yes); otherwise (also when omitted) --tls-auth-clients no. Killed by pid on
+// cleanup.
+func StartRedisTLS(t testing.TB, clientCerts ...bool) *RedisTLS {
+	t.Helper()
+	return startRedisTLS(t, len(clientCerts) > 0 && clientCerts[0])
+}
+
+func startRedisTLS(t testing.TB, clientCerts bool) *RedisTLS {
 	t.Helper()
 	NeedBinary(t, "redis-server")
 	dir := t.TempDir()
