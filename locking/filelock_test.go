@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -13,6 +14,76 @@ import (
 
 func init() {
 	helpers["flock-holder"] = helperFlockHolder
+	helpers["adopt-fd"] = helperAdoptFD
+}
+
+// helperAdoptFD adopts the inherited descriptor FD for KEY under ROOT, checks
+// that a fresh open cannot lock (the parent's lock holds), writes a committed
+// version through it and says "adopted".
+func helperAdoptFD() error {
+	fd, err := strconv.Atoi(os.Getenv("FD"))
+	if err != nil {
+		return err
+	}
+	fl, err := AdoptFileLock(uintptr(fd), os.Getenv("KEY"))
+	if err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(os.Getenv("ROOT"))
+	if err != nil {
+		return err
+	}
+	d, err := OpenLockDir(root)
+	if err != nil {
+		return err
+	}
+	other, err := d.Open(os.Getenv("KEY"))
+	if err != nil {
+		return err
+	}
+	if ok, err := other.TryLock(); err != nil || ok {
+		return fmt.Errorf("a fresh open locked the key the parent holds: %v %v", ok, err)
+	}
+	if err := fl.WriteCommitted(Version{Token: 11, LeaseID: "nested", PID: os.Getpid()}); err != nil {
+		return err
+	}
+	if err := fl.Close(); err != nil {
+		return err
+	}
+	fmt.Println("adopted")
+	return nil
+}
+
+// TestInheritedFileLock: the `lock -- CMD` flow. The parent clears
+// close-on-exec on its locked descriptor; the child adopts it, finds the key
+// locked against others, writes the record, and its exit leaves the parent's
+// lock in place.
+func TestInheritedFileLock(t *testing.T) {
+	root, d := newLockDir(t)
+	fl := openLocked(t, d, "nested/key")
+	if err := fl.SetInheritable(true); err != nil {
+		t.Fatal(err)
+	}
+	p := startHelper(t, "adopt-fd", "ROOT="+root.Name(), "KEY=nested/key", "FD="+strconv.Itoa(int(fl.Fd())))
+	p.expect(t, "adopted", 10*time.Second)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	if err := fl.SetInheritable(false); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := fl.ReadRecord()
+	if err != nil || rec.Committed.LeaseID != "nested" {
+		t.Fatalf("record after the child's write = %+v, %v", rec, err)
+	}
+	other, err := d.Open("nested/key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if ok, _ := other.TryLock(); ok {
+		t.Fatalf("the child's exit released the parent's lock")
+	}
 }
 
 // helperFlockHolder locks KEY under ROOT, says "locked <pid>", waits for a
