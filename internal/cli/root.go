@@ -27,6 +27,8 @@ var commands = []func(*globals) *cobra.Command{
 	newMkdirCmd,
 	newMoveCmd,
 	newRmCmd,
+	newAppendCmd,
+	newRotateCmd,
 	newCleanCmd,
 	newDoctorCmd,
 	newBenchCmd,
