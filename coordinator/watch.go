@@ -80,7 +80,8 @@ func WatchAfter(token uint64) WatchOption {
 // A Redis outage is logged once (and its end once); Watch keeps polling the
 // volume meanwhile and resubscribes by itself. fn runs on Watch's goroutine,
 // one call at a time; while it runs, nothing is delivered. Watch returns fn's
-// error, or context.Cause(ctx) when ctx ends.
+// error, ErrClosed (wrapped) once the coordinator is closed, or
+// context.Cause(ctx) when ctx ends.
 func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx context.Context, ch Change) error, opts ...WatchOption) error {
 	cfg := watchConfig{interval: DefaultWatchInterval}
 	for _, o := range opts {
@@ -237,6 +238,9 @@ func nextBackoff(d, limit time.Duration) time.Duration {
 // delivered one, the file: it delivers the version the file shows, or reports
 // that it is waiting for the file to catch up.
 func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error) {
+	if w.c.closed.Load() {
+		return false, false, wrap("watch", w.key, ErrClosed)
+	}
 	rec, err := w.c.peekRecord(w.key)
 	if err != nil {
 		w.logOnce(ctx, "watch: lock record unreadable; retrying", err)

@@ -411,3 +411,38 @@ func TestWatchPollsWhenNoEventArrives(t *testing.T) {
 		t.Errorf("delivered %d versions; want 5 (%s)", got, describe(w.got()))
 	}
 }
+
+func TestWatchEndsWhenTheCoordinatorCloses(t *testing.T) {
+	root := t.TempDir()
+	c, err := Open(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Watch(context.Background(), "cfg", func(context.Context, Change) error { return nil }, WatchInterval(50*time.Millisecond))
+	}()
+	time.Sleep(100 * time.Millisecond)
+	c.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("Watch after Close returned %v; want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch still running 10s after Close")
+	}
+}
+
+func TestWatchReturnsTheCallbacksError(t *testing.T) {
+	c := open(t, local, t.TempDir())
+	ctx := ctxT(t, time.Minute)
+	if err := c.WriteFile(ctx, "cfg", []byte("v"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stopErr := errors.New("reload failed")
+	err := c.Watch(ctx, "cfg", func(context.Context, Change) error { return stopErr }, WatchInitial())
+	if !errors.Is(err, stopErr) {
+		t.Fatalf("Watch returned %v; want the callback's error", err)
+	}
+}
