@@ -238,3 +238,9 @@ func temps(t testing.TB, dir string) []string {
 	}
 	return out
 }
+
+// floorRaises counts the CLI's log lines saying that a token Redis handed out
+// was raised past the volume's floor.
+func floorRaises(stderr string) int {
+	return strings.Count(stderr, "fencing token raised past the volume's floor")
+}
