@@ -249,7 +249,7 @@ func (r *doctorReport) print(w io.Writer) {
 	case p.RenameErr != "":
 		row("temp + rename", "FAILED: %s", p.RenameErr)
 	case p.SameDevice:
-		row("temp + rename", "ok, same device (worst of %d: fsync %v, rename %v, dir fsync %v)", doctorRounds, p.Fsync, p.Rename, p.DirSync)
+		row("temp + rename", "ok, same device (worst of %d: fsync %v, rename %v, dir fsync %v)", doctorRounds, round(p.Fsync), round(p.Rename), round(p.DirSync))
 	default:
 		row("temp + rename", "temp on another device: EXDEV fallback (copy)")
 	}
@@ -262,13 +262,13 @@ func (r *doctorReport) print(w io.Writer) {
 	}
 	row("stale-view window", "%v (%s)", r.StaleWindow, r.StaleWhy)
 	if r.RedisRTT != nil {
-		row("redis", "%s: round trip p50 %v, max %v; clock skew %+v", r.Redis, r.RedisRTT.P50, r.RedisRTT.Max, r.ClockSkew.Round(time.Microsecond))
+		row("redis", "%s: round trip p50 %v, max %v; clock skew %v", r.Redis, round(r.RedisRTT.P50), round(r.RedisRTT.Max), r.ClockSkew.Round(time.Microsecond))
 	} else if r.Redis != "" {
 		row("redis", "%s: UNREACHABLE", r.Redis)
 	} else {
 		row("redis", "none (local mode)")
 	}
-	row("suggested", "--lease-ttl %v, commit margin %v", r.SuggestTTL, r.SuggestMarg)
+	row("suggested", "--lease-ttl %v or more, commit margin %v or more (from the worst fsync, rename, dir fsync and Redis round trip above)", r.SuggestTTL, r.SuggestMarg)
 	row("fencing", "%s", r.Fencing)
 	for _, w := range r.Warnings {
 		row("warning", "%s", w)
