@@ -48,6 +48,12 @@ func TestDoctorSSHFS(t *testing.T) {
 		return
 	}
 	a.redis = redisSrv.URL()
+	if r := a.run(t, "", "doctor"); r.code != 5 || !strings.Contains(r.stdout, "init-volume") {
+		t.Errorf("doctor in Redis mode on an uninitialised volume: exit %d; want 5 and a hint to run init-volume:\n%s", r.code, r.stdout)
+	}
+	if r := a.run(t, "", "init-volume"); r.code != 0 {
+		t.Fatalf("init-volume on sshfs: exit %d: %s", r.code, r.stderr)
+	}
 	r = a.run(t, "", "doctor", "--json")
 	if r.code != 0 {
 		t.Errorf("doctor in Redis mode on sshfs: exit %d; want 0; stdout %s stderr %s", r.code, r.stdout, r.stderr)

@@ -58,7 +58,8 @@ doctor exits 5 when a guarantee the configuration relies on does not hold, and
 // doctorReport is everything doctor found.
 type doctorReport struct {
 	Root        string        `json:"root"`
-	Mode        string        `json:"mode"` // redis or local
+	Mode        string        `json:"mode"`        // this replica's: redis or local
+	Volume      string        `json:"volume_mode"` // the volume's recorded mode, "" when not initialised
 	Redis       string        `json:"redis,omitempty"`
 	FS          fsInfo        `json:"fs"`
 	Probe       fsProbe       `json:"probe"`
@@ -100,6 +101,7 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 	}()
 
 	rep := &doctorReport{Root: abs, Mode: "local"}
+	rep.Volume = volumeMode(root)
 	rep.FS = probeFS(abs)
 	rep.Probe = probeFiles(root)
 	rep.LockScope, rep.LockWhy = rep.FS.lockScope()
@@ -171,6 +173,12 @@ func probeRedis(ctx context.Context, g *globals, rep *doctorReport) error {
 func (r *doctorReport) judge(ttl time.Duration) {
 	p := r.Probe
 	r.Problems = append(r.Problems, p.ProbeErrors...)
+	switch {
+	case r.Volume == "" && r.Mode == "redis":
+		r.Problems = append(r.Problems, "volume not initialised for Redis mode: run 'sharedwrite init-volume' once")
+	case r.Volume != "" && r.Volume != r.Mode:
+		r.Problems = append(r.Problems, "the volume is in "+r.Volume+" mode, this replica runs in "+r.Mode+" mode: its writes are refused")
+	}
 	if p.RenameErr != "" {
 		r.Problems = append(r.Problems, "rename of a temp onto the target failed: "+p.RenameErr)
 	} else if !p.SameDevice {
@@ -233,12 +241,27 @@ func (r *doctorReport) judge(ttl time.Duration) {
 	}
 }
 
+// volumeMode reads the mode recorded in .sharedwrite/config ("" when absent
+// or unreadable).
+func volumeMode(root *os.Root) string {
+	b, err := root.ReadFile(metaDir + "/config")
+	if err != nil {
+		return ""
+	}
+	m, _ := strings.CutPrefix(strings.TrimSpace(string(b)), "mode=")
+	return m
+}
+
 func roundUp(d, unit time.Duration) time.Duration { return (d + unit - 1) / unit * unit }
 
 func (r *doctorReport) print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "  %s\t%s\n", k, fmt.Sprintf(format, args...)) }
-	fmt.Fprintf(tw, "sharedwrite doctor %s (%s mode)\n", quote.Name(r.Root), r.Mode)
+	vol := r.Volume
+	if vol == "" {
+		vol = "not initialised"
+	}
+	fmt.Fprintf(tw, "sharedwrite doctor %s (%s mode; volume: %s)\n", quote.Name(r.Root), r.Mode, vol)
 	fsType := r.FS.Type
 	if fsType == "" {
 		fsType = "unknown (statfs " + r.FS.Magic + ")"

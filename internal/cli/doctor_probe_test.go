@@ -64,15 +64,19 @@ func TestJudge(t *testing.T) {
 		problems int
 	}{
 		{"local disk, local mode", doctorReport{Mode: "local", LockScope: scopeHost, Probe: good}, 0},
+		{"redis mode, volume not initialised", doctorReport{Mode: "redis", LockScope: scopeHost, Probe: good}, 1},
+		{"redis mode, local volume", doctorReport{Mode: "redis", Volume: "local", LockScope: scopeHost, Probe: good}, 1},
+		{"local mode, redis volume", doctorReport{Mode: "local", Volume: "redis", LockScope: scopeHost, Probe: good}, 1},
+		{"redis mode, redis volume", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: good}, 0},
 		{"sshfs, local mode", doctorReport{Mode: "local", LockScope: scopeMount, Probe: good}, 1},
-		{"sshfs, redis mode", doctorReport{Mode: "redis", LockScope: scopeMount, Probe: good}, 0},
+		{"sshfs, redis mode", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeMount, Probe: good}, 0},
 		{"peer says no, local mode", doctorReport{Mode: "local", LockScope: scopeCluster, Probe: good, Peer: &peerResult{}}, 1},
 		{"peer says yes, unknown fs", doctorReport{Mode: "local", LockScope: scopeUnknown, Probe: good, Peer: &peerResult{Propagates: true}}, 0},
-		{"dir fsync refused", doctorReport{Mode: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "invalid argument", FileLock: "works"}}, 1},
-		{"no create-only", doctorReport{Mode: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "refused", NoReplace: "refused", DirFsync: "accepted", FileLock: "works"}}, 1},
-		{"one create-only is enough", doctorReport{Mode: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "refused", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}}, 0},
-		{"lock not enforced", doctorReport{Mode: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "NOT enforced"}}, 1},
-		{"temp on another device", doctorReport{Mode: "redis", LockScope: scopeHost, Probe: fsProbe{Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}}, 1},
+		{"dir fsync refused", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "invalid argument", FileLock: "works"}}, 1},
+		{"no create-only", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "refused", NoReplace: "refused", DirFsync: "accepted", FileLock: "works"}}, 1},
+		{"one create-only is enough", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "refused", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}}, 0},
+		{"lock not enforced", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "NOT enforced"}}, 1},
+		{"temp on another device", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
