@@ -40,17 +40,19 @@ func TestRotateDuringAppendsGoroutines(t *testing.T) {
 			stop := make(chan struct{})
 			var gone atomic.Int32
 			go func() {
+				seen := false // missing only before the first append creates it
 				for {
 					select {
 					case <-stop:
 						return
 					default:
 					}
-					if _, err := os.Stat(filepath.Join(root, "app.log")); errors.Is(err, os.ErrNotExist) && gone.Load() == 0 {
-						// Allowed only before the first append created it.
-						if fi, _ := os.ReadDir(root); len(fi) > 1 {
-							gone.Add(1)
-						}
+					_, err := os.Stat(filepath.Join(root, "app.log"))
+					switch {
+					case err == nil:
+						seen = true
+					case errors.Is(err, os.ErrNotExist) && seen:
+						gone.Add(1)
 					}
 				}
 			}()
