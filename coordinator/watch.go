@@ -80,8 +80,8 @@ func WatchAfter(token uint64) WatchOption {
 // A Redis outage is logged once (and its end once); Watch keeps polling the
 // volume meanwhile and resubscribes by itself. fn runs on Watch's goroutine,
 // one call at a time; while it runs, nothing is delivered. Watch returns fn's
-// error, ErrClosed (wrapped) once the coordinator is closed, or
-// context.Cause(ctx) when ctx ends.
+// error, or context.Cause(ctx) when ctx ends; end ctx (and let Watch return)
+// before closing the coordinator.
 func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx context.Context, ch Change) error, opts ...WatchOption) error {
 	cfg := watchConfig{interval: DefaultWatchInterval}
 	for _, o := range opts {
