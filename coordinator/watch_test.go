@@ -436,3 +436,58 @@ func TestWatchReturnsTheCallbacksError(t *testing.T) {
 		t.Fatalf("Watch returned %v; want the callback's error", err)
 	}
 }
+
+// TestWatchDeliversAVisiblePendingVersion leaves the state of a holder that
+// died between its rename and its committed record: pending names the new
+// version and the file shows it. The watcher delivers it; a pending version
+// whose content never became visible is not delivered.
+func TestWatchDeliversAVisiblePendingVersion(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, time.Minute)
+	if err := c.WriteFile(ctx, "cfg", []byte("v1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, c, "cfg", WatchInterval(50*time.Millisecond))
+	time.Sleep(200 * time.Millisecond)
+
+	fl, err := c.locks.Open("cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	if err := fl.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := fl.ReadRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend := func(data string) locking.Version {
+		v := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "gone/1/0123456789abcdef", SHA256: sha256.Sum256([]byte(data)),
+			Size: int64(len(data)), Length: int64(len(data)), Host: "gone", PID: 1, Time: time.Now().UTC()}
+		if err := fl.WriteFloorPending(locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// A pending version that never became visible: the file still shows v1.
+	pend("never renamed")
+	time.Sleep(500 * time.Millisecond)
+	if got := w.got(); len(got) != 0 {
+		t.Fatalf("delivered %s for a pending version the file does not show; want nothing", describe(got))
+	}
+	rec, err = fl.ReadRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := pend("v2")
+	mustWrite(t, filepath.Join(root, "cfg"), "v2") // the rename happened; the holder died
+	if err := fl.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	ch := w.waitFor(t, 10*time.Second, "the visible pending version", func(Change) bool { return true })
+	if ch.Token != v.Token || string(ch.Data) != "v2" {
+		t.Errorf("delivered token %d %q; want the pending token %d \"v2\"", ch.Token, ch.Data, v.Token)
+	}
+}
