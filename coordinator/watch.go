@@ -276,7 +276,13 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 		// written committed yet, or died before it could.
 		return true, false, w.deliver(ctx, pending, ct, false)
 	}
-	w.stillStale(ctx, max(target.Token, pending.Token))
+	if target.Token <= w.last {
+		// Only a pending version, not visible (yet): a commit in flight,
+		// or one that failed before its rename. The record's next write
+		// rings; meanwhile the poll is enough.
+		return false, false, nil
+	}
+	w.stillStale(ctx, target.Token)
 	return false, true, nil
 }
 
