@@ -83,6 +83,10 @@ func (g *globals) readSource(from string) ([]byte, error) {
 // cannot start or exits non-zero is a CommandFailed error for name (exit 8).
 func (g *globals) runFilter(ctx context.Context, name string, argv []string, in []byte) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	// On cancel: SIGTERM, then SIGKILL, and stop waiting for output that a
+	// background grandchild might keep open.
+	cmd.Cancel = func() error { terminate(cmd.Process); return nil }
+	cmd.WaitDelay = filterWaitDelay
 	cmd.Stdin = bytes.NewReader(in)
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -107,3 +111,7 @@ func parseMode(s string) (os.FileMode, error) {
 	}
 	return os.FileMode(m), nil
 }
+
+// filterWaitDelay is how long an update or init command has to exit after
+// SIGTERM, and how long its output may stay open after it exited.
+const filterWaitDelay = 2 * time.Second

@@ -6,10 +6,12 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,10 +64,28 @@ const (
 
 // Main runs the command line args (without the program name) and returns the
 // process exit code.
+//
+// SIGINT and SIGTERM cancel the operation, which then rolls back what it had
+// not committed (and `lock` passes SIGTERM on to its command); the exit code is
+// then 128 + the signal number, as a shell reports a process killed by it.
 func Main(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var got atomic.Value
+	go func() {
+		if s, ok := <-sigs; ok {
+			got.Store(s)
+			cancel(fmt.Errorf("interrupted by %v", s))
+		}
+	}()
+	code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	if s, ok := got.Load().(syscall.Signal); ok && code != exitOK {
+		return 128 + int(s)
+	}
+	return code
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
