@@ -125,11 +125,18 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pb, err := json.Marshal(e.Path)
+	return eventJSON(e.Path, vb)
+}
+
+// eventJSON puts "path" in front of the fields of vb, a version's JSON object.
+func eventJSON(path string, vb []byte) ([]byte, error) {
+	pb, err := json.Marshal(path)
 	if err != nil {
 		return nil, err
 	}
-	out := append([]byte(`{"path":`), pb...)
+	out := make([]byte, 0, len(`{"path":,`)+len(pb)+len(vb))
+	out = append(out, `{"path":`...)
+	out = append(out, pb...)
 	out = append(out, ',')
 	return append(out, vb[1:]...), nil
 }

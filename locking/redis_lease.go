@@ -2,7 +2,6 @@ package locking
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -31,8 +30,12 @@ type redisLease struct {
 	ttl     time.Duration
 	adopted bool
 
-	committed    Version
-	hasCommitted bool
+	// committedJSON is the committed record the acquire script returned,
+	// decoded on the first call to Committed: a plain write never needs it.
+	committedJSON string
+	committedOnce sync.Once
+	committed     Version
+	hasCommitted  bool
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -93,7 +96,18 @@ func (le *redisLease) Err() error {
 	return le.err
 }
 
-func (le *redisLease) Committed() (Version, bool) { return le.committed, le.hasCommitted }
+func (le *redisLease) Committed() (Version, bool) {
+	le.committedOnce.Do(func() {
+		if le.committedJSON == "" {
+			return
+		}
+		var v Version
+		if err := v.UnmarshalJSON([]byte(le.committedJSON)); err == nil {
+			le.committed, le.hasCommitted = v, true
+		}
+	})
+	return le.committed, le.hasCommitted
+}
 
 // lose marks the lease lost once: Done closes and the context is cancelled
 // with cause ErrLeaseLost.
@@ -267,10 +281,12 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 	var ctok string
 	if committed != nil {
 		var err error
-		if cj, err = json.Marshal(committed); err != nil {
+		if cj, err = committed.MarshalJSON(); err != nil {
 			return &Error{Op: "release", Key: le.key, Err: err}
 		}
-		if ej, err = json.Marshal(Event{Path: path, Version: *committed}); err != nil {
+		// The event is the version's object with "path" in front, as
+		// Event.MarshalJSON writes it, without encoding the version twice.
+		if ej, err = eventJSON(path, cj); err != nil {
 			return &Error{Op: "release", Key: le.key, Err: err}
 		}
 		ctok = strconv.FormatUint(committed.Token, 10)

@@ -129,12 +129,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		tried = true
 		if err == nil && res.ok {
 			le := newRedisLease(l, ctx, key, id, res.token, ttl, start, false)
-			if res.committed != "" {
-				var v Version
-				if jerr := v.UnmarshalJSON([]byte(res.committed)); jerr == nil {
-					le.committed, le.hasCommitted = v, true
-				}
-			}
+			le.committedJSON = res.committed
 			return le, nil
 		}
 		var wait time.Duration
