@@ -89,8 +89,8 @@ func runWatch(ctx context.Context, g *globals, o *watchOpts) error {
 			return g.printChange(o, ch)
 		}, opts...)
 	})
-	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return nil // SIGINT or SIGTERM: a clean stop
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Cause(ctx)) {
+		return nil // SIGINT or SIGTERM: a clean stop (exit 0)
 	}
 	return err
 }
