@@ -48,7 +48,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	waitForFile(t, mark, 30*time.Second)
 
 	master, slave := openPTY(t)
-	cmd := exec.Command(swBin, v.args("--timeout", "2500ms", "write", "k", "--from", "/dev/null")...)
+	cmd := exec.Command(swBin, v.args("--timeout", "3500ms", "write", "k", "--from", "/dev/null")...)
 	cmd.Env = baseEnv()
 	cmd.Stderr = slave
 	if err := cmd.Start(); err != nil {
