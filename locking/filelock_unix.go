@@ -38,16 +38,23 @@ func setInheritable(f *os.File, on bool) error {
 func openLockFile(d *LockDir, name string, perm fs.FileMode) (*os.File, error) {
 	dirfd := int(d.dir.Fd())
 	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
-	fd, err := openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL, uint32(perm))
-	created := err == nil
-	if err == unix.EEXIST {
-		fd, err = openat(dirfd, name, flags, 0)
+	// The file exists but for a key's first lock: open it first, create it
+	// (exclusively, to know whether to set its mode) only when missing.
+	fd, err := openat(dirfd, name, flags, 0)
+	created := false
+	if err == unix.ENOENT {
+		fd, err = openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL, uint32(perm))
+		created = err == nil
+		if err == unix.EEXIST {
+			fd, err = openat(dirfd, name, flags, 0)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	// O_NONBLOCK only guards the open against a planted FIFO; clear it.
-	if err := unix.SetNonblock(fd, false); err != nil {
+	// O_NONBLOCK only guards the open against a planted FIFO; clear it (no
+	// other status flag was set, so F_SETFL 0 needs no F_GETFL first).
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
