@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -47,7 +50,11 @@ func runWrite(ctx context.Context, g *globals, o *writeOpts, forceMode bool) err
 	if o.from != "-" {
 		f, err := os.Open(o.from)
 		if err != nil {
-			return err // *PathError names the step and the path
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("write %s: open --from %s: %w", quote.Name(o.name), quote.Name(o.from), err)
 		}
 		defer f.Close()
 		r = f
