@@ -151,7 +151,11 @@ func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, e
 			return st, nil
 		}
 		if p.Generation > cm.Generation && p.Length == 0 {
-			if err := c.completeRotation(ctx, h, p); err != nil {
+			err := c.completeRotation(ctx, h, p)
+			if errors.Is(err, errRotationWithdrawn) {
+				return c.logState(ctx, h)
+			}
+			if err != nil {
 				return cm, err
 			}
 		}

@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -104,7 +105,11 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 		if err := c.prepare(ctx, h, v); err != nil {
 			return err
 		}
-		return c.linkRotated(h.key, rotated)
+		if err := c.linkRotated(h.key, rotated); err != nil {
+			// Not rotated: no one must complete this rotation later.
+			return errors.Join(err, c.withdrawPending(h))
+		}
+		return nil
 	})
 	wf, err := c.root.Create(ctx, h.key, fi.Mode().Perm(), c.logWopts(ctx, o, hook)...)
 	if err != nil {
@@ -150,10 +155,12 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	}
 	if _, err := wf.ReadFrom(io.NewSectionReader(src, 0, size)); err != nil {
 		wf.Abort() //nolint:errcheck // the copy error matters
-		return nil, nil, wrap("copytruncate: copy", h.key, err)
+		return nil, nil, errors.Join(wrap("copytruncate: copy", h.key, err), c.withdrawPending(h))
 	}
 	if err := wf.Commit(ctx); err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
-		return nil, nil, wrap("copytruncate: publish", rotated, err)
+		// Not published: withdraw the rotation, so that no one completes it
+		// by renaming the file a program keeps open.
+		return nil, nil, errors.Join(wrap("copytruncate: publish", rotated, err), c.withdrawPending(h))
 	}
 	if err := c.truncateLive(h.key, 0); err != nil {
 		return nil, nil, err
@@ -161,11 +168,21 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, nil
 }
 
-// completeRotation completes the rotation a dead holder left pending (p):
-// the rotated name is linked to the live file if the link is missing, and the
-// live file is replaced by a new empty one. Whatever the live file holds at
-// that point is either the rotated content itself or a tail no one was told
-// is committed, so replacing it loses nothing acknowledged.
+// completeRotation completes the rotation a dead holder left pending (p).
+// Its steps were: pending record, then link (or, with copytruncate, the copy
+// published) at the rotated name, then the new live file renamed over the
+// name (or the truncation). So:
+//   - no rotated file: link it to the live file now, then replace the live
+//     file with a new empty one;
+//   - an empty live file: the rename (or truncation) happened; nothing to do;
+//   - a rotated file whose content is the live file's beginning (the same
+//     file, or the copy): replace the live file with a new empty one;
+//   - anything else is not this rotation's file, which then never began:
+//     the rotation is withdrawn (errRotationWithdrawn).
+//
+// Content is compared, not inodes: sshfs has none and NFS caches them. No
+// append is committed after a pending rotation without completing it first,
+// so the live file holds nothing acknowledged beyond the rotated content.
 func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.Version) error {
 	r := c.root.OS()
 	rotated := rotatedName(h.key, p.Time, p.Token)
@@ -176,12 +193,30 @@ func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.V
 	if err != nil {
 		return wrap("stat", h.key, err)
 	}
+	withdraw := func(why error) error {
+		c.log.WarnContext(ctx, "withdrawing a dead holder's rotation that cannot be completed", "key", quote.Name(h.key), "err", why)
+		if werr := c.withdrawPending(h); werr != nil {
+			return errors.Join(why, werr)
+		}
+		return errRotationWithdrawn
+	}
 	if _, err := r.Lstat(rotated); errors.Is(err, fs.ErrNotExist) {
 		if err := c.linkRotated(h.key, rotated); err != nil {
-			return err
+			return withdraw(err) // a volume without hard links, say
 		}
 	} else if err != nil {
 		return wrap("stat", rotated, err)
+	} else {
+		empty, prefix, err := c.rotatedIsPrefix(rotated, h.key)
+		if err != nil {
+			return err
+		}
+		if empty {
+			return nil
+		}
+		if !prefix {
+			return withdraw(fmt.Errorf("%s exists and is not the rotated content of %s", quote.Name(rotated), quote.Name(h.key)))
+		}
 	}
 	wf, err := c.root.Create(ctx, h.key, fi.Mode().Perm(), c.logWopts(ctx, nil)...)
 	if err != nil {
@@ -191,6 +226,56 @@ func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.V
 		return wrap("complete rotation", h.key, err)
 	}
 	c.log.InfoContext(ctx, "completed a rotation a dead holder left pending", "key", quote.Name(h.key), "rotated", quote.Name(rotated))
+	return nil
+}
+
+// rotatedIsPrefix reports whether the live file is empty, and whether the
+// rotated file's content is the beginning of the live file's.
+func (c *Coordinator) rotatedIsPrefix(rotated, key string) (liveEmpty, prefix bool, err error) {
+	rf, err := c.root.OS().Open(rotated)
+	if err != nil {
+		return false, false, wrap("open", rotated, err)
+	}
+	defer rf.Close()
+	lf, err := c.root.OS().Open(key)
+	if err != nil {
+		return false, false, wrap("open", key, err)
+	}
+	defer lf.Close()
+	a, b := make([]byte, 1<<16), make([]byte, 1<<16)
+	for first := true; ; first = false {
+		n, rerr := io.ReadFull(rf, a)
+		m, lerr := io.ReadFull(lf, b[:max(n, 1)])
+		if first && m == 0 && (lerr == io.EOF) {
+			return true, false, nil
+		}
+		if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
+			return false, false, wrap("read", rotated, rerr)
+		}
+		if lerr != nil && !errors.Is(lerr, io.EOF) && !errors.Is(lerr, io.ErrUnexpectedEOF) {
+			return false, false, wrap("read", key, lerr)
+		}
+		if n == 0 {
+			return false, !first, nil // an empty rotated file is no rotation's
+		}
+		if m < n || !bytes.Equal(a[:n], b[:n]) {
+			return false, false, nil
+		}
+	}
+}
+
+// errRotationWithdrawn: completeRotation withdrew the pending rotation.
+var errRotationWithdrawn = errors.New("coordinator: pending rotation withdrawn")
+
+// withdrawPending sets the held key's pending version back to its committed
+// one (the floor stays at the holder's token): a rotation that did not begin
+// its visible change is not completed by the next holder.
+func (c *Coordinator) withdrawPending(h *held) error {
+	err := h.fl.WriteFloorPending(locking.Floor{Token: h.lease.Token(), LeaseID: h.lease.ID()}, h.rec.Committed)
+	if err != nil {
+		return wrap("withdraw pending rotation", h.key, err)
+	}
+	h.rec.Pending = h.rec.Committed
 	return nil
 }
 

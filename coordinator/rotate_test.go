@@ -279,3 +279,53 @@ func TestAppendRotateAtSize(t *testing.T) {
 		t.Errorf("live file is %d bytes; want below the limit plus one batch", fi.Size())
 	}
 }
+
+// A dead holder's rotation whose link cannot be made (here: the rotated name
+// is taken by another file) never began: it is withdrawn, the other file is
+// left alone, and appends go on in the live file.
+func TestRotateWithdrawsRotationThatCannotComplete(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, 30*time.Second)
+	a := c.Appender("app.log")
+	defer a.Close()
+	if err := a.Append(ctx, []byte("old 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	fl, err := c.locks.Open("app.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	if err := fl.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := fl.ReadRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
+	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
+		t.Fatal(err)
+	}
+	fl.Unlock()
+	rotated := rotatedName("app.log", p.Time, p.Token)
+	mustWrite(t, filepath.Join(root, rotated), "someone else's\n")
+
+	if err := a.Append(ctx, []byte("new 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readFile(t, filepath.Join(root, rotated)), "someone else's\n"; got != want {
+		t.Errorf("file at the rotated name holds %q; want %q", got, want)
+	}
+	if got, want := readFile(t, filepath.Join(root, "app.log")), "old 1\nnew 1\n"; got != want {
+		t.Errorf("live file holds %q; want %q", got, want)
+	}
+	rec, err = c.peekRecord("app.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Committed.Generation != p.Generation-1 {
+		t.Errorf("generation %d after a withdrawn rotation; want %d", rec.Committed.Generation, p.Generation-1)
+	}
+}
