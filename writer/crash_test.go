@@ -149,6 +149,20 @@ func (c *crashChild) kill() string {
 	return string(rest)
 }
 
+// stillLocked reports whether the temp rel stays flocked across several probes.
+// The other worker's Sweep takes a momentary LOCK_EX|LOCK_NB on every unlocked
+// temp, so one probe can see a dead writer's temp locked; a temp that a writer
+// really still holds stays locked through all of them.
+func stillLocked(r *Root, rel string) bool {
+	for range 20 {
+		if locked, err := r.tempLocked(rel); err != nil || !locked {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
 func TestCrashSafety(t *testing.T) {
 	kills := 200
 	if testing.Short() {
@@ -229,7 +243,7 @@ func TestCrashSafety(t *testing.T) {
 				// the other worker's child is writing and the holder holds.
 				for _, p := range temps(t, filepath.Join(dir, path.Dir(name))) {
 					rel, _ := filepath.Rel(dir, p)
-					if locked, err := r.tempLocked(filepath.ToSlash(rel)); err == nil && locked {
+					if stillLocked(r, filepath.ToSlash(rel)) {
 						t.Errorf("kill %d: temp %s of a dead writer is still locked", k, rel)
 					}
 					if tn, _ := parseTempName(filepath.Base(p)); tn.PID == c.cmd.Process.Pid {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -152,6 +153,7 @@ func TestInPlaceCrash(t *testing.T) {
 
 	// Each operation returns the seed it wrote itself, or 0 when the target
 	// must hold the old or the new version of the killed rewrite.
+	prev := uint64(2000)
 	then := []struct {
 		name string
 		do   func(seed uint64) (uint64, error)
@@ -175,9 +177,19 @@ func TestInPlaceCrash(t *testing.T) {
 			return seed + 7000, r.Move(ctx, src, "mounted", InPlaceIfBusy())
 		}},
 		{"restoreInPlace", func(uint64) (uint64, error) { return 0, restoreInPlace(ctx, r, "mounted") }},
+		{"ReadFile", func(seed uint64) (uint64, error) {
+			b, err := r.ReadFile(ctx, "mounted")
+			if err != nil {
+				return 0, err
+			}
+			// The reader itself must be handed a whole version.
+			if got, ok := payloadSeed(b); !ok || got != seed && got != prev {
+				return 0, fmt.Errorf("ReadFile returned seed %d (complete %v); want %d or %d", got, ok, prev, seed)
+			}
+			return 0, nil
+		}},
 	}
 	outcomes := map[string]int{}
-	prev := uint64(2000)
 	for i := range crashRounds() {
 		seed := uint64(i + 1)
 		c := startOpsChild(t, "inplace", dir, "mounted", itoa(seed), itoa(size))

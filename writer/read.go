@@ -55,6 +55,15 @@ func (r *Root) ReadFile(ctx context.Context, name string, opts ...Option) ([]byt
 // A cancelled ctx ends the retries with the context's cause.
 func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Content, error) {
 	cfg := newConfig(opts)
+	// A reader never sees a half-finished in-place rewrite: settle it first
+	// (this waits for a live one, restores a crashed one from its backup).
+	if recoverTarget != nil {
+		if rel, _, err := r.resolve(name); err == nil {
+			if err := recoverTarget(ctx, r, cfg, rel); err != nil {
+				return Content{}, err
+			}
+		}
+	}
 	var until time.Time
 	if cfg.accept != nil && cfg.window > 0 {
 		until = time.Now().Add(cfg.window)

@@ -35,6 +35,11 @@ func (r *Root) RenameStaged(ctx context.Context, temp, target string) error {
 		return err
 	}
 	cfg := &config{}
+	if recoverTarget != nil {
+		if err := recoverTarget(ctx, r, cfg, rel); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	if err := r.root.Rename(trel, rel); err != nil {
 		_, serr := r.root.Lstat(trel)
