@@ -37,18 +37,26 @@ type history struct {
 	ops  []porcupine.Operation
 }
 
-func (h *history) add(client int, call, ret time.Time, read int) {
+func (h *history) add(client int, call, ret time.Time, read int, log string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.ops = append(h.ops, porcupine.Operation{
 		ClientId: client, Call: call.Sub(h.base).Nanoseconds(), Return: ret.Sub(h.base).Nanoseconds(), Output: read,
+		Metadata: log,
 	})
 }
 
 // increments runs procs clients that each get perClient increments of name
-// acknowledged (exit 0), retrying on exit 3 and 4 (nothing committed). It
+// acknowledged (exit 0), retrying on exit 3, 4 and 6 (nothing committed). It
 // adds the acknowledged increments to h.
 func increments(t *testing.T, v vol, fig *Figures, name string, procs, perClient int, h *history) {
+	t.Helper()
+	incrementsWhile(t, v, fig, name, procs, h, func(i int) bool { return i < perClient })
+}
+
+// incrementsWhile is increments with each client going on while more(the
+// number of its acknowledged increments) is true.
+func incrementsWhile(t *testing.T, v vol, fig *Figures, name string, procs int, h *history, more func(i int) bool) {
 	t.Helper()
 	opsDir := t.TempDir()
 	var wg sync.WaitGroup
@@ -56,13 +64,17 @@ func increments(t *testing.T, v vol, fig *Figures, name string, procs, perClient
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < perClient; {
+			for i := 0; more(i); {
 				if t.Failed() {
 					return
 				}
 				rec := filepath.Join(opsDir, fmt.Sprintf("%d-%d-%d", c, i, fig.Ops.Load()))
 				fig.Ops.Add(1)
 				r := v.run(t, "", "update", name, "--", "sh", "-c", counterScript, "sh", rec)
+				fig.FloorRaises.Add(int64(floorRaises(t, r.stderr)))
+				if strings.TrimSpace(r.stdout) != "" {
+					fig.StaleRetried.Add(metricSum(t, r.stdout, "sharedwrite.stale_reads.retried"))
+				}
 				switch r.code {
 				case 0:
 					b, err := os.ReadFile(rec)
@@ -75,12 +87,15 @@ func increments(t *testing.T, v vol, fig *Figures, name string, procs, perClient
 						t.Errorf("client %d: record %q: %v", c, b, err)
 						return
 					}
-					h.add(c, r.start, r.end, n)
+					h.add(c, r.start, r.end, n, r.stderr)
 					i++
-				case 3, 4:
+				case 3, 4, 6:
 					fig.Refusals.Add(1)
+					if r.code == 6 {
+						time.Sleep(100 * time.Millisecond) // Redis is away: do not spin
+					}
 				default:
-					t.Errorf("client %d: update: exit %d; want 0, 3 or 4: %s", c, r.code, r.stderr)
+					t.Errorf("client %d: update: exit %d; want 0, or 3, 4 or 6 (nothing committed): %s", c, r.code, r.stderr)
 					return
 				}
 			}
@@ -148,6 +163,17 @@ func checkLinearizable(t *testing.T, h *history) {
 			t.Logf("visualisation: %s", f)
 		}
 		t.Errorf("history of %d acknowledged increments is not linearizable", len(h.ops))
+		reads := map[int][]porcupine.Operation{}
+		for _, o := range h.ops {
+			reads[o.Output.(int)] = append(reads[o.Output.(int)], o)
+		}
+		for n, os := range reads {
+			if len(os) > 1 {
+				for _, o := range os {
+					t.Errorf("value %d read by client %d in [%v, %v] (since the start); its log:\n%s", n, o.ClientId, time.Duration(o.Call), time.Duration(o.Return), o.Metadata)
+				}
+			}
+		}
 	default:
 		t.Errorf("linearizability check of %d operations: %v", len(h.ops), res)
 	}
