@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,4 +28,12 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-format %q: want text or json", format)
 	}
 	return slog.New(coordinator.NewLogHandler(h)), nil
+}
+
+// redisLogger sends go-redis's own log lines (pool dial retries and the like)
+// to the logger at debug level instead of straight to stderr.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 )
 
@@ -55,6 +56,9 @@ type globals struct {
 	// before that is a usage error (exit 2).
 	started bool
 }
+
+// envRedis is the environment variable --redis defaults to.
+const envRedis = "SHAREDWRITE_REDIS"
 
 // Default values of the global flags.
 const (
@@ -98,12 +102,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	var shutdown func(context.Context) error
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if !cmd.Flags().Changed("redis") {
+			g.redisURL = os.Getenv(envRedis)
+		}
 		logger, err := newLogger(stderr, g.logFormat, g.logLevel)
 		if err != nil {
 			return usageError{err}
 		}
 		g.logger = logger
 		slog.SetDefault(logger)
+		redis.SetLogger(redisLogger{logger})
 		shutdown, err = setupTelemetry(cmd.Context())
 		if err != nil {
 			// Telemetry is never a reason not to write: log and go on.
@@ -160,7 +168,9 @@ locks propagate (see 'sharedwrite doctor').`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	f := root.PersistentFlags()
 	f.StringVar(&g.root, "root", ".", "the shared volume's top directory (the same on every replica)")
-	f.StringVar(&g.redisURL, "redis", os.Getenv("SHAREDWRITE_REDIS"), "Redis URL (redis://, rediss://, unix://, Sentinel or Cluster forms); empty: local mode (default $SHAREDWRITE_REDIS)")
+	// The default is read from the environment only when the flag is absent
+	// (PersistentPreRunE), never shown in --help: it may hold a password.
+	f.StringVar(&g.redisURL, "redis", "", "Redis URL (redis://, rediss://, unix://, Sentinel or Cluster forms); default $SHAREDWRITE_REDIS; none: local mode")
 	f.DurationVar(&g.leaseTTL, "lease-ttl", defaultLeaseTTL, "lease time to live (refreshed every TTL/3 while held)")
 	f.DurationVar(&g.timeout, "timeout", defaultTimeout, "how long to wait for the lease and the lock, and for Redis")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
