@@ -82,6 +82,17 @@ func TestOperations(t *testing.T) {
 				t.Errorf("orphan temp after clean: stat error %v; want it gone", err)
 			}
 
+			r = v.run(t, "first\n", "init", "seed.txt", "--from", "-")
+			ok(r, "init --from -")
+			if r.stdout != "first\n" {
+				t.Errorf("init --from - printed %q; want %q", r.stdout, "first\n")
+			}
+			r = v.run(t, "", "init", "seed.txt", "--from", from)
+			ok(r, "init --from FILE on an existing file")
+			if r.stdout != "first\n" {
+				t.Errorf("second init printed %q; want the existing %q", r.stdout, "first\n")
+			}
+
 			r = v.run(t, "", "version")
 			ok(r, "version")
 			if !strings.HasPrefix(r.stdout, "sharedwrite ") {
