@@ -14,9 +14,15 @@ if ARGV[2] ~= '' then
   local cur = redis.call('GET', KEYS[3])
   local curTok = -1
   if cur then
-    local ok, d = pcall(cjson.decode, cur)
-    if ok and type(d) == 'table' and tonumber(d['token']) then
-      curTok = tonumber(d['token'])
+    -- The record as this project writes it starts with its token; decode
+    -- the whole JSON only for one that does not.
+    curTok = tonumber(string.match(cur, '^{"token":(%d+)[,}]'))
+    if not curTok then
+      curTok = -1
+      local ok, d = pcall(cjson.decode, cur)
+      if ok and type(d) == 'table' and tonumber(d['token']) then
+        curTok = tonumber(d['token'])
+      end
     end
   end
   if tonumber(ARGV[3]) > curTok then
