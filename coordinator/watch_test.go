@@ -322,6 +322,10 @@ func TestWatchCatchesUpAfterRedisRestart(t *testing.T) {
 	w.waitFor(t, 30*time.Second, "the last version after the restart", func(ch Change) bool { return string(ch.Data) == "after 9" })
 	checkOrder(t, w.got())
 
+	// Polling may deliver before the subscription is back: wait for it.
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(wlog.String(), "notifications back") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	logs := wlog.String()
 	if n := strings.Count(logs, "notifications unavailable"); n != 1 {
 		t.Errorf("the outage was logged %d times; want once:\n%s", n, logs)
