@@ -270,6 +270,67 @@ func (c *Coordinator) preCommit(h *held, out *locking.Version) writer.Option {
 	})
 }
 
+// earlyPrepare is a commit's floor and pending write (with its fsync) started
+// as soon as the content is known, so that it runs while the writer fsyncs the
+// temp: the two fsyncs overlap instead of following each other. The
+// pre-commit hook waits for it and checks the lease and the floor again just
+// before the rename, so floor and pending are still on disk, and the fence
+// still checked, before the visible change. A pending version whose rename
+// never happens (the write failed after it) is what a failed rename leaves
+// too: fresh reads and watchers skip it while the file does not match it.
+type earlyPrepare struct {
+	v    locking.Version
+	err  error
+	done chan struct{}
+}
+
+// startPrepare starts the floor and pending write for content (sha, size) by h.
+func (c *Coordinator) startPrepare(ctx context.Context, h *held, sha [32]byte, size int64) *earlyPrepare {
+	p := &earlyPrepare{v: c.newVersion(h, sha, size), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.err = c.prepare(ctx, h, p.v)
+	}()
+	return p
+}
+
+// wait waits for the write to end; nil p is a no-op.
+func (p *earlyPrepare) wait() {
+	if p != nil {
+		<-p.done
+	}
+}
+
+// preCommitEarly is preCommit for a write whose floor and pending may have
+// been started early (*early, set before the writer's Commit): the hook uses
+// that write when it is for the content being committed, and prepares as
+// preCommit does otherwise (and on a second call, the in-place rewrite's).
+func (c *Coordinator) preCommitEarly(h *held, out *locking.Version, early **earlyPrepare) writer.Option {
+	return writer.PreCommit(func(ctx context.Context, ch writer.Change) error {
+		if p := *early; p != nil {
+			*early = nil
+			<-p.done
+			if p.err != nil {
+				return p.err
+			}
+			if ch.Op == "replace" && p.v.SHA256 == ch.SHA256 && p.v.Size == ch.Size {
+				if _, err := c.checkCommit(ctx, h); err != nil {
+					return err
+				}
+				*out = p.v
+				return nil
+			}
+		}
+		v := c.newVersion(h, ch.SHA256, ch.Size)
+		v.Deleted = ch.Op == "remove"
+		if err := c.prepare(ctx, h, v); err != nil {
+			return err
+		}
+		*out = v
+		return nil
+	})
+}
+
 // finish writes committed after a visible change (no fsync: a later holder
 // whose fresh read matches pending promotes it).
 func (c *Coordinator) finish(ctx context.Context, h *held, v locking.Version) {

@@ -24,7 +24,19 @@ import (
 func (c *Coordinator) WriteFile(ctx context.Context, name string, data []byte, perm fs.FileMode, opts ...writer.Option) error {
 	return c.run(ctx, "write", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		var v locking.Version
-		err := c.root.WriteFile(ctx, h.key, data, perm, c.wopts(ctx, o, h, &v, opts)...)
+		var early *earlyPrepare
+		f, err := c.root.Create(ctx, h.key, perm, append(c.wopts(ctx, o, nil, nil, opts), c.preCommitEarly(h, &v, &early))...)
+		if err != nil {
+			return nil, wrapW("write", h.key, err)
+		}
+		if _, err := f.Write(data); err != nil {
+			_ = f.Abort()
+			return nil, wrapW("write", h.key, err)
+		}
+		sha, size := f.Sum()
+		early = c.startPrepare(ctx, h, sha, size)
+		err = f.Commit(ctx)
+		early.wait() // not awaited by the hook when the commit failed before it
 		return committed(&v, wrapW("write", h.key, err))
 	})
 }
@@ -51,6 +63,7 @@ type File struct {
 	stop    func()
 	leave   func()
 	v       locking.Version
+	early   *earlyPrepare
 	once    sync.Once
 	opCtx   context.Context
 	outcome string
@@ -84,7 +97,7 @@ func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode,
 	o.held(h)
 	octx, stop := withLeases(opCtx, h)
 	cf := &File{c: c, h: h, o: o, octx: octx, stop: stop, leave: leave, opCtx: opCtx}
-	cf.f, err = c.root.Create(octx, key, perm, c.wopts(opCtx, o, h, &cf.v, opts)...)
+	cf.f, err = c.root.Create(octx, key, perm, append(c.wopts(opCtx, o, nil, nil, opts), c.preCommitEarly(h, &cf.v, &cf.early))...)
 	if err != nil {
 		return nil, cf.done(nil, wrap("create", key, err))
 	}
@@ -111,7 +124,10 @@ func (f *File) ReadFrom(r io.Reader) (int64, error) {
 // commit) and releases the lease. Errors are those of WriteFile.
 func (f *File) Commit(ctx context.Context) error {
 	cctx, stop := withLeases(ctx, f.h)
+	sha, size := f.f.Sum()
+	f.early = f.c.startPrepare(cctx, f.h, sha, size)
 	err := f.f.Commit(cctx)
+	f.early.wait()
 	stop()
 	v, err := committed(&f.v, wrapW("commit", f.h.key, err))
 	return f.done(v, err)
