@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -240,7 +242,29 @@ func temps(t testing.TB, dir string) []string {
 }
 
 // floorRaises counts the CLI's log lines saying that a token Redis handed out
-// was raised past the volume's floor.
-func floorRaises(stderr string) int {
-	return strings.Count(stderr, "fencing token raised past the volume's floor")
+// again was raised past the volume's floor (one per floor and token: a raise
+// may be logged at two levels), and checks that each raised token is above
+// the floor it names.
+func floorRaises(t testing.TB, stderr string) int {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, line := range strings.Split(stderr, "\n") {
+		if !strings.Contains(line, "fencing token raised past the volume's floor") {
+			continue
+		}
+		m := raiseLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("floor raise logged without floor and token: %q", line)
+			continue
+		}
+		seen[m[0]] = true
+		floor, _ := strconv.ParseUint(m[1], 10, 64)
+		token, _ := strconv.ParseUint(m[2], 10, 64)
+		if token <= floor {
+			t.Errorf("floor raise to token %d, not past the floor %d: %q", token, floor, line)
+		}
+	}
+	return len(seen)
 }
+
+var raiseLine = regexp.MustCompile(`floor=(\d+) token=(\d+)`)

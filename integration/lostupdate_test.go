@@ -51,12 +51,14 @@ func (h *history) add(client int, call, ret time.Time, read int, log string) {
 // adds the acknowledged increments to h.
 func increments(t *testing.T, v vol, fig *Figures, name string, procs, perClient int, h *history) {
 	t.Helper()
-	incrementsWhile(t, v, fig, name, procs, h, func(i int) bool { return i < perClient })
+	incrementsWhile(t, v, fig, name, procs, h, nil, func(i int) bool { return i < perClient })
 }
 
 // incrementsWhile is increments with each client going on while more(the
-// number of its acknowledged increments) is true.
-func incrementsWhile(t *testing.T, v vol, fig *Figures, name string, procs int, h *history, more func(i int) bool) {
+// number of its acknowledged increments) is true. Each operation holds gate
+// (when not nil) for reading: a writer of gate waits until no operation is in
+// flight and holds new ones back.
+func incrementsWhile(t *testing.T, v vol, fig *Figures, name string, procs int, h *history, gate *sync.RWMutex, more func(i int) bool) {
 	t.Helper()
 	opsDir := t.TempDir()
 	var wg sync.WaitGroup
@@ -70,7 +72,13 @@ func incrementsWhile(t *testing.T, v vol, fig *Figures, name string, procs int, 
 				}
 				rec := filepath.Join(opsDir, fmt.Sprintf("%d-%d-%d", c, i, fig.Ops.Load()))
 				fig.Ops.Add(1)
+				if gate != nil {
+					gate.RLock()
+				}
 				r := v.run(t, "", "update", name, "--", "sh", "-c", counterScript, "sh", rec)
+				if gate != nil {
+					gate.RUnlock()
+				}
 				fig.FloorRaises.Add(int64(floorRaises(t, r.stderr)))
 				if strings.TrimSpace(r.stdout) != "" {
 					fig.StaleRetried.Add(metricSum(t, r.stdout, "sharedwrite.stale_reads.retried"))
