@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io/fs"
 	"time"
@@ -19,7 +20,31 @@ func matches(v locking.Version, ct writer.Content) bool {
 	if v.Deleted {
 		return !ct.Exists
 	}
+	if isLogVersion(v) {
+		// A crash may leave an unacknowledged tail past the committed length;
+		// the next append truncates it, and readers are handed only the prefix.
+		return ct.Exists && ct.Size >= v.Size
+	}
 	return ct.Exists && ct.Size == v.Size && ct.SHA256 == v.SHA256
+}
+
+// isLogVersion reports whether v was made by an append or a rotation: those
+// record the committed length but no content hash, because hashing the whole
+// log on every batch would make each append cost the size of the file. (A
+// whole-file write always records a real sha256, which is never all zeros.)
+func isLogVersion(v locking.Version) bool {
+	return v.SHA256 == [32]byte{} && !v.Deleted
+}
+
+// committedPrefix cuts what was read of a log down to the committed length v.
+func committedPrefix(v *locking.Version, ct writer.Content) writer.Content {
+	if v == nil || !isLogVersion(*v) || ct.Size <= v.Size {
+		return ct
+	}
+	ct.Data = ct.Data[:v.Size]
+	ct.Size = v.Size
+	ct.SHA256 = sha256.Sum256(ct.Data)
+	return ct
 }
 
 func sameVersion(a, b locking.Version) bool {
@@ -110,7 +135,8 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 	if err != nil {
 		return ct, nil, wrap("read", key, err)
 	}
-	return ct, match(ct), nil
+	v := match(ct)
+	return committedPrefix(v, ct), v, nil
 }
 
 // verify is the fresh read of a held key: a match with a dead holder's pending
