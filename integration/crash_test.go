@@ -26,11 +26,11 @@ func TestCrashes(t *testing.T) {
 		killsLane   int
 		flags       []string
 	}
-	ms := []mode{{name: "local", lanes: 4, killsLane: pick(20, 100)}}
+	ms := []mode{{name: "local", lanes: 4, killsLane: pick(25, 100)}}
 	if redisSrv != nil {
 		// A killed holder keeps its lease until the TTL ends: a short TTL keeps
 		// the handoffs quick.
-		ms = append(ms, mode{name: "redis", redis: redisSrv.URL(), lanes: 4, killsLane: pick(6, 30), flags: []string{"--lease-ttl", "1s"}})
+		ms = append(ms, mode{name: "redis", redis: redisSrv.URL(), lanes: 4, killsLane: pick(10, 30), flags: []string{"--lease-ttl", "1s"}})
 	} else {
 		needRedis(t)
 	}

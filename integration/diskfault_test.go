@@ -37,7 +37,7 @@ func TestDiskFaults(t *testing.T) {
 		{"rename-EXDEV", faultfs.Fault{Op: faultfs.OpRename, Errno: syscall.EXDEV}, 1, "cross-device link", false, ""},
 		{"dirsync-EINVAL", faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: syscall.EINVAL, Glob: "."}, 7, "invalid argument", true, `directory "."`},
 	}
-	rounds := pick(3, 10)
+	rounds := pick(4, 10)
 	for _, c := range cases {
 		t.Run(c.label, func(t *testing.T) {
 			fig := figures(t)

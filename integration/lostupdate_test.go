@@ -117,7 +117,7 @@ func incrementsWhile(t *testing.T, v vol, fig *Figures, name string, procs int, 
 // increments and the history (invoke/return times, value read) is
 // linearizable.
 func TestLostUpdates(t *testing.T) {
-	procs, perClient := pick(6, 8), pick(25, 100)
+	procs, perClient := pick(8, 8), pick(30, 100)
 	modes := []struct{ name, redis string }{{"local", ""}}
 	if redisSrv != nil {
 		modes = append(modes, struct{ name, redis string }{"redis", redisSrv.URL()})

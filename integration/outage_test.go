@@ -159,7 +159,7 @@ func TestRedisOutage(t *testing.T) {
 		if o.code != 0 {
 			fig.Refusals.Add(1)
 		}
-		fig.FloorRaises.Add(int64(floorRaises(o.stderr)))
+		fig.FloorRaises.Add(int64(floorRaises(t, o.stderr)))
 		during := o.start.After(killAt) && o.end.Before(restartAt)
 		if during {
 			if o.code != 6 && o.code != 3 {

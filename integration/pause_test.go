@@ -26,7 +26,7 @@ func TestPauses(t *testing.T) {
 	const ttl = time.Second
 	v := newVol(t, t.TempDir(), redis.URL(), "--lease-ttl", ttl.String(), "--timeout", "30s")
 	h := &history{base: time.Now()}
-	pauses, queued, each := pick(3, 20), 3, 2
+	pauses, queued, each := pick(5, 20), 3, 2
 	dir := t.TempDir()
 	for i := range pauses {
 		rec, read, goOn := filepath.Join(dir, fmt.Sprint("rec-", i)), filepath.Join(dir, fmt.Sprint("read-", i)), filepath.Join(dir, fmt.Sprint("go-", i))

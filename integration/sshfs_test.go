@@ -33,7 +33,7 @@ func TestSSHFSStaleRedis(t *testing.T) {
 	va.env = []string{"OTEL_METRICS_EXPORTER=console"}
 	vb := va.on(ms[1].Dir)
 	h := &history{base: time.Now()}
-	each := pick(8, 25)
+	each := pick(20, 8)
 	var wg sync.WaitGroup
 	for _, v := range []vol{va, vb} {
 		wg.Add(1)
@@ -108,7 +108,7 @@ func TestSSHFSLocalMode(t *testing.T) {
 		t.Fatalf("write counter on %s: exit %d: %s", va.root, r.code, r.stderr)
 	}
 	dir := t.TempDir()
-	rounds := pick(4, 15)
+	rounds := pick(6, 15)
 	var lost, fenced, serialised, acked int
 	for round := range rounds {
 		// Let the other mount's caches catch up with the last round.

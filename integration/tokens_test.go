@@ -52,7 +52,7 @@ func tokensScenarios(t *testing.T, quiesce bool) {
 		fig := figures(t)
 		r := testrig.StartRedis(t)
 		host, ms := sshhost.Mounts(t, 2, sshhost.Coherent)
-		events := pick(2, 6)
+		events := pick(3, 6)
 		tokensRun(t, fig, host, ms, r.URL(), events, quiesce, func(i int) {
 			before := fenceOf(t, r.Client(t), host.Export, "counter")
 			if err := r.Restart(); err != nil {
@@ -66,7 +66,7 @@ func tokensScenarios(t *testing.T, quiesce bool) {
 		fig := figures(t)
 		s := testrig.StartRedisSentinel(t)
 		host, ms := sshhost.Mounts(t, 2, sshhost.Coherent)
-		events := pick(2, 4)
+		events := pick(3, 4)
 		tokensRun(t, fig, host, ms, s.URL(), events, quiesce, func(i int) {
 			s.Failover(t)
 			c := s.Master.Client(t)
