@@ -52,3 +52,37 @@ func TestReadFileOfAppendedLog(t *testing.T) {
 		})
 	}
 }
+
+// A watcher of an appended log is handed each committed prefix, never a tail
+// past the committed length, with the hash of what it was handed.
+func TestWatchAppendedLog(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root, WithStaleWindow(20*time.Second))
+	ctx := ctxT(t, 60*time.Second)
+	a := c.Appender("app.log")
+	defer a.Close()
+	if err := a.Append(ctx, []byte("one\n")); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	// An unacknowledged tail, as a crashed appender leaves it.
+	f, err := os.OpenFile(filepath.Join(root, "app.log"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("torn")
+	f.Close()
+
+	w := startWatch(t, c, "app.log", WatchInitial(), WatchInterval(50*time.Millisecond))
+	first := w.waitFor(t, 10*time.Second, "the initial version", func(ch Change) bool { return ch.Initial })
+	if string(first.Data) != "one\n" {
+		t.Errorf("initial delivery = %q; want %q", first.Data, "one\n")
+	}
+	if err := a.Append(ctx, []byte("two\n")); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	next := w.waitFor(t, 10*time.Second, "the second append", func(ch Change) bool { return !ch.Initial })
+	if string(next.Data) != "one\ntwo\n" {
+		t.Errorf("delivery after the second append = %q; want %q", next.Data, "one\ntwo\n")
+	}
+	checkOrder(t, w.got())
+}

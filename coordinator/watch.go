@@ -289,6 +289,12 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 // deliver hands version v with what was read to fn.
 func (w *watcher) deliver(ctx context.Context, v locking.Version, ct writer.Content, initial bool) error {
 	ch := Change{Event: locking.Event{Path: w.key, Version: v}}
+	if isLogVersion(v) {
+		// A log's version records only its committed length: deliver that
+		// prefix, and the hash of what is delivered.
+		ct = committedPrefix(&v, ct)
+		ch.SHA256 = ct.SHA256
+	}
 	if !v.Deleted {
 		ch.Data = ct.Data
 		if ch.Data == nil {
