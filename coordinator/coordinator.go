@@ -43,6 +43,11 @@ type Coordinator struct {
 
 	adoptMu   sync.Mutex
 	adoptedFL *locking.FileLock
+
+	// recordSync is how long the last floor and pending write (with its
+	// fsync) took, in nanoseconds: it decides whether the next one starts
+	// early, alongside the temp's fsync (startPrepare).
+	recordSync atomic.Int64
 }
 
 // Open opens the volume at root (an existing directory) for coordinated
