@@ -5,7 +5,6 @@ package integration
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,7 +135,7 @@ func readInt(t *testing.T, path string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	n, err := firstInt(b)
 	if err != nil {
 		t.Fatalf("%s: %q: %v", path, b, err)
 	}

@@ -15,8 +15,9 @@ import (
 
 // counterScript is the update command: it reads the counter on stdin, writes the
 // value it read to the file named by $1 (the operation's record) and prints the
-// value plus one.
-const counterScript = `n=$(cat); n=${n:-0}; echo "$n" > "$1"; echo $((n + 1))`
+// value plus one. A second line of padding makes the size change with every
+// value, so that a cache serving the old size (sshfs, NFS) is seen.
+const counterScript = `n=$(sed -n 1p); n=${n:-0}; echo "$n" > "$1"; m=$((n + 1)); echo "$m"; printf "%$((m % 13 + 1))s\n" ""`
 
 // counterModel is a counter whose only operation is an increment that returns
 // the value it read: it is linearizable when some order of the acknowledged
@@ -146,7 +147,7 @@ func checkCounter(t *testing.T, fig *Figures, path string, want int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	got, err := firstInt(b)
 	if err != nil {
 		t.Fatalf("counter %q: %v", b, err)
 	}
@@ -185,4 +186,10 @@ func checkLinearizable(t *testing.T, h *history) {
 	default:
 		t.Errorf("linearizability check of %d operations: %v", len(h.ops), res)
 	}
+}
+
+// firstInt parses the first line of a counter file.
+func firstInt(b []byte) (int, error) {
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(line))
 }
