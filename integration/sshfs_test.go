@@ -29,7 +29,7 @@ func TestSSHFSStaleRedis(t *testing.T) {
 	host, ms := sshhost.Mounts(t, 2, staleCache())
 	// The console metric exporter prints the CLI's counters on stdout when it
 	// exits; update prints nothing else there.
-	va := newVol(t, ms[0].Dir, redis.URL(), "--timeout", "90s")
+	va := newVol(t, ms[0].Dir, redis.URL(), "--timeout", pick("90s", "240s"))
 	va.env = []string{"OTEL_METRICS_EXPORTER=console"}
 	vb := va.on(ms[1].Dir)
 	h := &history{base: time.Now()}
