@@ -171,6 +171,7 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 		r.rollbackDirs(created, cfg)
 		return newError("move: source", absSrc, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(st0.Mode()))))
 	}
+	adviseSequential(sf)
 	in := newMoveIntent(absSrc, r.dir, rel, st0)
 	if err := writeMoveIntent(absSrc, in); err != nil {
 		r.rollbackDirs(created, cfg)
@@ -252,6 +253,7 @@ func copyOverlapped(ctx context.Context, t *tempFile, src io.Reader) error {
 	}
 	todo := make(chan block, nbuf)
 	hashed := make(chan struct{})
+	wb := writeBehind{f: t.File, name: t.Name}
 	go func() {
 		for b := range todo {
 			t.hash.Write((*b.buf)[:b.n])
@@ -273,6 +275,9 @@ func copyOverlapped(ctx context.Context, t *tempFile, src io.Reader) error {
 				err = newError("write", t.Name, werr)
 			}
 			t.size += int64(n)
+			if err == nil {
+				err = wb.wrote(t.size)
+			}
 		} else {
 			free <- bp
 		}
