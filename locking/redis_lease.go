@@ -40,10 +40,10 @@ type redisLease struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   chan struct{}
-	// The watchdog is a timer whose function refreshes and re-arms it; wdCtx
-	// bounds its calls and is cancelled when the lease ends.
+	// The watchdog (leaseWatchdog) calls tick, which refreshes and schedules
+	// the next tick; wdCtx bounds its calls and is cancelled when the lease
+	// ends.
 	wdMu      sync.Mutex
-	wdTimer   *time.Timer
 	wdStopped bool
 	wdCtx     context.Context
 	wdCancel  context.CancelFunc
@@ -64,9 +64,7 @@ func newRedisLease(l *RedisLocker, parent context.Context, key, id string, token
 		token: token, validUntil: start + validity(ttl),
 	}
 	le.wdCtx, le.wdCancel = context.WithCancel(ctx)
-	le.wdMu.Lock()
-	le.wdTimer = time.AfterFunc(ttl/3, le.tick)
-	le.wdMu.Unlock()
+	leaseWatchdog.schedule(le, ttl/3)
 	return le
 }
 
@@ -177,15 +175,15 @@ func (le *redisLease) rearm(d time.Duration) {
 	le.wdMu.Lock()
 	defer le.wdMu.Unlock()
 	if !le.wdStopped {
-		le.wdTimer.Reset(d)
+		leaseWatchdog.schedule(le, d)
 	}
 }
 
 func (le *redisLease) stopWatchdog() {
 	le.wdMu.Lock()
 	le.wdStopped = true
-	le.wdTimer.Stop()
 	le.wdMu.Unlock()
+	leaseWatchdog.remove(le)
 	le.wdCancel()
 }
 

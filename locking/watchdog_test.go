@@ -1,0 +1,53 @@
+package locking
+
+import (
+	"testing"
+	"time"
+)
+
+// TestWatchdogManyLeases holds leases with different TTLs at once, releasing
+// some along the way (their ticks must not starve or stop the others' on the
+// shared timer): every lease still held keeps its key past several TTLs.
+func TestWatchdogManyLeases(t *testing.T) {
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	l := NewRedisLocker(c, uniqueVolume(t))
+	ctx := ctxTimeout(t, 20*time.Second)
+	ttls := []time.Duration{900 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond, 250 * time.Millisecond}
+	var held []Lease
+	for i, ttl := range ttls {
+		le, err := l.Acquire(ctx, "k"+utoa(uint64(i)), ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, le)
+	}
+	// A short-lived lease released at once leaves the timer armed early.
+	short, err := l.Acquire(ctx, "short", 30*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := short.Release(ctx, nil, "short"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if err := held[1].Release(ctx, nil, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond) // past every TTL more than once
+	for i, le := range held {
+		if i == 1 {
+			continue
+		}
+		if err := le.Err(); err != nil {
+			t.Fatalf("lease %d (ttl %v): %v; want held", i, ttls[i], err)
+		}
+		key := "k" + utoa(uint64(i))
+		if got, err := c.Get(ctx, l.Keys(key).Lock).Result(); err != nil || got != le.ID() {
+			t.Fatalf("lock of %s = %q (%v); want %q", key, got, err, le.ID())
+		}
+		if err := le.Release(ctx, nil, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
