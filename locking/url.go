@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -65,7 +64,13 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 func ParseRedisURL(rawURL string) (*RedisConfig, error) {
 	c, err := parseRedisURL(rawURL)
 	if err != nil {
-		return nil, &Error{Op: "parse redis URL", Key: RedactURL(rawURL), Err: errors.New(scrub(err.Error(), rawURL))}
+		msg := scrub(err.Error(), rawURL)
+		if pass, ok := userinfoPassword(rawURL); ok && strings.ContainsAny(pass, "/?#") {
+			// The parser split the password at one of these, and its message
+			// may quote any piece of it.
+			msg = "the password holds '/', '?' or '#': percent-encode them (%2F, %3F, %23)"
+		}
+		return nil, &Error{Op: "parse redis URL", Key: RedactURL(rawURL), Err: errors.New(msg)}
 	}
 	return c, nil
 }
@@ -269,7 +274,23 @@ func (f tlsFiles) config(host string) (*tls.Config, error) {
 	return tc, nil
 }
 
-var userinfoRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*@)`)
+// userinfoPassword returns the password of rawURL's user information, found
+// conservatively: everything between the first ':' after "://" and the last
+// '@', so that a password pasted without percent-encoding, holding '/', '?',
+// '#' or '@', is still found whole. (An '@' in a query value makes it find
+// more than the password; redacting too much is the safe side.)
+func userinfoPassword(rawURL string) (string, bool) {
+	_, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndex(rest, "@")
+	if i < 0 {
+		return "", false
+	}
+	_, pass, ok := strings.Cut(rest[:i], ":")
+	return pass, ok
+}
 
 var secretParams = []string{"password", "sentinel_password"}
 
@@ -278,11 +299,11 @@ var secretParams = []string{"password", "sentinel_password"}
 // an unparseable URL is redacted textually.
 func RedactURL(rawURL string) string {
 	s := rawURL
-	if m := userinfoRE.FindStringSubmatchIndex(s); m != nil {
-		ui := s[m[4] : m[5]-1]
-		if user, _, hasPass := strings.Cut(ui, ":"); hasPass {
-			s = s[:m[4]] + user + ":xxxxx@" + s[m[5]:]
-		}
+	if _, ok := userinfoPassword(s); ok {
+		scheme, rest, _ := strings.Cut(s, "://")
+		i := strings.LastIndex(rest, "@")
+		user, _, _ := strings.Cut(rest[:i], ":")
+		s = scheme + "://" + user + ":xxxxx@" + rest[i+1:]
 	}
 	if i := strings.Index(s, "?"); i >= 0 {
 		if q, err := url.ParseQuery(s[i+1:]); err == nil {
@@ -318,12 +339,10 @@ func scrub(msg, rawURL string) string {
 
 func secrets(rawURL string) []string {
 	var out []string
-	if m := userinfoRE.FindStringSubmatch(rawURL); m != nil {
-		if _, pass, ok := strings.Cut(strings.TrimSuffix(m[2], "@"), ":"); ok {
-			out = append(out, pass)
-			if p, err := url.PathUnescape(pass); err == nil {
-				out = append(out, p)
-			}
+	if pass, ok := userinfoPassword(rawURL); ok {
+		out = append(out, pass)
+		if p, err := url.PathUnescape(pass); err == nil {
+			out = append(out, p)
 		}
 	}
 	if i := strings.Index(rawURL, "?"); i >= 0 {

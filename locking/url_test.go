@@ -156,3 +156,40 @@ func TestURLForms(t *testing.T) {
 		t.Fatalf("Acquire over TLS without the test CA succeeded; want a certificate error")
 	}
 }
+
+// TestPasswordWithURLDelimitersNeverShown: a password pasted into the URL
+// without percent-encoding may hold '/', '?' or '#', which end the authority
+// of a URL; neither RedactURL nor a parse error may show it, or any piece of
+// it.
+func TestPasswordWithURLDelimitersNeverShown(t *testing.T) {
+	for _, pass := range []string{"se/cr3t-pw", "se?cr3t-pw", "se#cr3t-pw", "se/cr?3t#pw", "/secr3t-pw"} {
+		for _, u := range []string{
+			"redis://:" + pass + "@host:6379",
+			"redis://user:" + pass + "@host:6379/0",
+			"rediss://:" + pass + "@host",
+			"redis+sentinel://:" + pass + "@s1:26379/m",
+			"redis+cluster://u:" + pass + "@a:1,b:2",
+		} {
+			// The pieces of the password between its delimiters, each long
+			// enough not to match by chance.
+			var pieces []string
+			for _, p := range strings.FieldsFunc(pass, func(r rune) bool { return strings.ContainsRune("/?#", r) }) {
+				if len(p) >= 3 {
+					pieces = append(pieces, p)
+				}
+			}
+			show := func(what, s string) {
+				t.Helper()
+				for _, p := range pieces {
+					if strings.Contains(s, p) {
+						t.Errorf("%s for a URL with password %q shows %q: %s", what, pass, p, s)
+					}
+				}
+			}
+			show("RedactURL", RedactURL(u))
+			if _, err := ParseRedisURL(u); err != nil {
+				show("ParseRedisURL error", err.Error())
+			}
+		}
+	}
+}
