@@ -122,6 +122,18 @@ func (in inPlaceIntent) encode() []byte {
 	return b.Bytes()
 }
 
+// namedBy reports whether the intent's target is a plain name in the
+// marker's own directory whose marker is named markerBase, as rewriteInPlace
+// writes it. Its checksum proves only that the marker is whole, not who wrote
+// it, so the target is never taken from anywhere else.
+func (in inPlaceIntent) namedBy(markerBase string) bool {
+	t := in.Target
+	if t == "" || t == "." || t == ".." || strings.ContainsAny(t, "/\\\x00") {
+		return false
+	}
+	return inPlaceStem(t)+inPlaceMarkerSuffix == markerBase
+}
+
 // errTornMarker: the marker is incomplete or damaged.
 var errTornMarker = errors.New("in-place marker incomplete or damaged")
 

@@ -89,6 +89,11 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		// Torn while being written: the target was not touched yet.
 		return remove(inPlaceDiscarded)
 	}
+	if !in.namedBy(path.Base(markerRel)) {
+		// Not a marker this package wrote for the file it is named after (a
+		// planted one could point at any file in the root): never act on it.
+		return remove(inPlaceDiscarded)
+	}
 	if rel == "" {
 		rel = path.Join(dirOf(markerRel), in.Target)
 	}
