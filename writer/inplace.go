@@ -293,8 +293,13 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 	// backup without a marker, which is never restored. The new content is
 	// already durable; a marker that survives a crash only makes the next
 	// operation find the target complete.
+	start = time.Now()
 	if err := r.root.Remove(markerRel); err != nil {
-		return true, newError("in-place remove marker", markerRel, err)
+		// Committed all the same: the next operation on the name (or Sweep)
+		// finds the whole new content and removes marker and backup. An
+		// error here would tell the caller that nothing changed.
+		cfg.emit("inplace-cleanup", markerRel, start, 0, newError("in-place remove marker", markerRel, err))
+		return true, nil
 	}
 	_ = r.syncDir(dirOf(markerRel))
 	_ = r.root.Remove(backupRel)

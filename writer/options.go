@@ -119,7 +119,10 @@ func Observe(fn func(Event)) Option {
 
 // Event reports one step of an operation. Step is one of "write", "fsync",
 // "rename", "dirsync", "exdev-fallback", "retry", "rollback",
-// "restore-inplace". Path is root-relative; Bytes is set for data steps.
+// "restore-inplace", "inplace-cleanup" (a committed in-place rewrite could
+// not remove its marker; the next operation on the name does), "remove",
+// "sweep-remove", "move-complete-intent", "move-discard-intent". Path is
+// root-relative; Bytes is set for data steps.
 type Event struct {
 	Step  string
 	Path  string
