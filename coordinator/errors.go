@@ -23,6 +23,9 @@ var (
 	// ErrCorruptIntent: a transaction intent is torn or unreadable. It was never
 	// the commit point and is discarded.
 	ErrCorruptIntent = errors.New("coordinator: transaction intent torn or unreadable")
+	// ErrAdoptedLock: the lock descriptor given with WithAdoptedLease is not
+	// the key's lock file, or does not hold its lock.
+	ErrAdoptedLock = errors.New("coordinator: inherited lock descriptor refused")
 	// ErrBadVolume: the volume's .sharedwrite files are unreadable or malformed.
 	ErrBadVolume = errors.New("coordinator: bad volume metadata")
 )

@@ -86,7 +86,9 @@ func (c *Coordinator) adopt(ctx context.Context, a *adoptedLease) (*held, error)
 	if c.adoptedFL == nil {
 		// One FileLock for the inherited descriptor: it closes the descriptor
 		// when it goes, so it lives as long as the coordinator.
-		c.adoptedFL, err = locking.AdoptFileLock(a.fd, a.key)
+		if err = c.checkAdopted(a); err == nil {
+			c.adoptedFL, err = locking.AdoptFileLock(a.fd, a.key)
+		}
 	}
 	fl := c.adoptedFL
 	c.adoptMu.Unlock()

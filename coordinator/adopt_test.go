@@ -1,0 +1,84 @@
+//go:build unix
+
+package coordinator
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+)
+
+// A process given SHAREDWRITE_LEASE adopts a lease and a lock file descriptor
+// it did not take itself. A descriptor that is not the key's lock file, or one
+// that does not hold its lock, must not let it write without the lock (nor let
+// it write a lock record into some other file).
+func TestAdoptRefusesForgedDescriptor(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			root := t.TempDir()
+			c := open(t, m, root)
+			ctx := ctxT(t, 30*time.Second)
+			if err := c.WriteFile(ctx, "f", []byte("v1"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			other := filepath.Join(t.TempDir(), "precious")
+			mustWrite(t, other, "precious data")
+
+			err := c.Lock(ctx, "f", func(ctx context.Context, info LeaseInfo) error {
+				cases := []struct {
+					name string
+					open func() (*os.File, error)
+				}{
+					{"unrelated file", func() (*os.File, error) { return os.OpenFile(other, os.O_RDWR, 0) }},
+					{"lock file not locked by this descriptor", func() (*os.File, error) {
+						return os.OpenFile(filepath.Join(root, locking.LockPath("f")), os.O_RDWR, 0)
+					}},
+				}
+				for _, tc := range cases {
+					f, err := tc.open()
+					if err != nil {
+						return err
+					}
+					fd, err := syscall.Dup(int(f.Fd()))
+					f.Close()
+					if err != nil {
+						return err
+					}
+					opts := []Option{WithAdoptedLease(info.Key, info.LeaseID, info.Token, uintptr(fd))}
+					if m == rds {
+						opts = append(opts, WithRedisURL(needRedis(t).URL()))
+					}
+					c2, err := Open(ctx, root, opts...)
+					if err != nil {
+						syscall.Close(fd)
+						return err
+					}
+					// Not fn's context: a separate process has only the environment.
+					short, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					werr := c2.WriteFile(short, "f", []byte("forged"), 0o644)
+					cancel()
+					c2.Close()
+					if werr == nil {
+						t.Errorf("%s: WriteFile with an adopted forged descriptor = nil; want an error", tc.name)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, filepath.Join(root, "f")); got != "v1" {
+				t.Errorf("f = %q; want v1 (no forged write)", got)
+			}
+			if got := readFile(t, other); got != "precious data" {
+				t.Errorf("unrelated file = %q; want it untouched", got)
+			}
+		})
+	}
+}
+
