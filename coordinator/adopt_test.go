@@ -81,4 +81,3 @@ func TestAdoptRefusesForgedDescriptor(t *testing.T) {
 		})
 	}
 }
-
