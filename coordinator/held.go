@@ -29,14 +29,18 @@ type held struct {
 }
 
 // heldKey is the context key under which Lock passes its held key to nested
-// operations on the same key.
-type heldKey struct{ key string }
+// operations of the same Coordinator on the same key (another Coordinator,
+// on another root or volume, takes its own).
+type heldKey struct {
+	c   *Coordinator
+	key string
+}
 
 // take acquires key: lease, then file lock, then the floor check, then the
 // completion of a transaction a dead holder left pending. Nothing is read from
 // the data file and no user code runs before the floor check.
 func (c *Coordinator) take(ctx context.Context, key string) (*held, error) {
-	if h, ok := ctx.Value(heldKey{key}).(*held); ok {
+	if h, ok := ctx.Value(heldKey{c, key}).(*held); ok {
 		nh := &held{key: key, lease: h.lease, fl: h.fl, borrowed: true}
 		return nh, c.floor(ctx, nh)
 	}

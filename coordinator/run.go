@@ -31,7 +31,7 @@ func (c *Coordinator) runKey(ctx context.Context, opName, name string, resolve f
 		return err
 	}
 	o.span.SetAttributes(AttrKey.String(key))
-	if _, borrowed := ctx.Value(heldKey{key}).(*held); !borrowed {
+	if _, borrowed := ctx.Value(heldKey{c, key}).(*held); !borrowed {
 		leave, err := c.gate.enter(ctx)
 		if err != nil {
 			return wrap("queue", key, err)

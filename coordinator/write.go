@@ -84,7 +84,7 @@ func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode,
 	}
 	o.span.SetAttributes(AttrKey.String(key))
 	leave := func() {}
-	if _, borrowed := ctx.Value(heldKey{key}).(*held); !borrowed {
+	if _, borrowed := ctx.Value(heldKey{c, key}).(*held); !borrowed {
 		if leave, err = c.gate.enter(opCtx); err != nil {
 			return fail(wrap("queue", key, err))
 		}
