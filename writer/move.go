@@ -35,9 +35,11 @@ import (
 //     src's size, mtime and inode;
 //  2. src is copied into a flocked temp beside dst, hashed while copying:
 //     with copy_file_range(2) where the kernel can (two mounts of one
-//     filesystem), each range read back and hashed; otherwise through a
-//     1 MiB buffer (io.Copy would use 32 KiB between filesystems); the temp gets src's mode, owner (where permitted)
-//     and times, and is fsynced;
+//     filesystem), each range read back and hashed; otherwise through
+//     blocks of 2 MiB (io.Copy would use 32 KiB between filesystems), read,
+//     written and hashed at once by three goroutines; the write-back of the
+//     temp starts while the copy goes on; the temp gets src's mode, owner
+//     (where permitted) and times, and is fsynced;
 //  3. the intent is updated with the sha256, and the temp is committed onto
 //     dst (PreCommit hook Op "move", rename, directory fsync);
 //  4. src is unlinked only if its fstat (size, mtime, inode) is unchanged
@@ -192,7 +194,7 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 	start := time.Now()
 	err = copyRange(ctx, r, t, sf)
 	if errors.Is(err, errNoCopyRange) {
-		err = copyOverlapped(ctx, t, sf)
+		err = copyPipelined(ctx, t, sf)
 	}
 	cfg.emit("write", t.Name, start, t.size, err)
 	if err != nil {
@@ -232,69 +234,6 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 
 // errNoCopyRange: copy_file_range cannot copy between these files.
 var errNoCopyRange = errors.New("copy_file_range not possible here")
-
-// copyOverlapped copies src into t through 1 MiB buffers, like copyInto,
-// but hashes each block on another goroutine while it is being written:
-// sha256 runs at about 2 GB/s on one core, so hashing in line would cut a copy
-// between page caches to half its speed. A block is reused only after it has
-// been both written and hashed. The sha256 and size in t are those of
-// exactly what was written.
-func copyOverlapped(ctx context.Context, t *tempFile, src io.Reader) error {
-	const nbuf = 4
-	free := make(chan *[]byte, nbuf)
-	for range nbuf {
-		bp := bufPool.Get().(*[]byte)
-		defer bufPool.Put(bp)
-		free <- bp
-	}
-	type block struct {
-		buf *[]byte
-		n   int
-	}
-	todo := make(chan block, nbuf)
-	hashed := make(chan struct{})
-	wb := writeBehind{f: t.File, name: t.Name}
-	go func() {
-		for b := range todo {
-			t.hash.Write((*b.buf)[:b.n])
-			free <- b.buf
-		}
-		close(hashed)
-	}()
-	var err error
-	for err == nil {
-		if cerr := ctx.Err(); cerr != nil {
-			err = newError("copy", t.Name, context.Cause(ctx))
-			break
-		}
-		bp := <-free
-		n, rerr := io.ReadFull(src, *bp)
-		if n > 0 {
-			todo <- block{bp, n}
-			if _, werr := t.File.Write((*bp)[:n]); werr != nil {
-				err = newError("write", t.Name, werr)
-			}
-			t.size += int64(n)
-			if err == nil {
-				err = wb.wrote(t.size)
-			}
-		} else {
-			free <- bp
-		}
-		switch {
-		case err != nil:
-		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
-			close(todo)
-			<-hashed
-			return nil
-		case rerr != nil:
-			err = newError("copy: read source for", t.Name, rerr)
-		}
-	}
-	close(todo)
-	<-hashed
-	return err
-}
 
 // finishMove unlinks src when it is still the file st0 describes, fsyncs its
 // directory and removes the intent.
