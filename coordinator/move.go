@@ -98,8 +98,9 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 	err = c.root.Move(octx, src, dkey, append(c.wopts(ctx, o, nil, nil, opts), hook)...)
 	stop()
 	if dv.Token == 0 || (err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
+		err = c.leaseErr(ctx, wrapW("move", dkey, err), all...) // before the release ends the leases
 		release(nil)
-		return c.leaseErr(ctx, wrapW("move", dkey, err), all...)
+		return err
 	}
 	vs := map[string]*locking.Version{dkey: &dv}
 	c.finish(ctx, hs[dkey], dv)

@@ -124,8 +124,9 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 				_ = it.f.Abort()
 			}
 		}
+		err = c.leaseErr(ctx, err, hs...) // before the release ends the leases
 		releaseAll(false)
-		return c.leaseErr(ctx, err, hs...)
+		return err
 	}
 	for i, it := range items {
 		i := i
@@ -186,8 +187,9 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 		for range countTrue(waiting) {
 			<-done
 		}
+		err = c.leaseErr(ctx, err, hs...) // before the release ends the leases
 		releaseAll(false)
-		return c.leaseErr(ctx, err, hs...)
+		return err
 	}
 	if ferr != nil {
 		return abortBefore(ferr)
