@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +18,11 @@ import (
 // switch, the way Kubernetes updates a mounted ConfigMap:
 //
 //  1. a new hidden directory .<name>.v<unix-nanoseconds> is created beside
-//     name and fill is called with its OS path to populate it;
+//     name and fill is called with an OS path of it to populate it: on Linux
+//     the path of an open handle (/proc/<pid>/fd/<n>), so that no directory
+//     renamed or swapped for a symlink above it while fill runs can lead
+//     fill's writes elsewhere (outside the root); the path is valid only
+//     while fill runs;
 //  2. every file and directory in it is fsynced;
 //  3. a temp symlink (named like a temp file, so Sweep removes an orphan)
 //     pointing at the new directory is renamed over name after the PreCommit
@@ -89,7 +92,13 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 		return err
 	}
 	start := time.Now()
-	if err := fill(filepath.Join(r.dir, filepath.FromSlash(verRel))); err != nil {
+	fp, fillDone, err := r.fillPath(verRel)
+	if err != nil {
+		return undo(newError("publish: open", verRel, err))
+	}
+	err = fill(fp)
+	fillDone()
+	if err != nil {
 		return undo(newError("publish: fill", verRel, err))
 	}
 	if err := ctx.Err(); err != nil {
