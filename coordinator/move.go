@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,20 +98,35 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 	})
 	err = c.root.Move(octx, src, dkey, append(c.wopts(ctx, o, nil, nil, opts), hook)...)
 	stop()
-	if dv.Token == 0 || (err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
+	visible := dv.Token != 0 && (err == nil || errors.Is(err, writer.ErrDurabilityUnconfirmed) || c.landed(ctx, dkey, dv))
+	if !visible {
 		err = c.leaseErr(ctx, wrapW("move", dkey, err), all...) // before the release ends the leases
 		release(nil)
 		return err
 	}
 	vs := map[string]*locking.Version{dkey: &dv}
 	c.finish(ctx, hs[dkey], dv)
-	if inside {
+	if _, serr := os.Lstat(src); inside && errors.Is(serr, fs.ErrNotExist) {
 		c.finish(ctx, hs[skey], sv)
 		vs[skey] = &sv
 	}
 	release(vs)
-	outcome = outcomeOf(err)
-	return err
+	// Visible: committed (an error other than ErrDurabilityUnconfirmed says
+	// the source was kept).
+	outcome = OutcomeCommitted
+	if errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+		outcome = OutcomeUnconfirmed
+	}
+	return wrapW("move", dkey, err)
+}
+
+// landed reports whether dst now holds version v: a move whose writer
+// reported an error after its hook (the source could not be removed after the
+// destination was committed) has made a visible change, which must be
+// recorded and reported as such.
+func (c *Coordinator) landed(ctx context.Context, dst string, v locking.Version) bool {
+	ct, err := c.root.ReadVersion(context.WithoutCancel(ctx), dst)
+	return err == nil && ct.Exists && ct.Size == v.Size && ct.SHA256 == v.SHA256
 }
 
 // insideKey reports whether the caller's path p lies inside the root, and its
