@@ -11,10 +11,10 @@ import (
 )
 
 // copyRange copies src into the fresh temp t with copy_file_range(2) in
-// 1 MiB steps: within one filesystem (also across two bind mounts of it) the
+// steps of moveBlockSize: within one filesystem (also across two bind mounts of it) the
 // kernel copies without passing the data through user space, as cp does.
-// Each copied range is read back from the temp and hashed on another
-// goroutine, so t's sha256 is of exactly what the temp holds. It returns
+// Each copied range is read back from the temp and hashed while the copy
+// goes on, so t's sha256 is of exactly what the temp holds. It returns
 // errNoCopyRange, having written nothing, when the kernel refuses the first
 // step (another filesystem: EXDEV; no support: EINVAL, ENOSYS, EOPNOTSUPP);
 // the caller then copies through a buffer.
@@ -33,30 +33,48 @@ func copyRange(ctx context.Context, r *Root, t *tempFile, src *os.File) error {
 		return newError("copy", t.Name, err)
 	}
 
+	// Two goroutines behind the copy: one reads each copied range back from
+	// the temp into a block, the other hashes the blocks in order, so the
+	// read-back and the hash (the slowest step) overlap too.
 	type span struct{ off, n int64 }
-	todo := make(chan span, 8)
-	hashed := make(chan error, 1)
+	todo := make(chan span, moveBlocks)
+	free := make(chan *moveBlock, moveBlocks)
+	for range moveBlocks {
+		b := moveBlockPool.Get().(*moveBlock)
+		defer moveBlockPool.Put(b)
+		free <- b
+	}
+	toHash := make(chan *moveBlock, moveBlocks)
+	var herr error
 	go func() {
-		bp := bufPool.Get().(*[]byte)
-		defer bufPool.Put(bp)
-		var herr error
+		defer close(toHash)
 		for s := range todo {
 			if herr != nil {
 				continue
 			}
-			buf := (*bp)[:s.n]
-			if _, err := rd.ReadAt(buf, s.off); err != nil {
+			b := <-free
+			b.n = int(s.n)
+			if _, err := rd.ReadAt(b.buf[:b.n], s.off); err != nil {
 				herr = newError("copy: read back", t.Name, err)
+				free <- b
 				continue
 			}
-			t.hash.Write(buf)
+			toHash <- b
 		}
-		hashed <- herr
+	}()
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for b := range toHash {
+			t.hash.Write(b.buf[:b.n])
+			free <- b
+		}
 	}()
 	finish := func(err error) error {
 		close(todo)
-		if herr := <-hashed; err == nil {
-			err = herr
+		<-hashed
+		if err == nil {
+			err = herr // toHash closed after herr was set
 		}
 		return err
 	}
@@ -73,7 +91,7 @@ func copyRange(ctx context.Context, r *Root, t *tempFile, src *os.File) error {
 			err := dconn.Control(func(dfd uintptr) {
 				roff, woff := off, off
 				for {
-					n, cerr = unix.CopyFileRange(int(sfd), &roff, int(dfd), &woff, copyBufSize, 0)
+					n, cerr = unix.CopyFileRange(int(sfd), &roff, int(dfd), &woff, moveBlockSize, 0)
 					if !errors.Is(cerr, unix.EINTR) {
 						return
 					}
