@@ -121,7 +121,8 @@ func Observe(fn func(Event)) Option {
 // "rename", "dirsync", "exdev-fallback", "retry", "rollback",
 // "restore-inplace", "inplace-cleanup" (a committed in-place rewrite could
 // not remove its marker; the next operation on the name does), "remove",
-// "sweep-remove", "move-complete-intent", "move-discard-intent". Path is
+// "sweep-remove", "move-complete-intent", "move-discard-intent", "prune"
+// (PublishDir could not remove an old version; the next publish retries). Path is
 // root-relative; Bytes is set for data steps.
 type Event struct {
 	Step  string

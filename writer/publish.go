@@ -52,8 +52,9 @@ import (
 // visible but its directory fsync was refused; any other error means name
 // still points where it did (a rename that reports an error is checked: if
 // name links to the new version, the swap is made) (a fill error is returned wrapped, and the new
-// version removed). An error from pruning old versions after the switch is
-// returned wrapped too, with the new version published.
+// version removed). Pruning old versions comes after the switch: a version
+// that cannot be removed is left for the next publish and reported only as
+// an Observe event (Step "prune", with its error), since the publish is made.
 func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string) error, keep int, opts ...Option) error {
 	cfg := newConfig(opts)
 	rel, err := r.resolveLinkName(name)
@@ -128,7 +129,14 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 	if err := r.syncDirs(cfg, rel, created); err != nil {
 		return err
 	}
-	return r.pruneVersions(dir, stem, ver, keep)
+	// The switch is made: an old version that cannot be removed now is only
+	// clutter (the next publish prunes it again), never a reason to report
+	// the publish as failed.
+	start = time.Now()
+	if err := r.pruneVersions(dir, stem, ver, keep); err != nil {
+		cfg.emit("prune", dir, start, 0, err)
+	}
+	return nil
 }
 
 // swapHappened decides, after the rename of the temp link tmp over rel
