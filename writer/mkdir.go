@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,11 @@ import (
 // (EEXIST) may be removed by this call's rollback, which that caller sees as a
 // vanished parent on its next step.
 //
+// The directories holding the entries it created are fsynced before it
+// returns; a refused fsync is an error wrapping ErrDurabilityUnconfirmed (the
+// directories exist but may not survive a crash; see
+// AcceptUnconfirmedDurability).
+//
 // Errors are *Error values naming the step ("mkdir"), the directory and the
 // errno; ErrOutsideRoot and ErrInvalidName come from name resolution.
 func (r *Root) MkdirAll(ctx context.Context, name string, perm fs.FileMode, opts ...Option) error {
@@ -42,8 +48,34 @@ func (r *Root) MkdirAll(ctx context.Context, name string, perm fs.FileMode, opts
 	if err != nil {
 		return err
 	}
-	_, err = r.mkdirAll(ctx, rel, perm, cfg)
-	return err
+	created, err := r.mkdirAll(ctx, rel, perm, cfg)
+	if err != nil || len(created) == 0 {
+		return err
+	}
+	// The new entries survive a crash only once their directories are
+	// fsynced (see syncDirs). A directory removed meanwhile by someone else
+	// (ENOENT) has no entry left to keep.
+	dirs := []string{}
+	for _, d := range created {
+		if p := path.Dir(d); !slices.Contains(dirs, p) {
+			dirs = append(dirs, p)
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		start := time.Now()
+		err := r.syncDir(dirs[i])
+		cfg.emit("dirsync", dirs[i], start, 0, err)
+		switch {
+		case err == nil || errors.Is(err, fs.ErrNotExist):
+		case cfg.acceptDurable && isErrno(err, syscall.EINVAL, syscall.ENOTSUP, syscall.EOPNOTSUPP):
+			if cfg.warn != nil {
+				cfg.warn(newError("fsync directory", dirs[i], withCause(ErrDurabilityUnconfirmed, err)))
+			}
+		default:
+			return newError("fsync directory", dirs[i], withCause(ErrDurabilityUnconfirmed, err))
+		}
+	}
+	return nil
 }
 
 // mkdirAll creates rel and its missing parents (rel is already resolved and
