@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"time"
 
@@ -126,6 +127,11 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 	if errors.Is(err, writer.ErrStaleView) {
 		if c.cfg.strict {
 			return ct, nil, wrap("fresh read", key, err)
+		}
+		if window < c.staleWindow {
+			// The deadline cut the window short: the mismatch may still be
+			// a stale cache, so it is not adopted.
+			return ct, nil, wrap("fresh read", key, fmt.Errorf("%w (the deadline leaves %v of the %v window)", err, window.Round(time.Millisecond), c.staleWindow))
 		}
 		c.tel.add(ctx, c.tel.outsideEdits, AttrKey.String(key))
 		c.log.WarnContext(ctx, "file matches no recorded version after the stale-view window: edited outside sharedwrite; adopting it",
