@@ -21,3 +21,10 @@ type writeBehind struct {
 func (*writeBehind) wrote(int64) error { return nil }
 
 func adviseSequential(*os.File) {}
+
+// dropBehind is Linux-only (cachestat, fadvise).
+type dropBehind struct{}
+
+func newDropBehind(*os.File) *dropBehind { return &dropBehind{} }
+
+func (*dropBehind) read(int64) {}
