@@ -36,10 +36,11 @@ import (
 //  2. src is copied into a flocked temp beside dst, hashed while copying:
 //     with copy_file_range(2) where the kernel can (two mounts of one
 //     filesystem), each range read back and hashed; otherwise through
-//     blocks of 2 MiB (io.Copy would use 32 KiB between filesystems), read,
+//     blocks of 1 MiB (io.Copy would use 32 KiB between filesystems), read,
 //     written and hashed at once by three goroutines; the write-back of the
-//     temp starts while the copy goes on; the temp gets src's mode, owner
-//     (where permitted) and times, and is fsynced;
+//     temp starts, and src's clean pages leave the page cache, while the
+//     copy goes on; the temp gets src's mode, owner (where permitted) and
+//     times, and is fsynced;
 //  3. the intent is updated with the sha256, and the temp is committed onto
 //     dst (PreCommit hook Op "move", rename, directory fsync);
 //  4. src is unlinked only if its fstat (size, mtime, inode) is unchanged

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 )
 
-// moveBlockSize and moveBlocks size the pipelined copy: 4 blocks of 2 MiB
+// moveBlockSize and moveBlocks size the pipelined copy: 8 blocks of 1 MiB
 // (8 MiB per copy in flight) keep the reader, the writer and the hasher
 // busy at once while each system call moves a large piece.
 const (
