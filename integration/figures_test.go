@@ -23,6 +23,7 @@ type Figures struct {
 	Lost         atomic.Int64 // acknowledged updates lost
 	Torn         atomic.Int64 // files whose content is not one whole payload
 	Temps        atomic.Int64 // temp files left after clean
+	Adopted      atomic.Int64 // files matching no recorded version, adopted after the stale-view window
 }
 
 var collector = &figureSet{byName: map[string]*Figures{}}
@@ -48,10 +49,10 @@ func figures(t *testing.T) *Figures {
 
 func (f *Figures) row() []int64 {
 	return []int64{f.Ops.Load(), f.Kills.Load(), f.Pauses.Load(), f.Refusals.Load(), f.FloorRaises.Load(),
-		f.StaleRetried.Load(), f.Repeats.Load(), f.Lost.Load(), f.Torn.Load(), f.Temps.Load()}
+		f.StaleRetried.Load(), f.Repeats.Load(), f.Lost.Load(), f.Torn.Load(), f.Temps.Load(), f.Adopted.Load()}
 }
 
-var columns = []string{"ops", "kills", "pauses", "refusals", "floor-raises", "stale-retried", "token-repeats", "lost", "torn", "temps"}
+var columns = []string{"ops", "kills", "pauses", "refusals", "floor-raises", "stale-retried", "token-repeats", "lost", "torn", "temps", "adopted"}
 
 func (f *Figures) String() string {
 	var b strings.Builder

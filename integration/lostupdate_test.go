@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,15 +53,25 @@ func (h *history) add(client int, call, ret time.Time, read int, log string) {
 // adds the acknowledged increments to h.
 func increments(t *testing.T, v vol, fig *Figures, name string, procs, perClient int, h *history) {
 	t.Helper()
-	incrementsWhile(t, v, fig, name, procs, h, nil, func(i int) bool { return i < perClient })
+	incrementsWhile(t, v, fig, name, procs, h, incOpts{more: func(i int) bool { return i < perClient }})
 }
 
-// incrementsWhile is increments with each client going on while more(the
-// number of its acknowledged increments) is true. Each operation holds gate
-// (when not nil) for reading: a writer of gate waits until no operation is in
-// flight and holds new ones back.
-func incrementsWhile(t *testing.T, v vol, fig *Figures, name string, procs int, h *history, gate *sync.RWMutex, more func(i int) bool) {
+// incOpts shape incrementsWhile.
+type incOpts struct {
+	// more(the number of a client's acknowledged increments) says whether
+	// the client goes on.
+	more func(i int) bool
+	// gate, when not nil, is held for reading by each operation: a writer of
+	// gate waits until no operation is in flight and holds new ones back.
+	gate *sync.RWMutex
+	// retry lists exit codes retried besides 3, 4 and 6.
+	retry []int
+}
+
+// incrementsWhile is increments with each client going on while o.more.
+func incrementsWhile(t *testing.T, v vol, fig *Figures, name string, procs int, h *history, o incOpts) {
 	t.Helper()
+	more, gate := o.more, o.gate
 	opsDir := t.TempDir()
 	var wg sync.WaitGroup
 	for c := range procs {
@@ -81,10 +92,15 @@ func incrementsWhile(t *testing.T, v vol, fig *Figures, name string, procs int, 
 					gate.RUnlock()
 				}
 				fig.FloorRaises.Add(int64(floorRaises(t, r.stderr)))
+				fig.Adopted.Add(int64(strings.Count(r.stderr, "matches no recorded version")))
 				if strings.TrimSpace(r.stdout) != "" {
 					fig.StaleRetried.Add(metricSum(t, r.stdout, "sharedwrite.stale_reads.retried"))
 				}
-				switch r.code {
+				code := r.code
+				if slices.Contains(o.retry, code) {
+					code = 3
+				}
+				switch code {
 				case 0:
 					b, err := os.ReadFile(rec)
 					if err != nil {

@@ -39,7 +39,7 @@ func TestSSHFSStaleRedis(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			incrementsWhile(t, v, fig, "counter", 2, h, nil, func(i int) bool { return i < each })
+			incrementsWhile(t, v, fig, "counter", 2, h, incOpts{more: func(i int) bool { return i < each }})
 		}()
 	}
 	wg.Wait()
