@@ -148,6 +148,11 @@ type FileLock struct {
 // Close closes only this descriptor.
 func AdoptFileLock(fd uintptr, key string) (*FileLock, error) {
 	p := LockPath(key)
+	// Checked before os.NewFile: an *os.File dropped on an error path would
+	// close the caller's descriptor whenever the garbage collector ran.
+	if err := checkInheritedFd(fd); err != nil {
+		return nil, &Error{Op: "adopt lock file", Key: key, Path: p, Err: err}
+	}
 	f := os.NewFile(fd, p)
 	if f == nil {
 		return nil, &Error{Op: "adopt lock file", Key: key, Path: p, Err: os.ErrInvalid}

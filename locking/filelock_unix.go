@@ -3,6 +3,7 @@
 package locking
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -82,4 +83,17 @@ func fileGID(fi fs.FileInfo) (int, bool) {
 		return 0, false
 	}
 	return int(st.Gid), true
+}
+
+// checkInheritedFd checks, without taking ownership of it, that fd is an open
+// regular file.
+func checkInheritedFd(fd uintptr) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(fd), &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("descriptor %d is not a regular file (mode %#o)", fd, st.Mode&unix.S_IFMT)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ package locking
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 
@@ -46,3 +47,16 @@ func openLockFile(d *LockDir, name string, perm fs.FileMode) (*os.File, error) {
 }
 
 func fileGID(fs.FileInfo) (int, bool) { return 0, false }
+
+// checkInheritedFd checks, without taking ownership of it, that the handle
+// is a disk file.
+func checkInheritedFd(fd uintptr) error {
+	t, err := windows.GetFileType(windows.Handle(fd))
+	if err != nil {
+		return err
+	}
+	if t != windows.FILE_TYPE_DISK {
+		return fmt.Errorf("handle %#x is not a disk file (type %d)", fd, t)
+	}
+	return nil
+}
