@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -19,13 +20,28 @@ const newFilePerm = 0o644
 // once; when it fails nothing is committed and the error is a
 // *CommandFailedError wrapping fn's. opts are writer options.
 func (c *Coordinator) Update(ctx context.Context, name string, fn func(old []byte, exists bool) ([]byte, error), opts ...writer.Option) error {
+	return c.UpdateContext(ctx, name, func(_ context.Context, old []byte, exists bool) ([]byte, error) {
+		return fn(old, exists)
+	}, opts...)
+}
+
+// UpdateContext is Update with fn given the operation's context, which is
+// cancelled, with cause ErrLeaseLost, the moment the lease is lost: a long
+// computation (a user's command) can stop at once instead of running on
+// without the lease.
+func (c *Coordinator) UpdateContext(ctx context.Context, name string, fn func(ctx context.Context, old []byte, exists bool) ([]byte, error), opts ...writer.Option) error {
 	return c.run(ctx, "update", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		ct, err := c.verify(ctx, h)
 		if err != nil {
 			return nil, err
 		}
-		data, err := fn(ct.Data, ct.Exists)
+		data, err := fn(ctx, ct.Data, ct.Exists)
 		if err != nil {
+			if cause := context.Cause(ctx); ctx.Err() != nil {
+				// Stopped by the lease's loss (or the caller): that is the
+				// outcome to report, not the command's failure.
+				return nil, wrap("update", h.key, fmt.Errorf("%w (%v)", cause, err))
+			}
 			return nil, commandFailed(h.key, err)
 		}
 		if err := context.Cause(ctx); ctx.Err() != nil {
@@ -69,6 +85,9 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 		}
 		data, err := gen(ctx)
 		if err != nil {
+			if cause := context.Cause(ctx); ctx.Err() != nil {
+				return nil, wrap("init", h.key, fmt.Errorf("%w (%v)", cause, err))
+			}
 			return nil, commandFailed(h.key, err)
 		}
 		var v locking.Version

@@ -38,7 +38,9 @@ When CMD exits non-zero nothing is written and update exits 8.`,
 
 func runUpdate(ctx context.Context, g *globals, o *updateOpts) error {
 	return g.withVolume(ctx, "update "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
-		return v.Update(ctx, o.name, func(old []byte, _ bool) ([]byte, error) {
+		// The command runs under the operation's context: the lease's loss
+		// stops it at once.
+		return v.Update(ctx, o.name, func(ctx context.Context, old []byte, _ bool) ([]byte, error) {
 			acquired()
 			return g.runFilter(ctx, o.name, o.argv, old)
 		})

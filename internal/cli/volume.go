@@ -116,8 +116,8 @@ func (v *volume) WriteFrom(ctx context.Context, name string, r io.Reader, o writ
 	return f.Commit(ctx)
 }
 
-func (v *volume) Update(ctx context.Context, name string, fn func(old []byte, exists bool) ([]byte, error)) error {
-	return v.c.Update(ctx, name, fn)
+func (v *volume) Update(ctx context.Context, name string, fn func(ctx context.Context, old []byte, exists bool) ([]byte, error)) error {
+	return v.c.UpdateContext(ctx, name, fn)
 }
 
 func (v *volume) InitOnce(ctx context.Context, name string, gen func(context.Context) ([]byte, error)) ([]byte, error) {
