@@ -1,0 +1,123 @@
+//go:build linux
+
+package writer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
+)
+
+// TestMoveLarge moves a file several write-behind steps long, with a partial
+// last block, through both copy paths: the three-stage buffered copy (another
+// filesystem) and copy_file_range (another mount of the same one). dst must
+// hold exactly src's bytes, the hook must see their sha256 and size, and src
+// and its intent must be gone.
+func TestMoveLarge(t *testing.T) {
+	const size = 3*writeBehindStep + 5*moveBlockSize + 12345
+	tests := []struct {
+		name string
+		rig  func(t *testing.T) (rootDir, srcDir string)
+	}{
+		{"disk to tmpfs", func(t *testing.T) (string, string) {
+			return testrig.Tmpfs(t, "256m"), t.TempDir()
+		}},
+		{"tmpfs to disk", func(t *testing.T) (string, string) {
+			return t.TempDir(), testrig.Tmpfs(t, "256m")
+		}},
+		{"two bind-mounted views of one filesystem", func(t *testing.T) (string, string) {
+			base := t.TempDir()
+			rootDir, _ := mkdirs(t, base, "root"), mkdirs(t, base, "spool")
+			view := t.TempDir()
+			testrig.BindMount(t, base, view)
+			return rootDir, filepath.Join(view, "spool")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rootDir, srcDir := tt.rig(t)
+			r, err := Open(rootDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			src := filepath.Join(srcDir, "large.bin")
+			sum := randomFile(t, src, size, 0o600)
+			fi, _ := os.Stat(src)
+			var ev events
+			var hooked []Change
+			hook := PreCommit(func(ctx context.Context, c Change) error { hooked = append(hooked, c); return nil })
+			if err := r.Move(context.Background(), src, "large.bin", ev.opt(), hook); err != nil {
+				t.Fatalf("Move: %v", err)
+			}
+			checkMoved(t, rootDir, src, "large.bin", sum, 0o600, fi.ModTime())
+			if ev.count("exdev-fallback") == 0 {
+				t.Errorf("no exdev-fallback event; want the copy path")
+			}
+			if len(hooked) == 0 {
+				t.Fatal("PreCommit hook not called")
+			}
+			if last := hooked[len(hooked)-1]; last.SHA256 != sum || last.Size != size {
+				t.Errorf("PreCommit change: got sha256 %x size %d; want %x %d", last.SHA256, last.Size, sum, int64(size))
+			}
+			if _, err := os.Lstat(moveIntentPath(src)); !os.IsNotExist(err) {
+				t.Errorf("intent after Move: %v; want it gone", err)
+			}
+		})
+	}
+}
+
+// TestDropBehind: the copied pages of a clean source leave the page cache;
+// those of a source with dirty pages stay (dropping them would first write
+// them to the disk).
+func TestDropBehind(t *testing.T) {
+	const size = 2 * writeBehindStep
+	stat := func(t *testing.T, f *os.File) unix.Cachestat_t {
+		t.Helper()
+		var st unix.Cachestat_t
+		rng := unix.CachestatRange{Off: 0, Len: size}
+		if err := unix.Cachestat(uint(f.Fd()), &rng, &st, 0); err != nil {
+			testrig.Unavailable(t, "cachestat(2): "+err.Error())
+		}
+		return st
+	}
+	for _, dirty := range []bool{false, true} {
+		name := map[bool]string{false: "clean", true: "dirty"}[dirty]
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "src.bin")
+			randomFile(t, p, size, 0o600)
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if !dirty {
+				if err := f.Sync(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := stat(t, f)
+			if dirty && before.Dirty == 0 {
+				t.Skip("the pages were written back before the test could look (a concurrent sync)")
+			}
+			if before.Cache == 0 {
+				t.Fatalf("page cache holds none of the file just written; the test cannot tell")
+			}
+			db := newDropBehind(f)
+			db.read(size)
+			after := stat(t, f)
+			switch {
+			case dirty && (after.Cache != before.Cache || after.Dirty != before.Dirty):
+				t.Errorf("cached, dirty pages after dropBehind of a dirty file: got %d, %d; want %d, %d (kept, not written back)",
+					after.Cache, after.Dirty, before.Cache, before.Dirty)
+			case !dirty && after.Cache != 0:
+				t.Errorf("cached pages after dropBehind of a clean file: got %d; want 0", after.Cache)
+			}
+		})
+	}
+}
