@@ -124,6 +124,13 @@ func (d *LockDir) Open(key string) (*FileLock, error) {
 		f.Close()
 		return nil, &Error{Op: "check lock file", Key: key, Path: p, Err: fmt.Errorf("not a regular file (mode %v)", fi.Mode())}
 	}
+	// O_NOFOLLOW stops a planted symlink, not a planted hard link to a file
+	// elsewhere (outside the root, even): the record would be written into
+	// it. A lock file is only ever created here, with one link.
+	if n := linkCount(fi); n > 1 {
+		f.Close()
+		return nil, &Error{Op: "check lock file", Key: key, Path: p, Err: fmt.Errorf("has %d hard links; a lock file has one", n)}
+	}
 	return &FileLock{key: key, path: p, f: f, cfg: d.cfg}, nil
 }
 

@@ -97,3 +97,11 @@ func checkInheritedFd(fd uintptr) error {
 	}
 	return nil
 }
+
+// linkCount returns the number of hard links of fi (0 when unknown).
+func linkCount(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 0
+}

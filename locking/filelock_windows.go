@@ -60,3 +60,6 @@ func checkInheritedFd(fd uintptr) error {
 	}
 	return nil
 }
+
+// linkCount is 0 (unknown) on Windows: os.Stat does not report it.
+func linkCount(fs.FileInfo) uint64 { return 0 }
