@@ -115,9 +115,14 @@ func (f *File) Write(p []byte) (int, error) {
 	return f.f.Write(p)
 }
 
-// ReadFrom copies r into the temp.
+// ReadFrom copies r into the temp, until r ends or the operation's context
+// does (the lease lost, ctx cancelled).
 func (f *File) ReadFrom(r io.Reader) (int64, error) {
-	return f.f.ReadFrom(r)
+	n, err := f.f.ReadFrom(ctxReader{f.octx, r})
+	if err != nil && f.octx.Err() != nil {
+		err = f.c.leaseErr(f.opCtx, wrap("write", f.h.key, err), f.h)
+	}
+	return n, err
 }
 
 // Commit makes the written content visible (the full lease-aware, fenced
