@@ -154,11 +154,22 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			if w == nil {
 				// Subscribe (and wait for Redis to confirm it) before
 				// retrying, so that a release between the reply above and the
-				// wait below is not missed.
+				// wait below is not missed. The confirmation is awaited no
+				// longer than the wait itself: a subscription Redis never
+				// confirms (refused by an ACL, a hung pub/sub connection)
+				// must not keep the waiter from taking over an expired lease.
+				wctx, cancel := context.WithTimeout(ctx, wait)
 				var serr error
-				if w, serr = l.hub.watch(ctx, keys.ReleaseChannel); serr == nil {
+				w, serr = l.hub.watch(wctx, keys.ReleaseChannel)
+				timedOut := wctx.Err() != nil && ctx.Err() == nil
+				cancel()
+				if serr == nil {
 					wake = w.c
 					continue
+				}
+				w = nil
+				if timedOut {
+					continue // the wait is over: retry, and subscribe again if refused
 				}
 				if ctx.Err() == nil && !isTransient(redisErr(serr)) {
 					return nil, &Error{Op: "subscribe", Key: key, Err: redisErr(serr)}
