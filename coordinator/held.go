@@ -211,7 +211,11 @@ func (c *Coordinator) leaseErr(ctx context.Context, err error, hs ...*held) erro
 	return err
 }
 
-// newVersion is the version a commit by h makes visible.
+// newVersion is the version a commit by h makes visible. Its generation is
+// one past the committed one: a rename or a removal puts a new file (or none)
+// at the name, and an Appender holding the old file open compares the
+// generation, not inodes, to learn that it must reopen. Appends keep the
+// generation (appendHeld sets it).
 func (c *Coordinator) newVersion(h *held, sha [32]byte, size int64) locking.Version {
 	return locking.Version{
 		Token:      h.lease.Token(),
@@ -219,7 +223,7 @@ func (c *Coordinator) newVersion(h *held, sha [32]byte, size int64) locking.Vers
 		SHA256:     sha,
 		Size:       size,
 		Length:     size,
-		Generation: h.rec.Committed.Generation,
+		Generation: h.rec.Committed.Generation + 1,
 		Host:       truncate(c.host, 95),
 		PID:        os.Getpid(),
 		Time:       time.Now().UTC(),
