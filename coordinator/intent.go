@@ -151,6 +151,10 @@ func readIntent(r *os.Root, id string) (txIntent, error) {
 }
 
 func removeIntent(r *os.Root, id string) error {
+	if !validIntentID(id) {
+		// Never a path: the id comes from a record on the volume.
+		return wrap("tx intent remove", id, fmt.Errorf("%w: invalid id", ErrCorruptIntent))
+	}
 	name := intentPath(id)
 	if err := r.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return wrap("tx intent remove", name, err)

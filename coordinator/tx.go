@@ -288,7 +288,10 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case errors.Is(err, ErrCorruptIntent):
-		c.log.WarnContext(ctx, "discarding a torn transaction intent (never committed)", "intent", id, "err", err)
+		c.log.WarnContext(ctx, "discarding a torn transaction intent (never committed)", "intent", quote.Name(id), "err", err)
+		if !validIntentID(id) {
+			return nil // names no intent file: nothing to remove
+		}
 		return removeIntent(c.root.OS(), id)
 	case err != nil:
 		return err
