@@ -303,11 +303,17 @@ type earlyPrepare struct {
 // write to another goroutine costs more than the overlap saves.
 const overlapMin = 50 * time.Microsecond
 
+// overlapRecord says whether the next floor and pending write should start
+// early: the volume's last one took overlapMin or more.
+func (c *Coordinator) overlapRecord() bool {
+	return time.Duration(c.recordSync.Load()) >= overlapMin
+}
+
 // startPrepare starts the floor and pending write for content (sha, size) by
 // h, when the volume's last one took overlapMin or more; nil otherwise (the
 // pre-commit hook then writes them).
 func (c *Coordinator) startPrepare(ctx context.Context, h *held, sha [32]byte, size int64) *earlyPrepare {
-	if time.Duration(c.recordSync.Load()) < overlapMin {
+	if !c.overlapRecord() {
 		return nil
 	}
 	p := &earlyPrepare{v: c.newVersion(h, sha, size), done: make(chan struct{})}

@@ -108,7 +108,11 @@ func (c *Coordinator) observe(ctx context.Context, o *op) writer.Option {
 		case "write":
 			o.span.SetAttributes(AttrBytes.Int64(ev.Bytes))
 		}
-		c.tel.pastStep(ctx, ev.Step, ev.Dur, ev.Err, AttrPath.String(ev.Path), AttrBytes.Int64(ev.Bytes))
+		// A step's span is a child of the operation's: when that one is not
+		// recorded (no SDK installed, or sampled out), skip building it.
+		if o.span.IsRecording() {
+			c.tel.pastStep(ctx, ev.Step, ev.Dur, ev.Err, AttrPath.String(ev.Path), AttrBytes.Int64(ev.Bytes))
+		}
 	})
 }
 

@@ -24,6 +24,10 @@ import (
 func (c *Coordinator) WriteFile(ctx context.Context, name string, data []byte, perm fs.FileMode, opts ...writer.Option) error {
 	return c.run(ctx, "write", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		var v locking.Version
+		if !c.overlapRecord() {
+			err := c.root.WriteFile(ctx, h.key, data, perm, c.wopts(ctx, o, h, &v, opts)...)
+			return committed(&v, wrapW("write", h.key, err))
+		}
 		var early *earlyPrepare
 		f, err := c.root.Create(ctx, h.key, perm, append(c.wopts(ctx, o, nil, nil, opts), c.preCommitEarly(h, &v, &early))...)
 		if err != nil {
