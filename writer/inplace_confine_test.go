@@ -5,7 +5,9 @@ package writer
 import (
 	"context"
 	"crypto/sha256"
+	"path"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,5 +56,19 @@ func TestSweepPlantedMarkerTouchesOnlyItsOwnFile(t *testing.T) {
 				t.Errorf("marker naming %q left after Sweep; want it discarded", tc.marker)
 			}
 		})
+	}
+}
+
+// TestInPlaceMarkerNamedByLongName: a target name long enough that its marker
+// name is shortened (with a hash) is still recognised as the marker's own.
+func TestInPlaceMarkerNamedByLongName(t *testing.T) {
+	for _, base := range []string{"a", strings.Repeat("n", 250), strings.Repeat("é", 120)} {
+		m, _ := inPlaceNames("d/" + base)
+		if !(inPlaceIntent{Target: base}).namedBy(path.Base(m)) {
+			t.Errorf("marker %q not recognised as that of %q", path.Base(m), base)
+		}
+		if (inPlaceIntent{Target: base + "x"}).namedBy(path.Base(m)) {
+			t.Errorf("marker %q taken as that of %q", path.Base(m), base+"x")
+		}
 	}
 }
