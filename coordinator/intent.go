@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
 // intentMagic starts every transaction intent file; the version follows it.
@@ -148,6 +151,24 @@ func readIntent(r *os.Root, id string) (txIntent, error) {
 		return txIntent{}, wrap("tx intent read", name, err)
 	}
 	return in, nil
+}
+
+// checkStaged refuses an intent whose entries are not staged temps of their
+// targets (a temp named as the writer names them, in the target's directory
+// or in tempDir, the configured temp directory) or whose targets lie under
+// .sharedwrite/: completing it would rename arbitrary files over others.
+func checkStaged(in txIntent, tempDir string) error {
+	for _, e := range in.Entries {
+		base := path.Base(e.Temp)
+		ok := e.Target != "" && e.Temp != "" && !path.IsAbs(e.Target) && path.Clean(e.Target) == e.Target &&
+			e.Target != metaDir && !strings.HasPrefix(e.Target, metaDir+"/") && !strings.HasPrefix(e.Target, "../") &&
+			(path.Dir(e.Temp) == path.Dir(e.Target) || (tempDir != "" && path.Dir(e.Temp) == path.Clean(tempDir))) &&
+			strings.HasPrefix(base, ".") && strings.HasSuffix(base, ".tmp") && strings.Contains(base, ".sw.")
+		if !ok {
+			return fmt.Errorf("%w: entry %s -> %s is not a staged temp of its target", ErrCorruptIntent, quote.Name(e.Temp), quote.Name(e.Target))
+		}
+	}
+	return nil
 }
 
 func removeIntent(r *os.Root, id string) error {

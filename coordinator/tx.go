@@ -275,6 +275,15 @@ func (c *Coordinator) completePending(ctx context.Context, h *held) error {
 	if p.Intent == "" || sameVersion(p, h.rec.Committed) {
 		return nil
 	}
+	in, err := readIntent(c.root.OS(), p.Intent)
+	if err == nil && !slices.ContainsFunc(in.Entries, func(e txEntry) bool {
+		return e.Target == h.key && e.Token == p.Token && e.LeaseID == p.LeaseID
+	}) {
+		// Not the transaction this key's pending record was written for.
+		c.log.WarnContext(ctx, "pending record names a transaction intent that does not list it; not completing it",
+			"key", quote.Name(h.key), "intent", quote.Name(p.Intent))
+		return nil
+	}
 	return c.completeIntent(ctx, p.Intent)
 }
 
@@ -295,6 +304,10 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 		return removeIntent(c.root.OS(), id)
 	case err != nil:
 		return err
+	}
+	if err := checkStaged(in, c.cfg.tempDir); err != nil {
+		c.log.WarnContext(ctx, "discarding a transaction intent that names no staged temps", "intent", quote.Name(id), "err", err)
+		return removeIntent(c.root.OS(), id)
 	}
 	for _, e := range in.Entries {
 		err := c.root.RenameStaged(ctx, e.Temp, e.Target)
