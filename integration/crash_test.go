@@ -39,8 +39,8 @@ func TestCrashes(t *testing.T) {
 			fig := figures(t)
 			v := newVol(t, t.TempDir(), m.redis, append([]string{"--timeout", "30s"}, m.flags...)...)
 			const size = 1 << 20
-			d := calibrate(t, v, size)
-			t.Logf("one uncontended write of %d KiB takes %v (median of 5): kills spread over [0, %v)", size>>10, d, d*6/5)
+			d := calibrate(t, v, size, m.lanes)
+			t.Logf("a write of %d KiB with %d lanes writing at once takes %v (median): kills spread over [0, %v)", size>>10, m.lanes, d, d*6/5)
 			var wg sync.WaitGroup
 			for lane := range m.lanes {
 				wg.Add(1)
@@ -65,16 +65,34 @@ func TestCrashes(t *testing.T) {
 	}
 }
 
-// calibrate returns the median duration of an uncontended write of size bytes.
-func calibrate(t *testing.T, v vol, size int) time.Duration {
+// calibrate returns the median duration of a write of size bytes while lanes
+// writers write their own files at once, as the lanes will.
+func calibrate(t *testing.T, v vol, size, lanes int) time.Duration {
 	t.Helper()
-	var ds []time.Duration
-	for i := range 5 {
-		r := v.run(t, string(makePayload("calibrate-"+itoa(i), size)), "write", "calibrate")
-		if r.code != 0 {
-			t.Fatalf("calibration write: exit %d: %s", r.code, r.stderr)
-		}
-		ds = append(ds, r.took())
+	var (
+		mu sync.Mutex
+		ds []time.Duration
+		wg sync.WaitGroup
+	)
+	for lane := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3 {
+				r := v.run(t, string(makePayload(fmt.Sprintf("calibrate-%d-%d", lane, i), size)), "write", fmt.Sprintf("calibrate-%d", lane))
+				if r.code != 0 {
+					t.Errorf("calibration write: exit %d: %s", r.code, r.stderr)
+					return
+				}
+				mu.Lock()
+				ds = append(ds, r.took())
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(ds) == 0 {
+		t.FailNow()
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2]
