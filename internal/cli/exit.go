@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // Exit codes, as DESIGN.md "Errors and exit codes" lists them. This file is the
@@ -60,3 +61,14 @@ type volumeError struct{ err error }
 
 func (e volumeError) Error() string { return e.err.Error() }
 func (e volumeError) Unwrap() error { return e.err }
+
+// exitAfterSignal is the exit code of a run that SIGINT or SIGTERM (s)
+// cancelled: 128 + s, as a shell reports a process killed by it, unless the
+// change is visible (0, or 7: committed, durability unconfirmed), which is
+// reported as such.
+func exitAfterSignal(code int, s syscall.Signal) int {
+	if code == exitOK || code == exitUnconfirmed {
+		return code
+	}
+	return 128 + int(s)
+}

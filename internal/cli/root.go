@@ -86,8 +86,8 @@ func Main(args []string) int {
 		}
 	}()
 	code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
-	if s, ok := got.Load().(syscall.Signal); ok && code != exitOK {
-		return 128 + int(s)
+	if s, ok := got.Load().(syscall.Signal); ok {
+		return exitAfterSignal(code, s)
 	}
 	return code
 }
