@@ -7,13 +7,15 @@ import (
 
 // TestWatchdogManyLeases holds leases with different TTLs at once, releasing
 // some along the way (their ticks must not starve or stop the others' on the
-// shared timer): every lease still held keeps its key past several TTLs.
+// shared timer): every lease still held keeps its key past several TTLs. The
+// TTLs are seconds, not milliseconds, so that a loaded machine running the race
+// detector cannot miss a refresh (TTL/3) by scheduling delay alone.
 func TestWatchdogManyLeases(t *testing.T) {
 	r := needRedis(t)
 	c := testClient(t, r.Addr())
 	l := NewRedisLocker(c, uniqueVolume(t))
-	ctx := ctxTimeout(t, 20*time.Second)
-	ttls := []time.Duration{900 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond, 250 * time.Millisecond}
+	ctx := ctxTimeout(t, 30*time.Second)
+	ttls := []time.Duration{3 * time.Second, 600 * time.Millisecond, 2 * time.Second, 1200 * time.Millisecond}
 	var held []Lease
 	for i, ttl := range ttls {
 		le, err := l.Acquire(ctx, "k"+utoa(uint64(i)), ttl)
@@ -30,11 +32,11 @@ func TestWatchdogManyLeases(t *testing.T) {
 	if err := short.Release(ctx, nil, "short"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	if err := held[1].Release(ctx, nil, "k1"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1200 * time.Millisecond) // past every TTL more than once
+	time.Sleep(4 * time.Second) // past every TTL more than once
 	for i, le := range held {
 		if i == 1 {
 			continue
