@@ -119,6 +119,13 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 		}
 		ch.SHA256, ch.Size = sum, size
 	}
+	// The caller may not have fsynced src: a rename would then make a name
+	// visible whose data a crash can still lose, and Move would have reported
+	// it committed. Flush src's data before it takes the target's name.
+	if err := syncPath(absSrc); err != nil {
+		r.rollbackDirs(created, cfg)
+		return false, newError("move: fsync source", absSrc, err)
+	}
 	if err := cfg.runPreCommit(ctx, ch); err != nil {
 		r.rollbackDirs(created, cfg)
 		return false, err
@@ -279,6 +286,20 @@ func hashPath(p string) ([32]byte, int64, error) {
 	}
 	defer f.Close()
 	return copyHashing(io.Discard, f)
+}
+
+// syncPath fsyncs the data of the caller's file p (opened read-only, which is
+// enough for fsync(2) on Linux and the BSDs).
+func syncPath(p string) error {
+	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return err
+	}
+	err = fsyncFile(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // hashRel returns the sha256 and size of the root-relative file rel.

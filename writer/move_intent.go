@@ -46,7 +46,13 @@ func writeMoveIntent(absSrc string, in moveIntent) error {
 		return newError("move: write intent", p, err)
 	}
 	tmp := p + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|oNoFollow, 0o600)
+	// A leftover temp (a crash while writing an intent) is removed, and the
+	// new one created O_EXCL: opening an existing name could write through a
+	// hard link planted there into a file elsewhere.
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return newError("move: remove stale intent temp", tmp, err)
+	}
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY|oNoFollow, 0o600)
 	if err != nil {
 		return newError("move: write intent", tmp, err)
 	}
