@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/writer"
 )
 
 // Errors of this package. Errors from writer and locking are returned wrapped,
@@ -28,6 +29,10 @@ var (
 	ErrAdoptedLock = errors.New("coordinator: inherited lock descriptor refused")
 	// ErrBadVolume: the volume's .sharedwrite files are unreadable or malformed.
 	ErrBadVolume = errors.New("coordinator: bad volume metadata")
+	// ErrMetadataName: the name lies in the volume's own metadata directory
+	// (.sharedwrite: config, volume-id, locks/, tx/). It wraps ErrOutsideRoot
+	// (exit 5).
+	ErrMetadataName = fmt.Errorf("%w: the name is the volume's own metadata (.sharedwrite)", writer.ErrOutsideRoot)
 )
 
 // Error records the step, the path (relative to the root, or the key) and the

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -209,5 +211,15 @@ func (c *Coordinator) resolve(name string) (string, error) {
 		return "", wrap("resolve", name, ErrClosed)
 	}
 	key, err := c.root.Resolve(name)
+	if err == nil && isMetaKey(key) {
+		err = ErrMetadataName
+	}
 	return key, wrap("resolve", name, err)
+}
+
+// isMetaKey reports whether key lies in the volume's own metadata directory
+// (config, volume-id, locks/, tx/), which no operation may name.
+func isMetaKey(key string) bool {
+	first, _, _ := strings.Cut(filepath.ToSlash(key), "/")
+	return first == metaDir
 }

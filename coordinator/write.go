@@ -195,7 +195,16 @@ func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMod
 		return wrap("queue", name, err)
 	}
 	defer leave()
-	return wrapW("mkdir", name, c.root.MkdirAll(ctx, name, perm, c.observe(ctx, o)))
+	if _, err := c.resolve(name); err != nil {
+		return err
+	}
+	opts := []writer.Option{c.observe(ctx, o)}
+	if c.cfg.acceptUnconf {
+		opts = append(opts, writer.AcceptUnconfirmedDurability(func(err error) {
+			c.log.WarnContext(ctx, "created; durability unconfirmed (directory fsync refused)", "path", quote.Name(name), "err", err)
+		}))
+	}
+	return wrapW("mkdir", name, c.root.MkdirAll(ctx, name, perm, opts...))
 }
 
 func outcomeOf(err error) string {
