@@ -48,7 +48,8 @@ const (
 // ExitCode maps an operation's error to the CLI's exit code: 0 committed; 1
 // other failure; 3 lease or lock not obtained in time (a deadline that passes
 // while Redis refuses connections is 6); 4 lease lost or fenced, nothing
-// committed; 5 bad path or volume (outside the root, not a regular file, volume
+// committed; 5 bad path or volume (outside the root or in its .sharedwrite, not a regular file,
+// a symlink loop, a name too long, a non-directory parent, volume
 // not initialised, mode mismatch, a corrupt record); 6 Redis unreachable; 7
 // committed, durability unconfirmed; 8 the user's command failed, nothing
 // committed (*CommandFailedError). Usage errors (2) are the CLI's own.
@@ -61,14 +62,18 @@ func ExitCode(err error) int {
 		return ExitCommandFailed
 	case errors.Is(err, writer.ErrDurabilityUnconfirmed):
 		return ExitUnconfirmed
+	case errors.Is(err, writer.ErrOutsideRoot), errors.Is(err, writer.ErrInvalidName), errors.Is(err, writer.ErrNotRegular),
+		errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ENOTDIR),
+		errors.Is(err, ErrVolumeNotInitialised), errors.Is(err, ErrModeMismatch), errors.Is(err, ErrBadVolume),
+		errors.Is(err, locking.ErrCorruptRecord):
+		// Before the lease class: a refused name joined with the loss or
+		// release of its lease is still the name's fault, and nothing was
+		// committed either way.
+		return ExitBadPath
 	case errors.Is(err, locking.ErrLeaseLost), errors.Is(err, locking.ErrFenced), errors.Is(err, locking.ErrNotHeld):
 		return ExitLeaseLost
 	case errors.Is(err, locking.ErrUnavailable), errors.Is(err, syscall.ECONNREFUSED):
 		return ExitUnavailable
-	case errors.Is(err, writer.ErrOutsideRoot), errors.Is(err, writer.ErrInvalidName), errors.Is(err, writer.ErrNotRegular),
-		errors.Is(err, ErrVolumeNotInitialised), errors.Is(err, ErrModeMismatch), errors.Is(err, ErrBadVolume),
-		errors.Is(err, locking.ErrCorruptRecord):
-		return ExitBadPath
 	case errors.Is(err, locking.ErrNotObtained), errors.Is(err, ErrQueueFull), errors.Is(err, context.DeadlineExceeded):
 		return ExitNotObtained
 	}
