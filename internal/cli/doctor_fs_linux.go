@@ -3,13 +3,11 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sharedwrite/sharedwrite/internal/mountinfo"
 )
 
 // fsMagic names the statfs f_type values doctor knows.
@@ -36,67 +34,16 @@ func probeFS(dir string) fsInfo {
 		fi.Magic = fmt.Sprintf("0x%x", uint64(st.Type))
 		fi.Type = fsMagic[int64(st.Type)]
 	}
-	if abs, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = abs
-	}
-	f, err := os.Open("/proc/self/mountinfo")
+	m, err := mountinfo.Lookup(dir)
 	if err != nil {
 		return fi
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	s.Buffer(make([]byte, 64*1024), 1024*1024)
-	best := ""
-	for s.Scan() {
-		// id parent major:minor root mountpoint mountopts [optional...] - fstype source superopts
-		pre, post, ok := strings.Cut(s.Text(), " - ")
-		if !ok {
-			continue
-		}
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 6 || len(qf) < 3 {
-			continue
-		}
-		point := unescapeMountinfo(pf[4])
-		if !under(dir, point) || len(point) < len(best) {
-			continue
-		}
-		best = point
-		fi.MountPoint, fi.MountType, fi.Source = point, qf[0], unescapeMountinfo(qf[1])
-		fi.Options = append(strings.Split(pf[5], ","), strings.Split(qf[2], ",")...)
-	}
+	fi.MountPoint, fi.MountType, fi.Source = m.MountPoint, m.FSType, m.Source
+	fi.Options = m.Options()
 	if fi.MountType != "" && (fi.Type == "" || fi.Type == "fuse" || fi.Type == "nfs") {
 		fi.Type = fi.MountType // fuse.sshfs, nfs4, ...
 	}
 	return fi
-}
-
-func under(dir, point string) bool {
-	return point == "/" || dir == point || strings.HasPrefix(dir, point+"/")
-}
-
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			v, ok := byte(0), true
-			for _, c := range []byte(s[i+1 : i+4]) {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + c - '0'
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // renameNoReplace renames old to new in the directory dirfd unless new exists.

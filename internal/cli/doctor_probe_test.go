@@ -91,17 +91,3 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
-
-func TestUnescapeMountinfo(t *testing.T) {
-	for in, want := range map[string]string{
-		`/mnt/a\040b`:   "/mnt/a b",
-		`/mnt/tab\011x`: "/mnt/tab\tx",
-		`/plain`:        "/plain",
-		`/end\04`:       `/end\04`,
-		`/x\134y`:       `/x\y`,
-	} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q): got %q; want %q", in, got, want)
-		}
-	}
-}

@@ -1,0 +1,102 @@
+// Package mountinfo finds the mount that holds a path in /proc/self/mountinfo
+// (proc(5)): its mount point, filesystem type, source and options.
+package mountinfo
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strings"
+)
+
+// ErrNoMount is returned when no mount point is a prefix of the path.
+var ErrNoMount = errors.New("mountinfo: no mount holds the path")
+
+// Entry is one line of mountinfo, with the octal escapes of the mount point
+// and the source undone.
+type Entry struct {
+	MountPoint   string   // field 5
+	FSType       string   // after the " - " separator, e.g. "ext4", "fuse.sshfs", "nfs4"
+	Source       string   // the mount source, e.g. "user@host:/export"
+	MountOptions []string // per-mount options (field 6), e.g. "rw", "noatime"
+	SuperOptions []string // per-superblock options, e.g. "actimeo=3"
+}
+
+// Options returns the per-mount options followed by the per-superblock ones.
+func (e Entry) Options() []string {
+	return append(append([]string(nil), e.MountOptions...), e.SuperOptions...)
+}
+
+// find returns the entry in r (mountinfo format) whose mount point is the
+// longest prefix of dir; of equal mount points the last one (the top of a
+// stack of mounts) wins. dir must be absolute and free of symlinks.
+// Malformed lines are skipped.
+func find(r io.Reader, dir string) (Entry, error) {
+	var best Entry
+	found := false
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64*1024), 1024*1024)
+	for s.Scan() {
+		// id parent major:minor root mountpoint mountopts [optional...] - fstype source superopts
+		pre, post, ok := strings.Cut(s.Text(), " - ")
+		if !ok {
+			continue
+		}
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if len(pf) < 6 || len(qf) < 3 {
+			continue
+		}
+		point := Unescape(pf[4])
+		if !within(dir, point) || len(point) < len(best.MountPoint) {
+			continue
+		}
+		best = Entry{
+			MountPoint:   point,
+			FSType:       qf[0],
+			Source:       Unescape(qf[1]),
+			MountOptions: strings.Split(pf[5], ","),
+			SuperOptions: strings.Split(qf[2], ","),
+		}
+		found = true
+	}
+	if found {
+		// A line past the buffer ends the scan; what was matched before it stands.
+		return best, nil
+	}
+	if err := s.Err(); err != nil {
+		return Entry{}, err
+	}
+	return Entry{}, ErrNoMount
+}
+
+func within(dir, point string) bool {
+	return point == "/" || dir == point || strings.HasPrefix(dir, point+"/")
+}
+
+// Unescape undoes mountinfo's octal escapes (\040 for a space, \134 for a
+// backslash); a backslash not followed by three octal digits is kept as is.
+func Unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			v, ok := byte(0), true
+			for _, c := range []byte(s[i+1 : i+4]) {
+				if c < '0' || c > '7' {
+					ok = false
+					break
+				}
+				v = v*8 + c - '0'
+			}
+			if ok {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
