@@ -15,23 +15,15 @@ import (
 // LOCK_NB (a blocking flock cannot be cancelled) until it is granted or ctx
 // ends. Filesystems without flock give an unlocked tempLock.
 func lockFileWait(ctx context.Context, f *os.File) (tempLock, error) {
-	rc, err := f.SyscallConn()
+	fd, err := dupCloexec(f)
 	if err != nil {
 		return tempLock{fd: -1}, err
-	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return tempLock{fd: -1}, err
-	}
-	if derr != nil {
-		return tempLock{fd: -1}, derr
 	}
 	wait := time.Millisecond
 	for {
 		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 		switch {
-		case err == nil, errors.Is(err, unix.ENOLCK), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOSYS):
+		case err == nil, flockUnsupported(err):
 			return tempLock{fd: fd}, nil
 		case errors.Is(err, unix.EWOULDBLOCK), errors.Is(err, unix.EINTR):
 		default:

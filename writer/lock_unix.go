@@ -18,17 +18,9 @@ type tempLock struct{ fd int }
 // not support flock at all (ENOLCK, EOPNOTSUPP, ENOSYS) leave the temp
 // unlocked; a sweeper then relies on the temp's age alone.
 func lockTemp(f *os.File) (tempLock, error) {
-	rc, err := f.SyscallConn()
+	fd, err := dupCloexec(f)
 	if err != nil {
 		return tempLock{fd: -1}, err
-	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return tempLock{fd: -1}, err
-	}
-	if derr != nil {
-		return tempLock{fd: -1}, derr
 	}
 	for {
 		err = unix.Flock(fd, unix.LOCK_EX)
@@ -36,11 +28,35 @@ func lockTemp(f *os.File) (tempLock, error) {
 			break
 		}
 	}
-	if err != nil && !errors.Is(err, unix.ENOLCK) && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
+	if err != nil && !flockUnsupported(err) {
 		_ = unix.Close(fd)
 		return tempLock{fd: -1}, err
 	}
 	return tempLock{fd: fd}, nil
+}
+
+// dupCloexec duplicates f's descriptor with F_DUPFD_CLOEXEC; the flock is
+// taken on the duplicate so that closing it drops the lock whatever f does.
+func dupCloexec(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, derr
+	}
+	return fd, nil
+}
+
+// flockUnsupported reports whether err from flock(2) means the filesystem
+// has no flock at all (ENOLCK, EOPNOTSUPP, ENOSYS): the temp stays unlocked.
+func flockUnsupported(err error) bool {
+	return errors.Is(err, unix.ENOLCK) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS)
 }
 
 // unlock closes the duplicate descriptor, which drops the flock.
