@@ -218,6 +218,13 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 	if err := octx.Err(); err != nil {
 		return abortBefore(wrap("tx", items[0].key, context.Cause(octx)))
 	}
+	// The intent is the commit point: every lease must still have the commit
+	// margin left now, not only when its floor and pending were written.
+	for _, it := range items {
+		if _, err := c.checkCommit(octx, it.h); err != nil {
+			return abortBefore(wrap("tx commit check", it.key, err))
+		}
+	}
 	if err := writeIntent(c.root.OS(), in); err != nil {
 		return abortBefore(err)
 	}
