@@ -211,28 +211,26 @@ func parseRedisURL(rawURL string) (*RedisConfig, error) {
 	} else if tf != (tlsFiles{}) {
 		return nil, errors.New("tls_* options need rediss://")
 	}
+	// The three option structs share these fields by name only, so each
+	// hands over pointers to its own.
+	common := func(user, pass *string, tlsConfig **tls.Config, maxRetries *int, ctxTimeoutEnabled *bool) {
+		*user, *pass = username, password
+		*tlsConfig = tc
+		if !retriesSet {
+			*maxRetries = -1
+		}
+		*ctxTimeoutEnabled = ctxTimeout
+	}
 	switch {
 	case c.Simple != nil:
-		c.Simple.Username, c.Simple.Password = username, password
-		c.Simple.TLSConfig = tc
-		if !retriesSet {
-			c.Simple.MaxRetries = -1
-		}
-		c.Simple.ContextTimeoutEnabled = ctxTimeout
+		o := c.Simple
+		common(&o.Username, &o.Password, &o.TLSConfig, &o.MaxRetries, &o.ContextTimeoutEnabled)
 	case c.Failover != nil:
-		c.Failover.Username, c.Failover.Password = username, password
-		c.Failover.TLSConfig = tc
-		if !retriesSet {
-			c.Failover.MaxRetries = -1
-		}
-		c.Failover.ContextTimeoutEnabled = ctxTimeout
+		o := c.Failover
+		common(&o.Username, &o.Password, &o.TLSConfig, &o.MaxRetries, &o.ContextTimeoutEnabled)
 	case c.Cluster != nil:
-		c.Cluster.Username, c.Cluster.Password = username, password
-		c.Cluster.TLSConfig = tc
-		if !retriesSet {
-			c.Cluster.MaxRetries = -1
-		}
-		c.Cluster.ContextTimeoutEnabled = ctxTimeout
+		o := c.Cluster
+		common(&o.Username, &o.Password, &o.TLSConfig, &o.MaxRetries, &o.ContextTimeoutEnabled)
 	}
 	return c, nil
 }
