@@ -57,6 +57,11 @@ func TestRunUsage(t *testing.T) {
 		{[]string{"update", "k"}, 2},
 		{[]string{"--log-level", "loud", "version"}, 2},
 		{[]string{"bench", "--ops", "0"}, 2},
+		{[]string{"--lease-ttl", "0", "--root", "/nonexistent", "write", "f"}, 2},
+		{[]string{"--lease-ttl", "-1s", "--root", "/nonexistent", "write", "f"}, 2},
+		{[]string{"--timeout", "-5s", "--root", "/nonexistent", "write", "f"}, 2},
+		{[]string{"--redis", "http://127.0.0.1:1", "--root", "/nonexistent", "write", "f"}, 2},
+		{[]string{"--redis", "redis://127.0.0.1:notaport", "--root", "/nonexistent", "write", "f"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
+
+	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // commands lists every subcommand. A new subcommand is one file with an options
@@ -105,6 +107,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if !cmd.Flags().Changed("redis") {
 			g.redisURL = os.Getenv(envRedis)
 		}
+		if err := g.checkFlags(); err != nil {
+			return err
+		}
 		logger, err := newLogger(stderr, g.logFormat, g.logLevel)
 		if err != nil {
 			return usageError{err}
@@ -171,8 +176,8 @@ locks propagate (see 'sharedwrite doctor').`,
 	// The default is read from the environment only when the flag is absent
 	// (PersistentPreRunE), never shown in --help: it may hold a password.
 	f.StringVar(&g.redisURL, "redis", "", "Redis URL (redis://, rediss://, unix://, Sentinel or Cluster forms); default $SHAREDWRITE_REDIS; none: local mode")
-	f.DurationVar(&g.leaseTTL, "lease-ttl", defaultLeaseTTL, "lease time to live (refreshed every TTL/3 while held)")
-	f.DurationVar(&g.timeout, "timeout", defaultTimeout, "how long to wait for the lease and the lock, and for Redis")
+	f.DurationVar(&g.leaseTTL, "lease-ttl", defaultLeaseTTL, "lease time to live (refreshed every TTL/3 while held); must be positive")
+	f.DurationVar(&g.timeout, "timeout", defaultTimeout, "how long to wait for the lease and the lock, and for Redis; 0: no limit (negative is refused)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	for _, c := range commands {
@@ -185,6 +190,25 @@ locks propagate (see 'sharedwrite doctor').`,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
+}
+
+// checkFlags refuses global flag values no command can use (exit 2): a
+// non-positive --lease-ttl, a negative --timeout, a Redis URL (from --redis or
+// $SHAREDWRITE_REDIS) that does not parse. The URL's error never holds its
+// password.
+func (g *globals) checkFlags() error {
+	if g.leaseTTL <= 0 {
+		return usagef("--lease-ttl %v: must be positive", g.leaseTTL)
+	}
+	if g.timeout < 0 {
+		return usagef("--timeout %v: must not be negative (0: no limit)", g.timeout)
+	}
+	if g.redisURL != "" {
+		if _, err := locking.ParseRedisURL(g.redisURL); err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
 }
 
 // usageArgs marks argument-count errors as usage errors.
