@@ -126,8 +126,9 @@ func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error
 	return c, nil
 }
 
-// Close releases the coordinator's handles (and the Redis client it built from
-// a URL). Operations still running fail; Close does not wait for them.
+// Close releases the coordinator's handles, the Redis locker's pub/sub
+// connection (and the Redis client it built from a URL; a client given with
+// WithRedis stays open). Operations still running fail; Close does not wait for them.
 func (c *Coordinator) Close() error {
 	if c.closed.Swap(true) {
 		return nil
@@ -141,6 +142,11 @@ func (c *Coordinator) Close() error {
 	}
 	if c.root != nil {
 		errs = append(errs, c.root.Close())
+	}
+	if l, ok := c.locker.(interface{ Close() error }); ok {
+		// The Redis locker's pub/sub connection and its reader, also when
+		// the caller supplied the client.
+		errs = append(errs, l.Close())
 	}
 	if c.ownClient != nil {
 		errs = append(errs, c.ownClient.Close())
