@@ -15,26 +15,33 @@ import (
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
-// withVolume opens the volume, runs fn and closes the volume. --timeout bounds
-// the work until fn calls acquired (commands that run a user's command call it
-// once they hold the lease, so that the command's own run time is not bounded),
-// or the whole of fn when it never does. label names the work for the progress
-// line.
+// withVolume opens the volume, runs fn and closes the volume. --timeout is a
+// deadline on the work until fn calls acquired: ctx reports it (Deadline, so
+// that the coordinator bounds its wait for the lease, the lock and a fresh
+// view by it) and is cancelled when it passes. Commands that run a user's
+// command call acquired once they hold the lease: it lifts the deadline, so
+// that the command's own run time is bounded by the lease alone. When the
+// deadline passed before acquired, ctx is already cancelled (the command does
+// not start) and the result is the timeout (exit 3), not the command's
+// failure. Commands that never call acquired are bounded by --timeout as a
+// whole. label names the work for the progress line.
 func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx context.Context, v *volume, acquired func()) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	stop := startProgress(g.stderr, label)
-	acquired := stop
-	var timedOut atomic.Bool
-	if g.timeout > 0 {
-		timer := time.AfterFunc(g.timeout, func() {
-			timedOut.Store(true)
-			cancel(fmt.Errorf("--timeout %v passed: %w", g.timeout, context.DeadlineExceeded))
-		})
-		acquired = func() { timer.Stop(); stop() }
-		defer timer.Stop()
-	}
 	defer stop()
+	acquired := stop
+	var ac *acquireContext
+	var late atomic.Bool
+	if g.timeout > 0 {
+		ac = newAcquireContext(ctx, g.timeout)
+		defer ac.cancel(nil)
+		ctx = ac
+		acquired = func() {
+			stop()
+			if !ac.lift() {
+				late.Store(true)
+			}
+		}
+	}
 	v, err := openVolume(ctx, g)
 	if err == nil {
 		err = fn(ctx, v, acquired)
@@ -42,10 +49,62 @@ func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx cont
 			err = fmt.Errorf("close volume %s: %w", quote.Name(g.root), cerr)
 		}
 	}
-	if err != nil && timedOut.Load() && !errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case err == nil || ac == nil:
+	case late.Load():
+		// The lease came as the deadline passed: the command after `--`
+		// was handed a cancelled context, so its failure is the timeout's.
+		err = timeoutError{err: errors.New("the lease came only as the deadline passed; nothing was run or committed"), timeout: g.timeout}
+	case ac.fired.Load() && !errors.Is(err, context.DeadlineExceeded):
 		err = timeoutError{err: err, timeout: g.timeout}
 	}
 	return err
+}
+
+// acquireContext carries --timeout as a deadline that acquired lifts: until
+// then Deadline reports it and Done closes when it passes (the cause wraps
+// context.DeadlineExceeded); after lift, Deadline is the parent's and the
+// deadline no longer cancels.
+type acquireContext struct {
+	context.Context // cancelled by the timer (or the parent)
+	cancel          context.CancelCauseFunc
+	timer           *time.Timer
+	deadline        time.Time
+	lifted, fired   atomic.Bool
+}
+
+func newAcquireContext(parent context.Context, timeout time.Duration) *acquireContext {
+	ctx, cancel := context.WithCancelCause(parent)
+	ac := &acquireContext{Context: ctx, cancel: cancel, deadline: time.Now().Add(timeout)}
+	if dl, ok := parent.Deadline(); ok && dl.Before(ac.deadline) {
+		ac.deadline = dl
+	}
+	ac.timer = time.AfterFunc(time.Until(ac.deadline), func() {
+		ac.fired.Store(true)
+		cancel(fmt.Errorf("--timeout %v passed: %w", timeout, context.DeadlineExceeded))
+	})
+	return ac
+}
+
+// Deadline is --timeout's deadline until lift, then the parent's.
+func (c *acquireContext) Deadline() (time.Time, bool) {
+	if c.lifted.Load() {
+		return c.Context.Deadline()
+	}
+	return c.deadline, true
+}
+
+// lift stops the deadline; false when it had already passed (ctx is then
+// cancelled). Lifting again is a no-op.
+func (c *acquireContext) lift() bool {
+	if c.lifted.Load() {
+		return true
+	}
+	if !c.timer.Stop() {
+		return false
+	}
+	c.lifted.Store(true)
+	return true
 }
 
 // timeoutError is a failure after --timeout cancelled the work. It wraps
