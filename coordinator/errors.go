@@ -32,8 +32,18 @@ var (
 	// ErrMetadataName: the name lies in the volume's own metadata directory
 	// (.sharedwrite: config, volume-id, locks/, tx/). It wraps ErrOutsideRoot
 	// (exit 5).
-	ErrMetadataName = fmt.Errorf("%w: the name is the volume's own metadata (.sharedwrite)", writer.ErrOutsideRoot)
+	ErrMetadataName error = metadataNameError{}
 )
+
+// metadataNameError is ErrMetadataName: its own message, and errors.Is
+// matches ErrOutsideRoot too.
+type metadataNameError struct{}
+
+func (metadataNameError) Error() string {
+	return "coordinator: the name is the volume's own metadata (.sharedwrite), not a file to operate on"
+}
+
+func (metadataNameError) Is(target error) bool { return target == writer.ErrOutsideRoot }
 
 // Error records the step, the path (relative to the root, or the key) and the
 // cause of a failed operation.
