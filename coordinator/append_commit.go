@@ -52,19 +52,24 @@ func (a *Appender) commit(ctx context.Context, data []byte) error {
 // a tail that the next append truncates; one that dies after it leaves a
 // pending version the next holder promotes (its data is on disk).
 func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st locking.Version, data []byte, perm fs.FileMode) (*locking.Version, error) {
-	// The fence and the generation, under the lease, before the pwrite: no
-	// batch goes to a file that a rotation has replaced.
+	f, err := c.openLog(ctx, h.key, lf, st.Generation, perm)
+	if err != nil {
+		return nil, err
+	}
+	// The fence, the validity and the generation, checked as the last step
+	// before the truncate and the pwrite (nothing slow in between): no batch
+	// goes to a file that a rotation has replaced, and a holder that lost its
+	// lease does not cut another holder's acknowledged records. Where file
+	// locks do not reach other hosts, a holder paused between this check and
+	// the pwrite can still write once: the same residual window as a rename
+	// (README, "The residual window").
 	rec, err := c.checkCommit(ctx, h)
 	if err != nil {
 		return nil, wrap("append check", h.key, err)
 	}
-	if rec.Committed.Generation != st.Generation {
-		return nil, wrap("append check", h.key, fmt.Errorf("%w: rotation generation %d on the volume; this holder expected %d",
-			locking.ErrFenced, rec.Committed.Generation, st.Generation))
-	}
-	f, err := c.openLog(ctx, h.key, lf, st.Generation, perm)
-	if err != nil {
-		return nil, err
+	if rec.Committed.Generation != st.Generation || rec.Committed.Length > st.Length {
+		return nil, wrap("append check", h.key, fmt.Errorf("%w: the volume's record is at generation %d, length %d; this holder read generation %d, length %d",
+			locking.ErrFenced, rec.Committed.Generation, rec.Committed.Length, st.Generation, st.Length))
 	}
 	// Drop an unacknowledged tail. Always, not only when fstat shows one: a
 	// network filesystem's cached size can be stale.

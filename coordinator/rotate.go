@@ -94,7 +94,18 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 	if err != nil {
 		return nil, nil, wrap("stat", h.key, err)
 	}
-	// An unacknowledged tail must not reach the rotated file.
+	// An unacknowledged tail must not reach the rotated file. The truncate
+	// cuts what lies past the committed length, so it runs only after the
+	// commit check: a holder that lost its lease must not cut records another
+	// holder appended and acknowledged since.
+	rec, err := c.checkCommit(ctx, h)
+	if err != nil {
+		return nil, nil, wrap("rotate check", h.key, err)
+	}
+	if rec.Committed.Generation != st.Generation || rec.Committed.Length > st.Length {
+		return nil, nil, wrap("rotate check", h.key, fmt.Errorf("%w: the volume's record is at generation %d, length %d; this holder read generation %d, length %d",
+			locking.ErrFenced, rec.Committed.Generation, rec.Committed.Length, st.Generation, st.Length))
+	}
 	if err := c.truncateLive(h.key, st.Length); err != nil {
 		return nil, nil, err
 	}
