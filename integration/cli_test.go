@@ -11,10 +11,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // vol is one root used through the CLI, in local mode (redis "") or Redis mode.
@@ -94,8 +95,8 @@ func runArgs(t testing.TB, env []string, stdin string, args ...string) result {
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	testrig.OwnGroup(cmd)
+	cmd.Cancel = func() error { return testrig.KillGroup(cmd.Process.Pid) }
 	r := result{start: time.Now()}
 	err := cmd.Run()
 	r.end = time.Now()
@@ -118,28 +119,11 @@ func runArgs(t testing.TB, env []string, stdin string, args ...string) result {
 // proc is a CLI process running in the background, in its own process group.
 type proc struct {
 	cmd       *exec.Cmd
-	out, errb syncBuffer
+	out, errb testrig.SyncBuffer
 	done      chan struct{}
 	code      int // exit code; -signal when killed
 	start     time.Time
 	end       time.Time
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // start starts the CLI on the volume; the process group is killed on cleanup
@@ -151,7 +135,7 @@ func (v vol) start(t testing.TB, stdin []byte, args ...string) *proc {
 	p.cmd.Env = cliEnv(v.env)
 	p.cmd.Stdin = bytes.NewReader(stdin)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.errb
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	testrig.OwnGroup(p.cmd)
 	p.cmd.WaitDelay = 5 * time.Second
 	p.start = time.Now()
 	if err := p.cmd.Start(); err != nil {
@@ -168,15 +152,7 @@ func (v vol) start(t testing.TB, stdin []byte, args ...string) *proc {
 		}
 		close(p.done)
 	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGCONT)
-			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
+	testrig.KillGroupOnCleanup(t, p.cmd, p.done, syscall.SIGCONT, syscall.SIGKILL)
 	return p
 }
 
@@ -196,7 +172,7 @@ func (p *proc) wait(t testing.TB, d time.Duration) int {
 
 // kill sends SIGKILL to the process group (the CLI and the command it runs).
 func (p *proc) kill() {
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	testrig.KillGroup(p.cmd.Process.Pid)
 	<-p.done
 }
 

@@ -253,10 +253,9 @@ func TestComposeScenario(t *testing.T) {
 // buildCLI builds cmd/sharedwrite into a temporary directory.
 func buildCLI(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sharedwrite")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/sharedwrite").CombinedOutput()
+	bin, err := testrig.BuildCLI(t.TempDir())
 	if err != nil {
-		t.Fatalf("go build ./cmd/sharedwrite: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // TestCrashes SIGKILLs writers at moments spread over the whole operation,
@@ -137,7 +139,7 @@ func crashLane(t *testing.T, v vol, fig *Figures, name string, lane, kills int, 
 		select {
 		case <-p.done:
 		default:
-			syscall.Kill(-p.pid(), syscall.SIGKILL)
+			testrig.KillGroup(p.pid())
 		}
 		<-p.done
 		switch {

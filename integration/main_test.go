@@ -11,7 +11,6 @@ package integration
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -39,9 +38,8 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	swBin = filepath.Join(dir, "sharedwrite")
-	if out, err := exec.Command("go", "build", "-o", swBin, "../cmd/sharedwrite").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build -o %s ../cmd/sharedwrite: %v\n%s", swBin, err, out)
+	if swBin, err = testrig.BuildCLI(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if err := os.Mkdir(filepath.Join(dir, "redis"), 0o700); err == nil {

@@ -8,8 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -37,9 +35,8 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	swBin = filepath.Join(dir, "sharedwrite")
-	if out, err := exec.Command("go", "build", "-o", swBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build -o %s .: %v\n%s", swBin, err, out)
+	if swBin, err = testrig.BuildCLI(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if err := os.Mkdir(filepath.Join(dir, "redis"), 0o700); err == nil {
@@ -155,27 +152,9 @@ func runCLI(t *testing.T, env []string, stdin string, args ...string) result {
 // started is a CLI process running in the background.
 type started struct {
 	cmd       *exec.Cmd
-	out, errb syncBuffer
+	out, errb testrig.SyncBuffer
 	done      chan struct{}
 	code      int
-}
-
-// syncBuffer is a bytes.Buffer safe to read while the process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func (v volume) start(t *testing.T, args ...string) *started {
@@ -185,7 +164,7 @@ func (v volume) start(t *testing.T, args ...string) *started {
 	s.cmd.Env = baseEnv()
 	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.errb
 	// Its own process group, so cleanup also ends the commands it runs.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	testrig.OwnGroup(s.cmd)
 	s.cmd.WaitDelay = 5 * time.Second
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start sharedwrite: %v", err)
@@ -195,14 +174,7 @@ func (v volume) start(t *testing.T, args ...string) *started {
 		s.code = s.cmd.ProcessState.ExitCode()
 		close(s.done)
 	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.done
-		}
-	})
+	testrig.KillGroupOnCleanup(t, s.cmd, s.done)
 	return s
 }
 

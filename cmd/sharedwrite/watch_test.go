@@ -24,7 +24,7 @@ import (
 // timestamped as they arrive.
 type watchProc struct {
 	cmd   *exec.Cmd
-	errb  syncBuffer
+	errb  testrig.SyncBuffer
 	done  chan struct{}
 	code  int
 	mu    sync.Mutex
@@ -44,7 +44,7 @@ func startWatch(t *testing.T, v volume, args ...string) *watchProc {
 	p.cmd = exec.Command(swBin, v.args(append([]string{"watch"}, args...)...)...)
 	p.cmd.Env = baseEnv()
 	p.cmd.Stderr = &p.errb
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	testrig.OwnGroup(p.cmd)
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -68,14 +68,7 @@ func startWatch(t *testing.T, v volume, args ...string) *watchProc {
 		p.code = p.cmd.ProcessState.ExitCode()
 		close(p.done)
 	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
+	testrig.KillGroupOnCleanup(t, p.cmd, p.done)
 	return p
 }
 

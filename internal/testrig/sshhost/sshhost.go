@@ -75,7 +75,7 @@ type Host struct {
 
 	dir  string
 	sshd *exec.Cmd
-	log  *syncBuffer
+	log  *testrig.SyncBuffer
 }
 
 // Start starts a private sshd on 127.0.0.1 exporting a new directory; it is
@@ -116,7 +116,7 @@ func start(t testing.TB, ns *netns.NS) *Host {
 		Key:    filepath.Join(dir, "id_ed25519"),
 		Addr:   "127.0.0.1",
 		dir:    dir,
-		log:    &syncBuffer{},
+		log:    &testrig.SyncBuffer{},
 	}
 	if ns != nil {
 		h.Addr = ns.NSIP
@@ -232,7 +232,7 @@ func (h *Host) Mount(t testing.TB, cache Cache) *Mount {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Mount{Dir: t.TempDir(), Cache: cache, log: &syncBuffer{}}
+	m := &Mount{Dir: t.TempDir(), Cache: cache, log: &testrig.SyncBuffer{}}
 	opts := append([]string{
 		"IdentityFile=" + h.Key,
 		"StrictHostKeyChecking=no",
@@ -292,7 +292,7 @@ type Mount struct {
 	Cache Cache
 
 	cmd       *exec.Cmd
-	log       *syncBuffer
+	log       *testrig.SyncBuffer
 	unmountMu sync.Mutex
 	unmounted bool
 }
@@ -369,27 +369,3 @@ func unescapeMount(s string) string {
 
 // Path returns the path of rel inside the mount.
 func (m *Mount) Path(rel string) string { return filepath.Join(m.Dir, rel) }
-
-// syncBuffer collects a child process's output for error messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
