@@ -67,9 +67,9 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	if err != nil {
 		return nil, wrap("append check", h.key, err)
 	}
-	if rec.Committed.Generation != st.Generation || rec.Committed.Length > st.Length {
-		return nil, wrap("append check", h.key, fmt.Errorf("%w: the volume's record is at generation %d, length %d; this holder read generation %d, length %d",
-			locking.ErrFenced, rec.Committed.Generation, rec.Committed.Length, st.Generation, st.Length))
+	if rec.Committed.Generation != st.Generation {
+		return nil, wrap("append check", h.key, fmt.Errorf("%w: rotation generation %d on the volume; this holder expected %d",
+			locking.ErrFenced, rec.Committed.Generation, st.Generation))
 	}
 	// Drop an unacknowledged tail. Always, not only when fstat shows one: a
 	// network filesystem's cached size can be stale.

@@ -102,9 +102,9 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 	if err != nil {
 		return nil, nil, wrap("rotate check", h.key, err)
 	}
-	if rec.Committed.Generation != st.Generation || rec.Committed.Length > st.Length {
-		return nil, nil, wrap("rotate check", h.key, fmt.Errorf("%w: the volume's record is at generation %d, length %d; this holder read generation %d, length %d",
-			locking.ErrFenced, rec.Committed.Generation, rec.Committed.Length, st.Generation, st.Length))
+	if rec.Committed.Generation != st.Generation {
+		return nil, nil, wrap("rotate check", h.key, fmt.Errorf("%w: rotation generation %d on the volume; this holder expected %d",
+			locking.ErrFenced, rec.Committed.Generation, st.Generation))
 	}
 	if err := c.truncateLive(h.key, st.Length); err != nil {
 		return nil, nil, err
