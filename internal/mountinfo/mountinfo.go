@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -73,8 +74,9 @@ func within(dir, point string) bool {
 	return point == "/" || dir == point || strings.HasPrefix(dir, point+"/")
 }
 
-// Unescape undoes mountinfo's octal escapes (\040 for a space, \134 for a
-// backslash); a backslash not followed by three octal digits is kept as is.
+// Unescape undoes the octal escapes of mountinfo and /proc/self/mounts
+// (\040 for a space, \134 for a backslash); a backslash not followed by three
+// octal digits naming a byte (\000 to \377) is kept as is.
 func Unescape(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
@@ -82,16 +84,8 @@ func Unescape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\\' && i+4 <= len(s) {
-			v, ok := byte(0), true
-			for _, c := range []byte(s[i+1 : i+4]) {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + c - '0'
-			}
-			if ok {
-				b.WriteByte(v)
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
 				i += 3
 				continue
 			}

@@ -15,6 +15,8 @@ func TestUnescape(t *testing.T) {
 		`/end\04`:       `/end\04`,
 		`/x\134y`:       `/x\y`,
 		`/not\08x`:      `/not\08x`,
+		`/big\400`:      `/big\400`,
+		`/sign\+12`:     `/sign\+12`,
 	} {
 		if got := Unescape(in); got != want {
 			t.Errorf("Unescape(%q): got %q; want %q", in, got, want)

@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharedwrite/sharedwrite/internal/mountinfo"
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 	"github.com/sharedwrite/sharedwrite/internal/testrig/netns"
 )
@@ -342,29 +343,11 @@ func inMountTable(dir string) bool {
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		// Spaces and some other bytes in the path are octal-escaped.
-		if len(f) > 1 && unescapeMount(f[1]) == dir {
+		if len(f) > 1 && mountinfo.Unescape(f[1]) == dir {
 			return true
 		}
 	}
 	return false
-}
-
-func unescapeMount(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // Path returns the path of rel inside the mount.
