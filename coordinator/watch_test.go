@@ -1,7 +1,6 @@
 package coordinator
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -247,24 +246,6 @@ func TestWatchSkipsSupersededVersions(t *testing.T) {
 	}
 }
 
-// syncLog is a log destination safe for concurrent writes.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestWatchCatchesUpAfterRedisRestart restarts Redis (no persistence) under a
 // running watcher: it reports the outage once, polls meanwhile, resubscribes
 // and delivers up to the last version without being restarted.
@@ -280,7 +261,7 @@ func TestWatchCatchesUpAfterRedisRestart(t *testing.T) {
 	if _, err := InitVolume(ctx, root, newClient()); err != nil {
 		t.Fatal(err)
 	}
-	wlog := &syncLog{}
+	wlog := &testrig.SyncBuffer{}
 	watcherC, err := Open(ctx, root, WithRedis(newClient()), WithLogger(slog.New(slog.NewTextHandler(wlog, nil))))
 	if err != nil {
 		t.Fatal(err)
