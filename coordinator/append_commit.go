@@ -87,7 +87,7 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	}
 	v := c.newVersion(h, [32]byte{}, st.Length+int64(len(data)))
 	v.Generation = st.Generation
-	if err := c.prepare(ctx, h, v); err != nil {
+	if err := c.prepare(ctx, h, &v); err != nil {
 		return nil, wrap("commit", h.key, err)
 	}
 	return &v, nil

@@ -251,8 +251,9 @@ func (c *Coordinator) checkCommit(ctx context.Context, h *held) (locking.Record,
 }
 
 // prepare runs the commit check for h and writes floor and pending (fsynced):
-// after it returns nil the rename may happen.
-func (c *Coordinator) prepare(ctx context.Context, h *held, v locking.Version) error {
+// after it returns nil the rename may happen. It may raise v's generation to
+// the volume's, so v is what the caller later records as committed.
+func (c *Coordinator) prepare(ctx context.Context, h *held, v *locking.Version) error {
 	cctx, span := c.tel.step(ctx, "commit", AttrKey.String(h.key), AttrToken.Int64(int64(v.Token)))
 	_ = cctx
 	rec, err := c.checkCommit(ctx, h)
@@ -261,7 +262,7 @@ func (c *Coordinator) prepare(ctx context.Context, h *held, v locking.Version) e
 			v.Generation = rec.Committed.Generation
 		}
 		start := time.Now()
-		err = h.fl.WriteFloorPending(locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, v)
+		err = h.fl.WriteFloorPending(locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, *v)
 		if err == nil {
 			c.recordSync.Store(int64(time.Since(start)))
 		}
@@ -276,7 +277,7 @@ func (c *Coordinator) preCommit(h *held, out *locking.Version) writer.Option {
 	return writer.PreCommit(func(ctx context.Context, ch writer.Change) error {
 		v := c.newVersion(h, ch.SHA256, ch.Size)
 		v.Deleted = ch.Op == "remove"
-		if err := c.prepare(ctx, h, v); err != nil {
+		if err := c.prepare(ctx, h, &v); err != nil {
 			return err
 		}
 		*out = v
@@ -319,7 +320,7 @@ func (c *Coordinator) startPrepare(ctx context.Context, h *held, sha [32]byte, s
 	p := &earlyPrepare{v: c.newVersion(h, sha, size), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.err = c.prepare(ctx, h, p.v)
+		p.err = c.prepare(ctx, h, &p.v)
 	}()
 	return p
 }
@@ -353,7 +354,7 @@ func (c *Coordinator) preCommitEarly(h *held, out *locking.Version, early **earl
 		}
 		v := c.newVersion(h, ch.SHA256, ch.Size)
 		v.Deleted = ch.Op == "remove"
-		if err := c.prepare(ctx, h, v); err != nil {
+		if err := c.prepare(ctx, h, &v); err != nil {
 			return err
 		}
 		*out = v

@@ -82,13 +82,13 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 			}
 		}
 		v := c.newVersion(hs[dkey], sha, size)
-		if err := c.prepare(ctx, hs[dkey], v); err != nil {
+		if err := c.prepare(ctx, hs[dkey], &v); err != nil {
 			return err
 		}
 		if inside {
 			s := c.newVersion(hs[skey], [32]byte{}, 0)
 			s.Deleted = true
-			if err := c.prepare(ctx, hs[skey], s); err != nil {
+			if err := c.prepare(ctx, hs[skey], &s); err != nil {
 				return err
 			}
 			sv = s

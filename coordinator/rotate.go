@@ -113,7 +113,7 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 	v.Generation = st.Generation + 1
 	rotated := rotatedName(h.key, v.Time, v.Token)
 	hook := writer.PreCommit(func(ctx context.Context, _ writer.Change) error {
-		if err := c.prepare(ctx, h, v); err != nil {
+		if err := c.prepare(ctx, h, &v); err != nil {
 			return err
 		}
 		if err := c.linkRotated(h.key, rotated); err != nil {
@@ -157,7 +157,7 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	v := c.newVersion(h, [32]byte{}, 0)
 	v.Generation = st.Generation + 1
 	rotated := rotatedName(h.key, v.Time, v.Token)
-	if err := c.prepare(ctx, h, v); err != nil {
+	if err := c.prepare(ctx, h, &v); err != nil {
 		return nil, nil, wrap("commit", h.key, err)
 	}
 	wf, err := c.root.Create(ctx, rotated, fi.Mode().Perm(), c.logWopts(ctx, o, writer.CreateOnly())...)

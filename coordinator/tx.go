@@ -206,7 +206,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 		})
 	}
 	for _, it := range items {
-		if err := c.prepare(octx, it.h, it.v); err != nil {
+		if err := c.prepare(octx, it.h, &it.v); err != nil {
 			return abortBefore(wrap("tx commit check", it.key, err))
 		}
 	}
