@@ -3,6 +3,7 @@ package writer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"syscall"
 	"time"
@@ -13,8 +14,9 @@ import (
 // directory, so the removal survives a crash. name is resolved like every
 // other name (see Resolve): a symlink inside the root leads to the file it
 // names, which is what is removed — one file has one key whichever name is
-// used. An empty directory is removed too; a leftover in-place rewrite of the
-// file is settled first (see InPlaceIfBusy).
+// used. Only a regular file is removed: a directory, FIFO, socket or device
+// is refused with ErrNotRegular. A leftover in-place rewrite of the file is
+// settled first (see InPlaceIfBusy).
 //
 // Outcomes as for WriteFile: nil; an error wrapping ErrDurabilityUnconfirmed
 // when the file is gone but the directory fsync was refused; any other error
@@ -31,10 +33,11 @@ func (r *Root) Remove(ctx context.Context, name string, opts ...Option) error {
 	if fi == nil {
 		return newError("remove", rel, syscall.ENOENT)
 	}
-	if fi.Mode().IsRegular() {
-		if _, err := r.settleInPlace(ctx, rel, cfg); err != nil {
-			return err
-		}
+	if !fi.Mode().IsRegular() {
+		return newError("remove", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
+	}
+	if _, err := r.settleInPlace(ctx, rel, cfg); err != nil {
+		return err
 	}
 	ch := Change{Op: "remove", Name: rel, Size: fi.Size()}
 	if err := cfg.runPreCommit(ctx, ch); err != nil {
