@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -130,21 +131,70 @@ func (c *Coordinator) landed(ctx context.Context, dst string, v locking.Version)
 }
 
 // insideKey reports whether the caller's path p lies inside the root, and its
-// key when it does.
+// key when it does. The decision is made on real directories, not on the
+// spelling of p: p's parent directory is resolved (symlinks followed) and
+// compared with the root's real path, and then by device and inode with the
+// root and each of its ancestors (a bind mount of the root has another path).
+// p's final component is kept as named: it is the file that is moved, even
+// when it is a symlink. The key is the canonical root-relative path.
 func (c *Coordinator) insideKey(p string) (string, bool, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return "", false, wrap("resolve", p, err)
 	}
-	rel, err := filepath.Rel(c.root.Dir(), abs)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+	dir, base := filepath.Split(abs)
+	if base == "" {
 		return "", false, nil
 	}
-	key, err := c.resolve(filepath.ToSlash(rel))
+	realDir, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return "", false, err
+		// A missing directory holds no source; the move reports it.
+		realDir = filepath.Clean(dir)
+	}
+	relDir, ok := c.relToRoot(realDir)
+	if !ok {
+		return "", false, nil
+	}
+	key := path.Join(filepath.ToSlash(relDir), base)
+	if isMetaKey(key) {
+		return "", false, wrap("resolve", p, ErrMetadataName)
 	}
 	return key, true, nil
+}
+
+// relToRoot returns dir (a real, absolute path) relative to the root when it
+// is the root or lies below it.
+func (c *Coordinator) relToRoot(dir string) (string, bool) {
+	rootDir := c.root.Dir()
+	if r, err := filepath.EvalSymlinks(rootDir); err == nil {
+		rootDir = r
+	}
+	if rel, ok := lexicalRel(rootDir, dir); ok {
+		return rel, true
+	}
+	rootInfo, err := os.Stat(rootDir)
+	if err != nil {
+		return "", false
+	}
+	for d := dir; ; {
+		if fi, err := os.Stat(d); err == nil && os.SameFile(fi, rootInfo) {
+			return lexicalRel(d, dir)
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return "", false
+		}
+		d = up
+	}
+}
+
+// lexicalRel returns p relative to base when p is base or below it.
+func lexicalRel(base, p string) (string, bool) {
+	rel, err := filepath.Rel(base, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", false
+	}
+	return rel, true
 }
 
 // hashFile hashes the file a move is about to rename: temp (root-relative)
