@@ -109,9 +109,21 @@ func LockPath(key string) string { return path.Join(LocksDir, KeyHash(key)+".loc
 // unlinking would let a waiter lock an orphaned inode while a newcomer locks a
 // new file of the same name. The FileLock is not locked yet.
 func (d *LockDir) Open(key string) (*FileLock, error) {
+	return d.open(key, true)
+}
+
+// OpenExisting opens the lock file of key as Open does (O_RDWR, O_NOFOLLOW,
+// regular file with one link), but never creates it: a key no one has locked
+// yet has no lock file, and the error then wraps fs.ErrNotExist. Readers use
+// it so that names merely read leave no lock file behind.
+func (d *LockDir) OpenExisting(key string) (*FileLock, error) {
+	return d.open(key, false)
+}
+
+func (d *LockDir) open(key string, create bool) (*FileLock, error) {
 	name := KeyHash(key) + ".lock"
 	p := path.Join(LocksDir, name)
-	f, err := openLockFile(d, name, d.cfg.filePerm)
+	f, err := openLockFile(d, name, d.cfg.filePerm, create)
 	if err != nil {
 		return nil, &Error{Op: "open lock file", Key: key, Path: p, Err: err}
 	}

@@ -35,15 +35,16 @@ func setInheritable(f *os.File, on bool) error {
 
 // openLockFile opens name in the locks directory with openat(2) and
 // O_NOFOLLOW: a symlink at the final component is refused (ELOOP), wherever it
-// points. A file it creates gets perm exactly (fchmod, past the umask).
-func openLockFile(d *LockDir, name string, perm fs.FileMode) (*os.File, error) {
+// points. A file it creates gets perm exactly (fchmod, past the umask). With
+// create false a missing file is ENOENT.
+func openLockFile(d *LockDir, name string, perm fs.FileMode, create bool) (*os.File, error) {
 	dirfd := int(d.dir.Fd())
 	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
 	// The file exists but for a key's first lock: open it first, create it
 	// (exclusively, to know whether to set its mode) only when missing.
 	fd, err := openat(dirfd, name, flags, 0)
 	created := false
-	if err == unix.ENOENT {
+	if err == unix.ENOENT && create {
 		fd, err = openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL, uint32(perm))
 		created = err == nil
 		if err == unix.EEXIST {

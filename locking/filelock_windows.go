@@ -41,9 +41,14 @@ func setInheritable(f *os.File, on bool) error {
 }
 
 // openLockFile opens through os.Root, which on Windows refuses every symlink
-// or junction on the path (O_NOFOLLOW_ANY).
-func openLockFile(d *LockDir, name string, perm fs.FileMode) (*os.File, error) {
-	return d.root.OpenFile(LocksDir+"/"+name, os.O_RDWR|os.O_CREATE, perm)
+// or junction on the path (O_NOFOLLOW_ANY). With create false a missing
+// file is an error wrapping fs.ErrNotExist.
+func openLockFile(d *LockDir, name string, perm fs.FileMode, create bool) (*os.File, error) {
+	flag := os.O_RDWR
+	if create {
+		flag |= os.O_CREATE
+	}
+	return d.root.OpenFile(LocksDir+"/"+name, flag, perm)
 }
 
 func fileGID(fs.FileInfo) (int, bool) { return 0, false }
