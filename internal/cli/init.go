@@ -47,10 +47,12 @@ func runInit(ctx context.Context, g *globals, o *initOpts) error {
 	err := g.withVolume(ctx, "init "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
 		var err error
 		content, err = v.InitOnce(ctx, o.name, func(ctx context.Context) ([]byte, error) {
-			acquired()
 			if o.argv == nil {
-				return g.readSource(o.from)
+				// --timeout keeps bounding the read of --from: stdin may
+				// never deliver EOF.
+				return g.readSource(ctx, o.from)
 			}
+			acquired()
 			return g.runFilter(ctx, o.name, o.argv, nil)
 		})
 		return err

@@ -122,10 +122,12 @@ func (e timeoutError) Error() string {
 
 func (e timeoutError) Unwrap() []error { return []error{e.err, context.DeadlineExceeded} }
 
-// readSource reads --from: a file, or stdin for "-".
-func (g *globals) readSource(from string) ([]byte, error) {
+// readSource reads --from: a file, or stdin for "-". A read of stdin ends
+// with context.Cause(ctx) once ctx ends, even while stdin has no data and no
+// EOF (see ctxReader).
+func (g *globals) readSource(ctx context.Context, from string) ([]byte, error) {
 	if from == "-" {
-		b, err := io.ReadAll(g.stdin)
+		b, err := io.ReadAll(newCtxReader(ctx, g.stdin))
 		if err != nil {
 			return nil, fmt.Errorf("read stdin: %w", err)
 		}

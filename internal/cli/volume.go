@@ -109,7 +109,9 @@ func (v *volume) WriteFrom(ctx context.Context, name string, r io.Reader, o writ
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	// stdin may block with no data and no EOF: ctxReader lets the timeout or
+	// a signal end the copy, and the temp is then removed (nothing committed).
+	if _, err := io.Copy(f, newCtxReader(ctx, r)); err != nil {
 		f.Abort()
 		return fmt.Errorf("write %s: copy the content: %w", quote.Name(name), err)
 	}
