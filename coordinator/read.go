@@ -188,9 +188,14 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 }
 
 // peekRecord reads key's lock record without taking the lock; a record torn by
-// a concurrent pwrite is re-read.
+// a concurrent pwrite is re-read. A key without a lock file has no record yet
+// (the zero Record): the file is not created, so names merely read leave
+// nothing in .sharedwrite/locks.
 func (c *Coordinator) peekRecord(key string) (locking.Record, error) {
-	fl, err := c.locks.Open(key)
+	fl, err := c.locks.OpenExisting(key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return locking.Record{}, nil
+	}
 	if err != nil {
 		return locking.Record{}, wrap("open lock", key, err)
 	}
