@@ -39,8 +39,9 @@ never tear, interleave or duplicate records, and a crashed appender's
 unacknowledged tail is dropped by the next append. A rotation by
 'sharedwrite rotate' is followed: no record goes to a rotated file.
 
-append exits when stdin ends and every record is committed; on a failure it
-says how many lines were committed before it.`,
+append exits when stdin ends and every record is committed. After a batch
+fails no later line is committed (the log has no gap): append exits non-zero
+and says how many lines were committed, which are the first ones of stdin.`,
 		Example: `  myserver 2>&1 | sharedwrite --redis redis://cache:6379 append logs/app.log
   sharedwrite append logs/app.log --rotate-at 104857600 --keep 5 --gzip < events`,
 		Args: cobra.ExactArgs(1),
@@ -71,7 +72,7 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 		return usagef("--max-queued must be at least 1")
 	}
 	opts := []coordinator.LogOption{
-		coordinator.MaxBatchBytes(o.maxBytes), coordinator.MaxBatchDelay(o.maxDelay),
+		coordinator.MaxBatchBytes(o.maxBytes),
 		coordinator.LogPerm(perm), coordinator.RotateAtSize(o.rotateAt),
 		coordinator.Keep(o.keep), coordinator.MaxAge(o.maxAge),
 	}
@@ -87,20 +88,42 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 	return g.withVolume(ctx, "append "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
 		// --timeout bounds each batch, not the whole stream.
 		acquired()
-		a := v.c.Appender(o.name, opts...)
-		n, err := appendLines(ctx, a, g.stdin, o.maxQueued)
+		// The lines are batched here, not in the Appender (MaxBatchDelay 0):
+		// see appendLines.
+		a := v.c.Appender(o.name, append(opts, coordinator.MaxBatchDelay(0))...)
+		n, err := appendLines(ctx, a, g.stdin, batching{maxBytes: o.maxBytes, maxDelay: o.maxDelay, maxQueued: o.maxQueued})
 		a.Close()
 		if err != nil {
-			return fmt.Errorf("append %s: %d lines committed, then: %w", quote.Name(o.name), n, err)
+			return fmt.Errorf("append %s: %d lines committed (the first %d of stdin); the lines after them were not committed: %w",
+				quote.Name(o.name), n, n, err)
 		}
 		return nil
 	})
 }
 
-// appendLines appends r's lines (a last line without '\n' gets one) and waits
-// for their commits, with at most maxQueued lines read ahead. It returns how
-// many lines were committed before the first failure.
-func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, maxQueued int) (int, error) {
+// batching is how appendLines groups stdin's lines into batches.
+type batching struct {
+	maxBytes  int           // close a batch at this many bytes (a longer line is a batch of its own)
+	maxDelay  time.Duration // how long a batch waits for more lines after its first
+	maxQueued int           // lines read ahead of their commit
+}
+
+// appendLines appends r's lines (a last line without '\n' gets one) and
+// returns how many were committed: always the first lines of r, every
+// committed line counted.
+//
+// The lines are grouped here into batches, and each batch goes to the
+// Appender as one record, with at most one in flight: an Appender commits
+// whatever is queued in it even after a batch failed, so queueing lines
+// ahead there would commit lines after a failed batch and leave a gap. With
+// one record in flight, nothing follows a failure: appendLines stops at the
+// first failed batch and returns its error. Lines read while a batch commits
+// form the next one, so this is still a group commit.
+//
+// When ctx ends, appendLines sends nothing more; a batch in flight is
+// withdrawn if the Appender has not taken it yet, else its outcome is awaited
+// and counted. It returns context.Cause(ctx) then.
+func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b batching) (int, error) {
 	lines := make(chan []byte)
 	readErr := make(chan error, 1)
 	stop := make(chan struct{})
@@ -130,46 +153,81 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, maxQ
 		}
 	}()
 
-	pending := make(chan (<-chan error), maxQueued)
-	done, failed := make(chan struct{}), make(chan struct{})
-	var committed int
-	var firstErr error
-	go func() {
-		defer close(done)
-		for res := range pending {
-			if err := <-res; err != nil && firstErr == nil {
-				firstErr = err
-				close(failed)
-			} else if err == nil && firstErr == nil {
-				committed++
-			}
-		}
-	}()
-
-	var err error
-loop:
+	var (
+		queued    [][]byte  // lines read, not yet sent
+		size      int       // bytes in queued
+		first     time.Time // when the oldest line queued was read (or earlier)
+		eof       bool
+		inflight  chan error // outcome of the batch sent, nil when none
+		sent      int        // lines in that batch
+		committed int
+	)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				err = <-readErr
-				if err != nil {
-					err = fmt.Errorf("read stdin: %w", err)
-				}
-				break loop
+		if inflight == nil && len(queued) > 0 {
+			if eof || size >= b.maxBytes || time.Since(first) >= b.maxDelay {
+				var rec []byte
+				rec, sent = takeBatch(queued, b.maxBytes)
+				queued = queued[sent:]
+				size -= len(rec)
+				inflight = make(chan error, 1)
+				go func() { inflight <- a.Append(ctx, rec) }()
+			} else {
+				timer.Reset(time.Until(first.Add(b.maxDelay)))
 			}
-			pending <- a.AppendAsync(line)
+		}
+		if inflight == nil && len(queued) == 0 && eof {
+			if err := <-readErr; err != nil {
+				return committed, fmt.Errorf("read stdin: %w", err)
+			}
+			return committed, nil
+		}
+		in := lines
+		if eof || len(queued) >= b.maxQueued {
+			in = nil // stdin waits
+		}
+		select {
+		case line, ok := <-in:
+			if !ok {
+				eof = true
+				continue
+			}
+			if len(queued) == 0 {
+				first = time.Now()
+			}
+			queued = append(queued, line)
+			size += len(line)
+		case err := <-inflight:
+			if err != nil {
+				return committed, err
+			}
+			committed += sent
+			inflight = nil
+		case <-timer.C:
 		case <-ctx.Done():
-			err = context.Cause(ctx)
-			break loop
-		case <-failed:
-			break loop
+			if inflight != nil {
+				if err := <-inflight; err == nil {
+					committed += sent
+				}
+			}
+			return committed, context.Cause(ctx)
 		}
 	}
-	close(pending)
-	<-done
-	if firstErr != nil {
-		return committed, firstErr
+}
+
+// takeBatch joins the first lines of queued up to maxBytes (at least one
+// line) and returns them with their count.
+func takeBatch(queued [][]byte, maxBytes int) ([]byte, int) {
+	n, size := 0, 0
+	for n < len(queued) && (n == 0 || size+len(queued[n]) <= maxBytes) {
+		size += len(queued[n])
+		n++
 	}
-	return committed, err
+	rec := make([]byte, 0, size)
+	for _, l := range queued[:n] {
+		rec = append(rec, l...)
+	}
+	return rec, n
 }
