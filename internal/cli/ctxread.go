@@ -10,7 +10,8 @@ import (
 //
 // Each Read of r runs in its own goroutine into a buffer of its own. A read
 // that ctx interrupts is abandoned: its goroutine stays blocked in r.Read
-// until r delivers data or EOF, and what it delivers is dropped. That is
+// until r delivers data or EOF, and what it delivers is dropped (every later
+// Read fails with the cause: a context does not come back). That is
 // acceptable only because the CLI exits right after a cancelled command: a
 // blocked read of a pipe or terminal cannot be interrupted portably (closing
 // os.Stdin does not wake a read already blocked on a pipe), and the process
@@ -18,14 +19,6 @@ import (
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
-	// pending receives the outcome of a Read of r that a cancelled Read left
-	// behind; later Reads take it first, so no data is skipped or reordered.
-	pending chan readResult
-}
-
-type readResult struct {
-	b   []byte
-	err error
 }
 
 func newCtxReader(ctx context.Context, r io.Reader) *ctxReader {
@@ -35,35 +28,26 @@ func newCtxReader(ctx context.Context, r io.Reader) *ctxReader {
 // Read reads up to len(p) bytes of r, or returns context.Cause(ctx) once ctx
 // has ended, whichever comes first.
 func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
+	if c.ctx.Err() != nil {
 		return 0, context.Cause(c.ctx)
 	}
 	if len(p) == 0 {
 		return 0, nil
 	}
-	res := c.pending
-	if res == nil {
-		res = make(chan readResult, 1)
-		buf := make([]byte, len(p))
-		go func() {
-			n, err := c.r.Read(buf)
-			res <- readResult{buf[:n], err}
-		}()
+	type result struct {
+		n   int
+		err error
 	}
+	res := make(chan result, 1)
+	buf := make([]byte, len(p)) // not p: an abandoned read must not write into the caller's buffer
+	go func() {
+		n, err := c.r.Read(buf)
+		res <- result{n, err}
+	}()
 	select {
 	case rr := <-res:
-		c.pending = nil
-		n := copy(p, rr.b)
-		if n < len(rr.b) {
-			// Only a left-behind read of a larger buffer: keep the rest.
-			rest := make(chan readResult, 1)
-			rest <- readResult{rr.b[n:], rr.err}
-			c.pending = rest
-			return n, nil
-		}
-		return n, rr.err
+		return copy(p, buf[:rr.n]), rr.err
 	case <-c.ctx.Done():
-		c.pending = res
 		return 0, context.Cause(c.ctx)
 	}
 }
