@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,5 +91,33 @@ func checkNothingWritten(t *testing.T, root string) {
 	}
 	if l := leftovers(t, root); len(l) > 0 {
 		t.Errorf("temps left behind: %q", l)
+	}
+}
+
+// TestAppendInterruptedCounts: SIGTERM to `append` whose stdin stays open
+// ends it with 143, and the count it reports equals the lines in the file.
+func TestAppendInterruptedCounts(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	var in strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&in, "line %d\n", i)
+	}
+	s := v.startStdin(t, in.String(), "append", "app.log", "--max-delay", "1ms")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, _ := os.ReadFile(filepath.Join(v.root, "app.log")); string(b) == in.String() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("app.log did not get the 20 lines within 30s; stderr %s", s.errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.wait(t, 10*time.Second); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit %d; want %d; stderr %s", code, 128+int(syscall.SIGTERM), s.errb.String())
+	}
+	if !strings.Contains(s.errb.String(), "20 lines committed") {
+		t.Errorf("stderr %q; want it to report 20 lines committed", s.errb.String())
 	}
 }
