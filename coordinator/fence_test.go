@@ -177,9 +177,21 @@ func TestFloorRaisedAfterRedisRestart(t *testing.T) {
 }
 
 // raiseFloorElsewhere writes key's lock record as another holder would: the
-// floor raised by n under another lease. It builds the record in a scratch
-// lock directory and copies it over the volume's lock file.
+// floor raised by n under another lease.
 func raiseFloorElsewhere(t *testing.T, root, key string, n uint64) error {
+	return rewriteRecordElsewhere(t, root, key, func(rec *locking.Record) {
+		tok := rec.Floor.Token + n
+		rec.Floor = locking.Floor{Token: tok, LeaseID: "otherhost/1/ff"}
+		rec.Pending = locking.Version{Token: tok, LeaseID: "otherhost/1/ff"}
+	})
+}
+
+// rewriteRecordElsewhere plays another host, whose file lock this one cannot
+// see: it reads key's lock record on the volume (which must exist), lets edit
+// change it, builds the result in a scratch lock directory and copies it over
+// the volume's lock file without taking that file's lock.
+func rewriteRecordElsewhere(t *testing.T, root, key string, edit func(*locking.Record)) error {
+	t.Helper()
 	scratch, err := os.OpenRoot(t.TempDir())
 	if err != nil {
 		return err
@@ -198,11 +210,6 @@ func raiseFloorElsewhere(t *testing.T, root, key string, n uint64) error {
 	if err := fl.Lock(context.Background()); err != nil {
 		return err
 	}
-	path := filepath.Join(root, filepath.FromSlash(locking.LockPath(key)))
-	cur, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
 	ours, err := os.OpenRoot(root)
 	if err != nil {
 		return err
@@ -213,7 +220,7 @@ func raiseFloorElsewhere(t *testing.T, root, key string, n uint64) error {
 		return err
 	}
 	defer ourDir.Close()
-	peek, err := ourDir.Open(key)
+	peek, err := ourDir.OpenExisting(key)
 	if err != nil {
 		return err
 	}
@@ -222,9 +229,8 @@ func raiseFloorElsewhere(t *testing.T, root, key string, n uint64) error {
 	if err != nil {
 		return err
 	}
-	_ = cur
-	tok := rec.Floor.Token + n
-	if err := fl.WriteFloorPending(locking.Floor{Token: tok, LeaseID: "otherhost/1/ff"}, locking.Version{Token: tok, LeaseID: "otherhost/1/ff"}); err != nil {
+	edit(&rec)
+	if err := fl.WriteFloorPending(rec.Floor, rec.Pending); err != nil {
 		return err
 	}
 	if err := fl.WriteCommitted(rec.Committed); err != nil {
@@ -234,7 +240,7 @@ func raiseFloorElsewhere(t *testing.T, root, key string, n uint64) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(root, filepath.FromSlash(locking.LockPath(key))), os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
