@@ -111,27 +111,22 @@ func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) error 
 // between two names in one directory is ErrCrossDevice.
 func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.FileInfo, created []string, cfg *config) (bool, error) {
 	ch := Change{Op: "move", Name: rel}
-	if len(cfg.preCommit) > 0 {
-		sum, size, err := hashPath(absSrc)
-		if err != nil {
-			r.rollbackDirs(created, cfg)
-			return false, newError("move: read source", absSrc, err)
-		}
-		ch.SHA256, ch.Size = sum, size
-	}
-	// The caller may not have fsynced src: a rename would then make a name
-	// visible whose data a crash can still lose, and Move would have reported
-	// it committed. Flush src's data before it takes the target's name.
-	if err := syncPath(absSrc); err != nil {
+	// One descriptor on src serves both steps before the rename: the fsync
+	// (the caller may not have fsynced src, and a rename would then make a
+	// name visible whose data a crash can still lose, after Move reported it
+	// committed) and, when a hook wants them, the sha256 and size.
+	sum, size, err := syncSource(absSrc, len(cfg.preCommit) > 0)
+	if err != nil {
 		r.rollbackDirs(created, cfg)
-		return false, newError("move: fsync source", absSrc, err)
+		return false, err
 	}
+	ch.SHA256, ch.Size = sum, size
 	if err := cfg.runPreCommit(ctx, ch); err != nil {
 		r.rollbackDirs(created, cfg)
 		return false, err
 	}
 	start := time.Now()
-	err := renameInto(r, absSrc, rel)
+	err = renameInto(r, absSrc, rel)
 	if err != nil {
 		// A rename that reports an error may still have happened (a
 		// retransmitted rename on a network filesystem, rename(2) BUGS).
@@ -288,18 +283,27 @@ func hashPath(p string) ([32]byte, int64, error) {
 	return copyHashing(io.Discard, f)
 }
 
-// syncPath fsyncs the data of the caller's file p (opened read-only, which is
-// enough for fsync(2) on Linux and the BSDs).
-func syncPath(p string) error {
+// syncSource fsyncs the data of the caller's file p (opened read-only, which
+// is enough for fsync(2) on Linux and the BSDs) and, when hash is set, returns
+// its sha256 and size read through the same descriptor. Errors are *Error
+// naming the step.
+func syncSource(p string, hash bool) ([32]byte, int64, error) {
 	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
-		return err
+		return [32]byte{}, 0, newError("move: open source", p, err)
 	}
-	err = fsyncFile(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	defer f.Close()
+	var sum [32]byte
+	var size int64
+	if hash {
+		if sum, size, err = copyHashing(io.Discard, f); err != nil {
+			return [32]byte{}, 0, newError("move: read source", p, err)
+		}
 	}
-	return err
+	if err := fsyncFile(f); err != nil {
+		return [32]byte{}, 0, newError("move: fsync source", p, err)
+	}
+	return sum, size, nil
 }
 
 // hashRel returns the sha256 and size of the root-relative file rel.
