@@ -24,6 +24,10 @@ type File struct {
 	state   fileState
 	old     fs.FileInfo // the target's Lstat at Create (nil: absent)
 	fresh   bool        // old is still current at Commit (WriteFile): no second Lstat
+	// synced: Sync gave the temp the metadata of syncedFor (the target's
+	// Lstat then; nil: absent) and fsynced it, and nothing was written since.
+	synced    bool
+	syncedFor fs.FileInfo
 }
 
 type fileState int
@@ -52,7 +56,7 @@ func (r *Root) Create(ctx context.Context, name string, perm fs.FileMode, opts .
 	if err != nil {
 		return nil, err
 	}
-	if recoverTarget != nil {
+	if recoverTarget != nil && !cfg.beforeLock {
 		if err := recoverTarget(ctx, r, cfg, rel); err != nil {
 			return nil, err
 		}
@@ -87,6 +91,7 @@ func (f *File) Write(p []byte) (int, error) {
 	if f.err != nil {
 		return 0, f.err
 	}
+	f.synced = false
 	n, err := f.t.Write(p)
 	if err != nil {
 		f.err = err
@@ -103,6 +108,7 @@ func (f *File) ReadFrom(src io.Reader) (int64, error) {
 	if f.err != nil {
 		return 0, f.err
 	}
+	f.synced = false
 	before := f.t.size
 	err := copyInto(context.Background(), f.t, src)
 	if err != nil {
@@ -119,6 +125,56 @@ func (f *File) TempName() string { return f.t.Name }
 
 // Sum returns the sha256 and size of what was written so far.
 func (f *File) Sum() (sha [32]byte, size int64) { return f.t.sum() }
+
+// Sync makes what was written so far durable in the temp before Commit: it
+// gives the temp the owner, mode and (with KeepMtime) times of the target as
+// it is now, and fsyncs it. Commit then only checks that the target's
+// metadata did not change meanwhile (and fixes the temp if it did) instead of
+// fsyncing. A write after Sync undoes it. A Sync error is kept: Commit returns
+// it and commits nothing.
+func (f *File) Sync() error {
+	if f.state != fileOpen {
+		return newError("sync", f.t.Target, errFileDone)
+	}
+	if f.err != nil {
+		return f.err
+	}
+	old, err := f.targetInfo()
+	if err == nil {
+		err = f.r.setMeta(f.cfg, f.t, f.perm, old)
+	}
+	if err == nil {
+		start := time.Now()
+		err = fsyncFile(f.t.File)
+		f.cfg.emit("fsync", f.t.Name, start, f.t.size, err)
+		if err != nil {
+			err = newError("fsync", f.t.Name, err)
+		}
+	}
+	if err != nil {
+		f.err = err
+		return err
+	}
+	f.synced, f.syncedFor = true, old
+	return nil
+}
+
+// targetInfo is the target's Lstat now (nil: absent), checked to be a regular
+// file and, under CreateOnly, absent.
+func (f *File) targetInfo() (fs.FileInfo, error) {
+	old, err := f.r.root.Lstat(f.t.Target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, newError("stat", f.t.Target, err)
+	case !old.Mode().IsRegular():
+		return nil, newError("stat", f.t.Target, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(old.Mode()))))
+	case f.cfg.createOnly:
+		return nil, newError("create", f.t.Target, withCause(ErrExist, syscall.EEXIST))
+	}
+	return old, nil
+}
 
 // Commit makes what was written visible as the target: final owner, mode and
 // mtime on the temp, fsync, close (its error checked), the PreCommit hooks,
@@ -151,23 +207,33 @@ func (f *File) commit(ctx context.Context) (bool, error) {
 	if f.err != nil {
 		return false, f.err
 	}
+	if f.cfg.beforeLock && recoverTarget != nil {
+		if err := recoverTarget(ctx, f.r, f.cfg, f.t.Target); err != nil {
+			return false, err
+		}
+	}
 	// The target's owner and mode are taken at Commit, not at Create: a
 	// streamed write can take long, and the target may change meanwhile.
 	old, err := f.old, error(nil)
 	if !f.fresh {
-		old, err = f.r.root.Lstat(f.t.Target)
+		old, err = f.targetInfo()
+	} else if old != nil && f.cfg.createOnly {
+		err = newError("create", f.t.Target, withCause(ErrExist, syscall.EEXIST))
 	}
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		old = nil
-	case err != nil:
-		return false, newError("stat", f.t.Target, err)
-	case old != nil && !old.Mode().IsRegular():
-		return false, newError("stat", f.t.Target, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(old.Mode()))))
-	case old != nil && f.cfg.createOnly:
-		return false, newError("create", f.t.Target, withCause(ErrExist, syscall.EEXIST))
+	if err != nil {
+		return false, err
 	}
-	if err := f.r.finishTemp(f.cfg, f.t, f.perm, old); err != nil {
+	if f.synced && sameMeta(f.cfg, old, f.syncedFor) {
+		// Sync gave the temp this metadata and fsynced it: only close it.
+		if err := f.t.closeFile(f.cfg, false); err != nil {
+			return false, err
+		}
+		if f.cfg.keepMtime && old != nil {
+			if err := setTimesName(f.r, f.t, accessTime(old), old.ModTime()); err != nil {
+				return false, err
+			}
+		}
+	} else if err := f.r.finishTemp(f.cfg, f.t, f.perm, old); err != nil {
 		return false, err
 	}
 	if dirOf(f.t.Name) != dirOf(f.t.Target) {

@@ -2,7 +2,6 @@ package writer
 
 import (
 	"io/fs"
-	"time"
 )
 
 // finalMode returns the mode the committed file gets: the forced Mode, else
@@ -25,22 +24,39 @@ func finalMode(cfg *config, perm fs.FileMode, old fs.FileInfo) fs.FileMode {
 // descriptor before the fsync, so they are durable with the data. After it
 // the temp is ready for commitTemp; on error the caller discards it.
 func (r *Root) finishTemp(cfg *config, t *tempFile, perm fs.FileMode, old fs.FileInfo) error {
-	if err := setOwnerMode(t, finalMode(cfg, perm, old), old); err != nil {
+	if err := r.setMeta(cfg, t, perm, old); err != nil {
 		return err
-	}
-	var mtime, atime time.Time
-	if cfg.keepMtime && old != nil {
-		mtime = old.ModTime()
-		atime = accessTime(old)
-		if err := setTimesFd(t, atime, mtime); err != nil {
-			return err
-		}
 	}
 	if err := t.closeFile(cfg, true); err != nil {
 		return err
 	}
 	if cfg.keepMtime && old != nil {
-		return setTimesName(r, t, atime, mtime)
+		return setTimesName(r, t, accessTime(old), old.ModTime())
 	}
 	return nil
+}
+
+// setMeta gives the open temp t the owner and mode finishTemp describes and,
+// with KeepMtime, old's times (through the descriptor).
+func (r *Root) setMeta(cfg *config, t *tempFile, perm fs.FileMode, old fs.FileInfo) error {
+	if err := setOwnerMode(t, finalMode(cfg, perm, old), old); err != nil {
+		return err
+	}
+	if cfg.keepMtime && old != nil {
+		return setTimesFd(t, accessTime(old), old.ModTime())
+	}
+	return nil
+}
+
+// sameMeta reports whether a temp given the metadata for target info a (nil:
+// absent) has the right metadata for target info b: same existence, mode,
+// owner and, with KeepMtime, times.
+func sameMeta(cfg *config, a, b fs.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if a.Mode() != b.Mode() || !sameOwner(a, b) {
+		return false
+	}
+	return !cfg.keepMtime || (a.ModTime().Equal(b.ModTime()) && accessTime(a).Equal(accessTime(b)))
 }

@@ -73,3 +73,10 @@ func setTimesFd(t *tempFile, atime, mtime time.Time) error {
 
 // setTimesName has nothing left to do on unix: setTimesFd already did it.
 func setTimesName(*Root, *tempFile, time.Time, time.Time) error { return nil }
+
+// sameOwner reports whether a and b have the same owner and group.
+func sameOwner(a, b fs.FileInfo) bool {
+	sa, ok1 := a.Sys().(*syscall.Stat_t)
+	sb, ok2 := b.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && sa.Uid == sb.Uid && sa.Gid == sb.Gid
+}

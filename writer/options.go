@@ -24,6 +24,7 @@ type config struct {
 	accept        func(c Content) bool
 	window        time.Duration
 	observe       []func(Event)
+	beforeLock    bool
 }
 
 func newConfig(opts []Option) *config {
@@ -67,6 +68,14 @@ func PreCommit(fn func(ctx context.Context, c Change) error) Option {
 func Mode(m fs.FileMode) Option {
 	return func(c *config) { c.mode, c.forceMode = m, true }
 }
+
+// BeforeLock says Create is called before the caller holds the target's lock,
+// to overlap creating, writing and syncing the temp (File.Sync) with taking
+// that lock. Create then leaves to Commit the restore of an interrupted
+// in-place rewrite (which must not race the lock's holder), and Commit reads
+// the target's owner, mode and times again, fixing the temp when they changed
+// after Sync.
+func BeforeLock() Option { return func(c *config) { c.beforeLock = true } }
 
 // KeepMtime gives the new content the modification time of the file it
 // replaces (no effect when the target does not exist).
