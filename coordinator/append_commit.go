@@ -82,7 +82,7 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	if err := f.Sync(); err != nil {
 		return nil, wrap("fsync", h.key, err)
 	}
-	if err := context.Cause(ctx); ctx.Err() != nil {
+	if err := context.Cause(ctx); err != nil {
 		return nil, wrap("append", h.key, err)
 	}
 	v := c.newVersion(h, [32]byte{}, st.Length+int64(len(data)))

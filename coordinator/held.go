@@ -338,28 +338,33 @@ func (p *earlyPrepare) wait() {
 // preCommit does otherwise (and on a second call, the in-place rewrite's).
 func (c *Coordinator) preCommitEarly(h *held, out *locking.Version, early **earlyPrepare) writer.Option {
 	return writer.PreCommit(func(ctx context.Context, ch writer.Change) error {
-		if p := *early; p != nil {
-			*early = nil
-			<-p.done
-			if p.err != nil {
-				return p.err
-			}
-			if ch.Op == "replace" && p.v.SHA256 == ch.SHA256 && p.v.Size == ch.Size {
-				if _, err := c.checkCommit(ctx, h); err != nil {
-					return err
-				}
-				*out = p.v
-				return nil
-			}
-		}
-		v := c.newVersion(h, ch.SHA256, ch.Size)
-		v.Deleted = ch.Op == "remove"
-		if err := c.prepare(ctx, h, &v); err != nil {
-			return err
-		}
-		*out = v
-		return nil
+		return c.earlyHook(ctx, h, ch, out, early)
 	})
+}
+
+// earlyHook is the pre-commit hook of preCommitEarly.
+func (c *Coordinator) earlyHook(ctx context.Context, h *held, ch writer.Change, out *locking.Version, early **earlyPrepare) error {
+	if p := *early; p != nil {
+		*early = nil
+		<-p.done
+		if p.err != nil {
+			return p.err
+		}
+		if ch.Op == "replace" && p.v.SHA256 == ch.SHA256 && p.v.Size == ch.Size {
+			if _, err := c.checkCommit(ctx, h); err != nil {
+				return err
+			}
+			*out = p.v
+			return nil
+		}
+	}
+	v := c.newVersion(h, ch.SHA256, ch.Size)
+	v.Deleted = ch.Op == "remove"
+	if err := c.prepare(ctx, h, &v); err != nil {
+		return err
+	}
+	*out = v
+	return nil
 }
 
 // finish writes committed after a visible change (no fsync: a later holder

@@ -21,7 +21,17 @@ func (c *Coordinator) run(ctx context.Context, opName, name string, fn body) err
 }
 
 // runKey is run with the function that turns name into its key.
-func (c *Coordinator) runKey(ctx context.Context, opName, name string, resolve func(string) (string, error), fn body) (err error) {
+func (c *Coordinator) runKey(ctx context.Context, opName, name string, resolve func(string) (string, error), fn body) error {
+	return c.runPre(ctx, opName, name, resolve, nil, fn)
+}
+
+// pre starts an operation's work that needs neither lease nor lock (writing a
+// temp) while run takes them; it returns the function that undoes that work
+// when the key could not be taken.
+type pre func(ctx context.Context, key string, o *op) (undo func())
+
+// runPre is runKey with pre started (when not nil) before the key is taken.
+func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve func(string) (string, error), start pre, fn body) (err error) {
 	ctx, o := c.tel.startOp(ctx, opName, name)
 	outcome := OutcomeNotCommitted
 	defer func() { o.end(ctx, outcome, err) }()
@@ -39,8 +49,13 @@ func (c *Coordinator) runKey(ctx context.Context, opName, name string, resolve f
 		defer leave()
 	}
 
+	undo := func() {}
+	if start != nil {
+		undo = start(ctx, key, o)
+	}
 	h, err := c.take(ctx, key)
 	if err != nil {
+		undo()
 		return err
 	}
 	o.held(h)

@@ -37,14 +37,14 @@ func (c *Coordinator) UpdateContext(ctx context.Context, name string, fn func(ct
 		}
 		data, err := fn(ctx, ct.Data, ct.Exists)
 		if err != nil {
-			if cause := context.Cause(ctx); ctx.Err() != nil {
+			if cause := context.Cause(ctx); cause != nil {
 				// Stopped by the lease's loss (or the caller): that is the
 				// outcome to report, not the command's failure.
 				return nil, wrap("update", h.key, fmt.Errorf("%w (%v)", cause, err))
 			}
 			return nil, commandFailed(h.key, err)
 		}
-		if err := context.Cause(ctx); ctx.Err() != nil {
+		if err := context.Cause(ctx); err != nil {
 			return nil, wrap("update", h.key, err)
 		}
 		var v locking.Version
@@ -85,7 +85,7 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 		}
 		data, err := gen(ctx)
 		if err != nil {
-			if cause := context.Cause(ctx); ctx.Err() != nil {
+			if cause := context.Cause(ctx); cause != nil {
 				return nil, wrap("init", h.key, fmt.Errorf("%w (%v)", cause, err))
 			}
 			return nil, commandFailed(h.key, err)

@@ -192,7 +192,7 @@ func (w *watcher) loop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if cerr := context.Cause(ctx); ctx.Err() != nil {
+		if cerr := context.Cause(ctx); cerr != nil {
 			return cerr
 		}
 		if delivered {

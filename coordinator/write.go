@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -22,6 +23,18 @@ import (
 // changed (ErrNotObtained, ErrLeaseLost, ErrFenced, ErrOutsideRoot, ErrQueueFull,
 // an errno). Cancelling ctx before the commit leaves the file unchanged.
 func (c *Coordinator) WriteFile(ctx context.Context, name string, data []byte, perm fs.FileMode, opts ...writer.Option) error {
+	if c.vol.mode == ModeRedis {
+		// The temp is created, written and fsynced while the lease's round
+		// trip and the file lock are awaited; it becomes visible only
+		// through the fenced commit.
+		var w *earlyWrite
+		return c.runPre(ctx, "write", name, c.resolve, func(ctx context.Context, key string, o *op) func() {
+			w = c.startWrite(ctx, key, o, data, perm, opts)
+			return w.abort
+		}, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+			return w.commit(ctx, h)
+		})
+	}
 	return c.run(ctx, "write", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		var v locking.Version
 		if !c.overlapRecord() {
@@ -43,6 +56,79 @@ func (c *Coordinator) WriteFile(ctx context.Context, name string, data []byte, p
 		early.wait() // not awaited by the hook when the commit failed before it
 		return committed(&v, wrapW("write", h.key, err))
 	})
+}
+
+// earlyWrite is a WriteFile's temp, created, written and fsynced (writer
+// BeforeLock and File.Sync) in a goroutine of its own while the key is taken.
+// Nothing of it is visible before commit, which runs the fenced commit under
+// the held key; abort removes it when the key could not be taken.
+type earlyWrite struct {
+	c   *Coordinator
+	key string
+	f   *writer.File
+
+	written  chan struct{} // closed when the content is in the temp (or failed)
+	writeErr error
+	sha      [32]byte
+	size     int64
+	synced   chan struct{} // closed when the temp is fsynced (or failed)
+	syncErr  error
+
+	h     *held // set before the commit; read by its pre-commit hook
+	v     locking.Version
+	early *earlyPrepare
+}
+
+func (c *Coordinator) startWrite(ctx context.Context, key string, o *op, data []byte, perm fs.FileMode, opts []writer.Option) *earlyWrite {
+	w := &earlyWrite{c: c, key: key, written: make(chan struct{}), synced: make(chan struct{})}
+	hook := writer.PreCommit(func(ctx context.Context, ch writer.Change) error {
+		return c.earlyHook(ctx, w.h, ch, &w.v, &w.early)
+	})
+	wopts := append(c.wopts(ctx, o, nil, nil, opts), writer.BeforeLock(), hook)
+	go func() {
+		defer close(w.synced)
+		f, err := c.root.Create(ctx, key, perm, wopts...)
+		if err == nil {
+			w.f = f
+			_, err = f.Write(data)
+			w.sha, w.size = f.Sum()
+		}
+		w.writeErr = err
+		close(w.written)
+		if err == nil {
+			w.syncErr = f.Sync()
+		}
+	}()
+	return w
+}
+
+// commit writes floor and pending while the temp's fsync runs, then commits
+// the temp under h.
+func (w *earlyWrite) commit(ctx context.Context, h *held) (*locking.Version, error) {
+	c := w.c
+	<-w.written
+	if w.writeErr == nil {
+		p := &earlyPrepare{v: c.newVersion(h, w.sha, w.size), done: make(chan struct{})}
+		p.err = c.prepare(ctx, h, &p.v)
+		close(p.done)
+		w.early = p
+	}
+	<-w.synced
+	if err := cmp.Or(w.writeErr, w.syncErr); err != nil {
+		w.abort()
+		return nil, wrapW("write", h.key, err)
+	}
+	w.h = h
+	err := w.f.Commit(ctx)
+	return committed(&w.v, wrapW("write", h.key, err))
+}
+
+// abort waits for the temp's goroutine and removes the temp.
+func (w *earlyWrite) abort() {
+	<-w.synced
+	if w.f != nil {
+		_ = w.f.Abort()
+	}
 }
 
 // wrapW wraps a writer error with the step, unless it is nil.
@@ -113,7 +199,7 @@ func (f *File) Name() string { return f.h.key }
 
 // Write writes to the temp.
 func (f *File) Write(p []byte) (int, error) {
-	if err := context.Cause(f.octx); f.octx.Err() != nil {
+	if err := context.Cause(f.octx); err != nil {
 		return 0, f.c.leaseErr(f.opCtx, wrap("write", f.h.key, err), f.h)
 	}
 	return f.f.Write(p)
