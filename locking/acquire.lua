@@ -14,15 +14,14 @@
 -- lease goes to the longest waiter. Each waiter's entry expires (queue
 -- expiry: score = deadline ms) unless it keeps retrying, so a waiter that died
 -- holds up the line for at most the grace after the lease is freed.
-local cur = redis.call('GET', KEYS[1])
-if not cur and redis.call('EXISTS', KEYS[5]) == 0 then
-  -- Free and no one in line (the common, uncontended case): take it without
+if redis.call('EXISTS', KEYS[5]) == 0 and redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  -- Free and no one in line (the common, uncontended case): taken without
   -- the queue bookkeeping below.
-  redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
   local tok = redis.call('INCR', KEYS[3])
   redis.call('SET', KEYS[2], tok, 'PX', ARGV[2])
   return {1, tostring(tok), redis.call('GET', KEYS[4]) or ''}
 end
+local cur = redis.call('GET', KEYS[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])

@@ -27,7 +27,9 @@ type Keys struct {
 	// Queue holds the waiting lease ids by arrival (sorted set, score = ms);
 	// QueueExpiry their claim deadlines (sorted set, score = ms).
 	Queue, QueueExpiry string
-	// ReleaseChannel carries the releasing lease id when a lease is released.
+	// ReleaseChannel carries one message per release of the lease: the lease
+	// id of the first waiter in line, which has the claim grace to take the
+	// lease before the next may, or "" when no one is in line.
 	ReleaseChannel string
 	// ChangeChannel carries an Event (JSON) when a release stores a committed version.
 	ChangeChannel string
@@ -40,15 +42,24 @@ var tagEscaper = strings.NewReplacer("{", "%7B", "}", "%7D")
 // Braces in the volume id are escaped (%7B, %7D) to keep the hash tag whole.
 func RedisKeys(volumeID, key string) Keys {
 	p := "sw:{" + tagEscaper.Replace(volumeID) + ":" + KeyHash(key) + "}:"
+	// The names are consecutive substrings of one string: one allocation
+	// instead of eight on every Acquire.
+	all := p + "lock" + p + "token" + p + "fence" + p + "commit" + p + "queue" + p + "qexp" + p + "released" + p + "changed"
+	next := func(suffix string) string {
+		n := len(p) + len(suffix)
+		name := all[:n]
+		all = all[n:]
+		return name
+	}
 	return Keys{
-		Lock:           p + "lock",
-		Token:          p + "token",
-		Fence:          p + "fence",
-		Commit:         p + "commit",
-		Queue:          p + "queue",
-		QueueExpiry:    p + "qexp",
-		ReleaseChannel: p + "released",
-		ChangeChannel:  p + "changed",
+		Lock:           next("lock"),
+		Token:          next("token"),
+		Fence:          next("fence"),
+		Commit:         next("commit"),
+		Queue:          next("queue"),
+		QueueExpiry:    next("qexp"),
+		ReleaseChannel: next("released"),
+		ChangeChannel:  next("changed"),
 	}
 }
 

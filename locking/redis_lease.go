@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sharedwrite/sharedwrite/internal/bootclock"
 )
 
@@ -41,12 +43,10 @@ type redisLease struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 	// The watchdog (leaseWatchdog) calls tick, which refreshes and schedules
-	// the next tick; wdCtx bounds its calls and is cancelled when the lease
-	// ends.
+	// the next tick; ctx bounds its calls, and is cancelled when the lease
+	// ends, right after the watchdog stops.
 	wdMu      sync.Mutex
 	wdStopped bool
-	wdCtx     context.Context
-	wdCancel  context.CancelFunc
 
 	mu         sync.Mutex
 	token      uint64
@@ -55,15 +55,14 @@ type redisLease struct {
 	err        error
 }
 
-func newRedisLease(l *RedisLocker, parent context.Context, key, id string, token uint64, ttl, start time.Duration, adopted bool) *redisLease {
+func newRedisLease(l *RedisLocker, parent context.Context, key string, keys Keys, id string, token uint64, ttl, start time.Duration, adopted bool) *redisLease {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
 	le := &redisLease{
-		l: l, key: key, keys: RedisKeys(l.volumeID, key), id: id, ttl: ttl, adopted: adopted,
+		l: l, key: key, keys: keys, id: id, ttl: ttl, adopted: adopted,
 		ctx: ctx, cancel: cancel,
 		done:  make(chan struct{}),
 		token: token, validUntil: start + validity(ttl),
 	}
-	le.wdCtx, le.wdCancel = context.WithCancel(ctx)
 	leaseWatchdog.schedule(le, ttl/3)
 	return le
 }
@@ -147,7 +146,7 @@ func (le *redisLease) end() (wasLost error) {
 // was obtained. A refresh that finds another value loses the lease at once;
 // transient errors are retried until the validity runs out.
 func (le *redisLease) tick() {
-	if le.wdCtx.Err() != nil {
+	if le.ctx.Err() != nil {
 		return
 	}
 	rem := le.Remaining()
@@ -155,7 +154,7 @@ func (le *redisLease) tick() {
 		le.lose(errors.New("validity ran out before a refresh succeeded"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(le.wdCtx, rem)
+	ctx, cancel := context.WithTimeout(le.ctx, rem)
 	err := le.refresh(ctx)
 	cancel()
 	switch {
@@ -163,7 +162,7 @@ func (le *redisLease) tick() {
 		le.rearm(le.ttl / 3)
 	case errors.Is(err, ErrLeaseLost):
 		le.lose(err)
-	case le.wdCtx.Err() != nil:
+	case le.ctx.Err() != nil:
 	case le.Remaining() <= 0:
 		le.lose(fmt.Errorf("refresh failed until the validity ran out: %w", err))
 	default:
@@ -184,7 +183,6 @@ func (le *redisLease) stopWatchdog() {
 	le.wdStopped = true
 	le.wdMu.Unlock()
 	leaseWatchdog.remove(le)
-	le.wdCancel()
 }
 
 // refresh runs the refresh script; on success the validity restarts from the
@@ -275,26 +273,21 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 	if committed == nil && (le.adopted || lostErr != nil) {
 		return lostErr
 	}
-	var cj, ej []byte
-	var ctok string
+	var c *releasedVersion
 	if committed != nil {
-		var err error
-		if cj, err = committed.MarshalJSON(); err != nil {
+		cj, err := committed.MarshalJSON()
+		if err != nil {
 			return &Error{Op: "release", Key: le.key, Err: err}
 		}
 		// The event is the version's object with "path" in front, as
 		// Event.MarshalJSON writes it, without encoding the version twice.
-		if ej, err = eventJSON(path, cj); err != nil {
+		ej, err := eventJSON(path, cj)
+		if err != nil {
 			return &Error{Op: "release", Key: le.key, Err: err}
 		}
-		ctok = strconv.FormatUint(committed.Token, 10)
+		c = &releasedVersion{json: string(cj), token: strconv.FormatUint(committed.Token, 10), event: string(ej)}
 	}
-	keep := "0"
-	if le.adopted {
-		keep = "1"
-	}
-	v, err := runScript(ctx, le.l.client, releaseScript, releaseLua, []string{le.keys.Lock, le.keys.Token, le.keys.Commit, le.keys.Queue, le.keys.QueueExpiry},
-		le.id, string(cj), ctok, le.keys.ReleaseChannel, le.keys.ChangeChannel, string(ej), keep, queueGrace.Milliseconds())
+	v, err := runRelease(ctx, le.l.client, le.keys, le.id, le.adopted, c)
 	if err != nil {
 		return &Error{Op: "release", Key: le.key, Err: redisErr(err)}
 	}
@@ -312,3 +305,29 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 }
 
 func (le *redisLease) Abandon() { le.end() }
+
+// releasedVersion is a committed version for the release script to store.
+type releasedVersion struct{ json, token, event string }
+
+// queueGraceArg is queueGrace as a script argument, boxed once.
+var queueGraceArg any = queueGrace.Milliseconds()
+
+// runRelease runs the release script for lease id on keys; keep publishes
+// only (an adopted lease), c is stored when not nil. The commit key and the
+// version's arguments are sent only with a version to store.
+func runRelease(ctx context.Context, client redis.UniversalClient, keys Keys, id string, keep bool, c *releasedVersion) (any, error) {
+	if c == nil && !keep {
+		return runScript(ctx, client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry},
+			id, keys.ReleaseChannel, queueGraceArg)
+	}
+	k := "0"
+	if keep {
+		k = "1"
+	}
+	if c == nil {
+		return runScript(ctx, client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry},
+			id, keys.ReleaseChannel, queueGraceArg, k)
+	}
+	return runScript(ctx, client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry, keys.Commit},
+		id, keys.ReleaseChannel, queueGraceArg, k, c.json, c.token, keys.ChangeChannel, c.event)
+}

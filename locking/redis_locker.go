@@ -2,6 +2,7 @@ package locking
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,13 +28,35 @@ type RedisLocker struct {
 	volumeID string
 	cfg      config
 	hub      *wakeHub
+	// idPrefix is "<host>/<pid>/", the part of newLeaseID's format that
+	// never changes in a process: os.Getpid is a system call.
+	idPrefix string
+
+	// attempted, when set (by tests, before any Acquire), is called with
+	// the lease id before each run of the acquire script.
+	attempted func(id string)
 }
 
 // NewRedisLocker returns a locker using client for the volume volumeID.
 // Waiters share one pub/sub connection, opened on the first contended
-// Acquire; Close closes it.
+// Acquire; Close closes it. A key's release channel stays subscribed for a
+// second after its last waiter left, for the next one.
 func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Option) *RedisLocker {
-	return &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
+	l := &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
+	id := newLeaseID(l.cfg.host)
+	l.idPrefix = id[:strings.LastIndexByte(id, '/')+1]
+	return l
+}
+
+// newID returns a new lease id, as newLeaseID does.
+func (l *RedisLocker) newID() string {
+	var b [8]byte
+	if _, err := crand(b[:]); err != nil {
+		panic("locking: crypto/rand: " + err.Error())
+	}
+	var h [16]byte
+	hex.Encode(h[:], b[:])
+	return l.idPrefix + string(h[:])
 }
 
 // Close closes the locker's pub/sub connection (not the client). Leases
@@ -61,8 +84,11 @@ type acquireResult struct {
 const queueGrace = 100 * time.Millisecond
 
 func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl time.Duration) (acquireResult, error) {
+	if l.attempted != nil {
+		l.attempted(id)
+	}
 	v, err := runScript(ctx, l.client, acquireScript, acquireLua, []string{keys.Lock, keys.Token, keys.Fence, keys.Commit, keys.Queue, keys.QueueExpiry},
-		id, ttl.Milliseconds(), queueGrace.Milliseconds())
+		id, ttl.Milliseconds(), queueGraceArg)
 	if err != nil {
 		return acquireResult{}, redisErr(err)
 	}
@@ -88,9 +114,14 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 // ctx ends; the caller's deadline is honoured exactly (never capped at the
 // TTL), and without a deadline Acquire waits until the lease is free.
 //
-// A waiter subscribes to the key's release channel before it retries; each
-// wait lasts until a release message arrives or the holder's PTTL (plus
-// jitter) has passed, so an expired holder is taken over without a message.
+// A waiter subscribes to the key's release channel, and Redis confirms it,
+// before it retries (before its first attempt when the locker's subscription
+// to the channel already stands); each wait lasts until a release message
+// names this waiter (or no one), the pub/sub connection drops, or the
+// holder's PTTL (plus jitter) has passed, so an expired holder is taken over
+// without a message. A release naming another waiter, the first in line,
+// shortens the wait to that waiter's claim grace (plus jitter): a dead first
+// in line is skipped once its grace is over.
 //
 // Errors: a *HolderError wrapping ErrNotObtained and ctx's error when ctx
 // ended while another lease held the key; wrapping ErrUnavailable when ctx
@@ -101,7 +132,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		return nil, &Error{Op: "acquire", Key: key, Err: fmt.Errorf("ttl %v below 10ms", ttl)}
 	}
 	keys := l.Keys(key)
-	id := newLeaseID(l.cfg.host)
+	id := l.newID()
 	began := time.Now()
 	var (
 		w       *waiter
@@ -119,7 +150,14 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			timer.Stop()
 		}
 	}()
-	var wake <-chan struct{}
+	var wake, passed <-chan struct{}
+	// When the locker's subscription to the key's release channel already
+	// stands (another waiter here, or one that just left), join it before
+	// the first attempt: a release after that attempt reaches this waiter,
+	// so it need not subscribe and retry once refused.
+	if w = l.hub.attach(keys.ReleaseChannel, id); w != nil {
+		wake, passed = w.c, w.passed
+	}
 	for {
 		if w != nil {
 			w.drain()
@@ -128,7 +166,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		res, err := l.acquireOnce(ctx, keys, id, ttl)
 		tried = true
 		if err == nil && res.ok {
-			le := newRedisLease(l, ctx, key, id, res.token, ttl, start, false)
+			le := newRedisLease(l, ctx, key, keys, id, res.token, ttl, start, false)
 			le.committedJSON = res.committed
 			return le, nil
 		}
@@ -160,11 +198,11 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				// must not keep the waiter from taking over an expired lease.
 				wctx, cancel := context.WithTimeout(ctx, wait)
 				var serr error
-				w, serr = l.hub.watch(wctx, keys.ReleaseChannel)
+				w, serr = l.hub.watch(wctx, keys.ReleaseChannel, id)
 				timedOut := wctx.Err() != nil && ctx.Err() == nil
 				cancel()
 				if serr == nil {
-					wake = w.c
+					wake, passed = w.c, w.passed
 					continue
 				}
 				w = nil
@@ -180,18 +218,38 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		if ctx.Err() != nil {
 			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
 		}
+		// Reset discards an expiry not yet received (Go 1.23 timers).
 		if timer == nil {
 			timer = time.NewTimer(wait)
 		} else {
 			timer.Reset(wait)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
-		case <-timer.C:
-		case <-wake:
-			if !timer.Stop() {
-				<-timer.C
+		due := time.Now().Add(wait)
+		grace, bounded := jitter(queueGrace), false
+	waiting:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
+			case <-timer.C:
+				// A release after the one that bounded the wait named another
+				// waiter again: the line has moved on, so the grace runs from
+				// the latest. None extends the wait past due.
+				if bounded {
+					if d := time.Until(w.lastPassed().Add(grace)); d > 0 && d < time.Until(due) {
+						timer.Reset(d)
+						continue
+					}
+				}
+				break waiting
+			case <-wake:
+				break waiting
+			case <-passed:
+				// Another waiter was named to claim the lease: retry when its
+				// grace is over, in case it died (the acquire script drops its
+				// place then).
+				bounded = true
+				timer.Reset(min(grace, time.Until(due)))
 			}
 		}
 	}
@@ -215,8 +273,7 @@ func (l *RedisLocker) dropOrphan(key, id string) {
 	keys := l.Keys(key)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, _ = runScript(ctx, l.client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Commit, keys.Queue, keys.QueueExpiry},
-		id, "", "", keys.ReleaseChannel, keys.ChangeChannel, "", "0", queueGrace.Milliseconds())
+	_, _ = runRelease(ctx, l.client, keys, id, false, nil)
 	l.client.ZRem(ctx, keys.Queue, id)
 	l.client.ZRem(ctx, keys.QueueExpiry, id)
 }
@@ -246,7 +303,7 @@ func (l *RedisLocker) Adopt(ctx context.Context, key, leaseID string, token uint
 	if t, err := parseToken(r.a); err == nil && t > token {
 		token = t
 	}
-	return newRedisLease(l, ctx, key, leaseID, token, ttl, start, true), nil
+	return newRedisLease(l, ctx, key, keys, leaseID, token, ttl, start, true), nil
 }
 
 // redisErr marks transport failures as ErrUnavailable so that errors.Is works

@@ -1,17 +1,24 @@
 -- release: one round trip at the end of a lease.
--- KEYS: 1 lock, 2 token, 3 commit, 4 queue, 5 queue expiry.
--- ARGV: 1 lease id, 2 committed version JSON or "", 3 its token,
---       4 release channel, 5 change channel, 6 change event JSON,
---       7 "1" to keep the lease (an adopted lease: publish only).
+-- KEYS: 1 lock, 2 token, 3 queue, 4 queue expiry, and 5 commit only when a
+-- committed version is to be stored.
+-- ARGV: 1 lease id, 2 release channel, 3 the grace (ms) the first waiter in
+--       line has to claim the lease, 4 "1" to keep the lease (an adopted
+--       lease: publish only; absent or "0" otherwise); with KEYS[5] also
+--       5 committed version JSON, 6 its token, 7 change channel,
+--       8 change event JSON.
+-- (The plain release passes no more than it needs: each key and argument
+-- costs Redis time on every call.)
 -- Stores the committed version when it is newer than the stored one and
--- publishes the change event; then, if the lock holds ARGV[1] and ARGV[7] is
--- not "1", deletes lock and token and publishes the lease id on the release
--- channel, and gives the first waiter in line ARGV[8] ms to claim the lease
--- (see acquire.lua). Returns {owned (0/1), stored (0/1)}.
+-- publishes the change event; then, if the lock holds ARGV[1] and ARGV[4] is
+-- not "1", deletes lock and token, gives the first waiter in line its grace
+-- to claim the lease (see acquire.lua) and publishes on the release channel
+-- the lease id of that waiter, or "" when no one is in line: only the waiter
+-- named retries at once, the others wait until it has had its grace.
+-- Returns {owned (0/1), stored (0/1)}.
 local owned = redis.call('GET', KEYS[1]) == ARGV[1]
 local stored = 0
-if ARGV[2] ~= '' then
-  local cur = redis.call('GET', KEYS[3])
+if KEYS[5] then
+  local cur = redis.call('GET', KEYS[5])
   local curTok = -1
   if cur then
     -- The record as this project writes it starts with its token; decode
@@ -25,21 +32,31 @@ if ARGV[2] ~= '' then
       end
     end
   end
-  if tonumber(ARGV[3]) > curTok then
-    redis.call('SET', KEYS[3], ARGV[2])
-    redis.call('PUBLISH', ARGV[5], ARGV[6])
+  if tonumber(ARGV[6]) > curTok then
+    redis.call('SET', KEYS[5], ARGV[5])
+    redis.call('PUBLISH', ARGV[7], ARGV[8])
     stored = 1
   end
 end
-if owned and ARGV[7] ~= '1' then
+if owned and ARGV[4] ~= '1' then
   redis.call('DEL', KEYS[1], KEYS[2])
-  local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+  local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
   if head then
     local t = redis.call('TIME')
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    redis.call('ZADD', KEYS[5], 'XX', 'LT', now + tonumber(ARGV[8]), head)
+    -- Name a waiter whose place has not expired: a dead one named here would
+    -- hold up the others for a grace it cannot use.
+    local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
+    if #dead > 0 then
+      redis.call('ZREM', KEYS[3], unpack(dead))
+      redis.call('ZREM', KEYS[4], unpack(dead))
+      head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+    end
+    if head then
+      redis.call('ZADD', KEYS[4], 'XX', 'LT', now + tonumber(ARGV[3]), head)
+    end
   end
-  redis.call('PUBLISH', ARGV[4], ARGV[1])
+  redis.call('PUBLISH', ARGV[2], head or '')
 end
 if owned then return {1, stored} end
 return {0, stored}

@@ -12,6 +12,14 @@ import (
 // wakeHub multiplexes the release channels all waiters of one RedisLocker
 // listen on over one pub/sub connection, opened on first use: a contended
 // Acquire then costs one SUBSCRIBE round trip instead of a new connection.
+// A channel stays subscribed for subscriptionLinger after its last waiter
+// left, so that a process contending on a key over and over subscribes once.
+//
+// A release message names the waiter that should claim the lease next (see
+// release.lua). Only that waiter is woken to retry; the others are told that
+// the line moved, so that they wait no longer than the named waiter's grace
+// (it may be dead) instead of all retrying for a lease only the first in line
+// can take.
 type wakeHub struct {
 	client redis.UniversalClient
 
@@ -21,23 +29,61 @@ type wakeHub struct {
 	channels map[string]*hubChannel
 }
 
+// subscriptionLinger is how long a release channel stays subscribed without
+// waiters.
+const subscriptionLinger = time.Second
+
 type hubChannel struct {
-	waiters   map[*waiter]struct{}
+	waiters map[*waiter]struct{}
+	// confirmed is true while Redis has the subscription: from its
+	// confirmation until the connection fails (go-redis then subscribes
+	// again and Redis confirms again).
 	confirmed bool
-	ready     chan struct{} // closed when the subscription is confirmed
+	ready     chan struct{} // closed on the first confirmation
+	idle      *time.Timer   // unsubscribes once the linger is over
 }
 
-// waiter is one Acquire waiting on a release channel.
+// waiter is one Acquire waiting on a release channel. The fields below hub
+// are guarded by hub.mu.
 type waiter struct {
 	hub     *wakeHub
 	channel string
-	c       chan struct{} // a pending wake-up; buffered 1
+	id      string // the lease id the Acquire is asking for
+	// c holds a pending wake-up: a release that named this waiter or no one,
+	// or a reconnect (a release may have been missed). Buffered 1.
+	c chan struct{}
+	// passed is signalled by the first release since the last drain that
+	// named another waiter; passedAt is when the latest one did. Buffered 1.
+	passed   chan struct{}
+	passedAt time.Time
+	notified bool
 }
 
-// watch subscribes a waiter to channel and returns once Redis has confirmed
-// the subscription, so that any release published afterwards reaches it.
-func (h *wakeHub) watch(ctx context.Context, channel string) (*waiter, error) {
-	w := &waiter{hub: h, channel: channel, c: make(chan struct{}, 1)}
+func (h *wakeHub) newWaiter(channel, id string) *waiter {
+	return &waiter{hub: h, channel: channel, id: id, c: make(chan struct{}, 1), passed: make(chan struct{}, 1)}
+}
+
+// attach returns a waiter for lease id on channel when the hub's
+// subscription to it is confirmed and standing, without a round trip; nil
+// otherwise. Every release published after attach returns reaches the
+// waiter, or a reconnect wakes it.
+func (h *wakeHub) attach(channel, id string) *waiter {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ch := h.channels[channel]
+	if h.closed || ch == nil || !ch.confirmed {
+		return nil
+	}
+	w := h.newWaiter(channel, id)
+	ch.add(w)
+	return w
+}
+
+// watch subscribes a waiter for lease id to channel and returns once Redis
+// has confirmed the subscription, so that any release published afterwards
+// reaches it.
+func (h *wakeHub) watch(ctx context.Context, channel, id string) (*waiter, error) {
+	w := h.newWaiter(channel, id)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -58,7 +104,7 @@ func (h *wakeHub) watch(ctx context.Context, channel string) (*waiter, error) {
 			return nil, err
 		}
 	}
-	ch.waiters[w] = struct{}{}
+	ch.add(w)
 	ready := ch.ready
 	h.mu.Unlock()
 	select {
@@ -70,15 +116,39 @@ func (h *wakeHub) watch(ctx context.Context, channel string) (*waiter, error) {
 	}
 }
 
-// drain forgets a wake-up that arrived before the next attempt.
+func (ch *hubChannel) add(w *waiter) {
+	if ch.idle != nil {
+		ch.idle.Stop()
+		ch.idle = nil
+	}
+	ch.waiters[w] = struct{}{}
+}
+
+// drain forgets the wake-ups and notices that arrived before the next
+// attempt: its reply is newer than they are.
 func (w *waiter) drain() {
+	w.hub.mu.Lock()
+	w.notified = false
+	w.hub.mu.Unlock()
 	select {
 	case <-w.c:
 	default:
 	}
+	select {
+	case <-w.passed:
+	default:
+	}
 }
 
-// stop unsubscribes the waiter; the channel is unsubscribed with its last one.
+// lastPassed returns when a release last named another waiter.
+func (w *waiter) lastPassed() time.Time {
+	w.hub.mu.Lock()
+	defer w.hub.mu.Unlock()
+	return w.passedAt
+}
+
+// stop detaches the waiter. The channel is unsubscribed once it has had no
+// waiter for subscriptionLinger, or at once if Redis never confirmed it.
 func (w *waiter) stop() {
 	h := w.hub
 	h.mu.Lock()
@@ -88,17 +158,35 @@ func (w *waiter) stop() {
 		return
 	}
 	delete(ch.waiters, w)
-	if len(ch.waiters) == 0 && !h.closed {
-		delete(h.channels, w.channel)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = h.ps.Unsubscribe(ctx, w.channel)
-		cancel()
+	if len(ch.waiters) > 0 || h.closed {
+		return
+	}
+	if !ch.confirmed {
+		h.unsubscribeLocked(w.channel)
+		return
+	}
+	if ch.idle == nil {
+		ch.idle = time.AfterFunc(subscriptionLinger, func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.channels[w.channel] == ch && len(ch.waiters) == 0 && !h.closed {
+				h.unsubscribeLocked(w.channel)
+			}
+		})
 	}
 }
 
+func (h *wakeHub) unsubscribeLocked(channel string) {
+	delete(h.channels, channel)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = h.ps.Unsubscribe(ctx, channel)
+	cancel()
+}
+
 // receive reads the pub/sub connection until the hub is closed. go-redis
-// reconnects and resubscribes after an error; waiters are woken then, since a
-// release may have been missed while disconnected.
+// reconnects and resubscribes after an error; waiters are woken then, and
+// again when Redis confirms each subscription anew, since a release may have
+// been missed while disconnected.
 func (h *wakeHub) receive(ps *redis.PubSub) {
 	backoff := 10 * time.Millisecond
 	for {
@@ -108,6 +196,7 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 			closed := h.closed
 			if !closed {
 				for _, ch := range h.channels {
+					ch.confirmed = false
 					ch.wakeAll()
 				}
 			}
@@ -125,11 +214,16 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 		case *redis.Subscription:
 			if ch := h.channels[m.Channel]; ch != nil && m.Kind == "subscribe" && !ch.confirmed {
 				ch.confirmed = true
-				close(ch.ready)
+				select {
+				case <-ch.ready:
+					ch.wakeAll() // subscribed again after a reconnect
+				default:
+					close(ch.ready)
+				}
 			}
 		case *redis.Message:
 			if ch := h.channels[m.Channel]; ch != nil {
-				ch.wakeAll()
+				ch.wake(m.Payload)
 			}
 		}
 		h.mu.Unlock()
@@ -138,10 +232,36 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 
 func (ch *hubChannel) wakeAll() {
 	for w := range ch.waiters {
-		select {
-		case w.c <- struct{}{}:
-		default:
+		signal(w.c)
+	}
+}
+
+// wake delivers a release message naming next (a lease id, or "" for no
+// one): the waiter named, or every waiter when no one is, is woken; the
+// others are told the line moved, the first time since their last attempt
+// by a signal, later ones only by the time noted.
+func (ch *hubChannel) wake(next string) {
+	var now time.Time
+	for w := range ch.waiters {
+		if next == "" || next == w.id {
+			signal(w.c)
+			continue
 		}
+		if now.IsZero() {
+			now = time.Now()
+		}
+		w.passedAt = now
+		if !w.notified {
+			w.notified = true
+			signal(w.passed)
+		}
+	}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 
@@ -153,6 +273,11 @@ func (h *wakeHub) close() error {
 		return nil
 	}
 	h.closed = true
+	for _, ch := range h.channels {
+		if ch.idle != nil {
+			ch.idle.Stop()
+		}
+	}
 	if h.ps == nil {
 		return nil
 	}

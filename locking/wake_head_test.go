@@ -1,0 +1,513 @@
+package locking
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func init() { helpers["queuewait"] = helperQueueWait }
+
+// helperQueueWait waits for the lease on KEY of VOLUME and prints "obtained"
+// if it ever gets it; the test kills it while it waits in line.
+func helperQueueWait() error {
+	c := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR"), DisableIdentity: true, MaxRetries: -1, ContextTimeoutEnabled: true})
+	defer c.Close()
+	l := NewRedisLocker(c, os.Getenv("VOLUME"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	le, err := l.Acquire(ctx, os.Getenv("KEY"), 20*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Println("obtained", le.ID())
+	return le.Release(context.Background(), nil, os.Getenv("KEY"))
+}
+
+// attemptLog records every run of the acquire script: which lease id asked,
+// and when.
+type attemptLog struct {
+	mu sync.Mutex
+	at []attempt
+}
+
+type attempt struct {
+	id string
+	at time.Time
+}
+
+func (a *attemptLog) add(id string) {
+	a.mu.Lock()
+	a.at = append(a.at, attempt{id, time.Now()})
+	a.mu.Unlock()
+}
+
+// since returns the attempts recorded after the first n.
+func (a *attemptLog) since(n int) []attempt {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.at[n:])
+}
+
+func (a *attemptLog) len() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.at)
+}
+
+// perID counts the attempts of each lease id.
+func (a *attemptLog) perID() map[string]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m := map[string]int{}
+	for _, x := range a.at {
+		m[x.id]++
+	}
+	return m
+}
+
+// waitUntil polls cond until it holds, failing the test after within.
+func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(within); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+	}
+}
+
+// hubWaiters returns how many waiters l's hub has on channel, and whether
+// Redis has confirmed the subscription.
+func hubWaiters(l *RedisLocker, channel string) (int, bool) {
+	l.hub.mu.Lock()
+	defer l.hub.mu.Unlock()
+	ch := l.hub.channels[channel]
+	if ch == nil {
+		return 0, false
+	}
+	return len(ch.waiters), ch.confirmed
+}
+
+// queueWaiters starts n waiters for key, one after another so that they
+// queue in that order, and returns once each is in line and will hear of a
+// release: it joined the locker's confirmed subscription before an attempt,
+// or subscribed after one and retried once confirmed. Each obtained lease
+// (or nil) arrives on the channel.
+func queueWaiters(t *testing.T, ctx context.Context, l *RedisLocker, log *attemptLog, key string, n int) <-chan Lease {
+	t.Helper()
+	channel := l.Keys(key).ReleaseChannel
+	got := make(chan Lease, n)
+	for i := 0; i < n; i++ {
+		known := log.perID()
+		_, joined := hubWaiters(l, channel)
+		need := 2
+		if joined {
+			need = 1
+		}
+		go func() {
+			le, err := l.Acquire(ctx, key, 20*time.Second)
+			if err != nil {
+				if ctx.Err() == nil {
+					t.Errorf("waiter: %v", err)
+				}
+				got <- nil
+				return
+			}
+			got <- le
+		}()
+		waitUntil(t, 10*time.Second, fmt.Sprintf("waiter %d queued and subscribed", i), func() bool {
+			tried := false
+			for id, c := range log.perID() {
+				if _, old := known[id]; !old && c >= need {
+					tried = true
+				}
+			}
+			w, ok := hubWaiters(l, channel)
+			return tried && ok && w == i+1
+		})
+	}
+	return got
+}
+
+func receiveLease(t *testing.T, got <-chan Lease, within time.Duration, what string) Lease {
+	t.Helper()
+	select {
+	case le := <-got:
+		if le == nil {
+			t.Fatalf("%s: Acquire failed", what)
+		}
+		return le
+	case <-time.After(within):
+		t.Fatalf("%s: no lease within %v", what, within)
+	}
+	return nil
+}
+
+// TestReleaseWakesOnlyHead: with several waiters in line, a release makes
+// only the first in line run the acquire script; the others retry no sooner
+// than its claim grace, and no later than a generous bound.
+func TestReleaseWakesOnlyHead(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	t.Cleanup(func() { l.Close() })
+	var log attemptLog
+	l.attempted = log.add
+	ctx := ctxTimeout(t, 60*time.Second)
+	holder, err := l.Acquire(ctx, "k", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	const n = 4
+	got := queueWaiters(t, wctx, l, &log, "k", n)
+	line, err := l.client.ZRange(ctx, l.Keys("k").Queue, 0, -1).Result()
+	if err != nil || len(line) != n {
+		t.Fatalf("queue = %q, %v; want %d waiters", line, err, n)
+	}
+	head := line[0]
+
+	mark := log.len()
+	released := time.Now()
+	if err := holder.Release(ctx, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	le := receiveLease(t, got, 10*time.Second, "first in line after the release")
+	defer le.Release(context.Background(), nil, "k")
+	if le.ID() != head {
+		t.Fatalf("lease went to %s; want the first in line %s", le.ID(), head)
+	}
+	time.Sleep(time.Until(released.Add(queueGrace)))
+	for _, a := range log.since(mark) {
+		if a.id != head && a.at.Before(released.Add(queueGrace)) {
+			t.Errorf("waiter %s ran the acquire script %v after a release that named %s; want no attempt before the %v grace",
+				a.id, a.at.Sub(released), head, queueGrace)
+		}
+	}
+	tries := 0
+	for _, a := range log.since(mark) {
+		if a.id == head {
+			tries++
+		}
+	}
+	if tries != 1 {
+		t.Errorf("the first in line ran the acquire script %d times after the release; want 1", tries)
+	}
+	// The others still retry once the grace is over (the named waiter could
+	// have been dead), not only after the holder's 20s PTTL.
+	for _, id := range line[1:] {
+		waitUntil(t, 5*time.Second, "waiter "+id+" retries after the grace", func() bool {
+			for _, a := range log.since(mark) {
+				if a.id == id {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
+
+// TestDeadHeadSkipped: the first in line queued and stopped retrying
+// without leaving the line (its goroutine gone). A release names it; the
+// waiter behind it gets the lease once its grace is over, long before the
+// holder's TTL would have ended its wait.
+func TestDeadHeadSkipped(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	t.Cleanup(func() { l.Close() })
+	var log attemptLog
+	l.attempted = log.add
+	ctx := ctxTimeout(t, 60*time.Second)
+	holder, err := l.Acquire(ctx, "k", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dead = "dead/1/head"
+	if res, err := l.acquireOnce(ctx, l.Keys("k"), dead, 20*time.Second); err != nil || res.ok {
+		t.Fatalf("dead waiter's attempt: %+v %v; want queued", res, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	got := queueWaiters(t, wctx, l, &log, "k", 1)
+
+	released := time.Now()
+	if err := holder.Release(ctx, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	le := receiveLease(t, got, 5*time.Second, "waiter behind a dead first in line")
+	defer le.Release(context.Background(), nil, "k")
+	took := time.Since(released)
+	t.Logf("obtained %v after the release (grace %v)", took, queueGrace)
+	if took < queueGrace/2 {
+		t.Errorf("obtained %v after the release; want the dead first in line's %v grace honoured", took, queueGrace)
+	}
+	if s, err := l.client.ZScore(ctx, l.Keys("k").Queue, dead).Result(); err == nil {
+		t.Errorf("dead waiter still in line (score %v); want its expired place dropped", s)
+	}
+}
+
+// TestKilledHeadSkipped: as TestDeadHeadSkipped, with the first in line a
+// process killed (SIGKILL) while it waits.
+func TestKilledHeadSkipped(t *testing.T) {
+	r := needRedis(t)
+	vol := uniqueVolume(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), vol)
+	t.Cleanup(func() { l.Close() })
+	var log attemptLog
+	l.attempted = log.add
+	ctx := ctxTimeout(t, 60*time.Second)
+	keys := l.Keys("k")
+	holder, err := l.Acquire(ctx, "k", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startHelper(t, "queuewait", "REDIS_ADDR="+r.Addr(), "VOLUME="+vol, "KEY=k")
+	waitUntil(t, 10*time.Second, "helper in line and subscribed", func() bool {
+		n, _ := l.client.ZCard(ctx, keys.Queue).Result()
+		subs, _ := l.client.PubSubNumSub(ctx, keys.ReleaseChannel).Result()
+		return n == 1 && subs[keys.ReleaseChannel] == 1
+	})
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	got := queueWaiters(t, wctx, l, &log, "k", 1)
+	line, err := l.client.ZRange(ctx, keys.Queue, 0, -1).Result()
+	if err != nil || len(line) != 2 || log.perID()[line[0]] != 0 {
+		t.Fatalf("queue = %q, %v; want the helper first, then the waiter", line, err)
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+
+	released := time.Now()
+	if err := holder.Release(ctx, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	le := receiveLease(t, got, 5*time.Second, "waiter behind a killed first in line")
+	defer le.Release(context.Background(), nil, "k")
+	t.Logf("obtained %v after the release (grace %v)", time.Since(released), queueGrace)
+	if l, ok := <-p.lines; ok {
+		t.Errorf("killed helper said %q", l)
+	}
+}
+
+// TestReleaseMessageNamesHead checks the release channel's payload: the first
+// in line whose place has not expired, or "" when no one is in line.
+func TestReleaseMessageNamesHead(t *testing.T) {
+	r := needRedis(t)
+	c := testClient(t, r.Addr())
+	l := NewRedisLocker(c, uniqueVolume(t))
+	ctx := ctxTimeout(t, 20*time.Second)
+	keys := l.Keys("k")
+	sub := c.Subscribe(ctx, keys.ReleaseChannel)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := func() string {
+		t.Helper()
+		msg, err := sub.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg.Payload
+	}
+	tests := []struct {
+		name  string
+		queue []string // attempts while held, in arrival order
+		drop  []string // places removed before the release
+		want  string
+	}{
+		{"no one in line", nil, nil, ""},
+		{"first of three", []string{"h/1/a", "h/1/b", "h/1/c"}, nil, "h/1/a"},
+		{"first expired", []string{"h/1/a", "h/1/b"}, []string{"h/1/a"}, "h/1/b"},
+		{"all expired", []string{"h/1/a"}, []string{"h/1/a"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			le, err := l.Acquire(ctx, "k", 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range tc.queue {
+				if res, err := l.acquireOnce(ctx, keys, id, time.Second); err != nil || res.ok {
+					t.Fatalf("attempt of %s: %+v %v; want queued", id, res, err)
+				}
+				time.Sleep(2 * time.Millisecond) // distinct arrival times
+			}
+			for _, id := range tc.drop {
+				// An expired place: its claim deadline is in the past.
+				if err := c.ZAdd(ctx, keys.QueueExpiry, redis.Z{Score: 1, Member: id}).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := le.Release(ctx, nil, "k"); err != nil {
+				t.Fatal(err)
+			}
+			if got := next(); got != tc.want {
+				t.Errorf("release message = %q; want %q", got, tc.want)
+			}
+			for _, id := range tc.drop {
+				if _, err := c.ZScore(ctx, keys.Queue, id).Result(); err == nil {
+					t.Errorf("expired place of %s still in line after the release", id)
+				}
+			}
+			c.Del(ctx, keys.Queue, keys.QueueExpiry)
+		})
+	}
+}
+
+// TestWakeRouting checks which waiters a release message wakes: the one it
+// names, or all when it names no one; the others are only told.
+func TestWakeRouting(t *testing.T) {
+	tests := []struct {
+		name       string
+		payload    string
+		woken      []string
+		passedOver []string
+	}{
+		{"names a waiter", "b", []string{"b"}, []string{"a", "c"}},
+		{"names no one", "", []string{"a", "b", "c"}, nil},
+		{"names a waiter elsewhere", "x", nil, []string{"a", "b", "c"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &wakeHub{}
+			ch := &hubChannel{waiters: map[*waiter]struct{}{}}
+			ws := map[string]*waiter{}
+			for _, id := range []string{"a", "b", "c"} {
+				w := h.newWaiter("released", id)
+				ws[id] = w
+				ch.add(w)
+			}
+			ch.wake(tc.payload)
+			first := map[string]time.Time{}
+			for id, w := range ws {
+				first[id] = w.lastPassed()
+			}
+			time.Sleep(time.Millisecond)
+			ch.wake(tc.payload) // a second message while one is pending is absorbed
+			for id, w := range ws {
+				// The second message moves the time a waiter was passed over.
+				if wantPassed := slices.Contains(tc.passedOver, id); w.lastPassed().After(first[id]) != wantPassed {
+					t.Errorf("waiter %s: passed over at %v, then %v; want it moved: %v", id, first[id], w.lastPassed(), wantPassed)
+				}
+			}
+			for id, w := range ws {
+				wantWoken, wantPassed := slices.Contains(tc.woken, id), slices.Contains(tc.passedOver, id)
+				if got := len(w.c) == 1; got != wantWoken {
+					t.Errorf("waiter %s woken = %v; want %v", id, got, wantWoken)
+				}
+				if got := len(w.passed) == 1; got != wantPassed {
+					t.Errorf("waiter %s passed over = %v; want %v", id, got, wantPassed)
+				}
+				w.drain()
+				if len(w.c)+len(w.passed) != 0 {
+					t.Errorf("waiter %s: drain left %d wake-ups", id, len(w.c)+len(w.passed))
+				}
+			}
+		})
+	}
+}
+
+// TestReconnectWakesWaiters: when the pub/sub connection drops, a release may
+// have been missed, so every waiter retries at once instead of sleeping on
+// the holder's PTTL.
+func TestReconnectWakesWaiters(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	t.Cleanup(func() { l.Close() })
+	var log attemptLog
+	l.attempted = log.add
+	ctx := ctxTimeout(t, 60*time.Second)
+	holder, err := l.Acquire(ctx, "k", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release(context.Background(), nil, "k")
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	const n = 2
+	queueWaiters(t, wctx, l, &log, "k", n)
+	mark := log.len()
+	// The hub's connection is the only pub/sub client subscribed to this
+	// key's release channel.
+	if err := l.client.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 5*time.Second, "every waiter retries after the pub/sub connection dropped", func() bool {
+		seen := map[string]bool{}
+		for _, a := range log.since(mark) {
+			seen[a.id] = true
+		}
+		return len(seen) == n
+	})
+	// go-redis subscribes again on the new connection; a waiter arriving
+	// afterwards can join it.
+	waitUntil(t, 5*time.Second, "subscription confirmed again after the reconnect", func() bool {
+		w, ok := hubWaiters(l, l.Keys("k").ReleaseChannel)
+		return ok && w == n
+	})
+}
+
+// TestSubscriptionLingers: a waiter that arrives while the locker's
+// subscription to the key's release channel still stands joins it without
+// subscribing again, and needs one attempt to queue; the channel is
+// unsubscribed once it has had no waiter for the linger.
+func TestSubscriptionLingers(t *testing.T) {
+	r := needRedis(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	t.Cleanup(func() { l.Close() })
+	var log attemptLog
+	l.attempted = log.add
+	ctx := ctxTimeout(t, 30*time.Second)
+	keys := l.Keys("k")
+	numSub := func() int64 {
+		m, err := l.client.PubSubNumSub(ctx, keys.ReleaseChannel).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m[keys.ReleaseChannel]
+	}
+	contend := func(what string) (attempts int) {
+		t.Helper()
+		holder, err := l.Acquire(ctx, "k", 20*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mark := log.len()
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		got := queueWaiters(t, wctx, l, &log, "k", 1)
+		attempts = len(log.since(mark))
+		if err := holder.Release(ctx, nil, "k"); err != nil {
+			t.Fatal(err)
+		}
+		le := receiveLease(t, got, 5*time.Second, what)
+		if err := le.Release(ctx, nil, "k"); err != nil {
+			t.Fatal(err)
+		}
+		return attempts
+	}
+	if n := contend("first waiter"); n != 2 {
+		t.Errorf("first waiter ran the acquire script %d times before the release; want 2 (queue, then retry once subscribed)", n)
+	}
+	if n := numSub(); n != 1 {
+		t.Fatalf("release channel has %d subscribers after the waiter left; want 1 (lingering)", n)
+	}
+	if n := contend("second waiter"); n != 1 {
+		t.Errorf("waiter joining a standing subscription ran the acquire script %d times before the release; want 1", n)
+	}
+	waitUntil(t, subscriptionLinger+5*time.Second, "release channel unsubscribed after the linger", func() bool {
+		return numSub() == 0
+	})
+	if w, ok := hubWaiters(l, keys.ReleaseChannel); ok || w != 0 {
+		t.Errorf("hub still holds the channel (%d waiters, confirmed %v) after the linger", w, ok)
+	}
+}
