@@ -3,7 +3,8 @@
 -- (one hash tag: one Cluster slot). ARGV[3]: the grace (ms) a waiter at the
 -- head of the queue has to claim a freed lease.
 -- Returns {1, token, committed-json-or-""} when held by ARGV[1];
--- {0, holder lease id, holder PTTL ms} when another lease holds it;
+-- {0, holder lease id, holder PTTL ms, 1 if ARGV[1] is first in line else 0}
+-- when another lease holds it;
 -- {2, head waiter, ms until the head's claim expires} when it is free but
 -- an earlier waiter is first in line.
 -- Idempotent for a given lease id: when the lock already holds ARGV[1] (a
@@ -44,7 +45,9 @@ elseif cur then
   if pttl < 0 then pttl = 0 end
   redis.call('ZADD', KEYS[5], 'NX', now, ARGV[1])
   redis.call('ZADD', KEYS[6], now + pttl + math.floor(pttl / 5) + grace, ARGV[1])
-  return {0, cur, pttl}
+  local first = 0
+  if redis.call('ZRANK', KEYS[5], ARGV[1]) == 0 then first = 1 end
+  return {0, cur, pttl, first}
 end
 local head = redis.call('ZRANGE', KEYS[5], 0, 0)[1]
 if head and head ~= ARGV[1] then

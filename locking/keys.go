@@ -27,12 +27,25 @@ type Keys struct {
 	// Queue holds the waiting lease ids by arrival (sorted set, score = ms);
 	// QueueExpiry their claim deadlines (sorted set, score = ms).
 	Queue, QueueExpiry string
-	// ReleaseChannel carries one message per release of the lease: the lease
-	// id of the first waiter in line, which has the claim grace to take the
-	// lease before the next may, or "" when no one is in line.
+	// ReleaseChannel is the prefix of the key's release channels, one per
+	// waiting process (see WakeChannel); nothing is published on it alone.
 	ReleaseChannel string
 	// ChangeChannel carries an Event (JSON) when a release stores a committed version.
 	ChangeChannel string
+}
+
+// WakeChannel returns the release channel of the process that made leaseID:
+// ReleaseChannel + ":" + leaseID without its last "/" and what follows, that
+// is "<host>/<pid>" for a lease id of the form "<host>/<pid>/<random>" (a
+// lease id without "/" stands for itself). A release that leaves someone in
+// line publishes there the lease id of the first waiter, which has the claim
+// grace to take the lease before the next may, so that only that waiter's
+// process hears of it. release.lua derives the same name.
+func (k Keys) WakeChannel(leaseID string) string {
+	if i := strings.LastIndexByte(leaseID, '/'); i >= 0 {
+		leaseID = leaseID[:i]
+	}
+	return k.ReleaseChannel + ":" + leaseID
 }
 
 // braces would end the hash tag early and split a key's names over slots.

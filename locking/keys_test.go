@@ -1,6 +1,9 @@
 package locking
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestRedisKeysNames pins the Redis names FORMAT.md lists.
 func TestRedisKeysNames(t *testing.T) {
@@ -13,5 +16,28 @@ func TestRedisKeysNames(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("got %q; want %q", c.got, c.want)
 		}
+	}
+}
+
+// TestWakeChannel pins the per-process release channel release.lua derives
+// from a lease id (TestReleaseMessageNamesHead checks the script's side).
+func TestWakeChannel(t *testing.T) {
+	k := RedisKeys("v", "a/b")
+	p := k.ReleaseChannel + ":"
+	tests := []struct{ id, want string }{
+		{"web-1/4211/9f3a0c1d2e3f4a5b", p + "web-1/4211"},
+		{"a/b/7/x", p + "a/b/7"},
+		{"solo", p + "solo"},
+		{"h/1/", p + "h/1"},
+	}
+	for _, tc := range tests {
+		if got := k.WakeChannel(tc.id); got != tc.want {
+			t.Errorf("WakeChannel(%q) = %q; want %q", tc.id, got, tc.want)
+		}
+	}
+	l := NewRedisLocker(nil, "v", Host("web-1"))
+	id := l.newID()
+	if got, want := k.WakeChannel(id), p+strings.TrimSuffix(l.idPrefix, "/"); got != want {
+		t.Errorf("WakeChannel of a lease id of this process (%q) = %q; want %q", id, got, want)
 	}
 }

@@ -39,8 +39,9 @@ type RedisLocker struct {
 
 // NewRedisLocker returns a locker using client for the volume volumeID.
 // Waiters share one pub/sub connection, opened on the first contended
-// Acquire; Close closes it. A key's release channel stays subscribed for a
-// second after its last waiter left, for the next one.
+// Acquire; Close closes it. A key's release channel (the process's own, see
+// Keys.WakeChannel) stays subscribed for a second after its last waiter
+// left, for the next one.
 func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Option) *RedisLocker {
 	l := &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
 	id := newLeaseID(l.cfg.host)
@@ -77,6 +78,7 @@ type acquireResult struct {
 	holder    string        // the lease holding the key
 	pttl      time.Duration // how long to wait at most before retrying
 	queued    bool          // free, but an earlier waiter is first in line
+	first     bool          // held, and this waiter is first in line
 }
 
 // queueGrace is how long the first waiter in line has to claim a freed lease
@@ -100,6 +102,9 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 		res := acquireResult{holder: r.a, pttl: time.Duration(r.n) * time.Millisecond, queued: r.flag == 2}
 		if res.queued {
 			res.holder = ""
+		} else if arr, _ := v.([]any); len(arr) > 3 {
+			f, _ := arr[3].(int64)
+			res.first = f == 1
 		}
 		return res, nil
 	}
@@ -114,14 +119,18 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 // ctx ends; the caller's deadline is honoured exactly (never capped at the
 // TTL), and without a deadline Acquire waits until the lease is free.
 //
-// A waiter subscribes to the key's release channel, and Redis confirms it,
+// Waiters queue in arrival order. A waiter subscribes to its process's
+// release channel for the key (Keys.WakeChannel), and Redis confirms it,
 // before it retries (before its first attempt when the locker's subscription
-// to the channel already stands); each wait lasts until a release message
-// names this waiter (or no one), the pub/sub connection drops, or the
-// holder's PTTL (plus jitter) has passed, so an expired holder is taken over
-// without a message. A release naming another waiter, the first in line,
-// shortens the wait to that waiter's claim grace (plus jitter): a dead first
-// in line is skipped once its grace is over.
+// to the channel already stands). A release publishes only to the process of
+// the first in line, naming it. The first in line behind a live holder waits
+// until a release names it, the pub/sub connection drops, or the holder's
+// PTTL (plus jitter) has passed, so an expired holder is taken over without
+// a message. Any other waiter is woken only if a release names it, and
+// otherwise retries every claim grace (100 ms, plus jitter), or sooner when
+// the holder's PTTL or the first in line's claim ends first: a first in line
+// that died is skipped once its grace is over, and the waiter's own place in
+// line does not expire while it waits.
 //
 // Errors: a *HolderError wrapping ErrNotObtained and ctx's error when ctx
 // ended while another lease held the key; wrapping ErrUnavailable when ctx
@@ -150,13 +159,14 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			timer.Stop()
 		}
 	}()
-	var wake, passed <-chan struct{}
-	// When the locker's subscription to the key's release channel already
-	// stands (another waiter here, or one that just left), join it before
-	// the first attempt: a release after that attempt reaches this waiter,
-	// so it need not subscribe and retry once refused.
-	if w = l.hub.attach(keys.ReleaseChannel, id); w != nil {
-		wake, passed = w.c, w.passed
+	var wake <-chan struct{}
+	channel := keys.WakeChannel(id)
+	// When the locker's subscription to the release channel already stands
+	// (another waiter here, or one that just left), join it before the first
+	// attempt: a release after that attempt reaches this waiter, so it need
+	// not subscribe and retry once refused.
+	if w = l.hub.attach(channel, id); w != nil {
+		wake = w.c
 	}
 	for {
 		if w != nil {
@@ -188,7 +198,12 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			if res.holder != "" {
 				holder = res.holder
 			}
-			wait = jitter(max(res.pttl, time.Millisecond))
+			wait = max(res.pttl, time.Millisecond)
+			if !res.first {
+				// Only the first in line is told of a release.
+				wait = min(wait, queueGrace)
+			}
+			wait = jitter(wait)
 			if w == nil {
 				// Subscribe (and wait for Redis to confirm it) before
 				// retrying, so that a release between the reply above and the
@@ -198,11 +213,11 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				// must not keep the waiter from taking over an expired lease.
 				wctx, cancel := context.WithTimeout(ctx, wait)
 				var serr error
-				w, serr = l.hub.watch(wctx, keys.ReleaseChannel, id)
+				w, serr = l.hub.watch(wctx, channel, id)
 				timedOut := wctx.Err() != nil && ctx.Err() == nil
 				cancel()
 				if serr == nil {
-					wake, passed = w.c, w.passed
+					wake = w.c
 					continue
 				}
 				w = nil
@@ -224,33 +239,11 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		} else {
 			timer.Reset(wait)
 		}
-		due := time.Now().Add(wait)
-		grace, bounded := jitter(queueGrace), false
-	waiting:
-		for {
-			select {
-			case <-ctx.Done():
-				return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
-			case <-timer.C:
-				// A release after the one that bounded the wait named another
-				// waiter again: the line has moved on, so the grace runs from
-				// the latest. None extends the wait past due.
-				if bounded {
-					if d := time.Until(w.lastPassed().Add(grace)); d > 0 && d < time.Until(due) {
-						timer.Reset(d)
-						continue
-					}
-				}
-				break waiting
-			case <-wake:
-				break waiting
-			case <-passed:
-				// Another waiter was named to claim the lease: retry when its
-				// grace is over, in case it died (the acquire script drops its
-				// place then).
-				bounded = true
-				timer.Reset(min(grace, time.Until(due)))
-			}
+		select {
+		case <-ctx.Done():
+			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
+		case <-timer.C:
+		case <-wake:
 		}
 	}
 }

@@ -1,7 +1,7 @@
 -- release: one round trip at the end of a lease.
 -- KEYS: 1 lock, 2 token, 3 queue, 4 queue expiry, and 5 commit only when a
 -- committed version is to be stored.
--- ARGV: 1 lease id, 2 release channel, 3 the grace (ms) the first waiter in
+-- ARGV: 1 lease id, 2 release channel prefix, 3 the grace (ms) the first waiter in
 --       line has to claim the lease, 4 "1" to keep the lease (an adopted
 --       lease: publish only; absent or "0" otherwise); with KEYS[5] also
 --       5 committed version JSON, 6 its token, 7 change channel,
@@ -11,9 +11,11 @@
 -- Stores the committed version when it is newer than the stored one and
 -- publishes the change event; then, if the lock holds ARGV[1] and ARGV[4] is
 -- not "1", deletes lock and token, gives the first waiter in line its grace
--- to claim the lease (see acquire.lua) and publishes on the release channel
--- the lease id of that waiter, or "" when no one is in line: only the waiter
--- named retries at once, the others wait until it has had its grace.
+-- to claim the lease (see acquire.lua) and publishes its lease id on the
+-- release channel of its process (ARGV[2] .. ":" .. the lease id without its
+-- last "/" part, see Keys.WakeChannel), so that only that process hears of
+-- the release; nothing is published when no one is in line. The other
+-- waiters retry on their own within the grace.
 -- Returns {owned (0/1), stored (0/1)}.
 local owned = redis.call('GET', KEYS[1]) == ARGV[1]
 local stored = 0
@@ -56,7 +58,9 @@ if owned and ARGV[4] ~= '1' then
       redis.call('ZADD', KEYS[4], 'XX', 'LT', now + tonumber(ARGV[3]), head)
     end
   end
-  redis.call('PUBLISH', ARGV[2], head or '')
+  if head then
+    redis.call('PUBLISH', ARGV[2] .. ':' .. (string.match(head, '^(.*)/') or head), head)
+  end
 end
 if owned then return {1, stored} end
 return {0, stored}

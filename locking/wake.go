@@ -15,11 +15,10 @@ import (
 // A channel stays subscribed for subscriptionLinger after its last waiter
 // left, so that a process contending on a key over and over subscribes once.
 //
-// A release message names the waiter that should claim the lease next (see
-// release.lua). Only that waiter is woken to retry; the others are told that
-// the line moved, so that they wait no longer than the named waiter's grace
-// (it may be dead) instead of all retrying for a lease only the first in line
-// can take.
+// Each key's channel is the process's own (Keys.WakeChannel), shared by the
+// process's waiters on that key. A release publishes there only when one of
+// them is first in line, naming it (see release.lua): that waiter alone is
+// woken to retry, and no other process reads the message.
 type wakeHub struct {
 	client redis.UniversalClient
 
@@ -49,18 +48,13 @@ type waiter struct {
 	hub     *wakeHub
 	channel string
 	id      string // the lease id the Acquire is asking for
-	// c holds a pending wake-up: a release that named this waiter or no one,
-	// or a reconnect (a release may have been missed). Buffered 1.
+	// c holds a pending wake-up: a release that named this waiter, or a
+	// reconnect (a release may have been missed). Buffered 1.
 	c chan struct{}
-	// passed is signalled by the first release since the last drain that
-	// named another waiter; passedAt is when the latest one did. Buffered 1.
-	passed   chan struct{}
-	passedAt time.Time
-	notified bool
 }
 
 func (h *wakeHub) newWaiter(channel, id string) *waiter {
-	return &waiter{hub: h, channel: channel, id: id, c: make(chan struct{}, 1), passed: make(chan struct{}, 1)}
+	return &waiter{hub: h, channel: channel, id: id, c: make(chan struct{}, 1)}
 }
 
 // attach returns a waiter for lease id on channel when the hub's
@@ -124,27 +118,13 @@ func (ch *hubChannel) add(w *waiter) {
 	ch.waiters[w] = struct{}{}
 }
 
-// drain forgets the wake-ups and notices that arrived before the next
-// attempt: its reply is newer than they are.
+// drain forgets a wake-up that arrived before the next attempt: its reply
+// is newer.
 func (w *waiter) drain() {
-	w.hub.mu.Lock()
-	w.notified = false
-	w.hub.mu.Unlock()
 	select {
 	case <-w.c:
 	default:
 	}
-	select {
-	case <-w.passed:
-	default:
-	}
-}
-
-// lastPassed returns when a release last named another waiter.
-func (w *waiter) lastPassed() time.Time {
-	w.hub.mu.Lock()
-	defer w.hub.mu.Unlock()
-	return w.passedAt
 }
 
 // stop detaches the waiter. The channel is unsubscribed once it has had no
@@ -236,24 +216,14 @@ func (ch *hubChannel) wakeAll() {
 	}
 }
 
-// wake delivers a release message naming next (a lease id, or "" for no
-// one): the waiter named, or every waiter when no one is, is woken; the
-// others are told the line moved, the first time since their last attempt
-// by a signal, later ones only by the time noted.
+// wake delivers a release message naming next, the lease id of the waiter
+// that may claim the lease: that waiter is woken, the process's others on
+// the key are not (they are behind it in line).
 func (ch *hubChannel) wake(next string) {
-	var now time.Time
 	for w := range ch.waiters {
-		if next == "" || next == w.id {
+		if w.id == next {
 			signal(w.c)
-			continue
-		}
-		if now.IsZero() {
-			now = time.Now()
-		}
-		w.passedAt = now
-		if !w.notified {
-			w.notified = true
-			signal(w.passed)
+			return
 		}
 	}
 }

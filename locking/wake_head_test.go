@@ -82,6 +82,12 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 	}
 }
 
+// wakeChannel returns l's release channel for key: the one its waiters
+// subscribe to.
+func wakeChannel(l *RedisLocker, key string) string {
+	return l.Keys(key).WakeChannel(l.newID())
+}
+
 // hubWaiters returns how many waiters l's hub has on channel, and whether
 // Redis has confirmed the subscription.
 func hubWaiters(l *RedisLocker, channel string) (int, bool) {
@@ -101,7 +107,7 @@ func hubWaiters(l *RedisLocker, channel string) (int, bool) {
 // (or nil) arrives on the channel.
 func queueWaiters(t *testing.T, ctx context.Context, l *RedisLocker, log *attemptLog, key string, n int) <-chan Lease {
 	t.Helper()
-	channel := l.Keys(key).ReleaseChannel
+	channel := wakeChannel(l, key)
 	got := make(chan Lease, n)
 	for i := 0; i < n; i++ {
 		known := log.perID()
@@ -150,8 +156,9 @@ func receiveLease(t *testing.T, got <-chan Lease, within time.Duration, what str
 }
 
 // TestReleaseWakesOnlyHead: with several waiters in line, a release makes
-// only the first in line run the acquire script; the others retry no sooner
-// than its claim grace, and no later than a generous bound.
+// only the first in line run the acquire script at once. The others hear
+// nothing of it: each keeps retrying on its own, no sooner than the claim
+// grace after its previous attempt, and no later than a generous bound.
 func TestReleaseWakesOnlyHead(t *testing.T) {
 	r := needRedis(t)
 	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
@@ -173,8 +180,18 @@ func TestReleaseWakesOnlyHead(t *testing.T) {
 	}
 	head := line[0]
 
+	// Release just after a waiter behind the head retried, so that a
+	// release waking it would make it retry well within the grace.
 	mark := log.len()
-	released := time.Now()
+	waitUntil(t, 5*time.Second, "a waiter behind the first in line retries", func() bool {
+		for _, a := range log.since(mark) {
+			if a.id != head {
+				return true
+			}
+		}
+		return false
+	})
+	mark = log.len()
 	if err := holder.Release(ctx, nil, "k"); err != nil {
 		t.Fatal(err)
 	}
@@ -183,15 +200,10 @@ func TestReleaseWakesOnlyHead(t *testing.T) {
 	if le.ID() != head {
 		t.Fatalf("lease went to %s; want the first in line %s", le.ID(), head)
 	}
-	time.Sleep(time.Until(released.Add(queueGrace)))
-	for _, a := range log.since(mark) {
-		if a.id != head && a.at.Before(released.Add(queueGrace)) {
-			t.Errorf("waiter %s ran the acquire script %v after a release that named %s; want no attempt before the %v grace",
-				a.id, a.at.Sub(released), head, queueGrace)
-		}
-	}
+	before := log.since(0)[:mark]
+	after := log.since(mark)
 	tries := 0
-	for _, a := range log.since(mark) {
+	for _, a := range after {
 		if a.id == head {
 			tries++
 		}
@@ -199,17 +211,28 @@ func TestReleaseWakesOnlyHead(t *testing.T) {
 	if tries != 1 {
 		t.Errorf("the first in line ran the acquire script %d times after the release; want 1", tries)
 	}
-	// The others still retry once the grace is over (the named waiter could
-	// have been dead), not only after the holder's 20s PTTL.
+	// The others still retry (the first in line could have been dead), not
+	// only after the holder's 20s PTTL, and none sooner than the grace after
+	// its attempt before the release.
 	for _, id := range line[1:] {
-		waitUntil(t, 5*time.Second, "waiter "+id+" retries after the grace", func() bool {
-			for _, a := range log.since(mark) {
-				if a.id == id {
-					return true
-				}
+		var prev time.Time
+		for _, a := range before {
+			if a.id == id {
+				prev = a.at
 			}
-			return false
+		}
+		waitUntil(t, 5*time.Second, "waiter "+id+" retries after the release", func() bool {
+			return slices.ContainsFunc(log.since(mark), func(a attempt) bool { return a.id == id })
 		})
+		for _, a := range log.since(mark) {
+			if a.id == id {
+				if gap := a.at.Sub(prev); gap < queueGrace {
+					t.Errorf("waiter %s ran the acquire script %v after its previous attempt, across a release that named %s; want no wake-up, its next attempt no sooner than the %v grace",
+						id, gap, head, queueGrace)
+				}
+				break
+			}
+		}
 	}
 }
 
@@ -268,10 +291,14 @@ func TestKilledHeadSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startHelper(t, "queuewait", "REDIS_ADDR="+r.Addr(), "VOLUME="+vol, "KEY=k")
-	waitUntil(t, 10*time.Second, "helper in line and subscribed", func() bool {
-		n, _ := l.client.ZCard(ctx, keys.Queue).Result()
-		subs, _ := l.client.PubSubNumSub(ctx, keys.ReleaseChannel).Result()
-		return n == 1 && subs[keys.ReleaseChannel] == 1
+	waitUntil(t, 10*time.Second, "helper in line and subscribed to its release channel", func() bool {
+		line, _ := l.client.ZRange(ctx, keys.Queue, 0, -1).Result()
+		if len(line) != 1 {
+			return false
+		}
+		ch := keys.WakeChannel(line[0])
+		subs, _ := l.client.PubSubNumSub(ctx, ch).Result()
+		return ch != wakeChannel(l, "k") && subs[ch] == 1
 	})
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -291,43 +318,44 @@ func TestKilledHeadSkipped(t *testing.T) {
 	}
 	le := receiveLease(t, got, 5*time.Second, "waiter behind a killed first in line")
 	defer le.Release(context.Background(), nil, "k")
-	t.Logf("obtained %v after the release (grace %v)", time.Since(released), queueGrace)
+	took := time.Since(released)
+	t.Logf("obtained %v after the release (grace %v)", took, queueGrace)
+	if took < queueGrace/2 {
+		t.Errorf("obtained %v after the release; want the killed first in line's %v grace honoured", took, queueGrace)
+	}
 	if l, ok := <-p.lines; ok {
 		t.Errorf("killed helper said %q", l)
 	}
 }
 
-// TestReleaseMessageNamesHead checks the release channel's payload: the first
-// in line whose place has not expired, or "" when no one is in line.
+// TestReleaseMessageNamesHead checks what a release publishes: the lease id
+// of the first in line whose place has not expired, on the release channel
+// of that waiter's process only; nothing when no one is in line.
 func TestReleaseMessageNamesHead(t *testing.T) {
 	r := needRedis(t)
 	c := testClient(t, r.Addr())
 	l := NewRedisLocker(c, uniqueVolume(t))
 	ctx := ctxTimeout(t, 20*time.Second)
 	keys := l.Keys("k")
-	sub := c.Subscribe(ctx, keys.ReleaseChannel)
+	// Every channel of the key's, the bare prefix included.
+	sub := c.PSubscribe(ctx, keys.ReleaseChannel+"*")
 	defer sub.Close()
 	if _, err := sub.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
-	next := func() string {
-		t.Helper()
-		msg, err := sub.ReceiveMessage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return msg.Payload
-	}
+	const end = "end of release"
 	tests := []struct {
 		name  string
 		queue []string // attempts while held, in arrival order
 		drop  []string // places removed before the release
-		want  string
+		want  []string // channel, payload; nil for no message
 	}{
-		{"no one in line", nil, nil, ""},
-		{"first of three", []string{"h/1/a", "h/1/b", "h/1/c"}, nil, "h/1/a"},
-		{"first expired", []string{"h/1/a", "h/1/b"}, []string{"h/1/a"}, "h/1/b"},
-		{"all expired", []string{"h/1/a"}, []string{"h/1/a"}, ""},
+		{"no one in line", nil, nil, nil},
+		{"first of three", []string{"h/1/a", "h/2/b", "g/1/c"}, nil, []string{keys.ReleaseChannel + ":h/1", "h/1/a"}},
+		{"first expired", []string{"h/1/a", "h/2/b"}, []string{"h/1/a"}, []string{keys.ReleaseChannel + ":h/2", "h/2/b"}},
+		{"slash in host", []string{"a/b/3/c"}, nil, []string{keys.ReleaseChannel + ":a/b/3", "a/b/3/c"}},
+		{"no slash", []string{"solo"}, nil, []string{keys.ReleaseChannel + ":solo", "solo"}},
+		{"all expired", []string{"h/1/a"}, []string{"h/1/a"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -350,8 +378,27 @@ func TestReleaseMessageNamesHead(t *testing.T) {
 			if err := le.Release(ctx, nil, "k"); err != nil {
 				t.Fatal(err)
 			}
-			if got := next(); got != tc.want {
-				t.Errorf("release message = %q; want %q", got, tc.want)
+			// Published after the release: the subscriber receives it after
+			// whatever the release published.
+			if err := c.Publish(ctx, keys.ReleaseChannel+":marker", end).Err(); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for {
+				msg, err := sub.ReceiveMessage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if msg.Payload == end {
+					break
+				}
+				got = append(got, msg.Channel, msg.Payload)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("release published (channel, payload) %q; want %q", got, tc.want)
+			}
+			if len(tc.want) > 0 && keys.WakeChannel(tc.want[1]) != tc.want[0] {
+				t.Errorf("WakeChannel(%q) = %q; want the channel the release used, %q", tc.want[1], keys.WakeChannel(tc.want[1]), tc.want[0])
 			}
 			for _, id := range tc.drop {
 				if _, err := c.ZScore(ctx, keys.Queue, id).Result(); err == nil {
@@ -363,18 +410,17 @@ func TestReleaseMessageNamesHead(t *testing.T) {
 	}
 }
 
-// TestWakeRouting checks which waiters a release message wakes: the one it
-// names, or all when it names no one; the others are only told.
+// TestWakeRouting checks which waiters a release message wakes: only the one
+// it names.
 func TestWakeRouting(t *testing.T) {
 	tests := []struct {
-		name       string
-		payload    string
-		woken      []string
-		passedOver []string
+		name    string
+		payload string
+		woken   []string
 	}{
-		{"names a waiter", "b", []string{"b"}, []string{"a", "c"}},
-		{"names no one", "", []string{"a", "b", "c"}, nil},
-		{"names a waiter elsewhere", "x", nil, []string{"a", "b", "c"}},
+		{"names a waiter", "b", []string{"b"}},
+		{"names a waiter elsewhere", "x", nil},
+		{"names no one", "", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -382,34 +428,19 @@ func TestWakeRouting(t *testing.T) {
 			ch := &hubChannel{waiters: map[*waiter]struct{}{}}
 			ws := map[string]*waiter{}
 			for _, id := range []string{"a", "b", "c"} {
-				w := h.newWaiter("released", id)
+				w := h.newWaiter("released:h/1", id)
 				ws[id] = w
 				ch.add(w)
 			}
 			ch.wake(tc.payload)
-			first := map[string]time.Time{}
-			for id, w := range ws {
-				first[id] = w.lastPassed()
-			}
-			time.Sleep(time.Millisecond)
 			ch.wake(tc.payload) // a second message while one is pending is absorbed
 			for id, w := range ws {
-				// The second message moves the time a waiter was passed over.
-				if wantPassed := slices.Contains(tc.passedOver, id); w.lastPassed().After(first[id]) != wantPassed {
-					t.Errorf("waiter %s: passed over at %v, then %v; want it moved: %v", id, first[id], w.lastPassed(), wantPassed)
-				}
-			}
-			for id, w := range ws {
-				wantWoken, wantPassed := slices.Contains(tc.woken, id), slices.Contains(tc.passedOver, id)
-				if got := len(w.c) == 1; got != wantWoken {
-					t.Errorf("waiter %s woken = %v; want %v", id, got, wantWoken)
-				}
-				if got := len(w.passed) == 1; got != wantPassed {
-					t.Errorf("waiter %s passed over = %v; want %v", id, got, wantPassed)
+				if got, want := len(w.c) == 1, slices.Contains(tc.woken, id); got != want {
+					t.Errorf("waiter %s woken = %v; want %v", id, got, want)
 				}
 				w.drain()
-				if len(w.c)+len(w.passed) != 0 {
-					t.Errorf("waiter %s: drain left %d wake-ups", id, len(w.c)+len(w.passed))
+				if len(w.c) != 0 {
+					t.Errorf("waiter %s: drain left %d wake-ups", id, len(w.c))
 				}
 			}
 		})
@@ -418,7 +449,8 @@ func TestWakeRouting(t *testing.T) {
 
 // TestReconnectWakesWaiters: when the pub/sub connection drops, a release may
 // have been missed, so every waiter retries at once instead of sleeping on
-// the holder's PTTL.
+// the holder's PTTL. Each waiter here is first in line on its own key, where
+// only a release or a reconnect would wake it before the holder's 20s PTTL.
 func TestReconnectWakesWaiters(t *testing.T) {
 	r := needRedis(t)
 	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
@@ -426,18 +458,20 @@ func TestReconnectWakesWaiters(t *testing.T) {
 	var log attemptLog
 	l.attempted = log.add
 	ctx := ctxTimeout(t, 60*time.Second)
-	holder, err := l.Acquire(ctx, "k", 20*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Release(context.Background(), nil, "k")
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	const n = 2
-	queueWaiters(t, wctx, l, &log, "k", n)
+	keys := []string{"k1", "k2"}
+	for _, k := range keys {
+		holder, err := l.Acquire(ctx, k, 20*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer holder.Release(context.Background(), nil, k)
+		queueWaiters(t, wctx, l, &log, k, 1)
+	}
 	mark := log.len()
-	// The hub's connection is the only pub/sub client subscribed to this
-	// key's release channel.
+	// The hub's connection is the only pub/sub client subscribed to these
+	// keys' release channels.
 	if err := l.client.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -446,14 +480,16 @@ func TestReconnectWakesWaiters(t *testing.T) {
 		for _, a := range log.since(mark) {
 			seen[a.id] = true
 		}
-		return len(seen) == n
+		return len(seen) == len(keys)
 	})
 	// go-redis subscribes again on the new connection; a waiter arriving
 	// afterwards can join it.
-	waitUntil(t, 5*time.Second, "subscription confirmed again after the reconnect", func() bool {
-		w, ok := hubWaiters(l, l.Keys("k").ReleaseChannel)
-		return ok && w == n
-	})
+	for _, k := range keys {
+		waitUntil(t, 5*time.Second, "subscription to "+k+"'s release channel confirmed again after the reconnect", func() bool {
+			w, ok := hubWaiters(l, wakeChannel(l, k))
+			return ok && w == 1
+		})
+	}
 }
 
 // TestSubscriptionLingers: a waiter that arrives while the locker's
@@ -467,13 +503,13 @@ func TestSubscriptionLingers(t *testing.T) {
 	var log attemptLog
 	l.attempted = log.add
 	ctx := ctxTimeout(t, 30*time.Second)
-	keys := l.Keys("k")
+	channel := wakeChannel(l, "k")
 	numSub := func() int64 {
-		m, err := l.client.PubSubNumSub(ctx, keys.ReleaseChannel).Result()
+		m, err := l.client.PubSubNumSub(ctx, channel).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return m[keys.ReleaseChannel]
+		return m[channel]
 	}
 	contend := func(what string) (attempts int) {
 		t.Helper()
@@ -507,7 +543,7 @@ func TestSubscriptionLingers(t *testing.T) {
 	waitUntil(t, subscriptionLinger+5*time.Second, "release channel unsubscribed after the linger", func() bool {
 		return numSub() == 0
 	})
-	if w, ok := hubWaiters(l, keys.ReleaseChannel); ok || w != 0 {
+	if w, ok := hubWaiters(l, channel); ok || w != 0 {
 		t.Errorf("hub still holds the channel (%d waiters, confirmed %v) after the linger", w, ok)
 	}
 }
