@@ -23,10 +23,11 @@ import (
 // changed (ErrNotObtained, ErrLeaseLost, ErrFenced, ErrOutsideRoot, ErrQueueFull,
 // an errno). Cancelling ctx before the commit leaves the file unchanged.
 func (c *Coordinator) WriteFile(ctx context.Context, name string, data []byte, perm fs.FileMode, opts ...writer.Option) error {
-	if c.vol.mode == ModeRedis {
+	if c.vol.mode == ModeRedis && c.overlapRecord() {
 		// The temp is created, written and fsynced while the lease's round
 		// trip and the file lock are awaited; it becomes visible only
-		// through the fenced commit.
+		// through the fenced commit. (Where fsync is nearly free, as on a
+		// tmpfs, the second goroutine costs more than the overlap saves.)
 		var w *earlyWrite
 		return c.runPre(ctx, "write", name, c.resolve, func(ctx context.Context, key string, o *op) func() {
 			w = c.startWrite(ctx, key, o, data, perm, opts)
