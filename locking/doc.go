@@ -39,13 +39,16 @@
 // took over. The fencing token closes that gap where the volume checks it: the
 // lock record's floor (see below) refuses a commit from an older token.
 //
-// Waiters do not poll: a waiter subscribes to the key's release channel (and
-// waits for Redis to confirm it) before it retries, and each wait is bounded
-// by the holder's PTTL (plus jitter), so an expired holder is taken over
-// without a message. All waiters of one RedisLocker share one pub/sub
-// connection. Waiters queue in arrival order in Redis, so a freed lease goes
-// to the longest waiter; a waiter that died holds up the line for at most
-// 100 ms after a release (its claim expires unless it keeps retrying). The caller's context deadline is honoured exactly; a deadline
+// Waiters queue in arrival order in Redis, so a freed lease goes to the
+// longest waiter. A waiter subscribes to its own process's release channel for
+// the key (and waits for Redis to confirm it) before it retries; a release
+// publishes the lease id of the first waiter in line on that waiter's process
+// channel only, so one release wakes one process. The first in line waits for
+// that message or the holder's PTTL (plus jitter), so an expired holder is
+// taken over without a message; the others retry every claim grace (100 ms,
+// plus jitter), so a waiter that died holds up the line for at most that grace
+// after a release. All waiters of one RedisLocker share one pub/sub
+// connection. The caller's context deadline is honoured exactly; a deadline
 // that passes while Redis cannot be reached is ErrUnavailable, one that passes
 // while another lease holds the key is ErrNotObtained naming the holder
 // ("<host>/<pid>/<random>").
