@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	mrand "math/rand/v2"
 	"os"
 	"path"
 	"sync"
@@ -221,7 +222,9 @@ func (l *FileLock) Lock(ctx context.Context) error {
 		if !errors.Is(err, errWouldBlock) {
 			return &Error{Op: "flock", Key: l.key, Path: l.path, Err: err}
 		}
-		d := jitter(backoff)
+		// A quarter of the interval at most: jitter's 1 ms floor would
+		// double the sub-millisecond polls.
+		d := backoff + time.Duration(mrand.Int64N(int64(backoff/4)+1))
 		if t == nil {
 			t = time.NewTimer(d)
 			defer t.Stop()

@@ -25,7 +25,7 @@ func newConfig(opts []Option) config {
 		filePerm:   0o660,
 		dirPerm:    fs.ModeSetgid | 0o770,
 		pollMin:    250 * time.Microsecond,
-		pollMax:    2 * time.Millisecond,
+		pollMax:    time.Millisecond,
 		retryEvery: 50 * time.Millisecond,
 	}
 	for _, o := range opts {
@@ -65,7 +65,7 @@ func Host(h string) Option { return func(c *config) { c.host = h } }
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // PollInterval sets the file lock's polling backoff bounds (default 0.25 ms
-// doubling up to 2 ms). flock(2) cannot be cancelled, so a blocked Lock polls.
+// doubling up to 1 ms). flock(2) cannot be cancelled, so a blocked Lock polls.
 func PollInterval(min, max time.Duration) Option {
 	return func(c *config) { c.pollMin, c.pollMax = min, max }
 }
