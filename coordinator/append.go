@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,10 @@ import (
 
 // ErrAppenderClosed: Append was called after Close.
 var ErrAppenderClosed = errors.New("coordinator: appender closed")
+
+// ErrAppendAborted: the record was queued behind a batch that failed, and was
+// not written (the error also wraps that batch's error).
+var ErrAppendAborted = errors.New("coordinator: append aborted: an earlier batch failed")
 
 // Appender appends records to one file with group commit: records from many
 // goroutines are gathered into batches, and each batch is committed under the
@@ -24,7 +29,10 @@ var ErrAppenderClosed = errors.New("coordinator: appender closed")
 //
 // A record is written as given: for a line log, end it with '\n'. Records of
 // one goroutine keep their order; records of a batch are contiguous, and a
-// batch is never split. An Appender is safe for concurrent use.
+// batch is never split. When a batch fails, the records already queued behind
+// it fail too (ErrAppendAborted), so that no record is committed after an
+// earlier one of its goroutine was lost; records queued after that start
+// afresh. An Appender is safe for concurrent use.
 type Appender struct {
 	c    *Coordinator
 	name string
@@ -66,7 +74,8 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 
 // Append appends record and returns once the batch holding it is committed
 // (nil), or with the batch's error (nothing of that batch is committed: the
-// next batch truncates whatever of it reached the file). When ctx ends while
+// next batch truncates whatever of it reached the file), or ErrAppendAborted
+// when an earlier batch failed while it was queued. When ctx ends while
 // the record still waits for a batch, it is withdrawn and ctx's error
 // returned; once its batch has started, Append waits for the batch's outcome.
 func (a *Appender) Append(ctx context.Context, record []byte) error {
@@ -158,8 +167,25 @@ func (a *Appender) loop() {
 		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.batchTimeout)
 		err := a.commit(ctx, data)
 		cancel()
+		if err != nil {
+			a.abortQueued(err)
+		}
 		for _, r := range batch {
 			r.res <- err
+		}
+	}
+}
+
+// abortQueued fails the records queued behind a batch that failed with err,
+// before that batch's callers learn of it.
+func (a *Appender) abortQueued(err error) {
+	a.mu.Lock()
+	behind := a.queue
+	a.queue = nil
+	a.mu.Unlock()
+	for _, r := range behind {
+		if r.taken.CompareAndSwap(false, true) {
+			r.res <- wrap("append", a.name, fmt.Errorf("%w (%w)", ErrAppendAborted, err))
 		}
 	}
 }

@@ -318,3 +318,39 @@ func scanLines(t testing.TB, path string) []string {
 	}
 	return out
 }
+
+// A batch that fails takes the records queued behind it with it: none of them
+// is committed after it (a goroutine's later record without its earlier one),
+// and records appended afterwards are committed as usual.
+func TestAppendFailedBatchAbortsQueued(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	held := make(chan struct{})
+	release := make(chan struct{})
+	go c.Lock(context.Background(), "app.log", func(ctx context.Context, _ LeaseInfo) error {
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	a := c.Appender("app.log", MaxBatchDelay(0), MaxBatchBytes(4), BatchTimeout(500*time.Millisecond))
+	defer a.Close()
+	first := a.AppendAsync([]byte("a 1\n"))
+	time.Sleep(100 * time.Millisecond) // the first batch is waiting for the lock
+	second := a.AppendAsync([]byte("b 2\n"))
+	err1 := <-first
+	close(release) // the lock is free again before the second could time out
+	if err1 == nil {
+		t.Fatal("first batch committed while the key was held")
+	}
+	err2 := <-second
+	if !errors.Is(err2, ErrAppendAborted) || !errors.Is(err2, ErrNotObtained) {
+		t.Fatalf("record queued behind the failed batch: %v; want ErrAppendAborted wrapping the batch's error", err2)
+	}
+	if err := a.Append(ctxT(t, 30*time.Second), []byte("c 3\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readFile(t, filepath.Join(root, "app.log")), "c 3\n"; got != want {
+		t.Errorf("log holds %q; want %q", got, want)
+	}
+}
