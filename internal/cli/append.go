@@ -113,11 +113,10 @@ type batching struct {
 // committed line counted.
 //
 // The lines are grouped here into batches, and each batch goes to the
-// Appender as one record, with at most one in flight: an Appender commits
-// whatever is queued in it even after a batch failed, so queueing lines
-// ahead there would commit lines after a failed batch and leave a gap. With
-// one record in flight, nothing follows a failure: appendLines stops at the
-// first failed batch and returns its error. Lines read while a batch commits
+// Appender as one record, with at most one in flight, so that the count of
+// committed lines is exact: appendLines stops at the first failed batch and
+// returns its error (the Appender also fails whatever was queued behind a
+// failed batch, so nothing after it would be committed either way). Lines read while a batch commits
 // form the next one, so this is still a group commit.
 //
 // When ctx ends, appendLines sends nothing more; a batch in flight is
