@@ -39,7 +39,7 @@ func (a *Appender) commit(ctx context.Context, data []byte) error {
 		go func() {
 			defer a.post.Done()
 			if _, err := a.c.afterRotate(a.ctx, rot, a.cfg); err != nil {
-				a.c.log.WarnContext(a.ctx, "after a size-based rotation", "key", quote.Name(rot.key), "err", err)
+				a.c.log.WarnContext(a.ctx, "after a size-based rotation", "key", quote.Value(rot.key), "err", err)
 			}
 		}()
 	}
@@ -164,7 +164,7 @@ func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, e
 				return cm, err
 			}
 		}
-		c.log.InfoContext(ctx, "promoting a dead holder's pending append or rotation", "key", quote.Name(h.key), "token", p.Token, "length", p.Length, "generation", p.Generation)
+		c.log.InfoContext(ctx, "promoting a dead holder's pending append or rotation", "key", quote.Value(h.key), "token", p.Token, "length", p.Length, "generation", p.Generation)
 		if err := h.fl.WriteCommitted(p); err != nil {
 			return cm, wrap("promote pending", h.key, err)
 		}

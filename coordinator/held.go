@@ -127,7 +127,7 @@ func (c *Coordinator) floor(ctx context.Context, h *held) error {
 	if raised && c.vol.mode == ModeRedis {
 		c.tel.add(ctx, c.tel.floorRaised)
 		c.log.InfoContext(ctx, "fencing token raised past the volume's floor",
-			"key", quote.Name(h.key), "floor", rec.Floor.Token, "token", h.lease.Token())
+			"key", quote.Value(h.key), "floor", rec.Floor.Token, "token", h.lease.Token())
 	}
 	h.rec = rec
 	return c.completePending(ctx, h)
@@ -371,7 +371,7 @@ func (c *Coordinator) earlyHook(ctx context.Context, h *held, ch writer.Change, 
 // whose fresh read matches pending promotes it).
 func (c *Coordinator) finish(ctx context.Context, h *held, v locking.Version) {
 	if err := h.fl.WriteCommitted(v); err != nil {
-		c.log.WarnContext(ctx, "committed record not written; the next holder promotes pending", "key", quote.Name(h.key), "err", err)
+		c.log.WarnContext(ctx, "committed record not written; the next holder promotes pending", "key", quote.Value(h.key), "err", err)
 		return
 	}
 	h.rec.Committed = v

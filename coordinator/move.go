@@ -56,7 +56,7 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 	release := func(vs map[string]*locking.Version) {
 		for _, h := range all {
 			if err := c.release(ctx, h, vs[h.key]); err != nil && vs[h.key] != nil {
-				c.log.WarnContext(ctx, "committed, but the release failed", "key", quote.Name(h.key), "err", err)
+				c.log.WarnContext(ctx, "committed, but the release failed", "key", quote.Value(h.key), "err", err)
 			}
 		}
 	}

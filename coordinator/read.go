@@ -137,7 +137,7 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 		}
 		c.tel.add(ctx, c.tel.outsideEdits, AttrKey.String(key))
 		c.log.WarnContext(ctx, "file matches no recorded version after the stale-view window: edited outside sharedwrite; adopting it",
-			"key", quote.Name(key), "window", window, "size", ct.Size)
+			"key", quote.Value(key), "window", window, "size", ct.Size)
 		return ct, nil, nil
 	}
 	if err != nil {
@@ -155,7 +155,7 @@ func (c *Coordinator) verify(ctx context.Context, h *held) (writer.Content, erro
 		return ct, err
 	}
 	if v != nil && !sameVersion(*v, h.rec.Committed) {
-		c.log.InfoContext(ctx, "promoting a dead holder's pending version to committed", "key", quote.Name(h.key), "token", v.Token)
+		c.log.InfoContext(ctx, "promoting a dead holder's pending version to committed", "key", quote.Value(h.key), "token", v.Token)
 		c.finish(ctx, h, *v)
 	}
 	return ct, nil

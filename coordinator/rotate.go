@@ -205,7 +205,7 @@ func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.V
 		return wrap("stat", h.key, err)
 	}
 	withdraw := func(why error) error {
-		c.log.WarnContext(ctx, "withdrawing a dead holder's rotation that cannot be completed", "key", quote.Name(h.key), "err", why)
+		c.log.WarnContext(ctx, "withdrawing a dead holder's rotation that cannot be completed", "key", quote.Value(h.key), "err", why)
 		if werr := c.withdrawPending(h); werr != nil {
 			return errors.Join(why, werr)
 		}
@@ -236,7 +236,7 @@ func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.V
 	if err := wf.Commit(ctx); err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
 		return wrap("complete rotation", h.key, err)
 	}
-	c.log.InfoContext(ctx, "completed a rotation a dead holder left pending", "key", quote.Name(h.key), "rotated", quote.Name(rotated))
+	c.log.InfoContext(ctx, "completed a rotation a dead holder left pending", "key", quote.Value(h.key), "rotated", quote.Value(rotated))
 	return nil
 }
 

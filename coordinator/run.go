@@ -73,7 +73,7 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 		if rerr := c.release(ctx, h, v); rerr != nil {
 			// The change is visible and recorded on the volume; only Redis's
 			// copy of the record and the change event may be missing.
-			c.log.WarnContext(ctx, "committed, but the release failed", "key", quote.Name(key), "err", rerr)
+			c.log.WarnContext(ctx, "committed, but the release failed", "key", quote.Value(key), "err", rerr)
 		}
 		return err
 	}
@@ -82,7 +82,7 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 		if err == nil {
 			return rerr
 		}
-		c.log.DebugContext(ctx, "release after a failed operation", "key", quote.Name(key), "err", rerr)
+		c.log.DebugContext(ctx, "release after a failed operation", "key", quote.Value(key), "err", rerr)
 	}
 	return err
 }

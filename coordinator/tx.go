@@ -100,7 +100,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 				v = &it.v
 			}
 			if err := c.release(ctx, it.h, v); err != nil && committed {
-				c.log.WarnContext(ctx, "committed, but the release failed", "key", quote.Name(it.key), "err", err)
+				c.log.WarnContext(ctx, "committed, but the release failed", "key", quote.Value(it.key), "err", err)
 			}
 		}
 	}
@@ -288,7 +288,7 @@ func (c *Coordinator) completePending(ctx context.Context, h *held) error {
 	}) {
 		// Not the transaction this key's pending record was written for.
 		c.log.WarnContext(ctx, "pending record names a transaction intent that does not list it; not completing it",
-			"key", quote.Name(h.key), "intent", quote.Name(p.Intent))
+			"key", quote.Value(h.key), "intent", quote.Value(p.Intent))
 		return nil
 	}
 	return c.completeIntent(ctx, p.Intent)
@@ -304,7 +304,7 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case errors.Is(err, ErrCorruptIntent):
-		c.log.WarnContext(ctx, "discarding a torn transaction intent (never committed)", "intent", quote.Name(id), "err", err)
+		c.log.WarnContext(ctx, "discarding a torn transaction intent (never committed)", "intent", quote.Value(id), "err", err)
 		if !validIntentID(id) {
 			return nil // names no intent file: nothing to remove
 		}
@@ -313,7 +313,7 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 		return err
 	}
 	if err := checkStaged(in, c.cfg.tempDir); err != nil {
-		c.log.WarnContext(ctx, "discarding a transaction intent that names no staged temps", "intent", quote.Name(id), "err", err)
+		c.log.WarnContext(ctx, "discarding a transaction intent that names no staged temps", "intent", quote.Value(id), "err", err)
 		return removeIntent(c.root.OS(), id)
 	}
 	for _, e := range in.Entries {

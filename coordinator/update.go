@@ -94,7 +94,7 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 		err = c.root.WriteFile(ctx, h.key, data, newFilePerm, c.wopts(ctx, o, h, &v, append(opts, writer.CreateOnly()))...)
 		if errors.Is(err, writer.ErrExist) {
 			// Created meanwhile by someone who does not share our locks: theirs wins.
-			c.log.InfoContext(ctx, "create-only commit lost the race; returning the winner's content", "key", quote.Name(h.key))
+			c.log.InfoContext(ctx, "create-only commit lost the race; returning the winner's content", "key", quote.Value(h.key))
 			won, rerr := c.root.ReadVersion(ctx, h.key)
 			if rerr != nil {
 				return nil, wrap("read winner", h.key, rerr)

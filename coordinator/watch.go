@@ -305,7 +305,7 @@ func (w *watcher) deliver(ctx context.Context, v locking.Version, ct writer.Cont
 	w.last = max(w.last, v.Token)
 	if w.waitingFor != 0 {
 		w.c.log.DebugContext(ctx, "watch: the file caught up with the committed version",
-			"key", quote.Name(w.key), "token", v.Token, "stale_reads", w.stale, "waited", time.Since(w.waitingSince).Round(time.Millisecond))
+			"key", quote.Value(w.key), "token", v.Token, "stale_reads", w.stale, "waited", time.Since(w.waitingSince).Round(time.Millisecond))
 	}
 	w.waitingFor = 0
 	return w.fn(ctx, ch)
@@ -325,7 +325,7 @@ func (w *watcher) stillStale(ctx context.Context, tok uint64) {
 	if w.warned != tok && now.Sub(w.waitingSince) > window {
 		w.warned = tok
 		w.c.log.WarnContext(ctx, "watch: the file still does not show the committed version; waiting for it",
-			"key", quote.Name(w.key), "token", tok, "waited", now.Sub(w.waitingSince).Round(time.Millisecond))
+			"key", quote.Value(w.key), "token", tok, "waited", now.Sub(w.waitingSince).Round(time.Millisecond))
 	}
 }
 
@@ -333,7 +333,7 @@ func (w *watcher) stillStale(ctx context.Context, tok uint64) {
 func (w *watcher) logOnce(ctx context.Context, msg string, err error) {
 	if s := err.Error(); s != w.lastErr {
 		w.lastErr = s
-		w.c.log.WarnContext(ctx, msg, "key", quote.Name(w.key), "err", err)
+		w.c.log.WarnContext(ctx, msg, "key", quote.Value(w.key), "err", err)
 	}
 }
 

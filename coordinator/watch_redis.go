@@ -117,7 +117,7 @@ func (w *watcher) listen(ctx context.Context, ps *redis.PubSub) {
 			if !down {
 				down, since = true, time.Now()
 				w.c.log.WarnContext(ctx, "watch: Redis change notifications unavailable; polling the volume until Redis is back",
-					"key", quote.Name(w.key), "interval", w.cfg.interval, "err", err)
+					"key", quote.Value(w.key), "interval", w.cfg.interval, "err", err)
 			}
 			backoff = min(max(2*backoff, subscribeBackoffMin), subscribeBackoffMax)
 			select {
@@ -136,7 +136,7 @@ func (w *watcher) listen(ctx context.Context, ps *redis.PubSub) {
 			if down {
 				down = false
 				w.c.log.InfoContext(ctx, "watch: Redis change notifications back; re-checking the volume",
-					"key", quote.Name(w.key), "outage", time.Since(since).Round(time.Millisecond))
+					"key", quote.Value(w.key), "outage", time.Since(since).Round(time.Millisecond))
 			}
 			w.ring()
 		case *redis.Message:

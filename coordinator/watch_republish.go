@@ -22,6 +22,6 @@ func (c *Coordinator) aheadOfRedis(ctx context.Context, h *held) *locking.Versio
 		return nil
 	}
 	c.log.InfoContext(ctx, "the volume's committed version is ahead of Redis's; republishing it",
-		"key", quote.Name(h.key), "token", v.Token)
+		"key", quote.Value(h.key), "token", v.Token)
 	return &v
 }

@@ -257,7 +257,7 @@ func (f *File) finishOnce(v *locking.Version, err error) error {
 			outcome = OutcomeUnconfirmed
 		}
 		if rerr := c.release(f.opCtx, h, v); rerr != nil {
-			c.log.WarnContext(f.opCtx, "committed, but the release failed", "key", quote.Name(h.key), "err", rerr)
+			c.log.WarnContext(f.opCtx, "committed, but the release failed", "key", quote.Value(h.key), "err", rerr)
 		}
 	} else {
 		err = c.leaseErr(f.opCtx, err, h)
@@ -288,7 +288,7 @@ func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMod
 	opts := []writer.Option{c.observe(ctx, o)}
 	if c.cfg.acceptUnconf {
 		opts = append(opts, writer.AcceptUnconfirmedDurability(func(err error) {
-			c.log.WarnContext(ctx, "created; durability unconfirmed (directory fsync refused)", "path", quote.Name(name), "err", err)
+			c.log.WarnContext(ctx, "created; durability unconfirmed (directory fsync refused)", "path", quote.Value(name), "err", err)
 		}))
 	}
 	return wrapW("mkdir", name, c.root.MkdirAll(ctx, name, perm, opts...))

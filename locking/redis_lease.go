@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sharedwrite/sharedwrite/internal/bootclock"
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
 type leaseState int
@@ -120,7 +121,7 @@ func (le *redisLease) lose(why error) {
 	le.stopWatchdog()
 	le.cancel(le.err)
 	close(le.done)
-	le.l.cfg.logger.Warn("lease lost", "key", quoteName(le.key), "lease", le.id, "reason", why.Error())
+	le.l.cfg.logger.Warn("lease lost", "key", quote.Value(le.key), "lease", le.id, "reason", why.Error())
 }
 
 // end marks the lease released or abandoned and stops the watchdog.
@@ -254,7 +255,7 @@ func (le *redisLease) CheckFloor(ctx context.Context, rec Record) (bool, error) 
 	le.mu.Lock()
 	le.token = tok
 	le.mu.Unlock()
-	le.l.cfg.logger.Warn("fencing token raised past the volume's floor", "key", quoteName(le.key), "floor", n, "token", tok)
+	le.l.cfg.logger.Warn("fencing token raised past the volume's floor", "key", quote.Value(le.key), "floor", n, "token", tok)
 	return true, nil
 }
 

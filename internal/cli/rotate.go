@@ -69,7 +69,7 @@ func runRotate(ctx context.Context, g *globals, o *rotateOpts) error {
 			fmt.Fprintln(g.stdout, r.Name)
 		}
 		for _, rm := range r.Removed {
-			g.logger.InfoContext(ctx, "removed a rotated file", "path", quote.Name(rm))
+			g.logger.InfoContext(ctx, "removed a rotated file", "path", quote.Value(rm))
 		}
 		return err
 	})

@@ -69,7 +69,7 @@ func openVolume(ctx context.Context, g *globals) (*volume, error) {
 			if err := os.MkdirAll(g.root, 0o755); err != nil {
 				return nil, volumeError{fmt.Errorf("create root %s: %w", quote.Name(g.root), err)}
 			}
-			g.logger.Info("created the root directory (local mode)", "root", quote.Name(g.root))
+			g.logger.Info("created the root directory (local mode)", "root", quote.Value(g.root))
 		}
 	}
 	c, err := coordinator.Open(ctx, g.root, opts...)

@@ -170,7 +170,7 @@ func (g *globals) runWatchCmd(ctx context.Context, o *watchOpts, ch coordinator.
 	)
 	if err := cmd.Run(); err != nil && ctx.Err() == nil {
 		g.logger.WarnContext(ctx, "watch: the command failed for a version; watching goes on",
-			"key", quote.Name(ch.Path), "token", ch.Token, "cmd", quote.Name(o.argv[0]), "err", err)
+			"key", quote.Value(ch.Path), "token", ch.Token, "cmd", quote.Value(o.argv[0]), "err", err)
 	}
 }
 

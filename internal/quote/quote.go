@@ -10,3 +10,12 @@ import "strconv"
 func Name(s string) string {
 	return strconv.Quote(s)
 }
+
+// Value is Name without the surrounding quotes, for the value of a log
+// attribute: the log handler quotes a value that needs it, and Name's quotes
+// would be quoted again. Every control character, non-printable rune and
+// invalid byte is still escaped, whatever the handler does.
+func Value(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
