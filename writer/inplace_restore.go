@@ -145,3 +145,45 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 	}
 	return remove(inPlaceRestored)
 }
+
+// inPlaceView is what a reader without write access to rel (EACCES, EPERM,
+// EROFS: it cannot settle a leftover in-place rewrite) is given while one is
+// unsettled: the target when it holds a whole version (the marker's old or
+// new content), else the backup, which holds the old one. ok is false when
+// there is nothing to settle for rel (no marker, a torn one, one for another
+// file): the target is then read as usual.
+func (r *Root) inPlaceView(rel string) (c Content, ok bool, err error) {
+	markerRel, backupRel := inPlaceNames(rel)
+	data, err := r.root.ReadFile(markerRel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Content{}, false, nil
+	}
+	if err != nil {
+		return Content{}, false, newError("in-place view read marker", markerRel, err)
+	}
+	in, err := decodeInPlaceIntent(data)
+	if err != nil || !in.namedBy(path.Base(markerRel)) {
+		return Content{}, false, nil // torn before the target was touched, or not ours
+	}
+	if fi, err := r.root.Stat(rel); err == nil {
+		if dev, ino := fileID(fi); (in.Dev != 0 || in.Ino != 0) && (dev != in.Dev || ino != in.Ino) {
+			return Content{}, false, nil // another file has the name now
+		}
+	}
+	cur, err := r.readOnce(rel)
+	if err != nil {
+		return Content{}, false, err
+	}
+	if cur.Exists && (cur.Size == in.NewSize && cur.SHA256 == in.NewSum || cur.Size == in.OldSize && cur.SHA256 == in.OldSum) {
+		return cur, true, nil
+	}
+	old, err := r.readOnce(backupRel)
+	if err != nil {
+		return Content{}, false, err
+	}
+	if !old.Exists || old.Size != in.OldSize || old.SHA256 != in.OldSum {
+		return Content{}, false, newError("in-place view", backupRel, fmt.Errorf("backup does not match its marker: %w", syscall.EIO))
+	}
+	old.Mode = cur.Mode
+	return old, true, nil
+}

@@ -57,10 +57,22 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 	cfg := newConfig(opts)
 	// A reader never sees a half-finished in-place rewrite: settle it first
 	// (this waits for a live one, restores a crashed one from its backup).
+	// A reader that may not write is given the version settling would leave.
 	if recoverTarget != nil {
 		if rel, _, err := r.resolve(name); err == nil {
 			if err := recoverTarget(ctx, r, cfg, rel); err != nil {
-				return Content{}, err
+				if !isErrno(err, syscall.EACCES, syscall.EPERM, syscall.EROFS) {
+					return Content{}, err
+				}
+				c, ok, verr := r.inPlaceView(rel)
+				switch {
+				case verr != nil:
+					return Content{}, err
+				case ok && cfg.accept != nil && !cfg.accept(c):
+					return c, newError("read", name, ErrStaleView)
+				case ok:
+					return c, nil
+				}
 			}
 		}
 	}

@@ -46,3 +46,13 @@ func Unmount(t testing.TB, dir string) {
 	}
 	_ = os.Remove(dir + "/.keep")
 }
+
+// ReadOnlyBind bind-mounts src onto dst read-only (every write through dst
+// fails with EROFS) and unmounts it on cleanup.
+func ReadOnlyBind(t testing.TB, src, dst string) {
+	t.Helper()
+	BindMount(t, src, dst)
+	if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		Unavailable(t, fmt.Sprintf("remount %s read-only: %v", dst, err))
+	}
+}
