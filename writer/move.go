@@ -166,7 +166,8 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 		r.rollbackDirs(created, cfg)
 		return newError("move: open source", absSrc, err)
 	}
-	defer sf.Close()
+	closeSrc := func() { _ = sf.Close() }
+	defer func() { closeSrc() }()
 	st0, err := sf.Stat()
 	if err != nil {
 		r.rollbackDirs(created, cfg)
@@ -232,7 +233,15 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 		// crash cannot lose both; a later Move finishes it.
 		return err
 	}
-	return finishMove(absSrc, st0, sf)
+	err = finishMove(absSrc, st0, sf)
+	if err == nil {
+		// src is unlinked and this descriptor is its last reference: closing
+		// it frees the file's blocks, which on a volume with online discard
+		// took as long as a third of the copy of 1 GiB. Nothing needs to wait
+		// for that.
+		closeSrc = func() { go sf.Close() }
+	}
+	return err
 }
 
 // errNoCopyRange: copy_file_range cannot copy between these files.

@@ -30,7 +30,7 @@ func benchMoveSize() int64 {
 // writeBenchSource writes size bytes (a random 1 MiB block repeated) to p;
 // cold drops the file from the page cache afterwards, so the copy that
 // follows reads it from the disk (a spool file written long before).
-func writeBenchSource(b *testing.B, p string, size int64, cold bool) {
+func writeBenchSource(b testing.TB, p string, size int64, cold bool) {
 	b.Helper()
 	block := make([]byte, 1<<20)
 	rand.Read(block)
