@@ -273,21 +273,14 @@ func TestAppendWithdrawnOnCancel(t *testing.T) {
 	root := t.TempDir()
 	c := open(t, local, root)
 	// Hold the key so that the batch cannot start, then cancel the append.
-	held := make(chan struct{})
-	release := make(chan struct{})
-	go c.Lock(context.Background(), "app.log", func(ctx context.Context, _ LeaseInfo) error {
-		close(held)
-		<-release
-		return nil
-	})
-	<-held
+	release := holdKey(t, c, "app.log")
 	a := c.Appender("app.log", MaxBatchDelay(300*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := a.Append(ctx, []byte("never 1\n")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Append: got %v; want DeadlineExceeded", err)
 	}
-	close(release)
+	release()
 	if err := a.Append(ctxT(t, 30*time.Second), []byte("later 2\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -325,21 +318,14 @@ func scanLines(t testing.TB, path string) []string {
 func TestAppendFailedBatchAbortsQueued(t *testing.T) {
 	root := t.TempDir()
 	c := open(t, local, root)
-	held := make(chan struct{})
-	release := make(chan struct{})
-	go c.Lock(context.Background(), "app.log", func(ctx context.Context, _ LeaseInfo) error {
-		close(held)
-		<-release
-		return nil
-	})
-	<-held
+	release := holdKey(t, c, "app.log")
 	a := c.Appender("app.log", MaxBatchDelay(0), MaxBatchBytes(4), BatchTimeout(500*time.Millisecond))
 	defer a.Close()
 	first := a.AppendAsync([]byte("a 1\n"))
 	time.Sleep(100 * time.Millisecond) // the first batch is waiting for the lock
 	second := a.AppendAsync([]byte("b 2\n"))
 	err1 := <-first
-	close(release) // the lock is free again before the second could time out
+	release() // the lock is free again before the second could time out
 	if err1 == nil {
 		t.Fatal("first batch committed while the key was held")
 	}

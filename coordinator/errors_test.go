@@ -25,22 +25,12 @@ func TestNotObtainedNamesHolder(t *testing.T) {
 			holder := open(t, m, root)
 			waiter := open(t, m, root)
 			ctx := ctxT(t, 30*time.Second)
-			holding, release := make(chan struct{}), make(chan struct{})
-			done := make(chan error, 1)
-			go func() {
-				done <- holder.Lock(ctx, "busy", func(context.Context, LeaseInfo) error {
-					close(holding)
-					<-release
-					return nil
-				})
-			}()
-			<-holding
+			release := holdKey(t, holder, "busy")
 			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 			defer cancel()
 			start := time.Now()
 			err := waiter.WriteFile(short, "busy", []byte("x"), 0o644)
-			close(release)
-			if err := <-done; err != nil {
+			if err := release(); err != nil {
 				t.Fatal(err)
 			}
 			if !errors.Is(err, ErrNotObtained) || ExitCode(err) != ExitNotObtained {

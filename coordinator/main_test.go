@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"sync"
 	"context"
 	"fmt"
 	"log/slog"
@@ -106,4 +107,35 @@ func mustWrite(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// holdKey holds name through c.Lock until the returned release is called (at
+// the latest on cleanup); release returns Lock's error.
+func holdKey(t testing.TB, c *Coordinator, name string) (release func() error) {
+	t.Helper()
+	holding, stop := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Lock(context.Background(), name, func(context.Context, LeaseInfo) error {
+			close(holding)
+			<-stop
+			return nil
+		})
+	}()
+	select {
+	case <-holding:
+	case err := <-done:
+		t.Fatalf("Lock(%q): %v", name, err)
+	}
+	var once sync.Once
+	var err error
+	release = func() error {
+		once.Do(func() {
+			close(stop)
+			err = <-done
+		})
+		return err
+	}
+	t.Cleanup(func() { release() })
+	return release
 }

@@ -21,21 +21,11 @@ func TestWriteNotObtainedLeavesNothing(t *testing.T) {
 			waiter := open(t, m, root)
 			setOverlap(waiter, true)
 			ctx := ctxT(t, 30*time.Second)
-			holding, release := make(chan struct{}), make(chan struct{})
-			done := make(chan error, 1)
-			go func() {
-				done <- holder.Lock(ctx, "new/sub/f", func(context.Context, LeaseInfo) error {
-					close(holding)
-					<-release
-					return nil
-				})
-			}()
-			<-holding
+			release := holdKey(t, holder, "new/sub/f")
 			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 			defer cancel()
 			err := waiter.WriteFile(short, "new/sub/f", []byte("x"), 0o644)
-			close(release)
-			if err := <-done; err != nil {
+			if err := release(); err != nil {
 				t.Fatal(err)
 			}
 			if !errors.Is(err, ErrNotObtained) {

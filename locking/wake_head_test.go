@@ -155,25 +155,33 @@ func receiveLease(t *testing.T, got <-chan Lease, within time.Duration, what str
 	return nil
 }
 
-// TestReleaseWakesOnlyHead: with several waiters in line, a release makes
-// only the first in line run the acquire script at once. The others hear
-// nothing of it: each keeps retrying on its own, no sooner than the claim
-// grace after its previous attempt, and no later than a generous bound.
-func TestReleaseWakesOnlyHead(t *testing.T) {
+// loggedHolder returns a locker whose acquire attempts are logged, a context
+// for the test, and a lease the locker holds on "k" for 20 s.
+func loggedHolder(t *testing.T) (*RedisLocker, *attemptLog, context.Context, Lease) {
+	t.Helper()
 	r := needRedis(t)
 	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
 	t.Cleanup(func() { l.Close() })
-	var log attemptLog
+	log := &attemptLog{}
 	l.attempted = log.add
 	ctx := ctxTimeout(t, 60*time.Second)
 	holder, err := l.Acquire(ctx, "k", 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l, log, ctx, holder
+}
+
+// TestReleaseWakesOnlyHead: with several waiters in line, a release makes
+// only the first in line run the acquire script at once. The others hear
+// nothing of it: each keeps retrying on its own, no sooner than the claim
+// grace after its previous attempt, and no later than a generous bound.
+func TestReleaseWakesOnlyHead(t *testing.T) {
+	l, log, ctx, holder := loggedHolder(t)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	const n = 4
-	got := queueWaiters(t, wctx, l, &log, "k", n)
+	got := queueWaiters(t, wctx, l, log, "k", n)
 	line, err := l.client.ZRange(ctx, l.Keys("k").Queue, 0, -1).Result()
 	if err != nil || len(line) != n {
 		t.Fatalf("queue = %q, %v; want %d waiters", line, err, n)
@@ -241,23 +249,14 @@ func TestReleaseWakesOnlyHead(t *testing.T) {
 // waiter behind it gets the lease once its grace is over, long before the
 // holder's TTL would have ended its wait.
 func TestDeadHeadSkipped(t *testing.T) {
-	r := needRedis(t)
-	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
-	t.Cleanup(func() { l.Close() })
-	var log attemptLog
-	l.attempted = log.add
-	ctx := ctxTimeout(t, 60*time.Second)
-	holder, err := l.Acquire(ctx, "k", 20*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, log, ctx, holder := loggedHolder(t)
 	const dead = "dead/1/head"
 	if res, err := l.acquireOnce(ctx, l.Keys("k"), dead, 20*time.Second); err != nil || res.ok {
 		t.Fatalf("dead waiter's attempt: %+v %v; want queued", res, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	got := queueWaiters(t, wctx, l, &log, "k", 1)
+	got := queueWaiters(t, wctx, l, log, "k", 1)
 
 	released := time.Now()
 	if err := holder.Release(ctx, nil, "k"); err != nil {

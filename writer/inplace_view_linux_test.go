@@ -4,7 +4,6 @@ package writer
 
 import (
 	"context"
-	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,16 +26,8 @@ func TestReadOnlyReaderOfUnsettledInPlace(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			target := filepath.Join(dir, "f")
-			mustWrite(t, target, tc.target, 0o644)
-			fi, err := os.Stat(target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dev, ino := fileID(fi)
-			mRel, bRel := inPlaceNames("f")
-			mustWrite(t, filepath.Join(dir, bRel), string(oldData), 0o600)
-			in := inPlaceIntent{Target: "f", Dev: dev, Ino: ino, OldSize: int64(len(oldData)), OldSum: sha256.Sum256(oldData), NewSize: int64(len(newData)), NewSum: sha256.Sum256(newData)}
-			mustWrite(t, filepath.Join(dir, mRel), string(in.encode()), 0o600)
+			plantInPlace(t, nil, dir, "f", oldData, newData, []byte(tc.target), nil)
+			mRel, _ := inPlaceNames("f")
 
 			ro := t.TempDir()
 			testrig.ReadOnlyBind(t, dir, ro)

@@ -4,7 +4,6 @@ package writer
 
 import (
 	"context"
-	"crypto/sha256"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -89,17 +88,9 @@ func TestBeforeLockSettlesAtCommit(t *testing.T) {
 	r, dir := openRoot(t)
 	ctx := context.Background()
 	target := filepath.Join(dir, "f")
-	mustWrite(t, target, "new conte", 0o644) // torn
-	fi, err := os.Stat(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, ino := fileID(fi)
-	oldData, newData := []byte("old content"), []byte("new content")
-	mRel, bRel := inPlaceNames("f")
-	mustWrite(t, filepath.Join(dir, bRel), string(oldData), 0o600)
-	in := inPlaceIntent{Target: "f", Dev: dev, Ino: ino, OldSize: int64(len(oldData)), OldSum: sha256.Sum256(oldData), NewSize: int64(len(newData)), NewSum: sha256.Sum256(newData)}
-	mustWrite(t, filepath.Join(dir, mRel), string(in.encode()), 0o600)
+	oldData := []byte("old content")
+	plantInPlace(t, r, dir, "f", oldData, []byte("new content"), []byte("new conte"), nil) // torn
+	mRel, _ := inPlaceNames("f")
 
 	var seen string // the target when the commit's hook runs
 	hook := PreCommit(func(ctx context.Context, c Change) error {
