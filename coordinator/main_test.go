@@ -1,12 +1,12 @@
 package coordinator
 
 import (
-	"sync"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
