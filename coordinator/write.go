@@ -23,7 +23,7 @@ import (
 // changed (ErrNotObtained, ErrLeaseLost, ErrFenced, ErrOutsideRoot, ErrQueueFull,
 // an errno). Cancelling ctx before the commit leaves the file unchanged.
 func (c *Coordinator) WriteFile(ctx context.Context, name string, data []byte, perm fs.FileMode, opts ...writer.Option) error {
-	if c.vol.mode == ModeRedis && c.overlapRecord() {
+	if c.vol.mode == ModeRedis && c.overlapRecord() && len(data) <= earlyWriteMax {
 		// The temp is created, written and fsynced while the lease's round
 		// trip and the file lock are awaited; it becomes visible only
 		// through the fenced commit. (Where fsync is nearly free, as on a
@@ -33,31 +33,41 @@ func (c *Coordinator) WriteFile(ctx context.Context, name string, data []byte, p
 			w = c.startWrite(ctx, key, o, data, perm, opts)
 			return w.abort
 		}, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
-			return w.commit(ctx, h)
+			return w.commit(ctx, h, o, data, perm, opts)
 		})
 	}
 	return c.run(ctx, "write", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
-		var v locking.Version
-		if !c.overlapRecord() {
-			err := c.root.WriteFile(ctx, h.key, data, perm, c.wopts(ctx, o, h, &v, opts)...)
-			return committed(&v, wrapW("write", h.key, err))
-		}
-		var early *earlyPrepare
-		f, err := c.root.Create(ctx, h.key, perm, append(c.wopts(ctx, o, nil, nil, opts), c.preCommitEarly(h, &v, &early))...)
-		if err != nil {
-			return nil, wrapW("write", h.key, err)
-		}
-		if _, err := f.Write(data); err != nil {
-			_ = f.Abort()
-			return nil, wrapW("write", h.key, err)
-		}
-		sha, size := f.Sum()
-		early = c.startPrepare(ctx, h, sha, size)
-		err = f.Commit(ctx)
-		early.wait() // not awaited by the hook when the commit failed before it
-		return committed(&v, wrapW("write", h.key, err))
+		return c.writeHeld(ctx, h, o, data, perm, opts)
 	})
 }
+
+// writeHeld writes data to h's key under the held key.
+func (c *Coordinator) writeHeld(ctx context.Context, h *held, o *op, data []byte, perm fs.FileMode, opts []writer.Option) (*locking.Version, error) {
+	var v locking.Version
+	if !c.overlapRecord() {
+		err := c.root.WriteFile(ctx, h.key, data, perm, c.wopts(ctx, o, h, &v, opts)...)
+		return committed(&v, wrapW("write", h.key, err))
+	}
+	var early *earlyPrepare
+	f, err := c.root.Create(ctx, h.key, perm, append(c.wopts(ctx, o, nil, nil, opts), c.preCommitEarly(h, &v, &early))...)
+	if err != nil {
+		return nil, wrapW("write", h.key, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Abort()
+		return nil, wrapW("write", h.key, err)
+	}
+	sha, size := f.Sum()
+	early = c.startPrepare(ctx, h, sha, size)
+	err = f.Commit(ctx)
+	early.wait() // not awaited by the hook when the commit failed before it
+	return committed(&v, wrapW("write", h.key, err))
+}
+
+// earlyWriteMax is the largest payload written before the key is held: a
+// write that is not wanted (the key not obtained before the deadline) must
+// be undone quickly, and a waiter must not fill the volume while it waits.
+const earlyWriteMax = 1 << 20
 
 // earlyWrite is a WriteFile's temp, created, written and fsynced (writer
 // BeforeLock and File.Sync) in a goroutine of its own while the key is taken.
@@ -104,10 +114,16 @@ func (c *Coordinator) startWrite(ctx context.Context, key string, o *op, data []
 }
 
 // commit writes floor and pending while the temp's fsync runs, then commits
-// the temp under h.
-func (w *earlyWrite) commit(ctx context.Context, h *held) (*locking.Version, error) {
+// the temp under h. A temp that could not be created because its directory
+// is missing (directories are made only under the key) is written now, under
+// h, as without the early start.
+func (w *earlyWrite) commit(ctx context.Context, h *held, o *op, data []byte, perm fs.FileMode, opts []writer.Option) (*locking.Version, error) {
 	c := w.c
 	<-w.written
+	if w.f == nil && errors.Is(w.writeErr, fs.ErrNotExist) {
+		<-w.synced
+		return c.writeHeld(ctx, h, o, data, perm, opts)
+	}
 	if w.writeErr == nil {
 		p := &earlyPrepare{v: c.newVersion(h, w.sha, w.size), done: make(chan struct{})}
 		p.err = c.prepare(ctx, h, &p.v)
@@ -118,6 +134,10 @@ func (w *earlyWrite) commit(ctx context.Context, h *held) (*locking.Version, err
 	if err := cmp.Or(w.writeErr, w.syncErr); err != nil {
 		w.abort()
 		return nil, wrapW("write", h.key, err)
+	}
+	if w.early.err != nil {
+		w.abort()
+		return nil, w.early.err
 	}
 	w.h = h
 	err := w.f.Commit(ctx)

@@ -10,9 +10,10 @@ import (
 )
 
 // In Redis mode, on a volume whose fsync takes time, WriteFile writes its temp
-// while the lease is awaited. When
-// the lease is not obtained, nothing of that is left: no temp, and no
-// directory the write created for it; the held target is untouched.
+// while the lease is awaited. When the lease is not obtained, it returns
+// within its deadline (plus a margin) and nothing of that is left: no temp,
+// and no directory (missing ones are made only under the lease); the held
+// target is untouched. A write to a missing directory then succeeds.
 func TestWriteNotObtainedLeavesNothing(t *testing.T) {
 	for _, m := range modes {
 		t.Run(string(m), func(t *testing.T) {
@@ -21,20 +22,33 @@ func TestWriteNotObtainedLeavesNothing(t *testing.T) {
 			waiter := open(t, m, root)
 			setOverlap(waiter, true)
 			ctx := ctxT(t, 30*time.Second)
-			release := holdKey(t, holder, "new/sub/f")
-			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-			defer cancel()
-			err := waiter.WriteFile(short, "new/sub/f", []byte("x"), 0o644)
-			if err := release(); err != nil {
+			if err := os.Mkdir(filepath.Join(root, "d"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if !errors.Is(err, ErrNotObtained) {
-				t.Fatalf("WriteFile = %v; want ErrNotObtained", err)
+			for _, name := range []string{"d/f", "new/sub/f"} {
+				release := holdKey(t, holder, name)
+				short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+				start := time.Now()
+				err := waiter.WriteFile(short, name, []byte("x"), 0o644)
+				took := time.Since(start)
+				cancel()
+				if err := release(); err != nil {
+					t.Fatal(err)
+				}
+				if !errors.Is(err, ErrNotObtained) {
+					t.Fatalf("WriteFile(%s) = %v; want ErrNotObtained", name, err)
+				}
+				if took > 5*time.Second {
+					t.Errorf("WriteFile(%s) returned %v after a 300ms deadline", name, took)
+				}
+			}
+			if ents, err := os.ReadDir(filepath.Join(root, "d")); err != nil || len(ents) != 0 {
+				t.Errorf("d holds %v (%v); want nothing left", ents, err)
 			}
 			if _, err := os.Lstat(filepath.Join(root, "new")); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("directory the failed write created: Lstat = %v; want it removed", err)
+				t.Errorf("directory of the failed write: Lstat = %v; want none", err)
 			}
-			// Then the same write succeeds and leaves only the target.
+			setOverlap(waiter, true)
 			if err := waiter.WriteFile(ctx, "new/sub/f", []byte("y"), 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -65,9 +65,13 @@ func Host(h string) Option { return func(c *config) { c.host = h } }
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // PollInterval sets the file lock's polling backoff bounds (default 0.25 ms
-// doubling up to 1 ms). flock(2) cannot be cancelled, so a blocked Lock polls.
-func PollInterval(min, max time.Duration) Option {
-	return func(c *config) { c.pollMin, c.pollMax = min, max }
+// doubling up to 1 ms; a bound below 10 µs is raised to it). flock(2) cannot
+// be cancelled, so a blocked Lock polls.
+func PollInterval(lo, hi time.Duration) Option {
+	return func(c *config) {
+		c.pollMin = max(lo, 10*time.Microsecond)
+		c.pollMax = max(hi, c.pollMin)
+	}
 }
 
 // RetryInterval sets how often Acquire retries while Redis refuses

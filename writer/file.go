@@ -28,6 +28,7 @@ type File struct {
 	// Lstat then; nil: absent) and fsynced it, and nothing was written since.
 	synced    bool
 	syncedFor fs.FileInfo
+	tempInfo  fs.FileInfo // the temp's fstat before Sync gave it syncedFor's metadata
 }
 
 type fileState int
@@ -140,6 +141,11 @@ func (f *File) Sync() error {
 		return f.err
 	}
 	old, err := f.targetInfo()
+	if err == nil && f.tempInfo == nil {
+		if f.tempInfo, err = f.t.File.Stat(); err != nil {
+			err = newError("fstat", f.t.Name, err)
+		}
+	}
 	if err == nil {
 		err = f.r.setMeta(f.cfg, f.t, f.perm, old)
 	}
@@ -233,8 +239,17 @@ func (f *File) commit(ctx context.Context) (bool, error) {
 				return false, err
 			}
 		}
-	} else if err := f.r.finishTemp(f.cfg, f.t, f.perm, old); err != nil {
-		return false, err
+	} else {
+		if f.synced && old == nil && f.syncedFor != nil {
+			// The target Sync copied owner and times from is gone: the new
+			// file is a new file, owned by this process, with its own times.
+			if err := resetOwnerTimes(f.t, f.tempInfo, f.cfg.keepMtime); err != nil {
+				return false, err
+			}
+		}
+		if err := f.r.finishTemp(f.cfg, f.t, f.perm, old); err != nil {
+			return false, err
+		}
 	}
 	if dirOf(f.t.Name) != dirOf(f.t.Target) {
 		if err := f.relocate(ctx, old); err != nil {

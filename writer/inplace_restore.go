@@ -146,6 +146,29 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 	return remove(inPlaceRestored)
 }
 
+// readSettled is readOnce for a reader that could not settle rel (settleErr):
+// the in-place view while a marker is there, the file itself once it is gone.
+func (r *Root) readSettled(name, rel string, settleErr error) (Content, error) {
+	c, ok, err := r.inPlaceView(rel)
+	switch {
+	case ok:
+		return c, nil
+	case err == nil:
+		return r.readOnce(name) // no marker (any more)
+	}
+	// The rewrite may have finished while it was read (its backup gone).
+	if m, _ := inPlaceNames(rel); !r.exists(m) {
+		return r.readOnce(name)
+	}
+	return Content{}, settleErr
+}
+
+// exists reports whether rel can be Lstat'ed.
+func (r *Root) exists(rel string) bool {
+	_, err := r.root.Lstat(rel)
+	return err == nil
+}
+
 // inPlaceView is what a reader without write access to rel (EACCES, EPERM,
 // EROFS: it cannot settle a leftover in-place rewrite) is given while one is
 // unsettled: the target when it holds a whole version (the marker's old or

@@ -80,3 +80,18 @@ func sameOwner(a, b fs.FileInfo) bool {
 	sb, ok2 := b.Sys().(*syscall.Stat_t)
 	return ok1 && ok2 && sa.Uid == sb.Uid && sa.Gid == sb.Gid
 }
+
+// resetOwnerTimes gives the temp back the owner and group it had when it was
+// created (orig) and, when times were set (keepMtime), the current time.
+func resetOwnerTimes(t *tempFile, orig fs.FileInfo, keepMtime bool) error {
+	if o, ok := orig.Sys().(*syscall.Stat_t); ok {
+		if err := t.File.Chown(int(o.Uid), int(o.Gid)); err != nil && !errors.Is(err, syscall.EPERM) {
+			return newError("chown", t.Name, err)
+		}
+	}
+	if keepMtime {
+		now := time.Now()
+		return setTimesFd(t, now, now)
+	}
+	return nil
+}

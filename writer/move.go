@@ -45,6 +45,10 @@ import (
 //     dst (PreCommit hook Op "move", rename, directory fsync);
 //  4. src is unlinked only if its fstat (size, mtime, inode) is unchanged
 //     since the copy began; src's directory is fsynced; the intent removed.
+//     Move's descriptor on src, its last reference, is closed in the
+//     background (that close frees the file's blocks, which with online
+//     discard can take a good part of a second per GiB): src's space may be
+//     freed, and its filesystem free to unmount, a moment after Move returns.
 //
 // A crash at any point leaves src intact or dst complete. Calling Move again
 // with the same src and dst finds the intent and completes or discards it:

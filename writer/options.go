@@ -71,10 +71,11 @@ func Mode(m fs.FileMode) Option {
 
 // BeforeLock says Create is called before the caller holds the target's lock,
 // to overlap creating, writing and syncing the temp (File.Sync) with taking
-// that lock. Create then leaves to Commit the restore of an interrupted
-// in-place rewrite (which must not race the lock's holder), and Commit reads
-// the target's owner, mode and times again, fixing the temp when they changed
-// after Sync.
+// that lock. Create then creates no directory (a missing one is an error
+// wrapping fs.ErrNotExist: directories are made and rolled back only by the
+// lock's holder), and leaves to Commit the restore of an interrupted in-place
+// rewrite (which must not race the lock's holder); Commit reads the target's
+// owner, mode and times again, fixing the temp when they changed after Sync.
 func BeforeLock() Option { return func(c *config) { c.beforeLock = true } }
 
 // KeepMtime gives the new content the modification time of the file it

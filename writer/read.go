@@ -57,22 +57,15 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 	cfg := newConfig(opts)
 	// A reader never sees a half-finished in-place rewrite: settle it first
 	// (this waits for a live one, restores a crashed one from its backup).
-	// A reader that may not write is given the version settling would leave.
+	// A reader that may not write reads the version settling would leave.
+	readOnce := r.readOnce
 	if recoverTarget != nil {
 		if rel, _, err := r.resolve(name); err == nil {
 			if err := recoverTarget(ctx, r, cfg, rel); err != nil {
 				if !isErrno(err, syscall.EACCES, syscall.EPERM, syscall.EROFS) {
 					return Content{}, err
 				}
-				c, ok, verr := r.inPlaceView(rel)
-				switch {
-				case verr != nil:
-					return Content{}, err
-				case ok && cfg.accept != nil && !cfg.accept(c):
-					return c, newError("read", name, ErrStaleView)
-				case ok:
-					return c, nil
-				}
+				readOnce = func(name string) (Content, error) { return r.readSettled(name, rel, err) }
 			}
 		}
 	}
@@ -86,7 +79,7 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 		staleLimit = math.MaxInt // the deadline bounds the retries
 	}
 	for {
-		c, err := r.readOnce(name)
+		c, err := readOnce(name)
 		switch {
 		case err == nil:
 		case isErrno(err, syscall.ESTALE) && stale < staleLimit:

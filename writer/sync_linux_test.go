@@ -4,10 +4,15 @@ package writer
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // A synced temp commits with the metadata the target has at Commit: a mode
@@ -124,4 +129,60 @@ func TestBeforeLockSettlesAtCommit(t *testing.T) {
 	}
 	noInPlaceLeftovers(t, dir, "f")
 	noTemps(t, dir)
+}
+
+// Under BeforeLock, Create makes no directory: the lock's holder does that.
+func TestBeforeLockCreatesNoDirectory(t *testing.T) {
+	r, dir := openRoot(t)
+	_, err := r.Create(context.Background(), "new/sub/f", 0o644, BeforeLock())
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Create(BeforeLock) under a missing directory: %v; want an error wrapping fs.ErrNotExist", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "new")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Lstat(new) = %v; want it not created", err)
+	}
+}
+
+// A target removed between Sync and Commit: the new file is a new file, with
+// this process's owner and the current times, not those Sync copied.
+func TestSyncTargetRemovedBeforeCommit(t *testing.T) {
+	testrig.NeedRoot(t)
+	r, dir := openRoot(t)
+	ctx := context.Background()
+	target := filepath.Join(dir, "f")
+	mustWrite(t, target, "old", 0o644)
+	if err := os.Chown(target, 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(target, past, past); err != nil {
+		t.Fatal(err)
+	}
+	f, err := r.Create(ctx, "f", 0o644, BeforeLock(), KeepMtime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(target); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if int(st.Uid) != os.Getuid() || st.Uid == 12345 || st.Gid == 12345 {
+		t.Errorf("owner %d:%d; want this process's, not the removed target's 12345:12345", st.Uid, st.Gid)
+	}
+	if fi.ModTime().Before(time.Now().Add(-time.Hour)) {
+		t.Errorf("mtime %v; want now, not the removed target's", fi.ModTime())
+	}
 }

@@ -259,6 +259,9 @@ func (t *tempFile) discard(cfg *config) error {
 	return first
 }
 
+// errDirsUnderLock: under BeforeLock a missing directory is not created.
+var errDirsUnderLock = errors.New("missing directories are created only under the target's lock (BeforeLock)")
+
 // mkdirParents creates the missing directories of dir (root-relative) with
 // mode 0777 minus umask, through mkdirAll (transient errors retried, a
 // concurrent creator's EEXIST is success, a parent vanished by another call's
@@ -270,6 +273,9 @@ func (r *Root) mkdirParents(ctx context.Context, cfg *config, dir string) ([]str
 	}
 	if fi, err := r.root.Lstat(dir); err == nil && fi.IsDir() {
 		return nil, nil
+	}
+	if cfg.beforeLock {
+		return nil, newError("create temp", dir, withCause(errDirsUnderLock, fs.ErrNotExist))
 	}
 	return r.mkdirAll(ctx, dir, 0o777, cfg)
 }

@@ -249,7 +249,12 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (*benchReport,
 	}
 	if env.client != nil {
 		names = append(names, "redis PING")
-		ops = append(ops, func(int) error { return env.client.Ping(ctx).Err() })
+		ops = append(ops, func(int) error {
+			if err := env.client.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("%w: %w", errRedisUnavailable, err)
+			}
+			return nil
+		})
 	}
 	before := env.counter.n.Load()
 	turns, err := timeTurns(names, o.ops, ops)
