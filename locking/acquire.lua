@@ -27,7 +27,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
 local grace = tonumber(ARGV[3])
-local dead = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now)
+-- At most 1000 at a time: unpack has a stack limit; later calls take the rest.
+local dead = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'LIMIT', 0, 1000)
 if #dead > 0 then
   redis.call('ZREM', KEYS[5], unpack(dead))
   redis.call('ZREM', KEYS[6], unpack(dead))

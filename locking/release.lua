@@ -48,7 +48,7 @@ if owned and ARGV[4] ~= '1' then
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     -- Name a waiter whose place has not expired: a dead one named here would
     -- hold up the others for a grace it cannot use.
-    local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
+    local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)
     if #dead > 0 then
       redis.call('ZREM', KEYS[3], unpack(dead))
       redis.call('ZREM', KEYS[4], unpack(dead))
