@@ -1,7 +1,8 @@
 package locking
 
 import (
-	"strings"
+	"os"
+	"strconv"
 	"testing"
 )
 
@@ -35,9 +36,8 @@ func TestWakeChannel(t *testing.T) {
 			t.Errorf("WakeChannel(%q) = %q; want %q", tc.id, got, tc.want)
 		}
 	}
-	l := NewRedisLocker(nil, "v", Host("web-1"))
-	id := l.newID()
-	if got, want := k.WakeChannel(id), p+strings.TrimSuffix(l.idPrefix, "/"); got != want {
+	id := newLeaseID("web-1")
+	if got, want := k.WakeChannel(id), p+"web-1/"+strconv.Itoa(os.Getpid()); got != want {
 		t.Errorf("WakeChannel of a lease id of this process (%q) = %q; want %q", id, got, want)
 	}
 }

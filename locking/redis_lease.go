@@ -314,21 +314,21 @@ type releasedVersion struct{ json, token, event string }
 var queueGraceArg any = queueGrace.Milliseconds()
 
 // runRelease runs the release script for lease id on keys; keep publishes
-// only (an adopted lease), c is stored when not nil. The commit key and the
-// version's arguments are sent only with a version to store.
+// only (an adopted lease), c is stored when not nil. The keep flag, the commit
+// key and the version's arguments are sent only when needed.
 func runRelease(ctx context.Context, client redis.UniversalClient, keys Keys, id string, keep bool, c *releasedVersion) (any, error) {
-	if c == nil && !keep {
-		return runScript(ctx, client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry},
-			id, keys.ReleaseChannel, queueGraceArg)
+	ks := []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry}
+	args := []any{id, keys.ReleaseChannel, queueGraceArg}
+	if keep || c != nil {
+		k := "0"
+		if keep {
+			k = "1"
+		}
+		args = append(args, k)
 	}
-	k := "0"
-	if keep {
-		k = "1"
+	if c != nil {
+		ks = append(ks, keys.Commit)
+		args = append(args, c.json, c.token, keys.ChangeChannel, c.event)
 	}
-	if c == nil {
-		return runScript(ctx, client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry},
-			id, keys.ReleaseChannel, queueGraceArg, k)
-	}
-	return runScript(ctx, client, releaseScript, releaseLua, []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry, keys.Commit},
-		id, keys.ReleaseChannel, queueGraceArg, k, c.json, c.token, keys.ChangeChannel, c.event)
+	return runScript(ctx, client, releaseScript, releaseLua, ks, args...)
 }

@@ -2,7 +2,6 @@ package locking
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,9 +27,6 @@ type RedisLocker struct {
 	volumeID string
 	cfg      config
 	hub      *wakeHub
-	// idPrefix is "<host>/<pid>/", the part of newLeaseID's format that
-	// never changes in a process: os.Getpid is a system call.
-	idPrefix string
 
 	// attempted, when set (by tests, before any Acquire), is called with
 	// the lease id before each run of the acquire script.
@@ -43,21 +39,7 @@ type RedisLocker struct {
 // Keys.WakeChannel) stays subscribed for a second after its last waiter
 // left, for the next one.
 func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Option) *RedisLocker {
-	l := &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
-	id := newLeaseID(l.cfg.host)
-	l.idPrefix = id[:strings.LastIndexByte(id, '/')+1]
-	return l
-}
-
-// newID returns a new lease id, as newLeaseID does.
-func (l *RedisLocker) newID() string {
-	var b [8]byte
-	if _, err := crand(b[:]); err != nil {
-		panic("locking: crypto/rand: " + err.Error())
-	}
-	var h [16]byte
-	hex.Encode(h[:], b[:])
-	return l.idPrefix + string(h[:])
+	return &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
 }
 
 // Close closes the locker's pub/sub connection (not the client). Leases
@@ -141,7 +123,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		return nil, &Error{Op: "acquire", Key: key, Err: fmt.Errorf("ttl %v below 10ms", ttl)}
 	}
 	keys := l.Keys(key)
-	id := l.newID()
+	id := newLeaseID(l.cfg.host)
 	began := time.Now()
 	var (
 		w       *waiter

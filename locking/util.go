@@ -29,8 +29,12 @@ func newLeaseID(host string) string {
 	if _, err := crand(b[:]); err != nil {
 		panic("locking: crypto/rand: " + err.Error())
 	}
-	return host + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(b[:])
+	return host + "/" + pid + "/" + hex.EncodeToString(b[:])
 }
+
+// pid is this process's id in lease ids, read once: os.Getpid is a system
+// call, and a lease id is made on every Acquire.
+var pid = strconv.Itoa(os.Getpid())
 
 var crand = rand.Read
 

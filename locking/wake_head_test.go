@@ -85,7 +85,7 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 // wakeChannel returns l's release channel for key: the one its waiters
 // subscribe to.
 func wakeChannel(l *RedisLocker, key string) string {
-	return l.Keys(key).WakeChannel(l.newID())
+	return l.Keys(key).WakeChannel(newLeaseID(l.cfg.host))
 }
 
 // hubWaiters returns how many waiters l's hub has on channel, and whether
