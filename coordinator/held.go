@@ -317,12 +317,21 @@ func (c *Coordinator) startPrepare(ctx context.Context, h *held, sha [32]byte, s
 	if !c.overlapRecord() {
 		return nil
 	}
-	p := &earlyPrepare{v: c.newVersion(h, sha, size), done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		p.err = c.prepare(ctx, h, &p.v)
-	}()
+	p := c.newPrepare(h, sha, size)
+	go p.run(ctx, c, h)
 	return p
+}
+
+// newPrepare returns the floor and pending write for content (sha, size) by
+// h, not yet run.
+func (c *Coordinator) newPrepare(h *held, sha [32]byte, size int64) *earlyPrepare {
+	return &earlyPrepare{v: c.newVersion(h, sha, size), done: make(chan struct{})}
+}
+
+// run writes floor and pending (prepare) and marks p done.
+func (p *earlyPrepare) run(ctx context.Context, c *Coordinator, h *held) {
+	defer close(p.done)
+	p.err = c.prepare(ctx, h, &p.v)
 }
 
 // wait waits for the write to end; nil p is a no-op.

@@ -125,10 +125,8 @@ func (w *earlyWrite) commit(ctx context.Context, h *held, o *op, data []byte, pe
 		return c.writeHeld(ctx, h, o, data, perm, opts)
 	}
 	if w.writeErr == nil {
-		p := &earlyPrepare{v: c.newVersion(h, w.sha, w.size), done: make(chan struct{})}
-		p.err = c.prepare(ctx, h, &p.v)
-		close(p.done)
-		w.early = p
+		w.early = c.newPrepare(h, w.sha, w.size)
+		w.early.run(ctx, c, h) // while the temp's fsync runs
 	}
 	<-w.synced
 	if err := cmp.Or(w.writeErr, w.syncErr); err != nil {
