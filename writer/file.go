@@ -231,13 +231,8 @@ func (f *File) commit(ctx context.Context) (bool, error) {
 	}
 	if f.synced && sameMeta(f.cfg, old, f.syncedFor) {
 		// Sync gave the temp this metadata and fsynced it: only close it.
-		if err := f.t.closeFile(f.cfg, false); err != nil {
+		if err := f.r.closeTemp(f.cfg, f.t, old, false); err != nil {
 			return false, err
-		}
-		if f.cfg.keepMtime && old != nil {
-			if err := setTimesName(f.r, f.t, accessTime(old), old.ModTime()); err != nil {
-				return false, err
-			}
 		}
 	} else {
 		if f.synced && old == nil && f.syncedFor != nil {

@@ -114,6 +114,23 @@ type inPlaceIntent struct {
 	NewSum  [32]byte
 }
 
+// describes reports whether fi is the file the intent was written for (an
+// intent that recorded no device and inode describes any).
+func (in inPlaceIntent) describes(fi fs.FileInfo) bool {
+	dev, ino := fileID(fi)
+	return in.Dev == 0 && in.Ino == 0 || dev == in.Dev && ino == in.Ino
+}
+
+// isOld and isNew report whether content of size and sum is the rewrite's
+// old or new version.
+func (in inPlaceIntent) isOld(size int64, sum [32]byte) bool {
+	return size == in.OldSize && sum == in.OldSum
+}
+
+func (in inPlaceIntent) isNew(size int64, sum [32]byte) bool {
+	return size == in.NewSize && sum == in.NewSum
+}
+
 func (in inPlaceIntent) encode() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s\ntarget %s\nfile %d %d\nold %d %x\nnew %d %x\n", inPlaceMagic, strconv.Quote(in.Target), in.Dev, in.Ino, in.OldSize, in.OldSum, in.NewSize, in.NewSum)

@@ -104,7 +104,7 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 	defer dst.Close()
 	if fi, err := dst.Stat(); err != nil {
 		return inPlaceNone, newError("in-place restore fstat", rel, err)
-	} else if dev, ino := fileID(fi); (in.Dev != 0 || in.Ino != 0) && (dev != in.Dev || ino != in.Ino) {
+	} else if !in.describes(fi) {
 		// Another file has the name now (the bind mount is gone, say):
 		// the marker is for the file it names, which may come back.
 		return inPlaceNone, nil
@@ -114,9 +114,9 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		return inPlaceNone, newError("in-place restore read", rel, err)
 	}
 	switch {
-	case curSize == in.NewSize && curSum == in.NewSum:
+	case in.isNew(curSize, curSum):
 		return remove(inPlaceCompleted)
-	case curSize == in.OldSize && curSum == in.OldSum:
+	case in.isOld(curSize, curSum):
 		return remove(inPlaceDiscarded)
 	}
 	start := time.Now()
@@ -129,7 +129,7 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 	if err != nil {
 		return inPlaceNone, newError("in-place restore read backup", backupRel, err)
 	}
-	if bSize != in.OldSize || bSum != in.OldSum {
+	if !in.isOld(bSize, bSum) {
 		return inPlaceNone, newError("in-place restore", backupRel, fmt.Errorf("backup does not match its marker (%d bytes sha256 %x; want %d bytes %x): %w", bSize, bSum, in.OldSize, in.OldSum, syscall.EIO))
 	}
 	_, n, err := copyHashing(io.NewOffsetWriter(dst, 0), io.NewSectionReader(bak, 0, bSize))
@@ -188,23 +188,21 @@ func (r *Root) inPlaceView(rel string) (c Content, ok bool, err error) {
 	if err != nil || !in.namedBy(path.Base(markerRel)) {
 		return Content{}, false, nil // torn before the target was touched, or not ours
 	}
-	if fi, err := r.root.Stat(rel); err == nil {
-		if dev, ino := fileID(fi); (in.Dev != 0 || in.Ino != 0) && (dev != in.Dev || ino != in.Ino) {
-			return Content{}, false, nil // another file has the name now
-		}
+	if fi, err := r.root.Stat(rel); err == nil && !in.describes(fi) {
+		return Content{}, false, nil // another file has the name now
 	}
 	cur, err := r.readOnce(rel)
 	if err != nil {
 		return Content{}, false, err
 	}
-	if cur.Exists && (cur.Size == in.NewSize && cur.SHA256 == in.NewSum || cur.Size == in.OldSize && cur.SHA256 == in.OldSum) {
+	if cur.Exists && (in.isNew(cur.Size, cur.SHA256) || in.isOld(cur.Size, cur.SHA256)) {
 		return cur, true, nil
 	}
 	old, err := r.readOnce(backupRel)
 	if err != nil {
 		return Content{}, false, err
 	}
-	if !old.Exists || old.Size != in.OldSize || old.SHA256 != in.OldSum {
+	if !old.Exists || !in.isOld(old.Size, old.SHA256) {
 		return Content{}, false, newError("in-place view", backupRel, fmt.Errorf("backup does not match its marker: %w", syscall.EIO))
 	}
 	old.Mode = cur.Mode

@@ -27,7 +27,13 @@ func (r *Root) finishTemp(cfg *config, t *tempFile, perm fs.FileMode, old fs.Fil
 	if err := r.setMeta(cfg, t, perm, old); err != nil {
 		return err
 	}
-	if err := t.closeFile(cfg, true); err != nil {
+	return r.closeTemp(cfg, t, old, true)
+}
+
+// closeTemp closes the temp t (fsyncing it first when sync is set) and, with
+// KeepMtime, gives it old's times where that is done by name (Windows).
+func (r *Root) closeTemp(cfg *config, t *tempFile, old fs.FileInfo, sync bool) error {
+	if err := t.closeFile(cfg, sync); err != nil {
 		return err
 	}
 	if cfg.keepMtime && old != nil {
