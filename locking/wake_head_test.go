@@ -244,6 +244,24 @@ func TestReleaseWakesOnlyHead(t *testing.T) {
 	}
 }
 
+// releaseSkipsHead releases holder's lease on "k" and checks that the waiter
+// behind a first in line that is gone (how: "dead", "killed") gets it within
+// 5 s, and no sooner than half the claim grace: the grace is honoured.
+func releaseSkipsHead(t *testing.T, ctx context.Context, holder Lease, got <-chan Lease, how string) {
+	t.Helper()
+	released := time.Now()
+	if err := holder.Release(ctx, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	le := receiveLease(t, got, 5*time.Second, "waiter behind a "+how+" first in line")
+	defer le.Release(context.Background(), nil, "k")
+	took := time.Since(released)
+	t.Logf("obtained %v after the release (grace %v)", took, queueGrace)
+	if took < queueGrace/2 {
+		t.Errorf("obtained %v after the release; want the %s first in line's %v grace honoured", took, how, queueGrace)
+	}
+}
+
 // TestDeadHeadSkipped: the first in line queued and stopped retrying
 // without leaving the line (its goroutine gone). A release names it; the
 // waiter behind it gets the lease once its grace is over, long before the
@@ -258,17 +276,7 @@ func TestDeadHeadSkipped(t *testing.T) {
 	defer cancel()
 	got := queueWaiters(t, wctx, l, log, "k", 1)
 
-	released := time.Now()
-	if err := holder.Release(ctx, nil, "k"); err != nil {
-		t.Fatal(err)
-	}
-	le := receiveLease(t, got, 5*time.Second, "waiter behind a dead first in line")
-	defer le.Release(context.Background(), nil, "k")
-	took := time.Since(released)
-	t.Logf("obtained %v after the release (grace %v)", took, queueGrace)
-	if took < queueGrace/2 {
-		t.Errorf("obtained %v after the release; want the dead first in line's %v grace honoured", took, queueGrace)
-	}
+	releaseSkipsHead(t, ctx, holder, got, "dead")
 	if s, err := l.client.ZScore(ctx, l.Keys("k").Queue, dead).Result(); err == nil {
 		t.Errorf("dead waiter still in line (score %v); want its expired place dropped", s)
 	}
@@ -311,17 +319,7 @@ func TestKilledHeadSkipped(t *testing.T) {
 	}
 	_ = p.cmd.Wait()
 
-	released := time.Now()
-	if err := holder.Release(ctx, nil, "k"); err != nil {
-		t.Fatal(err)
-	}
-	le := receiveLease(t, got, 5*time.Second, "waiter behind a killed first in line")
-	defer le.Release(context.Background(), nil, "k")
-	took := time.Since(released)
-	t.Logf("obtained %v after the release (grace %v)", took, queueGrace)
-	if took < queueGrace/2 {
-		t.Errorf("obtained %v after the release; want the killed first in line's %v grace honoured", took, queueGrace)
-	}
+	releaseSkipsHead(t, ctx, holder, got, "killed")
 	if l, ok := <-p.lines; ok {
 		t.Errorf("killed helper said %q", l)
 	}
