@@ -40,9 +40,25 @@ type heldKey struct {
 // completion of a transaction a dead holder left pending. Nothing is read from
 // the data file and no user code runs before the floor check.
 func (c *Coordinator) take(ctx context.Context, key string) (*held, error) {
+	h, err := c.lockKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.floor(ctx, h); err != nil {
+		if !h.borrowed || h.adopted {
+			c.release(ctx, h, nil)
+		}
+		return nil, err
+	}
+	return h, nil
+}
+
+// lockKey is take without the floor check: the lease (or the one an
+// enclosing Lock or a parent process holds) and the file lock. Its record is
+// not read yet.
+func (c *Coordinator) lockKey(ctx context.Context, key string) (*held, error) {
 	if h, ok := ctx.Value(heldKey{c, key}).(*held); ok {
-		nh := &held{key: key, lease: h.lease, fl: h.fl, borrowed: true}
-		return nh, c.floor(ctx, nh)
+		return &held{key: key, lease: h.lease, fl: h.fl, borrowed: true}, nil
 	}
 	if a := c.cfg.adopted; a != nil && a.key == key {
 		return c.adopt(ctx, a)
@@ -73,10 +89,6 @@ func (c *Coordinator) take(ctx context.Context, key string) (*held, error) {
 	h.fl = fl
 	h.waited = time.Since(start)
 	c.tel.leaseWait.Record(ctx, h.waited.Seconds())
-	if err := c.floor(ctx, h); err != nil {
-		c.release(ctx, h, nil)
-		return nil, err
-	}
 	return h, nil
 }
 
@@ -100,12 +112,7 @@ func (c *Coordinator) adopt(ctx context.Context, a *adoptedLease) (*held, error)
 		lease.Abandon()
 		return nil, wrap("adopt lock", a.key, err)
 	}
-	h := &held{key: a.key, lease: lease, fl: fl, borrowed: true, adopted: true}
-	if err := c.floor(ctx, h); err != nil {
-		lease.Abandon()
-		return nil, err
-	}
-	return h, nil
+	return &held{key: a.key, lease: lease, fl: fl, borrowed: true, adopted: true}, nil
 }
 
 // floor reads the lock record and checks our token against its floor: a token

@@ -344,6 +344,47 @@ func (l *FileLock) ReadRecord() (Record, error) {
 	return r, nil
 }
 
+// Salvage is what SalvageRecord could read of a corrupt record.
+type Salvage struct {
+	Record Record // the sections that were sound; the others empty
+	// FloorPending and Committed say which sections were sound.
+	FloorPending, Committed bool
+}
+
+// SalvageRecord reads what is still sound of the record: each section whose
+// header and checksum hold. For a record ReadRecord refuses with
+// ErrCorruptRecord, before RewriteRecord replaces it.
+func (l *FileLock) SalvageRecord() (Salvage, error) {
+	buf := make([]byte, recordSize)
+	n, err := l.f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return Salvage{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: err}
+	}
+	r, a, c := salvageRecord(buf, n)
+	return Salvage{Record: r, FloorPending: a, Committed: c}, nil
+}
+
+// RewriteRecord replaces the whole record with r (one pwrite of all 1024
+// bytes, then fsync): the repair of a corrupt record, which WriteFloorPending
+// and WriteCommitted refuse to write into. Requires the lock (ErrNotHeld
+// otherwise).
+func (l *FileLock) RewriteRecord(r Record) error {
+	b, err := encodeRecord(r)
+	if err != nil {
+		return &Error{Op: "rewrite record", Key: l.key, Path: l.path, Err: err}
+	}
+	if !l.holds() {
+		return &Error{Op: "rewrite record", Key: l.key, Path: l.path, Err: ErrNotHeld}
+	}
+	if _, err := l.f.WriteAt(b, 0); err != nil {
+		return &Error{Op: "rewrite record", Key: l.key, Path: l.path, Err: err}
+	}
+	if err := l.f.Sync(); err != nil {
+		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
+	}
+	return nil
+}
+
 // WriteFloorPending writes floor and pending in one pwrite and fsyncs, before
 // a commit's rename. Requires the lock (ErrNotHeld otherwise).
 func (l *FileLock) WriteFloorPending(f Floor, p Version) error {
@@ -371,11 +412,15 @@ func (l *FileLock) WriteCommitted(v Version) error {
 	return l.writeSection(b, offCommitted, "write committed")
 }
 
-func (l *FileLock) writeSection(b []byte, off int64, op string) error {
+// holds says whether this FileLock holds the lock.
+func (l *FileLock) holds() bool {
 	l.mu.Lock()
-	locked := l.locked
-	l.mu.Unlock()
-	if !locked {
+	defer l.mu.Unlock()
+	return l.locked
+}
+
+func (l *FileLock) writeSection(b []byte, off int64, op string) error {
+	if !l.holds() {
 		return &Error{Op: op, Key: l.key, Path: l.path, Err: ErrNotHeld}
 	}
 	fi, err := l.f.Stat()

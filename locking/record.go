@@ -153,41 +153,93 @@ func decodeRecord(b []byte, n int) (Record, error) {
 	if n < recordSize {
 		return r, fmt.Errorf("record is %d bytes; want %d", n, recordSize)
 	}
-	a := b[:sectionAEnd]
-	if !allZero(a) {
-		if string(a[0:4]) != recordMagic {
-			return r, fmt.Errorf("bad magic %q", a[0:4])
-		}
-		if v := le.Uint16(a[4:6]); v != recordVersion {
-			return r, fmt.Errorf("record format version %d; this build reads %d", v, recordVersion)
-		}
-		if le.Uint16(a[6:8]) != recordSize {
-			return r, fmt.Errorf("record size field %d; want %d", le.Uint16(a[6:8]), recordSize)
-		}
-		if got, want := crc32.Checksum(a[:offCRCA], castagnoli), le.Uint32(a[offCRCA:]); got != want {
-			return r, fmt.Errorf("floor/pending checksum %08x; stored %08x", got, want)
-		}
-		r.Floor.Token = le.Uint64(a[offFloorToken:])
-		var err error
-		if r.Floor.LeaseID, err = getString(a[offFloorLease : offFloorLease+1+leaseIDMax]); err != nil {
-			return r, fmt.Errorf("floor lease id: %w", err)
-		}
-		if r.Pending, err = decodeVersion(a[offPending : offPending+versionSize]); err != nil {
-			return r, fmt.Errorf("pending: %w", err)
-		}
+	var err error
+	if r.Floor, r.Pending, err = decodeSectionA(b[:sectionAEnd]); err != nil {
+		return r, err
 	}
-	s := b[offCommitted:sectionBEnd]
-	if !allZero(s) {
-		if got, want := crc32.Checksum(s[:versionSize], castagnoli), le.Uint32(s[versionSize:]); got != want {
-			return r, fmt.Errorf("committed checksum %08x; stored %08x", got, want)
-		}
-		var err error
-		if r.Committed, err = decodeVersion(s[:versionSize]); err != nil {
-			return r, fmt.Errorf("committed: %w", err)
-		}
+	if r.Committed, err = decodeSectionB(b[offCommitted:sectionBEnd]); err != nil {
+		return r, err
 	}
 	if !allZero(b[sectionBEnd:recordSize]) {
 		return r, fmt.Errorf("reserved bytes are not zero")
 	}
 	return r, nil
+}
+
+// decodeSectionA parses bytes [0,524): header, floor and pending (all zero:
+// empty).
+func decodeSectionA(a []byte) (f Floor, p Version, err error) {
+	if allZero(a) {
+		return f, p, nil
+	}
+	if string(a[0:4]) != recordMagic {
+		return f, p, fmt.Errorf("bad magic %q", a[0:4])
+	}
+	if v := le.Uint16(a[4:6]); v != recordVersion {
+		return f, p, fmt.Errorf("record format version %d; this build reads %d", v, recordVersion)
+	}
+	if le.Uint16(a[6:8]) != recordSize {
+		return f, p, fmt.Errorf("record size field %d; want %d", le.Uint16(a[6:8]), recordSize)
+	}
+	if got, want := crc32.Checksum(a[:offCRCA], castagnoli), le.Uint32(a[offCRCA:]); got != want {
+		return f, p, fmt.Errorf("floor/pending checksum %08x; stored %08x", got, want)
+	}
+	f.Token = le.Uint64(a[offFloorToken:])
+	if f.LeaseID, err = getString(a[offFloorLease : offFloorLease+1+leaseIDMax]); err != nil {
+		return Floor{}, p, fmt.Errorf("floor lease id: %w", err)
+	}
+	if p, err = decodeVersion(a[offPending : offPending+versionSize]); err != nil {
+		return Floor{}, Version{}, fmt.Errorf("pending: %w", err)
+	}
+	return f, p, nil
+}
+
+// decodeSectionB parses bytes [524,904): committed (all zero: empty).
+func decodeSectionB(s []byte) (Version, error) {
+	if allZero(s) {
+		return Version{}, nil
+	}
+	if got, want := crc32.Checksum(s[:versionSize], castagnoli), le.Uint32(s[versionSize:]); got != want {
+		return Version{}, fmt.Errorf("committed checksum %08x; stored %08x", got, want)
+	}
+	v, err := decodeVersion(s[:versionSize])
+	if err != nil {
+		return Version{}, fmt.Errorf("committed: %w", err)
+	}
+	return v, nil
+}
+
+// salvageRecord is what can still be read of a corrupt record: each section
+// whose header and checksum are sound (a short file: those it holds whole);
+// the others are left empty. a and c say whether floor and pending (section
+// A) and committed (section B) were read.
+func salvageRecord(b []byte, n int) (r Record, a, c bool) {
+	if n >= sectionAEnd {
+		if f, p, err := decodeSectionA(b[:sectionAEnd]); err == nil {
+			r.Floor, r.Pending, a = f, p, true
+		}
+	}
+	if n >= sectionBEnd {
+		if v, err := decodeSectionB(b[offCommitted:sectionBEnd]); err == nil {
+			r.Committed, c = v, true
+		}
+	}
+	return r, a, c
+}
+
+// encodeRecord returns a whole record: both sections and the zero reserved
+// bytes.
+func encodeRecord(r Record) ([]byte, error) {
+	a, err := encodeSectionA(r.Floor, r.Pending)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := encodeSectionB(r.Committed)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, recordSize)
+	copy(b, a)
+	copy(b[offCommitted:], bs)
+	return b, nil
 }

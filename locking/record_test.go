@@ -66,19 +66,21 @@ func TestRecordCorrupt(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		damage func(b []byte) []byte
+		// which sections SalvageRecord still reads
+		floorPending, committed bool
 	}{
-		{"truncated", func(b []byte) []byte { return b[:600] }},
-		{"one byte", func(b []byte) []byte { return b[:1] }},
-		{"garbage", func([]byte) []byte { return garbage }},
-		{"torn floor", func(b []byte) []byte { b[offFloorToken] ^= 0x40; return b }},
-		{"torn pending", func(b []byte) []byte { b[offPending+170] ^= 1; return b }},
-		{"torn committed", func(b []byte) []byte { b[offCommitted+3] ^= 1; return b }},
+		{"truncated", func(b []byte) []byte { return b[:600] }, true, false},
+		{"one byte", func(b []byte) []byte { return b[:1] }, false, false},
+		{"garbage", func([]byte) []byte { return garbage }, false, false},
+		{"torn floor", func(b []byte) []byte { b[offFloorToken] ^= 0x40; return b }, false, true},
+		{"torn pending", func(b []byte) []byte { b[offPending+170] ^= 1; return b }, false, true},
+		{"torn committed", func(b []byte) []byte { b[offCommitted+3] ^= 1; return b }, true, false},
 		{"half-written committed", func(b []byte) []byte {
 			copy(b[offCommitted+100:sectionBEnd], make([]byte, sectionBEnd-offCommitted-100))
 			return b
-		}},
-		{"future version", func(b []byte) []byte { b[4] = 9; return b }},
-		{"reserved bytes", func(b []byte) []byte { b[recordSize-1] = 1; return b }},
+		}, true, false},
+		{"future version", func(b []byte) []byte { b[4] = 9; return b }, false, true},
+		{"reserved bytes", func(b []byte) []byte { b[recordSize-1] = 1; return b }, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root, d := newLockDir(t)
@@ -102,7 +104,51 @@ func TestRecordCorrupt(t *testing.T) {
 				t.Fatalf("ReadRecord of a %s record = %+v, %v; want ErrCorruptRecord", tc.name, rec, err)
 			}
 			t.Logf("%v", err)
+
+			s, err := fl.SalvageRecord()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.FloorPending != tc.floorPending || s.Committed != tc.committed {
+				t.Fatalf("SalvageRecord read floor/pending %v, committed %v; want %v, %v", s.FloorPending, s.Committed, tc.floorPending, tc.committed)
+			}
+			want := Record{}
+			if tc.floorPending {
+				want.Floor, want.Pending = Floor{Token: 5, LeaseID: "a"}, sampleVersion(5)
+			}
+			if tc.committed {
+				want.Committed = sampleVersion(5)
+			}
+			if s.Record != want {
+				t.Fatalf("SalvageRecord = %+v; want %+v", s.Record, want)
+			}
+
+			repaired := Record{Floor: Floor{Token: 9, LeaseID: "r"}, Committed: sampleVersion(9)}
+			if err := fl.RewriteRecord(repaired); err != nil {
+				t.Fatal(err)
+			}
+			if rec, err := fl.ReadRecord(); err != nil || rec != repaired {
+				t.Fatalf("ReadRecord after RewriteRecord = %+v, %v; want %+v", rec, err, repaired)
+			}
+			if fi, err := os.Stat(p); err != nil || fi.Size() != recordSize {
+				t.Fatalf("lock file after RewriteRecord: %v, %v; want %d bytes", fi, err, recordSize)
+			}
 		})
+	}
+}
+
+func TestRewriteRecordNeedsLock(t *testing.T) {
+	_, d := newLockDir(t)
+	fl := openLocked(t, d, "n")
+	if err := fl.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	err := fl.RewriteRecord(Record{Floor: Floor{Token: 1, LeaseID: "x"}})
+	if !errors.Is(err, ErrNotHeld) {
+		t.Fatalf("RewriteRecord without the lock = %v; want ErrNotHeld", err)
+	}
+	if rec, err := fl.ReadRecord(); err != nil || rec != (Record{}) {
+		t.Fatalf("record after a refused RewriteRecord = %+v, %v; want the empty record", rec, err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
+	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 func TestExitCodeUninitialisedVolume(t *testing.T) {
@@ -111,6 +112,50 @@ func TestExitCodeBadPath(t *testing.T) {
 	}
 }
 
+// TestExitCodeCorruptRecord: a garbage lock record makes a write exit 5 with
+// the file untouched and a hint to repair-record, which rewrites the record
+// (exit 0); then writes work again, in both modes.
+func TestExitCodeCorruptRecord(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			v := newVolume(t, m)
+			if r := v.run(t, "one", "write", "cfg"); r.code != 0 {
+				t.Fatalf("write: exit %d: %s", r.code, r.stderr)
+			}
+			lock := filepath.Join(v.root, locking.LockPath("cfg"))
+			f, err := os.OpenFile(lock, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt([]byte("garbage"), 0); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			r := v.run(t, "two", "write", "cfg")
+			if r.code != 5 || !strings.Contains(r.stderr, "corrupt lock record") || !strings.Contains(r.stderr, "repair-record") {
+				t.Fatalf("write over a corrupt record: exit %d, stderr %q; want 5, naming the corrupt record and repair-record", r.code, r.stderr)
+			}
+			if got := fileText(t, filepath.Join(v.root, "cfg")); got != "one" {
+				t.Fatalf("cfg after the refused write = %q; want one", got)
+			}
+			r = v.run(t, "", "repair-record", "cfg")
+			if r.code != 0 || !strings.Contains(r.stdout, "rewritten") {
+				t.Fatalf("repair-record: exit %d, stdout %q, stderr %q; want 0 and rewritten", r.code, r.stdout, r.stderr)
+			}
+			if r := v.run(t, "two", "write", "cfg"); r.code != 0 {
+				t.Fatalf("write after repair-record: exit %d: %s", r.code, r.stderr)
+			}
+			if got := fileText(t, filepath.Join(v.root, "cfg")); got != "two" {
+				t.Fatalf("cfg after the repair and a write = %q; want two", got)
+			}
+			r = v.run(t, "", "repair-record", "cfg")
+			if r.code != 0 || !strings.Contains(r.stdout, "sound") {
+				t.Fatalf("repair-record of a sound record: exit %d, stdout %q; want 0 and sound", r.code, r.stdout)
+			}
+		})
+	}
+}
+
 func TestExitCodeUsage(t *testing.T) {
 	v := newVolume(t, mode{name: "local"})
 	for _, args := range [][]string{
@@ -167,4 +212,14 @@ func TestExitCodeCommandFailed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fileText is the content of path.
+func fileText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

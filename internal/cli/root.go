@@ -32,6 +32,7 @@ var commands = []func(*globals) *cobra.Command{
 	newMkdirCmd,
 	newMoveCmd,
 	newRmCmd,
+	newRepairRecordCmd,
 	newAppendCmd,
 	newRotateCmd,
 	newCleanCmd,
@@ -144,6 +145,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !errors.As(err, &st) {
 		// cobra prints nothing itself (SilenceErrors): one line, the step and the path.
 		io.WriteString(stderr, "sharedwrite: "+err.Error()+"\n")
+		if errors.Is(err, locking.ErrCorruptRecord) {
+			io.WriteString(stderr, "The name's lock record is corrupt: 'sharedwrite repair-record NAME' rewrites it from the file as it is.\n")
+		}
 		if code == exitUsage {
 			io.WriteString(stderr, "Run 'sharedwrite --help' for usage.\n")
 		}

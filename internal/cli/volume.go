@@ -134,6 +134,10 @@ func (v *volume) Move(ctx context.Context, src, dst string) error {
 	return v.c.Move(ctx, src, dst)
 }
 
+func (v *volume) RepairRecord(ctx context.Context, name string) (coordinator.Repair, error) {
+	return v.c.RepairRecord(ctx, name)
+}
+
 func (v *volume) Remove(ctx context.Context, name string) error {
 	return v.c.Remove(ctx, name)
 }

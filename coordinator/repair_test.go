@@ -1,0 +1,145 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sharedwrite/sharedwrite/locking"
+)
+
+// TestRepairRecord: a corrupt lock record blocks every operation on its key
+// (ErrCorruptRecord, the file untouched) until RepairRecord rewrites it from
+// the file as it is; the tokens after the repair are above every token the
+// record's sound sections held, even when the Redis counter went back to 0.
+func TestRepairRecord(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			dir := t.TempDir()
+			c := open(t, m, dir)
+			ctx := ctxT(t, 30*time.Second)
+			for i := 1; i <= 3; i++ {
+				if err := c.WriteFile(ctx, "cfg", []byte("v"+strconv.Itoa(i)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lockFile := filepath.Join(dir, locking.LockPath("cfg"))
+			rec := recordOf(t, c, "cfg")
+			if rec.Committed.Token == 0 {
+				t.Fatalf("record after 3 writes: %+v", rec)
+			}
+			// Tear floor and pending; committed stays sound.
+			b, err := os.ReadFile(lockFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[10] ^= 0xff
+			if err := os.WriteFile(lockFile, b, 0o660); err != nil {
+				t.Fatal(err)
+			}
+			if m == rds {
+				// A Redis that lost its counter: without the salvaged
+				// committed token the next token would repeat an old one.
+				cl := redis.NewClient(&redis.Options{Addr: needRedis(t).Addr(), DisableIdentity: true})
+				defer cl.Close()
+				if err := cl.Set(ctx, locking.RedisKeys(c.VolumeID(), "cfg").Fence, 0, 0).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			err = c.WriteFile(ctx, "cfg", []byte("refused"), 0o644)
+			if !errors.Is(err, ErrCorruptRecord) || ExitCode(err) != ExitBadPath {
+				t.Fatalf("WriteFile over a corrupt record = %v (exit %d); want ErrCorruptRecord, exit %d", err, ExitCode(err), ExitBadPath)
+			}
+			if got := readFile(t, filepath.Join(dir, "cfg")); got != "v3" {
+				t.Fatalf("cfg after the refused write = %q; want v3", got)
+			}
+
+			rep, err := c.RepairRecord(ctx, "cfg")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Repaired || rep.Problem == "" || rep.Salvaged.FloorPending || !rep.Salvaged.Committed {
+				t.Fatalf("RepairRecord = %+v; want repaired, committed salvaged, floor/pending not", rep)
+			}
+			if rep.Committed.SHA256 != sha256.Sum256([]byte("v3")) || rep.Committed.Size != 2 || rep.Committed.Deleted {
+				t.Fatalf("repaired committed = %+v; want the file as it is (v3)", rep.Committed)
+			}
+			if rep.Committed.Token <= rec.Committed.Token {
+				t.Fatalf("repair token %d; want above the salvaged committed token %d", rep.Committed.Token, rec.Committed.Token)
+			}
+			if got := recordOf(t, c, "cfg"); got.Floor.Token != rep.Committed.Token || got.Committed != rep.Committed || got.Pending != (locking.Version{}) {
+				t.Fatalf("record after the repair = %+v; want floor and committed at token %d", got, rep.Committed.Token)
+			}
+
+			if err := c.Update(ctx, "cfg", func(old []byte, _ bool) ([]byte, error) { return append(old, '+'), nil }); err != nil {
+				t.Fatalf("Update after the repair: %v", err)
+			}
+			if got := readFile(t, filepath.Join(dir, "cfg")); got != "v3+" {
+				t.Fatalf("cfg after the repair and an update = %q; want v3+", got)
+			}
+			if got := recordOf(t, c, "cfg"); got.Committed.Token <= rep.Committed.Token {
+				t.Fatalf("token after the repair %d; want above the repair's %d", got.Committed.Token, rep.Committed.Token)
+			}
+
+			again, err := c.RepairRecord(ctx, "cfg")
+			if err != nil || again.Repaired {
+				t.Fatalf("RepairRecord of a sound record = %+v, %v; want nothing repaired", again, err)
+			}
+		})
+	}
+}
+
+// TestRepairRecordAbsentFile: a corrupt record of a file that is gone is
+// rewritten as a deletion; a missing lock file needs no repair.
+func TestRepairRecordAbsentFile(t *testing.T) {
+	dir := t.TempDir()
+	c := open(t, local, dir)
+	ctx := ctxT(t, 30*time.Second)
+	if err := c.WriteFile(ctx, "gone", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "gone")); err != nil {
+		t.Fatal(err)
+	}
+	lockFile := filepath.Join(dir, locking.LockPath("gone"))
+	if err := os.Truncate(lockFile, 100); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.RepairRecord(ctx, "gone")
+	if err != nil || !rep.Repaired || !rep.Committed.Deleted || rep.Committed.Size != 0 {
+		t.Fatalf("RepairRecord of a removed file = %+v, %v; want repaired as deleted", rep, err)
+	}
+	if err := c.WriteFile(ctx, "gone", []byte("back"), 0o644); err != nil {
+		t.Fatalf("WriteFile after the repair: %v", err)
+	}
+	rep, err = c.RepairRecord(ctx, "never-written")
+	if err != nil || rep.Repaired {
+		t.Fatalf("RepairRecord of a key with no record = %+v, %v; want nothing repaired", rep, err)
+	}
+	if _, err := c.RepairRecord(context.Background(), "../outside"); !errors.Is(err, ErrOutsideRoot) {
+		t.Fatalf("RepairRecord(../outside) = %v; want ErrOutsideRoot", err)
+	}
+}
+
+// recordOf reads key's lock record through c's lock directory.
+func recordOf(t *testing.T, c *Coordinator, key string) locking.Record {
+	t.Helper()
+	fl, err := c.locks.Open(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	rec, err := fl.ReadRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
