@@ -135,7 +135,7 @@ func TestExitCodeCorruptRecord(t *testing.T) {
 			if r.code != 5 || !strings.Contains(r.stderr, "corrupt lock record") || !strings.Contains(r.stderr, "repair-record") {
 				t.Fatalf("write over a corrupt record: exit %d, stderr %q; want 5, naming the corrupt record and repair-record", r.code, r.stderr)
 			}
-			if got := fileText(t, filepath.Join(v.root, "cfg")); got != "one" {
+			if got := readAll(t, filepath.Join(v.root, "cfg")); got != "one" {
 				t.Fatalf("cfg after the refused write = %q; want one", got)
 			}
 			r = v.run(t, "", "repair-record", "cfg")
@@ -145,7 +145,7 @@ func TestExitCodeCorruptRecord(t *testing.T) {
 			if r := v.run(t, "two", "write", "cfg"); r.code != 0 {
 				t.Fatalf("write after repair-record: exit %d: %s", r.code, r.stderr)
 			}
-			if got := fileText(t, filepath.Join(v.root, "cfg")); got != "two" {
+			if got := readAll(t, filepath.Join(v.root, "cfg")); got != "two" {
 				t.Fatalf("cfg after the repair and a write = %q; want two", got)
 			}
 			r = v.run(t, "", "repair-record", "cfg")
@@ -212,14 +212,4 @@ func TestExitCodeCommandFailed(t *testing.T) {
 			}
 		})
 	}
-}
-
-// fileText is the content of path.
-func fileText(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
