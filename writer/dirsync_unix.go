@@ -2,9 +2,11 @@
 
 package writer
 
+import "os"
+
 // syncDir fsyncs the root-relative directory dir, opened through the root.
 func (r *Root) syncDir(dir string) error {
-	d, err := r.root.Open(dir)
+	d, err := r.root.OpenFile(dir, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
 		return err
 	}

@@ -161,7 +161,7 @@ func (r *Root) createTemp(ctx context.Context, cfg *config, target, dir string) 
 	t := &tempFile{r: r, Target: target, created: created, hash: sha256.New()}
 	for attempt := 0; ; attempt++ {
 		t.Name = path.Join(dir, newTempBase(path.Base(target)))
-		f, err := r.root.OpenFile(t.Name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		f, err := r.root.OpenFile(t.Name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|oNonblock, 0o600)
 		if errors.Is(err, fs.ErrExist) && attempt < 8 {
 			continue
 		}
