@@ -134,10 +134,19 @@ func (o *op) end(ctx context.Context, outcome string, err error) {
 		metric.WithAttributes(AttrOp.String(o.name), AttrOutcome.String(outcome)))
 }
 
-// step starts a child span for one step of the write path.
+// step starts a child span for one step of the write path. Under an
+// operation span that is not recorded (no SDK installed, or sampled out) it
+// starts none: the step's span would not be recorded either.
 func (t *telemetry) step(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return ctx, unrecorded
+	}
 	return t.tracer.Start(ctx, name, trace.WithAttributes(attrs...))
 }
+
+// unrecorded is a span that records nothing (the one a context without a
+// span holds).
+var unrecorded = trace.SpanFromContext(context.Background())
 
 // endStep ends a step span, recording err.
 func endStep(span trace.Span, err error) {

@@ -159,6 +159,9 @@ type FileLock struct {
 	locked  bool
 	adopted bool
 	waited  time.Duration
+	// whole: the file was seen to hold a whole record. Records are never
+	// truncated, so a write then needs no fstat to tell a first write.
+	whole bool
 }
 
 // AdoptFileLock wraps an inherited descriptor that is already locked (a
@@ -337,6 +340,11 @@ func (l *FileLock) ReadRecord() (Record, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return Record{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: err}
 	}
+	if n == recordSize {
+		l.mu.Lock()
+		l.whole = true
+		l.mu.Unlock()
+	}
 	r, derr := decodeRecord(buf, n)
 	if derr != nil {
 		return Record{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: fmt.Errorf("%w: %v", ErrCorruptRecord, derr)}
@@ -379,6 +387,9 @@ func (l *FileLock) RewriteRecord(r Record) error {
 	if _, err := l.f.WriteAt(b, 0); err != nil {
 		return &Error{Op: "rewrite record", Key: l.key, Path: l.path, Err: err}
 	}
+	l.mu.Lock()
+	l.whole = true
+	l.mu.Unlock()
 	if err := l.f.Sync(); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
 	}
@@ -420,24 +431,34 @@ func (l *FileLock) holds() bool {
 }
 
 func (l *FileLock) writeSection(b []byte, off int64, op string) error {
-	if !l.holds() {
+	l.mu.Lock()
+	locked, whole := l.locked, l.whole
+	l.mu.Unlock()
+	if !locked {
 		return &Error{Op: op, Key: l.key, Path: l.path, Err: ErrNotHeld}
 	}
-	fi, err := l.f.Stat()
-	if err != nil {
-		return &Error{Op: op, Key: l.key, Path: l.path, Err: err}
-	}
-	switch size := fi.Size(); {
-	case size == 0:
-		// First write: the whole record, so the file is never short.
-		full := make([]byte, recordSize)
-		copy(full[off:], b)
-		b, off = full, 0
-	case size < recordSize:
-		return &Error{Op: op, Key: l.key, Path: l.path, Err: fmt.Errorf("%w: record is %d bytes", ErrCorruptRecord, size)}
+	if !whole {
+		fi, err := l.f.Stat()
+		if err != nil {
+			return &Error{Op: op, Key: l.key, Path: l.path, Err: err}
+		}
+		switch size := fi.Size(); {
+		case size == 0:
+			// First write: the whole record, so the file is never short.
+			full := make([]byte, recordSize)
+			copy(full[off:], b)
+			b, off = full, 0
+		case size < recordSize:
+			return &Error{Op: op, Key: l.key, Path: l.path, Err: fmt.Errorf("%w: record is %d bytes", ErrCorruptRecord, size)}
+		}
 	}
 	if _, err := l.f.WriteAt(b, off); err != nil {
 		return &Error{Op: op, Key: l.key, Path: l.path, Err: err}
+	}
+	if off == 0 && len(b) == recordSize {
+		l.mu.Lock()
+		l.whole = true
+		l.mu.Unlock()
 	}
 	return nil
 }
