@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
+	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -36,7 +36,8 @@ type Repair struct {
 // (Repaired false).
 //
 // The file is adopted as it is, as for a key with no record: the repair does
-// not know which version the lost record described. A fence from a token the
+// not know which version the lost record described. It reads the whole file
+// into memory to hash it. A fence from a token the
 // corrupt record held and no section kept is lost; the new floor is the
 // repair's token.
 func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, error) {
@@ -102,26 +103,26 @@ func (c *Coordinator) repairHeld(ctx context.Context, h *held) (Repair, *locking
 	if _, err := h.lease.CheckFloor(ctx, rep.Salvaged.Record); err != nil {
 		return rep, nil, wrap("floor", h.key, err)
 	}
-	if err := h.lease.Err(); err != nil {
-		return rep, nil, wrap("lease", h.key, err)
+	// Reading a large file takes time: the lease's loss or the caller's
+	// cancellation stops it. The read settles a leftover in-place rewrite
+	// first, as every read does, and refuses what is not a regular file.
+	octx, stop := withLeases(ctx, h)
+	defer stop()
+	ct, err := c.root.ReadVersion(octx, h.key)
+	if err != nil {
+		return rep, nil, wrap("read", h.key, err)
 	}
-	var sha [32]byte
-	var size int64
-	fi, err := c.root.OS().Lstat(h.key)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return rep, nil, wrap("stat", h.key, err)
-	case !fi.Mode().IsRegular():
-		return rep, nil, wrap("stat", h.key, fmt.Errorf("%w: it is not a regular file (%v)", ErrNotRegular, fi.Mode().Type()))
-	default:
-		if sha, size, err = c.hashFile("", h.key); err != nil {
-			return rep, nil, wrap("read", h.key, err)
-		}
+	// The commit check of a record that cannot be read: the lease must still
+	// be held with the commit margin left.
+	if err := octx.Err(); err != nil {
+		return rep, nil, c.leaseErr(ctx, context.Cause(octx), h)
+	}
+	if rem := h.lease.Remaining(); rem < c.cfg.commitMargin {
+		return rep, nil, wrap("lease", h.key, fmt.Errorf("%w: %v of validity left, below the commit margin %v", locking.ErrLeaseLost, rem.Round(time.Millisecond), c.cfg.commitMargin))
 	}
 	h.rec = rep.Salvaged.Record // the generation continues from committed's
-	v := c.newVersion(h, sha, size)
-	v.Deleted = fi == nil
+	v := c.newVersion(h, ct.SHA256, ct.Size)
+	v.Deleted = !ct.Exists
 	rec := locking.Record{Floor: locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, Committed: v}
 	if err := h.fl.RewriteRecord(rec); err != nil {
 		return rep, nil, wrap("rewrite record", h.key, err)

@@ -127,6 +127,27 @@ func TestRepairRecordAbsentFile(t *testing.T) {
 	if _, err := c.RepairRecord(context.Background(), "../outside"); !errors.Is(err, ErrOutsideRoot) {
 		t.Fatalf("RepairRecord(../outside) = %v; want ErrOutsideRoot", err)
 	}
+
+	// A directory where the file was: refused, the record left as it is.
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fl, err := c.locks.Open("d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage := []byte("not a lock record")
+	_, err = fl.File().WriteAt(garbage, 0)
+	fl.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RepairRecord(ctx, "d"); !errors.Is(err, ErrNotRegular) {
+		t.Fatalf("RepairRecord of a directory = %v; want ErrNotRegular", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, locking.LockPath("d"))); err != nil || string(b) != string(garbage) {
+		t.Fatalf("lock file after a refused repair = %q, %v; want it unchanged", b, err)
+	}
 }
 
 // recordOf reads key's lock record through c's lock directory.
