@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -28,18 +29,21 @@ type Repair struct {
 // RepairRecord rewrites name's lock record when it is corrupt (a torn or
 // garbage record that every operation on name refuses with ErrCorruptRecord).
 // Under name's lease and file lock it reads what is still sound of the
-// record, takes a fencing token above every token found there (raising the
-// Redis counter past them when needed), and writes a whole new record: floor =
-// that token, no pending, committed = the file as it is now (its sha256 and
-// size; deleted when absent). The release stores the new committed version in
-// Redis and publishes it, so watchers reload. A sound record is left as it is
-// (Repaired false).
+// record, completes a transaction a dead holder left pending on name (as
+// taking the key does), takes a fencing token above every token found in the
+// record and in Redis's copy of the committed version (raising the Redis
+// counter past them when needed), and writes a whole new record: floor = that
+// token, no pending, committed = the file as it is now (its sha256 and size;
+// deleted when absent), with a generation past every one found. The release
+// stores the new committed version in Redis and publishes it, so watchers
+// reload. A sound record, or a name without a lock file, is left as it is
+// (Repaired false). A record of another format version (ErrForeignRecord) is
+// refused, not repaired: the build that wrote it can read it.
 //
 // The file is adopted as it is, as for a key with no record: the repair does
 // not know which version the lost record described. It reads the whole file
-// into memory to hash it. A fence from a token the
-// corrupt record held and no section kept is lost; the new floor is the
-// repair's token.
+// into memory to hash it. A fence from a token that only a lost section held
+// is lost with it; the new floor is the repair's token.
 func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, error) {
 	ctx, o := c.tel.startOp(ctx, "repair-record", name)
 	var rep Repair
@@ -52,6 +56,16 @@ func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, er
 		return rep, err
 	}
 	o.span.SetAttributes(AttrKey.String(key))
+	// A name never locked has no record to repair: no lock file is made.
+	fl, err := c.locks.OpenExisting(key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return rep, nil
+	}
+	if err != nil {
+		err = wrap("open lock", key, err)
+		return rep, err
+	}
+	fl.Close() //nolint:errcheck // opened to look only
 	if _, borrowed := ctx.Value(heldKey{c, key}).(*held); !borrowed {
 		leave, gerr := c.gate.enter(ctx)
 		if gerr != nil {
@@ -81,13 +95,16 @@ func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, er
 }
 
 // repairHeld is RepairRecord's work under h; v is the committed version it
-// wrote (nil: nothing written).
+// wrote (nil: nothing written). h.rec stays empty until the new record is
+// written, so that a failed repair republishes nothing.
 func (c *Coordinator) repairHeld(ctx context.Context, h *held) (Repair, *locking.Version, error) {
 	var rep Repair
 	_, err := h.fl.ReadRecord()
 	switch {
 	case err == nil:
 		return rep, nil, nil
+	case errors.Is(err, locking.ErrForeignRecord):
+		return rep, nil, wrap("repair record", h.key, fmt.Errorf("%w; not repaired: use the build that wrote it", err))
 	case !errors.Is(err, locking.ErrCorruptRecord):
 		return rep, nil, wrap("read record", h.key, err)
 	}
@@ -98,19 +115,41 @@ func (c *Coordinator) repairHeld(ctx context.Context, h *held) (Repair, *locking
 	if rep.Salvaged, err = h.fl.SalvageRecord(); err != nil {
 		return rep, nil, wrap("salvage record", h.key, err)
 	}
-	// A token above every one the sound sections hold: the Redis counter is
-	// raised past them (or, in local mode, the token is their highest + 1).
-	if _, err := h.lease.CheckFloor(ctx, rep.Salvaged.Record); err != nil {
+	salvaged := rep.Salvaged.Record
+
+	// What the record and Redis still know: the floor and the generation
+	// continue from the highest of them.
+	basis := salvaged
+	if rv, ok := h.lease.Committed(); ok && rv.Token > basis.Committed.Token {
+		basis.Committed = rv
+	}
+	basis.Committed.Generation = max(basis.Committed.Generation, salvaged.Committed.Generation, salvaged.Pending.Generation)
+	if _, err := h.lease.CheckFloor(ctx, basis); err != nil {
 		return rep, nil, wrap("floor", h.key, err)
 	}
-	// Reading a large file takes time: the lease's loss or the caller's
-	// cancellation stops it. The read settles a leftover in-place rewrite
-	// first, as every read does, and refuses what is not a regular file.
+
+	// A transaction a dead holder left pending on the key is completed first,
+	// as taking the key does: from the salvaged pending, or, when that
+	// section is lost, from the intents that list the key.
+	h.rec = salvaged
+	err = c.completePending(ctx, h)
+	h.rec = locking.Record{}
+	if err == nil && !rep.Salvaged.FloorPending {
+		err = c.completeIntentsOf(ctx, h.key)
+	}
+	if err != nil {
+		return rep, nil, c.leaseErr(ctx, err, h)
+	}
+
+	// The read stops at the lease's loss or the caller's cancellation between
+	// its retries; the check below refuses a rewrite after either. It
+	// settles a leftover in-place rewrite first, as every read does, and
+	// refuses what is not a regular file.
 	octx, stop := withLeases(ctx, h)
 	defer stop()
 	ct, err := c.root.ReadVersion(octx, h.key)
 	if err != nil {
-		return rep, nil, wrap("read", h.key, err)
+		return rep, nil, c.leaseErr(ctx, wrap("read", h.key, err), h)
 	}
 	// The commit check of a record that cannot be read: the lease must still
 	// be held with the commit margin left.
@@ -120,8 +159,7 @@ func (c *Coordinator) repairHeld(ctx context.Context, h *held) (Repair, *locking
 	if rem := h.lease.Remaining(); rem < c.cfg.commitMargin {
 		return rep, nil, wrap("lease", h.key, fmt.Errorf("%w: %v of validity left, below the commit margin %v", locking.ErrLeaseLost, rem.Round(time.Millisecond), c.cfg.commitMargin))
 	}
-	h.rec = rep.Salvaged.Record // the generation continues from committed's
-	v := c.newVersion(h, ct.SHA256, ct.Size)
+	v := c.newVersion(&held{lease: h.lease, rec: basis}, ct.SHA256, ct.Size) // generation past basis's
 	v.Deleted = !ct.Exists
 	rec := locking.Record{Floor: locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, Committed: v}
 	if err := h.fl.RewriteRecord(rec); err != nil {

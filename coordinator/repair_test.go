@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -72,6 +73,9 @@ func TestRepairRecord(t *testing.T) {
 			if rep.Committed.SHA256 != sha256.Sum256([]byte("v3")) || rep.Committed.Size != 2 || rep.Committed.Deleted {
 				t.Fatalf("repaired committed = %+v; want the file as it is (v3)", rep.Committed)
 			}
+			if rep.Committed.Generation <= rec.Committed.Generation {
+				t.Fatalf("repair generation %d; want above the salvaged committed generation %d", rep.Committed.Generation, rec.Committed.Generation)
+			}
 			if rep.Committed.Token <= rec.Committed.Token {
 				t.Fatalf("repair token %d; want above the salvaged committed token %d", rep.Committed.Token, rec.Committed.Token)
 			}
@@ -124,6 +128,9 @@ func TestRepairRecordAbsentFile(t *testing.T) {
 	if err != nil || rep.Repaired {
 		t.Fatalf("RepairRecord of a key with no record = %+v, %v; want nothing repaired", rep, err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, locking.LockPath("never-written"))); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("lock file of a name never written after RepairRecord: %v; want none made", err)
+	}
 	if _, err := c.RepairRecord(context.Background(), "../outside"); !errors.Is(err, ErrOutsideRoot) {
 		t.Fatalf("RepairRecord(../outside) = %v; want ErrOutsideRoot", err)
 	}
@@ -163,4 +170,87 @@ func recordOf(t *testing.T, c *Coordinator, key string) locking.Record {
 		t.Fatal(err)
 	}
 	return rec
+}
+
+// TestRepairRecordForeign: a record with another format version is refused,
+// not rewritten: the build that wrote it can still read it.
+func TestRepairRecordForeign(t *testing.T) {
+	dir := t.TempDir()
+	c := open(t, local, dir)
+	ctx := ctxT(t, 30*time.Second)
+	if err := c.WriteFile(ctx, "cfg", []byte("v1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lockFile := filepath.Join(dir, locking.LockPath("cfg"))
+	b, err := os.ReadFile(lockFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[4] = 2 // format version 2
+	if err := os.WriteFile(lockFile, b, 0o660); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteFile(ctx, "cfg", []byte("v2"), 0o644); !errors.Is(err, ErrCorruptRecord) || !errors.Is(err, locking.ErrForeignRecord) {
+		t.Fatalf("WriteFile over a record of another version = %v; want ErrCorruptRecord and ErrForeignRecord", err)
+	}
+	rep, err := c.RepairRecord(ctx, "cfg")
+	if !errors.Is(err, locking.ErrForeignRecord) || rep.Repaired {
+		t.Fatalf("RepairRecord of a record of another version = %+v, %v; want refused with ErrForeignRecord", rep, err)
+	}
+	if after, err := os.ReadFile(lockFile); err != nil || string(after) != string(b) {
+		t.Fatalf("lock file after the refused repair changed (%v)", err)
+	}
+}
+
+// TestRepairRecordCompletesTransaction: a transaction that died after its
+// commit point (one target renamed, the others not) is completed by the
+// repair of one of its keys, whether that key's pending record survived or
+// was lost with the corrupt record; the record then holds the completed
+// version.
+func TestRepairRecordCompletesTransaction(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tear int // byte of the lock file damaged
+	}{
+		{"committed lost", 524 + 3},
+		{"pending lost", 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			c := open(t, local, root)
+			ctx := ctxT(t, time.Minute)
+			if err := c.Tx(ctx, txFiles("old")); err != nil {
+				t.Fatal(err)
+			}
+			if s := exitStatus(child(t, "tx-crash-after-rename", "SW_ROOT="+root).Run()); s != -1 {
+				t.Fatalf("child exited %d; want killed", s)
+			}
+			if got := readFile(t, filepath.Join(root, "tx/c")); got != "c-old" || txIntents(t, root) != 1 {
+				t.Fatalf("after the crash tx/c = %q with %d intents; want c-old and 1", got, txIntents(t, root))
+			}
+			lockFile := filepath.Join(root, locking.LockPath("tx/c"))
+			b, err := os.ReadFile(lockFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[tc.tear] ^= 0xff
+			if err := os.WriteFile(lockFile, b, 0o660); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := c.RepairRecord(ctx, "tx/c")
+			if err != nil || !rep.Repaired {
+				t.Fatalf("RepairRecord = %+v, %v; want repaired", rep, err)
+			}
+			if got := readFile(t, filepath.Join(root, "tx/c")); got != "c-new" {
+				t.Fatalf("tx/c after the repair = %q; want the transaction completed (c-new)", got)
+			}
+			if n := txIntents(t, root); n != 0 {
+				t.Fatalf("%d intents after the repair; want 0", n)
+			}
+			if rep.Committed.SHA256 != sha256.Sum256([]byte("c-new")) {
+				t.Fatalf("repaired committed = %+v; want the completed version c-new", rep.Committed)
+			}
+			checkTx(t, root, "new")
+		})
+	}
 }

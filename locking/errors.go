@@ -29,6 +29,11 @@ var (
 	// ErrCorruptRecord: the lock record is torn, short, of an unknown version
 	// or fails its checksum. It is never read as zero.
 	ErrCorruptRecord = errors.New("locking: corrupt lock record")
+	// ErrForeignRecord: the lock record carries this format's magic but
+	// another format version or record size: most likely written by another
+	// build of sharedwrite. Refused as ErrCorruptRecord is (an error matches
+	// both), and never repaired or overwritten here.
+	ErrForeignRecord = errors.New("locking: lock record of another format version")
 )
 
 // Error is an error with its step and key (or lock file path).

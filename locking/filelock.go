@@ -347,7 +347,7 @@ func (l *FileLock) ReadRecord() (Record, error) {
 	}
 	r, derr := decodeRecord(buf, n)
 	if derr != nil {
-		return Record{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: fmt.Errorf("%w: %v", ErrCorruptRecord, derr)}
+		return Record{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: fmt.Errorf("%w: %w", ErrCorruptRecord, derr)}
 	}
 	return r, nil
 }
@@ -361,14 +361,19 @@ type Salvage struct {
 
 // SalvageRecord reads what is still sound of the record: each section whose
 // header and checksum hold. For a record ReadRecord refuses with
-// ErrCorruptRecord, before RewriteRecord replaces it.
+// ErrCorruptRecord, before RewriteRecord replaces it. A record of another
+// format version is not salvaged (ErrForeignRecord): it must not be
+// replaced by this build.
 func (l *FileLock) SalvageRecord() (Salvage, error) {
 	buf := make([]byte, recordSize)
 	n, err := l.f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return Salvage{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: err}
 	}
-	r, a, c := salvageRecord(buf, n)
+	r, a, c, err := salvageRecord(buf, n)
+	if err != nil {
+		return Salvage{}, &Error{Op: "salvage record", Key: l.key, Path: l.path, Err: err}
+	}
 	return Salvage{Record: r, FloorPending: a, Committed: c}, nil
 }
 

@@ -166,6 +166,13 @@ func decodeRecord(b []byte, n int) (Record, error) {
 	return r, nil
 }
 
+// foreignError is why a record with this format's magic is of another
+// format: it matches ErrForeignRecord.
+type foreignError string
+
+func (e foreignError) Error() string        { return string(e) }
+func (e foreignError) Is(target error) bool { return target == ErrForeignRecord }
+
 // decodeSectionA parses bytes [0,524): header, floor and pending (all zero:
 // empty).
 func decodeSectionA(a []byte) (f Floor, p Version, err error) {
@@ -176,10 +183,10 @@ func decodeSectionA(a []byte) (f Floor, p Version, err error) {
 		return f, p, fmt.Errorf("bad magic %q", a[0:4])
 	}
 	if v := le.Uint16(a[4:6]); v != recordVersion {
-		return f, p, fmt.Errorf("record format version %d; this build reads %d", v, recordVersion)
+		return f, p, foreignError(fmt.Sprintf("record format version %d; this build reads %d", v, recordVersion))
 	}
 	if le.Uint16(a[6:8]) != recordSize {
-		return f, p, fmt.Errorf("record size field %d; want %d", le.Uint16(a[6:8]), recordSize)
+		return f, p, foreignError(fmt.Sprintf("record size field %d; want %d", le.Uint16(a[6:8]), recordSize))
 	}
 	if got, want := crc32.Checksum(a[:offCRCA], castagnoli), le.Uint32(a[offCRCA:]); got != want {
 		return f, p, fmt.Errorf("floor/pending checksum %08x; stored %08x", got, want)
@@ -212,19 +219,24 @@ func decodeSectionB(s []byte) (Version, error) {
 // salvageRecord is what can still be read of a corrupt record: each section
 // whose header and checksum are sound (a short file: those it holds whole);
 // the others are left empty. a and c say whether floor and pending (section
-// A) and committed (section B) were read.
-func salvageRecord(b []byte, n int) (r Record, a, c bool) {
+// A) and committed (section B) were read. A record of another format version
+// (ErrForeignRecord) is not salvaged: its layout is not this one.
+func salvageRecord(b []byte, n int) (r Record, a, c bool, err error) {
 	if n >= sectionAEnd {
-		if f, p, err := decodeSectionA(b[:sectionAEnd]); err == nil {
+		f, p, aerr := decodeSectionA(b[:sectionAEnd])
+		if errors.Is(aerr, ErrForeignRecord) {
+			return r, false, false, aerr
+		}
+		if aerr == nil {
 			r.Floor, r.Pending, a = f, p, true
 		}
 	}
 	if n >= sectionBEnd {
-		if v, err := decodeSectionB(b[offCommitted:sectionBEnd]); err == nil {
+		if v, berr := decodeSectionB(b[offCommitted:sectionBEnd]); berr == nil {
 			r.Committed, c = v, true
 		}
 	}
-	return r, a, c
+	return r, a, c, nil
 }
 
 // encodeRecord returns a whole record: both sections and the zero reserved

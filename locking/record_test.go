@@ -68,19 +68,22 @@ func TestRecordCorrupt(t *testing.T) {
 		damage func(b []byte) []byte
 		// which sections SalvageRecord still reads
 		floorPending, committed bool
+		// another format: refused as ErrForeignRecord too, never salvaged
+		foreign bool
 	}{
-		{"truncated", func(b []byte) []byte { return b[:600] }, true, false},
-		{"one byte", func(b []byte) []byte { return b[:1] }, false, false},
-		{"garbage", func([]byte) []byte { return garbage }, false, false},
-		{"torn floor", func(b []byte) []byte { b[offFloorToken] ^= 0x40; return b }, false, true},
-		{"torn pending", func(b []byte) []byte { b[offPending+170] ^= 1; return b }, false, true},
-		{"torn committed", func(b []byte) []byte { b[offCommitted+3] ^= 1; return b }, true, false},
+		{"truncated", func(b []byte) []byte { return b[:600] }, true, false, false},
+		{"one byte", func(b []byte) []byte { return b[:1] }, false, false, false},
+		{"garbage", func([]byte) []byte { return garbage }, false, false, false},
+		{"torn floor", func(b []byte) []byte { b[offFloorToken] ^= 0x40; return b }, false, true, false},
+		{"torn pending", func(b []byte) []byte { b[offPending+170] ^= 1; return b }, false, true, false},
+		{"torn committed", func(b []byte) []byte { b[offCommitted+3] ^= 1; return b }, true, false, false},
 		{"half-written committed", func(b []byte) []byte {
 			copy(b[offCommitted+100:sectionBEnd], make([]byte, sectionBEnd-offCommitted-100))
 			return b
-		}, true, false},
-		{"future version", func(b []byte) []byte { b[4] = 9; return b }, false, true},
-		{"reserved bytes", func(b []byte) []byte { b[recordSize-1] = 1; return b }, true, true},
+		}, true, false, false},
+		{"future version", func(b []byte) []byte { b[4] = 9; return b }, false, false, true},
+		{"other record size", func(b []byte) []byte { b[7] = 8; return b }, false, false, true},
+		{"reserved bytes", func(b []byte) []byte { b[recordSize-1] = 1; return b }, true, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root, d := newLockDir(t)
@@ -104,8 +107,17 @@ func TestRecordCorrupt(t *testing.T) {
 				t.Fatalf("ReadRecord of a %s record = %+v, %v; want ErrCorruptRecord", tc.name, rec, err)
 			}
 			t.Logf("%v", err)
+			if errors.Is(err, ErrForeignRecord) != tc.foreign {
+				t.Fatalf("ReadRecord of a %s record: errors.Is(%v, ErrForeignRecord) = %v; want %v", tc.name, err, !tc.foreign, tc.foreign)
+			}
 
 			s, err := fl.SalvageRecord()
+			if tc.foreign {
+				if !errors.Is(err, ErrForeignRecord) {
+					t.Fatalf("SalvageRecord of a %s record = %+v, %v; want ErrForeignRecord", tc.name, s, err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

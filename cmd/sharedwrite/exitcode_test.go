@@ -152,6 +152,27 @@ func TestExitCodeCorruptRecord(t *testing.T) {
 			if r.code != 0 || !strings.Contains(r.stdout, "sound") {
 				t.Fatalf("repair-record of a sound record: exit %d, stdout %q; want 0 and sound", r.code, r.stdout)
 			}
+
+			// A record of another format version: refused, and the hint
+			// does not send the operator to repair-record.
+			f, err = os.OpenFile(lock, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt([]byte{2}, 4); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			r = v.run(t, "three", "write", "cfg")
+			if r.code != 5 || !strings.Contains(r.stderr, "another format version") || strings.Contains(r.stderr, "repair-record") {
+				t.Fatalf("write over a record of another version: exit %d, stderr %q; want 5 and the format-version hint only", r.code, r.stderr)
+			}
+			if r := v.run(t, "", "repair-record", "cfg"); r.code != 5 {
+				t.Fatalf("repair-record of a record of another version: exit %d (%s); want 5", r.code, r.stderr)
+			}
+			if got := readAll(t, filepath.Join(v.root, "cfg")); got != "two" {
+				t.Fatalf("cfg after the refused write = %q; want two", got)
+			}
 		})
 	}
 }

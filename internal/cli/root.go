@@ -145,7 +145,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !errors.As(err, &st) {
 		// cobra prints nothing itself (SilenceErrors): one line, the step and the path.
 		io.WriteString(stderr, "sharedwrite: "+err.Error()+"\n")
-		if errors.Is(err, locking.ErrCorruptRecord) {
+		switch {
+		case errors.Is(err, locking.ErrForeignRecord):
+			io.WriteString(stderr, "The name's lock record was written in another format version: use the sharedwrite build that wrote it.\n")
+		case errors.Is(err, locking.ErrCorruptRecord):
 			io.WriteString(stderr, "The name's lock record is corrupt: 'sharedwrite repair-record NAME' rewrites it from the file as it is.\n")
 		}
 		if code == exitUsage {
