@@ -157,15 +157,10 @@ func TestRepairRecordAbsentFile(t *testing.T) {
 	}
 }
 
-// recordOf reads key's lock record through c's lock directory.
+// recordOf reads key's lock record.
 func recordOf(t *testing.T, c *Coordinator, key string) locking.Record {
 	t.Helper()
-	fl, err := c.locks.Open(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	rec, err := fl.ReadRecord()
+	rec, err := c.peekRecord(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,15 +211,7 @@ func TestRepairRecordCompletesTransaction(t *testing.T) {
 		{"pending lost", 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			root := t.TempDir()
-			c := open(t, local, root)
-			ctx := ctxT(t, time.Minute)
-			if err := c.Tx(ctx, txFiles("old")); err != nil {
-				t.Fatal(err)
-			}
-			if s := exitStatus(child(t, "tx-crash-after-rename", "SW_ROOT="+root).Run()); s != -1 {
-				t.Fatalf("child exited %d; want killed", s)
-			}
+			root, c, ctx := crashedTx(t)
 			if got := readFile(t, filepath.Join(root, "tx/c")); got != "c-old" || txIntents(t, root) != 1 {
 				t.Fatalf("after the crash tx/c = %q with %d intents; want c-old and 1", got, txIntents(t, root))
 			}

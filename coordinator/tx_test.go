@@ -157,8 +157,11 @@ func TestTxCrash(t *testing.T) {
 	}
 }
 
-// Sweep completes a transaction a crashed holder left committed.
-func TestSweepCompletesIntent(t *testing.T) {
+// crashedTx returns a root (and a local-mode coordinator on it) where a
+// transaction from txFiles("old") to txFiles("new") was killed after its
+// commit point: its intent written, tx/a renamed, the others not.
+func crashedTx(t *testing.T) (string, *Coordinator, context.Context) {
+	t.Helper()
 	root := t.TempDir()
 	c := open(t, local, root)
 	ctx := ctxT(t, time.Minute)
@@ -168,6 +171,12 @@ func TestSweepCompletesIntent(t *testing.T) {
 	if s := exitStatus(child(t, "tx-crash-after-rename", "SW_ROOT="+root).Run()); s != -1 {
 		t.Fatalf("child exited %d; want killed", s)
 	}
+	return root, c, ctx
+}
+
+// Sweep completes a transaction a crashed holder left committed.
+func TestSweepCompletesIntent(t *testing.T) {
+	root, c, ctx := crashedTx(t)
 	rep, err := c.Sweep(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
