@@ -18,9 +18,11 @@ func newRepairRecordCmd(g *globals) *cobra.Command {
 		Short: "Rewrite NAME's lock record when it is corrupt (exit 5 on every operation on NAME)",
 		Long: `repair-record rewrites the lock record of NAME when it is corrupt (a torn or
 garbage record, which every operation on NAME refuses with exit 5). Under
-NAME's lease and lock it keeps what is still sound of the record, takes a
-fencing token above every token found there, and records the file as it is now
-as the committed version. A sound record is left as it is.`,
+NAME's lease and lock it completes a transaction left pending on NAME, keeps
+what is still sound of the record, takes a fencing token above every token
+found there, and records the file as it is now as the committed version. A
+sound record is left as it is; a record written in another format version is
+refused (exit 5): the build that wrote it reads it.`,
 		Example: `  sharedwrite repair-record config/app.json`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
