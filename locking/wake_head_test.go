@@ -155,15 +155,23 @@ func receiveLease(t *testing.T, got <-chan Lease, within time.Duration, what str
 	return nil
 }
 
-// loggedHolder returns a locker whose acquire attempts are logged, a context
-// for the test, and a lease the locker holds on "k" for 20 s.
-func loggedHolder(t *testing.T) (*RedisLocker, *attemptLog, context.Context, Lease) {
+// loggedLocker returns a locker on a volume of its own whose acquire
+// attempts are logged.
+func loggedLocker(t *testing.T) (*RedisLocker, *attemptLog) {
 	t.Helper()
 	r := needRedis(t)
 	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
 	t.Cleanup(func() { l.Close() })
 	log := &attemptLog{}
 	l.attempted = log.add
+	return l, log
+}
+
+// loggedHolder returns a locker whose acquire attempts are logged, a context
+// for the test, and a lease the locker holds on "k" for 20 s.
+func loggedHolder(t *testing.T) (*RedisLocker, *attemptLog, context.Context, Lease) {
+	t.Helper()
+	l, log := loggedLocker(t)
 	ctx := ctxTimeout(t, 60*time.Second)
 	holder, err := l.Acquire(ctx, "k", 20*time.Second)
 	if err != nil {
@@ -286,11 +294,8 @@ func TestDeadHeadSkipped(t *testing.T) {
 // process killed (SIGKILL) while it waits.
 func TestKilledHeadSkipped(t *testing.T) {
 	r := needRedis(t)
-	vol := uniqueVolume(t)
-	l := NewRedisLocker(testClient(t, r.Addr()), vol)
-	t.Cleanup(func() { l.Close() })
-	var log attemptLog
-	l.attempted = log.add
+	l, log := loggedLocker(t)
+	vol := l.volumeID
 	ctx := ctxTimeout(t, 60*time.Second)
 	keys := l.Keys("k")
 	holder, err := l.Acquire(ctx, "k", 20*time.Second)
@@ -309,7 +314,7 @@ func TestKilledHeadSkipped(t *testing.T) {
 	})
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	got := queueWaiters(t, wctx, l, &log, "k", 1)
+	got := queueWaiters(t, wctx, l, log, "k", 1)
 	line, err := l.client.ZRange(ctx, keys.Queue, 0, -1).Result()
 	if err != nil || len(line) != 2 || log.perID()[line[0]] != 0 {
 		t.Fatalf("queue = %q, %v; want the helper first, then the waiter", line, err)
@@ -449,11 +454,7 @@ func TestWakeRouting(t *testing.T) {
 // the holder's PTTL. Each waiter here is first in line on its own key, where
 // only a release or a reconnect would wake it before the holder's 20s PTTL.
 func TestReconnectWakesWaiters(t *testing.T) {
-	r := needRedis(t)
-	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
-	t.Cleanup(func() { l.Close() })
-	var log attemptLog
-	l.attempted = log.add
+	l, log := loggedLocker(t)
 	ctx := ctxTimeout(t, 60*time.Second)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -464,7 +465,7 @@ func TestReconnectWakesWaiters(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer holder.Release(context.Background(), nil, k)
-		queueWaiters(t, wctx, l, &log, k, 1)
+		queueWaiters(t, wctx, l, log, k, 1)
 	}
 	mark := log.len()
 	// The hub's connection is the only pub/sub client subscribed to these
@@ -494,11 +495,7 @@ func TestReconnectWakesWaiters(t *testing.T) {
 // subscribing again, and needs one attempt to queue; the channel is
 // unsubscribed once it has had no waiter for the linger.
 func TestSubscriptionLingers(t *testing.T) {
-	r := needRedis(t)
-	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
-	t.Cleanup(func() { l.Close() })
-	var log attemptLog
-	l.attempted = log.add
+	l, log := loggedLocker(t)
 	ctx := ctxTimeout(t, 30*time.Second)
 	channel := wakeChannel(l, "k")
 	numSub := func() int64 {
@@ -517,7 +514,7 @@ func TestSubscriptionLingers(t *testing.T) {
 		mark := log.len()
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		got := queueWaiters(t, wctx, l, &log, "k", 1)
+		got := queueWaiters(t, wctx, l, log, "k", 1)
 		attempts = len(log.since(mark))
 		if err := holder.Release(ctx, nil, "k"); err != nil {
 			t.Fatal(err)
