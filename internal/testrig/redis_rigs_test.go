@@ -59,6 +59,9 @@ func TestRedisSentinelFailover(t *testing.T) {
 	if after == before {
 		t.Fatalf("master after failover = %s; want another", after)
 	}
+	if isMaster(before) {
+		t.Fatalf("old master %s still a master after Failover returned: writes to it would be lost", before)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		err := c.Set(ctx, "k2", "v", 0).Err()

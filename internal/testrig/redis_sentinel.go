@@ -148,8 +148,11 @@ func (s *RedisSentinel) MasterAddr(t testing.TB) string {
 
 // Failover runs SENTINEL FAILOVER and waits until the sentinel reports the
 // replica as the new master and that server answers as a master. Master and
-// Replica are swapped accordingly. The old master becomes a replica of the new
-// one; its data is replaced by the new master's.
+// Replica are swapped accordingly. It returns once the old master is a replica
+// of the new one with its link up, its data replaced by the new master's.
+// Replication is asynchronous and a forced failover does not wait for it:
+// writes made shortly before Failover, or to the old master while it still
+// answered as one, can be lost; writes after it returns go to the new master.
 func (s *RedisSentinel) Failover(t testing.TB) {
 	t.Helper()
 	old := s.MasterAddr(t)
@@ -174,6 +177,17 @@ func (s *RedisSentinel) Failover(t testing.TB) {
 			if now == s.Replica.Addr() {
 				s.Master, s.Replica = s.Replica, s.Master
 			}
+			// The old master takes writes until it becomes a replica, and
+			// its resync from the new master then drops them: no write
+			// after Failover returns may land on it and vanish. The
+			// sentinel demotes it only after about ten seconds; do now
+			// what it will do.
+			if err := replicaOf(old, now); err != nil {
+				t.Fatalf("failover: %v", err)
+			}
+			if err := waitLinkUp(old, time.Until(deadline)); err != nil {
+				t.Fatalf("failover: old master %s not yet a replica of %s: %v", old, now, err)
+			}
 			return
 		}
 		if time.Now().After(deadline) {
@@ -181,6 +195,20 @@ func (s *RedisSentinel) Failover(t testing.TB) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// replicaOf makes the server at addr a replica of the master at master.
+func replicaOf(addr, master string) error {
+	host, port, err := net.SplitHostPort(master)
+	if err != nil {
+		return err
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
+	defer c.Close()
+	if err := c.SlaveOf(context.Background(), host, port).Err(); err != nil {
+		return fmt.Errorf("REPLICAOF %s on %s: %w", master, addr, err)
+	}
+	return nil
 }
 
 func isMaster(addr string) bool {
