@@ -218,6 +218,10 @@ func (c *Coordinator) leaseErr(ctx context.Context, err error, hs ...*held) erro
 	return err
 }
 
+// selfPID is read once: a Go process keeps its pid, and getpid is a system
+// call.
+var selfPID = os.Getpid()
+
 // newVersion is the version a commit by h makes visible. Its generation is
 // one past the committed one: a rename or a removal puts a new file (or none)
 // at the name, and an Appender holding the old file open compares the
@@ -232,7 +236,7 @@ func (c *Coordinator) newVersion(h *held, sha [32]byte, size int64) locking.Vers
 		Length:     size,
 		Generation: h.rec.Committed.Generation + 1,
 		Host:       truncate(c.host, 95),
-		PID:        os.Getpid(),
+		PID:        selfPID,
 		Time:       time.Now().UTC(),
 	}
 }

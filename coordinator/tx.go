@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -195,7 +194,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 		return abortBefore(ferr)
 	}
 
-	in := txIntent{ID: newIntentID(), Created: time.Now().UTC(), Host: c.host, PID: os.Getpid()}
+	in := txIntent{ID: newIntentID(), Created: time.Now().UTC(), Host: c.host, PID: selfPID}
 	for i, it := range items {
 		ch := changes[i]
 		it.v = c.newVersion(it.h, ch.SHA256, ch.Size)

@@ -4,8 +4,16 @@ package writer
 
 import "os"
 
-// syncDir fsyncs the root-relative directory dir, opened through the root.
+// syncDir fsyncs the root-relative directory dir, opened through the root;
+// the root itself through the descriptor r.top keeps.
 func (r *Root) syncDir(dir string) error {
+	if dir == "." {
+		d, err := r.topDir()
+		if err != nil {
+			return err
+		}
+		return fsyncFile(d)
+	}
 	d, err := r.root.OpenFile(dir, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
 		return err
@@ -15,4 +23,20 @@ func (r *Root) syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// topDir returns the root directory's descriptor, opening it on first use.
+func (r *Root) topDir() (*os.File, error) {
+	if d := r.top.Load(); d != nil {
+		return d, nil
+	}
+	d, err := r.root.OpenFile(".", os.O_RDONLY|oNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !r.top.CompareAndSwap(nil, d) {
+		d.Close()
+		return r.topDir()
+	}
+	return d, nil
 }

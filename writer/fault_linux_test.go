@@ -210,6 +210,21 @@ func TestFaultDirFsyncRefused(t *testing.T) {
 			faultWantListing(t, ffs.Backed("sub"), "cfg.json")
 		})
 	}
+	// The root directory itself is fsynced through a descriptor the Root
+	// keeps from its first fsync: a refusal after that is still seen.
+	t.Run("root-directory", func(t *testing.T) {
+		ffs, r := faultRoot(t)
+		if err := r.WriteFile(faultCtx(t), "cfg.json", []byte(faultOld), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ffs.Set(faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: syscall.EINVAL, Glob: "."})
+		err := r.WriteFile(faultCtx(t), "cfg.json", []byte(faultNew), 0o644)
+		if !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+			t.Fatalf("got %v; want ErrDurabilityUnconfirmed", err)
+		}
+		faultWantErrno(t, err, syscall.EINVAL, ".")
+		faultWantContent(t, ffs.Backed("cfg.json"), faultNew)
+	})
 	// An I/O error is no refusal: the option does not hide it.
 	t.Run("EIO/accepted", func(t *testing.T) {
 		ffs, r := faultRoot(t)

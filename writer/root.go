@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -24,6 +25,10 @@ const maxSymlinks = 40
 type Root struct {
 	root *os.Root
 	dir  string
+
+	// top is the root directory, opened on its first fsync and kept: a
+	// commit at the top of the root fsyncs it without an open and a close.
+	top atomic.Pointer[os.File]
 }
 
 // Open opens dir, which must exist and be a directory, as a Root.
@@ -49,7 +54,12 @@ func Open(dir string) (*Root, error) {
 
 // Close closes the root's directory handle. Files created through it and not
 // yet committed stay usable until they are committed or aborted.
-func (r *Root) Close() error { return r.root.Close() }
+func (r *Root) Close() error {
+	if d := r.top.Swap(nil); d != nil {
+		d.Close()
+	}
+	return r.root.Close()
+}
 
 // Dir returns the root's directory: absolute and cleaned.
 func (r *Root) Dir() string { return r.dir }

@@ -39,6 +39,11 @@ var (
 	hostPart string
 )
 
+// selfPID is this process's pid as it appears in temp names, read once: a Go
+// process keeps its pid (it never forks without exec), and getpid is a system
+// call.
+var selfPID = strconv.Itoa(os.Getpid())
+
 // tempHost returns this host's name as it appears in temp names.
 func tempHost() string {
 	hostOnce.Do(func() {
@@ -64,7 +69,7 @@ type tempName struct {
 func newTempBase(target string) string {
 	var rb [4]byte
 	_, _ = rand.Read(rb[:])
-	tail := tempMarker + tempHost() + "." + strconv.Itoa(os.Getpid()) + "." + procStart() + "." + hex.EncodeToString(rb[:]) + tempSuffix
+	tail := tempMarker + tempHost() + "." + selfPID + "." + procStart() + "." + hex.EncodeToString(rb[:]) + tempSuffix
 	if room := nameMax - 1 - len(tail); len(target) > room {
 		sum := sha256.Sum256([]byte(target))
 		suffix := "~" + hex.EncodeToString(sum[:4])
