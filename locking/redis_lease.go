@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sharedwrite/sharedwrite/internal/bootclock"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
@@ -288,7 +286,7 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 		}
 		c = &releasedVersion{json: string(cj), token: strconv.FormatUint(committed.Token, 10), event: string(ej)}
 	}
-	v, err := runRelease(ctx, le.l.client, le.keys, le.id, le.adopted, c)
+	v, err := runRelease(ctx, le.l, le.keys, le.id, le.adopted, c)
 	if err != nil {
 		return &Error{Op: "release", Key: le.key, Err: redisErr(err)}
 	}
@@ -310,15 +308,13 @@ func (le *redisLease) Abandon() { le.end() }
 // releasedVersion is a committed version for the release script to store.
 type releasedVersion struct{ json, token, event string }
 
-// queueGraceArg is queueGrace as a script argument, boxed once.
-var queueGraceArg any = queueGrace.Milliseconds()
-
-// runRelease runs the release script for lease id on keys; keep publishes
-// only (an adopted lease), c is stored when not nil. The keep flag, the commit
-// key and the version's arguments are sent only when needed.
-func runRelease(ctx context.Context, client redis.UniversalClient, keys Keys, id string, keep bool, c *releasedVersion) (any, error) {
+// runRelease runs the release script (l's client and grace) for lease id on
+// keys; keep publishes only (an adopted lease), c is stored when not nil. The
+// keep flag, the commit key and the version's arguments are sent only when
+// needed.
+func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, c *releasedVersion) (any, error) {
 	ks := []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry}
-	args := []any{id, keys.ReleaseChannel, queueGraceArg}
+	args := []any{id, keys.ReleaseChannel, l.graceArg}
 	if keep || c != nil {
 		k := "0"
 		if keep {
@@ -330,5 +326,5 @@ func runRelease(ctx context.Context, client redis.UniversalClient, keys Keys, id
 		ks = append(ks, keys.Commit)
 		args = append(args, c.json, c.token, keys.ChangeChannel, c.event)
 	}
-	return runScript(ctx, client, releaseScript, releaseLua, ks, args...)
+	return runScript(ctx, l.client, releaseScript, releaseLua, ks, args...)
 }

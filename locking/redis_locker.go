@@ -31,6 +31,12 @@ type RedisLocker struct {
 	// attempted, when set (by tests, before any Acquire), is called with
 	// the lease id before each run of the acquire script.
 	attempted func(id string)
+
+	// grace is how long the first waiter in line has to claim a freed lease
+	// (queueGrace; tests lengthen it with setQueueGrace), graceArg the same
+	// in milliseconds, boxed once as a script argument.
+	grace    time.Duration
+	graceArg any
 }
 
 // NewRedisLocker returns a locker using client for the volume volumeID.
@@ -39,7 +45,14 @@ type RedisLocker struct {
 // Keys.WakeChannel) stays subscribed for a second after its last waiter
 // left, for the next one.
 func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Option) *RedisLocker {
-	return &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
+	l := &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
+	l.setQueueGrace(queueGrace)
+	return l
+}
+
+// setQueueGrace sets the claim grace; never while an Acquire or a Release runs.
+func (l *RedisLocker) setQueueGrace(d time.Duration) {
+	l.grace, l.graceArg = d, d.Milliseconds()
 }
 
 // Close closes the locker's pub/sub connection (not the client). Leases
@@ -64,7 +77,7 @@ type acquireResult struct {
 }
 
 // queueGrace is how long the first waiter in line has to claim a freed lease
-// before the next may take it.
+// before the next may take it (RedisLocker.grace).
 const queueGrace = 100 * time.Millisecond
 
 func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl time.Duration) (acquireResult, error) {
@@ -72,7 +85,7 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 		l.attempted(id)
 	}
 	v, err := runScript(ctx, l.client, acquireScript, acquireLua, []string{keys.Lock, keys.Token, keys.Fence, keys.Commit, keys.Queue, keys.QueueExpiry},
-		id, ttl.Milliseconds(), queueGraceArg)
+		id, ttl.Milliseconds(), l.graceArg)
 	if err != nil {
 		return acquireResult{}, redisErr(err)
 	}
@@ -183,7 +196,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			wait = max(res.pttl, time.Millisecond)
 			if !res.first {
 				// Only the first in line is told of a release.
-				wait = min(wait, queueGrace)
+				wait = min(wait, l.grace)
 			}
 			wait = jitter(wait)
 			if w == nil {
@@ -248,7 +261,7 @@ func (l *RedisLocker) dropOrphan(key, id string) {
 	keys := l.Keys(key)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, _ = runRelease(ctx, l.client, keys, id, false, nil)
+	_, _ = runRelease(ctx, l, keys, id, false, nil)
 	l.client.ZRem(ctx, keys.Queue, id)
 	l.client.ZRem(ctx, keys.QueueExpiry, id)
 }

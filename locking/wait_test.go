@@ -3,6 +3,8 @@ package locking
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -95,36 +97,38 @@ func TestMeasureHandoff(t *testing.T) {
 }
 
 // TestWaitersServedInArrivalOrder: waiters that arrive one after another get
-// the lease in that order.
+// the lease in that order. Each starts once the one before it is queued and
+// subscribed; the claim grace is lengthened to 2 s so that a first in line
+// slow to wake on a loaded machine still has its turn (a waiter served out
+// of order within that is a fault, not a timing accident).
 func TestWaitersServedInArrivalOrder(t *testing.T) {
-	r := needRedis(t)
-	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
-	ctx := ctxTimeout(t, 30*time.Second)
-	holder, err := l.Acquire(ctx, "k", 10*time.Second)
+	l, log := loggedLocker(t)
+	l.setQueueGrace(2 * time.Second)
+	ctx := ctxTimeout(t, 60*time.Second)
+	holder, err := l.Acquire(ctx, "k", 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 4
-	order := make(chan int, n)
-	for i := 0; i < n; i++ {
-		go func() {
-			le, err := l.Acquire(ctx, "k", 10*time.Second)
-			if err != nil {
-				t.Error(err)
-				order <- -1
-				return
-			}
-			order <- i
-			time.Sleep(5 * time.Millisecond)
-			le.Release(ctx, nil, "k")
-		}()
-		time.Sleep(100 * time.Millisecond) // let waiter i queue before i+1
+	got := queueWaiters(t, ctx, l, log, "k", n)
+	// Arrival order: the order of each waiter's first attempt.
+	var arrival []string
+	for _, a := range log.since(0) {
+		if a.id != holder.ID() && !slices.Contains(arrival, a.id) {
+			arrival = append(arrival, a.id)
+		}
+	}
+	if len(arrival) != n {
+		t.Fatalf("%d waiters attempted; want %d", len(arrival), n)
 	}
 	holder.Release(ctx, nil, "k")
-	for want := 0; want < n; want++ {
-		if got := <-order; got != want {
-			t.Fatalf("waiter %d obtained the lease in turn %d; want arrival order", got, want)
+	for turn, want := range arrival {
+		le := receiveLease(t, got, 10*time.Second, fmt.Sprintf("turn %d", turn))
+		if le.ID() != want {
+			t.Fatalf("turn %d went to %s; want %s (arrival order %q)", turn, le.ID(), want, arrival)
 		}
+		time.Sleep(5 * time.Millisecond)
+		le.Release(ctx, nil, "k")
 	}
 }
 

@@ -15,7 +15,8 @@ func TestWatchdogManyLeases(t *testing.T) {
 	c := testClient(t, r.Addr())
 	l := NewRedisLocker(c, uniqueVolume(t))
 	ctx := ctxTimeout(t, 30*time.Second)
-	ttls := []time.Duration{3 * time.Second, 600 * time.Millisecond, 2 * time.Second, 1200 * time.Millisecond}
+	// Out of order, so the shared timer is moved back and forth.
+	ttls := []time.Duration{3 * time.Second, 1200 * time.Millisecond, 2 * time.Second, 1600 * time.Millisecond}
 	var held []Lease
 	for i, ttl := range ttls {
 		le, err := l.Acquire(ctx, "k"+utoa(uint64(i)), ttl)
