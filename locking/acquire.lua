@@ -11,8 +11,9 @@
 -- retry after a lost reply), the stored token is returned and the fence is
 -- not incremented again.
 --
--- Waiters queue in arrival order (queue: score = arrival ms), so a freed
--- lease goes to the longest waiter. Each waiter's entry expires (queue
+-- Waiters queue in arrival order (queue: score = arrival ms, with the
+-- microseconds as a fraction, and past every earlier arrival even within one
+-- microsecond), so a freed lease goes to the longest waiter. Each waiter's entry expires (queue
 -- expiry: score = deadline ms) unless it keeps retrying, so a waiter that died
 -- holds up the line for at most the grace after the lease is freed.
 if redis.call('EXISTS', KEYS[5]) == 0 and redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -26,6 +27,14 @@ local cur = redis.call('GET', KEYS[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
+-- Joins the line once: a retry keeps its place.
+local function enqueue()
+  if redis.call('ZSCORE', KEYS[5], ARGV[1]) then return end
+  local at = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  local last = redis.call('ZRANGE', KEYS[5], -1, -1, 'WITHSCORES')[2]
+  if last and at <= tonumber(last) then at = tonumber(last) + 0.001 end
+  redis.call('ZADD', KEYS[5], at, ARGV[1])
+end
 local grace = tonumber(ARGV[3])
 -- At most 1000 at a time: unpack has a stack limit; later calls take the rest.
 local dead = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'LIMIT', 0, 1000)
@@ -44,7 +53,7 @@ if cur == ARGV[1] then
 elseif cur then
   local pttl = redis.call('PTTL', KEYS[1])
   if pttl < 0 then pttl = 0 end
-  redis.call('ZADD', KEYS[5], 'NX', now, ARGV[1])
+  enqueue()
   redis.call('ZADD', KEYS[6], now + pttl + math.floor(pttl / 5) + grace, ARGV[1])
   local first = 0
   if redis.call('ZRANK', KEYS[5], ARGV[1]) == 0 then first = 1 end
@@ -53,7 +62,7 @@ end
 local head = redis.call('ZRANGE', KEYS[5], 0, 0)[1]
 if head and head ~= ARGV[1] then
   local hexp = tonumber(redis.call('ZSCORE', KEYS[6], head) or now)
-  redis.call('ZADD', KEYS[5], 'NX', now, ARGV[1])
+  enqueue()
   redis.call('ZADD', KEYS[6], hexp + grace, ARGV[1])
   return {2, head, hexp - now}
 end
