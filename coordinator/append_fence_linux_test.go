@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,14 +28,29 @@ func TestAppendStalledHolderDoesNotCutOthersRecords(t *testing.T) {
 	}
 	first.Close()
 
-	// A new appender opens the log afresh; that open now takes a second.
-	fs.Set(faultfs.Fault{Op: faultfs.OpOpen, Glob: "app.log", Delay: time.Second})
+	// A new appender opens the log afresh (after taking its lease and
+	// reading the committed length); that open now stalls. Match tells when
+	// the open has reached the filesystem: the delay starts right after it,
+	// so everything the other host does below lands inside the stall, with a
+	// delay long enough that a slow machine cannot make it end first.
+	inOpen := make(chan struct{})
+	var once sync.Once
+	fs.Set(faultfs.Fault{Op: faultfs.OpOpen, Glob: "app.log", Delay: 5 * time.Second, Match: func(string) bool {
+		once.Do(func() { close(inOpen) })
+		return true
+	}})
 	stalled := c.Appender("app.log")
 	defer stalled.Close()
 	done := make(chan error, 1)
 	go func() { done <- stalled.Append(ctx, []byte("two\n")) }()
 
-	time.Sleep(300 * time.Millisecond) // the stalled appender holds its lease, inside open
+	select {
+	case <-inOpen: // the stalled appender holds its lease, inside open
+	case err := <-done:
+		t.Fatalf("stalled Append returned %v before its open of the log", err)
+	case <-ctx.Done():
+		t.Fatal("the stalled appender never opened the log")
+	}
 	f, err := os.OpenFile(filepath.Join(fs.Backing, "app.log"), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)

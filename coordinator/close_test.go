@@ -40,7 +40,7 @@ func TestCloseStopsLockerPubSub(t *testing.T) {
 	before := hubReaders()
 	ctx := ctxT(t, time.Minute)
 	err = holder.Lock(ctx, "k", func(context.Context, LeaseInfo) error {
-		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		wctx, cancel := context.WithTimeout(ctx, notObtainedWait(rds))
 		defer cancel()
 		return c.WriteFile(wctx, "k", []byte("x"), 0o644)
 	})

@@ -55,7 +55,10 @@ func TestWatchNeverWrittenKey(t *testing.T) {
 			c := open(t, m, root)
 			ctx := ctxT(t, time.Minute)
 			w := startWatch(t, c, "fresh", WatchInterval(20*time.Millisecond))
-			// Several polls of the record of a key with no lock file.
+			// Several polls of the record of a key with no lock file. The
+			// sleep only sets how many polls the check below covers:
+			// startWatch has waited for the starting point, so the write is
+			// delivered however few polls happen first.
 			time.Sleep(300 * time.Millisecond)
 			noLockFile(t, root, "fresh", "Watch polled it")
 			if err := c.WriteFile(ctx, "fresh", []byte("first"), 0o644); err != nil {

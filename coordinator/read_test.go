@@ -22,21 +22,43 @@ func TestFreshReadRetriesStaleView(t *testing.T) {
 	}
 	p := filepath.Join(root, "f")
 	mustWrite(t, p, "v0") // what a stale cache would still serve
+	type result struct {
+		seen string
+		err  error
+	}
+	before := tr.counter(t, MetricStaleRetried)
+	updated := make(chan result, 1)
 	go func() {
-		time.Sleep(300 * time.Millisecond)
-		tmp := p + ".restore"
-		os.WriteFile(tmp, []byte("v1"), 0o644)
-		os.Rename(tmp, p) // the cache catches up
+		var seen string
+		err := c.Update(ctx, "f", func(old []byte, _ bool) ([]byte, error) { seen = string(old); return []byte("v2"), nil })
+		updated <- result{seen, err}
 	}()
-	var seen string
-	if err := c.Update(ctx, "f", func(old []byte, _ bool) ([]byte, error) { seen = string(old); return []byte("v2"), nil }); err != nil {
+	// The cache catches up only once Update has read the stale file again (a
+	// retry): restoring earlier could let its first read see v1 already. An
+	// Update that does not retry returns first (within the window, with the
+	// stale content adopted or an error), which fails the test here.
+	for tr.counter(t, MetricStaleRetried) <= before {
+		select {
+		case r := <-updated:
+			t.Fatalf("Update = %v (computed from %q) without retrying its read of the stale file", r.err, r.seen)
+		case <-ctx.Done():
+			t.Fatal("Update neither retried its read of the stale file nor returned")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	tmp := p + ".restore"
+	if err := os.WriteFile(tmp, []byte("v1"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if seen != "v1" {
-		t.Fatalf("Update computed from %q; want v1", seen)
+	if err := os.Rename(tmp, p); err != nil { // the cache catches up
+		t.Fatal(err)
 	}
-	if got := tr.counter(t, MetricStaleRetried); got < 1 {
-		t.Fatalf("%s = %d; want at least 1", MetricStaleRetried, got)
+	r := <-updated
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.seen != "v1" {
+		t.Fatalf("Update computed from %q; want v1", r.seen)
 	}
 	if got := tr.counter(t, MetricOutsideEdits); got != 0 {
 		t.Fatalf("%s = %d; want 0", MetricOutsideEdits, got)

@@ -38,6 +38,10 @@ type watchConfig struct {
 	initial  bool
 	after    uint64
 	afterSet bool
+	// started, set only by tests, is called once the starting point is set
+	// (and the doorbells are up): every version committed after it returns
+	// is delivered.
+	started func()
 }
 
 // WatchInterval sets how often the committed record is polled (default
@@ -107,6 +111,9 @@ func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx contex
 	}
 	if err := w.start(ctx); err != nil {
 		return err
+	}
+	if cfg.started != nil {
+		cfg.started()
 	}
 	return w.loop(ctx)
 }

@@ -14,8 +14,9 @@ func TestWatchNotifyWhenLockFileAppearsLater(t *testing.T) {
 	root := t.TempDir()
 	c := open(t, local, root)
 	ctx := ctxT(t, time.Minute)
+	// startWatch returns once the starting point is read, and Watch sets up
+	// its inotify watches before that.
 	w := startWatch(t, c, "later", WatchInterval(time.Hour))
-	time.Sleep(200 * time.Millisecond) // let Watch set up its inotify watches
 	noLockFile(t, root, "later", "Watch started")
 	for i, v := range []string{"one", "two"} {
 		if err := c.WriteFile(ctx, "later", []byte(v), 0o644); err != nil {

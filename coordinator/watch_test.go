@@ -28,10 +28,19 @@ type watching struct {
 	cancel  context.CancelFunc
 }
 
+// watchStarted makes Watch call f once it has set its starting point (a test
+// hook; see watchConfig.started).
+func watchStarted(f func()) WatchOption { return func(w *watchConfig) { w.started = f } }
+
+// startWatch returns once Watch has set its starting point: without
+// WatchInitial only versions newer than the one current then are delivered, so
+// a write the test makes before that would never be.
 func startWatch(t *testing.T, c *Coordinator, name string, opts ...WatchOption) *watching {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watching{more: make(chan struct{}, 1), done: make(chan error, 1), cancel: cancel}
+	started := make(chan struct{})
+	opts = append(append([]WatchOption(nil), opts...), watchStarted(func() { close(started) }))
 	go func() {
 		w.done <- c.Watch(ctx, name, func(_ context.Context, ch Change) error {
 			w.mu.Lock()
@@ -45,6 +54,14 @@ func startWatch(t *testing.T, c *Coordinator, name string, opts ...WatchOption) 
 		}, opts...)
 	}()
 	t.Cleanup(func() { w.stop(t) })
+	select {
+	case <-started:
+	case err := <-w.done:
+		w.done <- err // for stop
+		t.Fatalf("Watch returned %v before it started", err)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Watch did not start within 10s")
+	}
 	return w
 }
 
@@ -167,7 +184,6 @@ func TestWatchWithoutInitialStartsAfterTheCurrentVersion(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := startWatch(t, c, "cfg", WatchInterval(100*time.Millisecond))
-			time.Sleep(300 * time.Millisecond)
 			if err := c.WriteFile(ctx, "cfg", []byte("new"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -277,7 +293,6 @@ func TestWatchCatchesUpAfterRedisRestart(t *testing.T) {
 	// resubscription (or a republished event) can deliver quickly, but the
 	// test bounds only liveness.
 	w := startWatch(t, watcherC, "cfg", WatchInterval(500*time.Millisecond))
-	time.Sleep(200 * time.Millisecond)
 	write := func(s string) {
 		t.Helper()
 		if err := writerC.WriteFile(ctx, "cfg", []byte(s), 0o644); err != nil {
