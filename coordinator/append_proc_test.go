@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,8 +91,21 @@ func runAppendChild(role string) int {
 		}
 		return 0
 	case "rotate":
+		live := filepath.Join(os.Getenv("SW_ROOT"), "app.log")
 		for range atoi("SW_ROTATIONS") {
 			time.Sleep(pace)
+			// Rotate once there is something to rotate: on a loaded machine
+			// the appender processes may start late, and a killed one's
+			// lease holds the others up for its TTL.
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if fi, err := os.Stat(live); err == nil && fi.Size() > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					fmt.Fprintln(os.Stderr, "rotate: app.log still empty after 30s")
+					return 1
+				}
+			}
 			r, err := c.Rotate(ctx, "app.log", Gzip())
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "rotate:", err)
@@ -145,7 +159,7 @@ func testAppendRotateProcesses(t *testing.T, kill bool) {
 		return append([]string{"SW_ROOT=" + root, "SW_REDIS=" + redisURL, "SW_TTL=2s"}, extra...)
 	}
 
-	rot := appendChild(t, "rotate", env("SW_ROTATIONS=5", "SW_PACE=700ms")...)
+	rot := appendChild(t, "rotate", env("SW_ROTATIONS=5", "SW_PACE=500ms")...)
 	var rotOut strings.Builder
 	rot.Stdout = &rotOut
 	if err := rot.Start(); err != nil {
