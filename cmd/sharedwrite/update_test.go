@@ -107,12 +107,18 @@ func TestLeaseAwareCommit(t *testing.T) {
 	if r := v.run(t, "5\n", "write", "counter"); r.code != 0 {
 		t.Fatalf("seed counter: exit %d: %s", r.code, r.stderr)
 	}
-	readMark := filepath.Join(t.TempDir(), "has-read")
-	// The holder signals once it has read, then takes a moment before it
-	// answers, so that it is paused before it can commit.
+	marks := t.TempDir()
+	readMark, goOn := filepath.Join(marks, "has-read"), filepath.Join(marks, "go")
+	// The holder signals once it has read, then answers only once the test
+	// has paused the CLI (goOn appears), so that it cannot commit first
+	// however late the pause comes. Its own bound (about 60 s) ends it if
+	// the test never gets that far.
 	holder := v.start(t, "--lease-ttl", "1s", "update", "counter", "--", "sh", "-c",
-		`cat >/dev/null; touch "$0"; sleep 0.3; echo 1000`, readMark)
+		`cat >/dev/null; touch "$0"; i=0; while [ ! -e "$1" ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i + 1)); done; echo 1000`,
+		readMark, goOn)
 	waitForFile(t, readMark, 30*time.Second)
+	// Stop the CLI itself (its command is left to finish): its watchdog
+	// cannot refresh the lease while it is stopped.
 	if err := holder.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +128,9 @@ func TestLeaseAwareCommit(t *testing.T) {
 			holder.cmd.Process.Signal(syscall.SIGCONT)
 		}
 	}()
+	if err := os.WriteFile(goOn, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	const others = 3
 	other := v.start(t, "--lease-ttl", "5s", "lock", "counter", "--", "sh", "-c",

@@ -3,6 +3,8 @@ package testrig
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -26,11 +28,13 @@ type Redis struct {
 	// Password is the --requirepass value the server was started with, or "".
 	Password string
 	args     []string
-	// ready, when set, replaces the PING check after a start (TLS servers).
-	ready func() error
+	// tlsConf, when set, is the client configuration the readiness check
+	// connects with (a TLS-only server).
+	tlsConf *tls.Config
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd has been waited for
 }
 
 // Addr is the loopback TCP address, host:port.
@@ -87,25 +91,54 @@ func LaunchRedis(dir string, extra ...string) (*Redis, error) {
 			r.Password = extra[i+1]
 		}
 	}
-	port, err := FreePort()
+	err := r.startOnFreePort(func(port int) ([]string, error) {
+		return append([]string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--unixsocket", r.Socket, "--unixsocketperm", "700",
+			"--save", "", "--appendonly", "no", "--dir", dir,
+			"--daemonize", "no", "--loglevel", "warning",
+		}, extra...), nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	r.Port = port
-	r.args = append([]string{
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--unixsocket", r.Socket, "--unixsocketperm", "700",
-		"--save", "", "--appendonly", "no", "--dir", dir,
-		"--daemonize", "no", "--loglevel", "warning",
-	}, extra...)
-	if err := r.Start(); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
+// errLostPort marks a start that lost its port: the server exited before it
+// answered (its bind failed, most likely because another process took the port
+// between FreePort and the bind), or a process other than the one started
+// answers on the port.
+var errLostPort = errors.New("redis-server did not get its port")
+
+// startOnFreePort starts r on a port FreePort chose, with the command line
+// args(port) returns. A port that another process took in the meantime (other
+// test packages start servers on free ports too) is no failure of the rig: it
+// tries again on another port.
+func (r *Redis) startOnFreePort(args func(port int) ([]string, error)) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var port int
+		if port, err = FreePort(); err != nil {
+			return err
+		}
+		r.Port = port
+		if r.args, err = args(port); err != nil {
+			return err
+		}
+		if err = r.Start(); err == nil || !errors.Is(err, errLostPort) {
+			return err
+		}
+	}
+	return err
+}
+
 // Start (re)starts the server with its original arguments and port, and waits
-// until it answers PING. Without persistence a restarted server is empty.
+// until it answers as the process started here: INFO server names its pid, so
+// a PONG from another test's server that took the port in the meantime is
+// never taken for this one. Without persistence a restarted server is empty.
+// If the server exits before it answers or another process answers on its
+// port, Start kills what it started and fails (errLostPort, with the log).
 func (r *Redis) Start() error {
 	cmd := exec.Command("redis-server", r.args...)
 	log, err := os.Create(filepath.Join(r.Dir, "redis.log"))
@@ -119,39 +152,84 @@ func (r *Redis) Start() error {
 		return err
 	}
 	log.Close()
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait() //nolint:errcheck // reaped; exit status is irrelevant
+		close(exited)
+	}()
 	r.mu.Lock()
-	r.cmd = cmd
+	r.cmd, r.exited = cmd, exited
 	r.mu.Unlock()
-	go cmd.Wait() //nolint:errcheck // reaped; exit status is irrelevant
-	if r.ready != nil {
-		return r.ready()
+	if err := r.waitOurs(cmd.Process.Pid, exited, 30*time.Second); err != nil {
+		r.Kill()
+		return fmt.Errorf("%w\n%s", err, r.RedisLog())
 	}
-	return waitRedis(r.Addr(), r.Password, 10*time.Second)
+	return nil
+}
+
+// waitOurs waits until the server at r.Addr() answers INFO server with
+// process_id pid, and fails as soon as the process exits or another process
+// answers there.
+func (r *Redis) waitOurs(pid int, exited <-chan struct{}, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	var last error
+	for {
+		select {
+		case <-exited:
+			return fmt.Errorf("%w: redis-server (pid %d) for %s exited before it answered (last: %v)", errLostPort, pid, r.Addr(), last)
+		default:
+		}
+		c := redis.NewClient(&redis.Options{Addr: r.Addr(), Password: r.Password, TLSConfig: r.tlsConf, DisableIdentity: true, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		var info string
+		info, last = c.Info(ctx, "server").Result()
+		cancel()
+		c.Close()
+		if last == nil {
+			if got := infoField(info, "process_id"); got != strconv.Itoa(pid) {
+				return fmt.Errorf("%w: %s answers as process %q, not as the redis-server started here (pid %d)", errLostPort, r.Addr(), got, pid)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("redis at %s (pid %d) did not answer within %v: %v", r.Addr(), pid, within, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// infoField returns the value of name in an INFO reply, or "".
+func infoField(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // Kill stops the server with SIGKILL (by the pid this rig started) and waits
-// until its port no longer answers.
+// until the process has exited and been reaped: its sockets are closed, so
+// nothing of it answers on its port any more.
 func (r *Redis) Kill() {
 	r.mu.Lock()
-	cmd := r.cmd
-	r.cmd = nil
+	cmd, exited := r.cmd, r.exited
+	r.cmd, r.exited = nil, nil
 	r.mu.Unlock()
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
 	_ = cmd.Process.Kill()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", r.Addr(), 50*time.Millisecond)
-		if err != nil {
-			return
-		}
-		c.Close()
-		time.Sleep(10 * time.Millisecond)
+	// A SIGKILLed process exits at once; the bound only keeps a wedged
+	// kernel from hanging the test binary.
+	select {
+	case <-exited:
+	case <-time.After(time.Minute):
 	}
 }
 
-// Restart kills the server and starts it again on the same port, empty.
+// Restart kills the server and starts it again on the same port, empty. It
+// fails (errLostPort) if another process took the port in between.
 func (r *Redis) Restart() error {
 	r.Kill()
 	return r.Start()

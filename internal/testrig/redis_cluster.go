@@ -3,6 +3,7 @@ package testrig
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -62,16 +63,27 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 	cli := NeedBinary(t, "redis-cli")
 	c := &RedisCluster{}
 	for i := 0; i < 3; i++ {
-		dir := t.TempDir()
-		bus, err := FreePort()
-		if err != nil {
-			t.Fatalf("cluster node %d: free port: %v", i, err)
+		var r *Redis
+		var err error
+		// LaunchRedis tries other client ports if its own is taken, but
+		// not another bus port: a bus port taken meanwhile (the server
+		// exits on the failed bind) is retried here, in a new directory
+		// (the failed start may have written its nodes.conf).
+		for attempt := 0; ; attempt++ {
+			dir := t.TempDir()
+			bus, perr := FreePort()
+			if perr != nil {
+				t.Fatalf("cluster node %d: free port: %v", i, perr)
+			}
+			r, err = LaunchRedis(dir,
+				"--cluster-enabled", "yes",
+				"--cluster-node-timeout", "2000",
+				"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
+				"--cluster-port", strconv.Itoa(bus))
+			if err == nil || !errors.Is(err, errLostPort) || attempt == 2 {
+				break
+			}
 		}
-		r, err := LaunchRedis(dir,
-			"--cluster-enabled", "yes",
-			"--cluster-node-timeout", "2000",
-			"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-			"--cluster-port", strconv.Itoa(bus))
 		if err != nil {
 			t.Fatalf("cluster node %d: start redis-server: %v", i, err)
 		}

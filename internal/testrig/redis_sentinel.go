@@ -66,23 +66,24 @@ func StartRedisSentinel(t testing.TB) *RedisSentinel {
 	}
 
 	dir := t.TempDir()
-	port, err := FreePort()
-	if err != nil {
-		t.Fatalf("sentinel rig: free port: %v", err)
-	}
 	conf := filepath.Join(dir, "sentinel.conf")
-	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n"+
-		"sentinel monitor mymaster 127.0.0.1 %d 1\n"+
-		"sentinel down-after-milliseconds mymaster 2000\n"+
-		"sentinel failover-timeout mymaster 10000\n", port, dir, m.Port)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatalf("sentinel rig: write %s: %v", conf, err)
-	}
-	sen := &Redis{Dir: dir, Port: port}
-	sen.args = []string{conf, "--sentinel"}
-	sen.ready = func() error { return waitRedis(sen.Addr(), "", 10*time.Second) }
-	if err := sen.Start(); err != nil {
-		sen.Kill()
+	sen := &Redis{Dir: dir}
+	// down-after-milliseconds is far beyond any stall of a loaded machine:
+	// the tests fail over when they choose to (SENTINEL FAILOVER forces one
+	// without waiting for the master to be seen down), and a master that a
+	// busy CI machine left unanswered for a few seconds must not be failed
+	// over behind their backs.
+	err = sen.startOnFreePort(func(port int) ([]string, error) {
+		text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n"+
+			"sentinel monitor mymaster 127.0.0.1 %d 1\n"+
+			"sentinel down-after-milliseconds mymaster 60000\n"+
+			"sentinel failover-timeout mymaster 10000\n", port, dir, m.Port)
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			return nil, fmt.Errorf("write %s: %w", conf, err)
+		}
+		return []string{conf, "--sentinel"}, nil
+	})
+	if err != nil {
 		t.Fatalf("sentinel rig: start sentinel: %v", err)
 	}
 	t.Cleanup(sen.Kill)
@@ -148,8 +149,9 @@ func (s *RedisSentinel) MasterAddr(t testing.TB) string {
 
 // Failover runs SENTINEL FAILOVER and waits until the sentinel reports the
 // replica as the new master and that server answers as a master. Master and
-// Replica are swapped accordingly. It returns once the old master is a replica
-// of the new one with its link up, its data replaced by the new master's.
+// Replica are then set from the new and the old master's addresses. It returns
+// once the old master is a replica of the new one with its link up, its data
+// replaced by the new master's.
 // Replication is asynchronous and a forced failover does not wait for it:
 // writes made shortly before Failover, or to the old master while it still
 // answered as one, can be lost; writes after it returns go to the new master.
@@ -174,9 +176,15 @@ func (s *RedisSentinel) Failover(t testing.TB) {
 	for {
 		now := s.MasterAddr(t)
 		if now != old && isMaster(now) {
-			if now == s.Replica.Addr() {
-				s.Master, s.Replica = s.Replica, s.Master
+			// Master and Replica follow the addresses the sentinel
+			// reports, whatever they were before (a swap would be wrong
+			// after a failover the rig did not ask for).
+			byAddr := map[string]*Redis{s.Master.Addr(): s.Master, s.Replica.Addr(): s.Replica}
+			promoted, demoted := byAddr[now], byAddr[old]
+			if promoted == nil || demoted == nil || promoted == demoted {
+				t.Fatalf("failover: master moved from %s to %s; the rig's servers are %s and %s", old, now, s.Master.Addr(), s.Replica.Addr())
 			}
+			s.Master, s.Replica = promoted, demoted
 			// The old master takes writes until it becomes a replica, and
 			// its resync from the new master then drops them: no write
 			// after Failover returns may land on it and vanish. The
@@ -185,7 +193,9 @@ func (s *RedisSentinel) Failover(t testing.TB) {
 			if err := replicaOf(old, now); err != nil {
 				t.Fatalf("failover: %v", err)
 			}
-			if err := waitLinkUp(old, time.Until(deadline)); err != nil {
+			// Its full resync forks the new master: a bound of its own,
+			// not what the failover left of the deadline.
+			if err := waitLinkUp(old, 30*time.Second); err != nil {
 				t.Fatalf("failover: old master %s not yet a replica of %s: %v", old, now, err)
 			}
 			return

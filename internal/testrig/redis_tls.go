@@ -1,7 +1,6 @@
 package testrig
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -84,45 +83,27 @@ func startRedisTLS(t testing.TB, clientCerts bool) *RedisTLS {
 	if err != nil {
 		t.Fatalf("tls rig: certificates: %v", err)
 	}
-	port, err := FreePort()
-	if err != nil {
-		t.Fatalf("tls rig: free port: %v", err)
-	}
 	auth := "no"
 	if clientCerts {
 		auth = "yes"
 	}
-	r := &Redis{Dir: dir, Port: port, Socket: filepath.Join(dir, "r.sock")}
-	r.args = []string{
-		"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--tls-cert-file", filepath.Join(dir, "server.pem"),
-		"--tls-key-file", filepath.Join(dir, "server.key"),
-		"--tls-ca-cert-file", rt.CAFile,
-		"--tls-auth-clients", auth,
-		"--save", "", "--appendonly", "no", "--dir", dir,
-		"--daemonize", "no", "--loglevel", "warning",
+	r := &Redis{Dir: dir, Socket: filepath.Join(dir, "r.sock")}
+	// Start checks readiness over TLS, with the client certificate.
+	if r.tlsConf, err = clientTLS(rt.CAFile, rt.CertFile, rt.KeyFile); err != nil {
+		t.Fatalf("tls rig: client configuration: %v", err)
 	}
-	r.ready = func() error {
-		cfg, err := clientTLS(rt.CAFile, rt.CertFile, rt.KeyFile)
-		if err != nil {
-			return err
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			c := redis.NewClient(&redis.Options{Addr: r.Addr(), TLSConfig: cfg, DisableIdentity: true, MaxRetries: -1})
-			err := c.Ping(context.Background()).Err()
-			c.Close()
-			if err == nil {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("TLS redis at %s did not answer PING: %v\n%s", r.Addr(), err, r.RedisLog())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	if err := r.Start(); err != nil {
-		r.Kill()
+	err = r.startOnFreePort(func(port int) ([]string, error) {
+		return []string{
+			"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--tls-cert-file", filepath.Join(dir, "server.pem"),
+			"--tls-key-file", filepath.Join(dir, "server.key"),
+			"--tls-ca-cert-file", rt.CAFile,
+			"--tls-auth-clients", auth,
+			"--save", "", "--appendonly", "no", "--dir", dir,
+			"--daemonize", "no", "--loglevel", "warning",
+		}, nil
+	})
+	if err != nil {
 		t.Fatalf("tls rig: %v", err)
 	}
 	t.Cleanup(r.Kill)

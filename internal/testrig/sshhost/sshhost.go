@@ -179,7 +179,11 @@ func start(t testing.TB, ns *netns.NS) *Host {
 		}
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); close(exited) }()
-		if waitPort(h.Addr, port, exited, 10*time.Second) {
+		// The port answering is not proof enough: another process may
+		// have taken it between FreePort and sshd's bind (sshd then exits,
+		// but perhaps only after the dial). The sshd started here must
+		// hold the listening socket itself.
+		if waitPort(h.Addr, port, exited, 30*time.Second) && listens(cmd.Process.Pid, port) {
 			h.Port = port
 			h.sshd = cmd
 			t.Cleanup(func() {
@@ -191,7 +195,7 @@ func start(t testing.TB, ns *netns.NS) *Host {
 		cmd.Process.Kill()
 		<-exited
 		if attempt == 2 {
-			t.Fatalf("sshhost: sshd -f %s did not listen on port %d: %s", config, port, h.log.String())
+			t.Fatalf("sshhost: sshd -f %s (pid %d) did not listen on port %d: %s", config, cmd.Process.Pid, port, h.log.String())
 		}
 	}
 	return h
@@ -213,6 +217,43 @@ func waitPort(host string, port int, exited <-chan struct{}, within time.Duratio
 			return true
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// listens reports whether the process pid holds a listening TCP socket on
+// port: one of its descriptors is a socket whose inode its network
+// namespace's TCP table lists in state LISTEN (0A) on that local port.
+func listens(pid, port int) bool {
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return false
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		l, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
+		if ino, ok := strings.CutPrefix(l, "socket:["); err == nil && ok {
+			inodes[strings.TrimSuffix(ino, "]")] = true
+		}
+	}
+	for _, table := range []string{"tcp", "tcp6"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, table))
+		if err != nil {
+			continue
+		}
+		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when
+		// retrnsmt uid timeout inode ...; addresses are hex ADDR:PORT.
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" || !inodes[f[9]] {
+				continue
+			}
+			i := strings.LastIndexByte(f[1], ':')
+			if p, err := strconv.ParseUint(f[1][i+1:], 16, 16); i >= 0 && err == nil && int(p) == port {
+				return true
+			}
+		}
 	}
 	return false
 }
