@@ -128,10 +128,12 @@ func queueWaiters(t *testing.T, ctx context.Context, l *RedisLocker, log *attemp
 			got <- le
 		}()
 		waitUntil(t, 10*time.Second, fmt.Sprintf("waiter %d queued and subscribed", i), func() bool {
+			// An attempt is logged before its script runs: the waiter is
+			// in line once Redis's queue holds it.
 			tried := false
 			for id, c := range log.perID() {
 				if _, old := known[id]; !old && c >= need {
-					tried = true
+					tried = l.client.ZScore(ctx, l.Keys(key).Queue, id).Err() == nil
 				}
 			}
 			w, ok := hubWaiters(l, channel)
