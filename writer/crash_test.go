@@ -28,8 +28,9 @@ import (
 const crashEnv = "SHAREDWRITE_WRITER_CRASH_CHILD"
 
 // sweepGrace is the Sweep grace period in the crash test: far longer than the
-// moment between a temp's creation and its flock.
-const sweepGrace = 200 * time.Millisecond
+// moment between a temp's creation and its flock, even for a child that a
+// loaded machine leaves unscheduled in between.
+const sweepGrace = time.Second
 
 // crashPayload returns size bytes: an 8-byte seed, a body generated from it,
 // and a trailing sha256 of everything before it, so any file can be checked
@@ -140,6 +141,20 @@ func startCrashChild(t *testing.T, dir, name string, seed uint64, size int, mode
 	return c, strings.TrimSpace(strings.TrimPrefix(line, want))
 }
 
+// timedCrashWrite runs a child that writes the payload of seed to name and
+// is not killed; it returns how long the child's Create+Write+Commit took.
+func timedCrashWrite(t *testing.T, dir, name string, seed uint64, size int) (time.Duration, error) {
+	t.Helper()
+	c, _ := startCrashChild(t, dir, name, seed, size, "commit")
+	line, err := c.out.ReadString('\n')
+	c.kill()
+	ns, perr := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "done")), 10, 64)
+	if err != nil || perr != nil {
+		return 0, fmt.Errorf("timed write of %s by a child: %q, %v", name, line, err)
+	}
+	return time.Duration(ns), nil
+}
+
 // kill SIGKILLs the child, drains its output and reaps it; it returns the
 // output the child printed after "ready".
 func (c *crashChild) kill() string {
@@ -173,20 +188,37 @@ func TestCrashSafety(t *testing.T) {
 	ctx := context.Background()
 
 	// Calibrate: how long does one Create+Write+Commit of the payload take?
-	var durs []time.Duration
-	for i := range 3 {
-		c, _ := startCrashChild(t, dir, "calibrate", uint64(1000+i), size, "commit")
-		line, err := c.out.ReadString('\n')
-		c.kill()
-		ns, perr := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "done")), 10, 64)
-		if err != nil || perr != nil {
-			t.Fatalf("calibration child: %q, %v", line, err)
-		}
-		durs = append(durs, time.Duration(ns))
+	// Kill moments are uniform over 1.25x the median of the last 3 writes
+	// timed. A loaded machine can make the writes slower during the kills
+	// than before them, which would leave every kill before the commit: every
+	// 10th round of each worker below lets its write finish and times it, so
+	// the window keeps pace.
+	var (
+		paceMu sync.Mutex
+		paces  []time.Duration
+		window time.Duration
+	)
+	timed := func(d time.Duration) {
+		paceMu.Lock()
+		defer paceMu.Unlock()
+		paces = append(paces, d)
+		last := slices.Clone(paces[max(0, len(paces)-3):])
+		slices.Sort(last)
+		window = last[len(last)/2] + last[len(last)/2]/4
 	}
-	slices.Sort(durs)
-	window := durs[1] + durs[1]/4 // kill moments: uniform over 1.25x the median write
-	t.Logf("one %d MiB write takes %v (median of 3); kill window %v; %d kills", size>>20, durs[1], window, kills)
+	killWindow := func() time.Duration {
+		paceMu.Lock()
+		defer paceMu.Unlock()
+		return window
+	}
+	for i := range 3 {
+		d, err := timedCrashWrite(t, dir, "calibrate", uint64(1000+i), size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		timed(d)
+	}
+	t.Logf("one %d MiB write takes %v (median of 3); kill window %v; %d kills", size>>20, killWindow()*4/5, killWindow(), kills)
 
 	// A live writer's temp is flocked and survives Sweep.
 	holder, holdTemp := startCrashChild(t, dir, "held", 7, size, "hold")
@@ -208,9 +240,18 @@ func TestCrashSafety(t *testing.T) {
 			}
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 			for k := range kills / workers {
+				if k%10 == 9 {
+					d, err := timedCrashWrite(t, dir, name, prev+1, size)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					timed(d)
+					prev++
+				}
 				seed := prev + 1
 				c, _ := startCrashChild(t, dir, name, seed, size, "commit")
-				time.Sleep(time.Duration(rng.Int64N(int64(window))))
+				time.Sleep(time.Duration(rng.Int64N(int64(killWindow()))))
 				rest := c.kill()
 				if strings.Contains(rest, "error") {
 					t.Errorf("kill %d: child reported %q", k, rest)
@@ -259,7 +300,7 @@ func TestCrashSafety(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	t.Logf("outcomes after %d kills: %v", kills, outcomes)
+	t.Logf("outcomes after %d kills: %v; last kill window %v", kills, outcomes, killWindow())
 	if outcomes["old"] == 0 || outcomes["new"] == 0 {
 		t.Errorf("kills did not spread over the write: outcomes %v; want both old and new", outcomes)
 	}

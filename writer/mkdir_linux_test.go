@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -168,12 +169,15 @@ func TestMkdirAllRetryNoSpaceSucceedsWhenFreed(t *testing.T) {
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	go func() {
-		time.Sleep(100 * time.Millisecond)
-		os.Remove(files[0])
-	}()
+	// Space is freed once MkdirAll has met ENOSPC and retries.
 	var ev events
-	if err := r.MkdirAll(ctx, "late", 0o755, RetryNoSpace(), ev.opt()); err != nil {
+	var freed sync.Once
+	free := Observe(func(e Event) {
+		if e.Step == "retry" {
+			freed.Do(func() { os.Remove(files[0]) })
+		}
+	})
+	if err := r.MkdirAll(ctx, "late", 0o755, RetryNoSpace(), ev.opt(), free); err != nil {
 		t.Fatalf("MkdirAll with RetryNoSpace after space was freed: %v; want nil", err)
 	}
 	if ev.count("retry") == 0 {

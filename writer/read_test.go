@@ -38,8 +38,13 @@ func TestReadVersionUntil(t *testing.T) {
 	ctx := context.Background()
 	mustWrite(t, filepath.Join(dir, "f"), "old", 0o644)
 	want := sha256.Sum256([]byte("new"))
+	// The new version is written once the reader has refused the old one
+	// and retries: it must keep reading until then.
+	retrying := make(chan struct{})
+	written := make(chan struct{})
 	go func() {
-		time.Sleep(50 * time.Millisecond)
+		defer close(written)
+		<-retrying
 		if err := r.WriteFile(ctx, "f", []byte("new"), 0o644); err != nil {
 			t.Error(err)
 		}
@@ -47,10 +52,14 @@ func TestReadVersionUntil(t *testing.T) {
 	var retries atomic.Int32
 	c, err := r.ReadVersion(ctx, "f", Until(func(c Content) bool { return c.SHA256 == want }, 10*time.Second),
 		Observe(func(ev Event) {
-			if ev.Step == "retry" {
-				retries.Add(1)
+			if ev.Step == "retry" && retries.Add(1) == 1 {
+				close(retrying)
 			}
 		}))
+	if retries.Load() == 0 {
+		close(retrying) // let the writer end
+	}
+	<-written
 	if err != nil || string(c.Data) != "new" {
 		t.Errorf("ReadVersion until new: got %q, %v; want %q", c.Data, err, "new")
 	}
