@@ -13,9 +13,10 @@
 --
 -- Waiters queue in arrival order (queue: score = arrival ms, with the
 -- microseconds as a fraction, and past every earlier arrival even within one
--- microsecond), so a freed lease goes to the longest waiter. Each waiter's entry expires (queue
--- expiry: score = deadline ms) unless it keeps retrying, so a waiter that died
--- holds up the line for at most the grace after the lease is freed.
+-- microsecond), so a freed lease goes to the longest waiter. Each waiter's
+-- entry expires (queue expiry: score = deadline ms) unless it keeps retrying,
+-- so a waiter that died holds up the line for at most the grace after the
+-- lease is freed.
 if redis.call('EXISTS', KEYS[5]) == 0 and redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   -- Free and no one in line (the common, uncontended case): taken without
   -- the queue bookkeeping below.
