@@ -248,8 +248,8 @@ func (c *Coordinator) checkCommit(ctx context.Context, h *held) (locking.Record,
 	if err := h.lease.Err(); err != nil {
 		return locking.Record{}, err
 	}
-	if rem := h.lease.Remaining(); rem < c.cfg.commitMargin {
-		return locking.Record{}, fmt.Errorf("%w: %v of validity left, below the commit margin %v", locking.ErrLeaseLost, rem.Round(time.Millisecond), c.cfg.commitMargin)
+	if err := c.checkMargin(h); err != nil {
+		return locking.Record{}, err
 	}
 	rec, err := h.fl.ReadRecord()
 	if err != nil {
@@ -259,6 +259,15 @@ func (c *Coordinator) checkCommit(ctx context.Context, h *held) (locking.Record,
 		return rec, err
 	}
 	return rec, nil
+}
+
+// checkMargin refuses a commit when h's lease has less than the commit margin
+// of validity left.
+func (c *Coordinator) checkMargin(h *held) error {
+	if rem := h.lease.Remaining(); rem < c.cfg.commitMargin {
+		return fmt.Errorf("%w: %v of validity left, below the commit margin %v", locking.ErrLeaseLost, rem.Round(time.Millisecond), c.cfg.commitMargin)
+	}
+	return nil
 }
 
 // prepare runs the commit check for h and writes floor and pending (fsynced):

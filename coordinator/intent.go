@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,18 @@ func validIntentID(id string) bool {
 }
 
 func intentPath(id string) string { return txDir + "/" + id }
+
+// intentEntries lists the intent files in txDir: regular files with an
+// intent's name (none when the directory does not exist).
+func intentEntries(r *os.Root) ([]fs.DirEntry, error) {
+	entries, err := fs.ReadDir(r.FS(), txDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return slices.DeleteFunc(entries, func(e fs.DirEntry) bool {
+		return !e.Type().IsRegular() || !validIntentID(e.Name())
+	}), err
+}
 
 func encodeIntent(in txIntent) ([]byte, error) {
 	j, err := json.Marshal(in)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -156,8 +155,8 @@ func (c *Coordinator) repairHeld(ctx context.Context, h *held) (Repair, *locking
 	if err := octx.Err(); err != nil {
 		return rep, nil, c.leaseErr(ctx, context.Cause(octx), h)
 	}
-	if rem := h.lease.Remaining(); rem < c.cfg.commitMargin {
-		return rep, nil, wrap("lease", h.key, fmt.Errorf("%w: %v of validity left, below the commit margin %v", locking.ErrLeaseLost, rem.Round(time.Millisecond), c.cfg.commitMargin))
+	if err := c.checkMargin(h); err != nil {
+		return rep, nil, wrap("lease", h.key, err)
 	}
 	v := c.newVersion(&held{lease: h.lease, rec: basis}, ct.SHA256, ct.Size) // generation past basis's
 	v.Deleted = !ct.Exists

@@ -30,14 +30,11 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 	}
 	// Intents first: their staged temps must not be swept as orphans.
 	var errs []error
-	entries, err := fs.ReadDir(c.root.OS().FS(), txDir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	entries, err := intentEntries(c.root.OS())
+	if err != nil {
 		return rep, wrap("sweep list", txDir, err)
 	}
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !validIntentID(e.Name()) {
-			continue
-		}
 		id := e.Name()
 		in, err := readIntent(c.root.OS(), id)
 		switch {

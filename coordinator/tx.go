@@ -330,17 +330,11 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 // key's lease no live transaction holds key, so an intent listing it was left
 // by a dead holder.
 func (c *Coordinator) completeIntentsOf(ctx context.Context, key string) error {
-	entries, err := fs.ReadDir(c.root.OS().FS(), txDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	entries, err := intentEntries(c.root.OS())
 	if err != nil {
 		return wrap("tx list", txDir, err)
 	}
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !validIntentID(e.Name()) {
-			continue
-		}
 		in, err := readIntent(c.root.OS(), e.Name())
 		if err != nil || !slices.ContainsFunc(in.Entries, func(te txEntry) bool { return te.Target == key }) {
 			continue // gone, torn (never a commit point), or another key's
