@@ -335,21 +335,31 @@ func (l *FileLock) SetInheritable(on bool) error {
 // It can be called without holding the lock (watchers poll it); the result is
 // then only a snapshot.
 func (l *FileLock) ReadRecord() (Record, error) {
-	buf := make([]byte, recordSize)
-	n, err := l.f.ReadAt(buf, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return Record{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: err}
-	}
-	if n == recordSize {
-		l.mu.Lock()
-		l.whole = true
-		l.mu.Unlock()
+	buf, n, err := l.readRaw()
+	if err != nil {
+		return Record{}, err
 	}
 	r, derr := decodeRecord(buf, n)
 	if derr != nil {
 		return Record{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: fmt.Errorf("%w: %w", ErrCorruptRecord, derr)}
 	}
 	return r, nil
+}
+
+// readRaw reads the record's bytes; n is how many the file holds (fewer than
+// recordSize: a new or a torn file).
+func (l *FileLock) readRaw() (buf []byte, n int, err error) {
+	buf = make([]byte, recordSize)
+	n, err = l.f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, &Error{Op: "read record", Key: l.key, Path: l.path, Err: err}
+	}
+	if n == recordSize {
+		l.mu.Lock()
+		l.whole = true
+		l.mu.Unlock()
+	}
+	return buf, n, nil
 }
 
 // Salvage is what SalvageRecord could read of a corrupt record.
@@ -365,10 +375,9 @@ type Salvage struct {
 // format version is not salvaged (ErrForeignRecord): it must not be
 // replaced by this build.
 func (l *FileLock) SalvageRecord() (Salvage, error) {
-	buf := make([]byte, recordSize)
-	n, err := l.f.ReadAt(buf, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return Salvage{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: err}
+	buf, n, err := l.readRaw()
+	if err != nil {
+		return Salvage{}, err
 	}
 	r, a, c, err := salvageRecord(buf, n)
 	if err != nil {
