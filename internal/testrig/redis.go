@@ -240,6 +240,12 @@ func WaitRedis(addr string, within time.Duration) error {
 	return waitRedis(addr, "", within)
 }
 
+// directClient is a client of the one server at addr, without retries: for
+// probes and commands the rig sends to that server.
+func directClient(addr string) *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
+}
+
 func waitRedis(addr, password string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	var last error

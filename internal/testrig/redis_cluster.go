@@ -107,7 +107,7 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 func (c *RedisCluster) waitOK(within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for _, n := range c.Nodes {
-		cl := redis.NewClient(&redis.Options{Addr: n.Addr(), DisableIdentity: true, MaxRetries: -1})
+		cl := directClient(n.Addr())
 		var last string
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

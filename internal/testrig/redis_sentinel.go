@@ -95,7 +95,7 @@ func StartRedisSentinel(t testing.TB) *RedisSentinel {
 }
 
 func waitLinkUp(addr string, within time.Duration) error {
-	c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
+	c := directClient(addr)
 	defer c.Close()
 	deadline := time.Now().Add(within)
 	for {
@@ -213,7 +213,7 @@ func replicaOf(addr, master string) error {
 	if err != nil {
 		return err
 	}
-	c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
+	c := directClient(addr)
 	defer c.Close()
 	if err := c.SlaveOf(context.Background(), host, port).Err(); err != nil {
 		return fmt.Errorf("REPLICAOF %s on %s: %w", master, addr, err)
@@ -222,7 +222,7 @@ func replicaOf(addr, master string) error {
 }
 
 func isMaster(addr string) bool {
-	c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
+	c := directClient(addr)
 	defer c.Close()
 	info, err := c.Info(context.Background(), "replication").Result()
 	return err == nil && strings.Contains(info, "role:master")
