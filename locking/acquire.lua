@@ -3,10 +3,12 @@
 -- (one hash tag: one Cluster slot). ARGV[3]: the grace (ms) a waiter at the
 -- head of the queue has to claim a freed lease.
 -- Returns {1, token, committed-json-or-""} when held by ARGV[1];
--- {0, holder lease id, holder PTTL ms, 1 if ARGV[1] is first in line else 0}
--- when another lease holds it;
--- {2, head waiter, ms until the head's claim expires} when it is free but
--- an earlier waiter is first in line.
+-- {0, holder lease id, holder PTTL ms, 1 if ARGV[1] is first in line else 0,
+-- fence} when another lease holds it;
+-- {2, head waiter, ms until the head's claim expires, 0, fence} when it is
+-- free but an earlier waiter is first in line. (The fence tells a refused
+-- waiter which release messages handing it the lease are newer than this
+-- reply: their token is above it. See release.lua.)
 -- Idempotent for a given lease id: when the lock already holds ARGV[1] (a
 -- retry after a lost reply), the stored token is returned and the fence is
 -- not incremented again.
@@ -58,14 +60,14 @@ elseif cur then
   redis.call('ZADD', KEYS[6], now + pttl + math.floor(pttl / 5) + grace, ARGV[1])
   local first = 0
   if redis.call('ZRANK', KEYS[5], ARGV[1]) == 0 then first = 1 end
-  return {0, cur, pttl, first}
+  return {0, cur, pttl, first, redis.call('GET', KEYS[3]) or '0'}
 end
 local head = redis.call('ZRANGE', KEYS[5], 0, 0)[1]
 if head and head ~= ARGV[1] then
   local hexp = tonumber(redis.call('ZSCORE', KEYS[6], head) or now)
   enqueue()
   redis.call('ZADD', KEYS[6], hexp + grace, ARGV[1])
-  return {2, head, hexp - now}
+  return {2, head, hexp - now, 0, redis.call('GET', KEYS[3]) or '0'}
 end
 if head then
   redis.call('ZREM', KEYS[5], ARGV[1])

@@ -286,7 +286,7 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 		}
 		c = &releasedVersion{json: string(cj), token: strconv.FormatUint(committed.Token, 10), event: string(ej)}
 	}
-	v, err := runRelease(ctx, le.l, le.keys, le.id, le.adopted, c)
+	v, err := runRelease(ctx, le.l, le.keys, le.id, le.adopted, le.ttl, c)
 	if err != nil {
 		return &Error{Op: "release", Key: le.key, Err: redisErr(err)}
 	}
@@ -309,12 +309,13 @@ func (le *redisLease) Abandon() { le.end() }
 type releasedVersion struct{ json, token, event string }
 
 // runRelease runs the release script (l's client and grace) for lease id on
-// keys; keep publishes only (an adopted lease), c is stored when not nil. The
-// keep flag, the commit key and the version's arguments are sent only when
-// needed.
-func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, c *releasedVersion) (any, error) {
-	ks := []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry}
-	args := []any{id, keys.ReleaseChannel, l.graceArg}
+// keys; keep publishes only (an adopted lease), c is stored when not nil. A
+// positive grant hands the lease, for that TTL, to the first waiter in line
+// when its process listens. The keep flag and the version's arguments are
+// sent only when needed.
+func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, grant time.Duration, c *releasedVersion) (any, error) {
+	ks := []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry, keys.Fence, keys.Commit}
+	args := []any{id, keys.ReleaseChannel, l.graceArg, grant.Milliseconds()}
 	if keep || c != nil {
 		k := "0"
 		if keep {
@@ -323,7 +324,6 @@ func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep 
 		args = append(args, k)
 	}
 	if c != nil {
-		ks = append(ks, keys.Commit)
 		args = append(args, c.json, c.token, keys.ChangeChannel, c.event)
 	}
 	return runScript(ctx, l.client, releaseScript, releaseLua, ks, args...)

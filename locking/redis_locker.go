@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ type RedisLocker struct {
 // left, for the next one.
 func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Option) *RedisLocker {
 	l := &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
+	l.hub.orphan = l.dropOrphanKeys
 	l.setQueueGrace(queueGrace)
 	return l
 }
@@ -74,6 +76,7 @@ type acquireResult struct {
 	pttl      time.Duration // how long to wait at most before retrying
 	queued    bool          // free, but an earlier waiter is first in line
 	first     bool          // held, and this waiter is first in line
+	fence     uint64        // refused: the fence at the time (a later grant's token is above it)
 }
 
 // queueGrace is how long the first waiter in line has to claim a freed lease
@@ -95,11 +98,15 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 	}
 	if !r.ok {
 		res := acquireResult{holder: r.a, pttl: time.Duration(r.n) * time.Millisecond, queued: r.flag == 2}
+		arr, _ := v.([]any)
 		if res.queued {
 			res.holder = ""
-		} else if arr, _ := v.([]any); len(arr) > 3 {
+		} else if len(arr) > 3 {
 			f, _ := arr[3].(int64)
 			res.first = f == 1
+		}
+		if len(arr) > 4 {
+			res.fence, _ = strconv.ParseUint(str(arr[4]), 10, 64)
 		}
 		return res, nil
 	}
@@ -118,7 +125,9 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 // release channel for the key (Keys.WakeChannel), and Redis confirms it,
 // before it retries (before its first attempt when the locker's subscription
 // to the channel already stands). A release publishes only to the process of
-// the first in line, naming it. The first in line behind a live holder waits
+// the first in line, and since that process listens, hands the lease to it:
+// the waiter holds the lease when the message arrives, without another round
+// trip (see granted). The first in line behind a live holder waits
 // until a release names it, the pub/sub connection drops, or the holder's
 // PTTL (plus jitter) has passed, so an expired holder is taken over without
 // a message. Any other waiter is woken only if a release names it, and
@@ -145,6 +154,12 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		tried   bool  // a request may have reached Redis
 		replied bool  // Redis answered at least once
 		timer   *time.Timer
+		// The last refused attempt: its send time and the fence its reply
+		// showed. A release that hands this waiter the lease does so after
+		// that attempt reached Redis, with a token above that fence.
+		refusedAt    time.Duration
+		refusedFence uint64
+		refused      bool
 	)
 	defer func() {
 		if w != nil {
@@ -155,12 +170,11 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		}
 	}()
 	var wake <-chan struct{}
-	channel := keys.WakeChannel(id)
 	// When the locker's subscription to the release channel already stands
 	// (another waiter here, or one that just left), join it before the first
 	// attempt: a release after that attempt reaches this waiter, so it need
 	// not subscribe and retry once refused.
-	if w = l.hub.attach(channel, id); w != nil {
+	if w = l.hub.attach(keys, id); w != nil {
 		wake = w.c
 	}
 	for {
@@ -190,6 +204,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			wait = jitter(l.cfg.retryEvery)
 		default:
 			lastErr, replied = nil, true
+			refusedAt, refusedFence, refused = start, res.fence, true
 			if res.holder != "" {
 				holder = res.holder
 			}
@@ -208,7 +223,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				// must not keep the waiter from taking over an expired lease.
 				wctx, cancel := context.WithTimeout(ctx, wait)
 				var serr error
-				w, serr = l.hub.watch(wctx, channel, id)
+				w, serr = l.hub.watch(wctx, keys, id)
 				timedOut := wctx.Err() != nil && ctx.Err() == nil
 				cancel()
 				if serr == nil {
@@ -239,8 +254,35 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
 		case <-timer.C:
 		case <-wake:
+			if g := w.takeGrant(); g != nil && refused && g.token > refusedFence {
+				if le := l.granted(ctx, key, keys, id, ttl, refusedAt, g); le != nil {
+					return le, nil
+				}
+			}
 		}
 	}
+}
+
+// granted returns the lease a release handed to waiter id (g), counting its
+// validity from refusedAt, the send time of the waiter's last refused
+// attempt: the grant came after that attempt reached Redis. It returns nil
+// when less than half of that validity is left: the waiter then retries, and
+// the acquire script, finding the lock holding its lease id, returns the
+// token and extends the lease from a new send time.
+func (l *RedisLocker) granted(ctx context.Context, key string, keys Keys, id string, ttl, refusedAt time.Duration, g *grant) Lease {
+	// Redis holds the lease for g.ttl; the waiter refreshes to its own ttl.
+	d := validity(min(ttl, g.ttl))
+	rem := refusedAt + d - bootclock.Now()
+	if rem < d/2 {
+		return nil
+	}
+	le := newRedisLease(l, ctx, key, keys, id, g.token, ttl, refusedAt, false)
+	le.mu.Lock()
+	le.validUntil = refusedAt + d
+	le.mu.Unlock()
+	le.committedJSON = g.committed
+	le.rearm(min(ttl/3, rem/2))
+	return le
 }
 
 // notObtained builds the error for a wait that ended. The waiter leaves the
@@ -257,11 +299,13 @@ func (l *RedisLocker) notObtained(key, id, holder string, lastErr error, tried b
 	return &HolderError{Key: key, Lease: holder, Waited: waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))}
 }
 
-func (l *RedisLocker) dropOrphan(key, id string) {
-	keys := l.Keys(key)
+func (l *RedisLocker) dropOrphan(key, id string) { l.dropOrphanKeys(l.Keys(key), id) }
+
+// dropOrphanKeys releases lease id on keys and removes its place in line.
+func (l *RedisLocker) dropOrphanKeys(keys Keys, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, _ = runRelease(ctx, l, keys, id, false, nil)
+	_, _ = runRelease(ctx, l, keys, id, false, 0, nil)
 	l.client.ZRem(ctx, keys.Queue, id)
 	l.client.ZRem(ctx, keys.QueueExpiry, id)
 }

@@ -1,26 +1,32 @@
 -- release: one round trip at the end of a lease.
--- KEYS: 1 lock, 2 token, 3 queue, 4 queue expiry, and 5 commit only when a
--- committed version is to be stored.
--- ARGV: 1 lease id, 2 release channel prefix, 3 the grace (ms) the first waiter in
---       line has to claim the lease, 4 "1" to keep the lease (an adopted
---       lease: publish only; absent or "0" otherwise); with KEYS[5] also
---       5 committed version JSON, 6 its token, 7 change channel,
---       8 change event JSON.
--- (The plain release passes no more than it needs: each key and argument
--- costs Redis time on every call.)
+-- KEYS: 1 lock, 2 token, 3 queue, 4 queue expiry, 5 fence, 6 commit.
+-- ARGV: 1 lease id, 2 release channel prefix, 3 the grace (ms) the first
+--       waiter in line has to claim the lease, 4 the TTL (ms) of a lease
+--       handed to the first waiter in line ("0": none is handed over),
+--       5 "1" to keep the lease (an adopted lease: publish only; absent or
+--       "0" otherwise); when a committed version is to be stored also
+--       6 committed version JSON, 7 its token, 8 change channel,
+--       9 change event JSON.
+-- (The plain release passes no more than it needs: each argument costs
+-- Redis time on every call.)
 -- Stores the committed version when it is newer than the stored one and
--- publishes the change event; then, if the lock holds ARGV[1] and ARGV[4] is
--- not "1", deletes lock and token, gives the first waiter in line its grace
--- to claim the lease (see acquire.lua) and publishes its lease id on the
--- release channel of its process (ARGV[2] .. ":" .. the lease id without its
--- last "/" part, see Keys.WakeChannel), so that only that process hears of
--- the release; nothing is published when no one is in line. The other
--- waiters retry on their own within the grace.
+-- publishes the change event. Then, if the lock holds ARGV[1] and ARGV[5] is
+-- not "1", deletes lock and token and turns to the first waiter in line whose
+-- place has not expired. Its release channel (ARGV[2] .. ":" .. its lease id
+-- without the last "/" part, see Keys.WakeChannel) is its process's own.
+-- When that process is subscribed to it and ARGV[4] is not "0", the lease is
+-- handed over: the lock set to the waiter's lease id for ARGV[4] ms, a new
+-- token taken from the fence, the waiter's place removed, and the grant
+-- published there ("+" token " " TTL " " length of the lease id ":" lease id,
+-- then the committed version): the waiter holds the lease without another
+-- round trip. Otherwise the waiter gets the grace to claim the lease and its
+-- lease id alone is published there. Nothing is published when no one is in
+-- line; the other waiters retry on their own within the grace.
 -- Returns {owned (0/1), stored (0/1)}.
 local owned = redis.call('GET', KEYS[1]) == ARGV[1]
 local stored = 0
-if KEYS[5] then
-  local cur = redis.call('GET', KEYS[5])
+if ARGV[6] then
+  local cur = redis.call('GET', KEYS[6])
   local curTok = -1
   if cur then
     -- The record as this project writes it starts with its token; decode
@@ -34,13 +40,13 @@ if KEYS[5] then
       end
     end
   end
-  if tonumber(ARGV[6]) > curTok then
-    redis.call('SET', KEYS[5], ARGV[5])
-    redis.call('PUBLISH', ARGV[7], ARGV[8])
+  if tonumber(ARGV[7]) > curTok then
+    redis.call('SET', KEYS[6], ARGV[6])
+    redis.call('PUBLISH', ARGV[8], ARGV[9])
     stored = 1
   end
 end
-if owned and ARGV[4] ~= '1' then
+if owned and ARGV[5] ~= '1' then
   redis.call('DEL', KEYS[1], KEYS[2])
   local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
   if head then
@@ -55,11 +61,28 @@ if owned and ARGV[4] ~= '1' then
       head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
     end
     if head then
-      redis.call('ZADD', KEYS[4], 'XX', 'LT', now + tonumber(ARGV[3]), head)
+      local channel = ARGV[2] .. ':' .. (string.match(head, '^(.*)/') or head)
+      local ttl = tonumber(ARGV[4])
+      -- Handed over only to a process that hears of it: a waiter whose
+      -- process died would otherwise hold the lease for a whole TTL.
+      if ttl > 0 and redis.call('PUBSUB', 'NUMSUB', channel)[2] > 0 then
+        local tok = redis.call('INCR', KEYS[5])
+        redis.call('SET', KEYS[1], head, 'PX', ttl)
+        redis.call('SET', KEYS[2], tok, 'PX', ttl)
+        redis.call('ZREM', KEYS[3], head)
+        redis.call('ZREM', KEYS[4], head)
+        -- The next in line must claim within the TTL plus the grace, or
+        -- retry before (as after a grant by acquire.lua).
+        local nxt = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+        if nxt then
+          redis.call('ZADD', KEYS[4], 'XX', 'LT', now + ttl + math.floor(ttl / 5) + tonumber(ARGV[3]), nxt)
+        end
+        redis.call('PUBLISH', channel, '+' .. tostring(tok) .. ' ' .. ARGV[4] .. ' ' .. #head .. ':' .. head .. (redis.call('GET', KEYS[6]) or ''))
+      else
+        redis.call('ZADD', KEYS[4], 'XX', 'LT', now + tonumber(ARGV[3]), head)
+        redis.call('PUBLISH', channel, head)
+      end
     end
-  end
-  if head then
-    redis.call('PUBLISH', ARGV[2] .. ':' .. (string.match(head, '^(.*)/') or head), head)
   end
 end
 if owned then return {1, stored} end

@@ -3,6 +3,8 @@ package locking
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,9 +20,15 @@ import (
 // Each key's channel is the process's own (Keys.WakeChannel), shared by the
 // process's waiters on that key. A release publishes there only when one of
 // them is first in line, naming it (see release.lua): that waiter alone is
-// woken to retry, and no other process reads the message.
+// woken, and no other process reads the message. The message either hands
+// the lease to that waiter (a grant: the release's process saw this one
+// subscribed) or only names it, and it retries.
 type wakeHub struct {
 	client redis.UniversalClient
+	// orphan releases a lease handed to a lease id none of the hub's
+	// waiters is waiting for (it gave up just before), so that the key is
+	// not held for a TTL by no one.
+	orphan func(keys Keys, id string)
 
 	mu       sync.Mutex
 	ps       *redis.PubSub
@@ -33,6 +41,7 @@ type wakeHub struct {
 const subscriptionLinger = time.Second
 
 type hubChannel struct {
+	keys    Keys // the key's Redis names
 	waiters map[*waiter]struct{}
 	// confirmed is true while Redis has the subscription: from its
 	// confirmation until the connection fails (go-redis then subscribes
@@ -51,6 +60,40 @@ type waiter struct {
 	// c holds a pending wake-up: a release that named this waiter, or a
 	// reconnect (a release may have been missed). Buffered 1.
 	c chan struct{}
+	// grant is the lease a release handed to this waiter, if its message
+	// did (guarded by hub.mu).
+	grant *grant
+}
+
+// grant is a lease a release handed to the first waiter in line: its token,
+// the TTL Redis holds it for, and the committed version (JSON) at the time.
+type grant struct {
+	token     uint64
+	ttl       time.Duration
+	committed string
+}
+
+// parseGrant parses a release message that hands the lease over (see
+// release.lua): "+" token " " TTL ms " " length of the lease id ":" lease
+// id, then the committed version. ok is false for any other message.
+func parseGrant(p string) (id string, g *grant, ok bool) {
+	rest, found := strings.CutPrefix(p, "+")
+	if !found {
+		return "", nil, false
+	}
+	tokS, rest, ok1 := strings.Cut(rest, " ")
+	ttlS, rest, ok2 := strings.Cut(rest, " ")
+	nS, rest, ok3 := strings.Cut(rest, ":")
+	if !ok1 || !ok2 || !ok3 {
+		return "", nil, false
+	}
+	tok, err1 := strconv.ParseUint(tokS, 10, 64)
+	ttl, err2 := strconv.ParseInt(ttlS, 10, 64)
+	n, err3 := strconv.Atoi(nS)
+	if err1 != nil || err2 != nil || err3 != nil || tok == 0 || ttl <= 0 || n <= 0 || n > len(rest) {
+		return "", nil, false
+	}
+	return rest[:n], &grant{token: tok, ttl: time.Duration(ttl) * time.Millisecond, committed: rest[n:]}, true
 }
 
 func (h *wakeHub) newWaiter(channel, id string) *waiter {
@@ -61,7 +104,8 @@ func (h *wakeHub) newWaiter(channel, id string) *waiter {
 // subscription to it is confirmed and standing, without a round trip; nil
 // otherwise. Every release published after attach returns reaches the
 // waiter, or a reconnect wakes it.
-func (h *wakeHub) attach(channel, id string) *waiter {
+func (h *wakeHub) attach(keys Keys, id string) *waiter {
+	channel := keys.WakeChannel(id)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ch := h.channels[channel]
@@ -76,7 +120,8 @@ func (h *wakeHub) attach(channel, id string) *waiter {
 // watch subscribes a waiter for lease id to channel and returns once Redis
 // has confirmed the subscription, so that any release published afterwards
 // reaches it.
-func (h *wakeHub) watch(ctx context.Context, channel, id string) (*waiter, error) {
+func (h *wakeHub) watch(ctx context.Context, keys Keys, id string) (*waiter, error) {
+	channel := keys.WakeChannel(id)
 	w := h.newWaiter(channel, id)
 	h.mu.Lock()
 	if h.closed {
@@ -90,7 +135,7 @@ func (h *wakeHub) watch(ctx context.Context, channel, id string) (*waiter, error
 	}
 	ch := h.channels[channel]
 	if ch == nil {
-		ch = &hubChannel{waiters: map[*waiter]struct{}{}, ready: make(chan struct{})}
+		ch = &hubChannel{keys: keys, waiters: map[*waiter]struct{}{}, ready: make(chan struct{})}
 		h.channels[channel] = ch
 		if err := h.ps.Subscribe(ctx, channel); err != nil {
 			delete(h.channels, channel)
@@ -118,13 +163,26 @@ func (ch *hubChannel) add(w *waiter) {
 	ch.waiters[w] = struct{}{}
 }
 
-// drain forgets a wake-up that arrived before the next attempt: its reply
-// is newer.
+// drain forgets a wake-up, and a grant, that arrived before the next
+// attempt: its reply is newer (for a grant, the attempt finds the lock
+// holding the waiter's lease id and takes it).
 func (w *waiter) drain() {
 	select {
 	case <-w.c:
 	default:
 	}
+	w.hub.mu.Lock()
+	w.grant = nil
+	w.hub.mu.Unlock()
+}
+
+// takeGrant returns and forgets the lease a release handed to w, if any.
+func (w *waiter) takeGrant() *grant {
+	w.hub.mu.Lock()
+	defer w.hub.mu.Unlock()
+	g := w.grant
+	w.grant = nil
+	return g
 }
 
 // stop detaches the waiter. The channel is unsubscribed once it has had no
@@ -203,7 +261,9 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 			}
 		case *redis.Message:
 			if ch := h.channels[m.Channel]; ch != nil {
-				ch.wake(m.Payload)
+				if id := ch.wake(m.Payload); id != "" && h.orphan != nil {
+					go h.orphan(ch.keys, id)
+				}
 			}
 		}
 		h.mu.Unlock()
@@ -216,16 +276,35 @@ func (ch *hubChannel) wakeAll() {
 	}
 }
 
-// wake delivers a release message naming next, the lease id of the waiter
-// that may claim the lease: that waiter is woken, the process's others on
-// the key are not (they are behind it in line).
-func (ch *hubChannel) wake(next string) {
+// wake delivers a release message: the lease id of the waiter that may
+// claim the lease, or a grant handing it the lease. That waiter is woken, the
+// process's others on the key are not (they are behind it in line). It
+// returns the lease id of a grant no waiter here takes, "" otherwise.
+func (ch *hubChannel) wake(payload string) (orphan string) {
+	if w := ch.find(payload); w != nil {
+		signal(w.c)
+		return ""
+	}
+	id, g, ok := parseGrant(payload)
+	if !ok {
+		return ""
+	}
+	if w := ch.find(id); w != nil {
+		w.grant = g
+		signal(w.c)
+		return ""
+	}
+	return id
+}
+
+// find returns the waiter for lease id, or nil.
+func (ch *hubChannel) find(id string) *waiter {
 	for w := range ch.waiters {
-		if w.id == next {
-			signal(w.c)
-			return
+		if w.id == id {
+			return w
 		}
 	}
+	return nil
 }
 
 func signal(c chan struct{}) {

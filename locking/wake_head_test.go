@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sharedwrite/sharedwrite/internal/bootclock"
 )
 
 func init() { helpers["queuewait"] = helperQueueWait }
@@ -182,8 +184,9 @@ func loggedHolder(t *testing.T) (*RedisLocker, *attemptLog, context.Context, Lea
 	return l, log, ctx, holder
 }
 
-// TestReleaseWakesOnlyHead: with several waiters in line, a release makes
-// only the first in line run the acquire script at once. The others hear
+// TestReleaseWakesOnlyHead: with several waiters in line, a release hands
+// the lease to the first in line, which takes it without running the acquire
+// script again (its process listens on its release channel). The others hear
 // nothing of it: each keeps retrying on its own, no sooner than the claim
 // grace after its previous attempt, and no later than a generous bound. The
 // grace is 1 s here, so that a first in line slow to wake on a loaded machine
@@ -229,8 +232,17 @@ func TestReleaseWakesOnlyHead(t *testing.T) {
 			tries++
 		}
 	}
-	if tries != 1 {
-		t.Errorf("the first in line ran the acquire script %d times after the release; want 1", tries)
+	if tries != 0 {
+		t.Errorf("the first in line ran the acquire script %d times after the release; want 0 (the release hands it the lease)", tries)
+	}
+	if le.Token() <= holder.Token() {
+		t.Errorf("lease handed over with token %d; want above the holder's %d", le.Token(), holder.Token())
+	}
+	if v, err := l.client.Get(ctx, l.Keys("k").Lock).Result(); err != nil || v != head {
+		t.Errorf("lock holds %q, %v; want the first in line %s", v, err, head)
+	}
+	if rem := le.Remaining(); rem < 10*time.Second {
+		t.Errorf("lease handed over with %v of validity left; want most of its 20s TTL", rem)
 	}
 	// The others still retry (the first in line could have been dead), not
 	// only after the holder's 20s PTTL, and none sooner than the grace after
@@ -295,6 +307,35 @@ func TestDeadHeadSkipped(t *testing.T) {
 	}
 }
 
+// TestGrantToAbsentWaiterReleased: a release hands the lease to the first
+// in line, a lease id of this process that no Acquire waits for any more (it
+// queued, then went away without leaving the line). The process releases
+// that lease at once, and the waiter behind gets it, long before the handed
+// over lease's 20 s TTL would have ended.
+func TestGrantToAbsentWaiterReleased(t *testing.T) {
+	l, log, ctx, holder := loggedHolder(t)
+	gone := l.cfg.host + "/" + pid + "/00000000000000ab" // this process's release channel
+	if res, err := l.acquireOnce(ctx, l.Keys("k"), gone, 20*time.Second); err != nil || res.ok {
+		t.Fatalf("absent waiter's attempt: %+v %v; want queued", res, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	got := queueWaiters(t, wctx, l, log, "k", 1)
+	released := time.Now()
+	if err := holder.Release(ctx, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	le := receiveLease(t, got, 5*time.Second, "waiter behind a lease handed to no one")
+	defer le.Release(context.Background(), nil, "k")
+	t.Logf("obtained %v after the release", time.Since(released))
+	if le.Token() <= holder.Token()+1 {
+		t.Errorf("token %d; want above %d, the one handed to the absent waiter", le.Token(), holder.Token()+1)
+	}
+	if _, err := l.client.ZScore(ctx, l.Keys("k").Queue, gone).Result(); err == nil {
+		t.Errorf("absent waiter still in line")
+	}
+}
+
 // TestKilledHeadSkipped: as TestDeadHeadSkipped, with the first in line a
 // process killed (SIGKILL) while it waits.
 func TestKilledHeadSkipped(t *testing.T) {
@@ -337,7 +378,9 @@ func TestKilledHeadSkipped(t *testing.T) {
 
 // TestReleaseMessageNamesHead checks what a release publishes: the lease id
 // of the first in line whose place has not expired, on the release channel
-// of that waiter's process only; nothing when no one is in line.
+// of that waiter's process only; nothing when no one is in line. When that
+// process is subscribed to its channel (here the one of "g/1"), the release
+// hands it the lease instead, and the message says so.
 func TestReleaseMessageNamesHead(t *testing.T) {
 	r := needRedis(t)
 	c := testClient(t, r.Addr())
@@ -350,7 +393,14 @@ func TestReleaseMessageNamesHead(t *testing.T) {
 	if _, err := sub.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Process g/1 listens on its own channel.
+	gsub := c.Subscribe(ctx, keys.ReleaseChannel+":g/1")
+	defer gsub.Close()
+	if _, err := gsub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
 	const end = "end of release"
+	const granted = "granted" // stands for the grant message to g/1/c
 	tests := []struct {
 		name  string
 		queue []string // attempts while held, in arrival order
@@ -363,6 +413,8 @@ func TestReleaseMessageNamesHead(t *testing.T) {
 		{"slash in host", []string{"a/b/3/c"}, nil, []string{keys.ReleaseChannel + ":a/b/3", "a/b/3/c"}},
 		{"no slash", []string{"solo"}, nil, []string{keys.ReleaseChannel + ":solo", "solo"}},
 		{"all expired", []string{"h/1/a"}, []string{"h/1/a"}, nil},
+		{"first listens", []string{"g/1/c", "h/1/a"}, nil, []string{keys.ReleaseChannel + ":g/1", granted}},
+		{"first expired, next listens", []string{"h/1/a", "g/1/c"}, []string{"h/1/a"}, []string{keys.ReleaseChannel + ":g/1", granted}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -385,6 +437,26 @@ func TestReleaseMessageNamesHead(t *testing.T) {
 			if err := le.Release(ctx, nil, "k"); err != nil {
 				t.Fatal(err)
 			}
+			want := slices.Clone(tc.want)
+			if len(want) > 1 && want[1] == granted {
+				want[1] = fmt.Sprintf("+%d %d %d:%s", le.Token()+1, (10 * time.Second).Milliseconds(), len("g/1/c"), "g/1/c")
+				if v, err := c.Get(ctx, keys.Lock).Result(); err != nil || v != "g/1/c" {
+					t.Errorf("lock holds %q, %v after the release; want the lease handed to g/1/c", v, err)
+				}
+				if tok, err := c.Get(ctx, keys.Token).Uint64(); err != nil || tok != le.Token()+1 {
+					t.Errorf("token %d, %v after the release; want %d", tok, err, le.Token()+1)
+				}
+				if pttl, err := c.PTTL(ctx, keys.Lock).Result(); err != nil || pttl < 5*time.Second || pttl > 10*time.Second {
+					t.Errorf("lock PTTL %v, %v after the release; want the releaser's TTL (10s)", pttl, err)
+				}
+				if _, err := c.ZScore(ctx, keys.Queue, "g/1/c").Result(); err == nil {
+					t.Errorf("g/1/c still in line after the lease was handed to it")
+				}
+				if _, err := c.ZScore(ctx, keys.Queue, "h/1/a").Result(); err != nil && !slices.Contains(tc.drop, "h/1/a") {
+					t.Errorf("h/1/a left the line when the lease was handed to g/1/c: %v", err)
+				}
+				c.Del(ctx, keys.Lock, keys.Token)
+			}
 			// Published after the release: the subscriber receives it after
 			// whatever the release published.
 			if err := c.Publish(ctx, keys.ReleaseChannel+":marker", end).Err(); err != nil {
@@ -401,10 +473,10 @@ func TestReleaseMessageNamesHead(t *testing.T) {
 				}
 				got = append(got, msg.Channel, msg.Payload)
 			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("release published (channel, payload) %q; want %q", got, tc.want)
+			if !slices.Equal(got, want) {
+				t.Errorf("release published (channel, payload) %q; want %q", got, want)
 			}
-			if len(tc.want) > 0 && keys.WakeChannel(tc.want[1]) != tc.want[0] {
+			if len(tc.want) > 0 && tc.want[1] != granted && keys.WakeChannel(tc.want[1]) != tc.want[0] {
 				t.Errorf("WakeChannel(%q) = %q; want the channel the release used, %q", tc.want[1], keys.WakeChannel(tc.want[1]), tc.want[0])
 			}
 			for _, id := range tc.drop {
@@ -418,16 +490,27 @@ func TestReleaseMessageNamesHead(t *testing.T) {
 }
 
 // TestWakeRouting checks which waiters a release message wakes: only the one
-// it names.
+// it names, or the one it hands the lease to (which then holds that grant).
+// A grant for a lease id no waiter here waits for is returned, to be
+// released.
 func TestWakeRouting(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload string
 		woken   []string
+		grant   *grant // what the woken waiter holds
+		orphan  string
 	}{
-		{"names a waiter", "b", []string{"b"}},
-		{"names a waiter elsewhere", "x", nil},
-		{"names no one", "", nil},
+		{"names a waiter", "b", []string{"b"}, nil, ""},
+		{"names a waiter elsewhere", "x", nil, nil, ""},
+		{"names no one", "", nil, nil, ""},
+		{"hands the lease to a waiter", `+7 1500 1:b{"token":6}`, []string{"b"}, &grant{token: 7, ttl: 1500 * time.Millisecond, committed: `{"token":6}`}, ""},
+		{"hands the lease over, nothing committed", "+7 1500 1:c", []string{"c"}, &grant{token: 7, ttl: 1500 * time.Millisecond}, ""},
+		{"hands the lease to a lease id not waiting here", "+7 1500 1:x", nil, nil, "x"},
+		{"a length past the end", "+7 1500 9:b", nil, nil, ""},
+		{"no token", "+ 1500 1:b", nil, nil, ""},
+		{"token 0", "+0 1500 1:b", nil, nil, ""},
+		{"no TTL", "+7 0 1:b", nil, nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -439,15 +522,24 @@ func TestWakeRouting(t *testing.T) {
 				ws[id] = w
 				ch.add(w)
 			}
-			ch.wake(tc.payload)
+			if got := ch.wake(tc.payload); got != tc.orphan {
+				t.Errorf("wake returned %q; want %q (a grant no waiter here takes)", got, tc.orphan)
+			}
 			ch.wake(tc.payload) // a second message while one is pending is absorbed
 			for id, w := range ws {
 				if got, want := len(w.c) == 1, slices.Contains(tc.woken, id); got != want {
 					t.Errorf("waiter %s woken = %v; want %v", id, got, want)
 				}
+				var want *grant
+				if slices.Contains(tc.woken, id) {
+					want = tc.grant
+				}
+				if g := w.grant; (g == nil) != (want == nil) || g != nil && *g != *want {
+					t.Errorf("waiter %s holds grant %+v; want %+v", id, g, want)
+				}
 				w.drain()
-				if len(w.c) != 0 {
-					t.Errorf("waiter %s: drain left %d wake-ups", id, len(w.c))
+				if len(w.c) != 0 || w.grant != nil {
+					t.Errorf("waiter %s: drain left %d wake-ups and grant %+v", id, len(w.c), w.grant)
 				}
 			}
 		})
@@ -544,5 +636,53 @@ func TestSubscriptionLingers(t *testing.T) {
 	})
 	if w, ok := hubWaiters(l, channel); ok || w != 0 {
 		t.Errorf("hub still holds the channel (%d waiters, confirmed %v) after the linger", w, ok)
+	}
+}
+
+// TestGrantValidity: a lease handed over counts its validity from the
+// waiter's last refused attempt (the release came after it reached Redis),
+// and for no longer than both its own TTL and the one Redis holds it for;
+// with less than half of that left, the waiter does not use the grant as it
+// is (it retries, which extends the lease from a new send time).
+func TestGrantValidity(t *testing.T) {
+	l := NewRedisLocker(testClient(t, needRedis(t).Addr()), uniqueVolume(t))
+	keys := l.Keys("k")
+	ctx := context.Background()
+	const s = time.Second
+	tests := []struct {
+		name            string
+		ttl, grant, ago time.Duration
+		want            time.Duration // validity left; 0: grant not used
+	}{
+		{"refused just now", 10 * s, 10 * s, 0, validity(10 * s)},
+		{"handed over for less than its TTL", 10 * s, 4 * s, 0, validity(4 * s)},
+		{"handed over for more than its TTL", 4 * s, 10 * s, 0, validity(4 * s)},
+		{"refused a while ago", 10 * s, 10 * s, 3 * s, validity(10*s) - 3*s},
+		{"refused too long ago", 10 * s, 10 * s, 6 * s, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			le := l.granted(ctx, "k", keys, "gone/1/x", tc.ttl, bootclock.Now()-tc.ago, &grant{token: 3, ttl: tc.grant, committed: `{"token":2}`})
+			if tc.want == 0 {
+				if le != nil {
+					le.Abandon()
+					t.Fatalf("grant used with %v of validity left; want a retry instead", le.Remaining())
+				}
+				return
+			}
+			if le == nil {
+				t.Fatal("grant not used")
+			}
+			defer le.Abandon()
+			if rem := le.Remaining(); rem > tc.want || rem < tc.want-s {
+				t.Errorf("validity left %v; want %v (less the time this test took)", rem, tc.want)
+			}
+			if le.Token() != 3 {
+				t.Errorf("token %d; want the grant's 3", le.Token())
+			}
+			if v, ok := le.(*redisLease).Committed(); !ok || v.Token != 2 {
+				t.Errorf("committed %+v, %v; want the grant's (token 2)", v, ok)
+			}
+		})
 	}
 }
