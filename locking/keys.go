@@ -28,19 +28,20 @@ type Keys struct {
 	// QueueExpiry their claim deadlines (sorted set, score = ms).
 	Queue, QueueExpiry string
 	// ReleaseChannel is the prefix of the key's release channels, one per
-	// waiting process (see WakeChannel); nothing is published on it alone.
+	// waiting locker (see WakeChannel); nothing is published on it alone.
 	ReleaseChannel string
 	// ChangeChannel carries an Event (JSON) when a release stores a committed version.
 	ChangeChannel string
 }
 
-// WakeChannel returns the release channel of the process that made leaseID:
+// WakeChannel returns the release channel of the locker that made leaseID:
 // ReleaseChannel + ":" + leaseID without its last "/" and what follows, that
-// is "<host>/<pid>" for a lease id of the form "<host>/<pid>/<random>" (a
-// lease id without "/" stands for itself). A release that leaves someone in
-// line publishes there the lease id of the first waiter, which has the claim
-// grace to take the lease before the next may, so that only that waiter's
-// process hears of it. release.lua derives the same name.
+// is "<host>/<pid>/<locker>" for a RedisLocker's lease id "<host>/<pid>/
+// <locker>/<random>" (a lease id without "/" stands for itself). A release
+// that leaves someone in line publishes there, so that only the first
+// waiter's locker hears of it: the grant of the lease to that waiter, or its
+// lease id alone (it then has the claim grace to take the lease before the
+// next may). release.lua derives the same name.
 func (k Keys) WakeChannel(leaseID string) string {
 	if i := strings.LastIndexByte(leaseID, '/'); i >= 0 {
 		leaseID = leaseID[:i]

@@ -3,6 +3,7 @@ package locking
 import (
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -36,8 +37,12 @@ func TestWakeChannel(t *testing.T) {
 			t.Errorf("WakeChannel(%q) = %q; want %q", tc.id, got, tc.want)
 		}
 	}
-	id := newLeaseID("web-1")
-	if got, want := k.WakeChannel(id), p+"web-1/"+strconv.Itoa(os.Getpid()); got != want {
-		t.Errorf("WakeChannel of a lease id of this process (%q) = %q; want %q", id, got, want)
+	l := NewRedisLocker(nil, "v", Host("web-1"))
+	id := newLeaseID(l.idPrefix)
+	if got, want := k.WakeChannel(id), p+"web-1/"+strconv.Itoa(os.Getpid())+"/"; !strings.HasPrefix(got, want) || len(got) != len(want)+8 {
+		t.Errorf("WakeChannel of a lease id of this process (%q) = %q; want %q and the locker's 8 hex digits", id, got, want)
+	}
+	if other := NewRedisLocker(nil, "v", Host("web-1")); k.WakeChannel(newLeaseID(other.idPrefix)) == k.WakeChannel(id) {
+		t.Errorf("two lockers of one process share the release channel %q; want one each", k.WakeChannel(id))
 	}
 }

@@ -25,7 +25,7 @@ func (l *LocalLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Op: "acquire", Key: key, Err: err}
 	}
-	return newLocalLease(ctx, key, newLeaseID(l.cfg.host), 0, ttl, false), nil
+	return newLocalLease(ctx, key, newLeaseID(leasePrefix(l.cfg.host)), 0, ttl, false), nil
 }
 
 // Adopt returns a local lease with the given id and token, for a command run

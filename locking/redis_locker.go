@@ -28,6 +28,10 @@ type RedisLocker struct {
 	volumeID string
 	cfg      config
 	hub      *wakeHub
+	// idPrefix begins this locker's lease ids: "<host>/<pid>/<8 random
+	// hex>". Its waiters' release channel is its own (Keys.WakeChannel), so
+	// a release message reaches one locker's hub only.
+	idPrefix string
 
 	// attempted, when set (by tests, before any Acquire), is called with
 	// the lease id before each run of the acquire script.
@@ -47,6 +51,7 @@ type RedisLocker struct {
 // left, for the next one.
 func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Option) *RedisLocker {
 	l := &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
+	l.idPrefix = leasePrefix(l.cfg.host) + "/" + randomHex(4)
 	l.hub.orphan = l.dropOrphanKeys
 	l.setQueueGrace(queueGrace)
 	return l
@@ -145,7 +150,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		return nil, &Error{Op: "acquire", Key: key, Err: fmt.Errorf("ttl %v below 10ms", ttl)}
 	}
 	keys := l.Keys(key)
-	id := newLeaseID(l.cfg.host)
+	id := newLeaseID(l.idPrefix)
 	began := time.Now()
 	var (
 		w       *waiter
@@ -169,18 +174,15 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			timer.Stop()
 		}
 	}()
-	var wake <-chan struct{}
 	// When the locker's subscription to the release channel already stands
 	// (another waiter here, or one that just left), join it before the first
 	// attempt: a release after that attempt reaches this waiter, so it need
 	// not subscribe and retry once refused.
-	if w = l.hub.attach(keys, id); w != nil {
-		wake = w.c
-	}
+	in := l.hub.openInbox(id)
+	defer l.hub.closeInbox(id)
+	w = l.hub.attach(keys, id, in.c)
 	for {
-		if w != nil {
-			w.drain()
-		}
+		in.drain()
 		start := bootclock.Now()
 		res, err := l.acquireOnce(ctx, keys, id, ttl)
 		tried = true
@@ -223,11 +225,10 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				// must not keep the waiter from taking over an expired lease.
 				wctx, cancel := context.WithTimeout(ctx, wait)
 				var serr error
-				w, serr = l.hub.watch(wctx, keys, id)
+				w, serr = l.hub.watch(wctx, keys, id, in.c)
 				timedOut := wctx.Err() != nil && ctx.Err() == nil
 				cancel()
 				if serr == nil {
-					wake = w.c
 					continue
 				}
 				w = nil
@@ -253,8 +254,8 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		case <-ctx.Done():
 			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
 		case <-timer.C:
-		case <-wake:
-			if g := w.takeGrant(); g != nil && refused && g.token > refusedFence {
+		case <-in.c:
+			if g := in.take(); g != nil && refused && g.token > refusedFence {
 				if le := l.granted(ctx, key, keys, id, ttl, refusedAt, g); le != nil {
 					return le, nil
 				}
@@ -301,13 +302,13 @@ func (l *RedisLocker) notObtained(key, id, holder string, lastErr error, tried b
 
 func (l *RedisLocker) dropOrphan(key, id string) { l.dropOrphanKeys(l.Keys(key), id) }
 
-// dropOrphanKeys releases lease id on keys and removes its place in line.
+// dropOrphanKeys releases lease id on keys, which also removes its place in
+// line in the same step (release.lua): no release can hand it the lease
+// afterwards.
 func (l *RedisLocker) dropOrphanKeys(keys Keys, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, _ = runRelease(ctx, l, keys, id, false, 0, nil)
-	l.client.ZRem(ctx, keys.Queue, id)
-	l.client.ZRem(ctx, keys.QueueExpiry, id)
 }
 
 // Adopt returns a lease for a lease id this process did not acquire: a

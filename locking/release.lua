@@ -10,7 +10,8 @@
 -- (The plain release passes no more than it needs: each argument costs
 -- Redis time on every call.)
 -- Stores the committed version when it is newer than the stored one and
--- publishes the change event. Then, if the lock holds ARGV[1] and ARGV[5] is
+-- publishes the change event. When the lock does not hold ARGV[1] (a waiter
+-- that gave up), removes its place in line. If it does and ARGV[5] is
 -- not "1", deletes lock and token and turns to the first waiter in line whose
 -- place has not expired. Its release channel (ARGV[2] .. ":" .. its lease id
 -- without the last "/" part, see Keys.WakeChannel) is its process's own.
@@ -45,6 +46,12 @@ if ARGV[6] then
     redis.call('PUBLISH', ARGV[8], ARGV[9])
     stored = 1
   end
+end
+if not owned and ARGV[5] ~= '1' then
+  -- A waiter that gave up: its place in line goes in the same step, so that
+  -- no later release hands it the lease.
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
 end
 if owned and ARGV[5] ~= '1' then
   redis.call('DEL', KEYS[1], KEYS[2])

@@ -22,14 +22,23 @@ func hostName() string {
 	return strings.NewReplacer(".", "-", "/", "-").Replace(h)
 }
 
-// newLeaseID returns "<host>/<pid>/<16 random hex>", so that a waiter can name
+// leasePrefix is "<host>/<pid>", how the lease ids of this process begin.
+// A RedisLocker adds random hex digits of its own (RedisLocker.idPrefix), so
+// that each locker of a process has its own release channels
+// (Keys.WakeChannel).
+func leasePrefix(host string) string { return host + "/" + pid }
+
+// newLeaseID returns prefix + "/<16 random hex>", so that a waiter can name
 // the holder.
-func newLeaseID(host string) string {
-	var b [8]byte
-	if _, err := crand(b[:]); err != nil {
+func newLeaseID(prefix string) string { return prefix + "/" + randomHex(8) }
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := crand(b); err != nil {
 		panic("locking: crypto/rand: " + err.Error())
 	}
-	return host + "/" + pid + "/" + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b)
 }
 
 // pid is this process's id in lease ids, read once: os.Getpid is a system

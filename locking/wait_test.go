@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -156,5 +158,54 @@ func TestDeadWaiterSkipped(t *testing.T) {
 	le.Release(ctx, nil, "k")
 	if n, _ := l.client.ZCard(ctx, l.Keys("k").Queue).Result(); n != 0 {
 		t.Fatalf("queue holds %d entries after the last waiter left; want 0", n)
+	}
+}
+
+// TestLockersOfOneProcessExclude: two lockers of one process on one volume
+// (two coordinators opened on it) contend for a key from several goroutines
+// each. A release hands the lease to a waiter of either; at no moment do two
+// holders overlap, and every acquisition ends in a release that finds its
+// lease still held.
+func TestLockersOfOneProcessExclude(t *testing.T) {
+	r := needRedis(t)
+	vol := uniqueVolume(t)
+	ctx := ctxTimeout(t, 60*time.Second)
+	lockers := []*RedisLocker{NewRedisLocker(testClient(t, r.Addr()), vol), NewRedisLocker(testClient(t, r.Addr()), vol)}
+	for _, l := range lockers {
+		t.Cleanup(func() { l.Close() })
+	}
+	const goroutines, rounds = 3, 25
+	var inside, most, total atomic.Int64
+	var wg sync.WaitGroup
+	for _, l := range lockers {
+		for range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range rounds {
+					le, err := l.Acquire(ctx, "k", 5*time.Second)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					n := inside.Add(1)
+					for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+					}
+					time.Sleep(time.Millisecond)
+					inside.Add(-1)
+					total.Add(1)
+					if err := le.Release(ctx, nil, "k"); err != nil {
+						t.Errorf("release: %v; want the lease still held", err)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if most.Load() != 1 {
+		t.Errorf("%d holders at once; want 1", most.Load())
+	}
+	if got, want := total.Load(), int64(2*goroutines*rounds); got != want {
+		t.Errorf("%d acquisitions; want %d", got, want)
 	}
 }

@@ -17,23 +17,24 @@ import (
 // A channel stays subscribed for subscriptionLinger after its last waiter
 // left, so that a process contending on a key over and over subscribes once.
 //
-// Each key's channel is the process's own (Keys.WakeChannel), shared by the
-// process's waiters on that key. A release publishes there only when one of
-// them is first in line, naming it (see release.lua): that waiter alone is
-// woken, and no other process reads the message. The message either hands
-// the lease to that waiter (a grant: the release's process saw this one
+// Each key's channel is the locker's own (Keys.WakeChannel of its lease ids),
+// shared by the locker's waiters on that key. A release publishes there only
+// when one of them is first in line, naming it (see release.lua): that waiter
+// alone is woken, and no other locker reads the message. The message either
+// hands the lease to that waiter (a grant: the release saw this channel
 // subscribed) or only names it, and it retries.
 type wakeHub struct {
 	client redis.UniversalClient
-	// orphan releases a lease handed to a lease id none of the hub's
-	// waiters is waiting for (it gave up just before), so that the key is
-	// not held for a TTL by no one.
+	// orphan releases a lease handed to a lease id of the locker's for which
+	// no Acquire runs (it gave up just before), so that the key is not held
+	// for a TTL by no one.
 	orphan func(keys Keys, id string)
 
 	mu       sync.Mutex
 	ps       *redis.PubSub
 	closed   bool
 	channels map[string]*hubChannel
+	inboxes  map[string]*inbox // by lease id, one per running Acquire
 }
 
 // subscriptionLinger is how long a release channel stays subscribed without
@@ -58,11 +59,59 @@ type waiter struct {
 	channel string
 	id      string // the lease id the Acquire is asking for
 	// c holds a pending wake-up: a release that named this waiter, or a
-	// reconnect (a release may have been missed). Buffered 1.
+	// reconnect (a release may have been missed); its Acquire's inbox.c.
 	c chan struct{}
-	// grant is the lease a release handed to this waiter, if its message
-	// did (guarded by hub.mu).
+}
+
+// inbox is where an Acquire receives its wake-ups (c, buffered 1) and the
+// lease a release hands it (grant, guarded by hub.mu). It is registered in
+// the locker's hub under the lease id while the Acquire runs, from before
+// its first attempt, so that a grant arriving before the Acquire joined the
+// hub's subscription still reaches it, and only a grant for a lease id with
+// no Acquire running is released as unwanted.
+type inbox struct {
+	hub   *wakeHub
+	c     chan struct{}
 	grant *grant
+}
+
+func (h *wakeHub) openInbox(id string) *inbox {
+	in := &inbox{hub: h, c: make(chan struct{}, 1)}
+	h.mu.Lock()
+	if h.inboxes == nil {
+		h.inboxes = map[string]*inbox{}
+	}
+	h.inboxes[id] = in
+	h.mu.Unlock()
+	return in
+}
+
+func (h *wakeHub) closeInbox(id string) {
+	h.mu.Lock()
+	delete(h.inboxes, id)
+	h.mu.Unlock()
+}
+
+// drain forgets a wake-up, and a grant, that arrived before the next
+// attempt: its reply is newer (for a grant, the attempt finds the lock
+// holding the lease id and takes it).
+func (in *inbox) drain() {
+	select {
+	case <-in.c:
+	default:
+	}
+	in.hub.mu.Lock()
+	in.grant = nil
+	in.hub.mu.Unlock()
+}
+
+// take returns and forgets the lease a release handed over, if any.
+func (in *inbox) take() *grant {
+	in.hub.mu.Lock()
+	defer in.hub.mu.Unlock()
+	g := in.grant
+	in.grant = nil
+	return g
 }
 
 // grant is a lease a release handed to the first waiter in line: its token,
@@ -96,15 +145,15 @@ func parseGrant(p string) (id string, g *grant, ok bool) {
 	return rest[:n], &grant{token: tok, ttl: time.Duration(ttl) * time.Millisecond, committed: rest[n:]}, true
 }
 
-func (h *wakeHub) newWaiter(channel, id string) *waiter {
-	return &waiter{hub: h, channel: channel, id: id, c: make(chan struct{}, 1)}
+func (h *wakeHub) newWaiter(channel, id string, c chan struct{}) *waiter {
+	return &waiter{hub: h, channel: channel, id: id, c: c}
 }
 
 // attach returns a waiter for lease id on channel when the hub's
 // subscription to it is confirmed and standing, without a round trip; nil
 // otherwise. Every release published after attach returns reaches the
 // waiter, or a reconnect wakes it.
-func (h *wakeHub) attach(keys Keys, id string) *waiter {
+func (h *wakeHub) attach(keys Keys, id string, c chan struct{}) *waiter {
 	channel := keys.WakeChannel(id)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -112,7 +161,7 @@ func (h *wakeHub) attach(keys Keys, id string) *waiter {
 	if h.closed || ch == nil || !ch.confirmed {
 		return nil
 	}
-	w := h.newWaiter(channel, id)
+	w := h.newWaiter(channel, id, c)
 	ch.add(w)
 	return w
 }
@@ -120,9 +169,9 @@ func (h *wakeHub) attach(keys Keys, id string) *waiter {
 // watch subscribes a waiter for lease id to channel and returns once Redis
 // has confirmed the subscription, so that any release published afterwards
 // reaches it.
-func (h *wakeHub) watch(ctx context.Context, keys Keys, id string) (*waiter, error) {
+func (h *wakeHub) watch(ctx context.Context, keys Keys, id string, c chan struct{}) (*waiter, error) {
 	channel := keys.WakeChannel(id)
-	w := h.newWaiter(channel, id)
+	w := h.newWaiter(channel, id, c)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -161,28 +210,6 @@ func (ch *hubChannel) add(w *waiter) {
 		ch.idle = nil
 	}
 	ch.waiters[w] = struct{}{}
-}
-
-// drain forgets a wake-up, and a grant, that arrived before the next
-// attempt: its reply is newer (for a grant, the attempt finds the lock
-// holding the waiter's lease id and takes it).
-func (w *waiter) drain() {
-	select {
-	case <-w.c:
-	default:
-	}
-	w.hub.mu.Lock()
-	w.grant = nil
-	w.hub.mu.Unlock()
-}
-
-// takeGrant returns and forgets the lease a release handed to w, if any.
-func (w *waiter) takeGrant() *grant {
-	w.hub.mu.Lock()
-	defer w.hub.mu.Unlock()
-	g := w.grant
-	w.grant = nil
-	return g
 }
 
 // stop detaches the waiter. The channel is unsubscribed once it has had no
@@ -261,7 +288,7 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 			}
 		case *redis.Message:
 			if ch := h.channels[m.Channel]; ch != nil {
-				if id := ch.wake(m.Payload); id != "" && h.orphan != nil {
+				if id := h.deliver(ch, m.Payload); id != "" && h.orphan != nil {
 					go h.orphan(ch.keys, id)
 				}
 			}
@@ -276,11 +303,13 @@ func (ch *hubChannel) wakeAll() {
 	}
 }
 
-// wake delivers a release message: the lease id of the waiter that may
-// claim the lease, or a grant handing it the lease. That waiter is woken, the
-// process's others on the key are not (they are behind it in line). It
-// returns the lease id of a grant no waiter here takes, "" otherwise.
-func (ch *hubChannel) wake(payload string) (orphan string) {
+// deliver delivers a release message on ch: the lease id of the waiter that
+// may claim the lease, which is woken, or a grant handing the lease to an
+// Acquire of this locker, delivered to its inbox. The process's other
+// waiters on the key are not woken (they are behind it in line). It returns
+// the lease id of a grant for which no Acquire runs, "" otherwise. h.mu is
+// held.
+func (h *wakeHub) deliver(ch *hubChannel, payload string) (orphan string) {
 	if w := ch.find(payload); w != nil {
 		signal(w.c)
 		return ""
@@ -289,9 +318,9 @@ func (ch *hubChannel) wake(payload string) (orphan string) {
 	if !ok {
 		return ""
 	}
-	if w := ch.find(id); w != nil {
-		w.grant = g
-		signal(w.c)
+	if in := h.inboxes[id]; in != nil {
+		in.grant = g
+		signal(in.c)
 		return ""
 	}
 	return id

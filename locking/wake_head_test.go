@@ -87,7 +87,7 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 // wakeChannel returns l's release channel for key: the one its waiters
 // subscribe to.
 func wakeChannel(l *RedisLocker, key string) string {
-	return l.Keys(key).WakeChannel(newLeaseID(l.cfg.host))
+	return l.Keys(key).WakeChannel(newLeaseID(l.idPrefix))
 }
 
 // hubWaiters returns how many waiters l's hub has on channel, and whether
@@ -314,7 +314,7 @@ func TestDeadHeadSkipped(t *testing.T) {
 // over lease's 20 s TTL would have ended.
 func TestGrantToAbsentWaiterReleased(t *testing.T) {
 	l, log, ctx, holder := loggedHolder(t)
-	gone := l.cfg.host + "/" + pid + "/00000000000000ab" // this process's release channel
+	gone := l.idPrefix + "/00000000000000ab" // the locker's release channel
 	if res, err := l.acquireOnce(ctx, l.Keys("k"), gone, 20*time.Second); err != nil || res.ok {
 		t.Fatalf("absent waiter's attempt: %+v %v; want queued", res, err)
 	}
@@ -490,23 +490,25 @@ func TestReleaseMessageNamesHead(t *testing.T) {
 }
 
 // TestWakeRouting checks which waiters a release message wakes: only the one
-// it names, or the one it hands the lease to (which then holds that grant).
-// A grant for a lease id no waiter here waits for is returned, to be
-// released.
+// it names, or the one it hands the lease to (whose Acquire's inbox then
+// holds that grant, even before it joined the subscription). A grant for a
+// lease id with no Acquire running is returned, to be released.
 func TestWakeRouting(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload string
 		woken   []string
-		grant   *grant // what the woken waiter holds
+		grant   *grant // what the woken Acquire's inbox holds
 		orphan  string
 	}{
 		{"names a waiter", "b", []string{"b"}, nil, ""},
 		{"names a waiter elsewhere", "x", nil, nil, ""},
 		{"names no one", "", nil, nil, ""},
+		{"names an Acquire not yet waiting", "d", nil, nil, ""},
 		{"hands the lease to a waiter", `+7 1500 1:b{"token":6}`, []string{"b"}, &grant{token: 7, ttl: 1500 * time.Millisecond, committed: `{"token":6}`}, ""},
 		{"hands the lease over, nothing committed", "+7 1500 1:c", []string{"c"}, &grant{token: 7, ttl: 1500 * time.Millisecond}, ""},
-		{"hands the lease to a lease id not waiting here", "+7 1500 1:x", nil, nil, "x"},
+		{"hands the lease to an Acquire not yet waiting", "+7 1500 1:d", []string{"d"}, &grant{token: 7, ttl: 1500 * time.Millisecond}, ""},
+		{"hands the lease to a lease id no Acquire asks for", "+7 1500 1:x", nil, nil, "x"},
 		{"a length past the end", "+7 1500 9:b", nil, nil, ""},
 		{"no token", "+ 1500 1:b", nil, nil, ""},
 		{"token 0", "+0 1500 1:b", nil, nil, ""},
@@ -516,30 +518,35 @@ func TestWakeRouting(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &wakeHub{}
 			ch := &hubChannel{waiters: map[*waiter]struct{}{}}
-			ws := map[string]*waiter{}
-			for _, id := range []string{"a", "b", "c"} {
-				w := h.newWaiter("released:h/1", id)
-				ws[id] = w
-				ch.add(w)
+			ins := map[string]*inbox{}
+			for _, id := range []string{"a", "b", "c", "d"} {
+				ins[id] = h.openInbox(id)
+				if id != "d" { // d's Acquire has not joined the subscription
+					ch.add(h.newWaiter("released:h/1/l", id, ins[id].c))
+				}
 			}
-			if got := ch.wake(tc.payload); got != tc.orphan {
-				t.Errorf("wake returned %q; want %q (a grant no waiter here takes)", got, tc.orphan)
+			h.mu.Lock()
+			got := h.deliver(ch, tc.payload)
+			h.deliver(ch, tc.payload) // a second message while one is pending is absorbed
+			h.mu.Unlock()
+			if got != tc.orphan {
+				t.Errorf("deliver returned %q; want %q (a grant no Acquire takes)", got, tc.orphan)
 			}
-			ch.wake(tc.payload) // a second message while one is pending is absorbed
-			for id, w := range ws {
-				if got, want := len(w.c) == 1, slices.Contains(tc.woken, id); got != want {
-					t.Errorf("waiter %s woken = %v; want %v", id, got, want)
+			for id, in := range ins {
+				if got, want := len(in.c) == 1, slices.Contains(tc.woken, id); got != want {
+					t.Errorf("%s woken = %v; want %v", id, got, want)
 				}
 				var want *grant
 				if slices.Contains(tc.woken, id) {
 					want = tc.grant
 				}
-				if g := w.grant; (g == nil) != (want == nil) || g != nil && *g != *want {
-					t.Errorf("waiter %s holds grant %+v; want %+v", id, g, want)
+				if g := in.take(); (g == nil) != (want == nil) || g != nil && *g != *want {
+					t.Errorf("%s's inbox holds grant %+v; want %+v", id, g, want)
 				}
-				w.drain()
-				if len(w.c) != 0 || w.grant != nil {
-					t.Errorf("waiter %s: drain left %d wake-ups and grant %+v", id, len(w.c), w.grant)
+				in.grant = &grant{token: 1}
+				in.drain()
+				if len(in.c) != 0 || in.grant != nil {
+					t.Errorf("%s: drain left %d wake-ups and grant %+v", id, len(in.c), in.grant)
 				}
 			}
 		})
