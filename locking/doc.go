@@ -40,18 +40,22 @@
 // lock record's floor (see below) refuses a commit from an older token.
 //
 // Waiters queue in arrival order in Redis, so a freed lease goes to the
-// longest waiter. A waiter subscribes to its own process's release channel for
+// longest waiter. A waiter subscribes to its own locker's release channel for
 // the key (and waits for Redis to confirm it) before it retries; a release
-// publishes the lease id of the first waiter in line on that waiter's process
-// channel only, so one release wakes one process. The first in line waits for
-// that message or the holder's PTTL (plus jitter), so an expired holder is
-// taken over without a message; the others retry every claim grace (100 ms,
-// plus jitter), so a waiter that died holds up the line for at most that grace
-// after a release. All waiters of one RedisLocker share one pub/sub
-// connection. The caller's context deadline is honoured exactly; a deadline
-// that passes while Redis cannot be reached is ErrUnavailable, one that passes
-// while another lease holds the key is ErrNotObtained naming the holder
-// ("<host>/<pid>/<random>").
+// publishes on the channel of the first waiter in line only, so one release
+// wakes one locker. When that channel has a subscriber, the release hands the
+// lease to the waiter (new token, lock set to its lease id) and the message
+// carries the grant: the waiter holds the lease without another round trip.
+// Otherwise the message names the waiter, which claims the lease within the
+// claim grace. The first in line waits for that message or the holder's PTTL
+// (plus jitter), so an expired holder is taken over without a message; the
+// others retry every claim grace (100 ms, plus jitter), so a waiter that died
+// holds up the line for at most that grace after a release (a grant goes only
+// to a locker whose pub/sub connection is alive). All waiters of one
+// RedisLocker share one pub/sub connection. The caller's context deadline is
+// honoured exactly; a deadline that passes while Redis cannot be reached is
+// ErrUnavailable, one that passes while another lease holds the key is
+// ErrNotObtained naming the holder ("<host>/<pid>/<locker>/<random>").
 //
 // The scripts are sent without client-side automatic retries; the locker
 // retries within the caller's deadline with the same lease value. Redis URLs

@@ -117,6 +117,7 @@ func (le *redisLease) lose(why error) {
 	le.err = &Error{Op: "lease", Key: le.key, Err: fmt.Errorf("%w: %v", ErrLeaseLost, why)}
 	le.mu.Unlock()
 	le.stopWatchdog()
+	le.closeInbox()
 	le.cancel(le.err)
 	close(le.done)
 	le.l.cfg.logger.Warn("lease lost", "key", quote.Value(le.key), "lease", le.id, "reason", why.Error())
@@ -266,6 +267,7 @@ func (le *redisLease) CheckCommit(rec Record) error {
 
 func (le *redisLease) Release(ctx context.Context, committed *Version, path string) error {
 	lostErr := le.end()
+	defer le.closeInbox()
 	if path == "" {
 		path = le.key
 	}
@@ -303,7 +305,19 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 	return nil
 }
 
-func (le *redisLease) Abandon() { le.end() }
+func (le *redisLease) Abandon() {
+	le.end()
+	le.closeInbox()
+}
+
+// closeInbox closes the inbox the Acquire of this lease opened (an adopted
+// lease has none): after the lease's release, a late message handing this
+// lease id the lease is one nobody wants, and is released.
+func (le *redisLease) closeInbox() {
+	if !le.adopted {
+		le.l.hub.closeInbox(le.id)
+	}
+}
 
 // releasedVersion is a committed version for the release script to store.
 type releasedVersion struct{ json, token, event string }

@@ -178,8 +178,17 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 	// (another waiter here, or one that just left), join it before the first
 	// attempt: a release after that attempt reaches this waiter, so it need
 	// not subscribe and retry once refused.
+	// The inbox stays open while the lease is held (the lease closes it
+	// when it ends): a grant whose message arrives after this Acquire took
+	// the lease by its own attempt is then not mistaken for one nobody
+	// wants, and the lease is not released under its holder.
 	in := l.hub.openInbox(id)
-	defer l.hub.closeInbox(id)
+	obtained := false
+	defer func() {
+		if !obtained {
+			l.hub.closeInbox(id)
+		}
+	}()
 	w = l.hub.attach(keys, id, in.c)
 	for {
 		in.drain()
@@ -189,6 +198,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		if err == nil && res.ok {
 			le := newRedisLease(l, ctx, key, keys, id, res.token, ttl, start, false)
 			le.committedJSON = res.committed
+			obtained = true
 			return le, nil
 		}
 		var wait time.Duration
@@ -200,6 +210,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				lastErr = err
 			}
 		case err != nil && !isTransient(err):
+			go l.dropOrphan(key, id) // an earlier attempt may have queued it
 			return nil, &Error{Op: "acquire", Key: key, Err: err}
 		case err != nil:
 			lastErr = err
@@ -236,6 +247,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 					continue // the wait is over: retry, and subscribe again if refused
 				}
 				if ctx.Err() == nil && !isTransient(redisErr(serr)) {
+					go l.dropOrphan(key, id) // out of the line it joined
 					return nil, &Error{Op: "subscribe", Key: key, Err: redisErr(serr)}
 				}
 				// Without a subscription, wait on the holder's PTTL.
@@ -257,6 +269,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		case <-in.c:
 			if g := in.take(); g != nil && refused && g.token > refusedFence {
 				if le := l.granted(ctx, key, keys, id, ttl, refusedAt, g); le != nil {
+					obtained = true
 					return le, nil
 				}
 			}

@@ -693,3 +693,36 @@ func TestGrantValidity(t *testing.T) {
 		})
 	}
 }
+
+// TestLateGrantKeepsLease: a message handing a lease id the lease that
+// arrives after its Acquire already holds the lease (it took it with its own
+// attempt while the message was on its way) is not taken for one nobody
+// wants: the lease stays held, and its release finds it so.
+func TestLateGrantKeepsLease(t *testing.T) {
+	l, log, ctx, holder := loggedHolder(t)
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	got := queueWaiters(t, wctx, l, log, "k", 1)
+	if err := holder.Release(ctx, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	le := receiveLease(t, got, 5*time.Second, "waiter after the release")
+	keys := l.Keys("k")
+	// The same grant once more, as a late copy of it would arrive.
+	late := fmt.Sprintf("+%d %d %d:%s", le.Token(), (20 * time.Second).Milliseconds(), len(le.ID()), le.ID())
+	if n, err := l.client.Publish(ctx, keys.WakeChannel(le.ID()), late).Result(); err != nil || n != 1 {
+		t.Fatalf("publish: %d receivers, %v; want the locker's subscription", n, err)
+	}
+	// Published after the late grant on the same channel: once the locker
+	// has seen this, it has seen the grant.
+	if err := l.client.Publish(ctx, keys.WakeChannel(le.ID()), "marker").Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // an orphan's release would have run by now
+	if v, err := l.client.Get(ctx, keys.Lock).Result(); err != nil || v != le.ID() {
+		t.Errorf("lock holds %q, %v after a late grant; want the holder %s", v, err, le.ID())
+	}
+	if err := le.Release(ctx, nil, "k"); err != nil {
+		t.Errorf("release after a late grant: %v; want the lease still held", err)
+	}
+}
