@@ -126,12 +126,12 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 // ctx ends; the caller's deadline is honoured exactly (never capped at the
 // TTL), and without a deadline Acquire waits until the lease is free.
 //
-// Waiters queue in arrival order. A waiter subscribes to its process's
-// release channel for the key (Keys.WakeChannel), and Redis confirms it,
-// before it retries (before its first attempt when the locker's subscription
-// to the channel already stands). A release publishes only to the process of
-// the first in line, and since that process listens, hands the lease to it:
-// the waiter holds the lease when the message arrives, without another round
+// Waiters queue in arrival order. A waiter subscribes to its locker's release
+// channel for the key (Keys.WakeChannel), and Redis confirms it, before it
+// retries (before its first attempt when the locker's subscription to the
+// channel already stands). A release publishes only to the locker of the
+// first in line, and since that locker listens, hands the lease to it: the
+// waiter holds the lease when the message arrives, without another round
 // trip (see granted). The first in line behind a live holder waits
 // until a release names it, the pub/sub connection drops, or the holder's
 // PTTL (plus jitter) has passed, so an expired holder is taken over without
@@ -174,10 +174,6 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			timer.Stop()
 		}
 	}()
-	// When the locker's subscription to the release channel already stands
-	// (another waiter here, or one that just left), join it before the first
-	// attempt: a release after that attempt reaches this waiter, so it need
-	// not subscribe and retry once refused.
 	// The inbox stays open while the lease is held (the lease closes it
 	// when it ends): a grant whose message arrives after this Acquire took
 	// the lease by its own attempt is then not mistaken for one nobody
@@ -189,6 +185,10 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			l.hub.closeInbox(id)
 		}
 	}()
+	// When the locker's subscription to the release channel already stands
+	// (another waiter here, or one that just left), join it before the first
+	// attempt: a release after that attempt reaches this waiter, so it need
+	// not subscribe and retry once refused.
 	w = l.hub.attach(keys, id, in.c)
 	for {
 		in.drain()
