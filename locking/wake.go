@@ -305,7 +305,7 @@ func (ch *hubChannel) wakeAll() {
 
 // deliver delivers a release message on ch: the lease id of the waiter that
 // may claim the lease, which is woken, or a grant handing the lease to an
-// Acquire of this locker, delivered to its inbox. The process's other
+// Acquire of this locker, delivered to its inbox. The locker's other
 // waiters on the key are not woken (they are behind it in line). It returns
 // the lease id of a grant for which no Acquire runs, "" otherwise. h.mu is
 // held.
