@@ -126,7 +126,7 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 // destination was committed) has made a visible change, which must be
 // recorded and reported as such.
 func (c *Coordinator) landed(ctx context.Context, dst string, v locking.Version) bool {
-	ct, err := c.root.ReadVersion(context.WithoutCancel(ctx), dst)
+	ct, err := c.root.ReadVersion(context.WithoutCancel(ctx), dst, writer.HashOnly())
 	return err == nil && ct.Exists && ct.Size == v.Size && ct.SHA256 == v.SHA256
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
 )
 
 // Repair is what RepairRecord found and did.
@@ -40,8 +41,8 @@ type Repair struct {
 // refused, not repaired: the build that wrote it can read it.
 //
 // The file is adopted as it is, as for a key with no record: the repair does
-// not know which version the lost record described. It reads the whole file
-// into memory to hash it. A fence from a token that only a lost section held
+// not know which version the lost record described. It hashes the file
+// through a 1 MiB buffer (writer.HashOnly), whatever its size. A fence from a token that only a lost section held
 // is lost with it; the new floor is the repair's token.
 func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, error) {
 	ctx, o := c.tel.startOp(ctx, "repair-record", name)
@@ -146,7 +147,7 @@ func (c *Coordinator) repairHeld(ctx context.Context, h *held) (Repair, *locking
 	// refuses what is not a regular file.
 	octx, stop := withLeases(ctx, h)
 	defer stop()
-	ct, err := c.root.ReadVersion(octx, h.key)
+	ct, err := c.root.ReadVersion(octx, h.key, writer.HashOnly())
 	if err != nil {
 		return rep, nil, c.leaseErr(ctx, wrap("read", h.key, err), h)
 	}

@@ -25,6 +25,7 @@ type config struct {
 	window        time.Duration
 	observe       []func(Event)
 	beforeLock    bool
+	hashOnly      bool
 }
 
 func newConfig(opts []Option) *config {
@@ -115,6 +116,12 @@ func RetryNoSpace() Option { return func(c *config) { c.retryNoSpace = true } }
 func Until(accept func(c Content) bool, window time.Duration) Option {
 	return func(c *config) { c.accept, c.window = accept, window }
 }
+
+// HashOnly makes ReadVersion return the file's sha256, size and mode without
+// its content (Data nil), read through a 1 MiB buffer: memory does not grow
+// with the file. (A reader that may not settle a leftover in-place rewrite
+// reads the version it is given whole, as without the option.)
+func HashOnly() Option { return func(c *config) { c.hashOnly = true } }
 
 // Observe adds a function that receives an Event for each step of an
 // operation (for tracing and metrics). It is called synchronously and must be

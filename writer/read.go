@@ -58,14 +58,20 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 	// A reader never sees a half-finished in-place rewrite: settle it first
 	// (this waits for a live one, restores a crashed one from its backup).
 	// A reader that may not write reads the version settling would leave.
-	readOnce := r.readOnce
+	readOnce := func(name string) (Content, error) { return r.read(name, cfg.hashOnly) }
 	if recoverTarget != nil {
 		if rel, _, err := r.resolve(name); err == nil {
 			if err := recoverTarget(ctx, r, cfg, rel); err != nil {
 				if !isErrno(err, syscall.EACCES, syscall.EPERM, syscall.EROFS) {
 					return Content{}, err
 				}
-				readOnce = func(name string) (Content, error) { return r.readSettled(name, rel, err) }
+				readOnce = func(name string) (Content, error) {
+					c, rerr := r.readSettled(name, rel, err)
+					if cfg.hashOnly {
+						c.Data = nil
+					}
+					return c, rerr
+				}
 			}
 		}
 	}
@@ -136,7 +142,11 @@ func sleepBackoff(ctx context.Context, attempt int, until time.Time) error {
 
 // readOnce resolves name, opens it (non-blocking, so a FIFO cannot hang the
 // reader), checks it is a regular file and reads it whole, hashing.
-func (r *Root) readOnce(name string) (Content, error) {
+func (r *Root) readOnce(name string) (Content, error) { return r.read(name, false) }
+
+// read is readOnce; with hashOnly it hashes the file through a pooled 1 MiB
+// buffer and returns no Data.
+func (r *Root) read(name string, hashOnly bool) (Content, error) {
 	rel, fi, err := r.resolve(name)
 	if err != nil {
 		return Content{}, err
@@ -156,6 +166,9 @@ func (r *Root) readOnce(name string) (Content, error) {
 	if !st.Mode().IsRegular() {
 		return Content{}, newError("read", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(st.Mode()))))
 	}
+	if hashOnly {
+		return hashFile(f, rel, st.Mode())
+	}
 	data := make([]byte, 0, st.Size()+512)
 	h := sha256.New()
 	for {
@@ -173,6 +186,23 @@ func (r *Root) readOnce(name string) (Content, error) {
 		}
 	}
 	c := Content{Data: data, Size: int64(len(data)), Exists: true, Mode: st.Mode()}
+	copy(c.SHA256[:], h.Sum(nil))
+	return c, nil
+}
+
+// hashFile reads f to its end through a pooled buffer, hashing: Content
+// without Data.
+func hashFile(f *os.File, rel string, mode fs.FileMode) (Content, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	h := sha256.New()
+	// The buffer is ours: os.File's WriteTo would copy through its own
+	// 32 KiB one.
+	n, err := io.CopyBuffer(h, struct{ io.Reader }{f}, *bp)
+	if err != nil {
+		return Content{}, newError("read", rel, err)
+	}
+	c := Content{Size: n, Exists: true, Mode: mode}
 	copy(c.SHA256[:], h.Sum(nil))
 	return c, nil
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -172,5 +173,57 @@ func TestErrorShape(t *testing.T) {
 	}
 	if !errors.Is(ErrExist, fs.ErrExist) {
 		t.Error("errors.Is(ErrExist, fs.ErrExist) = false")
+	}
+}
+
+// TestReadVersionHashOnly: HashOnly gives the sha256, size and mode a whole
+// read gives, without the content, and its memory does not grow with the
+// file (a whole read of the same file, the control, allocates its size).
+func TestReadVersionHashOnly(t *testing.T) {
+	r, dir := openRoot(t)
+	ctx := context.Background()
+	const size = 64<<20 + 123
+	data := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
+	data[size/2] = 'x'
+	if err := os.WriteFile(filepath.Join(dir, "big"), data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	allocated := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	var whole, hashed Content
+	var werr, herr error
+	wholeAlloc := allocated(func() { whole, werr = r.ReadVersion(ctx, "big") })
+	hashAlloc := allocated(func() { hashed, herr = r.ReadVersion(ctx, "big", HashOnly()) })
+	if werr != nil || herr != nil {
+		t.Fatalf("ReadVersion: %v; with HashOnly: %v", werr, herr)
+	}
+	if hashed.Data != nil || !hashed.Exists || hashed.Size != size || hashed.SHA256 != sha256.Sum256(data) || hashed.Mode != whole.Mode {
+		t.Errorf("HashOnly: got size %d, exists %v, %d bytes of data, mode %v; want size %d, exists, no data, mode %v, the file's sha256",
+			hashed.Size, hashed.Exists, len(hashed.Data), hashed.Mode, size, whole.Mode)
+	}
+	if whole.SHA256 != hashed.SHA256 || whole.Size != hashed.Size {
+		t.Errorf("HashOnly sha256/size differ from a whole read's")
+	}
+	if wholeAlloc < size {
+		t.Fatalf("the control allocated %d bytes for a %d-byte file; the measure does not work", wholeAlloc, size)
+	}
+	if hashAlloc > 4<<20 {
+		t.Errorf("HashOnly allocated %d bytes for a %d-byte file; want no more than a few MiB", hashAlloc, size)
+	}
+	t.Logf("allocated: whole read %d MiB, HashOnly %d KiB", wholeAlloc>>20, hashAlloc>>10)
+
+	if c, err := r.ReadVersion(ctx, "missing", HashOnly()); err != nil || c.Exists {
+		t.Errorf("HashOnly of a missing file: %+v, %v; want Exists false, nil", c, err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadVersion(ctx, "d", HashOnly()); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("HashOnly of a directory: %v; want ErrNotRegular", err)
 	}
 }
