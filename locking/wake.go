@@ -25,9 +25,9 @@ import (
 // subscribed) or only names it, and it retries.
 type wakeHub struct {
 	client redis.UniversalClient
-	// orphan releases a lease handed to a lease id of the locker's for which
-	// no Acquire runs (it gave up just before), so that the key is not held
-	// for a TTL by no one.
+	// orphan releases a lease handed to a lease id of the locker's that no
+	// Acquire waits for and no lease holds (its Acquire gave up just
+	// before), so that the key is not held for a TTL by no one.
 	orphan func(keys Keys, id string)
 
 	mu       sync.Mutex
@@ -65,10 +65,12 @@ type waiter struct {
 
 // inbox is where an Acquire receives its wake-ups (c, buffered 1) and the
 // lease a release hands it (grant, guarded by hub.mu). It is registered in
-// the locker's hub under the lease id while the Acquire runs, from before
-// its first attempt, so that a grant arriving before the Acquire joined the
-// hub's subscription still reaches it, and only a grant for a lease id with
-// no Acquire running is released as unwanted.
+// the locker's hub under the lease id from before the Acquire's first
+// attempt until the Acquire fails or, once it has the lease, until the lease
+// ends: a grant arriving before the Acquire joined the hub's subscription
+// still reaches it, a late copy of a grant for a lease already held is
+// ignored, and only a grant for a lease id with neither is released as
+// unwanted.
 type inbox struct {
 	hub   *wakeHub
 	c     chan struct{}
@@ -307,7 +309,7 @@ func (ch *hubChannel) wakeAll() {
 // may claim the lease, which is woken, or a grant handing the lease to an
 // Acquire of this locker, delivered to its inbox. The locker's other
 // waiters on the key are not woken (they are behind it in line). It returns
-// the lease id of a grant for which no Acquire runs, "" otherwise. h.mu is
+// the lease id of a grant for which no inbox is open, "" otherwise. h.mu is
 // held.
 func (h *wakeHub) deliver(ch *hubChannel, payload string) (orphan string) {
 	if w := ch.find(payload); w != nil {
