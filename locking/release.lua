@@ -15,7 +15,8 @@
 -- not "1", deletes lock and token and turns to the first waiter in line whose
 -- place has not expired. Its release channel (ARGV[2] .. ":" .. its lease id
 -- without the last "/" part, see Keys.WakeChannel) is its locker's own.
--- When that locker is subscribed to it and ARGV[4] is not "0", the lease is
+-- When that locker is subscribed to it (PUBSUB NUMSUB; refused by an ACL
+-- counts as not) and ARGV[4] is not "0", the lease is
 -- handed over: the lock set to the waiter's lease id for ARGV[4] ms, a new
 -- token taken from the fence, the waiter's place removed, and the grant
 -- published there ("+" token " " TTL " " length of the lease id ":" lease id,
@@ -71,8 +72,10 @@ if owned and ARGV[5] ~= '1' then
       local channel = ARGV[2] .. ':' .. (string.match(head, '^(.*)/') or head)
       local ttl = tonumber(ARGV[4])
       -- Handed over only to a locker that hears of it: a waiter whose
-      -- process died would otherwise hold the lease for a whole TTL.
-      if ttl > 0 and redis.call('PUBSUB', 'NUMSUB', channel)[2] > 0 then
+      -- process died would otherwise hold the lease for a whole TTL. (An ACL
+      -- that refuses PUBSUB: no one is known to listen.)
+      local subs = ttl > 0 and redis.pcall('PUBSUB', 'NUMSUB', channel)
+      if type(subs) == 'table' and tonumber(subs[2]) and tonumber(subs[2]) > 0 then
         local tok = redis.call('INCR', KEYS[5])
         redis.call('SET', KEYS[1], head, 'PX', ttl)
         redis.call('SET', KEYS[2], tok, 'PX', ttl)

@@ -49,3 +49,56 @@ func TestWaitWithoutSubscription(t *testing.T) {
 		t.Errorf("waiter took %v to take over a lease that expired after 300ms; want well before its %v deadline", took, deadline)
 	}
 }
+
+// TestHandoffWithoutPubsubCommand: under an ACL that refuses PUBSUB (which
+// the release script asks whether the first waiter's locker listens), the
+// release still succeeds and names the waiter, which claims the lease.
+func TestHandoffWithoutPubsubCommand(t *testing.T) {
+	r := needRedis(t)
+	admin := testClient(t, r.Addr())
+	ctx := ctxTimeout(t, 20*time.Second)
+	user := "nopubsub-" + time.Now().Format("150405.000000000")
+	if err := admin.Do(ctx, "ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all", "-pubsub").Err(); err != nil {
+		t.Skip("ACL SETUSER:", err)
+	}
+	t.Cleanup(func() { admin.Do(context.Background(), "ACL", "DELUSER", user) })
+	c := redis.NewClient(&redis.Options{Addr: r.Addr(), Username: user, Password: "pw", DisableIdentity: true, MaxRetries: -1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	if err := c.Do(ctx, "PUBSUB", "NUMSUB", "x").Err(); err == nil {
+		t.Fatal("PUBSUB allowed under the ACL; the test needs it refused")
+	}
+	l := NewRedisLocker(c, uniqueVolume(t))
+	t.Cleanup(func() { l.Close() })
+	holder, err := l.Acquire(ctx, "k", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan Lease, 1)
+	go func() {
+		le, err := l.Acquire(ctx, "k", 20*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- le
+	}()
+	waitUntil(t, 5*time.Second, "the waiter is in line", func() bool {
+		n, _ := admin.ZCard(ctx, l.Keys("k").Queue).Result()
+		return n == 1
+	})
+	waitUntil(t, 5*time.Second, "the waiter's subscription is confirmed", func() bool {
+		n, ok := hubWaiters(l, wakeChannel(l, "k"))
+		return n == 1 && ok
+	})
+	if err := holder.Release(ctx, nil, "k"); err != nil {
+		t.Fatalf("release under an ACL without PUBSUB: %v", err)
+	}
+	select {
+	case le := <-got:
+		if le == nil {
+			t.Fatal("waiter's Acquire failed")
+		}
+		le.Release(context.Background(), nil, "k")
+	case <-time.After(5 * time.Second):
+		t.Fatal("waiter did not get the lease within 5s of the release (its holder's TTL is 20s)")
+	}
+}
