@@ -713,12 +713,22 @@ func TestLateGrantKeepsLease(t *testing.T) {
 	if n, err := l.client.Publish(ctx, keys.WakeChannel(le.ID()), late).Result(); err != nil || n != 1 {
 		t.Fatalf("publish: %d receivers, %v; want the locker's subscription", n, err)
 	}
-	// Published after the late grant on the same channel: once the locker
-	// has seen this, it has seen the grant.
-	if err := l.client.Publish(ctx, keys.WakeChannel(le.ID()), "marker").Err(); err != nil {
+	// A marker published after the late grant on the same channel, as a
+	// grant for an inbox of the test's: once the locker has delivered it,
+	// it has handled the late grant (and started an orphan's release, if it
+	// took it for one).
+	marker := l.idPrefix + "/marker"
+	in := l.hub.openInbox(marker)
+	defer l.hub.closeInbox(marker)
+	if err := l.client.Publish(ctx, keys.WakeChannel(le.ID()), fmt.Sprintf("+1 1000 %d:%s", len(marker), marker)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // an orphan's release would have run by now
+	select {
+	case <-in.c:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the locker did not deliver the marker within 5s")
+	}
+	time.Sleep(200 * time.Millisecond) // an orphan's release, once started, has run by now
 	if v, err := l.client.Get(ctx, keys.Lock).Result(); err != nil || v != le.ID() {
 		t.Errorf("lock holds %q, %v after a late grant; want the holder %s", v, err, le.ID())
 	}
