@@ -65,7 +65,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // who held the lease or lock when the wait ended.
 type HolderError struct {
 	Key string
-	// Lease is the holder's lease value "<host>/<pid>/<random>" (Redis), or "".
+	// Lease is the holder's lease value "<host>/<pid>/<locker>/<random>"
+	// (Redis), or "".
 	Lease string
 	// PID is the pid holding the file lock (from /proc/locks), or 0 when unknown.
 	PID int

@@ -20,7 +20,8 @@ type Locker interface {
 type Lease interface {
 	// Key is the canonical relative path the lease is for.
 	Key() string
-	// ID is the lease value "<host>/<pid>/<random hex>".
+	// ID is the lease value: "<host>/<pid>/<locker>/<random hex>" for a
+	// RedisLocker, "<host>/<pid>/<random hex>" for a LocalLocker.
 	ID() string
 	// Token is the fencing token; it changes only when CheckFloor raises it.
 	Token() uint64
