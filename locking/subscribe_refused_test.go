@@ -15,18 +15,8 @@ import (
 // on the holder's PTTL, instead of waiting for the confirmation until its
 // deadline.
 func TestWaitWithoutSubscription(t *testing.T) {
-	r := needRedis(t)
-	admin := testClient(t, r.Addr())
 	ctx := ctxTimeout(t, 20*time.Second)
-	user := "nosub-" + time.Now().Format("150405.000000000")
-	if err := admin.Do(ctx, "ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all", "-subscribe").Err(); err != nil {
-		t.Skip("ACL SETUSER:", err)
-	}
-	t.Cleanup(func() { admin.Do(context.Background(), "ACL", "DELUSER", user) })
-	c := redis.NewClient(&redis.Options{Addr: r.Addr(), Username: user, Password: "pw", DisableIdentity: true, MaxRetries: -1, ContextTimeoutEnabled: true})
-	t.Cleanup(func() { c.Close() })
-	l := NewRedisLocker(c, uniqueVolume(t))
-	t.Cleanup(func() { l.Close() })
+	l, _, _ := aclLocker(t, ctx, "nosub", "-subscribe")
 
 	holder, err := l.Acquire(ctx, "k", 300*time.Millisecond)
 	if err != nil {
@@ -54,21 +44,11 @@ func TestWaitWithoutSubscription(t *testing.T) {
 // the release script asks whether the first waiter's locker listens), the
 // release still succeeds and names the waiter, which claims the lease.
 func TestHandoffWithoutPubsubCommand(t *testing.T) {
-	r := needRedis(t)
-	admin := testClient(t, r.Addr())
 	ctx := ctxTimeout(t, 20*time.Second)
-	user := "nopubsub-" + time.Now().Format("150405.000000000")
-	if err := admin.Do(ctx, "ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all", "-pubsub").Err(); err != nil {
-		t.Skip("ACL SETUSER:", err)
-	}
-	t.Cleanup(func() { admin.Do(context.Background(), "ACL", "DELUSER", user) })
-	c := redis.NewClient(&redis.Options{Addr: r.Addr(), Username: user, Password: "pw", DisableIdentity: true, MaxRetries: -1, ContextTimeoutEnabled: true})
-	t.Cleanup(func() { c.Close() })
+	l, c, admin := aclLocker(t, ctx, "nopubsub", "-pubsub")
 	if err := c.Do(ctx, "PUBSUB", "NUMSUB", "x").Err(); err == nil {
 		t.Fatal("PUBSUB allowed under the ACL; the test needs it refused")
 	}
-	l := NewRedisLocker(c, uniqueVolume(t))
-	t.Cleanup(func() { l.Close() })
 	holder, err := l.Acquire(ctx, "k", 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -101,4 +81,23 @@ func TestHandoffWithoutPubsubCommand(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("waiter did not get the lease within 5s of the release (its holder's TTL is 20s)")
 	}
+}
+
+// aclLocker returns a locker whose client logs in as a new ACL user (name
+// plus a time stamp) allowed everything but deny, that client, and an admin
+// client. The user is deleted when the test ends.
+func aclLocker(t *testing.T, ctx context.Context, name, deny string) (*RedisLocker, *redis.Client, *redis.Client) {
+	t.Helper()
+	r := needRedis(t)
+	admin := testClient(t, r.Addr())
+	user := name + "-" + time.Now().Format("150405.000000000")
+	if err := admin.Do(ctx, "ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all", deny).Err(); err != nil {
+		t.Skip("ACL SETUSER:", err)
+	}
+	t.Cleanup(func() { admin.Do(context.Background(), "ACL", "DELUSER", user) })
+	c := redis.NewClient(&redis.Options{Addr: r.Addr(), Username: user, Password: "pw", DisableIdentity: true, MaxRetries: -1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	l := NewRedisLocker(c, uniqueVolume(t))
+	t.Cleanup(func() { l.Close() })
+	return l, c, admin
 }
