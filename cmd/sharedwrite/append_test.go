@@ -98,7 +98,7 @@ func TestAppendRotateCLI(t *testing.T) {
 			defer wg.Done()
 			defer pw.Close()
 			i := 0
-			for ; i < each || feeding(rotating); i++ {
+			for ; i < each || isOpen(rotating); i++ {
 				if _, err := fmt.Fprintf(pw, "p%d %d\n", p, i); err != nil {
 					break // the appender is gone; its exit is reported below
 				}
@@ -167,30 +167,10 @@ func TestAppendRotateCLI(t *testing.T) {
 	}
 }
 
-// feeding reports whether ch is still open.
-func feeding(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return false
-	default:
-		return true
-	}
-}
-
 // waitNonEmpty waits until path exists and holds at least one byte.
 func waitNonEmpty(t *testing.T, path string, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		fi, err := os.Stat(path)
-		if err == nil && fi.Size() > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still empty or missing after %v: %v", path, d, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitStat(t, path, d, "exist and hold at least one byte", func(fi os.FileInfo) bool { return fi.Size() > 0 })
 }
 
 // TestRotateCLIOptions: --keep prunes, --copytruncate keeps the file a

@@ -190,9 +190,12 @@ func (s *started) wait(t *testing.T, d time.Duration) int {
 	}
 }
 
-func (s *started) running() bool {
+func (s *started) running() bool { return isOpen(s.done) }
+
+// isOpen reports whether ch is still open (nothing has closed it).
+func isOpen(ch <-chan struct{}) bool {
 	select {
-	case <-s.done:
+	case <-ch:
 		return false
 	default:
 		return true
@@ -202,14 +205,24 @@ func (s *started) running() bool {
 // waitForFile waits until path exists.
 func waitForFile(t *testing.T, path string, d time.Duration) {
 	t.Helper()
+	waitStat(t, path, d, "exist", func(os.FileInfo) bool { return true })
+}
+
+// waitStat waits until path exists and ok accepts its os.Stat (want says
+// what that means, for the failure).
+func waitStat(t *testing.T, path string, d time.Duration, want string, ok func(os.FileInfo) bool) {
+	t.Helper()
 	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if _, err := os.Stat(path); err == nil {
+	for {
+		fi, err := os.Stat(path)
+		if err == nil && ok(fi) {
 			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not %s after %v: %v", path, want, d, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("%s did not appear within %v", path, d)
 }
 
 // leftovers lists files in dir whose names look like sharedwrite temps.
