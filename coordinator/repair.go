@@ -42,8 +42,9 @@ type Repair struct {
 //
 // The file is adopted as it is, as for a key with no record: the repair does
 // not know which version the lost record described. It hashes the file
-// through a 1 MiB buffer (writer.HashOnly), whatever its size. A fence from a token that only a lost section held
-// is lost with it; the new floor is the repair's token.
+// through a 1 MiB buffer (writer.HashOnly), whatever its size. A fence from
+// a token that only a lost section held is lost with it; the new floor is
+// the repair's token.
 func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, error) {
 	ctx, o := c.tel.startOp(ctx, "repair-record", name)
 	var rep Repair
