@@ -4,6 +4,7 @@
 # runs as root, then vets, runs every package's tests with the race detector
 # (each package under its own time budget), and cross-builds for darwin and windows.
 
+SHELL     := /bin/bash
 GO        ?= go
 # Each package's test binary is killed past this budget; the whole run stays well
 # under CI's 20 minutes on 2 cores because packages run in parallel (-p 2).
@@ -36,8 +37,18 @@ test-prereqs:
 vet:
 	$(GO) vet ./...
 
+# unit keeps the whole output in TEST_LOG and, when a test fails, repeats at
+# the end (where a viewer that shows only the tail still finds them) the last
+# lines each failed package printed (a test binary that exits without a
+# report, by os.Exit or log.Fatal, shows only there) and the failing tests.
+TEST_LOG ?= $(or $(TMPDIR),/tmp)/sharedwrite-test.log
 unit:
-	$(GO) test $(TEST_FLAGS) ./...
+	@set -o pipefail; $(GO) test $(TEST_FLAGS) ./... 2>&1 | tee $(TEST_LOG) || { \
+	  status=$$?; echo; echo "=== the last lines of each failed package (whole output in $(TEST_LOG)):"; \
+	  grep -E -B20 '^FAIL[[:space:]]' $(TEST_LOG) | grep -Ev '^ok[[:space:]]' | head -n 150; \
+	  echo "=== the failing tests:"; \
+	  grep -E -A15 -- '--- FAIL|^panic: |test timed out' $(TEST_LOG) | head -n 150; \
+	  exit $$status; }
 
 cross:
 	GOOS=darwin GOARCH=arm64 $(GO) build ./...

@@ -3,7 +3,12 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,5 +69,176 @@ func TestCloseStopsLockerPubSub(t *testing.T) {
 		t.Errorf("caller's client after Close: %v", err)
 	} else if err != nil {
 		t.Errorf("caller's client was closed by Close: %v", err)
+	}
+}
+
+// TestCloseDuringWrite: Close at any moment of a running WriteFile. The
+// write's result tells the truth about the file (nil or durability
+// unconfirmed: the new content; any other error: the old), it has returned
+// by the time Close returns, and no temp is left.
+func TestCloseDuringWrite(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			rounds := 150
+			if testing.Short() {
+				rounds = 30
+			}
+			// Calibrate the moments of Close to a write's duration here.
+			root := t.TempDir()
+			c := open(t, m, root)
+			ctx := ctxT(t, 2*time.Minute)
+			start := time.Now()
+			for i := range 20 {
+				if err := c.WriteFile(ctx, "f", []byte(strconv.Itoa(i)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			span := time.Since(start) / 20
+			var committed, aborted int
+			for i := range rounds {
+				root := t.TempDir()
+				mustWrite(t, filepath.Join(root, "f"), "old")
+				c := open(t, m, root)
+				done := make(chan error, 1)
+				go func() { done <- c.WriteFile(ctx, "f", []byte("new"), 0o644) }()
+				time.Sleep(time.Duration(rand.Int64N(int64(span))))
+				if err := c.Close(); err != nil {
+					t.Fatalf("round %d: Close: %v", i, err)
+				}
+				var err error
+				select {
+				case err = <-done:
+				case <-time.After(5 * time.Second):
+					// Close returns once the operation is done with the
+					// handles; its return follows at once.
+					t.Fatalf("round %d: WriteFile still running 5s after Close returned", i)
+				}
+				got := readFile(t, filepath.Join(root, "f"))
+				switch {
+				case got == "new" && (err == nil || errors.Is(err, ErrDurabilityUnconfirmed)):
+					committed++
+				case got == "old" && err != nil && !errors.Is(err, ErrDurabilityUnconfirmed):
+					aborted++
+					if !errors.Is(err, ErrClosed) {
+						t.Errorf("round %d: not committed with %v; want ErrClosed", i, err)
+					}
+				default:
+					t.Fatalf("round %d: file holds %q, WriteFile returned %v", i, got, err)
+				}
+				if temps := tempsIn(t, root); len(temps) > 0 {
+					t.Fatalf("round %d: temps left: %q", i, temps)
+				}
+			}
+			t.Logf("%d rounds over %v: %d committed, %d not", rounds, span, committed, aborted)
+			if committed == 0 || aborted == 0 {
+				t.Errorf("Close fell only on one side of the commit (%d committed, %d not): the moments do not cover the write", committed, aborted)
+			}
+		})
+	}
+}
+
+// tempsIn lists the writer's temps in dir.
+func tempsIn(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var temps []string
+	for _, e := range es {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			temps = append(temps, e.Name())
+		}
+	}
+	return temps
+}
+
+// TestCloseEndsWaitingOperation: an operation waiting for a key another
+// coordinator holds ends with ErrClosed when its coordinator is closed,
+// long before its own deadline, and Close does not wait for that deadline.
+func TestCloseEndsWaitingOperation(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			root := t.TempDir()
+			holder := open(t, m, root)
+			holdKey(t, holder, "k")
+			c := open(t, m, root)
+			done := make(chan error, 1)
+			go func() { done <- c.WriteFile(ctxT(t, 2*time.Minute), "k", []byte("x"), 0o644) }()
+			time.Sleep(200 * time.Millisecond)
+			select {
+			case err := <-done:
+				t.Fatalf("WriteFile returned %v while the key was held", err)
+			default:
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- c.Close() }()
+			select {
+			case err := <-closed:
+				if err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("Close did not return within 20s while an operation waited for a key")
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrClosed) {
+					t.Errorf("waiting WriteFile after Close: %v; want ErrClosed", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("WriteFile still running 5s after Close returned")
+			}
+			if _, err := os.Stat(filepath.Join(root, "k")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("k after the closed write: %v; want it absent", err)
+			}
+		})
+	}
+}
+
+// TestCloseWithOpenFile: Close does not wait for a streaming File the caller
+// still has open; the File's writes and Commit then fail with ErrClosed,
+// nothing becomes visible, the temp is removed and the key is free for
+// another coordinator at once.
+func TestCloseWithOpenFile(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			root := t.TempDir()
+			c := open(t, m, root)
+			ctx := ctxT(t, time.Minute)
+			f, err := c.Create(ctx, "s", 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Write([]byte("part")); err != nil {
+				t.Fatal(err)
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- c.Close() }()
+			select {
+			case err := <-closed:
+				if err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("Close waited for an open File")
+			}
+			if _, err := f.Write([]byte("more")); !errors.Is(err, ErrClosed) {
+				t.Errorf("Write after Close: %v; want ErrClosed", err)
+			}
+			if err := f.Commit(ctx); !errors.Is(err, ErrClosed) {
+				t.Errorf("Commit after Close: %v; want ErrClosed", err)
+			}
+			if _, err := os.Stat(filepath.Join(root, "s")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("s after the closed File: %v; want it absent", err)
+			}
+			if temps := tempsIn(t, root); len(temps) > 0 {
+				t.Errorf("temps left: %q", temps)
+			}
+			other := open(t, m, root)
+			if err := other.WriteFile(ctxT(t, 2*time.Second), "s", []byte("other"), 0o644); err != nil {
+				t.Errorf("another coordinator's write after the closed File: %v", err)
+			}
+		})
 	}
 }

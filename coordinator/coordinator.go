@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -39,7 +38,8 @@ type Coordinator struct {
 	log         *slog.Logger
 	staleWindow time.Duration
 	host        string
-	closed      atomic.Bool
+	life        *lifetime   // running operations; Close (lifetime.go)
+	closed      atomic.Bool // Close was called
 
 	adoptMu   sync.Mutex
 	adoptedFL *locking.FileLock
@@ -71,7 +71,7 @@ func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error
 	if cfg.commitMargin >= cfg.leaseTTL {
 		return nil, wrap("open", root, fmt.Errorf("commit margin %v must be below the lease TTL %v", cfg.commitMargin, cfg.leaseTTL))
 	}
-	c := &Coordinator{cfg: cfg, log: cfg.logger, host: hostName()}
+	c := &Coordinator{cfg: cfg, log: cfg.logger, host: hostName(), life: newLifetime()}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -124,34 +124,6 @@ func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error
 	}
 	_ = ctx
 	return c, nil
-}
-
-// Close releases the coordinator's handles, the Redis locker's pub/sub
-// connection (and the Redis client it built from a URL; a client given with
-// WithRedis stays open). Operations still running fail; Close does not wait for them.
-func (c *Coordinator) Close() error {
-	if c.closed.Swap(true) {
-		return nil
-	}
-	var errs []error
-	if c.adoptedFL != nil {
-		errs = append(errs, c.adoptedFL.Close())
-	}
-	if c.locks != nil {
-		errs = append(errs, c.locks.Close())
-	}
-	if c.root != nil {
-		errs = append(errs, c.root.Close())
-	}
-	if l, ok := c.locker.(interface{ Close() error }); ok {
-		// The Redis locker's pub/sub connection and its reader, also when
-		// the caller supplied the client.
-		errs = append(errs, l.Close())
-	}
-	if c.ownClient != nil {
-		errs = append(errs, c.ownClient.Close())
-	}
-	return errors.Join(errs...)
 }
 
 // Root is the absolute path of the volume root.

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"log"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,6 +26,10 @@ const childEnv = "SHAREDWRITE_COORDINATOR_CHILD"
 func TestMain(m *testing.M) {
 	// Operations log their recoveries at Info; tests that check logs use their own logger.
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// SetDefault routes the log package through that handler at Info, which
+	// it drops: an Example's log.Fatal would exit without a word.
+	log.SetOutput(os.Stderr)
+	log.SetFlags(log.LstdFlags)
 	if role := os.Getenv(childEnv); role != "" {
 		os.Exit(runChild(role))
 	}

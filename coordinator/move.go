@@ -25,6 +25,11 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 	ctx, o := c.tel.startOp(ctx, "move", dst)
 	outcome := OutcomeNotCommitted
 	defer func() { o.end(ctx, outcome, err) }()
+	ctx, done, err := c.begin(ctx)
+	if err != nil {
+		return wrap("move", dst, err)
+	}
+	defer done()
 
 	dkey, err := c.resolve(dst)
 	if err != nil {

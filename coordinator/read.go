@@ -168,6 +168,11 @@ func (c *Coordinator) verify(ctx context.Context, h *held) (writer.Content, erro
 func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, err error) {
 	ctx, o := c.tel.startOp(ctx, "read", name)
 	defer func() { o.end(ctx, OutcomeRead, err) }()
+	ctx, done, err := c.begin(ctx)
+	if err != nil {
+		return nil, wrap("read", name, err)
+	}
+	defer done()
 	key, err := c.resolve(name)
 	if err != nil {
 		return nil, err

@@ -51,6 +51,12 @@ func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, er
 	outcome := OutcomeNotCommitted
 	var err error
 	defer func() { o.end(ctx, outcome, err) }()
+	ctx, done, err := c.begin(ctx)
+	if err != nil {
+		err = wrap("repair-record", name, err)
+		return rep, err
+	}
+	defer done()
 
 	key, err := c.resolve(name)
 	if err != nil {

@@ -35,6 +35,11 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 	ctx, o := c.tel.startOp(ctx, opName, name)
 	outcome := OutcomeNotCommitted
 	defer func() { o.end(ctx, outcome, err) }()
+	ctx, done, err := c.begin(ctx)
+	if err != nil {
+		return wrap(opName, name, err)
+	}
+	defer done()
 
 	key, err := resolve(name)
 	if err != nil {

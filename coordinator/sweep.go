@@ -25,9 +25,11 @@ type SweepReport struct {
 func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep SweepReport, err error) {
 	ctx, o := c.tel.startOp(ctx, "sweep", ".")
 	defer func() { o.end(ctx, outcomeOf(err), err) }()
-	if c.closed.Load() {
-		return rep, wrap("sweep", ".", ErrClosed)
+	ctx, done, err := c.begin(ctx)
+	if err != nil {
+		return rep, wrap("sweep", ".", err)
 	}
+	defer done()
 	// Intents first: their staged temps must not be swept as orphans.
 	var errs []error
 	entries, err := intentEntries(c.root.OS())

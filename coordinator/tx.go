@@ -57,6 +57,11 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 	ctx, o := c.tel.startOp(ctx, "tx", strings.Join(names, ","))
 	outcome := OutcomeNotCommitted
 	defer func() { o.end(ctx, outcome, err) }()
+	ctx, end, err := c.begin(ctx)
+	if err != nil {
+		return wrap("tx", strings.Join(names, ","), err)
+	}
+	defer end()
 	if len(files) == 0 {
 		return nil
 	}

@@ -84,8 +84,8 @@ func WatchAfter(token uint64) WatchOption {
 // A Redis outage is logged once (and its end once); Watch keeps polling the
 // volume meanwhile and resubscribes by itself. fn runs on Watch's goroutine,
 // one call at a time; while it runs, nothing is delivered. Watch returns fn's
-// error, or context.Cause(ctx) when ctx ends; end ctx (and let Watch return)
-// before closing the coordinator.
+// error, or context.Cause(ctx) when ctx ends; the coordinator's Close ends it
+// with ErrClosed (and waits for fn to return).
 func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx context.Context, ch Change) error, opts ...WatchOption) error {
 	cfg := watchConfig{interval: DefaultWatchInterval}
 	for _, o := range opts {
@@ -93,6 +93,11 @@ func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx contex
 			o(&cfg)
 		}
 	}
+	ctx, done, err := c.begin(ctx)
+	if err != nil {
+		return wrap("watch", name, err)
+	}
+	defer done()
 	key, err := c.resolve(name)
 	if err != nil {
 		return err

@@ -175,6 +175,7 @@ type File struct {
 	early   *earlyPrepare
 	once    sync.Once
 	opCtx   context.Context
+	closed  func() // ends the File's part in the coordinator's lifetime
 	outcome string
 }
 
@@ -183,8 +184,15 @@ type File struct {
 // The lease is held, and refreshed, until then: Commit or Abort must be called.
 func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode, opts ...writer.Option) (_ *File, err error) {
 	opCtx, o := c.tel.startOp(ctx, "create", name)
+	opCtx, closed, err := c.openFile(opCtx)
+	if err != nil {
+		err = wrap("create", name, err)
+		o.end(opCtx, OutcomeNotCommitted, err)
+		return nil, err
+	}
 	fail := func(err error) (*File, error) {
 		o.end(opCtx, OutcomeNotCommitted, err)
+		closed()
 		return nil, err
 	}
 	key, err := c.resolve(name)
@@ -205,7 +213,7 @@ func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode,
 	}
 	o.held(h)
 	octx, stop := withLeases(opCtx, h)
-	cf := &File{c: c, h: h, o: o, octx: octx, stop: stop, leave: leave, opCtx: opCtx}
+	cf := &File{c: c, h: h, o: o, octx: octx, stop: stop, leave: leave, opCtx: opCtx, closed: closed}
 	cf.f, err = c.root.Create(octx, key, perm, append(c.wopts(opCtx, o, nil, nil, opts), c.preCommitEarly(h, &cf.v, &cf.early))...)
 	if err != nil {
 		return nil, cf.done(nil, wrap("create", key, err))
@@ -235,12 +243,21 @@ func (f *File) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // Commit makes the written content visible (the full lease-aware, fenced
-// commit) and releases the lease. Errors are those of WriteFile.
+// commit) and releases the lease. Errors are those of WriteFile; after the
+// coordinator's Close, ErrClosed (the temp removed).
 func (f *File) Commit(ctx context.Context) error {
+	ctx, end, err := f.c.begin(ctx)
+	if err != nil {
+		if aerr := f.f.Abort(); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		return f.done(nil, wrap("commit", f.h.key, err))
+	}
+	defer end()
 	cctx, stop := withLeases(ctx, f.h)
 	sha, size := f.f.Sum()
 	f.early = f.c.startPrepare(cctx, f.h, sha, size)
-	err := f.f.Commit(cctx)
+	err = f.f.Commit(cctx)
 	f.early.wait()
 	stop()
 	v, err := committed(&f.v, wrapW("commit", f.h.key, err))
@@ -283,6 +300,7 @@ func (f *File) finishOnce(v *locking.Version, err error) error {
 	}
 	f.leave()
 	f.o.end(f.opCtx, outcome, err)
+	f.closed()
 	return err
 }
 
@@ -292,9 +310,11 @@ func (f *File) finishOnce(v *locking.Version, err error) error {
 func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMode) (err error) {
 	ctx, o := c.tel.startOp(ctx, "mkdir", name)
 	defer func() { o.end(ctx, outcomeOf(err), err) }()
-	if c.closed.Load() {
-		return wrap("mkdir", name, ErrClosed)
+	ctx, done, err := c.begin(ctx)
+	if err != nil {
+		return wrap("mkdir", name, err)
 	}
+	defer done()
 	leave, err := c.gate.enter(ctx)
 	if err != nil {
 		return wrap("queue", name, err)

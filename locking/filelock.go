@@ -239,7 +239,7 @@ func (l *FileLock) Lock(ctx context.Context) error {
 			waited := time.Since(start)
 			l.setLocked(false, waited)
 			pid, _ := l.Holder()
-			return &HolderError{Key: l.key, PID: pid, Waited: waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, ctx.Err())}
+			return &HolderError{Key: l.key, PID: pid, Waited: waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))}
 		case <-t.C:
 		}
 		if backoff *= 2; backoff > l.cfg.pollMax {

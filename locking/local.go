@@ -22,8 +22,8 @@ func NewLocalLocker(opts ...Option) *LocalLocker { return &LocalLocker{cfg: newC
 // until CheckFloor sets it to the record's floor + 1, its Done closes only on
 // Release or Abandon (never for loss) and Remaining is always ttl.
 func (l *LocalLocker) Acquire(ctx context.Context, key string, ttl time.Duration) (Lease, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, &Error{Op: "acquire", Key: key, Err: err}
+	if ctx.Err() != nil {
+		return nil, &Error{Op: "acquire", Key: key, Err: context.Cause(ctx)}
 	}
 	return newLocalLease(ctx, key, newLeaseID(leasePrefix(l.cfg.host)), 0, ttl, false), nil
 }
