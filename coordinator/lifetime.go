@@ -92,13 +92,14 @@ func (l *lifetime) lastOut() bool {
 // Close ends the coordinator. New operations fail with ErrClosed. Running
 // ones have their context cancelled with cause ErrClosed: one that has not
 // reached its commit point undoes its work and returns ErrClosed, one past it
-// finishes its commit; Close returns when they all have returned (a Lock,
-// Update or Watch function that ignores its ctx delays it). A streaming File
-// still open fails its writes and Commit with ErrClosed, and keeps the handles
-// it needs until its Commit or Abort, which the caller must still call. Then
-// Close releases the coordinator's handles and the Redis locker's pub/sub
-// connection (and the Redis client it built from a URL; a client given with
-// WithRedis stays open).
+// finishes its commit. Close returns when they all are done: a Lock, Update
+// or Watch function that ignores its ctx delays it, and one that calls Close
+// would wait for itself. A streaming File still open fails its writes and
+// Commit with ErrClosed and keeps the handles it needs until its Commit or
+// Abort, which the caller must still call. Then Close releases the
+// coordinator's handles and the Redis locker's pub/sub connection (and the
+// Redis client it built from a URL; a client given with WithRedis stays
+// open).
 func (c *Coordinator) Close() error {
 	l := c.life
 	l.mu.Lock()
