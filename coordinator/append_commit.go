@@ -35,13 +35,19 @@ func (a *Appender) commit(ctx context.Context, data []byte) error {
 		return a.c.appendHeld(ctx, h, &a.file, st, data, a.cfg.perm)
 	})
 	if rot != nil {
-		a.post.Add(1)
-		go func() {
-			defer a.post.Done()
-			if _, err := a.c.afterRotate(a.ctx, rot, a.cfg); err != nil {
-				a.c.log.WarnContext(a.ctx, "after a size-based rotation", "key", quote.Value(rot.key), "err", err)
-			}
-		}()
+		// The compression and pruning run on after the append; the
+		// coordinator's Close ends them (the rotated file may stay plain, as
+		// after a crash) and waits for them.
+		if pctx, done, err := a.c.begin(a.ctx); err == nil {
+			a.post.Add(1)
+			go func() {
+				defer a.post.Done()
+				defer done()
+				if _, err := a.c.afterRotate(pctx, rot, a.cfg); err != nil {
+					a.c.log.WarnContext(pctx, "after a size-based rotation", "key", quote.Value(rot.key), "err", err)
+				}
+			}()
+		}
 	}
 	return err
 }

@@ -61,8 +61,14 @@ func rotatedName(key string, t time.Time, token uint64) string {
 // rotation that the next holder of the key completes.
 func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption) (Rotation, error) {
 	cfg := newLogConfig(opts)
+	// Begun here too, for the compression and pruning after the rotation.
+	ctx, done, err := c.begin(ctx)
+	if err != nil {
+		return Rotation{}, wrap("rotate", name, err)
+	}
+	defer done()
 	var rot *rotation
-	err := c.run(ctx, "rotate", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+	err = c.run(ctx, "rotate", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		st, err := c.logState(ctx, h)
 		if err != nil {
 			return nil, err

@@ -167,7 +167,7 @@ func (c *Coordinator) gzipRotated(ctx context.Context, rel string) (string, erro
 	}
 	sum := sha256.New()
 	zw := gzip.NewWriter(wf)
-	n, err := io.Copy(zw, io.TeeReader(src, sum))
+	n, err := io.Copy(zw, io.TeeReader(ctxReader{ctx, src}, sum))
 	if err == nil {
 		err = zw.Close()
 	}
