@@ -242,3 +242,61 @@ func TestCloseWithOpenFile(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseEndsLockAndWatch: Close cancels the context of a Lock function
+// and of a Watch with cause ErrClosed, and returns once they have returned.
+func TestCloseEndsLockAndWatch(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			c := open(t, m, t.TempDir())
+			ctx := ctxT(t, time.Minute)
+			inLock := make(chan struct{})
+			var lockCause error
+			locked := make(chan error, 1)
+			go func() {
+				locked <- c.Lock(ctx, "k", func(ctx context.Context, _ LeaseInfo) error {
+					close(inLock)
+					<-ctx.Done()
+					lockCause = context.Cause(ctx)
+					return ctx.Err()
+				})
+			}()
+			watching := make(chan struct{})
+			watched := make(chan error, 1)
+			go func() {
+				watched <- c.Watch(ctx, "w", func(context.Context, Change) error { return nil },
+					watchStarted(func() { close(watching) }))
+			}()
+			for _, ch := range []chan struct{}{inLock, watching} {
+				select {
+				case <-ch:
+				case <-time.After(20 * time.Second):
+					t.Fatal("Lock or Watch did not start")
+				}
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- c.Close() }()
+			select {
+			case err := <-closed:
+				if err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("Close did not return within 20s")
+			}
+			for what, ch := range map[string]chan error{"Lock": locked, "Watch": watched} {
+				select {
+				case err := <-ch:
+					if !errors.Is(err, ErrClosed) && !(what == "Lock" && errors.Is(err, context.Canceled)) {
+						t.Errorf("%s after Close: %v; want ErrClosed", what, err)
+					}
+				case <-time.After(5 * time.Second):
+					t.Errorf("%s still running 5s after Close returned", what)
+				}
+			}
+			if !errors.Is(lockCause, ErrClosed) {
+				t.Errorf("cause seen by the Lock function: %v; want ErrClosed", lockCause)
+			}
+		})
+	}
+}
