@@ -171,16 +171,7 @@ func TestCloseEndsWaitingOperation(t *testing.T) {
 				t.Fatalf("WriteFile returned %v while the key was held", err)
 			default:
 			}
-			closed := make(chan error, 1)
-			go func() { closed <- c.Close() }()
-			select {
-			case err := <-closed:
-				if err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("Close did not return within 20s while an operation waited for a key")
-			}
+			closeWithin(t, c, "Close did not return within 20s while an operation waited for a key")
 			select {
 			case err := <-done:
 				if !errors.Is(err, ErrClosed) {
@@ -213,16 +204,7 @@ func TestCloseWithOpenFile(t *testing.T) {
 			if _, err := f.Write([]byte("part")); err != nil {
 				t.Fatal(err)
 			}
-			closed := make(chan error, 1)
-			go func() { closed <- c.Close() }()
-			select {
-			case err := <-closed:
-				if err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("Close waited for an open File")
-			}
+			closeWithin(t, c, "Close waited for an open File")
 			if _, err := f.Write([]byte("more")); !errors.Is(err, ErrClosed) {
 				t.Errorf("Write after Close: %v; want ErrClosed", err)
 			}
@@ -274,16 +256,7 @@ func TestCloseEndsLockAndWatch(t *testing.T) {
 					t.Fatal("Lock or Watch did not start")
 				}
 			}
-			closed := make(chan error, 1)
-			go func() { closed <- c.Close() }()
-			select {
-			case err := <-closed:
-				if err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("Close did not return within 20s")
-			}
+			closeWithin(t, c, "Close did not return within 20s")
 			for what, ch := range map[string]chan error{"Lock": locked, "Watch": watched} {
 				select {
 				case err := <-ch:
@@ -298,5 +271,21 @@ func TestCloseEndsLockAndWatch(t *testing.T) {
 				t.Errorf("cause seen by the Lock function: %v; want ErrClosed", lockCause)
 			}
 		})
+	}
+}
+
+// closeWithin closes c and fails the test with why unless Close returns
+// within 20 s.
+func closeWithin(t *testing.T, c *Coordinator, why string) {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal(why)
 	}
 }
