@@ -94,7 +94,9 @@ func Keep(n int) LogOption { return func(c *logConfig) { c.keep = n } }
 func MaxAge(d time.Duration) LogOption { return func(c *logConfig) { c.maxAge = d } }
 
 // Gzip compresses the rotated file: into a temp, verified by reading it back,
-// published, and only then is the plain rotated file removed.
+// published, and only then is the plain rotated file removed. The plain
+// rotated files that a rotator left (it died or was closed before compressing
+// them), rotated over a minute before, are compressed too.
 func Gzip() LogOption { return func(c *logConfig) { c.gzip = true } }
 
 // CopyTruncate rotates by copying the live file and truncating it in place

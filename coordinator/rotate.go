@@ -332,7 +332,9 @@ func (c *Coordinator) truncateLive(key string, n int64) error {
 }
 
 // afterRotate compresses the rotated file (Gzip) and prunes old rotated files
-// (Keep, MaxAge). It needs no lease: rotated files never change.
+// (Keep, MaxAge). It needs no lease: rotated files never change. With Gzip it
+// then compresses the plain rotated files that an earlier rotator left (it
+// died or was closed before compressing them).
 func (c *Coordinator) afterRotate(ctx context.Context, rot *rotation, cfg logConfig) (Rotation, error) {
 	out := Rotation{Name: rot.rotated, Generation: rot.gen}
 	if cfg.gzip {
@@ -342,12 +344,45 @@ func (c *Coordinator) afterRotate(ctx context.Context, rot *rotation, cfg logCon
 		}
 		out.Name = gz
 	}
-	removed, err := c.pruneRotated(ctx, rot.key, cfg.keep, cfg.maxAge, time.Now())
+	now := time.Now()
+	removed, err := c.pruneRotated(ctx, rot.key, cfg.keep, cfg.maxAge, now)
 	out.Removed = removed
 	if err != nil {
 		return out, fmt.Errorf("prune rotated files: %w", err)
 	}
+	if cfg.gzip {
+		if err := c.gzipLeftovers(ctx, rot.key, now); err != nil {
+			return out, fmt.Errorf("compress rotated files left plain: %w", err)
+		}
+	}
 	return out, nil
+}
+
+// leftoverAge is how long ago a plain rotated file must have been rotated to
+// count as left by its rotator rather than being compressed by it now.
+const leftoverAge = time.Minute
+
+// gzipLeftovers compresses key's plain rotated files rotated more than
+// leftoverAge before now. Two processes compressing the same file publish
+// one .gz (gzipRotated); one pruned meanwhile is skipped.
+func (c *Coordinator) gzipLeftovers(ctx context.Context, key string, now time.Time) error {
+	files, err := c.listRotated(key)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range files {
+		if f.Gzip || now.Sub(f.Time) < leftoverAge {
+			continue
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if _, err := c.gzipRotated(ctx, f.Name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // logWopts are the writer options of the file steps of appends and

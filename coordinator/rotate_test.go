@@ -329,3 +329,68 @@ func TestRotateWithdrawsRotationThatCannotComplete(t *testing.T) {
 		t.Errorf("generation %d after a withdrawn rotation; want %d", rec.Committed.Generation, p.Generation-1)
 	}
 }
+
+// TestRotateCompressesLeftovers: a gzip rotation also compresses the plain
+// rotated files an earlier rotator left (rotated over a minute ago), and
+// leaves alone a plain one rotated just now (which its rotator may be
+// compressing).
+func TestRotateCompressesLeftovers(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			root := t.TempDir()
+			c := open(t, m, root)
+			ctx := ctxT(t, time.Minute)
+			a := c.Appender("app.log")
+			defer a.Close()
+			rotate := func(line string, opts ...LogOption) Rotation {
+				t.Helper()
+				if err := a.Append(ctx, []byte(line)); err != nil {
+					t.Fatal(err)
+				}
+				r, err := c.Rotate(ctx, "app.log", opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			// A plain rotated file from two minutes ago: its rotator did not
+			// compress it.
+			r1 := rotate("one\n")
+			rf, err := c.RotatedFiles("app.log")
+			if err != nil || len(rf) != 1 {
+				t.Fatalf("RotatedFiles: %v, %v", rf, err)
+			}
+			old := rotatedName("app.log", rf[0].Time.Add(-2*time.Minute), rf[0].Token)
+			if err := os.Rename(filepath.Join(root, r1.Name), filepath.Join(root, old)); err != nil {
+				t.Fatal(err)
+			}
+			recent := rotate("two\n")
+			rotate("three\n", Gzip())
+
+			rf, err = c.RotatedFiles("app.log")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, f := range rf {
+				got[f.Name] = true
+			}
+			want := []string{old + ".gz", recent.Name}
+			for _, n := range want {
+				if !got[n] {
+					t.Errorf("rotated files %v; want %s among them", rf, n)
+				}
+			}
+			if got[old] {
+				t.Errorf("the leftover %s is still plain", old)
+			}
+			if len(rf) != 3 {
+				t.Errorf("rotated files %v; want 3", rf)
+			}
+			lines, _ := logLines(t, c, "app.log")
+			if s := strings.Join(lines, ""); s != "one\ntwo\nthree\n" {
+				t.Errorf("records across the rotated files: %q", s)
+			}
+		})
+	}
+}
