@@ -171,28 +171,57 @@ func (r *Redis) Start() error {
 // process_id pid, and fails as soon as the process exits or another process
 // answers there.
 func (r *Redis) waitOurs(pid int, exited <-chan struct{}, within time.Duration) error {
+	o := &redis.Options{Addr: r.Addr(), Password: r.Password, TLSConfig: r.tlsConf}
+	err := poll(o, within, exited, func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "server").Result()
+		if err != nil {
+			return err
+		}
+		if got := infoField(info, "process_id"); got != strconv.Itoa(pid) {
+			return finalError{fmt.Errorf("%w: %s answers as process %q, not as the redis-server started here (pid %d)", errLostPort, r.Addr(), got, pid)}
+		}
+		return nil
+	})
+	var fe finalError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return fe.error
+	case errors.Is(err, errExited):
+		return fmt.Errorf("%w: redis-server (pid %d) for %s %w", errLostPort, pid, r.Addr(), err)
+	}
+	return fmt.Errorf("redis at %s (pid %d) did not answer within %v: %w", r.Addr(), pid, within, err)
+}
+
+// finalError is a probe's answer that polling again cannot change.
+type finalError struct{ error }
+
+// errExited: the polled server's process exited.
+var errExited = errors.New("exited before it answered")
+
+// poll runs probe against the server of o, with a fresh client (no retries,
+// a 200 ms dial timeout) and a 1 s timeout, every 20 ms until it returns nil
+// or a finalError, exited is closed (nil: never) or within has passed. It
+// returns nil, the finalError, errExited or the last probe error.
+func poll(o *redis.Options, within time.Duration, exited <-chan struct{}, probe func(context.Context, *redis.Client) error) error {
 	deadline := time.Now().Add(within)
+	opts := *o
+	opts.DisableIdentity, opts.MaxRetries, opts.DialTimeout = true, -1, 200*time.Millisecond
 	var last error
 	for {
 		select {
 		case <-exited:
-			return fmt.Errorf("%w: redis-server (pid %d) for %s exited before it answered (last: %v)", errLostPort, pid, r.Addr(), last)
+			return fmt.Errorf("%w (last: %v)", errExited, last)
 		default:
 		}
-		c := redis.NewClient(&redis.Options{Addr: r.Addr(), Password: r.Password, TLSConfig: r.tlsConf, DisableIdentity: true, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+		c := redis.NewClient(&opts)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		var info string
-		info, last = c.Info(ctx, "server").Result()
+		last = probe(ctx, c)
 		cancel()
 		c.Close()
-		if last == nil {
-			if got := infoField(info, "process_id"); got != strconv.Itoa(pid) {
-				return fmt.Errorf("%w: %s answers as process %q, not as the redis-server started here (pid %d)", errLostPort, r.Addr(), got, pid)
-			}
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("redis at %s (pid %d) did not answer within %v: %v", r.Addr(), pid, within, last)
+		if last == nil || errors.As(last, new(finalError)) || time.Now().After(deadline) {
+			return last
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -237,30 +266,19 @@ func (r *Redis) Restart() error {
 
 // WaitRedis waits until addr answers PING with PONG.
 func WaitRedis(addr string, within time.Duration) error {
-	return waitRedis(addr, "", within)
+	err := poll(&redis.Options{Addr: addr}, within, nil, func(ctx context.Context, c *redis.Client) error {
+		return c.Ping(ctx).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("redis at %s did not answer PING within %v: %w", addr, within, err)
+	}
+	return nil
 }
 
 // directClient is a client of the one server at addr, without retries: for
 // probes and commands the rig sends to that server.
 func directClient(addr string) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
-}
-
-func waitRedis(addr, password string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	var last error
-	for time.Now().Before(deadline) {
-		c := redis.NewClient(&redis.Options{Addr: addr, Password: password, DisableIdentity: true, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		last = c.Ping(ctx).Err()
-		cancel()
-		c.Close()
-		if last == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("redis at %s did not answer PING within %v: %v", addr, within, last)
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
