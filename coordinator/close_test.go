@@ -289,3 +289,69 @@ func closeWithin(t *testing.T, c *Coordinator, why string) {
 		t.Fatal(why)
 	}
 }
+
+// TestCloseTwice: two Close calls at once both return when the operations
+// have ended and the handles are closed, with the same result.
+func TestCloseTwice(t *testing.T) {
+	c := open(t, local, t.TempDir())
+	inLock := make(chan struct{})
+	locked := make(chan error, 1)
+	go func() {
+		locked <- c.Lock(ctxT(t, time.Minute), "k", func(ctx context.Context, _ LeaseInfo) error {
+			close(inLock)
+			<-ctx.Done()
+			time.Sleep(200 * time.Millisecond) // the function is slow to return
+			return nil
+		})
+	}()
+	<-inLock
+	results := make(chan error, 2)
+	for range 2 {
+		go func() { results <- c.Close() }()
+	}
+	for range 2 {
+		select {
+		case err := <-results:
+			if err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if _, err := c.Writer().OS().Stat("."); err == nil {
+				t.Error("a Close returned while the root was still open")
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Close did not return within 20s")
+		}
+	}
+	if err := <-locked; err != nil {
+		t.Errorf("Lock: %v", err)
+	}
+}
+
+// TestCloseDuringStaleViewRead: a read that is waiting out the stale-view
+// window for the file to match its record ends with ErrClosed when the
+// coordinator is closed; it does not adopt the mismatching content as an
+// edit made outside sharedwrite.
+func TestCloseDuringStaleViewRead(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root, WithStaleWindow(time.Minute))
+	ctx := ctxT(t, 2*time.Minute)
+	if err := c.WriteFile(ctx, "f", []byte("recorded"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(root, "f"), "not what the record says")
+	read := make(chan error, 1)
+	go func() {
+		_, err := c.ReadFile(context.Background(), "f") // no deadline: the whole window
+		read <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	closeWithin(t, c, "Close did not return within 20s while a read waited out the window")
+	select {
+	case err := <-read:
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("ReadFile cancelled by Close: %v; want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadFile still running 5s after Close returned")
+	}
+}

@@ -19,10 +19,13 @@ type lifetime struct {
 	gone    bool // the handles were closed (by Close or by the last File)
 	cancels map[uint64]context.CancelCauseFunc
 	next    uint64
+
+	closed   chan struct{} // closed when the first Close returns
+	closeErr error         // what it returned
 }
 
 func newLifetime() *lifetime {
-	l := &lifetime{cancels: make(map[uint64]context.CancelCauseFunc)}
+	l := &lifetime{cancels: make(map[uint64]context.CancelCauseFunc), closed: make(chan struct{})}
 	l.idle = sync.NewCond(&l.mu)
 	return l
 }
@@ -104,13 +107,12 @@ func (c *Coordinator) Close() error {
 	l := c.life
 	l.mu.Lock()
 	if l.closing {
-		// Another Close: wait for the first to finish with the operations.
-		for l.running > 0 {
-			l.idle.Wait()
-		}
+		// Another Close: it returns what the first returns, when it does.
 		l.mu.Unlock()
-		return nil
+		<-l.closed
+		return l.closeErr
 	}
+	defer close(l.closed)
 	l.closing = true
 	c.closed.Store(true)
 	for _, cancel := range l.cancels {
@@ -124,7 +126,8 @@ func (c *Coordinator) Close() error {
 	if !last {
 		return nil // the last open File closes the handles
 	}
-	return c.closeHandles()
+	l.closeErr = c.closeHandles()
+	return l.closeErr
 }
 
 // closeHandles closes what Open opened.

@@ -130,6 +130,11 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 		if c.cfg.strict {
 			return ct, nil, wrap("fresh read", key, err)
 		}
+		if ctx.Err() != nil {
+			// Cancelled (Close, the caller) before the window ran out: the
+			// mismatch may still be a stale cache, so it is not adopted.
+			return ct, nil, wrap("fresh read", key, err)
+		}
 		if window < c.staleWindow {
 			// The deadline cut the window short: the mismatch may still be
 			// a stale cache, so it is not adopted.

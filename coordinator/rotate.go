@@ -58,7 +58,10 @@ func rotatedName(key string, t time.Time, token uint64) string {
 //
 // A missing or empty live file is not rotated (Rotation.Name is ""). A
 // rotator that dies after the rotation's pending record was written leaves a
-// rotation that the next holder of the key completes.
+// rotation that the next holder of the key completes. An error with
+// Rotation.Name set comes from the work after the rotation, which was made:
+// the compression (the file stays plain, and a later gzip rotation compresses
+// it) or the pruning; Close ends that work with ErrClosed.
 func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption) (Rotation, error) {
 	cfg := newLogConfig(opts)
 	// Begun here too, for the compression and pruning after the rotation.

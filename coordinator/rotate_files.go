@@ -55,6 +55,11 @@ func parseRotated(base, entry string) (RotatedFile, bool) {
 // RotatedFiles lists name's rotated files, oldest first (a rotation that is
 // both plain and compressed, while being compressed, is listed twice).
 func (c *Coordinator) RotatedFiles(name string) ([]RotatedFile, error) {
+	_, done, err := c.begin(context.Background())
+	if err != nil {
+		return nil, wrap("list rotated files", name, err)
+	}
+	defer done()
 	key, err := c.resolve(name)
 	if err != nil {
 		return nil, err

@@ -70,11 +70,16 @@ func commandFailed(key string, err error) error {
 // race was lost and the winner's content is returned. gen's failure is a
 // *CommandFailedError and nothing is created.
 func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx context.Context) ([]byte, error), opts ...writer.Option) ([]byte, error) {
+	ctx, done, err := c.begin(ctx) // for initFast, which runs before run's own
+	if err != nil {
+		return nil, wrap("init", name, err)
+	}
+	defer done()
 	if data, ok, err := c.initFast(ctx, name); err != nil || ok {
 		return data, err
 	}
 	var out []byte
-	err := c.run(ctx, "init", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+	err = c.run(ctx, "init", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		ct, err := c.verify(ctx, h)
 		if err != nil {
 			return nil, err

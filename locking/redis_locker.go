@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,6 +43,14 @@ type RedisLocker struct {
 	// in milliseconds, boxed once as a script argument.
 	grace    time.Duration
 	graceArg any
+
+	// background counts the releases of orphaned places in line and grants
+	// still running; Close waits for them, so that they do not find the
+	// client closed under them. (Not a WaitGroup: an Acquire still running
+	// may start one while Close waits.)
+	bgMu     sync.Mutex
+	bgIdle   *sync.Cond
+	bgActive int
 }
 
 // NewRedisLocker returns a locker using client for the volume volumeID.
@@ -52,7 +61,8 @@ type RedisLocker struct {
 func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Option) *RedisLocker {
 	l := &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
 	l.idPrefix = leasePrefix(l.cfg.host) + "/" + randomHex(4)
-	l.hub.orphan = l.dropOrphanKeys
+	l.bgIdle = sync.NewCond(&l.bgMu)
+	l.hub.orphan = l.dropLater
 	l.setQueueGrace(queueGrace)
 	return l
 }
@@ -62,10 +72,36 @@ func (l *RedisLocker) setQueueGrace(d time.Duration) {
 	l.grace, l.graceArg = d, d.Milliseconds()
 }
 
-// Close closes the locker's pub/sub connection (not the client). Leases
-// already held keep working; a later contended Acquire waits on the holder's
-// PTTL only.
-func (l *RedisLocker) Close() error { return l.hub.close() }
+// Close closes the locker's pub/sub connection (not the client), after the
+// releases of abandoned places in line it started have run (each within a
+// second). Leases already held keep working; a later contended Acquire waits
+// on the holder's PTTL only.
+func (l *RedisLocker) Close() error {
+	err := l.hub.close()
+	l.bgMu.Lock()
+	for l.bgActive > 0 {
+		l.bgIdle.Wait()
+	}
+	l.bgMu.Unlock()
+	return err
+}
+
+// dropLater runs dropOrphanKeys in the background (Close waits for it).
+func (l *RedisLocker) dropLater(keys Keys, id string) {
+	l.bgMu.Lock()
+	l.bgActive++
+	l.bgMu.Unlock()
+	go func() {
+		defer func() {
+			l.bgMu.Lock()
+			if l.bgActive--; l.bgActive == 0 {
+				l.bgIdle.Broadcast()
+			}
+			l.bgMu.Unlock()
+		}()
+		l.dropOrphanKeys(keys, id)
+	}()
+}
 
 // Client returns the Redis client the locker uses.
 func (l *RedisLocker) Client() redis.UniversalClient { return l.client }
@@ -210,7 +246,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				lastErr = err
 			}
 		case err != nil && !isTransient(err):
-			go l.dropOrphan(key, id) // an earlier attempt may have queued it
+			l.dropLater(l.Keys(key), id) // an earlier attempt may have queued it
 			return nil, &Error{Op: "acquire", Key: key, Err: err}
 		case err != nil:
 			lastErr = err
@@ -247,7 +283,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 					continue // the wait is over: retry, and subscribe again if refused
 				}
 				if ctx.Err() == nil && !isTransient(redisErr(serr)) {
-					go l.dropOrphan(key, id) // out of the line it joined
+					l.dropLater(l.Keys(key), id) // out of the line it joined
 					return nil, &Error{Op: "subscribe", Key: key, Err: redisErr(serr)}
 				}
 				// Without a subscription, wait on the holder's PTTL.
@@ -304,7 +340,7 @@ func (l *RedisLocker) granted(ctx context.Context, key string, keys Keys, id str
 // lease, a release for our lease id is sent too, in the background.
 func (l *RedisLocker) notObtained(key, id, holder string, lastErr error, tried bool, waited time.Duration, ctx context.Context) error {
 	if tried {
-		go l.dropOrphan(key, id)
+		l.dropLater(l.Keys(key), id)
 	}
 	if lastErr != nil {
 		last := strings.TrimPrefix(lastErr.Error(), ErrUnavailable.Error()+": ")
@@ -312,8 +348,6 @@ func (l *RedisLocker) notObtained(key, id, holder string, lastErr error, tried b
 	}
 	return &HolderError{Key: key, Lease: holder, Waited: waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))}
 }
-
-func (l *RedisLocker) dropOrphan(key, id string) { l.dropOrphanKeys(l.Keys(key), id) }
 
 // dropOrphanKeys releases lease id on keys, which also removes its place in
 // line in the same step (release.lua): no release can hand it the lease

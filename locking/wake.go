@@ -291,7 +291,7 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 		case *redis.Message:
 			if ch := h.channels[m.Channel]; ch != nil {
 				if id := h.deliver(ch, m.Payload); id != "" && h.orphan != nil {
-					go h.orphan(ch.keys, id)
+					h.orphan(ch.keys, id) // in the background
 				}
 			}
 		}

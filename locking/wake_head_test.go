@@ -369,6 +369,14 @@ func TestKilledHeadSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = p.cmd.Wait()
+	// Until Redis has seen the helper's connection close, the release would
+	// hand the lease to it (its channel still has a subscriber), and the key
+	// would stay held for the TTL: the case under test is the one after.
+	headCh := keys.WakeChannel(line[0])
+	waitUntil(t, 10*time.Second, "the killed helper's subscription gone", func() bool {
+		subs, err := l.client.PubSubNumSub(ctx, headCh).Result()
+		return err == nil && subs[headCh] == 0
+	})
 
 	releaseSkipsHead(t, ctx, holder, got, "killed")
 	if l, ok := <-p.lines; ok {

@@ -131,7 +131,10 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 	}
 	removeMoveIntent(absSrc)
 	cfg.emit("move-discard-intent", rel, start, 0, nil)
-	return false, ctx.Err()
+	if ctx.Err() != nil {
+		return false, newError("move", absSrc, context.Cause(ctx))
+	}
+	return false, nil
 }
 
 // sameAsIntent reports whether fi is still the source the intent describes.

@@ -149,6 +149,7 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 	}
 	for _, m := range markers {
 		if ctx.Err() != nil {
+			errs = append(errs, newError("sweep", m, context.Cause(ctx)))
 			break
 		}
 		rep.Scanned++
