@@ -44,10 +44,10 @@ type RedisLocker struct {
 	grace    time.Duration
 	graceArg any
 
-	// background counts the releases of orphaned places in line and grants
-	// still running; Close waits for them, so that they do not find the
-	// client closed under them. (Not a WaitGroup: an Acquire still running
-	// may start one while Close waits.)
+	// bgActive counts the background releases (dropLater) of abandoned
+	// places in line and unwanted grants still running; Close waits for
+	// them, so that they do not find the client closed under them. (Not a
+	// WaitGroup: an Acquire still running may start one while Close waits.)
 	bgMu     sync.Mutex
 	bgIdle   *sync.Cond
 	bgActive int
