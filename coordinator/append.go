@@ -59,7 +59,7 @@ type appendReq struct {
 }
 
 // Appender returns an appender for name. It starts one goroutine, which Close
-// stops. Options: MaxBatchBytes, MaxBatchDelay, BatchTimeout, Framed, LogPerm,
+// (the Appender's, or the Coordinator's) stops. Options: MaxBatchBytes, MaxBatchDelay, BatchTimeout, Framed, LogPerm,
 // RotateAtSize (with Keep, MaxAge, Gzip).
 func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -68,6 +68,14 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		ctx: ctx, cancel: cancel,
 	}
+	l := c.life
+	l.mu.Lock()
+	if l.closing {
+		a.closed = true // Appends fail with ErrAppenderClosed
+	} else {
+		l.appenders[a] = struct{}{}
+	}
+	l.mu.Unlock()
 	go a.loop()
 	return a
 }
@@ -140,6 +148,10 @@ func (a *Appender) Close() error {
 	<-a.done
 	a.post.Wait()
 	a.cancel()
+	l := a.c.life
+	l.mu.Lock()
+	delete(l.appenders, a)
+	l.mu.Unlock()
 	return nil
 }
 

@@ -355,3 +355,33 @@ func TestCloseDuringStaleViewRead(t *testing.T) {
 		t.Fatal("ReadFile still running 5s after Close returned")
 	}
 }
+
+// TestCloseClosesAppenders: Close stops the goroutine of an Appender the
+// caller did not close; Appends then fail, and an Appender made after Close
+// refuses records.
+func TestCloseClosesAppenders(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			c := open(t, m, t.TempDir())
+			ctx := ctxT(t, time.Minute)
+			a := c.Appender("log")
+			if err := a.Append(ctx, []byte("one\n")); err != nil {
+				t.Fatal(err)
+			}
+			closeWithin(t, c, "Close did not return within 20s with an open Appender")
+			select {
+			case <-a.done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the Appender's goroutine still runs 5s after Close returned")
+			}
+			if err := a.Append(ctx, []byte("two\n")); err == nil {
+				t.Error("Append after Close: nil")
+			}
+			late := c.Appender("log")
+			if err := late.Append(ctx, []byte("three\n")); !errors.Is(err, ErrAppenderClosed) {
+				t.Errorf("Append to an Appender made after Close: %v; want ErrAppenderClosed", err)
+			}
+			late.Close()
+		})
+	}
+}

@@ -20,12 +20,18 @@ type lifetime struct {
 	cancels map[uint64]context.CancelCauseFunc
 	next    uint64
 
+	appenders map[*Appender]struct{} // not closed yet: Close closes them
+
 	closed   chan struct{} // closed when the first Close returns
 	closeErr error         // what it returned
 }
 
 func newLifetime() *lifetime {
-	l := &lifetime{cancels: make(map[uint64]context.CancelCauseFunc), closed: make(chan struct{})}
+	l := &lifetime{
+		cancels:   make(map[uint64]context.CancelCauseFunc),
+		closed:    make(chan struct{}),
+		appenders: make(map[*Appender]struct{}),
+	}
 	l.idle = sync.NewCond(&l.mu)
 	return l
 }
@@ -97,9 +103,10 @@ func (l *lifetime) lastOut() bool {
 // reached its commit point undoes its work and returns ErrClosed, one past it
 // finishes its commit. Close returns when they all are done: a Lock, Update
 // or Watch function that ignores its ctx delays it, and one that calls Close
-// would wait for itself. A streaming File still open fails its writes and
-// Commit with ErrClosed and keeps the handles it needs until its Commit or
-// Abort, which the caller must still call. Then Close releases the
+// would wait for itself. Appenders not closed yet are closed: the records
+// still queued fail with ErrClosed. A streaming File still open fails its
+// writes and Commit with ErrClosed and keeps the handles it needs until its
+// Commit or Abort, which the caller must still call. Then Close releases the
 // coordinator's handles and the Redis locker's pub/sub connection (and the
 // Redis client it built from a URL; a client given with WithRedis stays
 // open).
@@ -121,6 +128,15 @@ func (c *Coordinator) Close() error {
 	for l.running > 0 {
 		l.idle.Wait()
 	}
+	apps := make([]*Appender, 0, len(l.appenders))
+	for a := range l.appenders {
+		apps = append(apps, a)
+	}
+	l.mu.Unlock()
+	for _, a := range apps {
+		a.Close() //nolint:errcheck // its queued records fail with ErrClosed
+	}
+	l.mu.Lock()
 	last := l.lastOut()
 	l.mu.Unlock()
 	if !last {
