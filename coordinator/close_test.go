@@ -172,14 +172,7 @@ func TestCloseEndsWaitingOperation(t *testing.T) {
 			default:
 			}
 			closeWithin(t, c, "Close did not return within 20s while an operation waited for a key")
-			select {
-			case err := <-done:
-				if !errors.Is(err, ErrClosed) {
-					t.Errorf("waiting WriteFile after Close: %v; want ErrClosed", err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("WriteFile still running 5s after Close returned")
-			}
+			endsWithClosed(t, "waiting WriteFile", done)
 			if _, err := os.Stat(filepath.Join(root, "k")); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("k after the closed write: %v; want it absent", err)
 			}
@@ -346,14 +339,7 @@ func TestCloseDuringStaleViewRead(t *testing.T) {
 	}()
 	time.Sleep(300 * time.Millisecond)
 	closeWithin(t, c, "Close did not return within 20s while a read waited out the window")
-	select {
-	case err := <-read:
-		if !errors.Is(err, ErrClosed) {
-			t.Errorf("ReadFile cancelled by Close: %v; want ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("ReadFile still running 5s after Close returned")
-	}
+	endsWithClosed(t, "ReadFile", read)
 }
 
 // TestCloseClosesAppenders: Close stops the goroutine of an Appender the
@@ -383,5 +369,19 @@ func TestCloseClosesAppenders(t *testing.T) {
 			}
 			late.Close()
 		})
+	}
+}
+
+// endsWithClosed waits up to 5 s for the result of what, an operation that
+// Close ended, and checks that it is ErrClosed.
+func endsWithClosed(t *testing.T, what string, result <-chan error) {
+	t.Helper()
+	select {
+	case err := <-result:
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close: %v; want ErrClosed", what, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s still running 5s after Close returned", what)
 	}
 }
