@@ -190,19 +190,12 @@ func (r *Root) read(name string, hashOnly bool) (Content, error) {
 	return c, nil
 }
 
-// hashFile reads f to its end through a pooled buffer, hashing: Content
-// without Data.
+// hashFile reads f to its end through a pooled buffer (copyHashing),
+// hashing: Content without Data.
 func hashFile(f *os.File, rel string, mode fs.FileMode) (Content, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	h := sha256.New()
-	// The buffer is ours: os.File's WriteTo would copy through its own
-	// 32 KiB one.
-	n, err := io.CopyBuffer(h, struct{ io.Reader }{f}, *bp)
+	sum, n, err := copyHashing(io.Discard, f)
 	if err != nil {
 		return Content{}, newError("read", rel, err)
 	}
-	c := Content{Size: n, Exists: true, Mode: mode}
-	copy(c.SHA256[:], h.Sum(nil))
-	return c, nil
+	return Content{Size: n, Exists: true, Mode: mode, SHA256: sum}, nil
 }
