@@ -70,7 +70,7 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 	}
 	l := c.life
 	l.mu.Lock()
-	if l.closing {
+	if l.closing.Load() {
 		a.closed = true // Appends fail with ErrAppenderClosed
 	} else {
 		l.appenders[a] = struct{}{}

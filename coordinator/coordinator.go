@@ -38,8 +38,7 @@ type Coordinator struct {
 	log         *slog.Logger
 	staleWindow time.Duration
 	host        string
-	life        *lifetime   // running operations; Close (lifetime.go)
-	closed      atomic.Bool // Close was called
+	life        *lifetime // running operations; Close (lifetime.go)
 
 	adoptMu   sync.Mutex
 	adoptedFL *locking.FileLock

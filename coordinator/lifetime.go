@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // lifetime counts a Coordinator's running operations and open streaming
@@ -13,7 +14,9 @@ type lifetime struct {
 	mu   sync.Mutex
 	idle *sync.Cond // signalled when running drops to 0
 
-	closing bool // Close was called: nothing new begins
+	// closing: Close was called, nothing new begins. Set under mu, read
+	// without it too (c.isClosed).
+	closing atomic.Bool
 	running int  // operations between begin and their end
 	files   int  // Files between Create and their Commit or Abort
 	gone    bool // the handles were closed (by Close or by the last File)
@@ -54,7 +57,7 @@ func (c *Coordinator) enter(ctx context.Context, file bool) (context.Context, fu
 	l := c.life
 	ctx, cancel := context.WithCancelCause(ctx)
 	l.mu.Lock()
-	if l.closing {
+	if l.closing.Load() {
 		l.mu.Unlock()
 		cancel(ErrClosed)
 		return ctx, nil, ErrClosed
@@ -88,10 +91,13 @@ func (c *Coordinator) enter(ctx context.Context, file bool) (context.Context, fu
 	}, nil
 }
 
+// isClosed reports whether Close was called.
+func (c *Coordinator) isClosed() bool { return c.life.closing.Load() }
+
 // lastOut reports, once, that the coordinator is closing and nothing uses
 // its handles any more: the caller closes them. l.mu is held.
 func (l *lifetime) lastOut() bool {
-	if !l.closing || l.running > 0 || l.files > 0 || l.gone {
+	if !l.closing.Load() || l.running > 0 || l.files > 0 || l.gone {
 		return false
 	}
 	l.gone = true
@@ -113,15 +119,14 @@ func (l *lifetime) lastOut() bool {
 func (c *Coordinator) Close() error {
 	l := c.life
 	l.mu.Lock()
-	if l.closing {
+	if l.closing.Load() {
 		// Another Close: it returns what the first returns, when it does.
 		l.mu.Unlock()
 		<-l.closed
 		return l.closeErr
 	}
 	defer close(l.closed)
-	l.closing = true
-	c.closed.Store(true)
+	l.closing.Store(true)
 	for _, cancel := range l.cancels {
 		cancel(ErrClosed)
 	}

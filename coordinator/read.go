@@ -222,7 +222,7 @@ func (c *Coordinator) peekRecord(key string) (locking.Record, error) {
 
 // resolve returns name's key: its canonical path relative to the root.
 func (c *Coordinator) resolve(name string) (string, error) {
-	if c.closed.Load() {
+	if c.isClosed() {
 		return "", wrap("resolve", name, ErrClosed)
 	}
 	key, err := c.root.Resolve(name)

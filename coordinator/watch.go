@@ -250,7 +250,7 @@ func nextBackoff(d, limit time.Duration) time.Duration {
 // delivered one, the file: it delivers the version the file shows, or reports
 // that it is waiting for the file to catch up.
 func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error) {
-	if w.c.closed.Load() {
+	if w.c.isClosed() {
 		return false, false, wrap("watch", w.key, ErrClosed)
 	}
 	rec, err := w.c.peekRecord(w.key)
