@@ -325,13 +325,7 @@ func TestCloseTwice(t *testing.T) {
 // coordinator is closed; it does not adopt the mismatching content as an
 // edit made outside sharedwrite.
 func TestCloseDuringStaleViewRead(t *testing.T) {
-	root := t.TempDir()
-	c := open(t, local, root, WithStaleWindow(time.Minute))
-	ctx := ctxT(t, 2*time.Minute)
-	if err := c.WriteFile(ctx, "f", []byte("recorded"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	mustWrite(t, filepath.Join(root, "f"), "not what the record says")
+	c := editedOutside(t, time.Minute)
 	read := make(chan error, 1)
 	go func() {
 		_, err := c.ReadFile(context.Background(), "f") // no deadline: the whole window

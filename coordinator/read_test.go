@@ -67,13 +67,8 @@ func TestFreshReadRetriesStaleView(t *testing.T) {
 
 // The stale-view window never runs past the caller's deadline.
 func TestFreshReadWindowBoundedByDeadline(t *testing.T) {
-	root := t.TempDir()
-	c := open(t, local, root, WithStaleWindow(time.Hour))
+	c := editedOutside(t, time.Hour)
 	ctx := ctxT(t, 30*time.Second)
-	if err := c.WriteFile(ctx, "f", []byte("v1"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	mustWrite(t, filepath.Join(root, "f"), "edited outside")
 	short, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	start := time.Now()
@@ -127,4 +122,19 @@ func TestReadFile(t *testing.T) {
 	if b, err := c.ReadFile(ctx, "f"); err != nil || string(b) != "v1" {
 		t.Fatalf("ReadFile(f) = %q, %v; want v1", b, err)
 	}
+}
+
+// editedOutside returns a local-mode coordinator with the stale-view window
+// given, on a root whose "f" was written through it and then rewritten
+// outside sharedwrite: "f" matches no recorded version (as a stale cache
+// could show it too).
+func editedOutside(t *testing.T, window time.Duration) *Coordinator {
+	t.Helper()
+	root := t.TempDir()
+	c := open(t, local, root, WithStaleWindow(window))
+	if err := c.WriteFile(ctxT(t, 30*time.Second), "f", []byte("recorded"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(root, "f"), "not what the record says")
+	return c
 }
