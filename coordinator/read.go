@@ -72,15 +72,19 @@ func expected(rec locking.Record) []locking.Version {
 // host's cache may still serve the old file), and never past ctx's deadline. It
 // returns what it read and the version it matched (nil: none; a key with no
 // record yet, or a file edited outside sharedwrite, adopted as it is).
-func (c *Coordinator) freshRead(ctx context.Context, key string, rec locking.Record) (writer.Content, *locking.Version, error) {
+//
+// unheld says that the caller does not hold key's lock: a commit may then land
+// between the record's read and the file's, so a file that matches no version
+// of rec is checked against the record read again before it counts as stale.
+func (c *Coordinator) freshRead(ctx context.Context, key string, rec locking.Record, unheld bool) (writer.Content, *locking.Version, error) {
 	rctx, span := c.tel.step(ctx, "read", AttrKey.String(key))
-	ct, v, err := c.freshRead1(rctx, key, rec)
+	ct, v, err := c.freshRead1(rctx, key, rec, unheld)
 	span.SetAttributes(AttrBytes.Int64(ct.Size))
 	endStep(span, err)
 	return ct, v, err
 }
 
-func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Record) (writer.Content, *locking.Version, error) {
+func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Record, unheld bool) (writer.Content, *locking.Version, error) {
 	vs := expected(rec)
 	read := func(opts ...writer.Option) (writer.Content, error) {
 		ct, err := c.root.ReadVersion(ctx, key, opts...)
@@ -93,13 +97,27 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 		ct, err := read()
 		return ct, nil, wrap("read", key, err)
 	}
-	match := func(ct writer.Content) *locking.Version {
+	find := func(ct writer.Content) *locking.Version {
 		for i := range vs {
 			if matches(vs[i], ct) {
 				return &vs[i]
 			}
 		}
 		return nil
+	}
+	match := func(ct writer.Content) *locking.Version {
+		v := find(ct)
+		if v != nil || !unheld {
+			return v
+		}
+		// Read the record again: the file may show a version committed after
+		// it was read. (Unreadable now: the versions read before stand.)
+		if r, err := c.peekRecord(key); err == nil {
+			if again := expected(r); len(again) > 0 {
+				vs = again
+			}
+		}
+		return find(ct)
 	}
 
 	window := c.staleWindow
@@ -155,7 +173,7 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 // verify is the fresh read of a held key: a match with a dead holder's pending
 // version promotes it to committed.
 func (c *Coordinator) verify(ctx context.Context, h *held) (writer.Content, error) {
-	ct, v, err := c.freshRead(ctx, h.key, h.rec)
+	ct, v, err := c.freshRead(ctx, h.key, h.rec, false)
 	if err != nil {
 		return ct, err
 	}
@@ -187,7 +205,7 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 	if err != nil {
 		return nil, err
 	}
-	ct, _, err := c.freshRead(ctx, key, rec)
+	ct, _, err := c.freshRead(ctx, key, rec, true)
 	if err != nil {
 		return nil, err
 	}

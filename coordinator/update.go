@@ -129,7 +129,7 @@ func (c *Coordinator) initFast(ctx context.Context, name string) (data []byte, o
 		return nil, false, nil
 	}
 	ctx, o := c.tel.startOp(ctx, "init-read", name)
-	ct, v, err := c.freshRead(ctx, key, rec)
+	ct, v, err := c.freshRead(ctx, key, rec, true)
 	o.end(ctx, OutcomeRead, err)
 	if err != nil || !ct.Exists || v == nil {
 		return nil, false, nil
