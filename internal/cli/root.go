@@ -26,6 +26,7 @@ import (
 var commands = []func(*globals) *cobra.Command{
 	newInitVolumeCmd,
 	newWriteCmd,
+	newReadCmd,
 	newUpdateCmd,
 	newLockCmd,
 	newInitCmd,

@@ -118,6 +118,10 @@ func (v *volume) WriteFrom(ctx context.Context, name string, r io.Reader, o writ
 	return f.Commit(ctx)
 }
 
+func (v *volume) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	return v.c.ReadFile(ctx, name)
+}
+
 func (v *volume) Update(ctx context.Context, name string, fn func(ctx context.Context, old []byte, exists bool) ([]byte, error)) error {
 	return v.c.UpdateContext(ctx, name, fn)
 }
