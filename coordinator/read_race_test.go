@@ -70,4 +70,3 @@ func TestReadFileDuringWrites(t *testing.T) {
 		})
 	}
 }
-
