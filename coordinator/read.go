@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -187,7 +188,8 @@ func (c *Coordinator) verify(ctx context.Context, h *held) (writer.Content, erro
 // ReadFile returns the content of name, verified against the volume's
 // committed record (a reader on another host may see an old version for a
 // while after a rename; it is re-read through the stale-view window). It takes
-// no lease. A missing file is an error wrapping fs.ErrNotExist.
+// no lease. A missing file is an error wrapping syscall.ENOENT (so also
+// fs.ErrNotExist).
 func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, err error) {
 	ctx, o := c.tel.startOp(ctx, "read", name)
 	defer func() { o.end(ctx, OutcomeRead, err) }()
@@ -210,7 +212,7 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 		return nil, err
 	}
 	if !ct.Exists {
-		return nil, wrap("read", key, fs.ErrNotExist)
+		return nil, wrap("read", key, syscall.ENOENT)
 	}
 	return ct.Data, nil
 }

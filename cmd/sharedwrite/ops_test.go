@@ -58,8 +58,8 @@ func TestOperations(t *testing.T) {
 			if rd := v.run(t, "", "read", "w.txt"); rd.code != 0 || rd.stdout != "kept mtime\n" {
 				t.Errorf("read w.txt: exit %d, stdout %q, stderr %q; want 0 and %q", rd.code, rd.stdout, rd.stderr, "kept mtime\n")
 			}
-			if rd := v.run(t, "", "read", "nothing-here"); rd.code != 1 || rd.stdout != "" || !strings.Contains(rd.stderr, "nothing-here") {
-				t.Errorf("read of a missing file: exit %d, stdout %q, stderr %q; want 1 naming it", rd.code, rd.stdout, rd.stderr)
+			if rd := v.run(t, "", "read", "nothing-here"); rd.code != 1 || rd.stdout != "" || !strings.Contains(rd.stderr, "nothing-here") || !strings.Contains(rd.stderr, "no such file") {
+				t.Errorf("read of a missing file: exit %d, stdout %q, stderr %q; want 1 naming it and ENOENT", rd.code, rd.stdout, rd.stderr)
 			}
 			if r := v.run(t, "", "write", "w.txt", "--from", filepath.Join(t.TempDir(), "missing")); r.code != 1 || !strings.Contains(r.stderr, "missing") {
 				t.Errorf("write --from a missing file: exit %d, stderr %q; want 1 naming the file", r.code, r.stderr)
