@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
@@ -72,6 +73,13 @@ func intentEntries(r *os.Root) ([]fs.DirEntry, error) {
 }
 
 func encodeIntent(in txIntent) ([]byte, error) {
+	for _, e := range in.Entries {
+		// JSON would replace the bytes of an invalid name: the intent would
+		// name other files than the transaction's.
+		if !utf8.ValidString(e.Target) || !utf8.ValidString(e.Temp) {
+			return nil, fmt.Errorf("entry %s -> %s: not valid UTF-8", quote.Name(e.Temp), quote.Name(e.Target))
+		}
+	}
 	j, err := json.Marshal(in)
 	if err != nil {
 		return nil, err

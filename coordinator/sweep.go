@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
+	"path"
 	"slices"
 	"time"
 
@@ -62,7 +64,8 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 			rep.IntentsCompleted++
 		}
 	}
-	wrep, err := c.root.Sweep(ctx, olderThan, c.observe(ctx, o))
+	staged := &stagedTemps{r: c.root.OS()}
+	wrep, err := c.root.Sweep(ctx, olderThan, c.observe(ctx, o), writer.SweepKeep(staged.named))
 	rep.SweepReport = wrep
 	if err != nil {
 		errs = append(errs, wrap("sweep", ".", err))
@@ -103,4 +106,48 @@ func (c *Coordinator) sweepIntent(ctx context.Context, in txIntent) error {
 		}
 	}
 	return nil
+}
+
+// stagedTemps tells the writer's sweep which temps the transaction intents on
+// the volume still name: those that could not be completed above (a key
+// that could not be taken, a rename that failed) and those written since.
+// Their temps are the transaction's new content, not orphans.
+type stagedTemps struct {
+	r      *os.Root
+	listed bool
+	temps  map[string]bool
+	all    bool // an intent could not be read: keep every temp
+}
+
+// named reports whether an intent names temp; a temp not among those listed
+// makes it list the intents again (one written meanwhile names it), so the
+// intents are read at most once per orphan candidate.
+func (s *stagedTemps) named(temp string) bool {
+	if s.listed && (s.all || s.temps[temp]) {
+		return true
+	}
+	s.list()
+	return s.all || s.temps[temp]
+}
+
+func (s *stagedTemps) list() {
+	s.listed, s.all, s.temps = true, false, map[string]bool{}
+	entries, err := intentEntries(s.r)
+	if err != nil {
+		s.all = true
+		return
+	}
+	for _, e := range entries {
+		in, err := readIntent(s.r, e.Name())
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrCorruptIntent):
+			// Gone, or torn: never a commit point; its temps are orphans.
+		case err != nil:
+			s.all = true
+		default:
+			for _, te := range in.Entries {
+				s.temps[path.Clean(te.Temp)] = true
+			}
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -48,7 +49,15 @@ type txDone struct {
 //
 // Readers outside sharedwrite can see the renames one by one; PublishDir gives
 // them a single switch. It returns nil when committed; an error before the
-// commit point means nothing changed.
+// commit point means nothing changed. A rename that fails after the commit
+// point is retried once; if it fails again, the error says the transaction
+// is committed, and the intent (with its staged temps, which Sweep keeps)
+// completes it when one of the keys is next taken.
+//
+// Names must be valid UTF-8 (writer.ErrInvalidName otherwise: the intent is
+// JSON). A target with a file bind-mounted onto it is refused before the
+// commit point (writer.ErrBusyTarget): a transaction commits by rename, so
+// InPlaceIfBusy does not apply.
 func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Option) (err error) {
 	names := make([]string, len(files))
 	for i, f := range files {
@@ -78,6 +87,10 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 		key, err := c.resolve(f.Name)
 		if err != nil {
 			return err
+		}
+		if !utf8.ValidString(key) {
+			// The intent is JSON, which cannot carry such a name unchanged.
+			return wrap("tx", key, fmt.Errorf("%w: a name in a transaction must be valid UTF-8", writer.ErrInvalidName))
 		}
 		items[i] = &item{file: f, key: key}
 	}
@@ -135,7 +148,15 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 	for i, it := range items {
 		i := i
 		proceed[i] = make(chan error, 1)
+		asked := false
 		hook := writer.PreCommit(func(ctx context.Context, ch writer.Change) error {
+			if asked {
+				// A second visible change for one file: an in-place rewrite
+				// after its rename failed (InPlaceIfBusy). A transaction
+				// commits by rename alone.
+				return wrap("tx", it.key, fmt.Errorf("%w: a transaction commits by rename; no in-place rewrite", writer.ErrBusyTarget))
+			}
+			asked = true
 			ready <- txReady{i: i, ch: ch}
 			return <-proceed[i]
 		})
@@ -143,7 +164,9 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 		if perm == 0 {
 			perm = newFilePerm
 		}
-		f, err := c.root.Create(octx, it.key, perm, append(c.wopts(ctx, o, nil, nil, opts), hook)...)
+		// KeepStaged: past the commit point a failed rename leaves the temp
+		// for RenameStaged (here, or the next holder of the key).
+		f, err := c.root.Create(octx, it.key, perm, append(c.wopts(ctx, o, nil, nil, opts), hook, writer.KeepStaged())...)
 		if err != nil {
 			return abortAll(wrap("tx create", it.key, err))
 		}
@@ -208,6 +231,17 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 			Target: it.key, Temp: ch.Temp, Token: it.v.Token, LeaseID: it.v.LeaseID,
 			SHA256: hex.EncodeToString(ch.SHA256[:]), Size: ch.Size,
 		})
+	}
+	// A bind-mounted target (EBUSY) cannot be renamed over: found after the
+	// commit point, it would hold the intent, and the key, for good.
+	for _, it := range items {
+		busy, err := c.root.Busy(it.key)
+		if err == nil && busy {
+			err = fmt.Errorf("%w: a transaction commits by rename", writer.ErrBusyTarget)
+		}
+		if err != nil {
+			return abortBefore(wrap("tx", it.key, err))
+		}
 	}
 	for _, it := range items {
 		if err := c.prepare(octx, it.h, &it.v); err != nil {
@@ -316,7 +350,13 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 	case err != nil:
 		return err
 	}
-	if err := checkStaged(in, c.cfg.tempDir); err != nil {
+	err = checkStaged(in, c.cfg.tempDir)
+	if err == nil {
+		if err = c.checkTargets(in); err != nil && !errors.Is(err, ErrCorruptIntent) {
+			return err
+		}
+	}
+	if err != nil {
 		c.log.WarnContext(ctx, "discarding a transaction intent that names no staged temps", "intent", quote.Value(id), "err", err)
 		return removeIntent(c.root.OS(), id)
 	}
@@ -328,6 +368,35 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 	}
 	c.log.InfoContext(ctx, "completed a transaction a dead holder left committed", "intent", id, "files", len(in.Entries))
 	return removeIntent(c.root.OS(), id)
+}
+
+// checkTargets refuses (ErrCorruptIntent) an intent with a target that is not
+// a key of its own — one reached through a symlink (which could lead into
+// .sharedwrite/), outside the root, the volume's metadata, or not a regular
+// file — or with a temp that is there but not a regular file (a symlink
+// would make the rename move the file it points at). Other failures are
+// returned as they are (the intent stays for a later try).
+func (c *Coordinator) checkTargets(in txIntent) error {
+	for _, e := range in.Entries {
+		key, err := c.resolve(e.Target)
+		switch {
+		case err == nil && key == e.Target:
+			fi, err := c.root.OS().Lstat(e.Temp)
+			switch {
+			case err == nil && !fi.Mode().IsRegular():
+				return fmt.Errorf("%w: temp %s is a %v, not a staged file", ErrCorruptIntent, quote.Name(e.Temp), fi.Mode().Type())
+			case err != nil && !errors.Is(err, fs.ErrNotExist):
+				return wrap("tx intent check", e.Temp, err)
+			}
+			continue
+		case err == nil, errors.Is(err, writer.ErrOutsideRoot), errors.Is(err, writer.ErrInvalidName),
+			errors.Is(err, writer.ErrNotRegular), errors.Is(err, ErrMetadataName):
+			return fmt.Errorf("%w: target %s is not a key of its own", ErrCorruptIntent, quote.Name(e.Target))
+		default:
+			return err
+		}
+	}
+	return nil
 }
 
 // completeIntentsOf completes every transaction intent that lists key: for a

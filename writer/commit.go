@@ -64,6 +64,7 @@ func (r *Root) commitTemp(ctx context.Context, cfg *config, t *tempFile, ch Chan
 	if err := cfg.runPreCommit(ctx, ch); err != nil {
 		return false, err
 	}
+	t.accepted = true
 	start := time.Now()
 	step := "rename"
 	if cfg.createOnly {

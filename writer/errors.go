@@ -34,6 +34,9 @@ var (
 	ErrBusyTarget = errors.New("writer: target is busy (EBUSY: a file bind-mounted onto it?); rename cannot replace it")
 	// ErrCrossDevice: a rename that must stay on one filesystem got EXDEV.
 	ErrCrossDevice = errors.New("writer: cross-device rename")
+	// ErrStaged: under KeepStaged, the PreCommit hooks accepted the commit but
+	// its rename failed; the temp was kept for RenameStaged.
+	ErrStaged = errors.New("writer: rename failed after the commit was accepted; the temp is kept for RenameStaged")
 	// ErrStaleView: ReadVersion with Until never saw a version it accepted
 	// within the window.
 	ErrStaleView = errors.New("writer: stale view: no acceptable version seen within the window")

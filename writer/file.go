@@ -204,6 +204,13 @@ func (f *File) Commit(ctx context.Context) error {
 		return err
 	}
 	f.state = fileAborted
+	if f.cfg.keepStaged && f.t.accepted && !f.t.gone {
+		// The caller's commit point has passed: the temp stays for
+		// RenameStaged (closed by the commit before its hooks ran).
+		f.t.release()
+		f.t.created = nil
+		return &Error{Op: "commit", Path: f.t.Name, Dst: f.t.Target, Err: fmt.Errorf("%w: %w", ErrStaged, err)}
+	}
 	_ = f.t.discard(f.cfg)
 	return err
 }

@@ -26,6 +26,7 @@ type config struct {
 	observe       []func(Event)
 	beforeLock    bool
 	hashOnly      bool
+	keepStaged    bool
 }
 
 func newConfig(opts []Option) *config {
@@ -106,6 +107,13 @@ func AcceptUnconfirmedDurability(warn func(error)) Option {
 // rewrite is not atomic for readers.
 func InPlaceIfBusy() Option { return func(c *config) { c.inPlace = true } }
 
+// KeepStaged is for a caller whose PreCommit hook is its own commit point
+// (a transaction's intent): once the hooks have accepted a commit, a rename
+// or link that then fails leaves the temp where it is — fsynced, closed and
+// no longer flocked — for RenameStaged, instead of removing it. Commit's
+// error then wraps ErrStaged. Before the hooks accept, it changes nothing.
+func KeepStaged() Option { return func(c *config) { c.keepStaged = true } }
+
 // RetryNoSpace makes MkdirAll treat ENOSPC as transient (retried within the
 // context's deadline).
 func RetryNoSpace() Option { return func(c *config) { c.retryNoSpace = true } }
@@ -184,6 +192,18 @@ func OtherHostGrace(d time.Duration) Option {
 	return func(c *config) {
 		if so, ok := sweepConfigs.Load(c); ok {
 			so.(*sweepOpts).otherHostGrace = d
+		}
+	}
+}
+
+// SweepKeep makes Sweep leave the temps for which keep returns true (given
+// their root-relative names), whatever their age: a transaction's staged
+// temps, still named by an intent that could not be completed yet. Only
+// Sweep reads it.
+func SweepKeep(keep func(rel string) bool) Option {
+	return func(c *config) {
+		if so, ok := sweepConfigs.Load(c); ok {
+			so.(*sweepOpts).keep = keep
 		}
 	}
 }

@@ -3,9 +3,13 @@ package writer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"path"
 	"syscall"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
 // RenameStaged completes a temp staged by a transaction that crashed after its
@@ -15,7 +19,9 @@ import (
 // written). Outcomes as for Commit: nil, an error wrapping
 // ErrDurabilityUnconfirmed (renamed, not confirmed durable), or another error
 // (nothing changed). No PreCommit hook runs: the caller decided at its
-// commit point.
+// commit point. temp must be a regular file, not a symlink, and target
+// must be reached without a symlink (ErrNotRegular otherwise): the names come
+// from an intent on the volume, which must not make it move some other file.
 func (r *Root) RenameStaged(ctx context.Context, temp, target string) error {
 	if err := ctx.Err(); err != nil {
 		return newError("rename staged", temp, context.Cause(ctx))
@@ -27,12 +33,22 @@ func (r *Root) RenameStaged(ctx context.Context, temp, target string) error {
 	if tfi == nil {
 		return newError("rename staged", trel, syscall.ENOENT)
 	}
-	if !tfi.Mode().IsRegular() {
-		return newError("rename staged", trel, ErrNotRegular)
+	// The temp is the file of that name: a symlink there would make the
+	// rename move the file it points at (named by a planted intent).
+	if path.Base(trel) != path.Base(temp) {
+		return newError("rename staged", temp, withCause(ErrNotRegular, fmt.Errorf("it is a symlink to %s", quote.Name(trel))))
+	}
+	if lfi, err := r.root.Lstat(trel); err != nil {
+		return newError("rename staged", trel, err)
+	} else if !lfi.Mode().IsRegular() || !tfi.Mode().IsRegular() {
+		return newError("rename staged", trel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(lfi.Mode()))))
 	}
 	rel, _, err := r.target(target)
 	if err != nil {
 		return err
+	}
+	if rel != path.Clean(target) {
+		return newError("rename staged", target, withCause(ErrNotRegular, fmt.Errorf("the target leads through a symlink to %s", quote.Name(rel))))
 	}
 	cfg := &config{}
 	if recoverTarget != nil {

@@ -17,6 +17,7 @@ type SweepReport struct {
 	Live      int // temps kept because their writer still holds the flock
 	Young     int // temps kept because they are younger than their grace period
 	OtherHost int // of Young: temps of other hosts kept for the longer grace
+	Kept      int // temps kept because the caller said so (SweepKeep)
 	Restored  int // in-place rewrites rolled back to their backup
 	Completed int // in-place rewrites found complete (marker and backup removed)
 	Discarded int // in-place intents that never reached the target (removed)
@@ -35,6 +36,7 @@ const DefaultOtherHostGrace = 24 * time.Hour
 // sweepOpts holds the options only Sweep reads; see OtherHostGrace.
 type sweepOpts struct {
 	otherHostGrace time.Duration
+	keep           func(rel string) bool // see SweepKeep
 }
 
 // sweepConfigs maps a config being built by Sweep to its sweep-only options,
@@ -124,6 +126,10 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 			if isTemp && ti.Host != host {
 				rep.OtherHost++
 			}
+			return nil
+		}
+		if isTemp && so.keep != nil && so.keep(p) {
+			rep.Kept++
 			return nil
 		}
 		if isBackup {

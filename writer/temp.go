@@ -134,6 +134,8 @@ type tempFile struct {
 	size    int64
 	info    fs.FileInfo // fstat of the temp taken when it was closed
 	gone    bool        // the temp name no longer exists (renamed or removed)
+	// accepted: the PreCommit hooks allowed the visible change.
+	accepted bool
 }
 
 // createTemp creates a temp for target (a canonical root-relative name) in
