@@ -1,7 +1,6 @@
 package writer
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,10 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
 // In-place rewrite of a busy target.
@@ -46,8 +47,16 @@ import (
 // whose checksum fails was torn while being written, before the target was
 // touched: it is discarded with its backup. The marker records the target's
 // device and inode: when the name leads to another file (the bind mount is
-// gone and the name shows the file beneath it) the marker is left alone
-// until its file is back.
+// gone and the name shows the file beneath it) or to none, the marker is left
+// alone until its file is back, and an in-place rewrite of the name is refused
+// meanwhile (it would need the marker's names). The inode decides, not the
+// device alone: NFS, FUSE, sshfs, overlay and tmpfs get an anonymous device
+// number at each mount, so after a remount the same file has another st_dev.
+// A file with the marker's inode on another device is settled by its content:
+// kept when it is the old or the new version, restored from the backup when
+// it could be a torn rewrite (its size lies between the two versions' and it
+// was not modified before the marker was written), and otherwise taken for
+// another file whose inode number matches by chance, and left alone.
 //
 // Rewrites of one target must be serialised by the caller (the
 // coordinator's lease does); a second rewrite that starts while one is live
@@ -103,99 +112,6 @@ func markerOfBackup(base string) string {
 	return strings.TrimSuffix(base, inPlaceBackupSuffix) + inPlaceMarkerSuffix
 }
 
-// inPlaceIntent is the content of a marker.
-type inPlaceIntent struct {
-	Target  string // base name of the target
-	Dev     uint64 // device and inode of the target (0, 0: unknown)
-	Ino     uint64
-	OldSize int64
-	OldSum  [32]byte
-	NewSize int64
-	NewSum  [32]byte
-}
-
-// describes reports whether fi is the file the intent was written for (an
-// intent that recorded no device and inode describes any).
-func (in inPlaceIntent) describes(fi fs.FileInfo) bool {
-	dev, ino := fileID(fi)
-	return in.Dev == 0 && in.Ino == 0 || dev == in.Dev && ino == in.Ino
-}
-
-// isOld and isNew report whether content of size and sum is the rewrite's
-// old or new version.
-func (in inPlaceIntent) isOld(size int64, sum [32]byte) bool {
-	return size == in.OldSize && sum == in.OldSum
-}
-
-func (in inPlaceIntent) isNew(size int64, sum [32]byte) bool {
-	return size == in.NewSize && sum == in.NewSum
-}
-
-func (in inPlaceIntent) encode() []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\ntarget %s\nfile %d %d\nold %d %x\nnew %d %x\n", inPlaceMagic, strconv.Quote(in.Target), in.Dev, in.Ino, in.OldSize, in.OldSum, in.NewSize, in.NewSum)
-	sum := sha256.Sum256(b.Bytes())
-	fmt.Fprintf(&b, "sum %x\n", sum)
-	return b.Bytes()
-}
-
-// namedBy reports whether the intent's target is a plain name in the
-// marker's own directory whose marker is named markerBase, as rewriteInPlace
-// writes it. Its checksum proves only that the marker is whole, not who wrote
-// it, so the target is never taken from anywhere else.
-func (in inPlaceIntent) namedBy(markerBase string) bool {
-	t := in.Target
-	if t == "" || t == "." || t == ".." || strings.ContainsAny(t, "/\\\x00") {
-		return false
-	}
-	return inPlaceStem(t)+inPlaceMarkerSuffix == markerBase
-}
-
-// errTornMarker: the marker is incomplete or damaged.
-var errTornMarker = errors.New("in-place marker incomplete or damaged")
-
-func decodeInPlaceIntent(data []byte) (inPlaceIntent, error) {
-	var in inPlaceIntent
-	i := bytes.LastIndex(data, []byte("sum "))
-	if i < 0 {
-		return in, errTornMarker
-	}
-	want := sha256.Sum256(data[:i])
-	if string(data[i:]) != fmt.Sprintf("sum %x\n", want) {
-		return in, errTornMarker
-	}
-	lines := strings.Split(string(data[:i]), "\n")
-	if len(lines) != 6 || lines[0] != inPlaceMagic || !strings.HasPrefix(lines[1], "target ") {
-		return in, errTornMarker
-	}
-	t, err := strconv.Unquote(strings.TrimPrefix(lines[1], "target "))
-	if err != nil {
-		return in, errTornMarker
-	}
-	in.Target = t
-	var old, nw string
-	if _, err := fmt.Sscanf(lines[2], "file %d %d", &in.Dev, &in.Ino); err != nil {
-		return in, errTornMarker
-	}
-	if _, err := fmt.Sscanf(lines[3], "old %d %s", &in.OldSize, &old); err != nil {
-		return in, errTornMarker
-	}
-	if _, err := fmt.Sscanf(lines[4], "new %d %s", &in.NewSize, &nw); err != nil {
-		return in, errTornMarker
-	}
-	for _, p := range []struct {
-		s   string
-		dst *[32]byte
-	}{{old, &in.OldSum}, {nw, &in.NewSum}} {
-		b, err := hex.DecodeString(p.s)
-		if err != nil || len(b) != 32 {
-			return in, errTornMarker
-		}
-		copy(p.dst[:], b)
-	}
-	return in, nil
-}
-
 // rewriteInPlace writes the content of the temp tempRel (sha256 sum, size
 // bytes, a regular file inside the root) into the busy target rel in place,
 // as described above, and reports commitTemp's outcomes: committed=false with
@@ -205,11 +121,21 @@ func decodeInPlaceIntent(data []byte) (inPlaceIntent, error) {
 // committed=true once the new content is written and fsynced. It leaves the
 // temp alone (the caller removes it). The target keeps its inode, so its
 // owner and mode (unless Mode is given); KeepMtime applies.
+//
+// While the name's marker belongs to another file (see inPlaceForeign) it
+// refuses, with nothing changed: an error naming the marker that wraps
+// fs.ErrExist.
 func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]byte, size int64, cfg *config) (committed bool, err error) {
-	if _, err := r.settleInPlace(ctx, rel, cfg); err != nil {
+	markerRel, backupRel := inPlaceNames(rel)
+	out, err := r.settleInPlace(ctx, rel, cfg)
+	if err != nil {
 		return false, err
 	}
-	markerRel, backupRel := inPlaceNames(rel)
+	if out == inPlaceForeign {
+		return false, newError("in-place rewrite", markerRel, fmt.Errorf(
+			"the marker of an unfinished in-place rewrite of another file is kept until that file is back at %s (remove the marker and its backup if it will not come back); nothing changed: %w",
+			quote.Name(rel), syscall.EEXIST))
+	}
 	src, err := r.root.OpenFile(tempRel, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
 		return false, newError("in-place open temp", tempRel, err)
@@ -234,9 +160,12 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 	if errors.Is(err, fs.ErrExist) {
 		// A backup without a marker: a rewrite that crashed before writing
 		// its marker or after removing it. The target is whole either way;
-		// drop the backup unless its writer is still alive.
-		if live, lerr := r.tempLocked(backupRel); lerr == nil && !live {
-			_ = r.root.Remove(backupRel)
+		// drop the backup unless its writer is still alive. A backup whose
+		// marker exists (written meanwhile) is that marker's, and stays.
+		if _, merr := r.root.Lstat(markerRel); errors.Is(merr, fs.ErrNotExist) {
+			if live, lerr := r.tempLocked(backupRel); lerr == nil && !live {
+				_ = r.root.Remove(backupRel)
+			}
 		}
 		bak, err = r.root.OpenFile(backupRel, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	}
@@ -251,8 +180,14 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 	}
 	defer lk.unlock()
 	defer bak.Close()
+	// undo removes the backup this call created, and the marker only once
+	// this call has written it: a marker found there belongs to another
+	// rewrite.
+	markerWritten := false
 	undo := func(err error) (bool, error) {
-		_ = r.root.Remove(markerRel)
+		if markerWritten {
+			_ = r.root.Remove(markerRel)
+		}
 		_ = r.root.Remove(backupRel)
 		return false, err
 	}
@@ -272,6 +207,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 	if err := r.writeSynced(markerRel, in.encode()); err != nil {
 		return undo(err)
 	}
+	markerWritten = true
 	if err := r.syncDirs(cfg, markerRel, nil); err != nil {
 		return undo(err)
 	}

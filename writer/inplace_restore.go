@@ -20,6 +20,7 @@ const (
 	inPlaceCompleted                       // target held the new content; marker and backup removed
 	inPlaceDiscarded                       // target held the old content (or the marker was torn); removed
 	inPlaceRestored                        // target rewritten from the backup
+	inPlaceForeign                         // the marker is for a file not at the name (or no file is): left alone
 )
 
 // restoreInPlace settles a leftover in-place rewrite of the canonical
@@ -27,7 +28,9 @@ const (
 // or changes it: when an intent marker exists, it waits for a live rewrite
 // to finish (the flock on its backup), then keeps a target that holds a whole
 // version and rewrites any other from the backup; the marker and backup are
-// removed. Without a marker it costs one Lstat.
+// removed. A marker for a file that is not at the name (or a name with no
+// file) is left alone, and the call succeeds. Without a marker it costs one
+// Lstat.
 func restoreInPlace(ctx context.Context, r *Root, name string) error {
 	_, err := r.settleInPlace(ctx, name, &config{})
 	return err
@@ -98,16 +101,24 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		rel = path.Join(dirOf(markerRel), in.Target)
 	}
 	dst, err := r.root.OpenFile(rel, os.O_RDWR|oNoFollow, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		// No file has the name (the bind mount is gone and so is the file
+		// beneath it): the marker is for its own file, which may come back.
+		return inPlaceForeign, nil
+	}
 	if err != nil {
 		return inPlaceNone, newError("in-place restore open", rel, err)
 	}
 	defer dst.Close()
-	if fi, err := dst.Stat(); err != nil {
+	fi, err := dst.Stat()
+	if err != nil {
 		return inPlaceNone, newError("in-place restore fstat", rel, err)
-	} else if !in.describes(fi) {
+	}
+	match := in.match(fi)
+	if match == matchOther {
 		// Another file has the name now (the bind mount is gone, say):
 		// the marker is for the file it names, which may come back.
-		return inPlaceNone, nil
+		return inPlaceForeign, nil
 	}
 	curSum, curSize, err := copyHashing(io.Discard, io.NewSectionReader(dst, 0, 1<<62))
 	if err != nil {
@@ -118,6 +129,17 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		return remove(inPlaceCompleted)
 	case in.isOld(curSize, curSum):
 		return remove(inPlaceDiscarded)
+	}
+	if match == matchRemounted {
+		// The marker's inode on another device: its file after a remount,
+		// unless it is some other whole file whose inode number matches.
+		mfi, err := r.root.Lstat(markerRel)
+		if err != nil {
+			return inPlaceNone, newError("in-place restore stat marker", markerRel, err)
+		}
+		if !in.mayBeTorn(curSize, fi.ModTime(), mfi.ModTime()) {
+			return inPlaceForeign, nil
+		}
 	}
 	start := time.Now()
 	bak, err := r.root.OpenFile(backupRel, os.O_RDONLY|oNoFollow, 0)
@@ -188,7 +210,15 @@ func (r *Root) inPlaceView(rel string) (c Content, ok bool, err error) {
 	if err != nil || !in.namedBy(path.Base(markerRel)) {
 		return Content{}, false, nil // torn before the target was touched, or not ours
 	}
-	if fi, err := r.root.Stat(rel); err == nil && !in.describes(fi) {
+	fi, err := r.root.Stat(rel)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return Content{}, false, nil // no file has the name: the marker's is elsewhere
+	case err != nil:
+		return Content{}, false, newError("in-place view stat", rel, err)
+	}
+	match := in.match(fi)
+	if match == matchOther {
 		return Content{}, false, nil // another file has the name now
 	}
 	cur, err := r.readOnce(rel)
@@ -197,6 +227,17 @@ func (r *Root) inPlaceView(rel string) (c Content, ok bool, err error) {
 	}
 	if cur.Exists && (in.isNew(cur.Size, cur.SHA256) || in.isOld(cur.Size, cur.SHA256)) {
 		return cur, true, nil
+	}
+	if match == matchRemounted {
+		// As settleLocked decides: the marker's file after a remount only
+		// when it could be a torn rewrite.
+		mfi, err := r.root.Lstat(markerRel)
+		if err != nil {
+			return Content{}, false, newError("in-place view stat marker", markerRel, err)
+		}
+		if !in.mayBeTorn(cur.Size, fi.ModTime(), mfi.ModTime()) {
+			return Content{}, false, nil
+		}
 	}
 	old, err := r.readOnce(backupRel)
 	if err != nil {

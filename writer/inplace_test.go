@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -265,6 +266,102 @@ func TestInPlaceMarkerFollowsItsFile(t *testing.T) {
 	}
 	if got := readString(t, source); got != string(oldData) {
 		t.Errorf("restored file: got %q; want %q", got, oldData)
+	}
+	noInPlaceLeftovers(t, dir, "mounted")
+}
+
+// plantInPlaceMarker leaves in dir what an in-place rewrite of name killed
+// mid-write leaves when the file it rewrote (other, a bind-mount source) is
+// no longer the file at name: a marker recording other's device and inode,
+// and the backup of other's old content. other holds torn bytes.
+func plantInPlaceMarker(t *testing.T, dir, name, other string, oldData, newData, torn []byte) {
+	t.Helper()
+	mustWrite(t, other, string(torn), 0o644)
+	fi, err := os.Stat(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, ino := fileID(fi)
+	mRel, bRel := inPlaceNames(name)
+	mustWrite(t, filepath.Join(dir, bRel), string(oldData), 0o600)
+	in := inPlaceIntent{Target: filepath.Base(name), Dev: dev, Ino: ino,
+		OldSize: int64(len(oldData)), OldSum: sha256.Sum256(oldData),
+		NewSize: int64(len(newData)), NewSum: sha256.Sum256(newData)}
+	mustWrite(t, filepath.Join(dir, mRel), string(in.encode()), 0o600)
+}
+
+// A marker whose target name has no file (the bind mount is gone and the file
+// beneath it was removed) is kept for its own file, and the name stays
+// usable: WriteFile creates it, ReadFile reads it, Sweep succeeds, and none of
+// them touches the marker or its backup.
+func TestInPlaceMarkerOfMissingTargetLeavesNameUsable(t *testing.T) {
+	r, dir := openRoot(t)
+	ctx := context.Background()
+	mustWrite(t, filepath.Join(dir, "mounted"), "placeholder", 0o644) // the file beneath the mount
+	oldData, newData := []byte("old content"), []byte("new content")
+	plantInPlaceMarker(t, dir, "mounted", filepath.Join(t.TempDir(), "source"), oldData, newData, []byte("new conttent"))
+	mRel, bRel := inPlaceNames("mounted")
+
+	if err := r.Remove(ctx, "mounted"); err != nil {
+		t.Fatalf("Remove of the file beneath the gone bind mount: %v", err)
+	}
+	if err := restoreInPlace(ctx, r, "mounted"); err != nil {
+		t.Errorf("restoreInPlace with no file at the name: %v; want nil", err)
+	}
+	if err := r.WriteFile(ctx, "mounted", []byte("fresh"), 0o644); err != nil {
+		t.Errorf("WriteFile after Remove: %v; want nil", err)
+	}
+	if got, err := r.ReadFile(ctx, "mounted"); err != nil || string(got) != "fresh" {
+		t.Errorf("ReadFile: %q, %v; want %q", got, err, "fresh")
+	}
+	if _, err := r.Sweep(ctx, time.Hour); err != nil {
+		t.Errorf("Sweep: %v; want nil", err)
+	}
+	for _, p := range []string{mRel, bRel} {
+		if _, err := os.Lstat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s: %v; want it kept for its file", p, err)
+		}
+	}
+}
+
+// While the name's marker belongs to a file that is not at the name, an
+// in-place rewrite of the file now bind-mounted there is refused with an
+// error naming the marker (fs.ErrExist), and changes nothing: the mounted
+// file keeps its content, the marker and its backup stay, and when the
+// marker's file is mounted again the next operation restores it.
+func TestInPlaceRefusedWhileAnotherFilesMarkerIsPending(t *testing.T) {
+	r, dir, y := busyRig(t, "y old") // Y bind-mounted on "mounted"
+	ctx := context.Background()
+	x := filepath.Join(t.TempDir(), "x")
+	oldData, newData := []byte("x old content"), []byte("x new content")
+	plantInPlaceMarker(t, dir, "mounted", x, oldData, newData, []byte("x new contenttent"))
+	mRel, bRel := inPlaceNames("mounted")
+
+	err := r.WriteFile(ctx, "mounted", []byte("y new"), 0o644, InPlaceIfBusy())
+	t.Logf("WriteFile: %v", err)
+	var e *Error
+	if !errors.Is(err, fs.ErrExist) || !errors.As(err, &e) || e.Path != mRel {
+		t.Errorf("WriteFile in place of Y: %v; want fs.ErrExist naming %s", err, mRel)
+	}
+	if got := readString(t, y); got != "y old" {
+		t.Errorf("Y: got %q; want %q (nothing changed)", got, "y old")
+	}
+	for _, p := range []string{mRel, bRel} {
+		if _, err := os.Lstat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s of X's crashed rewrite: %v; want it kept until X is back", p, err)
+		}
+	}
+	noTemps(t, dir)
+
+	// X comes back (its container restarts): the next operation restores it.
+	target := filepath.Join(dir, "mounted")
+	testrig.Unmount(t, target)
+	testrig.BindMount(t, x, target)
+	if err := restoreInPlace(ctx, r, "mounted"); err != nil {
+		t.Fatalf("restoreInPlace with X mounted again: %v", err)
+	}
+	if got := readString(t, x); got != string(oldData) {
+		t.Errorf("X after restoreInPlace: %q; want %q", got, oldData)
 	}
 	noInPlaceLeftovers(t, dir, "mounted")
 }
