@@ -37,7 +37,8 @@ func (r *Root) copyToTemp(ctx context.Context, cfg *config, src io.Reader, targe
 	return t, nil
 }
 
-// copyInto streams src into t with a pooled 1 MiB buffer.
+// copyInto streams src into t with a pooled 1 MiB buffer. A failed read is an
+// *Error naming src when it has a name (an *os.File) and the temp.
 func copyInto(ctx context.Context, t *tempFile, src io.Reader) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -57,6 +58,9 @@ func copyInto(ctx context.Context, t *tempFile, src io.Reader) error {
 		case errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF):
 			return nil
 		default:
+			if f, ok := src.(interface{ Name() string }); ok {
+				return newError2("copy: read source", f.Name(), t.Name, rerr)
+			}
 			return newError("copy: read source for", t.Name, rerr)
 		}
 	}

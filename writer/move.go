@@ -156,10 +156,7 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 	if err := r.syncDirs(cfg, rel, created); err != nil {
 		return true, err
 	}
-	if err := syncDirPath(filepath.Dir(absSrc)); err != nil {
-		return true, newError("move: fsync source directory", filepath.Dir(absSrc), withCause(ErrDurabilityUnconfirmed, err))
-	}
-	return true, nil
+	return true, syncSourceDir(cfg, "move: fsync source directory", filepath.Dir(absSrc))
 }
 
 // moveByCopy is the EXDEV fallback described at Move.
@@ -183,7 +180,7 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 	}
 	adviseSequential(sf)
 	in := newMoveIntent(absSrc, r.dir, rel, st0)
-	if err := writeMoveIntent(absSrc, in); err != nil {
+	if err := writeMoveIntent(cfg, absSrc, in); err != nil {
 		r.rollbackDirs(created, cfg)
 		return err
 	}
@@ -219,7 +216,7 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 	}
 	sum, size := t.sum()
 	in.SHA256 = hex.EncodeToString(sum[:])
-	if err := writeMoveIntent(absSrc, in); err != nil {
+	if err := writeMoveIntent(cfg, absSrc, in); err != nil {
 		return fail(err)
 	}
 	committed, err := r.commitTemp(ctx, cfg, t, Change{Op: "move", Name: rel, Temp: t.Name, SHA256: sum, Size: size})
@@ -237,7 +234,7 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 		// crash cannot lose both; a later Move finishes it.
 		return err
 	}
-	err = finishMove(absSrc, st0, sf)
+	err = finishMove(cfg, absSrc, st0, sf)
 	if err == nil {
 		// src is unlinked and this descriptor is its last reference: closing
 		// it frees the file's blocks, which on a volume with online discard
@@ -252,8 +249,8 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 var errNoCopyRange = errors.New("copy_file_range not possible here")
 
 // finishMove unlinks src when it is still the file st0 describes, fsyncs its
-// directory and removes the intent.
-func finishMove(absSrc string, st0 fs.FileInfo, sf *os.File) error {
+// directory (see syncSourceDir) and removes the intent.
+func finishMove(cfg *config, absSrc string, st0 fs.FileInfo, sf *os.File) error {
 	cur, err := os.Lstat(absSrc)
 	var now fs.FileInfo
 	if err == nil && sf != nil {
@@ -268,11 +265,32 @@ func finishMove(absSrc string, st0 fs.FileInfo, sf *os.File) error {
 	if err := os.Remove(absSrc); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return newError("move: remove source", absSrc, err)
 	}
-	if err := syncDirPath(filepath.Dir(absSrc)); err != nil {
-		return newError("move: fsync source directory", filepath.Dir(absSrc), withCause(ErrDurabilityUnconfirmed, err))
+	if err := syncSourceDir(cfg, "move: fsync source directory", filepath.Dir(absSrc)); err != nil {
+		return err
 	}
 	removeMoveIntent(absSrc)
 	return nil
+}
+
+// syncSourceDir fsyncs dir, the OS directory of Move's source; step names
+// the fsync in errors and warnings. A failure is ErrDurabilityUnconfirmed. As
+// for the directories inside the root (syncDirs), an EINVAL/ENOTSUP/EOPNOTSUPP
+// refusal (some FUSE and CIFS mounts) is only a warning under
+// AcceptUnconfirmedDurability: it returns nil and hands the error to the
+// option's func.
+func syncSourceDir(cfg *config, step, dir string) error {
+	err := syncDirPath(dir)
+	if err == nil {
+		return nil
+	}
+	e := newError(step, dir, withCause(ErrDurabilityUnconfirmed, err))
+	if cfg.acceptDurable && isErrno(err, syscall.EINVAL, syscall.ENOTSUP, syscall.EOPNOTSUPP) {
+		if cfg.warn != nil {
+			cfg.warn(e)
+		}
+		return nil
+	}
+	return e
 }
 
 // sameVersion reports whether two fstats of one file show no change.

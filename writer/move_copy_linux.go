@@ -111,7 +111,7 @@ func copyRange(ctx context.Context, r *Root, t *tempFile, src *os.File) error {
 			t.hash.Reset()
 			return errNoCopyRange
 		case cerr != nil:
-			return finish(newError("copy_file_range", t.Name, cerr))
+			return finish(newError2("copy_file_range", src.Name(), t.Name, cerr))
 		case n == 0:
 			t.size = off
 			return finish(nil)

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -38,8 +39,14 @@ func moveIntentPath(absSrc string) string {
 }
 
 // writeMoveIntent writes in atomically (temp, fsync, rename, directory
-// fsync), so an intent on disk is never torn.
-func writeMoveIntent(absSrc string, in moveIntent) error {
+// fsync), so an intent on disk is never torn. Under
+// AcceptUnconfirmedDurability a directory fsync refused with
+// EINVAL/ENOTSUP/EOPNOTSUPP is passed over: an intent lost in a crash leaves
+// src, and at worst a complete dst beside it, never neither; and the warning
+// comes once, from the fsync of the same directory after src is unlinked
+// (finishMove), the one that decides whether the move is durable. Any other
+// failure is an error, with nothing moved.
+func writeMoveIntent(cfg *config, absSrc string, in moveIntent) error {
 	p := moveIntentPath(absSrc)
 	data, err := json.Marshal(in)
 	if err != nil {
@@ -65,12 +72,14 @@ func writeMoveIntent(absSrc string, in moveIntent) error {
 	if err == nil {
 		err = os.Rename(tmp, p)
 	}
-	if err == nil {
-		err = syncDirPath(filepath.Dir(p))
-	}
 	if err != nil {
 		_ = os.Remove(tmp)
 		return newError("move: write intent", p, err)
+	}
+	err = syncDirPath(filepath.Dir(p))
+	if err != nil && !(cfg.acceptDurable && isErrno(err, syscall.EINVAL, syscall.ENOTSUP, syscall.EOPNOTSUPP)) {
+		removeMoveIntent(absSrc)
+		return newError("move: fsync intent directory", filepath.Dir(p), err)
 	}
 	return nil
 }
@@ -125,7 +134,7 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 			dsum, dsize, derr := r.hashRel(rel)
 			if serr == nil && derr == nil && ssize == dsize && ssum == dsum && hex.EncodeToString(ssum[:]) == in.SHA256 {
 				cfg.emit("move-complete-intent", rel, start, ssize, nil)
-				return true, finishMove(absSrc, sfi, nil)
+				return true, finishMove(cfg, absSrc, sfi, nil)
 			}
 		}
 	}

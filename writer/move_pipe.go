@@ -37,7 +37,8 @@ var moveBlockPool = sync.Pool{New: func() any { return &moveBlock{buf: make([]by
 // read into again only after it has been both written and hashed, so t's
 // sha256 and size are those of exactly what was written. The context is
 // checked between blocks; on error the temp is left for the caller to
-// discard.
+// discard. A failed read of src is an *Error naming src (as opened) and the
+// temp.
 func copyPipelined(ctx context.Context, t *tempFile, src *os.File) error {
 	free := make(chan *moveBlock, moveBlocks)
 	for range moveBlocks {
@@ -80,7 +81,7 @@ func copyPipelined(ctx context.Context, t *tempFile, src *os.File) error {
 			}
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-					readErr = newError("copy: read source for", t.Name, err)
+					readErr = newError2("copy: read source", src.Name(), t.Name, err)
 				}
 				return
 			}

@@ -8,13 +8,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
 )
@@ -248,7 +251,7 @@ func TestMoveResumesIntent(t *testing.T) {
 			if tt.withSum {
 				in.SHA256 = hexSum(sum)
 			}
-			if err := writeMoveIntent(src, in); err != nil {
+			if err := writeMoveIntent(&config{}, src, in); err != nil {
 				t.Fatal(err)
 			}
 			if tt.dstDone {
@@ -277,3 +280,111 @@ func TestMoveResumesIntent(t *testing.T) {
 }
 
 func hexSum(s [32]byte) string { return hex.EncodeToString(s[:]) }
+
+// With AcceptUnconfirmedDurability, a source directory whose fsync is
+// refused (EINVAL/EOPNOTSUPP, as on some FUSE and CIFS mounts) is a warning,
+// as for the directories in the root: Move returns nil, src is gone and dst
+// holds it, by rename and by the copy fallback (whose intent beside src is
+// fsynced in that directory too). Without the option the rename's outcome is
+// ErrDurabilityUnconfirmed, and the copy fails before anything is moved.
+func TestMoveAcceptUnconfirmedDurabilityOfSourceDir(t *testing.T) {
+	for _, rig := range []string{"rename", "copy"} {
+		for _, errno := range []syscall.Errno{syscall.EINVAL, syscall.EOPNOTSUPP} {
+			for _, accept := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%s/%v/accept=%v", rig, errno, accept), func(t *testing.T) {
+					ffs := faultfs.Mount(t, faultfs.Options{})
+					mustWrite(t, ffs.Backed("spool/x"), "payload", 0o644)
+					rootDir := t.TempDir() // another device: the copy fallback
+					if rig == "rename" {
+						rootDir = filepath.Join(ffs.Dir, "root")
+						if err := os.Mkdir(rootDir, 0o755); err != nil {
+							t.Fatal(err)
+						}
+					}
+					r, err := Open(rootDir)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { r.Close() })
+					ffs.Set(faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: errno, Glob: "spool"})
+					var warnings []error
+					var opts []Option
+					if accept {
+						opts = append(opts, AcceptUnconfirmedDurability(func(w error) { warnings = append(warnings, w) }))
+					}
+					src := filepath.Join(ffs.Dir, "spool/x")
+					err = r.Move(context.Background(), src, "dst", opts...)
+					_, serr := os.Stat(src)
+					dst, derr := os.ReadFile(filepath.Join(rootDir, "dst"))
+					switch {
+					case accept:
+						if err != nil {
+							t.Fatalf("Move: %v; want nil and a warning", err)
+						}
+						if len(warnings) == 0 {
+							t.Fatalf("warnings: none; want the refused fsync of %s", filepath.Dir(src))
+						}
+						for _, w := range warnings {
+							if !errors.Is(w, ErrDurabilityUnconfirmed) || !errors.Is(w, errno) || !strings.Contains(w.Error(), quote.Name(filepath.Dir(src))) {
+								t.Errorf("warning %q; want ErrDurabilityUnconfirmed and %v naming %s", w, errno, quote.Name(filepath.Dir(src)))
+							}
+						}
+						if !errors.Is(serr, fs.ErrNotExist) || derr != nil || string(dst) != "payload" {
+							t.Errorf("after Move: src: %v, dst: %q, %v; want src gone and dst %q", serr, dst, derr, "payload")
+						}
+					case rig == "rename":
+						if !errors.Is(err, ErrDurabilityUnconfirmed) || !errors.Is(err, errno) {
+							t.Errorf("Move: %v; want ErrDurabilityUnconfirmed and %v", err, errno)
+						}
+						if string(dst) != "payload" {
+							t.Errorf("dst: %q, %v; want %q (the rename happened)", dst, derr, "payload")
+						}
+					default:
+						if err == nil || errors.Is(err, ErrDurabilityUnconfirmed) || !errors.Is(err, errno) {
+							t.Errorf("Move: %v; want %v and not ErrDurabilityUnconfirmed (nothing moved)", err, errno)
+						}
+						if serr != nil || !errors.Is(derr, fs.ErrNotExist) {
+							t.Errorf("after Move: src: %v, dst: %v; want src kept and no dst", serr, derr)
+						}
+						if ents, _ := os.ReadDir(ffs.Backed("spool")); len(ents) != 1 {
+							t.Errorf("spool holds %d entries; want only x (no intent left)", len(ents))
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// A read error on Move's source (EIO from the spool's filesystem) names the
+// source, whose read failed, and the step; src is kept and nothing is left
+// beside dst.
+func TestMoveSourceReadErrorNamesSource(t *testing.T) {
+	ffs := faultfs.Mount(t, faultfs.Options{})
+	r, dir := openRoot(t)
+	src := filepath.Join(ffs.Dir, "spool.bin")
+	data := make([]byte, 3<<20)
+	rand.Read(data)
+	if err := os.WriteFile(ffs.Backed("spool.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ffs.Set(faultfs.Fault{Op: faultfs.OpRead, Errno: syscall.EIO, Glob: "spool.bin"})
+	err := r.Move(context.Background(), src, "dst.bin")
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Move: %v; want EIO", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Path != src || !strings.Contains(e.Op, "read source") {
+		t.Errorf("error %q; want an *Error for the step \"read source\" with Path %s", err, quote.Name(src))
+	}
+	if !strings.Contains(err.Error(), quote.Name(src)) {
+		t.Errorf("error %q does not name the source %s", err, quote.Name(src))
+	}
+	if _, serr := os.Stat(src); serr != nil {
+		t.Errorf("source: %v; want it kept", serr)
+	}
+	if _, derr := os.Lstat(filepath.Join(dir, "dst.bin")); !errors.Is(derr, fs.ErrNotExist) {
+		t.Errorf("dst.bin: %v; want not created", derr)
+	}
+	noTemps(t, dir)
+}
