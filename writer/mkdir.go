@@ -30,7 +30,10 @@ import (
 //
 // On failure MkdirAll removes the directories this call created, newest first,
 // and only those still empty, so the tree is left as it was unless a
-// concurrent caller put something into them. It does not undo a concurrent
+// concurrent caller put something into them. A directory whose mkdir reported
+// a retryable error and whose retry then found it there counts as created by
+// this call: the mkdir may have happened and only its reply been lost (a soft
+// NFS mount's ETIMEDOUT). It does not undo a concurrent
 // caller's success: a directory that another MkdirAll saw created by this call
 // (EEXIST) may be removed by this call's rollback, which that caller sees as a
 // vanished parent on its next step.
@@ -94,6 +97,11 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 	if cfg.retryNoSpace {
 		transient = errno.IsTransientSpace
 	}
+	// maybeMade is the step whose last mkdir failed with a retryable error:
+	// such a mkdir may have happened all the same (a soft NFS mount whose
+	// reply was lost reports ETIMEDOUT), so the EEXIST of its retry does not
+	// prove that the directory was there before this call.
+	var maybeMade string
 	for i := 0; i < len(parts); {
 		dir := path.Join(parts[:i+1]...)
 		err := r.root.Mkdir(dir, perm)
@@ -101,12 +109,20 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 		case err == nil:
 			created = append(created, dir)
 			i++
+			maybeMade = ""
 			continue
 		case errors.Is(err, fs.ErrExist):
 			fi, serr := r.root.Stat(dir)
 			switch {
 			case serr == nil && fi.IsDir():
-				i++ // existed, or a concurrent caller made it
+				// It existed, or a concurrent caller made it, or our own
+				// mkdir that reported a retryable error did: that one is
+				// ours to roll back (only if still empty, as all are).
+				if maybeMade == dir {
+					created = append(created, dir)
+				}
+				i++
+				maybeMade = ""
 				continue
 			case serr == nil:
 				err = fmt.Errorf("exists and is not a directory: %w", syscall.ENOTDIR)
@@ -123,9 +139,11 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 			// had created. Walk again from the top.
 			if err = bo.wait(ctx, cfg, dir, err); err == nil {
 				i = 0
+				maybeMade = ""
 				continue
 			}
 		case transient(err):
+			maybeMade = dir
 			if err = bo.wait(ctx, cfg, dir, err); err == nil {
 				continue
 			}
