@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
 // moveIntent is the record a cross-device Move keeps beside its source.
@@ -117,12 +119,22 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 	}
 	sfi, err := os.Lstat(absSrc)
 	if errors.Is(err, fs.ErrNotExist) {
-		// src was unlinked, so dst had been committed.
+		// src was unlinked: by the interrupted move once dst held its copy,
+		// or by someone else. dst tells which.
 		removeMoveIntent(absSrc)
-		cfg.emit("move-complete-intent", rel, start, 0, nil)
 		if _, derr := r.root.Lstat(rel); derr != nil {
-			return true, newError("move", absSrc, fmt.Errorf("source gone and destination %s missing after an interrupted move: %w", rel, derr))
+			cfg.emit("move-discard-intent", rel, start, 0, derr)
+			return true, newError("move", absSrc, fmt.Errorf("source gone and destination %s missing after an interrupted move: %w", quote.Name(rel), derr))
 		}
+		dsum, dsize, derr := r.hashRel(rel)
+		if derr != nil {
+			return true, newError("move: hash destination", rel, derr)
+		}
+		if in.SHA256 == "" || hex.EncodeToString(dsum[:]) != in.SHA256 || dsize != in.Size {
+			cfg.emit("move-discard-intent", rel, start, 0, nil)
+			return true, newError("move", absSrc, fmt.Errorf("source gone, but destination %s does not hold the copy of the interrupted move (the source was removed before the move committed; nothing moved): %w", quote.Name(rel), syscall.ENOENT))
+		}
+		cfg.emit("move-complete-intent", rel, start, dsize, nil)
 		return true, nil
 	}
 	if err != nil {
