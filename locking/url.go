@@ -277,10 +277,17 @@ func (f tlsFiles) config(host string) (*tls.Config, error) {
 // '@', so that a password pasted without percent-encoding, holding '/', '?',
 // '#' or '@', is still found whole. (An '@' in a query value makes it find
 // more than the password; redacting too much is the safe side.)
+//
+// Without "://" (a mistyped scheme, "redis:/u:p@h") no part before the last
+// '@' can be told from the password: all of it counts as the password.
 func userinfoPassword(rawURL string) (string, bool) {
 	_, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
-		return "", false
+		i := strings.LastIndex(rawURL, "@")
+		if i < 0 {
+			return "", false
+		}
+		return rawURL[:i], true
 	}
 	i := strings.LastIndex(rest, "@")
 	if i < 0 {
@@ -297,7 +304,9 @@ var secretParams = []string{"password", "sentinel_password"}
 // an unparseable URL is redacted textually.
 func RedactURL(rawURL string) string {
 	s := rawURL
-	if _, ok := userinfoPassword(s); ok {
+	if _, ok := userinfoPassword(s); ok && !strings.Contains(s, "://") {
+		s = "xxxxx" + s[strings.LastIndex(s, "@"):]
+	} else if ok {
 		scheme, rest, _ := strings.Cut(s, "://")
 		i := strings.LastIndex(rest, "@")
 		user, _, _ := strings.Cut(rest[:i], ":")
@@ -338,6 +347,13 @@ func scrub(msg, rawURL string) string {
 func secrets(rawURL string) []string {
 	var out []string
 	if pass, ok := userinfoPassword(rawURL); ok {
+		if !strings.Contains(rawURL, "://") {
+			// A message may quote only the part after a ':' of it.
+			for p := pass; strings.Contains(p, ":"); {
+				_, p, _ = strings.Cut(p, ":")
+				out = append(out, p)
+			}
+		}
 		out = append(out, pass)
 		if p, err := url.PathUnescape(pass); err == nil {
 			out = append(out, p)

@@ -193,3 +193,25 @@ func TestPasswordWithURLDelimitersNeverShown(t *testing.T) {
 		}
 	}
 }
+
+// A Redis URL with a mistyped scheme (no "://") keeps its password out of the
+// parse error and out of RedactURL: all before the last '@' counts as secret.
+func TestRedactMistypedScheme(t *testing.T) {
+	const secret = "s3cretPassw0rd"
+	for _, u := range []string{
+		"redis:/user:" + secret + "@host:6379",
+		"redis//:" + secret + "@host:6379",
+		":" + secret + "@host:6379",
+	} {
+		_, err := ParseRedisURL(u)
+		if err == nil {
+			t.Fatalf("ParseRedisURL(%q) = nil error", u)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("ParseRedisURL error leaks the password: %v", err)
+		}
+		if s := RedactURL(u); strings.Contains(s, secret) {
+			t.Errorf("RedactURL(%q) = %q: password left in", u, s)
+		}
+	}
+}
