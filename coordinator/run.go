@@ -65,9 +65,7 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 	}
 	o.held(h)
 
-	octx, stop := withLeases(ctx, h)
-	v, err := fn(octx, h, o)
-	stop()
+	v, err := c.runBody(ctx, h, o, fn)
 
 	if v != nil && (err == nil || errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
 		c.finish(ctx, h, *v)
@@ -90,6 +88,25 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 		c.log.DebugContext(ctx, "release after a failed operation", "key", quote.Value(key), "err", rerr)
 	}
 	return err
+}
+
+// runBody runs fn on the held key, under a context that the lease's loss
+// cancels. A panic in it (a caller's Update or Lock
+// function) releases the lease and the lock before it goes on up: a caller
+// that recovers it (net/http does, per request) would otherwise leave the key
+// held, its lease refreshed, until the process exits.
+func (c *Coordinator) runBody(ctx context.Context, h *held, o *op, fn body) (v *locking.Version, err error) {
+	octx, stop := withLeases(ctx, h)
+	defer stop()
+	defer func() {
+		if p := recover(); p != nil {
+			if rerr := c.release(context.WithoutCancel(ctx), h, nil); rerr != nil {
+				c.log.WarnContext(ctx, "release after a panic", "key", quote.Value(h.key), "err", rerr)
+			}
+			panic(p)
+		}
+	}()
+	return fn(octx, h, o)
 }
 
 // wopts are the writer options of a commit by h: the pre-commit hook, the
