@@ -51,6 +51,37 @@ func committedPrefix(v *locking.Version, ct writer.Content) writer.Content {
 	return ct
 }
 
+// otherGeneration reports whether a file that matched log version v by its
+// length, read before rec, may be another generation of the file than v's:
+// rec shows a commit of a newer generation that may have put another file in
+// its place (a rotation, a whole-file write or a removal that began after v's
+// record was read). Each such commit writes its pending version before its
+// rename, and the record never goes back, so rec, read after the file, shows
+// every one that the file read may show.
+//
+// A newer rotation still pending does not count: its new file is empty until
+// the rotation is committed (an append checks the committed generation), so
+// it cannot match v unless v is empty too, and v's empty prefix is the same in
+// every generation. A newer whole-file version still pending counts only when
+// the file shows its content. This keeps a log readable while a dead holder's
+// rotation or rewrite waits for the next holder.
+func otherGeneration(rec locking.Record, v locking.Version, ct writer.Content) bool {
+	if rec.Committed.Generation > v.Generation {
+		return true
+	}
+	p := rec.Pending
+	switch {
+	case p.Token == 0 || p.Generation <= v.Generation:
+		return false
+	case isLogVersion(p) && p.Length == 0:
+		return false
+	case isLogVersion(p):
+		return true
+	default:
+		return matches(p, ct)
+	}
+}
+
 func sameVersion(a, b locking.Version) bool {
 	return a.Token == b.Token && a.LeaseID == b.LeaseID && a.SHA256 == b.SHA256 && a.Size == b.Size && a.Deleted == b.Deleted
 }
@@ -99,26 +130,48 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 		return ct, nil, wrap("read", key, err)
 	}
 	find := func(ct writer.Content) *locking.Version {
-		for i := range vs {
-			if matches(vs[i], ct) {
-				return &vs[i]
+		// A whole-file version's match is proof (sha256 and size), a log
+		// version's only a length: a file that shows a whole-file version is
+		// that version, even when it is as long as a log version too.
+		for _, log := range []bool{false, true} {
+			for i := range vs {
+				if isLogVersion(vs[i]) == log && matches(vs[i], ct) {
+					return &vs[i]
+				}
 			}
 		}
 		return nil
 	}
 	match := func(ct writer.Content) *locking.Version {
 		v := find(ct)
-		if v != nil || !unheld {
+		if !unheld || (v != nil && !isLogVersion(*v)) {
 			return v
 		}
-		// Read the record again: the file may show a version committed after
-		// it was read. (Unreadable now: the versions read before stand.)
-		if r, err := c.peekRecord(key); err == nil {
-			if again := expected(r); len(again) > 0 {
-				vs = again
-			}
+		// Without the lock a commit may land between the record's read and
+		// the file's: read the record again. (Unreadable now: the versions
+		// read before stand.)
+		r, err := c.peekRecord(key)
+		if err != nil {
+			return v
 		}
-		return find(ct)
+		if again := expected(r); len(again) > 0 {
+			vs = again
+		}
+		if v != nil {
+			if otherGeneration(r, *v, ct) {
+				// The file read may be another generation's, as long as
+				// the log version: read it again, against the new record.
+				return nil
+			}
+			return v
+		}
+		// The file may show a version committed after the record was read.
+		// A log version counts only when a read follows its record (the
+		// file read before may be an older generation, as long as it).
+		if v = find(ct); v != nil && isLogVersion(*v) {
+			return nil
+		}
+		return v
 	}
 
 	window := c.staleWindow
@@ -131,9 +184,17 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 	var ct writer.Content
 	var err error
 	if window <= 0 {
-		ct, err = read()
-		if err == nil && match(ct) == nil {
-			err = writer.ErrStaleView
+		// No stale view to wait out; a lease-free read may still race a
+		// commit (match asks for another read then): a few reads settle it.
+		for tries := 0; ; tries++ {
+			ct, err = read()
+			if err != nil || match(ct) != nil {
+				break
+			}
+			if !unheld || tries == 2 {
+				err = writer.ErrStaleView
+				break
+			}
 		}
 	} else {
 		reads := 0

@@ -62,13 +62,17 @@ func WatchInterval(d time.Duration) WatchOption {
 func WatchInitial() WatchOption { return func(w *watchConfig) { w.initial = true } }
 
 // WatchAfter delivers only versions whose token is above token: a watcher that
-// kept the last token it handled resumes where it stopped.
+// kept the last token it handled resumes where it stopped. (A later version
+// committed under that same token, by an operation nested in the same Lock,
+// is not delivered either.)
 func WatchAfter(token uint64) WatchOption {
 	return func(w *watchConfig) { w.after, w.afterSet = token, true }
 }
 
 // Watch calls fn with each new version of name, once, in token order, until ctx
-// ends or fn returns an error.
+// ends or fn returns an error. Versions committed under one lease (operations
+// nested in Lock, a size rotation and its append) share a token; each is
+// delivered, in the order they were committed.
 //
 // The volume's committed record is the truth; in Redis mode the change event
 // published by each commit is the doorbell. Watch also polls the record (every
@@ -131,11 +135,15 @@ type watcher struct {
 	fn   func(context.Context, Change) error
 	bell chan struct{}
 
-	// last is the token of the last version delivered (or of the starting
-	// point); only newer versions are delivered.
-	last uint64
-	// initialTok is the token current at the start (WatchInitial).
-	initialTok uint64
+	// last is the last version delivered (or the starting point); only
+	// newer versions (newerVersion) are delivered.
+	last locking.Version
+	// after is WatchAfter's token: only versions above it are delivered.
+	after uint64
+	// initial is the newest version recorded at the start (WatchInitial):
+	// the first delivery is marked Initial unless it is newer.
+	initial   locking.Version
+	delivered bool // something was delivered
 	// hint is the newest version a change event announced: on a mount whose
 	// cache still serves an old lock record it is newer than the record.
 	hint hintBox
@@ -156,27 +164,33 @@ func (w *watcher) ring() {
 }
 
 // start sets the starting point: the committed version now (the newest of the
-// volume's record and Redis's copy), or 0 with WatchInitial.
+// volume's record and Redis's copy), WatchAfter's token, or none with
+// WatchInitial (which notes the version current now: committed, or pending
+// when a holder is committing it or died before recording it).
 func (w *watcher) start(ctx context.Context) error {
 	if w.cfg.afterSet {
-		w.last = w.cfg.after
+		w.after = w.cfg.after
+		w.last = locking.Version{Token: w.cfg.after}
 		return nil
 	}
 	rec, err := w.c.peekRecord(w.key)
 	if err != nil {
 		return err
 	}
-	cur := rec.Committed.Token
-	if v, ok := w.redisCommitted(ctx); ok && v.Token > cur {
-		cur = v.Token
+	cur := rec.Committed
+	if v, ok := w.redisCommitted(ctx); ok && newerVersion(v, cur) {
+		cur = v
 		w.hint.offer(v)
 	}
 	if !w.cfg.initial {
 		w.last = cur
 		return nil
 	}
-	w.initialTok = cur
-	if cur != 0 || rec.Pending.Token != 0 {
+	w.initial = cur
+	if newerVersion(rec.Pending, cur) {
+		w.initial = rec.Pending
+	}
+	if w.initial.Token != 0 {
 		return nil
 	}
 	// No record: a file created outside sharedwrite is delivered as it is.
@@ -184,7 +198,14 @@ func (w *watcher) start(ctx context.Context) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return wrap("read", w.key, err)
 	}
-	if !ct.Exists {
+	// The first commit may have landed between the record's read and the
+	// file's, and the file may show it: then it is not an unrecorded file,
+	// and the loop delivers it as the initial version, with its token.
+	rec, err = w.c.peekRecord(w.key)
+	if err != nil {
+		return err
+	}
+	if w.initial = newest(rec); w.initial.Token != 0 || !ct.Exists {
 		return nil
 	}
 	v := locking.Version{SHA256: ct.SHA256, Size: ct.Size, Length: ct.Size}
@@ -246,6 +267,12 @@ func nextBackoff(d, limit time.Duration) time.Duration {
 	return min(2*d, limit)
 }
 
+// newer reports whether v is newer than the last version delivered (and above
+// WatchAfter's token).
+func (w *watcher) newer(v locking.Version) bool {
+	return v.Token > w.after && newerVersion(v, w.last)
+}
+
 // check reads the record and, when it names a version newer than the last
 // delivered one, the file: it delivers the version the file shows, or reports
 // that it is waiting for the file to catch up.
@@ -259,14 +286,18 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 		return false, true, nil
 	}
 	target := rec.Committed
-	if h := w.hint.get(); h.Token > target.Token {
+	if h := w.hint.get(); newerVersion(h, target) {
 		target = h
 	}
+	// A pending version is delivered only when the file proves its rename
+	// (renameShown); an append's or a rotation's never can, and is delivered
+	// once committed (by its holder, or promoted by the next one).
 	pending := rec.Pending
-	if pending.Token <= max(target.Token, w.last) || sameVersion(pending, target) {
+	if isLogVersion(pending) || !w.newer(pending) || !newerVersion(pending, target) {
 		pending = locking.Version{}
 	}
-	if target.Token <= w.last && pending.Token == 0 {
+	wantTarget := w.newer(target)
+	if !wantTarget && pending.Token == 0 {
 		w.waitingFor = 0
 		return false, false, nil
 	}
@@ -281,17 +312,27 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 	}
 	w.lastErr = ""
 	switch {
-	case target.Token > w.last && matches(target, ct):
-		return true, false, w.deliver(ctx, target, ct, false)
-	case pending.Token != 0 && matches(pending, ct):
+	case pending.Token != 0 && renameShown(pending, rec.Committed, ct):
 		// The pending version is visible: its holder renamed and has not
 		// written committed yet, or died before it could.
 		return true, false, w.deliver(ctx, pending, ct, false)
+	case wantTarget && matches(target, ct):
+		if isLogVersion(target) {
+			// A log version matches by length only: the file read must
+			// not be another generation that a rotation (or a rewrite)
+			// put in place since the record was read.
+			after, err := w.c.peekRecord(w.key)
+			if err != nil || otherGeneration(after, target, ct) {
+				return false, true, nil
+			}
+		}
+		return true, false, w.deliver(ctx, target, ct, false)
 	}
-	if target.Token <= w.last {
-		// Only a pending version, not visible (yet): a commit in flight,
-		// or one that failed before its rename. The record's next write
-		// rings; meanwhile the poll is enough.
+	if !wantTarget {
+		// Only a pending version, not shown to be visible (yet): a commit
+		// in flight, or one that failed before its rename and will be
+		// withdrawn. The record's next write rings; meanwhile the poll is
+		// enough.
 		return false, false, nil
 	}
 	w.stillStale(ctx, target.Token)
@@ -313,8 +354,11 @@ func (w *watcher) deliver(ctx context.Context, v locking.Version, ct writer.Cont
 			ch.Data = []byte{}
 		}
 	}
-	ch.Initial = initial || (w.cfg.initial && v.Token != 0 && v.Token <= w.initialTok)
-	w.last = max(w.last, v.Token)
+	ch.Initial = initial || (w.cfg.initial && !w.delivered && v.Token != 0 && !newerVersion(v, w.initial))
+	w.delivered = true
+	if newerVersion(v, w.last) {
+		w.last = v
+	}
 	if w.waitingFor != 0 {
 		w.c.log.DebugContext(ctx, "watch: the file caught up with the committed version",
 			"key", quote.Value(w.key), "token", v.Token, "stale_reads", w.stale, "waited", time.Since(w.waitingSince).Round(time.Millisecond))

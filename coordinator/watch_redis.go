@@ -28,10 +28,11 @@ type hintBox struct {
 	v  locking.Version
 }
 
+// offer keeps v when it is newer (newerVersion) than the version held.
 func (b *hintBox) offer(v locking.Version) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if v.Token <= b.v.Token {
+	if !newerVersion(v, b.v) {
 		return false
 	}
 	b.v = v
