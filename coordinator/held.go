@@ -36,6 +36,20 @@ type heldKey struct {
 	key string
 }
 
+// inLock marks the context of a Lock function of coordinator c: operations
+// nested in it run in the Lock's place in the gate (taking another could wait
+// for the Lock itself when the limits are reached).
+type inLock struct{ c *Coordinator }
+
+// enterGate is gate.enter for an operation, skipped for one nested in a Lock
+// function of this coordinator.
+func (c *Coordinator) enterGate(ctx context.Context) (leave func(), err error) {
+	if ctx.Value(inLock{c}) != nil {
+		return func() {}, nil
+	}
+	return c.gate.enter(ctx)
+}
+
 // take acquires key: lease, then file lock, then the floor check, then the
 // completion of a transaction a dead holder left pending. Nothing is read from
 // the data file and no user code runs before the floor check.

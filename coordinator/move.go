@@ -43,7 +43,7 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 		return wrap("move", dkey, errors.New("source and destination are the same file"))
 	}
 	o.span.SetAttributes(AttrKey.String(dkey))
-	leave, err := c.gate.enter(ctx)
+	leave, err := c.enterGate(ctx)
 	if err != nil {
 		return wrap("queue", dkey, err)
 	}
@@ -168,7 +168,8 @@ func (c *Coordinator) insideKey(p string) (string, bool, error) {
 }
 
 // relToRoot returns dir (a real, absolute path) relative to the root when it
-// is the root or lies below it.
+// is the root or lies below it, also when seen through another mount of a
+// directory of the root (see boundRel).
 func (c *Coordinator) relToRoot(dir string) (string, bool) {
 	rootDir := c.root.Dir()
 	if r, err := filepath.EvalSymlinks(rootDir); err == nil {
@@ -187,10 +188,11 @@ func (c *Coordinator) relToRoot(dir string) (string, bool) {
 		}
 		up := filepath.Dir(d)
 		if up == d {
-			return "", false
+			break
 		}
 		d = up
 	}
+	return boundRel(rootDir, dir)
 }
 
 // lexicalRel returns p relative to base when p is base or below it.

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"path"
 	"strings"
 
@@ -30,15 +31,23 @@ func (c *Coordinator) linkKey(name string) (string, error) {
 	if base == "" || base == "." || base == ".." || strings.HasPrefix(clean, "/") {
 		return c.resolve(name)
 	}
-	if dir == "" {
-		return base, nil
+	key := base
+	if dir != "" {
+		pk, err := c.resolve(path.Clean(dir))
+		if err != nil {
+			return "", err
+		}
+		if pk != "." && pk != "" {
+			key = pk + "/" + base
+		}
 	}
-	pk, err := c.resolve(path.Clean(dir))
-	if err != nil {
-		return "", err
+	switch {
+	case c.isClosed():
+		return "", wrap("resolve", name, ErrClosed)
+	case strings.IndexByte(base, 0) >= 0:
+		return "", wrap("resolve", name, fmt.Errorf("%w: NUL in name", writer.ErrInvalidName))
+	case isMetaKey(key):
+		return "", wrap("resolve", name, ErrMetadataName)
 	}
-	if pk == "." || pk == "" {
-		return base, nil
-	}
-	return pk + "/" + base, nil
+	return key, nil
 }

@@ -66,21 +66,29 @@ func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, er
 	// A name never locked has no record to repair: no lock file is made.
 	fl, err := c.locks.OpenExisting(key)
 	if errors.Is(err, fs.ErrNotExist) {
-		return rep, nil
+		// A name PublishDir manages is the symlink's own key, not the
+		// version directory's it resolves to.
+		lk, lerr := c.linkKey(name)
+		if lerr != nil || lk == key {
+			return rep, nil
+		}
+		if fl, err = c.locks.OpenExisting(lk); errors.Is(err, fs.ErrNotExist) {
+			return rep, nil
+		}
+		key = lk
+		o.span.SetAttributes(AttrKey.String(key))
 	}
 	if err != nil {
 		err = wrap("open lock", key, err)
 		return rep, err
 	}
 	fl.Close() //nolint:errcheck // opened to look only
-	if _, borrowed := ctx.Value(heldKey{c, key}).(*held); !borrowed {
-		leave, gerr := c.gate.enter(ctx)
-		if gerr != nil {
-			err = wrap("queue", key, gerr)
-			return rep, err
-		}
-		defer leave()
+	leave, gerr := c.enterGate(ctx)
+	if gerr != nil {
+		err = wrap("queue", key, gerr)
+		return rep, err
 	}
+	defer leave()
 	h, err := c.lockKey(ctx, key)
 	if err != nil {
 		return rep, err
@@ -154,8 +162,13 @@ func (c *Coordinator) repairHeld(ctx context.Context, h *held) (Repair, *locking
 	// refuses what is not a regular file.
 	octx, stop := withLeases(ctx, h)
 	defer stop()
-	ct, err := c.root.ReadVersion(octx, h.key, writer.HashOnly())
-	if err != nil {
+	var ct writer.Content
+	if fi, lerr := c.root.OS().Lstat(h.key); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		// The key of a name PublishDir manages is the symlink itself (a key
+		// found by resolving has none at its end): recorded as PublishDir
+		// records a publish, without content.
+		ct.Exists = true
+	} else if ct, err = c.root.ReadVersion(octx, h.key, writer.HashOnly()); err != nil {
 		return rep, nil, c.leaseErr(ctx, wrap("read", h.key, err), h)
 	}
 	// The commit check of a record that cannot be read: the lease must still

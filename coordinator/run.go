@@ -46,13 +46,11 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 		return err
 	}
 	o.span.SetAttributes(AttrKey.String(key))
-	if _, borrowed := ctx.Value(heldKey{c, key}).(*held); !borrowed {
-		leave, err := c.gate.enter(ctx)
-		if err != nil {
-			return wrap("queue", key, err)
-		}
-		defer leave()
+	leave, err := c.enterGate(ctx)
+	if err != nil {
+		return wrap("queue", key, err)
 	}
+	defer leave()
 
 	undo := func() {}
 	if start != nil {

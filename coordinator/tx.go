@@ -100,7 +100,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 			return wrap("tx", items[i].key, errors.New("the same file twice in one transaction"))
 		}
 	}
-	leave, err := c.gate.enter(ctx)
+	leave, err := c.enterGate(ctx)
 	if err != nil {
 		return wrap("queue", items[0].key, err)
 	}

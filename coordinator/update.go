@@ -157,7 +157,7 @@ func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context
 	var fnErr error
 	err := c.run(ctx, "lock", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		info := LeaseInfo{Key: h.key, LeaseID: h.lease.ID(), Token: h.lease.Token(), Fd: h.fl.Fd(), Lease: h.lease}
-		fnErr = fn(context.WithValue(ctx, heldKey{c, h.key}, h), info)
+		fnErr = fn(context.WithValue(context.WithValue(ctx, heldKey{c, h.key}, h), inLock{c}, true), info)
 		if lerr := h.lease.Err(); lerr != nil {
 			return nil, wrap("lock", h.key, lerr)
 		}

@@ -200,11 +200,9 @@ func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode,
 		return fail(err)
 	}
 	o.span.SetAttributes(AttrKey.String(key))
-	leave := func() {}
-	if _, borrowed := ctx.Value(heldKey{c, key}).(*held); !borrowed {
-		if leave, err = c.gate.enter(opCtx); err != nil {
-			return fail(wrap("queue", key, err))
-		}
+	leave, err := c.enterGate(opCtx)
+	if err != nil {
+		return fail(wrap("queue", key, err))
 	}
 	h, err := c.take(opCtx, key)
 	if err != nil {
@@ -315,7 +313,7 @@ func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMod
 		return wrap("mkdir", name, err)
 	}
 	defer done()
-	leave, err := c.gate.enter(ctx)
+	leave, err := c.enterGate(ctx)
 	if err != nil {
 		return wrap("queue", name, err)
 	}

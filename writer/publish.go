@@ -197,7 +197,9 @@ func versionOf(name, stem string) (int64, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil && n >= 0
+	// Only the name PublishDir gives: plain digits, no sign, no leading
+	// zero ("+5" or "007" would be pruned as ".v5", ".v7": other names).
+	return n, err == nil && n >= 0 && strconv.FormatInt(n, 10) == s
 }
 
 // syncTree fsyncs every regular file and directory under rel (symlinks are
@@ -256,9 +258,16 @@ func (r *Root) pruneVersions(dir, stem, cur string, keep int) error {
 	}
 	var old []int64
 	for _, n := range names {
-		if v, ok := versionOf(n, stem); ok && v < curN {
-			old = append(old, v)
+		v, ok := versionOf(n, stem)
+		if !ok || v >= curN {
+			continue
 		}
+		// A version is a directory PublishDir made; a file or symlink of
+		// such a name is someone's data, never pruned.
+		if fi, err := r.root.Lstat(path.Join(dir, n)); err != nil || !fi.IsDir() {
+			continue
+		}
+		old = append(old, v)
 	}
 	slices.Sort(old)
 	var errs []error

@@ -16,6 +16,8 @@ var ErrNoMount = errors.New("mountinfo: no mount holds the path")
 // Entry is one line of mountinfo, with the octal escapes of the mount point
 // and the source undone.
 type Entry struct {
+	Device       string   // field 3, "major:minor" of the filesystem
+	Root         string   // field 4: the directory of the filesystem mounted here ("/" for all of it; a bind mount shows its source)
 	MountPoint   string   // field 5
 	FSType       string   // after the " - " separator, e.g. "ext4", "fuse.sshfs", "nfs4"
 	Source       string   // the mount source, e.g. "user@host:/export"
@@ -52,6 +54,8 @@ func find(r io.Reader, dir string) (Entry, error) {
 			continue
 		}
 		best = Entry{
+			Device:       pf[2],
+			Root:         Unescape(pf[3]),
 			MountPoint:   point,
 			FSType:       qf[0],
 			Source:       Unescape(qf[1]),

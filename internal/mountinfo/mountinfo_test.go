@@ -29,6 +29,7 @@ const sample = `22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=rem
 41 40 0:36 / /mnt/vol\040one rw,nosuid,nodev - fuse.sshfs user@host:/export\040x rw,user_id=0
 42 40 0:37 / /mnt/vol\040one rw,noatime - nfs4 srv:/e rw,vers=4.2,actimeo=3
 43 22 0:38 / /mnt/volume rw - tmpfs tmpfs rw
+45 22 8:1 /srv/data\040x /mnt/view rw - ext4 /dev/sda1 rw
 garbage line without separator
 44 22 0:39 / /short - tmpfs
 `
@@ -46,6 +47,8 @@ func TestFind(t *testing.T) {
 			MountOptions: []string{"rw", "nosuid"}, SuperOptions: []string{"rw", "size=64k"}}},
 		{"exact point", "/mnt/volume", Entry{MountPoint: "/mnt/volume", FSType: "tmpfs", Source: "tmpfs",
 			MountOptions: []string{"rw"}, SuperOptions: []string{"rw"}}},
+		{"bind mount of a directory", "/mnt/view/a", Entry{Device: "8:1", Root: "/srv/data x", MountPoint: "/mnt/view", FSType: "ext4", Source: "/dev/sda1",
+			MountOptions: []string{"rw"}, SuperOptions: []string{"rw"}}},
 		{"short line skipped", "/short/x", Entry{MountPoint: "/", FSType: "ext4", Source: "/dev/sda1",
 			MountOptions: []string{"rw", "relatime"}, SuperOptions: []string{"rw", "errors=remount-ro"}}},
 	}
@@ -54,6 +57,9 @@ func TestFind(t *testing.T) {
 			got, err := find(strings.NewReader(sample), tt.dir)
 			if err != nil {
 				t.Fatalf("find(%q): %v", tt.dir, err)
+			}
+			if tt.want.Device != "" && (got.Device != tt.want.Device || got.Root != tt.want.Root) {
+				t.Errorf("find(%q): device %q root %q; want %q %q", tt.dir, got.Device, got.Root, tt.want.Device, tt.want.Root)
 			}
 			if got.MountPoint != tt.want.MountPoint || got.FSType != tt.want.FSType || got.Source != tt.want.Source ||
 				!slices.Equal(got.MountOptions, tt.want.MountOptions) || !slices.Equal(got.SuperOptions, tt.want.SuperOptions) {
