@@ -17,6 +17,15 @@ var ErrAppenderClosed = errors.New("coordinator: appender closed")
 // not written (the error also wraps that batch's error).
 var ErrAppendAborted = errors.New("coordinator: append aborted: an earlier batch failed")
 
+// ErrOutcomeUnknown: an append batch or a rotation failed after its pending
+// version reached the lock record, and that version could not be withdrawn
+// (the record's write failed again, or the lease was lost so the record must
+// not be touched). Nothing says whether it takes effect: the next holder of
+// the key finds it pending and may commit it (an append's data was fsynced
+// before its pending version was written) or complete it (a rotation). A
+// caller that retries may write a record twice.
+var ErrOutcomeUnknown = errors.New("coordinator: outcome unknown: the pending version may be committed by the next holder of the key")
+
 // Appender appends records to one file with group commit: records from many
 // goroutines are gathered into batches, and each batch is committed under the
 // key's lease and lock — truncate anything past the committed length (a tail a
@@ -81,9 +90,12 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 }
 
 // Append appends record and returns once the batch holding it is committed
-// (nil), or with the batch's error (nothing of that batch is committed: the
-// next batch truncates whatever of it reached the file), or ErrAppendAborted
-// when an earlier batch failed while it was queued. When ctx ends while
+// (nil), or with the batch's error (nothing of that batch is committed: its
+// pending version is withdrawn from the lock record and whatever of it reached
+// the file is truncated, now or by the next batch), or ErrAppendAborted when
+// an earlier batch failed while it was queued. The one exception is an error
+// wrapping ErrOutcomeUnknown: the batch's pending version could not be
+// withdrawn, and the next holder of the key may commit it. When ctx ends while
 // the record still waits for a batch, it is withdrawn and ctx's error
 // returned; once its batch has started, Append waits for the batch's outcome.
 func (a *Appender) Append(ctx context.Context, record []byte) error {
@@ -169,13 +181,7 @@ func (a *Appender) loop() {
 		if len(batch) == 0 {
 			continue
 		}
-		data := make([]byte, 0, a.cfg.maxBytes)
-		for _, r := range batch {
-			data = append(data, r.rec...)
-		}
-		if a.cfg.framed {
-			data = frame(data)
-		}
+		data := batchData(batch, a.cfg.framed)
 		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.batchTimeout)
 		err := a.commit(ctx, data)
 		cancel()
@@ -186,6 +192,28 @@ func (a *Appender) loop() {
 			r.res <- err
 		}
 	}
+}
+
+// batchData is the bytes of batch, behind a frame header when framed. The
+// buffer is sized from the records taken, never from MaxBatchBytes, which
+// may be far larger than any batch (math.MaxInt: no limit).
+func batchData(batch []*appendReq, framed bool) []byte {
+	n := 0
+	for _, r := range batch {
+		n += len(r.rec)
+	}
+	hdr := 0
+	if framed {
+		hdr = frameHeader
+	}
+	data := make([]byte, hdr, hdr+n)
+	for _, r := range batch {
+		data = append(data, r.rec...)
+	}
+	if framed {
+		putFrameHeader(data)
+	}
+	return data
 }
 
 // abortQueued fails the records queued behind a batch that failed with err,

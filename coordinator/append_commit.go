@@ -94,9 +94,61 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	v := c.newVersion(h, [32]byte{}, st.Length+int64(len(data)))
 	v.Generation = st.Generation
 	if err := c.prepare(ctx, h, &v); err != nil {
-		return nil, wrap("commit", h.key, err)
+		// The pending version may be in the record (its fsync failed): set
+		// it back, or the next batch promotes it and the caller's retry
+		// writes the batch twice. The data is cut only once the record no
+		// longer names it (a pending version whose data is gone must never
+		// be promoted), and only under the commit check, as the truncate
+		// before the pwrite: a holder that lost its lease must not cut
+		// another holder's records.
+		withdrawn, err := c.undoPrepare(ctx, h, v, wrap("commit", h.key, err))
+		if withdrawn {
+			if _, cerr := c.checkCommit(ctx, h); cerr == nil {
+				cerr = cutLog(f, h.key, st.Length)
+				if cerr != nil {
+					c.log.WarnContext(ctx, "failed batch withdrawn; its bytes stay past the committed length until the next batch truncates them", "key", quote.Value(h.key), "err", cerr)
+				}
+			}
+		}
+		return nil, err
 	}
 	return &v, nil
+}
+
+// cutLog truncates the live file f of key back to the committed length n and
+// fsyncs it.
+func cutLog(f *os.File, key string, n int64) error {
+	if err := f.Truncate(n); err != nil {
+		return wrap("truncate a failed batch", key, err)
+	}
+	if err := f.Sync(); err != nil {
+		return wrap("fsync after truncating a failed batch", key, err)
+	}
+	return nil
+}
+
+// undoPrepare undoes a prepare of v by h that failed with err. When the lock
+// record may show v pending — its pwrite reached the file and its fsync
+// failed, or the record no longer reads back — pending is set back to the
+// committed version and fsynced (withdrawPending), so that no later holder
+// promotes or completes v. It reports whether the record is known not to
+// name v (withdrawn: v never reached it, or was withdrawn), and returns err,
+// or, when v may still be pending, err joined with an error wrapping
+// ErrOutcomeUnknown. A lost lease leaves the record alone: another holder may
+// be writing it by now.
+func (c *Coordinator) undoPrepare(ctx context.Context, h *held, v locking.Version, err error) (withdrawn bool, _ error) {
+	rec, rerr := h.fl.ReadRecord()
+	if rerr == nil && !sameLog(rec.Pending, v) {
+		return true, err
+	}
+	if lerr := h.lease.Err(); lerr != nil {
+		return false, errors.Join(err, wrap("withdraw pending", h.key, fmt.Errorf("%w: lease lost: %w", ErrOutcomeUnknown, lerr)))
+	}
+	if werr := c.withdrawPending(h); werr != nil {
+		return false, errors.Join(err, fmt.Errorf("%w: %w", ErrOutcomeUnknown, werr))
+	}
+	c.log.InfoContext(ctx, "withdrew a pending version whose commit failed", "key", quote.Value(h.key), "token", v.Token)
+	return true, err
 }
 
 // openLog returns the live file opened under generation gen, reopening it
@@ -144,9 +196,18 @@ func sameLog(a, b locking.Version) bool {
 
 // logState returns the committed state (length, generation) of the held log
 // key, completing what a dead holder left pending: an append's pending version
-// is promoted (it is written only after its data is fsynced), and a rotation's
-// is completed forward (completeRotation). A key without a record adopts the
-// file's current size.
+// is promoted, and a rotation's is completed (completeRotation: forward, or
+// withdrawn when it never began its visible change). A key without a record
+// adopts the file's current size.
+//
+// Promoting an append's pending version is sound because of how appendHeld
+// leaves one: it writes it only after the batch's data is fsynced, and when
+// the batch then fails it withdraws it before cutting the data, or, when it
+// cannot, keeps the data and reports ErrOutcomeUnknown. So a pending version
+// found here has its data on disk and its writer either died (no answer
+// given), acknowledged it (its committed write failed after the commit), or
+// said the outcome is unknown; the record cannot tell these apart, and each
+// of them allows the promotion, the acknowledged one requires it.
 func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, error) {
 	cm, p := h.rec.Committed, h.rec.Pending
 	if p.Token != 0 && !sameLog(p, cm) {
@@ -161,7 +222,8 @@ func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, e
 			st.Length = ct.Size
 			return st, nil
 		}
-		if p.Generation > cm.Generation && p.Length == 0 {
+		rotation := p.Generation > cm.Generation && p.Length == 0
+		if rotation {
 			err := c.completeRotation(ctx, h, p)
 			if errors.Is(err, errRotationWithdrawn) {
 				return c.logState(ctx, h)
@@ -175,6 +237,9 @@ func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, e
 			return cm, wrap("promote pending", h.key, err)
 		}
 		h.rec.Committed = p
+		if rotation {
+			c.dropCopyTruncateMarker(ctx, rotatedName(h.key, p.Time, p.Token))
+		}
 		return p, nil
 	}
 	if cm.Token != 0 {

@@ -20,13 +20,13 @@ var ErrBadFrame = errors.New("coordinator: bad append frame")
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// frame returns payload behind its frame header.
-func frame(payload []byte) []byte {
-	b := make([]byte, frameHeader, frameHeader+len(payload))
+// putFrameHeader fills in the frame header that b's first frameHeader bytes
+// reserve, for the payload that follows them.
+func putFrameHeader(b []byte) {
+	payload := b[frameHeader:]
 	copy(b, frameMagic)
 	binary.LittleEndian.PutUint32(b[4:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(b[8:], crc32.Checksum(payload, crcTable))
-	return append(b, payload...)
 }
 
 // ReadFrames splits the content of a file appended with Framed into the

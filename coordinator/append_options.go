@@ -104,5 +104,9 @@ func Gzip() LogOption { return func(c *logConfig) { c.gzip = true } }
 // reopen it. Loss window: what such a program writes between the end of the
 // copy and the truncation is lost (appends made through an Appender are not:
 // they wait for the lease). A program writing without O_APPEND keeps its
-// offset and leaves a hole of zeros after the truncation.
+// offset and leaves a hole of zeros after the truncation. The copy holds the
+// whole file, except for a log an Appender writes, whose copy ends at the
+// committed length (see Rotate). A copytruncate rotation in progress keeps a
+// hidden marker, .<rotated name>.sw-ct, next to the log; a rotation left
+// pending is completed by truncating in place, never by a rename.
 func CopyTruncate() LogOption { return func(c *logConfig) { c.copyTruncate = true } }

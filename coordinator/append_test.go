@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -339,4 +342,76 @@ func TestAppendFailedBatchAbortsQueued(t *testing.T) {
 	if got, want := readFile(t, filepath.Join(root, "app.log")), "c 3\n"; got != want {
 		t.Errorf("log holds %q; want %q", got, want)
 	}
+}
+
+// TestAppendUnlimitedMaxBatchBytes: MaxBatchBytes(math.MaxInt), no size
+// limit, is a valid setting: an Append with it commits its record (a batch
+// buffer sized by the limit instead of by the records taken would panic in
+// the appender's goroutine and take the process down, so the appends run in
+// a child process).
+func TestAppendUnlimitedMaxBatchBytes(t *testing.T) {
+	const env = "SHAREDWRITE_TEST_UNLIMITED_BATCH"
+	if dir := os.Getenv(env); dir != "" {
+		c := open(t, local, dir)
+		a := c.Appender("app.log", MaxBatchBytes(math.MaxInt))
+		defer a.Close()
+		for _, r := range []string{"one 1\n", "two 2\n"} {
+			if err := a.Append(ctxT(t, 30*time.Second), []byte(r)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	root := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAppendUnlimitedMaxBatchBytes$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"="+root)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("Appends with MaxBatchBytes(math.MaxInt) crashed or failed: %v\n%s", err, tail(out, 12))
+	}
+	if got, want := readFile(t, filepath.Join(root, "app.log")), "one 1\ntwo 2\n"; got != want {
+		t.Errorf("log holds %q; want %q", got, want)
+	}
+}
+
+// TestAppendBatchBufferSizedByRecords: a batch's buffer is as large as the
+// records it holds (plus a frame header), not as MaxBatchBytes: small appends
+// with a 256 MiB limit allocate far less than the limit.
+func TestAppendBatchBufferSizedByRecords(t *testing.T) {
+	for _, framed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("framed=%v", framed), func(t *testing.T) {
+			root := t.TempDir()
+			c := open(t, local, root)
+			ctx := ctxT(t, 30*time.Second)
+			opts := []LogOption{MaxBatchBytes(256 << 20)}
+			if framed {
+				opts = append(opts, Framed())
+			}
+			a := c.Appender("app.log", opts...)
+			defer a.Close()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for i := range 4 {
+				if err := a.Append(ctx, fmt.Appendf(nil, "w %d\n", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > 32<<20 {
+				t.Errorf("4 small appends allocated %d MiB; want well below the 256 MiB batch limit", got>>20)
+			}
+		})
+	}
+}
+
+// tail returns the last n lines of b.
+func tail(b []byte, n int) string {
+	lines := 0
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			if lines++; lines > n {
+				return string(b[i+1:])
+			}
+		}
+	}
+	return string(b)
 }

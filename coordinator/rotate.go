@@ -56,12 +56,24 @@ func rotatedName(key string, t time.Time, token uint64) string {
 // removed), and Keep and MaxAge prune old rotated files. CopyTruncate copies
 // and truncates instead (see its loss window).
 //
+// With CopyTruncate, what is copied depends on who writes the log: for a log
+// that an Appender writes (the committed record is an append's, with a
+// length), only the committed length — a failed batch or an unacknowledged
+// tail past it is cut first, as before the link; for any other file (a
+// program's own log, with no record, a rotation's or a whole-file write's),
+// the whole file as it is.
+//
 // A missing or empty live file is not rotated (Rotation.Name is ""). A
 // rotator that dies after the rotation's pending record was written leaves a
-// rotation that the next holder of the key completes. An error with
-// Rotation.Name set comes from the work after the rotation, which was made:
-// the compression (the file stays plain, and a later gzip rotation compresses
-// it) or the pruning; Close ends that work with ErrClosed.
+// rotation that the next holder of the key completes (a copytruncate one in
+// place: truncated, never replaced by a rename), or withdraws when its visible
+// change never began. A Rotate that returns an error made no rotation: its
+// pending record is withdrawn (and a published copy removed), unless the
+// error wraps ErrOutcomeUnknown, which says the withdrawal failed and the next
+// holder of the key may complete the rotation. An error with Rotation.Name
+// set comes from the work after the rotation, which was made: the
+// compression (the file stays plain, and a later gzip rotation compresses it)
+// or the pruning; Close ends that work with ErrClosed.
 func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption) (Rotation, error) {
 	cfg := newLogConfig(opts)
 	// Begun here too, for the compression and pruning after the rotation.
@@ -86,6 +98,10 @@ func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption
 	})
 	if rot == nil || (err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
 		return Rotation{}, err
+	}
+	if cfg.copyTruncate {
+		// Committed: the marker has done its work.
+		c.dropCopyTruncateMarker(ctx, rot.rotated)
 	}
 	out, perr := c.afterRotate(ctx, rot, cfg)
 	if perr != nil {
@@ -121,14 +137,20 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 	v := c.newVersion(h, [32]byte{}, 0)
 	v.Generation = st.Generation + 1
 	rotated := rotatedName(h.key, v.Time, v.Token)
+	linked := false
 	hook := writer.PreCommit(func(ctx context.Context, _ writer.Change) error {
+		// Not rotated when this hook fails: no one must complete this
+		// rotation later, so its pending version is withdrawn (its write may
+		// have reached the record although its fsync failed).
 		if err := c.prepare(ctx, h, &v); err != nil {
+			_, err = c.undoPrepare(ctx, h, v, wrap("commit", h.key, err))
 			return err
 		}
 		if err := c.linkRotated(h.key, rotated); err != nil {
-			// Not rotated: no one must complete this rotation later.
-			return errors.Join(err, c.withdrawPending(h))
+			_, err = c.undoPrepare(ctx, h, v, err)
+			return err
 		}
+		linked = true
 		return nil
 	})
 	wf, err := c.root.Create(ctx, h.key, fi.Mode().Perm(), c.logWopts(ctx, o, hook)...)
@@ -137,66 +159,44 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 	}
 	err = wf.Commit(ctx)
 	if err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
-		return nil, nil, wrap("rotate", h.key, err)
+		err = wrap("rotate", h.key, err)
+		if linked {
+			// The rename did not happen (the writer never reports "not
+			// committed" after replacing the target), but the pending record
+			// and the link did: undo both, or say that the next holder
+			// completes the rotation.
+			err = c.undoLinkRotation(ctx, h, v, rotated, err)
+		}
+		return nil, nil, err
 	}
 	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, err
 }
 
-// copyTruncateHeld rotates the held key by copying it to the rotated name and
-// truncating it in place. The pending record comes first, so that a rotator
-// dying half-way leaves a rotation the next holder completes forward.
-func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st locking.Version) (*rotation, *locking.Version, error) {
-	src, err := c.root.OS().Open(h.key)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
+// undoLinkRotation undoes a link rotation by h whose rename failed (with err)
+// after its pending version v and its link at rotated were made: it removes
+// the link (the same file as the live one), then withdraws v. When either
+// fails, the rotation stays pending and the next holder of the key completes
+// it: the error then wraps ErrOutcomeUnknown.
+func (c *Coordinator) undoLinkRotation(ctx context.Context, h *held, v locking.Version, rotated string, err error) error {
+	if h.lease.Err() == nil {
+		if rerr := c.root.OS().Remove(rotated); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return errors.Join(err, wrap("remove the rotated link", rotated, fmt.Errorf("%w: the rotation stays pending: %w", ErrOutcomeUnknown, rerr)))
+		}
 	}
-	if err != nil {
-		return nil, nil, wrap("open", h.key, err)
-	}
-	defer src.Close()
-	fi, err := src.Stat()
-	if err != nil {
-		return nil, nil, wrap("stat", h.key, err)
-	}
-	// The file's own size: with copytruncate another program writes it.
-	size := fi.Size()
-	if size == 0 {
-		return nil, nil, nil
-	}
-	v := c.newVersion(h, [32]byte{}, 0)
-	v.Generation = st.Generation + 1
-	rotated := rotatedName(h.key, v.Time, v.Token)
-	if err := c.prepare(ctx, h, &v); err != nil {
-		return nil, nil, wrap("commit", h.key, err)
-	}
-	wf, err := c.root.Create(ctx, rotated, fi.Mode().Perm(), c.logWopts(ctx, o, writer.CreateOnly())...)
-	if err != nil {
-		return nil, nil, wrap("copytruncate: create the rotated file", rotated, err)
-	}
-	if _, err := wf.ReadFrom(io.NewSectionReader(src, 0, size)); err != nil {
-		wf.Abort() //nolint:errcheck // the copy error matters
-		return nil, nil, errors.Join(wrap("copytruncate: copy", h.key, err), c.withdrawPending(h))
-	}
-	if err := wf.Commit(ctx); err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
-		// Not published: withdraw the rotation, so that no one completes it
-		// by renaming the file a program keeps open.
-		return nil, nil, errors.Join(wrap("copytruncate: publish", rotated, err), c.withdrawPending(h))
-	}
-	if err := c.truncateLive(h.key, 0); err != nil {
-		return nil, nil, err
-	}
-	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, nil
+	_, err = c.undoPrepare(ctx, h, v, err)
+	return err
 }
 
-// completeRotation completes the rotation a dead holder left pending (p).
-// Its steps were: pending record, then link (or, with copytruncate, the copy
-// published) at the rotated name, then the new live file renamed over the
-// name (or the truncation). So:
+// completeRotation completes the rotation a dead holder left pending (p). A
+// copytruncate rotation (its marker exists) is completed in place, never by a
+// rename (completeCopyTruncate). A link rotation's steps were: pending record,
+// then link at the rotated name, then the new live file renamed over the
+// name. So:
 //   - no rotated file: link it to the live file now, then replace the live
 //     file with a new empty one;
-//   - an empty live file: the rename (or truncation) happened; nothing to do;
+//   - an empty live file: the rename happened; nothing to do;
 //   - a rotated file whose content is the live file's beginning (the same
-//     file, or the copy): replace the live file with a new empty one;
+//     file): replace the live file with a new empty one;
 //   - anything else is not this rotation's file, which then never began:
 //     the rotation is withdrawn (errRotationWithdrawn).
 //
@@ -206,6 +206,11 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.Version) error {
 	r := c.root.OS()
 	rotated := rotatedName(h.key, p.Time, p.Token)
+	if ct, err := c.isCopyTruncate(rotated); err != nil {
+		return err
+	} else if ct {
+		return c.completeCopyTruncate(ctx, h, rotated)
+	}
 	fi, err := r.Lstat(h.key)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -288,12 +293,13 @@ func (c *Coordinator) rotatedIsPrefix(rotated, key string) (liveEmpty, prefix bo
 var errRotationWithdrawn = errors.New("coordinator: pending rotation withdrawn")
 
 // withdrawPending sets the held key's pending version back to its committed
-// one (the floor stays at the holder's token): a rotation that did not begin
-// its visible change is not completed by the next holder.
+// one (the floor stays at the holder's token) and fsyncs the record: a
+// rotation that did not begin its visible change, or an append batch that
+// failed, is not completed or promoted by the next holder.
 func (c *Coordinator) withdrawPending(h *held) error {
 	err := h.fl.WriteFloorPending(locking.Floor{Token: h.lease.Token(), LeaseID: h.lease.ID()}, h.rec.Committed)
 	if err != nil {
-		return wrap("withdraw pending rotation", h.key, err)
+		return wrap("withdraw pending", h.key, err)
 	}
 	h.rec.Pending = h.rec.Committed
 	return nil
@@ -322,7 +328,7 @@ func (c *Coordinator) linkRotated(key, rotated string) error {
 func (c *Coordinator) truncateLive(key string, n int64) error {
 	f, err := c.root.OS().OpenFile(key, os.O_WRONLY, 0)
 	if err != nil {
-		return wrap("open", key, err)
+		return wrap("open for truncate", key, err)
 	}
 	defer f.Close()
 	if err := f.Truncate(n); err != nil {

@@ -394,3 +394,137 @@ func TestRotateCompressesLeftovers(t *testing.T) {
 		})
 	}
 }
+
+// TestRotateCompletesDeadCopyTruncateInPlace: a copytruncate rotator that
+// died after publishing its copy, before the truncation, leaves a pending
+// rotation that the next holder completes as a copytruncate — by truncating
+// the live file in place, never by renaming a new file over it — because the
+// program writing the log keeps its descriptor and never reopens the file.
+func TestRotateCompletesDeadCopyTruncateInPlace(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, 30*time.Second)
+	live := filepath.Join(root, "prog.log")
+	// A program that writes its own log and never reopens it.
+	prog, err := os.OpenFile(live, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	progWrite := func(s string) {
+		t.Helper()
+		if _, err := prog.WriteString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	progWrite("a 1\nb 2\n")
+	// A first copytruncate rotation, so the key has a record.
+	if _, err := c.Rotate(ctx, "prog.log", CopyTruncate()); err != nil {
+		t.Fatal(err)
+	}
+	progWrite("c 3\n")
+
+	// The second copytruncate rotator's steps, up to its death: its marker
+	// (.<rotated name>.sw-ct), its pending record, its copy published at the
+	// rotated name; no truncation.
+	fl, err := c.locks.Open("prog.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	if err := fl.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := fl.ReadRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
+	rotated := rotatedName("prog.log", p.Time, p.Token)
+	marker := filepath.Join(root, "."+rotated+".sw-ct")
+	mustWrite(t, marker, "")
+	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
+		t.Fatal(err)
+	}
+	fl.Unlock()
+	mustWrite(t, filepath.Join(root, rotated), "c 3\n")
+
+	// The next holder (here: the next copytruncate Rotate) completes it.
+	if _, err := c.Rotate(ctx, "prog.log", CopyTruncate()); err != nil {
+		t.Fatal(err)
+	}
+	progWrite("d 4\n")
+
+	pfi, err := prog.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lfi, err := os.Stat(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(pfi, lfi) {
+		t.Errorf("the completed copytruncate rotation replaced prog.log: the program's descriptor points at an unlinked file")
+	}
+	if got, want := readFile(t, live), "d 4\n"; got != want {
+		t.Errorf("prog.log holds %q; want %q", got, want)
+	}
+	if got, want := readFile(t, filepath.Join(root, rotated)), "c 3\n"; got != want {
+		t.Errorf("the dead rotator's copy holds %q; want %q", got, want)
+	}
+	if _, err := os.Lstat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("marker of the completed rotation: %v; want it removed", err)
+	}
+	lines, _ := logLines(t, c, "prog.log")
+	if got, want := strings.Join(lines, ""), "a 1\nb 2\nc 3\nd 4\n"; got != want {
+		t.Errorf("prog.log's files hold %q; want %q, each record once", got, want)
+	}
+}
+
+// TestRotateDeadCopyTruncateAfterProgramWroteIsWithdrawn: when the program
+// wrote more after a dead copytruncate rotator's copy, truncating in place
+// would lose those writes: the pending rotation is withdrawn and its copy
+// removed instead, and the Rotate that found it makes its own.
+func TestRotateDeadCopyTruncateAfterProgramWroteIsWithdrawn(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, 30*time.Second)
+	live := filepath.Join(root, "prog.log")
+	mustWrite(t, live, "a 1\n")
+	if _, err := c.Rotate(ctx, "prog.log", CopyTruncate()); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, live, "b 2\n")
+	fl, err := c.locks.Open("prog.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	if err := fl.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := fl.ReadRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
+	rotated := rotatedName("prog.log", p.Time, p.Token)
+	mustWrite(t, filepath.Join(root, "."+rotated+".sw-ct"), "")
+	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
+		t.Fatal(err)
+	}
+	fl.Unlock()
+	mustWrite(t, filepath.Join(root, rotated), "b 2\n")
+	mustWrite(t, live, "b 2\nc 3\n") // the program wrote after the copy
+
+	if _, err := c.Rotate(ctx, "prog.log", CopyTruncate()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, rotated)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the withdrawn rotation's copy: %v; want it removed", err)
+	}
+	lines, _ := logLines(t, c, "prog.log")
+	if got, want := strings.Join(lines, ""), "a 1\nb 2\nc 3\n"; got != want {
+		t.Errorf("prog.log's files hold %q; want %q, each record once", got, want)
+	}
+}

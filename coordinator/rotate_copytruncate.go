@@ -1,0 +1,239 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
+)
+
+// copyTruncateHeld rotates the held key by copying it to the rotated name and
+// truncating it in place; st is its committed state. The steps: the commit
+// check; for an Appender's log, the cut of what lies past the committed length
+// (appendedLength); the copytruncate marker; the pending record; the copy,
+// published create-only at the rotated name; the truncation. The marker comes
+// before the pending record, so that a holder that finds this rotation pending
+// completes it in place and never by a rename (completeCopyTruncate): the
+// program writing the log keeps its descriptor. A step that fails before the
+// truncation is done withdraws the rotation and removes its published copy, so
+// the live file still holds everything and nothing is duplicated.
+func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st locking.Version) (*rotation, *locking.Version, error) {
+	src, err := c.root.OS().Open(h.key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, wrap("open", h.key, err)
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return nil, nil, wrap("stat", h.key, err)
+	}
+	// The file's own size: with copytruncate another program writes it.
+	size := fi.Size()
+	if size == 0 {
+		return nil, nil, nil
+	}
+	// The cut below and the truncation run only after the commit check: a
+	// holder that lost its lease must not cut records another holder
+	// appended and acknowledged since.
+	rec, err := c.checkCommit(ctx, h)
+	if err != nil {
+		return nil, nil, wrap("rotate check", h.key, err)
+	}
+	if rec.Committed.Generation != st.Generation {
+		return nil, nil, wrap("rotate check", h.key, fmt.Errorf("%w: rotation generation %d on the volume; this holder expected %d",
+			locking.ErrFenced, rec.Committed.Generation, st.Generation))
+	}
+	if n, ok := appendedLength(h.rec.Committed); ok && size > n {
+		// A batch that failed, or a crashed appender's unacknowledged tail:
+		// it must not reach the rotated copy (rotateHeld cuts it too).
+		if err := c.truncateLive(h.key, n); err != nil {
+			return nil, nil, err
+		}
+		size = n
+	}
+	v := c.newVersion(h, [32]byte{}, 0)
+	v.Generation = st.Generation + 1
+	rotated := rotatedName(h.key, v.Time, v.Token)
+	if err := c.markCopyTruncate(rotated); err != nil {
+		return nil, nil, err
+	}
+	if err := c.prepare(ctx, h, &v); err != nil {
+		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, false, wrap("commit", h.key, err))
+	}
+	wf, err := c.root.Create(ctx, rotated, fi.Mode().Perm(), c.logWopts(ctx, o, writer.CreateOnly())...)
+	if err != nil {
+		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, false, wrap("copytruncate: create the rotated file", rotated, err))
+	}
+	if _, err := wf.ReadFrom(io.NewSectionReader(src, 0, size)); err != nil {
+		wf.Abort() //nolint:errcheck // the copy error matters
+		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, false, wrap("copytruncate: copy", h.key, err))
+	}
+	if err := wf.Commit(ctx); err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, false, wrap("copytruncate: publish", rotated, err))
+	}
+	if err := c.truncateLive(h.key, 0); err != nil {
+		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, true, err)
+	}
+	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, nil
+}
+
+// appendedLength returns the committed length of a log that an Appender
+// writes: committed is an append's version (a token, no sha256, not a
+// removal) with a length. A rotation's version (length 0) says nothing about
+// who writes the file, and a whole-file write's or no record at all means a
+// file that sharedwrite does not append to.
+func appendedLength(committed locking.Version) (int64, bool) {
+	if committed.Token == 0 || !isLogVersion(committed) || committed.Length <= 0 {
+		return 0, false
+	}
+	return committed.Length, true
+}
+
+// abandonCopyTruncate undoes a copytruncate rotation v by h that failed with
+// err before its truncation: it removes the rotated copy when published says
+// it was published (the live file still holds all of it), withdraws v and then
+// removes the marker. When the copy cannot be removed or v withdrawn, the
+// rotation stays pending (with its marker) for the next holder, and the error
+// wraps ErrOutcomeUnknown.
+func (c *Coordinator) abandonCopyTruncate(ctx context.Context, h *held, v locking.Version, rotated string, published bool, err error) error {
+	if published {
+		if rerr := c.root.Remove(ctx, rotated); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return errors.Join(err, wrap("copytruncate: remove the rotated copy", rotated,
+				fmt.Errorf("%w: the rotation stays pending: %w", ErrOutcomeUnknown, rerr)))
+		}
+	}
+	withdrawn, err := c.undoPrepare(ctx, h, v, err)
+	if withdrawn {
+		c.dropCopyTruncateMarker(ctx, rotated)
+	}
+	return err
+}
+
+// completeCopyTruncate completes the copytruncate rotation p that a holder
+// left pending; rotated is its copy's name. It never renames anything over the
+// live file, whose program keeps writing through its own descriptor:
+//   - no copy: it was never published; the rotation is withdrawn;
+//   - an empty live file, or one that does not begin with the copy's content:
+//     the truncation happened (and the program wrote since); nothing to do;
+//   - a live file that is the copy's content exactly: the truncation did not
+//     happen and nothing was written since; truncate it in place now;
+//   - a live file that begins with the copy's content and holds more: the
+//     program wrote after the copy; truncating now would lose that, so the
+//     copy is removed and the rotation withdrawn (errRotationWithdrawn): the
+//     live file still holds everything.
+//
+// Content is compared, not inodes (sshfs has none, NFS caches them).
+func (c *Coordinator) completeCopyTruncate(ctx context.Context, h *held, rotated string) error {
+	r := c.root.OS()
+	lfi, err := r.Lstat(h.key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return wrap("stat", h.key, err)
+	}
+	withdraw := func(why string) error {
+		c.log.WarnContext(ctx, "withdrawing a copytruncate rotation left pending", "key", quote.Value(h.key), "rotated", quote.Value(rotated), "why", why)
+		if err := c.withdrawPending(h); err != nil {
+			return err
+		}
+		c.dropCopyTruncateMarker(ctx, rotated)
+		return errRotationWithdrawn
+	}
+	rfi, err := r.Lstat(rotated)
+	if errors.Is(err, fs.ErrNotExist) {
+		return withdraw("its copy was never published")
+	}
+	if err != nil {
+		return wrap("stat", rotated, err)
+	}
+	empty, prefix, err := c.rotatedIsPrefix(rotated, h.key)
+	if err != nil || empty || !prefix {
+		return err
+	}
+	// The live file still begins with the copy: the cut below needs the
+	// commit check, as every truncation of a log does.
+	if _, err := c.checkCommit(ctx, h); err != nil {
+		return wrap("complete rotation check", h.key, err)
+	}
+	if lfi.Size() == rfi.Size() {
+		if err := c.truncateLive(h.key, 0); err != nil {
+			return err
+		}
+		c.log.InfoContext(ctx, "completed a copytruncate rotation left pending", "key", quote.Value(h.key), "rotated", quote.Value(rotated))
+		return nil
+	}
+	if err := c.root.Remove(ctx, rotated); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return wrap("copytruncate: remove the rotated copy", rotated, err)
+	}
+	return withdraw("the live file grew since the copy, so its truncation would lose what was written since")
+}
+
+// copyTruncateMarker is the name of the marker that says the pending rotation
+// whose rotated name is rotated is a copytruncate: .<rotated base>.sw-ct,
+// hidden, next to the live file. The lock record has no spare field for the
+// mode (its flags and reserved bytes must be zero), so the mode lives in this
+// file, derivable from the pending record like the rotated name.
+func copyTruncateMarker(rotated string) string {
+	dir, base := path.Split(rotated)
+	return dir + "." + base + ".sw-ct"
+}
+
+// markCopyTruncate creates the copytruncate marker of rotated, fsynced with
+// its directory: it must be on disk before the rotation's pending record.
+func (c *Coordinator) markCopyTruncate(rotated string) error {
+	r := c.root.OS()
+	name := copyTruncateMarker(rotated)
+	f, err := r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return wrap("copytruncate: create the marker", name, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(r, path.Dir(name))
+	}
+	if err != nil {
+		r.Remove(name) //nolint:errcheck // no pending record names it yet
+		return wrap("copytruncate: fsync the marker", name, err)
+	}
+	return nil
+}
+
+// isCopyTruncate reports whether the pending rotation with the rotated name
+// rotated is a copytruncate (its marker exists).
+func (c *Coordinator) isCopyTruncate(rotated string) (bool, error) {
+	name := copyTruncateMarker(rotated)
+	_, err := c.root.OS().Lstat(name)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	default:
+		return false, wrap("stat the copytruncate marker", name, err)
+	}
+}
+
+// dropCopyTruncateMarker removes the copytruncate marker of rotated once its
+// rotation is committed or withdrawn. A marker left behind (the removal
+// failed, or a crash) is harmless: only a pending record with its rotation's
+// token and time is ever checked against it.
+func (c *Coordinator) dropCopyTruncateMarker(ctx context.Context, rotated string) {
+	name := copyTruncateMarker(rotated)
+	if err := c.root.OS().Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.log.WarnContext(ctx, "copytruncate marker not removed", "marker", quote.Value(name), "err", err)
+	}
+}
