@@ -301,8 +301,18 @@ func (c *Coordinator) peekRecord(key string) (locking.Record, error) {
 	return rec, wrap("read record", key, err)
 }
 
-// resolve returns name's key: its canonical path relative to the root.
+// resolve returns the key of name, a file: its canonical path relative to
+// the root. A name that can only name a directory ("d/", "d/.") is refused
+// (writer.ErrNotRegular): its key would be that of the file "d".
 func (c *Coordinator) resolve(name string) (string, error) {
+	if writer.NamesDir(name) {
+		return "", wrap("resolve", name, fmt.Errorf("%w: the name ends in %q: it names a directory: %w", writer.ErrNotRegular, "/", syscall.EISDIR))
+	}
+	return c.resolveDir(name)
+}
+
+// resolveDir is resolve for a name that may name a directory (MkdirAll).
+func (c *Coordinator) resolveDir(name string) (string, error) {
 	if c.isClosed() {
 		return "", wrap("resolve", name, ErrClosed)
 	}

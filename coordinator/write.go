@@ -318,7 +318,7 @@ func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMod
 		return wrap("queue", name, err)
 	}
 	defer leave()
-	if _, err := c.resolve(name); err != nil {
+	if _, err := c.resolveDir(name); err != nil {
 		return err
 	}
 	opts := []writer.Option{c.observe(ctx, o)}

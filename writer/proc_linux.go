@@ -49,30 +49,21 @@ func startOf(pid int) string {
 	return f[19] // field 22 overall: field 3 is f[0]
 }
 
-var (
-	umaskOnce sync.Once
-	umaskVal  uint32
-)
-
-// umask returns the process umask, read once from /proc/self/status (Linux
-// 4.7+; reading it this way does not change it, unlike umask(2)).
+// umask returns the process umask, read from /proc/self/status (Linux 4.7+;
+// reading it this way does not change it, unlike umask(2), which would leave
+// another thread creating a file meanwhile with umask 0). It is read at each
+// call: the process may change it at any time.
 func umask() uint32 {
-	umaskOnce.Do(func() {
-		umaskVal = 0o022
-		b, err := os.ReadFile("/proc/self/status")
-		if err != nil {
-			umaskVal = umaskSyscall()
-			return
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
-				if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-					umaskVal = uint32(n)
-					return
-				}
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return umaskSyscall()
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return uint32(n)
 			}
 		}
-		umaskVal = umaskSyscall()
-	})
-	return umaskVal
+	}
+	return umaskSyscall()
 }

@@ -132,7 +132,16 @@ func (r *Root) resolve(name string) (string, fs.FileInfo, error) {
 				return fail(withCause(ErrOutsideRoot, errors.New("symlink target leaves the root")))
 			}
 			done = done[:len(done)-1]
+			// The directory now last was resolved on the way here: it
+			// exists (a directory), and a name ending here names it.
 			fi = nil
+			if len(done) > 0 {
+				info, err := r.root.Lstat(strings.Join(done, "/"))
+				if err != nil {
+					return fail(err)
+				}
+				fi = info
+			}
 			continue
 		case c == "." || c == "":
 			continue
@@ -189,10 +198,26 @@ func (r *Root) target(name string) (string, fs.FileInfo, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	if fi == nil && NamesDir(name) {
+		return "", nil, newError("resolve", name, withCause(ErrNotRegular, fmt.Errorf("the name ends in %q: it names a directory: %w", "/", syscall.EISDIR)))
+	}
 	if fi != nil && !fi.Mode().IsRegular() {
 		return "", nil, newError("resolve", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
 	}
 	return rel, fi, nil
+}
+
+// NamesDir reports whether name can only name a directory: it ends in a
+// separator, or in "." or ".." as its last element ("d/", "d/.", "d/..").
+func NamesDir(name string) bool {
+	if name == "" {
+		return false
+	}
+	if strings.HasSuffix(name, "/") || strings.HasSuffix(name, string(filepath.Separator)) {
+		return true
+	}
+	base := name[strings.LastIndexAny(name, "/"+string(filepath.Separator))+1:]
+	return base == "." || base == ".."
 }
 
 // kind names a file type for error messages.
