@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -128,6 +129,9 @@ func (a *Appender) AppendAsync(record []byte) <-chan error {
 }
 
 func (a *Appender) enqueue(record []byte) (*appendReq, error) {
+	if a.cfg.framed && int64(len(record)) > maxFramePayload {
+		return nil, wrap("append", a.name, fmt.Errorf("a framed record holds at most %d bytes, not %d: %w", int64(maxFramePayload), len(record), syscall.EFBIG))
+	}
 	r := &appendReq{rec: append([]byte(nil), record...), at: time.Now(), res: make(chan error, 1)}
 	a.mu.Lock()
 	if a.closed {

@@ -13,6 +13,9 @@ import (
 const (
 	frameMagic  = "SWB1"
 	frameHeader = 12
+	// maxFramePayload is the largest payload a frame's 32-bit length holds:
+	// a framed batch never grows past it, and a larger record is refused.
+	maxFramePayload = 1<<32 - 1
 )
 
 // ErrBadFrame: ReadFrames met bytes that are not a whole, intact frame.

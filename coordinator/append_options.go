@@ -49,6 +49,9 @@ func newLogConfig(opts []LogOption) logConfig {
 	if cfg.maxBytes <= 0 {
 		cfg.maxBytes = DefaultMaxBatchBytes
 	}
+	if cfg.framed && int64(cfg.maxBytes) > maxFramePayload {
+		cfg.maxBytes = maxFramePayload
+	}
 	if cfg.maxDelay < 0 {
 		cfg.maxDelay = 0
 	}
@@ -59,7 +62,9 @@ func newLogConfig(opts []LogOption) logConfig {
 }
 
 // MaxBatchBytes closes a batch once it holds n bytes of records (default
-// DefaultMaxBatchBytes). A single larger record is a batch of its own.
+// DefaultMaxBatchBytes). A single larger record is a batch of its own. With
+// Framed, n is at most 4 GiB - 1 (a frame's length is 32 bits), and a larger
+// record is refused.
 func MaxBatchBytes(n int) LogOption { return func(c *logConfig) { c.maxBytes = n } }
 
 // MaxBatchDelay is how long a batch stays open for more records after its

@@ -415,3 +415,14 @@ func tail(b []byte, n int) string {
 	}
 	return string(b)
 }
+
+// A framed batch never grows past what a frame's 32-bit length holds, however
+// large MaxBatchBytes is; an unframed one keeps the limit given.
+func TestFramedBatchLimit(t *testing.T) {
+	if got := newLogConfig([]LogOption{Framed(), MaxBatchBytes(math.MaxInt)}).maxBytes; int64(got) != maxFramePayload {
+		t.Errorf("framed MaxBatchBytes(MaxInt): limit %d; want %d", got, int64(maxFramePayload))
+	}
+	if got := newLogConfig([]LogOption{MaxBatchBytes(math.MaxInt)}).maxBytes; got != math.MaxInt {
+		t.Errorf("unframed MaxBatchBytes(MaxInt): limit %d; want it as given", got)
+	}
+}
