@@ -49,8 +49,8 @@ func newLogConfig(opts []LogOption) logConfig {
 	if cfg.maxBytes <= 0 {
 		cfg.maxBytes = DefaultMaxBatchBytes
 	}
-	if cfg.framed && int64(cfg.maxBytes) > maxFramePayload {
-		cfg.maxBytes = maxFramePayload
+	if limit := int64(maxFramePayload); cfg.framed && int64(cfg.maxBytes) > limit {
+		cfg.maxBytes = int(limit) // only where int holds it
 	}
 	if cfg.maxDelay < 0 {
 		cfg.maxDelay = 0
