@@ -48,8 +48,9 @@ const (
 // ExitCode maps an operation's error to the CLI's exit code: 0 committed; 1
 // other failure; 3 lease or lock not obtained in time (a deadline that passes
 // while Redis refuses connections is 6); 4 lease lost or fenced, nothing
-// committed; 5 bad path or volume (outside the root or in its .sharedwrite, not a regular file,
-// a symlink loop, a name too long, a non-directory parent, volume
+// committed; 5 bad path or volume (outside the root or in its .sharedwrite,
+// not a regular file (ErrNotRegular, or EISDIR from opening a directory for
+// writing), a symlink loop, a name too long, a non-directory parent, volume
 // not initialised, mode mismatch, a corrupt record); 6 Redis unreachable; 7
 // committed, durability unconfirmed; 8 the user's command failed, nothing
 // committed (*CommandFailedError). Usage errors (2) are the CLI's own.
@@ -63,7 +64,7 @@ func ExitCode(err error) int {
 	case errors.Is(err, writer.ErrDurabilityUnconfirmed):
 		return ExitUnconfirmed
 	case errors.Is(err, writer.ErrOutsideRoot), errors.Is(err, writer.ErrInvalidName), errors.Is(err, writer.ErrNotRegular),
-		errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ENOTDIR),
+		errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ENOTDIR),
 		errors.Is(err, ErrVolumeNotInitialised), errors.Is(err, ErrModeMismatch), errors.Is(err, ErrBadVolume),
 		errors.Is(err, locking.ErrCorruptRecord):
 		// Before the lease class: a refused name joined with the loss or

@@ -53,16 +53,20 @@ printf 'nested write\n' | "$0" --root "$1" $2 --timeout 20s write k --from -
 				t.Fatalf("stdout %q; want the lease and the fence", res.stdout)
 			}
 			var lease struct {
-				Key   string `json:"key"`
-				Lease string `json:"lease"`
-				Token uint64 `json:"token"`
-				FD    int    `json:"fd"`
+				Volume string `json:"volume"`
+				Key    string `json:"key"`
+				Lease  string `json:"lease"`
+				Token  uint64 `json:"token"`
+				FD     int    `json:"fd"`
 			}
 			if err := json.Unmarshal([]byte(lines[0]), &lease); err != nil {
 				t.Fatalf("SHAREDWRITE_LEASE %q: %v", lines[0], err)
 			}
 			if lease.Key != "k" || lease.Lease == "" || lease.Token == 0 || lease.FD != 3 {
 				t.Errorf("SHAREDWRITE_LEASE: got %+v; want key k, a lease id, a token and fd 3", lease)
+			}
+			if id, err := os.ReadFile(filepath.Join(v.root, ".sharedwrite", "volume-id")); err != nil || lease.Volume != strings.TrimSpace(string(id)) {
+				t.Errorf("SHAREDWRITE_LEASE volume %q; want the volume id %q (%v)", lease.Volume, id, err)
 			}
 			if lines[1] != strconv.FormatUint(lease.Token, 10) {
 				t.Errorf("SHAREDWRITE_FENCE: got %q; want the token %d", lines[1], lease.Token)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/coordinator"
@@ -41,7 +42,10 @@ unacknowledged tail is dropped by the next append. A rotation by
 
 append exits when stdin ends and every record is committed. After a batch
 fails no later line is committed (the log has no gap): append exits non-zero
-and says how many lines were committed, which are the first ones of stdin.`,
+and says how many lines were committed, which are the first ones of stdin.
+
+--timeout bounds each batch's commit, the wait for the lease included, not
+the whole stream; with --timeout 0 a batch waits without limit.`,
 		Example: `  myserver 2>&1 | sharedwrite --redis redis://cache:6379 append logs/app.log
   sharedwrite append logs/app.log --rotate-at 104857600 --keep 5 --gzip < events`,
 		Args: cobra.ExactArgs(1),
@@ -71,13 +75,14 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 	if o.maxQueued < 1 {
 		return usagef("--max-queued must be at least 1")
 	}
+	if o.maxBytes < 0 || o.rotateAt < 0 || o.keep < 0 || o.maxAge < 0 {
+		return usagef("--max-batch-bytes, --rotate-at, --keep and --max-age must not be negative")
+	}
 	opts := []coordinator.LogOption{
 		coordinator.MaxBatchBytes(o.maxBytes),
 		coordinator.LogPerm(perm), coordinator.RotateAtSize(o.rotateAt),
 		coordinator.Keep(o.keep), coordinator.MaxAge(o.maxAge),
-	}
-	if g.timeout > 0 {
-		opts = append(opts, coordinator.BatchTimeout(g.timeout))
+		coordinator.BatchTimeout(batchTimeout(g.timeout)),
 	}
 	if o.framed {
 		opts = append(opts, coordinator.Framed())
@@ -99,6 +104,20 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 		}
 		return nil
 	})
+}
+
+// noLimit is a duration no wait reaches (about 292 years), for the
+// coordinator's bounds that take 0 to mean their default.
+const noLimit = time.Duration(math.MaxInt64)
+
+// batchTimeout is the bound on one batch's commit, the lease wait included:
+// --timeout, and no limit for --timeout 0. It is always passed to the
+// Appender, whose BatchTimeout takes 0 to mean DefaultBatchTimeout (1m).
+func batchTimeout(timeout time.Duration) time.Duration {
+	if timeout == 0 {
+		return noLimit
+	}
+	return timeout
 }
 
 // batching is how appendLines groups stdin's lines into batches.

@@ -53,13 +53,18 @@ func runBench(ctx context.Context, g *globals, o *benchOpts) error {
 	if err != nil {
 		return err
 	}
+	what := "bench " + quote.Name(g.root)
 	if o.json {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		if err := enc.Encode(rep); err != nil {
+			return stdoutError(what, err)
+		}
+		return nil
 	}
-	fmt.Fprintf(g.stdout, "sharedwrite bench %s (%s mode, %d-byte payload)\n", quote.Name(rep.Root), rep.Mode, rep.Size)
-	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	out := &stickyWriter{w: g.stdout}
+	fmt.Fprintf(out, "sharedwrite bench %s (%s mode, %d-byte payload)\n", quote.Name(rep.Root), rep.Mode, rep.Size)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  case\tops\tops/s\tp50\tp99\t\n")
 	cases := rep.Cases
 	if rep.Ping != nil {
@@ -69,15 +74,18 @@ func runBench(ctx context.Context, g *globals, o *benchOpts) error {
 		fmt.Fprintf(tw, "  %s\t%d\t%.0f\t%v\t%v\t\n", c.Name, c.Ops, c.OpsPerS, round(c.P50), round(c.P99))
 	}
 	tw.Flush()
-	fmt.Fprintf(g.stdout, "  coordinated / bare (p50): %.2f\n", rep.CoordOnBare)
+	fmt.Fprintf(out, "  coordinated / bare (p50): %.2f\n", rep.CoordOnBare)
 	if rep.Ping != nil {
-		fmt.Fprintf(g.stdout, "  coordination overhead (p50): %v = %.1f x PING p50 (%v); %.1f Redis round trips per write\n",
+		fmt.Fprintf(out, "  coordination overhead (p50): %v = %.1f x PING p50 (%v); %.1f Redis round trips per write\n",
 			round(time.Duration(rep.OverheadNs)), rep.OverheadRTT, round(rep.Ping.P50), rep.RTTPerWrite)
 	} else {
-		fmt.Fprintf(g.stdout, "  coordination overhead (p50): %v (local mode: no Redis round trips)\n", round(time.Duration(rep.OverheadNs)))
+		fmt.Fprintf(out, "  coordination overhead (p50): %v (local mode: no Redis round trips)\n", round(time.Duration(rep.OverheadNs)))
 	}
-	fmt.Fprintf(g.stdout, "  contended handoff / serial limit (ops/s): %.2f\n", rep.Contended)
-	fmt.Fprintf(g.stdout, "  distinct keys / single writer (ops/s): %.2f\n", rep.Scaling)
+	fmt.Fprintf(out, "  contended handoff / serial limit (ops/s): %.2f\n", rep.Contended)
+	fmt.Fprintf(out, "  distinct keys / single writer (ops/s): %.2f\n", rep.Scaling)
+	if out.err != nil {
+		return stdoutError(what, out.err)
+	}
 	return nil
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -32,11 +31,17 @@ transaction intents. Lock files are never removed.`,
 }
 
 func runClean(ctx context.Context, g *globals, o *cleanOpts) error {
+	if o.olderThan < 0 {
+		return usagef("--older-than %v: must not be negative", o.olderThan)
+	}
 	return g.withVolume(ctx, "clean "+quote.Name(g.root), func(ctx context.Context, v *volume, _ func()) error {
 		rep, err := v.Sweep(ctx, o.olderThan)
-		fmt.Fprintf(g.stdout, "scanned %d, removed %d orphan temps (kept %d live, %d young, of them %d of other hosts); in-place rewrites: %d restored, %d completed, %d discarded; intents: %d completed, %d discarded; %d failed\n",
+		perr := g.printf("clean "+quote.Name(g.root), "scanned %d, removed %d orphan temps (kept %d live, %d young, of them %d of other hosts); in-place rewrites: %d restored, %d completed, %d discarded; intents: %d completed, %d discarded; %d failed\n",
 			rep.Scanned, rep.Removed, rep.Live, rep.Young, rep.OtherHost, rep.Restored, rep.Completed, rep.Discarded,
 			rep.IntentsCompleted, rep.IntentsDiscarded, rep.Failed)
-		return err
+		if err != nil {
+			return err
+		}
+		return perr
 	})
 }

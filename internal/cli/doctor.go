@@ -125,11 +125,13 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 	if o.json {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
+		err = enc.Encode(rep)
 	} else {
-		rep.print(g.stdout)
+		err = rep.print(g.stdout)
+	}
+	if err != nil {
+		// Without its report doctor has failed, whatever it found.
+		return stdoutError("doctor "+quote.Name(abs), err)
 	}
 	if redisErr != nil {
 		return fmt.Errorf("doctor %s: %w", quote.Name(abs), redisErr)
@@ -147,8 +149,11 @@ func probeRedis(ctx context.Context, g *globals, rep *doctorReport) error {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
+	if g.timeout > 0 { // 0: no limit
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		defer cancel()
+	}
 	rtt, err := measurePing(ctx, c, 20)
 	if err != nil {
 		rep.Problems = append(rep.Problems, "Redis "+rep.Redis+" unreachable")
@@ -254,8 +259,10 @@ func volumeMode(root *os.Root) string {
 
 func roundUp(d, unit time.Duration) time.Duration { return (d + unit - 1) / unit * unit }
 
-func (r *doctorReport) print(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+// print writes the report as a table to w and returns the first write error.
+func (r *doctorReport) print(w io.Writer) error {
+	sw := &stickyWriter{w: w}
+	tw := tabwriter.NewWriter(sw, 0, 4, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "  %s\t%s\n", k, fmt.Sprintf(format, args...)) }
 	vol := r.Volume
 	if vol == "" {
@@ -303,6 +310,7 @@ func (r *doctorReport) print(w io.Writer) {
 		row("PROBLEM", "%s", pr)
 	}
 	tw.Flush()
+	return sw.err
 }
 
 var errNoPeer = errors.New("no peer came")

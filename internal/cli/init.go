@@ -60,6 +60,8 @@ func runInit(ctx context.Context, g *globals, o *initOpts) error {
 	if err != nil {
 		return err
 	}
-	_, err = g.stdout.Write(content)
-	return err
+	if _, err := g.stdout.Write(content); err != nil {
+		return stdoutError("init "+quote.Name(o.name), err)
+	}
+	return nil
 }

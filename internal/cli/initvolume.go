@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/spf13/cobra"
@@ -36,6 +35,5 @@ func runInitVolume(ctx context.Context, g *globals, _ *initVolumeOpts) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "volume %s initialised (id %s)\n", quote.Name(g.root), id)
-	return nil
+	return g.printf("init-volume "+quote.Name(g.root), "volume %s initialised (id %s)\n", quote.Name(g.root), id)
 }

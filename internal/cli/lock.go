@@ -17,8 +17,8 @@ import (
 // Environment of the command `lock NAME -- CMD` runs.
 const (
 	// envLease holds a leaseEnv as JSON. A sharedwrite process started inside
-	// CMD (at any depth) that works on the same key adopts the lease and the
-	// inherited lock descriptor instead of waiting for them.
+	// CMD (at any depth) that works on the same key of the same volume adopts
+	// the lease and the inherited lock descriptor instead of waiting for them.
 	envLease = "SHAREDWRITE_LEASE"
 	// envFence holds the fencing token in decimal, for CMD's own use (e.g. to
 	// pass to a storage system that checks tokens).
@@ -27,10 +27,14 @@ const (
 
 // leaseEnv is the content of SHAREDWRITE_LEASE.
 type leaseEnv struct {
-	Key   string `json:"key"`   // canonical path relative to the root
-	Lease string `json:"lease"` // the lease id
-	Token uint64 `json:"token"` // the fencing token
-	FD    int    `json:"fd"`    // the inherited lock file descriptor in CMD, -1 when none
+	// Volume is the volume's id (.sharedwrite/volume-id): the lease is
+	// adopted only on that volume, whatever path reaches it. An environment
+	// without it (from an older sharedwrite) is adopted by key alone.
+	Volume string `json:"volume,omitempty"`
+	Key    string `json:"key"`   // canonical path relative to the root
+	Lease  string `json:"lease"` // the lease id
+	Token  uint64 `json:"token"` // the fencing token
+	FD     int    `json:"fd"`    // the inherited lock file descriptor in CMD, -1 when none
 }
 
 // lockTermGrace is how long CMD has to exit after SIGTERM before it is killed.
@@ -48,10 +52,11 @@ func newLockCmd(g *globals) *cobra.Command {
 		Short: "Run CMD holding NAME's lease and lock",
 		Long: `lock runs CMD while holding NAME's lease and file lock, and exits with CMD's
 status, as flock(1) does. CMD sees SHAREDWRITE_LEASE (JSON: key, lease id,
-token, and the number of the inherited lock descriptor) and SHAREDWRITE_FENCE
-(the fencing token). A sharedwrite command inside CMD on the same NAME adopts
-the held lease and lock instead of deadlocking. If the lease is lost while CMD
-runs, CMD gets SIGTERM and lock exits 4.`,
+token, the number of the inherited lock descriptor, and the volume's id) and
+SHAREDWRITE_FENCE (the fencing token). A sharedwrite command inside CMD on the
+same NAME of the same volume adopts the held lease and lock instead of
+deadlocking; on another volume it takes that volume's lease and lock as usual.
+If the lease is lost while CMD runs, CMD gets SIGTERM and lock exits 4.`,
 		Example: `  sharedwrite lock db/schema -- ./migrate.sh
   sharedwrite lock report.csv -- sh -c 'generate > /tmp/r && sharedwrite write report.csv --from /tmp/r'`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -94,7 +99,7 @@ func runLock(ctx context.Context, g *globals, o *lockOpts) error {
 func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = g.stdin, g.stdout, g.stderr
-	env := leaseEnv{Key: l.Key, Lease: l.LeaseID, Token: l.Token, FD: -1}
+	env := leaseEnv{Volume: l.Volume, Key: l.Key, Lease: l.LeaseID, Token: l.Token, FD: -1}
 	if f, err := inheritable(l.Fd, l.Key); err == nil && f != nil {
 		cmd.ExtraFiles = []*os.File{f}
 		env.FD = 3 // ExtraFiles[0] is descriptor 3 in the child

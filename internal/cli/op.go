@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strconv"
@@ -122,9 +123,10 @@ func (e timeoutError) Error() string {
 
 func (e timeoutError) Unwrap() []error { return []error{e.err, context.DeadlineExceeded} }
 
-// readSource reads --from: a file, or stdin for "-". A read of stdin ends
-// with context.Cause(ctx) once ctx ends, even while stdin has no data and no
-// EOF (see ctxReader).
+// readSource reads --from: a file, or stdin for "-". The open and the read
+// end with context.Cause(ctx) once ctx ends, even while FILE is a named pipe
+// that no writer opens, or stdin or the pipe has no data and no EOF (see
+// openFrom and ctxReader).
 func (g *globals) readSource(ctx context.Context, from string) ([]byte, error) {
 	if from == "-" {
 		b, err := io.ReadAll(newCtxReader(ctx, g.stdin))
@@ -133,11 +135,59 @@ func (g *globals) readSource(ctx context.Context, from string) ([]byte, error) {
 		}
 		return b, nil
 	}
-	b, err := os.ReadFile(from)
+	f, err := openFrom(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(newCtxReader(ctx, f))
 	if err != nil {
 		return nil, fmt.Errorf("read --from %s: %w", quote.Name(from), err)
 	}
 	return b, nil
+}
+
+// openFrom opens --from FILE for reading, or returns context.Cause(ctx) once
+// ctx ends first. Opening a named pipe blocks until a writer opens it, in
+// open(2), which neither a deadline nor a signal interrupts; so the open runs
+// in a goroutine of its own, and one that ctx ends first is left behind: it
+// closes the file if the open completes later, and otherwise ends with the
+// process. As for ctxReader, that is acceptable only because the CLI exits
+// right after a cancelled command. Opening without blocking (O_NONBLOCK) is
+// no way out: a read of a pipe that no writer opened yet would then return
+// EOF at once, an empty content, instead of waiting for the writer.
+func openFrom(ctx context.Context, name string) (*os.File, error) {
+	type result struct {
+		f   *os.File
+		err error
+	}
+	res := make(chan result) // unbuffered: a result nobody takes is the goroutine's to close
+	abandoned := make(chan struct{})
+	go func() {
+		f, err := os.Open(name)
+		select {
+		case res <- result{f, err}:
+		case <-abandoned:
+			if f != nil {
+				f.Close() //nolint:errcheck // never read
+			}
+		}
+	}()
+	var r result
+	select {
+	case r = <-res:
+	case <-ctx.Done():
+		close(abandoned)
+		r = result{err: context.Cause(ctx)}
+	}
+	if r.err != nil {
+		var pe *fs.PathError
+		if errors.As(r.err, &pe) {
+			r.err = pe.Err // the path is in the message below
+		}
+		return nil, fmt.Errorf("open --from %s: %w", quote.Name(name), r.err)
+	}
+	return r.f, nil
 }
 
 // runFilter runs argv with in on stdin and returns its stdout. A command that

@@ -39,16 +39,14 @@ func runRepairRecord(ctx context.Context, g *globals, o *repairRecordOpts) error
 			return err
 		}
 		if !rep.Repaired {
-			fmt.Fprintf(g.stdout, "lock record of %s is sound; nothing changed\n", quote.Name(o.name))
-			return nil
+			return g.printf("repair-record "+quote.Name(o.name), "lock record of %s is sound; nothing changed\n", quote.Name(o.name))
 		}
 		c := rep.Committed
 		what := fmt.Sprintf("%d bytes, sha256 %s", c.Size, hex.EncodeToString(c.SHA256[:]))
 		if c.Deleted {
 			what = "absent"
 		}
-		fmt.Fprintf(g.stdout, "lock record of %s rewritten (%s); token %d; the file as it is (%s) is the committed version\n",
+		return g.printf("repair-record "+quote.Name(o.name), "lock record of %s rewritten (%s); token %d; the file as it is (%s) is the committed version\n",
 			quote.Name(o.name), rep.Problem, c.Token, what)
-		return nil
 	})
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/coordinator"
@@ -65,12 +64,16 @@ func runRotate(ctx context.Context, g *globals, o *rotateOpts) error {
 	}
 	return g.withVolume(ctx, "rotate "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
 		r, err := v.c.Rotate(ctx, o.name, opts...)
+		var perr error
 		if r.Name != "" {
-			fmt.Fprintln(g.stdout, r.Name)
+			perr = g.printf("rotate "+quote.Name(o.name), "%s\n", r.Name)
 		}
 		for _, rm := range r.Removed {
 			g.logger.InfoContext(ctx, "removed a rotated file", "path", quote.Value(rm))
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return perr
 	})
 }

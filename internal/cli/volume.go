@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/coordinator"
@@ -31,6 +32,7 @@ type writeOptions struct {
 
 // leaseInfo is what `lock NAME -- CMD` hands to CMD.
 type leaseInfo struct {
+	Volume  string // the volume's id
 	Key     string
 	LeaseID string
 	Token   uint64
@@ -50,10 +52,26 @@ func (g *globals) coordinatorOptions() ([]coordinator.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok && l.FD >= 0 {
+	if ok && l.FD >= 0 && (l.Volume == "" || l.Volume == rootVolumeID(g.root)) {
 		opts = append(opts, coordinator.WithAdoptedLease(l.Key, l.Lease, l.Token, uintptr(l.FD)))
 	}
 	return opts, nil
+}
+
+// rootVolumeID reads the id of the volume at root, "" when it has none yet
+// or cannot be read: no parent's lease is then for this volume, and the
+// coordinator's open reports what is wrong with it.
+func rootVolumeID(root string) string {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return ""
+	}
+	defer r.Close()
+	b, err := r.ReadFile(metaDir + "/volume-id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func openVolume(ctx context.Context, g *globals) (*volume, error) {
@@ -148,7 +166,7 @@ func (v *volume) Remove(ctx context.Context, name string) error {
 
 func (v *volume) Lock(ctx context.Context, name string, fn func(context.Context, leaseInfo) error) error {
 	return v.c.Lock(ctx, name, func(ctx context.Context, l coordinator.LeaseInfo) error {
-		return fn(ctx, leaseInfo{Key: l.Key, LeaseID: l.LeaseID, Token: l.Token, Fd: l.Fd})
+		return fn(ctx, leaseInfo{Volume: v.c.VolumeID(), Key: l.Key, LeaseID: l.LeaseID, Token: l.Token, Fd: l.Fd})
 	})
 }
 

@@ -39,7 +39,8 @@ the content on stdin and the event in the environment:
   SHAREDWRITE_PATH      the key (NAME relative to the root)
   SHAREDWRITE_TOKEN     the version's fencing token
   SHAREDWRITE_SHA256    the content's sha256 (hex)
-  SHAREDWRITE_SIZE      the content's size in bytes
+  SHAREDWRITE_SIZE      the content's size in bytes: 0 when the version removed
+                        NAME (SHAREDWRITE_EVENT keeps the removed file's size)
   SHAREDWRITE_DELETED   1 when the version removed NAME (stdin is empty), else 0
   SHAREDWRITE_WRITER    the writer's host/pid
   SHAREDWRITE_TIME      the commit time (RFC 3339, UTC)
@@ -69,11 +70,14 @@ goes on. watch runs until SIGINT or SIGTERM, then exits 0.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.initial, "initial", false, "deliver the current version first")
 	f.BoolVar(&o.json, "json", false, "print each event as a JSON object on one line")
-	f.DurationVar(&o.interval, "interval", coordinator.DefaultWatchInterval, "how often to poll the volume's committed record (the fallback for lost notifications)")
+	f.DurationVar(&o.interval, "interval", coordinator.DefaultWatchInterval, "how often to poll the volume's committed record (the fallback for lost notifications); must be positive")
 	return cmd
 }
 
 func runWatch(ctx context.Context, g *globals, o *watchOpts) error {
+	if o.interval <= 0 {
+		return usagef("--interval %v: must be positive", o.interval)
+	}
 	err := g.withVolume(ctx, "watch "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
 		// Watching has no end but the signal: --timeout bounds nothing here.
 		acquired()
@@ -157,11 +161,15 @@ func (g *globals) runWatchCmd(ctx context.Context, o *watchOpts, ch coordinator.
 	cmd.WaitDelay = 10 * time.Second
 	cmd.Stdin = bytes.NewReader(ch.Data)
 	cmd.Stdout, cmd.Stderr = g.stdout, g.stderr
+	size := ch.Size
+	if ch.Deleted {
+		size = 0 // the event's size is the removed file's; CMD's stdin is empty
+	}
 	cmd.Env = append(os.Environ(),
 		"SHAREDWRITE_PATH="+ch.Path,
 		"SHAREDWRITE_TOKEN="+strconv.FormatUint(ch.Token, 10),
 		"SHAREDWRITE_SHA256="+hex.EncodeToString(ch.SHA256[:]),
-		"SHAREDWRITE_SIZE="+strconv.FormatInt(ch.Size, 10),
+		"SHAREDWRITE_SIZE="+strconv.FormatInt(size, 10),
 		"SHAREDWRITE_DELETED="+boolEnv(ch.Deleted),
 		"SHAREDWRITE_WRITER="+ch.Host+"/"+strconv.Itoa(ch.PID),
 		"SHAREDWRITE_TIME="+ch.Time.UTC().Format(time.RFC3339Nano),

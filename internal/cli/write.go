@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/spf13/cobra"
@@ -46,21 +43,19 @@ func runWrite(ctx context.Context, g *globals, o *writeOpts, forceMode bool) err
 	if err != nil {
 		return err
 	}
-	var r io.Reader = g.stdin
-	if o.from != "-" {
-		f, err := os.Open(o.from)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return fmt.Errorf("write %s: open --from %s: %w", quote.Name(o.name), quote.Name(o.from), err)
-		}
-		defer f.Close()
-		r = f
-	}
 	wo := writeOptions{perm: perm, forceMode: forceMode, keepMtime: o.keepMtime, inPlaceIfBusy: o.inPlace}
 	return g.withVolume(ctx, "write "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
+		var r io.Reader = g.stdin
+		if o.from != "-" {
+			// Opened under --timeout and the signals: FILE may be a named
+			// pipe no writer opens (see openFrom).
+			f, err := openFrom(ctx, o.from)
+			if err != nil {
+				return fmt.Errorf("write %s: %w", quote.Name(o.name), err)
+			}
+			defer f.Close()
+			r = f
+		}
 		return v.WriteFrom(ctx, o.name, r, wo)
 	})
 }
