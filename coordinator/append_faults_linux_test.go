@@ -3,6 +3,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"syscall"
@@ -18,14 +19,7 @@ import (
 // version is withdrawn, so the next batch does not promote it and the
 // caller's retry writes the record once.
 func TestAppendFailedRecordFsyncIsWithdrawn(t *testing.T) {
-	fs := faultfs.Mount(t, faultfs.Options{})
-	c := open(t, local, fs.Dir)
-	ctx := ctxT(t, 30*time.Second)
-	a := c.Appender("app.log")
-	defer a.Close()
-	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
-		t.Fatal(err)
-	}
+	fs, _, a, ctx := faultyLog(t)
 
 	// The next fsync of the lock file (the batch's floor and pending) fails.
 	fs.Set(faultfs.Fault{Op: faultfs.OpFsync, Glob: "*.lock", Errno: syscall.EIO, Count: 1})
@@ -60,14 +54,7 @@ func TestAppendFailedRecordFsyncIsWithdrawn(t *testing.T) {
 // batch pending and commits it (its data was fsynced before its pending
 // version was written, and is kept), once.
 func TestAppendUnwithdrawnBatchIsOutcomeUnknown(t *testing.T) {
-	fs := faultfs.Mount(t, faultfs.Options{})
-	c := open(t, local, fs.Dir)
-	ctx := ctxT(t, 30*time.Second)
-	a := c.Appender("app.log")
-	defer a.Close()
-	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
-		t.Fatal(err)
-	}
+	fs, _, a, ctx := faultyLog(t)
 	fs.Set(
 		faultfs.Fault{Op: faultfs.OpFsync, Glob: "*.lock", Errno: syscall.EIO, Count: 1},
 		faultfs.Fault{Op: faultfs.OpWrite, Glob: "*.lock", Errno: syscall.EIO, Skip: 1, Count: 1},
@@ -83,4 +70,19 @@ func TestAppendUnwithdrawnBatchIsOutcomeUnknown(t *testing.T) {
 	if got, want := readFile(t, filepath.Join(fs.Backing, "app.log")), "one 1\ntwo 2\nthree 3\n"; got != want {
 		t.Errorf("log holds %q; want %q", got, want)
 	}
+}
+
+// faultyLog returns a local-mode coordinator on a fault filesystem and an
+// Appender of its app.log, which holds the committed record "one 1".
+func faultyLog(t *testing.T) (*faultfs.FS, *Coordinator, *Appender, context.Context) {
+	t.Helper()
+	fs := faultfs.Mount(t, faultfs.Options{})
+	c := open(t, local, fs.Dir)
+	ctx := ctxT(t, 30*time.Second)
+	a := c.Appender("app.log")
+	t.Cleanup(func() { a.Close() })
+	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	return fs, c, a, ctx
 }

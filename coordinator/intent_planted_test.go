@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,29 +28,12 @@ func testPlantedIntent(t *testing.T, listsKey bool) {
 	mustWrite(t, filepath.Join(root, "victim"), "keep me")
 	mustWrite(t, filepath.Join(root, "payload"), "planted")
 
-	id := newIntentID()
-	in := txIntent{ID: id, Created: time.Now().UTC(), Host: "elsewhere", PID: 1,
-		Entries: []txEntry{{Target: "victim", Temp: "payload", Token: 1, LeaseID: "planted"}}}
+	in := txIntent{Entries: []txEntry{{Target: "victim", Temp: "payload", Token: 1, LeaseID: "planted"}}}
 	if listsKey {
 		mustWrite(t, filepath.Join(root, ".k.sw.h.1.1.00000000.tmp"), "staged")
 		in.Entries = append(in.Entries, txEntry{Target: "k", Temp: ".k.sw.h.1.1.00000000.tmp", Token: 1, LeaseID: "planted"})
 	}
-	if err := writeIntent(c.root.OS(), in); err != nil {
-		t.Fatal(err)
-	}
-	fl, err := c.locks.Open("k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fl.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p := locking.Version{Token: 1, LeaseID: "planted", SHA256: [32]byte{1}, Size: 1, Length: 1, Intent: id}
-	if err := fl.WriteFloorPending(locking.Floor{Token: 1, LeaseID: "planted"}, p); err != nil {
-		t.Fatal(err)
-	}
-	fl.Unlock()
-	fl.Close()
+	plantIntent(t, c, ctx, in)
 
 	if err := c.WriteFile(ctx, "k", []byte("new"), 0o644); err != nil {
 		t.Logf("WriteFile: %v", err)
@@ -59,5 +43,29 @@ func testPlantedIntent(t *testing.T, listsKey bool) {
 	}
 	if got := readFile(t, filepath.Join(root, "payload")); got != "planted" {
 		t.Errorf("payload = %q; want it where it was", got)
+	}
+}
+
+// plantIntent writes in (its id, time and host filled in here) as a
+// transaction intent and a pending record of key "k" naming it, as a planted
+// or crashed transaction would leave them.
+func plantIntent(t *testing.T, c *Coordinator, ctx context.Context, in txIntent) {
+	t.Helper()
+	in.ID, in.Created, in.Host, in.PID = newIntentID(), time.Now().UTC(), "elsewhere", 1
+	if err := writeIntent(c.root.OS(), in); err != nil {
+		t.Fatal(err)
+	}
+	fl, err := c.locks.Open("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	if err := fl.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Unlock()
+	p := locking.Version{Token: 1, LeaseID: "planted", SHA256: [32]byte{1}, Size: 1, Length: 1, Intent: in.ID}
+	if err := fl.WriteFloorPending(locking.Floor{Token: 1, LeaseID: "planted"}, p); err != nil {
+		t.Fatal(err)
 	}
 }

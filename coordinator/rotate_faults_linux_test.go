@@ -3,6 +3,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -18,14 +19,7 @@ import (
 // fsync fails returns an error and makes no rotation: the pending rotation is
 // withdrawn, so the next holder (here an append) does not complete it.
 func TestRotateFailedRecordFsyncIsWithdrawn(t *testing.T) {
-	fs := faultfs.Mount(t, faultfs.Options{})
-	c := open(t, local, fs.Dir)
-	ctx := ctxT(t, 30*time.Second)
-	a := c.Appender("app.log")
-	defer a.Close()
-	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
-		t.Fatal(err)
-	}
+	fs, c, a, ctx := faultyLog(t)
 	fs.Set(faultfs.Fault{Op: faultfs.OpFsync, Glob: "*.lock", Errno: syscall.EIO, Count: 1})
 	_, err := c.Rotate(ctx, "app.log")
 	fs.Clear()
@@ -35,15 +29,7 @@ func TestRotateFailedRecordFsyncIsWithdrawn(t *testing.T) {
 	if errors.Is(err, ErrOutcomeUnknown) {
 		t.Fatalf("Rotate = %v; want a plain failure (the withdrawal succeeded)", err)
 	}
-	if err := a.Append(ctx, []byte("two 2\n")); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := readFile(t, filepath.Join(fs.Backing, "app.log")), "one 1\ntwo 2\n"; got != want {
-		t.Errorf("live file holds %q; want %q (the failed rotation was completed)", got, want)
-	}
-	if files, err := c.RotatedFiles("app.log"); err != nil || len(files) != 0 {
-		t.Errorf("rotated files %v, %v; want none", files, err)
-	}
+	noRotation(t, fs, c, a, ctx)
 	rec, err := c.peekRecord("app.log")
 	if err != nil {
 		t.Fatal(err)
@@ -57,14 +43,7 @@ func TestRotateFailedRecordFsyncIsWithdrawn(t *testing.T) {
 // file fails, after its pending record and its link were made, returns an
 // error and makes no rotation: the link is removed and the rotation withdrawn.
 func TestRotateFailedRenameIsWithdrawn(t *testing.T) {
-	fs := faultfs.Mount(t, faultfs.Options{})
-	c := open(t, local, fs.Dir)
-	ctx := ctxT(t, 30*time.Second)
-	a := c.Appender("app.log")
-	defer a.Close()
-	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
-		t.Fatal(err)
-	}
+	fs, c, a, ctx := faultyLog(t)
 	fs.Set(faultfs.Fault{Op: faultfs.OpRename, Glob: "app.log", Errno: syscall.EIO})
 	_, err := c.Rotate(ctx, "app.log")
 	fs.Clear()
@@ -74,15 +53,7 @@ func TestRotateFailedRenameIsWithdrawn(t *testing.T) {
 	if errors.Is(err, ErrOutcomeUnknown) {
 		t.Fatalf("Rotate = %v; want a plain failure (the withdrawal succeeded)", err)
 	}
-	if err := a.Append(ctx, []byte("two 2\n")); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := readFile(t, filepath.Join(fs.Backing, "app.log")), "one 1\ntwo 2\n"; got != want {
-		t.Errorf("live file holds %q; want %q (the failed rotation was completed)", got, want)
-	}
-	if files, err := c.RotatedFiles("app.log"); err != nil || len(files) != 0 {
-		t.Errorf("rotated files %v, %v; want none", files, err)
-	}
+	noRotation(t, fs, c, a, ctx)
 }
 
 // TestCopyTruncateFailedTruncateIsWithdrawn: a copytruncate Rotate whose
@@ -143,14 +114,7 @@ func TestCopyTruncateFailedTruncateIsWithdrawn(t *testing.T) {
 // committed and its caller retries it: its bytes must not reach the rotated
 // copy, or the record would be there twice.
 func TestCopyTruncateLeavesOutFailedBatch(t *testing.T) {
-	fs := faultfs.Mount(t, faultfs.Options{})
-	c := open(t, local, fs.Dir)
-	ctx := ctxT(t, 30*time.Second)
-	a := c.Appender("app.log")
-	defer a.Close()
-	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
-		t.Fatal(err)
-	}
+	fs, c, a, ctx := faultyLog(t)
 	fs.Set(faultfs.Fault{Op: faultfs.OpFsync, Glob: "app.log", Errno: syscall.EIO, Count: 1})
 	err := a.Append(ctx, []byte("two 2\n"))
 	fs.Clear()
@@ -179,5 +143,20 @@ func writeProg(t *testing.T, f *os.File, s string) {
 	t.Helper()
 	if _, err := f.WriteString(s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// noRotation checks that app.log was not rotated: the next append lands in
+// the live file after "one 1", and there is no rotated file.
+func noRotation(t *testing.T, fs *faultfs.FS, c *Coordinator, a *Appender, ctx context.Context) {
+	t.Helper()
+	if err := a.Append(ctx, []byte("two 2\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readFile(t, filepath.Join(fs.Backing, "app.log")), "one 1\ntwo 2\n"; got != want {
+		t.Errorf("live file holds %q; want %q (the failed rotation was completed)", got, want)
+	}
+	if files, err := c.RotatedFiles("app.log"); err != nil || len(files) != 0 {
+		t.Errorf("rotated files %v, %v; want none", files, err)
 	}
 }

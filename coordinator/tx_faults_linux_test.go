@@ -13,7 +13,6 @@ import (
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
-	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
 )
 
@@ -122,25 +121,7 @@ func TestPlantedIntentSymlinkTemp(t *testing.T) {
 			if err := os.Symlink(tc.points, filepath.Join(root, temp)); err != nil {
 				t.Fatal(err)
 			}
-			id := newIntentID()
-			in := txIntent{ID: id, Created: time.Now().UTC(), Host: "elsewhere", PID: 1,
-				Entries: []txEntry{{Target: "k", Temp: temp, Token: 1, LeaseID: "planted"}}}
-			if err := writeIntent(c.root.OS(), in); err != nil {
-				t.Fatal(err)
-			}
-			fl, err := c.locks.Open("k")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := fl.Lock(ctx); err != nil {
-				t.Fatal(err)
-			}
-			p := locking.Version{Token: 1, LeaseID: "planted", SHA256: [32]byte{1}, Size: 1, Length: 1, Intent: id}
-			if err := fl.WriteFloorPending(locking.Floor{Token: 1, LeaseID: "planted"}, p); err != nil {
-				t.Fatal(err)
-			}
-			fl.Unlock()
-			fl.Close()
+			plantIntent(t, c, ctx, txIntent{Entries: []txEntry{{Target: "k", Temp: temp, Token: 1, LeaseID: "planted"}}})
 
 			if err := c.WriteFile(ctx, "k", []byte("new"), 0o644); err != nil {
 				t.Logf("WriteFile: %v", err)
@@ -166,27 +147,10 @@ func TestPlantedIntentTargetThroughSymlinkedDir(t *testing.T) {
 	}
 	mustWrite(t, filepath.Join(root, ".k.sw.h.1.1.00000000.tmp"), "staged")
 	mustWrite(t, filepath.Join(root, metaDir, ".volume-id.sw.h.1.1.00000000.tmp"), "planted\n")
-	id := newIntentID()
-	in := txIntent{ID: id, Created: time.Now().UTC(), Host: "elsewhere", PID: 1, Entries: []txEntry{
+	plantIntent(t, c, ctx, txIntent{Entries: []txEntry{
 		{Target: "k", Temp: ".k.sw.h.1.1.00000000.tmp", Token: 1, LeaseID: "planted"},
 		{Target: "lnk/volume-id", Temp: "lnk/.volume-id.sw.h.1.1.00000000.tmp", Token: 1, LeaseID: "planted"},
-	}}
-	if err := writeIntent(c.root.OS(), in); err != nil {
-		t.Fatal(err)
-	}
-	fl, err := c.locks.Open("k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fl.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p := locking.Version{Token: 1, LeaseID: "planted", SHA256: [32]byte{1}, Size: 1, Length: 1, Intent: id}
-	if err := fl.WriteFloorPending(locking.Floor{Token: 1, LeaseID: "planted"}, p); err != nil {
-		t.Fatal(err)
-	}
-	fl.Unlock()
-	fl.Close()
+	}})
 
 	if err := c.WriteFile(ctx, "k", []byte("new"), 0o644); err != nil {
 		t.Errorf("WriteFile of k after the planted intent: %v; want it discarded and k written", err)
