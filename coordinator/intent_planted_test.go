@@ -69,3 +69,23 @@ func plantIntent(t *testing.T, c *Coordinator, ctx context.Context, in txIntent)
 		t.Fatal(err)
 	}
 }
+
+// lockRecord takes key's file lock directly (as a holder that is about to
+// crash would hold it) and returns it with the record it holds; the lock file
+// is closed at the test's end.
+func lockRecord(t *testing.T, c *Coordinator, ctx context.Context, key string) (*locking.FileLock, locking.Record) {
+	t.Helper()
+	fl, err := c.locks.Open(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fl.Close() })
+	if err := fl.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := fl.ReadRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl, rec
+}

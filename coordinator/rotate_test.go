@@ -203,18 +203,7 @@ func TestRotateCompletesDeadRotation(t *testing.T) {
 	if err := a.Append(ctx, []byte("old 1\n")); err != nil {
 		t.Fatal(err)
 	}
-	fl, err := c.locks.Open("app.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	if err := fl.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := fl.ReadRecord()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, rec := lockRecord(t, c, ctx, "app.log")
 	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
 	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
 		t.Fatal(err)
@@ -292,18 +281,7 @@ func TestRotateWithdrawsRotationThatCannotComplete(t *testing.T) {
 	if err := a.Append(ctx, []byte("old 1\n")); err != nil {
 		t.Fatal(err)
 	}
-	fl, err := c.locks.Open("app.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	if err := fl.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := fl.ReadRecord()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, rec := lockRecord(t, c, ctx, "app.log")
 	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
 	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
 		t.Fatal(err)
@@ -321,7 +299,7 @@ func TestRotateWithdrawsRotationThatCannotComplete(t *testing.T) {
 	if got, want := readFile(t, filepath.Join(root, "app.log")), "old 1\nnew 1\n"; got != want {
 		t.Errorf("live file holds %q; want %q", got, want)
 	}
-	rec, err = c.peekRecord("app.log")
+	rec, err := c.peekRecord("app.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,18 +405,7 @@ func TestRotateCompletesDeadCopyTruncateInPlace(t *testing.T) {
 	// The second copytruncate rotator's steps, up to its death: its marker
 	// (.<rotated name>.sw-ct), its pending record, its copy published at the
 	// rotated name; no truncation.
-	fl, err := c.locks.Open("prog.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	if err := fl.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := fl.ReadRecord()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, rec := lockRecord(t, c, ctx, "prog.log")
 	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
 	rotated := rotatedName("prog.log", p.Time, p.Token)
 	marker := filepath.Join(root, "."+rotated+".sw-ct")
@@ -495,18 +462,7 @@ func TestRotateDeadCopyTruncateAfterProgramWroteIsWithdrawn(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustWrite(t, live, "b 2\n")
-	fl, err := c.locks.Open("prog.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	if err := fl.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := fl.ReadRecord()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, rec := lockRecord(t, c, ctx, "prog.log")
 	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
 	rotated := rotatedName("prog.log", p.Time, p.Token)
 	mustWrite(t, filepath.Join(root, "."+rotated+".sw-ct"), "")

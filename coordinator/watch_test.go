@@ -451,18 +451,7 @@ func TestWatchDeliversAVisiblePendingVersion(t *testing.T) {
 	w := startWatch(t, c, "cfg", WatchInterval(50*time.Millisecond))
 	time.Sleep(200 * time.Millisecond)
 
-	fl, err := c.locks.Open("cfg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	if err := fl.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := fl.ReadRecord()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, rec := lockRecord(t, c, ctx, "cfg")
 	pend := func(data string) locking.Version {
 		v := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "gone/1/0123456789abcdef", SHA256: sha256.Sum256([]byte(data)),
 			Size: int64(len(data)), Length: int64(len(data)), Host: "gone", PID: 1, Time: time.Now().UTC()}
@@ -477,7 +466,7 @@ func TestWatchDeliversAVisiblePendingVersion(t *testing.T) {
 	if got := w.got(); len(got) != 0 {
 		t.Fatalf("delivered %s for a pending version the file does not show; want nothing", describe(got))
 	}
-	rec, err = fl.ReadRecord()
+	rec, err := fl.ReadRecord()
 	if err != nil {
 		t.Fatal(err)
 	}

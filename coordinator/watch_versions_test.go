@@ -60,18 +60,7 @@ func TestWatchInitialMarksAVisiblePendingVersion(t *testing.T) {
 	if err := c.WriteFile(ctx, "cfg", []byte("v1"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fl, err := c.locks.Open("cfg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	if err := fl.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := fl.ReadRecord()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, rec := lockRecord(t, c, ctx, "cfg")
 	v := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "gone/1/0123456789abcdef", SHA256: sha256.Sum256([]byte("v2")),
 		Size: 2, Length: 2, Generation: rec.Committed.Generation + 1, Host: "gone", PID: 1, Time: time.Now().UTC()}
 	if err := fl.WriteFloorPending(locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, v); err != nil {
