@@ -42,6 +42,7 @@ type Coordinator struct {
 
 	adoptMu   sync.Mutex
 	adoptedFL *locking.FileLock
+	borrowed  borrowTurns // see borrowTurn
 
 	// recordSync is how long the last floor and pending write (with its
 	// fsync) took, in nanoseconds: it decides whether the next one starts

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -26,6 +27,62 @@ type held struct {
 	// adopted: borrowed from a parent process; the lease is abandoned (its
 	// watchdog stopped, the lease kept) when the operation ends.
 	adopted bool
+	// unborrow ends this operation's turn on a borrowed key (see borrowTurn).
+	unborrow func()
+}
+
+// borrowTurns serialises the operations of this process that borrow one key's
+// lease and lock (nested in a Lock function, or adopted from a parent
+// process): the lock they share excludes other processes, not each other.
+type borrowTurns struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+// turn waits for key's turn, or for ctx to end (its cause), and returns the
+// function that ends it.
+func (b *borrowTurns) turn(ctx context.Context, key string) (func(), error) {
+	b.mu.Lock()
+	if b.m == nil {
+		b.m = map[string]chan struct{}{}
+	}
+	ch := b.m[key]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		b.m[key] = ch
+	}
+	b.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// borrowMark marks the context an operation on a borrowed key hands to its
+// caller's function: an operation nested in that function, on the same key,
+// already has the turn.
+type borrowMark struct {
+	c   *Coordinator
+	key string
+}
+
+// borrowTurn takes key's turn for a borrowed holder h, unless ctx is that of
+// an operation that already has it.
+func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
+	if ctx.Value(borrowMark{c, h.key}) != nil {
+		return h, nil
+	}
+	unborrow, err := c.borrowed.turn(ctx, h.key)
+	if err != nil {
+		if h.adopted {
+			h.lease.Abandon()
+		}
+		return nil, wrap("borrowed lock", h.key, err)
+	}
+	h.unborrow = unborrow
+	return h, nil
 }
 
 // heldKey is the context key under which Lock passes its held key to nested
@@ -59,9 +116,7 @@ func (c *Coordinator) take(ctx context.Context, key string) (*held, error) {
 		return nil, err
 	}
 	if err := c.floor(ctx, h); err != nil {
-		if !h.borrowed || h.adopted {
-			c.release(ctx, h, nil)
-		}
+		c.release(ctx, h, nil)
 		return nil, err
 	}
 	return h, nil
@@ -72,10 +127,14 @@ func (c *Coordinator) take(ctx context.Context, key string) (*held, error) {
 // not read yet.
 func (c *Coordinator) lockKey(ctx context.Context, key string) (*held, error) {
 	if h, ok := ctx.Value(heldKey{c, key}).(*held); ok {
-		return &held{key: key, lease: h.lease, fl: h.fl, borrowed: true}, nil
+		return c.borrowTurn(ctx, &held{key: key, lease: h.lease, fl: h.fl, borrowed: true})
 	}
 	if a := c.cfg.adopted; a != nil && a.key == key {
-		return c.adopt(ctx, a)
+		h, err := c.adopt(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		return c.borrowTurn(ctx, h)
 	}
 
 	start := time.Now()
@@ -162,6 +221,10 @@ func (c *Coordinator) release(ctx context.Context, h *held, committed *locking.V
 		h.lease.Abandon()
 	}
 	if h.borrowed {
+		if h.unborrow != nil {
+			h.unborrow()
+			h.unborrow = nil
+		}
 		return nil
 	}
 	var errs []error

@@ -62,6 +62,10 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 		return err
 	}
 	o.held(h)
+	if h.unborrow != nil {
+		// Operations nested in fn on this key run in this one's turn.
+		ctx = context.WithValue(ctx, borrowMark{c, key}, true)
+	}
 
 	v, err := c.runBody(ctx, h, o, fn)
 

@@ -148,7 +148,9 @@ type LeaseInfo struct {
 	Lease locking.Lease
 }
 
-// Lock runs fn holding name's lease and lock, after the floor check. fn's
+// Lock runs fn holding name's lease and lock, after the floor check. Its
+// token (LeaseInfo.Token) is above every earlier holder's, also in local mode,
+// where the volume's floor is raised to it before fn runs. fn's
 // context is cancelled, with cause ErrLeaseLost, when the lease is lost.
 // Operations on the same key made with fn's context reuse the held lease
 // instead of deadlocking. It returns fn's error as is, or an error wrapping
@@ -156,6 +158,16 @@ type LeaseInfo struct {
 func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context.Context, info LeaseInfo) error) error {
 	var fnErr error
 	err := c.run(ctx, "lock", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+		if c.vol.mode == ModeLocal && !h.borrowed && h.rec.Floor.Token < h.lease.Token() {
+			// fn may hand the token to a system that checks it: the next
+			// holder must get a higher one even if fn commits nothing.
+			// Local tokens come from the floor, so it is raised to this one.
+			f := locking.Floor{Token: h.lease.Token(), LeaseID: h.lease.ID()}
+			if err := h.fl.WriteFloorPending(f, h.rec.Pending); err != nil {
+				return nil, wrap("lock floor", h.key, err)
+			}
+			h.rec.Floor = f
+		}
 		info := LeaseInfo{Key: h.key, LeaseID: h.lease.ID(), Token: h.lease.Token(), Fd: h.fl.Fd(), Lease: h.lease}
 		fnErr = fn(context.WithValue(context.WithValue(ctx, heldKey{c, h.key}, h), inLock{c}, true), info)
 		if lerr := h.lease.Err(); lerr != nil {
