@@ -114,7 +114,15 @@ func mkdirMeta(r *os.Root) error {
 	for _, d := range []string{metaDir, txDir} {
 		err := r.Mkdir(d, metaDirPerm.Perm())
 		if err == nil {
-			// Mkdir applies the umask and may drop setgid; set them as asked.
+			// The root's group, so that replicas running as other users of
+			// that group can use the volume (best effort: a process outside
+			// the group keeps its own). Mkdir applies the umask and may drop
+			// setgid; set them as asked, after the chown, which clears it.
+			if fi, err := r.Stat("."); err == nil {
+				if gid, ok := fileGID(fi); ok {
+					_ = r.Lchown(d, -1, gid)
+				}
+			}
 			_ = r.Chmod(d, metaDirPerm)
 			continue
 		}
