@@ -118,8 +118,8 @@ func decodeVersion(b []byte) (Version, error) {
 	v.Size = int64(le.Uint64(b[168:]))
 	v.Length = int64(le.Uint64(b[176:]))
 	v.Generation = le.Uint64(b[184:])
-	if b[192] > 1 {
-		return v, errCorrupt
+	if b[192] > 1 || !allZero(b[193:200]) {
+		return v, errCorrupt // a flag other than 0/1, or a reserved byte set
 	}
 	v.Deleted = b[192] == 1
 	if v.Host, err = getString(b[200:296]); err != nil {
