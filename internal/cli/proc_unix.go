@@ -16,7 +16,9 @@ func inheritable(fd uintptr, key string) (*os.File, error) {
 	if fd == 0 {
 		return nil, nil
 	}
-	nfd, err := unix.Dup(int(fd))
+	// Close-on-exec: CMD gets it as descriptor 3 (ExtraFiles), not a second
+	// time at this number, nor does anything else this process runs.
+	nfd, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
