@@ -278,12 +278,9 @@ func (c *Coordinator) leaseErr(ctx context.Context, err error, hs ...*held) erro
 		return nil
 	}
 	for _, h := range hs {
-		if lerr := h.lease.Err(); lerr != nil {
+		if h.lease.Err() != nil {
 			c.tel.add(ctx, c.tel.leaseLost, AttrKey.String(h.key))
-			if !errors.Is(err, locking.ErrLeaseLost) {
-				return fmt.Errorf("%w (%w)", err, lerr)
-			}
-			return err
+			return leaseWrap(err, h)
 		}
 	}
 	if errors.Is(err, locking.ErrLeaseLost) {
@@ -291,6 +288,20 @@ func (c *Coordinator) leaseErr(ctx context.Context, err error, hs ...*held) erro
 	}
 	if errors.Is(err, locking.ErrFenced) {
 		c.tel.add(ctx, c.tel.fenced)
+	}
+	return err
+}
+
+// leaseWrap is err joined with the loss of the first of hs's leases that is
+// lost (when err does not say so already), without counting it.
+func leaseWrap(err error, hs ...*held) error {
+	for _, h := range hs {
+		if lerr := h.lease.Err(); lerr != nil {
+			if !errors.Is(err, locking.ErrLeaseLost) {
+				return fmt.Errorf("%w (%w)", err, lerr)
+			}
+			return err
+		}
 	}
 	return err
 }

@@ -177,6 +177,9 @@ type File struct {
 	opCtx   context.Context
 	closed  func() // ends the File's part in the coordinator's lifetime
 	outcome string
+	// werr is the first error Write or ReadFrom returned: the operation's
+	// error when it then ends by Abort (the caller's answer to it).
+	werr error
 }
 
 // Create takes name's lease and lock and opens a temp for a streaming write.
@@ -229,9 +232,18 @@ func (f *File) Name() string { return f.h.key }
 // Write writes to the temp.
 func (f *File) Write(p []byte) (int, error) {
 	if err := context.Cause(f.octx); err != nil {
-		return 0, f.c.leaseErr(f.opCtx, wrap("write", f.h.key, err), f.h)
+		return 0, f.keep(leaseWrap(wrap("write", f.h.key, err), f.h))
 	}
-	return f.f.Write(p)
+	n, err := f.f.Write(p)
+	return n, f.keep(err)
+}
+
+// keep records err as werr when it is the first, and returns it.
+func (f *File) keep(err error) error {
+	if err != nil && f.werr == nil {
+		f.werr = err
+	}
+	return err
 }
 
 // ReadFrom copies r into the temp, until r ends or the operation's context
@@ -239,9 +251,9 @@ func (f *File) Write(p []byte) (int, error) {
 func (f *File) ReadFrom(r io.Reader) (int64, error) {
 	n, err := f.f.ReadFrom(ctxReader{f.octx, r})
 	if err != nil && f.octx.Err() != nil {
-		err = f.c.leaseErr(f.opCtx, wrap("write", f.h.key, err), f.h)
+		err = leaseWrap(wrap("write", f.h.key, err), f.h)
 	}
-	return n, err
+	return n, f.keep(err)
 }
 
 // Commit makes the written content visible (the full lease-aware, fenced
@@ -297,6 +309,9 @@ func (f *File) finishOnce(v *locking.Version, err error) error {
 			c.log.WarnContext(f.opCtx, "committed, but the release failed", "key", quote.Value(h.key), "err", rerr)
 		}
 	} else {
+		if err == nil {
+			err = f.werr // ended by Abort after a failed write: the reason
+		}
 		err = c.leaseErr(f.opCtx, err, h)
 		_ = c.release(f.opCtx, h, nil)
 	}

@@ -120,7 +120,8 @@ func (le *redisLease) lose(why error) {
 	le.closeInbox()
 	le.cancel(le.err)
 	close(le.done)
-	le.l.cfg.logger.Warn("lease lost", "key", quote.Value(le.key), "lease", le.id, "reason", why.Error())
+	// le.ctx keeps the values (the trace) of the Acquire's context.
+	le.l.cfg.logger.WarnContext(le.ctx, "lease lost", "key", quote.Value(le.key), "lease", le.id, "reason", why.Error())
 }
 
 // end marks the lease released or abandoned and stops the watchdog.
@@ -254,7 +255,7 @@ func (le *redisLease) CheckFloor(ctx context.Context, rec Record) (bool, error) 
 	le.mu.Lock()
 	le.token = tok
 	le.mu.Unlock()
-	le.l.cfg.logger.Warn("fencing token raised past the volume's floor", "key", quote.Value(le.key), "floor", n, "token", tok)
+	le.l.cfg.logger.WarnContext(ctx, "fencing token raised past the volume's floor", "key", quote.Value(le.key), "floor", n, "token", tok)
 	return true, nil
 }
 

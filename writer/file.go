@@ -288,7 +288,9 @@ func (f *File) relocate(ctx context.Context, old fs.FileInfo) error {
 	}
 	nt.created, t.created = t.created, nil
 	f.t = nt
-	_ = t.discard(f.cfg)
+	// The first temp is spare, not a rollback: no event for it (an empty
+	// config observes nothing; its directories are nt's now).
+	_ = t.discard(&config{})
 	wantSum, wantSize := t.sum()
 	if gotSum, gotSize := nt.sum(); gotSum != wantSum || gotSize != wantSize {
 		return newError("copy", nt.Name, fmt.Errorf("copy of %d bytes does not match the %d bytes written", gotSize, wantSize))

@@ -1,0 +1,188 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/codes"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
+	"github.com/sharedwrite/sharedwrite/locking"
+)
+
+// A committed write whose temp lives on another device (WithTempDir on a
+// tmpfs inside the root) falls back to a copy: nothing is rolled back, so the
+// rollbacks counter stays 0 and the span has no rollback attribute.
+func TestTelemetryExdevCommitIsNoRollback(t *testing.T) {
+	root := t.TempDir()
+	spool := filepath.Join(root, "spool")
+	if err := os.Mkdir(spool, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testrig.NeedRoot(t)
+	mnt := testrig.Tmpfs(t, "1m")
+	testrig.BindMount(t, mnt, spool)
+	tr := newTelRig(t)
+	c := open(t, local, root, append(tr.opts(), WithTempDir("spool"))...)
+	ctx := ctxT(t, 30*time.Second)
+	if err := c.WriteFile(ctx, "f", []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(root, "f")); got != "hello" {
+		t.Fatalf("f = %q", got)
+	}
+	if got := tr.counter(t, MetricExdev); got != 1 {
+		t.Fatalf("%s = %d; want 1 (the EXDEV path was taken)", MetricExdev, got)
+	}
+	ops := tr.named("sharedwrite.write")
+	if len(ops) != 1 {
+		t.Fatalf("%d write spans", len(ops))
+	}
+	out, _ := attr(ops[0], string(AttrOutcome))
+	rb, rbSet := attr(ops[0], string(AttrRollback))
+	if got := tr.counter(t, MetricRollbacks); got != 0 || rbSet {
+		t.Fatalf("committed write (outcome %q): %s = %d, span %s = %q (set %v); want 0 and unset: nothing was rolled back",
+			out, MetricRollbacks, got, AttrRollback, rb, rbSet)
+	}
+}
+
+// One lease loss in one operation (a Write refused because the lease is lost,
+// then the Commit that follows) is counted once.
+func TestTelemetryLeaseLostCountedOnce(t *testing.T) {
+	root := t.TempDir()
+	tr := newTelRig(t)
+	const ttl = 600 * time.Millisecond
+	c := open(t, rds, root, append(tr.opts(), WithLeaseTTL(ttl))...)
+	ctx := ctxT(t, 30*time.Second)
+	f, err := c.Create(ctx, "f", 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := redis.NewClient(&redis.Options{Addr: needRedis(t).Addr(), DisableIdentity: true})
+	defer cl.Close()
+	if err := cl.Del(ctx, locking.RedisKeys(c.VolumeID(), "f").Lock).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-f.h.lease.Done():
+	case <-time.After(5 * ttl):
+		t.Fatal("lease loss not noticed")
+	}
+	<-f.octx.Done() // the loss reaches the operation's context
+	if _, err := f.Write([]byte("x")); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("Write after the loss = %v; want ErrLeaseLost", err)
+	}
+	if err := f.Commit(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("Commit after the loss = %v; want ErrLeaseLost", err)
+	}
+	if got := tr.counter(t, MetricLeaseLost); got != 1 {
+		t.Fatalf("%s = %d after one lease loss in one operation; want 1", MetricLeaseLost, got)
+	}
+}
+
+// A streamed write whose lease is lost while it copies (the CLI's write:
+// io.Copy into the File, then Abort on the copy's error) records that error on
+// its operation span.
+func TestTelemetryStreamLeaseLostErrorRecorded(t *testing.T) {
+	root := t.TempDir()
+	tr := newTelRig(t)
+	const ttl = 600 * time.Millisecond
+	c := open(t, rds, root, append(tr.opts(), WithLeaseTTL(ttl))...)
+	ctx := ctxT(t, 30*time.Second)
+	f, err := c.Create(ctx, "f", 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := redis.NewClient(&redis.Options{Addr: needRedis(t).Addr(), DisableIdentity: true})
+	defer cl.Close()
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("first chunk"))
+		cl.Del(ctx, locking.RedisKeys(c.VolumeID(), "f").Lock)
+		<-f.h.lease.Done()
+		time.Sleep(50 * time.Millisecond)
+		pw.Write([]byte("second chunk"))
+		pw.Close()
+	}()
+	_, cerr := io.Copy(f, pr)
+	if !errors.Is(cerr, ErrLeaseLost) {
+		t.Fatalf("copy = %v; want ErrLeaseLost", cerr)
+	}
+	f.Abort()
+	ops := tr.named("sharedwrite.create")
+	if len(ops) != 1 {
+		t.Fatalf("%d create spans", len(ops))
+	}
+	out, _ := attr(ops[0], string(AttrOutcome))
+	if ops[0].Status().Code != codes.Error || len(ops[0].Events()) == 0 {
+		t.Fatalf("operation failed with %v (outcome %q), but its span has status %v and %d events; want the error recorded",
+			cerr, out, ops[0].Status(), len(ops[0].Events()))
+	}
+}
+
+// Log records inside an operation carry trace_id, the locking package's
+// lease-lost and floor-raise warnings too.
+func TestTelemetryLockingLogsCarryTraceID(t *testing.T) {
+	root := t.TempDir()
+	tr := newTelRig(t)
+	var buf syncBuf
+	logger := slog.New(NewLogHandler(slog.NewJSONHandler(&buf, nil)))
+	c := open(t, rds, root, append(tr.opts(), WithLogger(logger), WithLeaseTTL(600*time.Millisecond))...)
+	ctx := ctxT(t, 30*time.Second)
+	for i := 0; i < 3; i++ {
+		if err := c.WriteFile(ctx, "f", []byte("v"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl := redis.NewClient(&redis.Options{Addr: needRedis(t).Addr(), DisableIdentity: true})
+	defer cl.Close()
+	// Redis lost its counter (restart without persistence): the floor is raised.
+	if err := cl.Set(ctx, locking.RedisKeys(c.VolumeID(), "f").Fence, 0, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteFile(ctx, "f", []byte("w"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.counter(t, MetricFloorRaised); got != 1 {
+		t.Fatalf("%s = %d; want 1 (the raise path was taken)", MetricFloorRaised, got)
+	}
+	// A lease lost inside an operation (a streamed write, its key taken over).
+	f, err := c.Create(ctx, "g", 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Del(ctx, locking.RedisKeys(c.VolumeID(), "g").Lock).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-f.h.lease.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("lease loss not noticed")
+	}
+	f.Abort()
+	var bad []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var r map[string]any
+		if json.Unmarshal([]byte(line), &r) != nil {
+			continue
+		}
+		if _, ok := r["trace_id"]; !ok {
+			bad = append(bad, line)
+		}
+	}
+	if len(bad) > 0 {
+		t.Fatalf("log records inside an operation without trace_id:\n%s", strings.Join(bad, "\n"))
+	}
+}
+
+type syncBuf struct {
+	testrig.SyncBuffer
+}
