@@ -149,8 +149,9 @@ type LeaseInfo struct {
 }
 
 // Lock runs fn holding name's lease and lock, after the floor check. Its
-// token (LeaseInfo.Token) is above every earlier holder's, also in local mode,
-// where the volume's floor is raised to it before fn runs. fn's
+// token (LeaseInfo.Token) is above every earlier holder's, also in local mode
+// and after Redis lost its data: the volume's floor is raised to it before fn
+// runs. fn's
 // context is cancelled, with cause ErrLeaseLost, when the lease is lost.
 // Operations on the same key made with fn's context reuse the held lease
 // instead of deadlocking. It returns fn's error as is, or an error wrapping
@@ -158,10 +159,11 @@ type LeaseInfo struct {
 func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context.Context, info LeaseInfo) error) error {
 	var fnErr error
 	err := c.run(ctx, "lock", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
-		if c.vol.mode == ModeLocal && !h.borrowed && h.rec.Floor.Token < h.lease.Token() {
+		if !h.borrowed && h.rec.Floor.Token < h.lease.Token() {
 			// fn may hand the token to a system that checks it: the next
-			// holder must get a higher one even if fn commits nothing.
-			// Local tokens come from the floor, so it is raised to this one.
+			// holder must get a higher one even if fn commits nothing. Local
+			// tokens come from the floor, and Redis's counter is raised past
+			// it when Redis lost its data, so the floor is raised to this one.
 			f := locking.Floor{Token: h.lease.Token(), LeaseID: h.lease.ID()}
 			if err := h.fl.WriteFloorPending(f, h.rec.Pending); err != nil {
 				return nil, wrap("lock floor", h.key, err)
