@@ -286,6 +286,13 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 					l.dropLater(l.Keys(key), id) // out of the line it joined
 					return nil, &Error{Op: "subscribe", Key: key, Err: redisErr(serr)}
 				}
+				if ctx.Err() == nil {
+					// Redis went away after its reply: retry soon, and if
+					// the deadline comes first, say so (unavailable, not
+					// "held").
+					lastErr = redisErr(serr)
+					wait = min(wait, jitter(l.cfg.retryEvery))
+				}
 				// Without a subscription, wait on the holder's PTTL.
 			}
 		}
