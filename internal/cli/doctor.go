@@ -91,13 +91,14 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 	// .sharedwrite itself when doctor made it (the coordinator creates it with
 	// the group-sharing mode doctor does not set). Remove fails on a directory
 	// still in use, by another doctor --peer for instance, which is as meant.
-	_, serr := root.Stat(metaDir)
+	// Removing .sharedwrite is tried whether or not this doctor made it: a
+	// doctor --peer that started after the other made it may be the last to
+	// leave. Remove fails on a directory that is not empty, and a volume's
+	// own .sharedwrite never is (config, volume-id, locks/).
 	defer func() {
 		root.Remove(peerDir)
 		root.Remove(doctorDir)
-		if serr != nil {
-			root.Remove(metaDir)
-		}
+		root.Remove(metaDir)
 	}()
 
 	rep := &doctorReport{Root: abs, Mode: "local"}
@@ -201,12 +202,14 @@ func (r *doctorReport) judge(ttl time.Duration) {
 
 	scope := r.LockScope
 	if r.Peer != nil {
-		if r.Peer.Propagates {
-			if scope != scopeHost {
-				scope = scopeCluster
-			}
-		} else {
+		switch {
+		case !r.Peer.Propagates:
 			scope = scopeMount
+		case r.Peer.SameHost:
+			// Two replicas on one host share its kernel's locks whatever the
+			// volume does between hosts: that says nothing about other hosts.
+		case scope != scopeHost:
+			scope = scopeCluster
 		}
 	}
 	switch {
