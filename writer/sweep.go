@@ -138,14 +138,14 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 				return nil
 			}
 		}
-		removed, err := r.removeOrphan(p, info)
+		removed, live, err := r.removeOrphan(p, info)
 		switch {
 		case err != nil:
 			fail(err)
 		case removed:
 			rep.Removed++
 			cfg.emit("sweep-remove", p, now, info.Size(), nil)
-		default:
+		case live:
 			rep.Live++
 		}
 		return nil
@@ -178,27 +178,27 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 }
 
 // removeOrphan removes the temp or backup at p (whose Lstat is info) unless a
-// writer holds a flock on it. Symlinks (PublishDir's temp links) cannot be
-// locked and go by age alone.
-func (r *Root) removeOrphan(p string, info fs.FileInfo) (bool, error) {
+// writer holds a flock on it (live). Symlinks (PublishDir's temp links) cannot
+// be locked and go by age alone; other non-regular files are left alone.
+func (r *Root) removeOrphan(p string, info fs.FileInfo) (removed, live bool, err error) {
 	switch {
 	case info.Mode()&fs.ModeSymlink != 0:
 	case !info.Mode().IsRegular():
-		return false, nil
+		return false, false, nil
 	default:
 		live, err := r.tempLocked(p)
 		if errors.Is(err, fs.ErrNotExist) {
-			return false, nil // committed or removed meanwhile
+			return false, false, nil // committed or removed meanwhile
 		}
 		if err != nil {
-			return false, newError("sweep flock", p, err)
+			return false, false, newError("sweep flock", p, err)
 		}
 		if live {
-			return false, nil
+			return false, true, nil
 		}
 	}
 	if err := r.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, newError("sweep remove", p, err)
+		return false, false, newError("sweep remove", p, err)
 	}
-	return true, nil
+	return true, false, nil
 }

@@ -176,18 +176,34 @@ func (r *Root) createTemp(ctx context.Context, cfg *config, target, dir string) 
 			r.rollbackDirs(t.created, cfg)
 			return nil, newError("create temp", t.Name, err)
 		}
-		t.File = f
-		break
+		lk, err := lockTemp(f)
+		if err != nil {
+			_ = f.Close()
+			_ = r.root.Remove(t.Name)
+			r.rollbackDirs(t.created, cfg)
+			return nil, newError("lock temp", t.Name, err)
+		}
+		// Between the create and the flock a Sweep may have taken the temp
+		// for an orphan and removed it: the flock then holds an unlinked
+		// file. Make a new one (a new name) if so.
+		if r.tempStillNamed(f, t.Name) || attempt >= 8 {
+			t.File, t.lock = f, lk
+			break
+		}
+		lk.unlock()
+		_ = f.Close()
 	}
-	lk, err := lockTemp(t.File)
-	if err != nil {
-		_ = t.File.Close()
-		_ = r.root.Remove(t.Name)
-		r.rollbackDirs(t.created, cfg)
-		return nil, newError("lock temp", t.Name, err)
-	}
-	t.lock = lk
 	return t, nil
+}
+
+// tempStillNamed reports whether name is still the file f has open.
+func (r *Root) tempStillNamed(f *os.File, name string) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	li, err := r.root.Lstat(name)
+	return err == nil && os.SameFile(fi, li)
 }
 
 // Write writes p to the temp and into its running sha256.
