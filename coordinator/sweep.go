@@ -58,10 +58,28 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 			errs = append(errs, err)
 			continue
 		}
-		if err := c.sweepIntent(ctx, in); err != nil {
-			errs = append(errs, err)
-		} else {
-			rep.IntentsCompleted++
+		// An intent that names no staged temps or no keys of their own was
+		// never a transaction's: discarded, without taking its keys.
+		bad := checkStaged(in, c.cfg.tempDir)
+		if bad == nil {
+			bad = c.checkTargets(in)
+		}
+		switch {
+		case errors.Is(bad, ErrCorruptIntent):
+			c.log.WarnContext(ctx, "discarding a transaction intent that names no staged temps", "intent", in.ID, "err", bad)
+			if err := removeIntent(c.root.OS(), id); err != nil {
+				errs = append(errs, err)
+			} else {
+				rep.IntentsDiscarded++
+			}
+		case bad != nil:
+			errs = append(errs, bad)
+		default:
+			if err := c.sweepIntent(ctx, in); err != nil {
+				errs = append(errs, err)
+			} else {
+				rep.IntentsCompleted++
+			}
 		}
 	}
 	staged := &stagedTemps{r: c.root.OS()}

@@ -198,6 +198,9 @@ func (r *Root) target(name string) (string, fs.FileInfo, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	if base := path.Base(rel); isReservedName(base) {
+		return "", nil, newError("resolve", rel, withCause(ErrInvalidName, errors.New("the name is one of sharedwrite's own temp, backup or marker names, which Sweep removes")))
+	}
 	if fi == nil && NamesDir(name) {
 		return "", nil, newError("resolve", name, withCause(ErrNotRegular, fmt.Errorf("the name ends in %q: it names a directory: %w", "/", syscall.EISDIR)))
 	}
@@ -205,6 +208,14 @@ func (r *Root) target(name string) (string, fs.FileInfo, error) {
 		return "", nil, newError("resolve", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
 	}
 	return rel, fi, nil
+}
+
+// isReservedName reports whether base is a name this package gives its own
+// files (temps, in-place markers and backups): Sweep tells them by name, so a
+// file of such a name must never be a target.
+func isReservedName(base string) bool {
+	_, temp := parseTempName(base)
+	return temp || isInPlaceMarker(base) || isInPlaceBackup(base)
 }
 
 // NamesDir reports whether name can only name a directory: it ends in a
