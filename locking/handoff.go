@@ -83,7 +83,11 @@ func MeasureHandoff(ctx context.Context, l Locker, key string, workers int, hold
 		}()
 	}
 	wg.Wait()
-	if first != nil && ctx.Err() == nil {
+	if err := ctx.Err(); err != nil {
+		// Cut short by the caller: no figure for the requested duration.
+		return st, context.Cause(ctx)
+	}
+	if first != nil {
 		return st, first
 	}
 	for _, n := range st.PerWorker {
