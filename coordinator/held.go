@@ -74,7 +74,12 @@ func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 	if ctx.Value(borrowMark{c, h.key}) != nil {
 		return h, nil
 	}
-	unborrow, err := c.borrowed.turn(ctx, h.key)
+	// Bounded by the lease's TTL: an operation nested in another's function
+	// but made with an outer context would otherwise wait for the turn of
+	// the operation it runs in, for ever.
+	tctx, cancel := context.WithTimeoutCause(ctx, c.cfg.leaseTTL, fmt.Errorf("%w: another operation of this process holds the borrowed key's turn (one nested in its function must use the context that function was given)", ErrNotObtained))
+	unborrow, err := c.borrowed.turn(tctx, h.key)
+	cancel()
 	if err != nil {
 		if h.adopted {
 			h.lease.Abandon()

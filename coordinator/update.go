@@ -155,9 +155,10 @@ type LeaseInfo struct {
 // context is cancelled, with cause ErrLeaseLost, when the lease is lost.
 // Operations on the same key made with fn's context reuse the held lease
 // instead of deadlocking; run concurrently, they take turns. One nested in
-// another's function (in UpdateContext's, say) must be made with the context
-// that function was given: made with fn's, it waits for the turn of the
-// operation it runs in, until that context ends. It returns fn's error as is, or an error wrapping
+// another's function (in Update's or UpdateContext's, say) must be made with
+// the context that function was given (UpdateContext gives one): made with
+// fn's, it would wait for the turn of the operation it runs in, a deadlock,
+// so it fails with ErrNotObtained after the lease TTL. It returns fn's error as is, or an error wrapping
 // ErrLeaseLost when the lease was lost while fn ran.
 func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context.Context, info LeaseInfo) error) error {
 	var fnErr error
