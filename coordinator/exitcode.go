@@ -63,6 +63,10 @@ func ExitCode(err error) int {
 		return ExitCommandFailed
 	case errors.Is(err, writer.ErrDurabilityUnconfirmed):
 		return ExitUnconfirmed
+	case errors.Is(err, ErrOutcomeUnknown):
+		// Not "nothing committed" (4), even with a lost lease: the next
+		// holder may commit it.
+		return ExitFailure
 	case errors.Is(err, writer.ErrOutsideRoot), errors.Is(err, writer.ErrInvalidName), errors.Is(err, writer.ErrNotRegular),
 		errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ENOTDIR),
 		errors.Is(err, ErrVolumeNotInitialised), errors.Is(err, ErrModeMismatch), errors.Is(err, ErrBadVolume),
