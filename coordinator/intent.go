@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/writer"
 )
 
 // intentMagic starts every transaction intent file; the version follows it.
@@ -77,7 +78,7 @@ func encodeIntent(in txIntent) ([]byte, error) {
 		// JSON would replace the bytes of an invalid name: the intent would
 		// name other files than the transaction's.
 		if !utf8.ValidString(e.Target) || !utf8.ValidString(e.Temp) {
-			return nil, fmt.Errorf("entry %s -> %s: not valid UTF-8", quote.Name(e.Temp), quote.Name(e.Target))
+			return nil, fmt.Errorf("%w: entry %s -> %s: not valid UTF-8", writer.ErrInvalidName, quote.Name(e.Temp), quote.Name(e.Target))
 		}
 	}
 	j, err := json.Marshal(in)

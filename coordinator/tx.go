@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -154,7 +155,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 				// A second visible change for one file: an in-place rewrite
 				// after its rename failed (InPlaceIfBusy). A transaction
 				// commits by rename alone.
-				return wrap("tx", it.key, fmt.Errorf("%w: a transaction commits by rename; no in-place rewrite", writer.ErrBusyTarget))
+				return wrap("tx", it.key, fmt.Errorf("%w: a transaction commits by rename; no in-place rewrite: %w", writer.ErrBusyTarget, syscall.EBUSY))
 			}
 			asked = true
 			ready <- txReady{i: i, ch: ch}
@@ -237,7 +238,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 	for _, it := range items {
 		busy, err := c.root.Busy(it.key)
 		if err == nil && busy {
-			err = fmt.Errorf("%w: a transaction commits by rename", writer.ErrBusyTarget)
+			err = fmt.Errorf("%w: a transaction commits by rename: %w", writer.ErrBusyTarget, syscall.EBUSY)
 		}
 		if err != nil {
 			return abortBefore(wrap("tx", it.key, err))

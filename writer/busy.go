@@ -20,7 +20,13 @@ func (r *Root) Busy(name string) (bool, error) {
 		return false, nil
 	}
 	busy, _, err := r.mountPoint(rel)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOENT) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOENT):
+		return false, nil
+	case errors.Is(err, syscall.ENOSYS), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EINVAL),
+		errors.Is(err, syscall.EACCES), errors.Is(err, syscall.ENOTSUP):
+		// statx missing or refused (an old kernel, a seccomp profile), or a
+		// directory that cannot be opened for reading: cannot tell.
 		return false, nil
 	}
 	if err != nil {

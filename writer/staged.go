@@ -35,13 +35,10 @@ func (r *Root) RenameStaged(ctx context.Context, temp, target string) error {
 	}
 	// The temp is the file of that name: a symlink there would make the
 	// rename move the file it points at (named by a planted intent).
-	if path.Base(trel) != path.Base(temp) {
-		return newError("rename staged", temp, withCause(ErrNotRegular, fmt.Errorf("it is a symlink to %s", quote.Name(trel))))
-	}
-	if lfi, err := r.root.Lstat(trel); err != nil {
-		return newError("rename staged", trel, err)
-	} else if !lfi.Mode().IsRegular() || !tfi.Mode().IsRegular() {
-		return newError("rename staged", trel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(lfi.Mode()))))
+	if lfi, err := r.root.Lstat(path.Clean(temp)); err != nil {
+		return newError("rename staged", temp, err)
+	} else if !lfi.Mode().IsRegular() || !tfi.Mode().IsRegular() || path.Base(trel) != path.Base(temp) {
+		return newError("rename staged", temp, withCause(ErrNotRegular, fmt.Errorf("it is a %s (resolves to %s)", kind(lfi.Mode()), quote.Name(trel))))
 	}
 	rel, _, err := r.target(target)
 	if err != nil {
