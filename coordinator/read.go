@@ -176,19 +176,27 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 
 	window := c.staleWindow
 	if dl, ok := ctx.Deadline(); ok {
-		// Leave a quarter of what remains for the work after the read.
-		if left := time.Until(dl) * 3 / 4; left < window {
+		// Leave a quarter of what remains for the work after the read
+		// (computed so that a far deadline does not overflow).
+		left := time.Until(dl)
+		if left -= left / 4; left < window {
 			window = left
 		}
 	}
 	var ct writer.Content
 	var err error
+	// matched is the version the accepted read matched: match reads the
+	// record again for a lease-free read, so it is not asked twice.
+	var matched *locking.Version
 	if window <= 0 {
 		// No stale view to wait out; a lease-free read may still race a
 		// commit (match asks for another read then): a few reads settle it.
 		for tries := 0; ; tries++ {
 			ct, err = read()
-			if err != nil || match(ct) != nil {
+			if err != nil {
+				break
+			}
+			if matched = match(ct); matched != nil {
 				break
 			}
 			if !unheld || tries == 2 {
@@ -203,7 +211,8 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 			if reads > 1 {
 				c.tel.add(ctx, c.tel.staleRetried, AttrKey.String(key))
 			}
-			return match(ct) != nil
+			matched = match(ct)
+			return matched != nil
 		}, window))
 	}
 	if errors.Is(err, writer.ErrStaleView) {
@@ -228,8 +237,7 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 	if err != nil {
 		return ct, nil, wrap("read", key, err)
 	}
-	v := match(ct)
-	return committedPrefix(v, ct), v, nil
+	return committedPrefix(matched, ct), matched, nil
 }
 
 // verify is the fresh read of a held key: a match with a dead holder's pending
