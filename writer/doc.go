@@ -52,8 +52,10 @@
 //
 // # Permissions
 //
-// perm applies to a new file minus the umask, as in os.WriteFile (the umask
-// is read once per process). A replaced file keeps its mode and, where the
+// perm applies to a new file minus the umask, as in os.WriteFile (on Linux
+// the umask in force is read at each new file, from /proc/self/status;
+// elsewhere it is read once per process, since reading it there means setting
+// it, which races with other threads). A replaced file keeps its mode and, where the
 // process may chown (root, or a group it belongs to), its owner and group;
 // Mode forces a mode; KeepMtime keeps the modification time.
 //

@@ -186,24 +186,41 @@ func (r *Root) createTemp(ctx context.Context, cfg *config, target, dir string) 
 		// Between the create and the flock a Sweep may have taken the temp
 		// for an orphan and removed it: the flock then holds an unlinked
 		// file. Make a new one (a new name) if so.
-		if r.tempStillNamed(f, t.Name) || attempt >= 8 {
+		named, err := r.tempStillNamed(f, t.Name)
+		if named {
 			t.File, t.lock = f, lk
 			break
 		}
 		lk.unlock()
 		_ = f.Close()
+		if err != nil || attempt >= 8 {
+			if err == nil {
+				err = errors.New("removed as soon as created, again and again")
+			}
+			r.rollbackDirs(t.created, cfg)
+			return nil, newError("create temp", t.Name, err)
+		}
 	}
 	return t, nil
 }
 
-// tempStillNamed reports whether name is still the file f has open.
-func (r *Root) tempStillNamed(f *os.File, name string) bool {
+// tempStillNamed reports whether name is still the file f has open; false
+// with a nil error when the name is gone.
+func (r *Root) tempStillNamed(f *os.File, name string) (bool, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return false
+		_ = r.root.Remove(name)
+		return false, err
 	}
 	li, err := r.root.Lstat(name)
-	return err == nil && os.SameFile(fi, li)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		_ = r.root.Remove(name)
+		return false, err
+	}
+	return os.SameFile(fi, li), nil
 }
 
 // Write writes p to the temp and into its running sha256.

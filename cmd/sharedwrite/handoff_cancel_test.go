@@ -19,7 +19,7 @@ func TestMeasureHandoffCancelledIsNoResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	l := locking.NewRedisLocker(c, fmt.Sprintf("audit-handoff-%d", time.Now().UnixNano()))
+	l := locking.NewRedisLocker(c, fmt.Sprintf("handoff-cancel-%d", time.Now().UnixNano()))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const dur = 6 * time.Second
