@@ -128,24 +128,7 @@ func TestAdoptedConcurrentUpdates(t *testing.T) {
 			return err
 		}
 		defer c2.Close()
-		errs := make(chan error, workers)
-		for w := 0; w < workers; w++ {
-			go func() {
-				for i := 0; i < each; i++ {
-					if err := c2.Update(ctx, "counter", increment); err != nil {
-						errs <- err
-						return
-					}
-				}
-				errs <- nil
-			}()
-		}
-		for w := 0; w < workers; w++ {
-			if err := <-errs; err != nil {
-				return err
-			}
-		}
-		return nil
+		return incrementConcurrently(ctx, c2, "counter", workers, each)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -162,25 +145,8 @@ func TestNestedConcurrentUpdates(t *testing.T) {
 	c := open(t, local, root)
 	ctx := ctxT(t, 60*time.Second)
 	const workers, each = 4, 25
-	err := c.Lock(ctx, "counter", func(ctx context.Context, info LeaseInfo) error {
-		errs := make(chan error, workers)
-		for w := 0; w < workers; w++ {
-			go func() {
-				for i := 0; i < each; i++ {
-					if err := c.Update(ctx, "counter", increment); err != nil {
-						errs <- err
-						return
-					}
-				}
-				errs <- nil
-			}()
-		}
-		for w := 0; w < workers; w++ {
-			if err := <-errs; err != nil {
-				return err
-			}
-		}
-		return nil
+	err := c.Lock(ctx, "counter", func(ctx context.Context, _ LeaseInfo) error {
+		return incrementConcurrently(ctx, c, "counter", workers, each)
 	})
 	if err != nil {
 		t.Fatal(err)

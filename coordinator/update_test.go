@@ -21,23 +21,7 @@ func TestUpdateNoLostUpdatesGoroutines(t *testing.T) {
 			c := open(t, m, root)
 			ctx := ctxT(t, time.Minute)
 			const workers, each = 6, 20
-			var wg sync.WaitGroup
-			errs := make(chan error, workers)
-			for range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range each {
-						if err := c.Update(ctx, "counter", increment); err != nil {
-							errs <- err
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
+			if err := incrementConcurrently(ctx, c, "counter", workers, each); err != nil {
 				t.Fatalf("Update: %v", err)
 			}
 			if got, want := readFile(t, filepath.Join(root, "counter")), strconv.Itoa(workers*each); got != want {
@@ -169,4 +153,26 @@ func TestInitOnceGeneratorFailureCreatesNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "cfg")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("stat cfg: %v; want not exist", err)
 	}
+}
+
+// incrementConcurrently runs workers goroutines that each increment key each
+// times with Update, and returns the first error any of them met.
+func incrementConcurrently(ctx context.Context, c *Coordinator, key string, workers, each int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if err := c.Update(ctx, key, increment); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
