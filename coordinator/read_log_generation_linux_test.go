@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,41 +47,19 @@ func TestReadLogAcrossRotationReturnsOneGeneration(t *testing.T) {
 			logs := &testrig.SyncBuffer{}
 			reader := open(t, local, fs.Dir, WithStaleWindow(window), WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 
-			// The reader's close of the lock file after its read of the
-			// record is slowed down; the rotation and the append land
-			// inside it.
-			inClose := make(chan struct{})
-			var once sync.Once
-			fs.Set(faultfs.Fault{Op: faultfs.OpFlush, Glob: "*.lock", Count: 1, Delay: 2 * time.Second, Match: func(string) bool {
-				once.Do(func() { close(inClose) })
-				return true
-			}})
-			type result struct {
-				data []byte
-				err  error
-				took time.Duration
-			}
-			done := make(chan result, 1)
-			go func() {
-				start := time.Now()
-				b, err := tc.read(ctx, reader)
-				done <- result{b, err, time.Since(start)}
-			}()
-			select {
-			case <-inClose:
-			case r := <-done:
-				t.Fatalf("read returned %q, %v before closing the lock file", r.data, r.err)
-			}
-			if _, err := writerC.Rotate(ctx, "app.log"); err != nil {
-				t.Fatal(err)
-			}
+			// The rotation and the append land while the reader is held up
+			// between its read of the record and its read of the file.
 			want := strings.Repeat("B", 30) + "\n"
-			app2 := writerC.Appender("app.log")
-			if err := app2.Append(ctx, []byte(want)); err != nil {
-				t.Fatal(err)
-			}
-			app2.Close()
-			r := <-done
+			r := readAcross(t, fs, func() ([]byte, error) { return tc.read(ctx, reader) }, func() {
+				if _, err := writerC.Rotate(ctx, "app.log"); err != nil {
+					t.Fatal(err)
+				}
+				app2 := writerC.Appender("app.log")
+				if err := app2.Append(ctx, []byte(want)); err != nil {
+					t.Fatal(err)
+				}
+				app2.Close()
+			})
 			if r.err != nil || string(r.data) != want {
 				t.Fatalf("read = %q, %v; want the new generation's %q", r.data, r.err, want)
 			}

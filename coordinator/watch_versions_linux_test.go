@@ -66,12 +66,7 @@ func TestWatchNeverDeliversALogVersionWithAnotherGeneration(t *testing.T) {
 
 	// The watcher's close of the lock file after its read of the record is
 	// slowed down; the rotation and the append land inside it.
-	inClose := make(chan struct{})
-	var once sync.Once
-	fs.Set(faultfs.Fault{Op: faultfs.OpFlush, Glob: "*.lock", Count: 1, Delay: 2 * time.Second, Match: func(string) bool {
-		once.Do(func() { close(inClose) })
-		return true
-	}})
+	inClose := slowLockClose(fs)
 	w := startWatch(t, watcherC, "app.log", WatchAfter(v1.Token-1), WatchInterval(10*time.Second))
 	select {
 	case <-inClose:
