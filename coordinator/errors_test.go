@@ -13,7 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
-	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // notObtainedWait is the deadline of a wait for a key held throughout, when
@@ -95,31 +94,17 @@ func TestRedisUnreachable(t *testing.T) {
 // write created; the loss is counted and is exit 4.
 func TestLeaseLostRollsBack(t *testing.T) {
 	root := t.TempDir()
-	tr := newTelRig(t)
-	const ttl = 600 * time.Millisecond
-	c := open(t, rds, root, append(tr.opts(), WithLeaseTTL(ttl))...)
-	ctx := ctxT(t, 30*time.Second)
-	f, err := c.Create(ctx, "n1/n2/f", 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, c, f, ctx := tracedCreate(t, root, "n1/n2/f")
 	if _, err := f.Write([]byte("doomed")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "n1/n2")); err != nil {
 		t.Fatalf("parent directories not created for the temp: %v", err)
 	}
-	cl := redis.NewClient(&redis.Options{Addr: needRedis(t).Addr(), DisableIdentity: true})
-	defer cl.Close()
-	if n, err := cl.Del(ctx, locking.RedisKeys(c.VolumeID(), "n1/n2/f").Lock).Result(); err != nil || n != 1 {
-		t.Fatalf("DEL lease key = %d, %v; want 1", n, err)
+	if err := loseLease(ctx, c, f); err != nil {
+		t.Fatal(err)
 	}
-	select {
-	case <-f.h.lease.Done():
-	case <-time.After(5 * ttl):
-		t.Fatal("lease loss not noticed within 5 TTLs")
-	}
-	err = f.Commit(ctx)
+	err := f.Commit(ctx)
 	if !errors.Is(err, ErrLeaseLost) || ExitCode(err) != ExitLeaseLost {
 		t.Fatalf("Commit = %v (exit %d); want ErrLeaseLost, exit 4", err, ExitCode(err))
 	}

@@ -1,8 +1,10 @@
 package coordinator
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -57,24 +59,9 @@ func TestTelemetryExdevCommitIsNoRollback(t *testing.T) {
 // One lease loss in one operation (a Write refused because the lease is lost,
 // then the Commit that follows) is counted once.
 func TestTelemetryLeaseLostCountedOnce(t *testing.T) {
-	root := t.TempDir()
-	tr := newTelRig(t)
-	const ttl = 600 * time.Millisecond
-	c := open(t, rds, root, append(tr.opts(), WithLeaseTTL(ttl))...)
-	ctx := ctxT(t, 30*time.Second)
-	f, err := c.Create(ctx, "f", 0o644)
-	if err != nil {
+	tr, c, f, ctx := tracedCreate(t, t.TempDir(), "f")
+	if err := loseLease(ctx, c, f); err != nil {
 		t.Fatal(err)
-	}
-	cl := redis.NewClient(&redis.Options{Addr: needRedis(t).Addr(), DisableIdentity: true})
-	defer cl.Close()
-	if err := cl.Del(ctx, locking.RedisKeys(c.VolumeID(), "f").Lock).Err(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-f.h.lease.Done():
-	case <-time.After(5 * ttl):
-		t.Fatal("lease loss not noticed")
 	}
 	<-f.octx.Done() // the loss reaches the operation's context
 	if _, err := f.Write([]byte("x")); !errors.Is(err, ErrLeaseLost) {
@@ -92,22 +79,11 @@ func TestTelemetryLeaseLostCountedOnce(t *testing.T) {
 // io.Copy into the File, then Abort on the copy's error) records that error on
 // its operation span.
 func TestTelemetryStreamLeaseLostErrorRecorded(t *testing.T) {
-	root := t.TempDir()
-	tr := newTelRig(t)
-	const ttl = 600 * time.Millisecond
-	c := open(t, rds, root, append(tr.opts(), WithLeaseTTL(ttl))...)
-	ctx := ctxT(t, 30*time.Second)
-	f, err := c.Create(ctx, "f", 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := redis.NewClient(&redis.Options{Addr: needRedis(t).Addr(), DisableIdentity: true})
-	defer cl.Close()
+	tr, c, f, ctx := tracedCreate(t, t.TempDir(), "f")
 	pr, pw := io.Pipe()
 	go func() {
 		pw.Write([]byte("first chunk"))
-		cl.Del(ctx, locking.RedisKeys(c.VolumeID(), "f").Lock)
-		<-f.h.lease.Done()
+		loseLease(ctx, c, f) //nolint:errcheck // the copy's error says whether it was lost
 		time.Sleep(50 * time.Millisecond)
 		pw.Write([]byte("second chunk"))
 		pw.Close()
@@ -185,4 +161,39 @@ func TestTelemetryLockingLogsCarryTraceID(t *testing.T) {
 
 type syncBuf struct {
 	testrig.SyncBuffer
+}
+
+// leaseTestTTL is the lease TTL of the lease-loss tests: short, so that a
+// loss is noticed soon.
+const leaseTestTTL = 600 * time.Millisecond
+
+// tracedCreate opens a Redis-mode coordinator on root with a telemetry rig
+// and leaseTestTTL, and creates a streaming File for name.
+func tracedCreate(t *testing.T, root, name string) (*telRig, *Coordinator, *File, context.Context) {
+	t.Helper()
+	tr := newTelRig(t)
+	c := open(t, rds, root, append(tr.opts(), WithLeaseTTL(leaseTestTTL))...)
+	ctx := ctxT(t, 30*time.Second)
+	f, err := c.Create(ctx, name, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, c, f, ctx
+}
+
+// loseLease deletes f's lease in Redis, as a takeover would, and waits (at
+// most 5 TTLs) until its holder has noticed the loss. f was made by
+// tracedCreate, so the shared Redis runs.
+func loseLease(ctx context.Context, c *Coordinator, f *File) error {
+	cl := redis.NewClient(&redis.Options{Addr: sharedRedis.Addr(), DisableIdentity: true})
+	defer cl.Close()
+	if n, err := cl.Del(ctx, locking.RedisKeys(c.VolumeID(), f.h.key).Lock).Result(); err != nil || n != 1 {
+		return fmt.Errorf("DEL lease key = %d, %v; want 1", n, err)
+	}
+	select {
+	case <-f.h.lease.Done():
+		return nil
+	case <-time.After(5 * leaseTestTTL):
+		return errors.New("lease loss not noticed within 5 TTLs")
+	}
 }
