@@ -60,20 +60,12 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 		}
 		// An intent that names no staged temps or no keys of their own was
 		// never a transaction's: discarded, without taking its keys.
-		bad := checkStaged(in, c.cfg.tempDir)
-		if bad == nil {
-			bad = c.checkTargets(in)
-		}
+		discarded, err := c.discardUnsound(ctx, in)
 		switch {
-		case errors.Is(bad, ErrCorruptIntent):
-			c.log.WarnContext(ctx, "discarding a transaction intent that names no staged temps", "intent", in.ID, "err", bad)
-			if err := removeIntent(c.root.OS(), id); err != nil {
-				errs = append(errs, err)
-			} else {
-				rep.IntentsDiscarded++
-			}
-		case bad != nil:
-			errs = append(errs, bad)
+		case discarded && err == nil:
+			rep.IntentsDiscarded++
+		case err != nil:
+			errs = append(errs, err)
 		default:
 			if err := c.sweepIntent(ctx, in); err != nil {
 				errs = append(errs, err)

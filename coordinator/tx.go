@@ -351,15 +351,8 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 	case err != nil:
 		return err
 	}
-	err = checkStaged(in, c.cfg.tempDir)
-	if err == nil {
-		if err = c.checkTargets(in); err != nil && !errors.Is(err, ErrCorruptIntent) {
-			return err
-		}
-	}
-	if err != nil {
-		c.log.WarnContext(ctx, "discarding a transaction intent that names no staged temps", "intent", quote.Value(id), "err", err)
-		return removeIntent(c.root.OS(), id)
+	if discarded, err := c.discardUnsound(ctx, in); discarded || err != nil {
+		return err
 	}
 	for _, e := range in.Entries {
 		err := c.root.RenameStaged(ctx, e.Temp, e.Target)
@@ -369,6 +362,25 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 	}
 	c.log.InfoContext(ctx, "completed a transaction a dead holder left committed", "intent", id, "files", len(in.Entries))
 	return removeIntent(c.root.OS(), id)
+}
+
+// discardUnsound removes intent in when it names no staged temps or no keys
+// of their own (checkStaged, checkTargets): it was never a transaction's
+// commit point. It reports whether it did; an error that says neither (a
+// target that could not be resolved now) leaves the intent for a later try.
+func (c *Coordinator) discardUnsound(ctx context.Context, in txIntent) (discarded bool, err error) {
+	bad := checkStaged(in, c.cfg.tempDir)
+	if bad == nil {
+		bad = c.checkTargets(in)
+	}
+	switch {
+	case bad == nil:
+		return false, nil
+	case !errors.Is(bad, ErrCorruptIntent):
+		return false, bad
+	}
+	c.log.WarnContext(ctx, "discarding a transaction intent that names no staged temps", "intent", quote.Value(in.ID), "err", bad)
+	return true, removeIntent(c.root.OS(), in.ID)
 }
 
 // checkTargets refuses (ErrCorruptIntent) an intent with a target that is not
