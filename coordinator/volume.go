@@ -112,29 +112,8 @@ func ensureVolume(r *os.Root, mode string, create bool) (volume, error) {
 
 func mkdirMeta(r *os.Root) error {
 	for _, d := range []string{metaDir, txDir} {
-		err := r.Mkdir(d, metaDirPerm.Perm())
-		if err == nil {
-			// The root's group, so that replicas running as other users of
-			// that group can use the volume (best effort: a process outside
-			// the group keeps its own). Mkdir applies the umask and may drop
-			// setgid; set them as asked, after the chown, which clears it.
-			if fi, err := r.Stat("."); err == nil {
-				if gid, ok := fileGID(fi); ok {
-					_ = r.Lchown(d, -1, gid)
-				}
-			}
-			_ = r.Chmod(d, metaDirPerm)
-			continue
-		}
-		if !errors.Is(err, fs.ErrExist) {
+		if err := locking.MkdirShared(r, d, metaDirPerm); err != nil {
 			return wrap("mkdir", d, fmt.Errorf("%w: %w", ErrBadVolume, err))
-		}
-		fi, err := r.Lstat(d)
-		if err != nil {
-			return wrap("stat", d, fmt.Errorf("%w: %w", ErrBadVolume, err))
-		}
-		if !fi.IsDir() {
-			return wrap("stat", d, fmt.Errorf("%w: not a directory", ErrBadVolume))
 		}
 	}
 	return nil

@@ -56,6 +56,18 @@ func OpenLockDir(root *os.Root, opts ...Option) (*LockDir, error) {
 	return &LockDir{root: root, dir: dir, cfg: cfg}, nil
 }
 
+// MkdirShared creates the directory name under root, or checks that it is
+// one, as the lock directory is made: with perm (setgid included) and the
+// root's group, so that replicas running as other users of that group can
+// share it.
+func MkdirShared(root *os.Root, name string, perm fs.FileMode) error {
+	rootInfo, err := root.Stat(".")
+	if err != nil {
+		return &Error{Op: "stat root", Path: ".", Err: err}
+	}
+	return ensureDir(root, name, perm, rootInfo)
+}
+
 func ensureDir(root *os.Root, name string, perm fs.FileMode, rootInfo fs.FileInfo) error {
 	err := root.Mkdir(name, 0o700)
 	switch {
