@@ -238,7 +238,7 @@ func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, e
 		}
 		h.rec.Committed = p
 		if rotation {
-			c.dropCopyTruncateMarker(ctx, rotatedName(h.key, p.Time, p.Token))
+			c.dropCommittedMarker(ctx, h, rotatedName(h.key, p.Time, p.Token))
 		}
 		return p, nil
 	}

@@ -28,6 +28,9 @@ type held struct {
 	adopted bool
 	// unborrow ends this operation's turn on a borrowed key (see borrowTurn).
 	unborrow func()
+	// onCommitted, set by an operation's function, runs once finish has
+	// written the committed record of that operation's version.
+	onCommitted func(ctx context.Context)
 }
 
 // heldKey is the context key under which Lock passes its held key to nested
@@ -437,6 +440,10 @@ func (c *Coordinator) finish(ctx context.Context, h *held, v locking.Version) {
 		return
 	}
 	h.rec.Committed = v
+	if f := h.onCommitted; f != nil {
+		h.onCommitted = nil
+		f(ctx)
+	}
 }
 
 func truncate(s string, n int) string {

@@ -99,10 +99,6 @@ func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption
 	if rot == nil || (err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
 		return Rotation{}, err
 	}
-	if cfg.copyTruncate {
-		// Committed: the marker has done its work.
-		c.dropCopyTruncateMarker(ctx, rot.rotated)
-	}
 	out, perr := c.afterRotate(ctx, rot, cfg)
 	if perr != nil {
 		return out, perr

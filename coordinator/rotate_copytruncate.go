@@ -84,6 +84,7 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	if err := c.truncateLive(h.key, 0); err != nil {
 		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, true, err)
 	}
+	h.onCommitted = func(ctx context.Context) { c.dropCommittedMarker(ctx, h, rotated) }
 	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, nil
 }
 
@@ -225,6 +226,18 @@ func (c *Coordinator) isCopyTruncate(rotated string) (bool, error) {
 	default:
 		return false, wrap("stat the copytruncate marker", name, err)
 	}
+}
+
+// dropCommittedMarker removes the copytruncate marker of rotated once h's
+// committed record, which says the rotation is done, is on disk. Until then
+// the marker stays: after a crash the rotation may be pending again, and
+// only the marker tells the next holder to complete it in place.
+func (c *Coordinator) dropCommittedMarker(ctx context.Context, h *held, rotated string) {
+	if err := h.fl.SyncRecord(); err != nil {
+		c.log.WarnContext(ctx, "committed record not fsynced; the copytruncate marker is kept", "key", quote.Value(h.key), "err", err)
+		return
+	}
+	c.dropCopyTruncateMarker(ctx, rotated)
 }
 
 // dropCopyTruncateMarker removes the copytruncate marker of rotated once its

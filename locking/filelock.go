@@ -449,6 +449,16 @@ func (l *FileLock) WriteCommitted(v Version) error {
 	return l.writeSection(b, offCommitted, "write committed")
 }
 
+// SyncRecord fsyncs the record: what WriteCommitted wrote is then on disk.
+// A caller needs it only when it removes something the pending record alone
+// would still need after a crash (a copytruncate marker).
+func (l *FileLock) SyncRecord() error {
+	if err := l.f.Sync(); err != nil {
+		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
+	}
+	return nil
+}
+
 // holds says whether this FileLock holds the lock.
 func (l *FileLock) holds() bool {
 	l.mu.Lock()
