@@ -11,7 +11,15 @@ import (
 // process): the lock they share excludes other processes, not each other.
 type borrowTurns struct {
 	mu sync.Mutex
-	m  map[string]chan struct{}
+	m  map[string]*keyTurn
+}
+
+// keyTurn is one key's turn: ch holds a value while an operation has the
+// turn; users counts the operations that have it or wait for it, and the
+// last to leave drops the entry (a process borrows ever new keys).
+type keyTurn struct {
+	ch    chan struct{}
+	users int
 }
 
 // turn waits for key's turn, or for ctx to end (its cause), and returns the
@@ -19,19 +27,33 @@ type borrowTurns struct {
 func (b *borrowTurns) turn(ctx context.Context, key string) (func(), error) {
 	b.mu.Lock()
 	if b.m == nil {
-		b.m = map[string]chan struct{}{}
+		b.m = map[string]*keyTurn{}
 	}
-	ch := b.m[key]
-	if ch == nil {
-		ch = make(chan struct{}, 1)
-		b.m[key] = ch
+	t := b.m[key]
+	if t == nil {
+		t = &keyTurn{ch: make(chan struct{}, 1)}
+		b.m[key] = t
 	}
+	t.users++
 	b.mu.Unlock()
 	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
+	case t.ch <- struct{}{}:
+		return func() {
+			<-t.ch
+			b.leave(key, t)
+		}, nil
 	case <-ctx.Done():
+		b.leave(key, t)
 		return nil, context.Cause(ctx)
+	}
+}
+
+// leave ends one user's part in key's turn t.
+func (b *borrowTurns) leave(key string, t *keyTurn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t.users--; t.users == 0 {
+		delete(b.m, key)
 	}
 }
 

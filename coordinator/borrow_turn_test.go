@@ -56,3 +56,40 @@ func TestOutcomeUnknownExitCode(t *testing.T) {
 		t.Errorf("ExitCode(%v) = %d; want %d", err, got, ExitFailure)
 	}
 }
+
+// Turns taken on borrowed keys, granted or given up when their wait ends,
+// leave no entry behind: a long-lived process borrows ever new keys.
+func TestBorrowTurnsAreDropped(t *testing.T) {
+	c := open(t, local, t.TempDir(), WithLeaseTTL(300*time.Millisecond))
+	ctx := ctxT(t, time.Minute)
+	for i := range 20 {
+		key := fmt.Sprintf("k%d", i)
+		err := c.Lock(ctx, key, func(lctx context.Context, _ LeaseInfo) error {
+			return c.Update(lctx, key, func([]byte, bool) ([]byte, error) {
+				if n := c.borrowed.entries(); n != 1 {
+					t.Errorf("%d turn entries while %s's Update has the turn; want 1", n, key)
+				}
+				if i%2 == 1 {
+					// Waits for the Update's turn until its own bound.
+					if err := c.WriteFile(lctx, key, []byte("inner"), 0o644); !errors.Is(err, ErrNotObtained) {
+						t.Errorf("a write waiting for the Update's turn = %v; want ErrNotObtained", err)
+					}
+				}
+				return []byte(key), nil
+			})
+		})
+		if err != nil {
+			t.Fatalf("Lock %s = %v", key, err)
+		}
+	}
+	if n := c.borrowed.entries(); n != 0 {
+		t.Errorf("%d turn entries after every borrowed operation ended; want 0", n)
+	}
+}
+
+// entries is the number of keys with a turn entry.
+func (b *borrowTurns) entries() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.m)
+}
