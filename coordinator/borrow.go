@@ -77,6 +77,19 @@ func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 	tctx, cancel := context.WithTimeoutCause(ctx, c.cfg.leaseTTL, fmt.Errorf("%w: another operation of this process holds the borrowed key's turn (one nested in its function must use the context that function was given)", ErrNotObtained))
 	unborrow, err := c.borrowed.turn(tctx, h.key)
 	cancel()
+	if err == nil && h.adopted {
+		// The other processes that adopted the lease share its lock too.
+		var end func()
+		if end, err = c.locks.Turn(ctx, h.key, h.lease.ID()); err == nil {
+			local := unborrow
+			unborrow = func() {
+				end()
+				local()
+			}
+		} else {
+			unborrow()
+		}
+	}
 	if err != nil {
 		if h.adopted {
 			h.lease.Abandon()

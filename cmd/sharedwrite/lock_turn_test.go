@@ -1,0 +1,56 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestLockAdoptersTakeTurns: commands that adopt one lock's lease run at
+// the same time (two loops of `update` in the background of CMD) take turns
+// on the key: every increment is kept. They share the holder's lock, so
+// without turns two of them read the same value and one update is lost.
+func TestLockAdoptersTakeTurns(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			v := newVolume(t, m)
+			if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
+				t.Fatalf("write: exit %d: %s", res.code, res.stderr)
+			}
+			redisArgs := ""
+			if v.redis != "" {
+				redisArgs = "--redis=" + v.redis
+			}
+			const per = 20
+			script := `sw=$0 root=$1 r=$2 per=$3
+inc() {
+	i=0
+	while [ $i -lt "$per" ]; do
+		"$sw" --root "$root" $r --timeout 60s update k -- sh -c 'read n; sleep 0.002; echo $((n+1))' || exit 1
+		i=$((i+1))
+	done
+}
+inc & a=$!
+inc & b=$!
+wait $a || exit 1
+wait $b || exit 1`
+			res := v.run(t, "", "--timeout", "60s", "lock", "k", "--", "sh", "-c", script, swBin, v.root, redisArgs, strconv.Itoa(per))
+			if res.code != 0 {
+				t.Fatalf("lock with two loops of updates: exit %d; stderr: %s", res.code, res.stderr)
+			}
+			b, err := os.ReadFile(filepath.Join(v.root, "k"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := strings.TrimSpace(string(b)), strconv.Itoa(2*per); got != want {
+				t.Errorf("k = %s after 2 × %d increments by adopters; want %s (updates lost)", got, per, want)
+			}
+			turns, _ := filepath.Glob(filepath.Join(v.root, ".sharedwrite", "locks", "*.turn"))
+			if len(turns) != 0 {
+				t.Errorf("turn files left: %v", turns)
+			}
+		})
+	}
+}

@@ -1,0 +1,99 @@
+package locking
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Turns of one lease on one key exclude each other, also where the holder's
+// lock is held (the adopters share it); a turn of another lease or key does
+// not wait; the last turn to end leaves no file behind.
+func TestTurn(t *testing.T) {
+	root, d := newLockDir(t)
+	openLocked(t, d, "k") // the holder's lock, which the adopters share
+	end, err := d.Turn(ctxTimeout(t, 5*time.Second), "k", "lease-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := d.Turn(short, "k", "lease-1"); !errors.Is(err, ErrNotObtained) {
+		t.Fatalf("a second turn while the first is held = %v; want ErrNotObtained", err)
+	}
+	for _, other := range [][2]string{{"k", "lease-2"}, {"j", "lease-1"}} {
+		e, err := d.Turn(ctxTimeout(t, 2*time.Second), other[0], other[1])
+		if err != nil {
+			t.Fatalf("turn of key %s, lease %s while another's is held = %v; want it at once", other[0], other[1], err)
+		}
+		e()
+	}
+
+	got := make(chan error, 1)
+	var end2 func()
+	go func() {
+		var err error
+		end2, err = d.Turn(ctxTimeout(t, 20*time.Second), "k", "lease-1")
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("the waiting turn returned %v before the first ended", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	end()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("the waiting turn = %v after the first ended", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting turn was not given once the first ended")
+	}
+	end2()
+
+	ents, err := os.ReadDir(root.Name() + "/" + LocksDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".turn") {
+			t.Errorf("turn file %s left after every turn ended", e.Name())
+		}
+	}
+}
+
+// A planted symlink in place of a turn file is refused, never followed.
+func TestTurnRefusesSymlink(t *testing.T) {
+	root, d := newLockDir(t)
+	end, err := d.Turn(ctxTimeout(t, 5*time.Second), "k", "lease-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Learn the name, then plant a symlink under it.
+	ents, _ := os.ReadDir(root.Name() + "/" + LocksDir)
+	var name string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".turn") {
+			name = e.Name()
+		}
+	}
+	end()
+	if name == "" {
+		t.Fatal("no turn file while a turn was held")
+	}
+	outside := t.TempDir() + "/target"
+	if err := os.Symlink(outside, root.Name()+"/"+LocksDir+"/"+name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Turn(ctxTimeout(t, 5*time.Second), "k", "lease-1"); err == nil {
+		t.Fatal("Turn followed a planted symlink")
+	}
+	if _, err := os.Lstat(outside); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the symlink's target was created: %v", err)
+	}
+}
