@@ -9,9 +9,12 @@ import (
 // borrowTurns serialises the operations of this process that borrow one key's
 // lease and lock (nested in a Lock function, or adopted from a parent
 // process): the lock they share excludes other processes, not each other.
+// Processes that adopted one lease also take its turn on the volume
+// (locking.LockDir.Turn), once for all of this process's operations at a time.
 type borrowTurns struct {
-	mu sync.Mutex
-	m  map[string]*keyTurn
+	mu   sync.Mutex
+	m    map[string]*keyTurn
+	host map[string]*hostTurn
 }
 
 // keyTurn is one key's turn: ch holds a value while an operation has the
@@ -20,6 +23,16 @@ type borrowTurns struct {
 type keyTurn struct {
 	ch    chan struct{}
 	users int
+}
+
+// hostTurn is this process's hold of an adopted key's turn among the
+// processes that adopted its lease: taken by the first of its operations
+// that needs it, ended (end) when the last of them leaves.
+type hostTurn struct {
+	users int
+	got   chan struct{} // closed when the first user's wait ended
+	end   func()        // set when the turn was taken
+	err   error         // set when the first user's wait failed
 }
 
 // turn waits for key's turn, or for ctx to end (its cause), and returns the
@@ -57,6 +70,66 @@ func (b *borrowTurns) leave(key string, t *keyTurn) {
 	}
 }
 
+// hostTurn joins this process's hold of key's turn among the processes that
+// adopted the lease leaseID, taking it (take) when this process does not
+// hold it yet, and returns the function that ends this operation's part.
+// A user that waited for another's take which failed (its context ended)
+// takes it itself, within its own ctx.
+func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(context.Context) (func(), error)) (func(), error) {
+	for {
+		b.mu.Lock()
+		if b.host == nil {
+			b.host = map[string]*hostTurn{}
+		}
+		t := b.host[key]
+		first := t == nil
+		if first {
+			t = &hostTurn{got: make(chan struct{})}
+			b.host[key] = t
+		}
+		t.users++
+		b.mu.Unlock()
+		if first {
+			end, err := take(ctx)
+			b.mu.Lock()
+			t.end, t.err = end, err
+			if err != nil {
+				delete(b.host, key)
+			}
+			b.mu.Unlock()
+			close(t.got)
+			if err != nil {
+				return nil, err
+			}
+			return func() { b.leaveHost(key, t) }, nil
+		}
+		select {
+		case <-t.got:
+		case <-ctx.Done():
+			b.leaveHost(key, t)
+			return nil, context.Cause(ctx)
+		}
+		if t.err == nil {
+			return func() { b.leaveHost(key, t) }, nil
+		}
+	}
+}
+
+// leaveHost ends one user's part in the host turn t of key; the last to
+// leave ends the turn.
+func (b *borrowTurns) leaveHost(key string, t *hostTurn) {
+	b.mu.Lock()
+	t.users--
+	last := t.users == 0 && t.err == nil && t.end != nil
+	if last && b.host[key] == t {
+		delete(b.host, key)
+	}
+	b.mu.Unlock()
+	if last {
+		t.end()
+	}
+}
+
 // borrowMark marks the context an operation on a borrowed key hands to its
 // caller's function: an operation nested in that function, on the same key,
 // already has the turn.
@@ -65,22 +138,39 @@ type borrowMark struct {
 	key string
 }
 
+// fileMark marks the context of a streaming File's take (Create): on a
+// borrowed key it takes no turn among this process's operations, since its
+// caller may write the key again before committing it, which would then wait
+// for itself; its commit is a rename, whole for any reader. On an adopted key
+// it still takes the lease's turn among the processes that adopted it.
+type fileMark struct {
+	c   *Coordinator
+	key string
+}
+
 // borrowTurn takes key's turn for a borrowed holder h, unless ctx is that of
-// an operation that already has it.
+// an operation that already has it; for an adopted one, also the lease's
+// turn among the processes that adopted it.
 func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 	if ctx.Value(borrowMark{c, h.key}) != nil {
 		return h, nil
 	}
-	// Bounded by the lease's TTL: an operation nested in another's function
-	// but made with an outer context would otherwise wait for the turn of
-	// the operation it runs in, for ever.
-	tctx, cancel := context.WithTimeoutCause(ctx, c.cfg.leaseTTL, fmt.Errorf("%w: another operation of this process holds the borrowed key's turn (one nested in its function must use the context that function was given)", ErrNotObtained))
-	unborrow, err := c.borrowed.turn(tctx, h.key)
-	cancel()
+	unborrow, err := func() {}, error(nil)
+	if ctx.Value(fileMark{c, h.key}) == nil {
+		// Bounded by the lease's TTL: an operation nested in another's
+		// function but made with an outer context would otherwise wait for
+		// the turn of the operation it runs in, for ever.
+		tctx, cancel := context.WithTimeoutCause(ctx, c.cfg.leaseTTL, fmt.Errorf("%w: another operation of this process holds the borrowed key's turn (one nested in its function must use the context that function was given)", ErrNotObtained))
+		unborrow, err = c.borrowed.turn(tctx, h.key)
+		cancel()
+	}
 	if err == nil && h.adopted {
 		// The other processes that adopted the lease share its lock too.
 		var end func()
-		if end, err = c.locks.Turn(ctx, h.key, h.lease.ID()); err == nil {
+		end, err = c.borrowed.hostTurn(ctx, h.key, func(ctx context.Context) (func(), error) {
+			return c.locks.Turn(ctx, h.key, h.lease.ID())
+		})
+		if err == nil {
 			local := unborrow
 			unborrow = func() {
 				end()

@@ -207,11 +207,9 @@ func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode,
 	if err != nil {
 		return fail(wrap("queue", key, err))
 	}
-	// A File on a borrowed key does not wait for the key's turn among the
-	// other borrowers (see borrowTurn): the caller may write the key again
-	// before committing the File, which would then wait for itself. Its
-	// commit is a rename, whole for any reader.
-	h, err := c.take(context.WithValue(opCtx, borrowMark{c, key}, true), key)
+	// A File on a borrowed key does not wait for the key's turn among this
+	// process's operations (see fileMark).
+	h, err := c.take(context.WithValue(opCtx, fileMark{c, key}, true), key)
 	if err != nil {
 		leave()
 		return fail(err)

@@ -54,3 +54,30 @@ wait $b || exit 1`
 		})
 	}
 }
+
+// TestLockAdoptedWriteWaitsForUpdate: a streaming write by one adopter waits
+// for an update another adopter is running: it commits after it, never
+// between the update's read and its commit (which would put back what the
+// update read, losing the write).
+func TestLockAdoptedWriteWaitsForUpdate(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
+		t.Fatalf("write: exit %d: %s", res.code, res.stderr)
+	}
+	script := `sw=$0 root=$1
+"$sw" --root "$root" --timeout 60s update k -- sh -c 'cat; sleep 1; echo u' & u=$!
+sleep 0.3
+printf 'w\n' | "$sw" --root "$root" --timeout 60s write k --from - || exit 1
+wait $u`
+	res := v.run(t, "", "--timeout", "60s", "lock", "k", "--", "sh", "-c", script, swBin, v.root)
+	if res.code != 0 {
+		t.Fatalf("lock with an update and a write: exit %d; stderr: %s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(v.root, "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b); got != "w\n" && got != "w\nu\n" {
+		t.Errorf("k = %q; want %q (the write after the update) or %q (before it): the write was lost", got, "w\n", "w\nu\n")
+	}
+}

@@ -1,0 +1,78 @@
+//go:build unix
+
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Coordinators that adopted one lease (here in one process; in use, one per
+// process) take turns on the key: while one holds an open streaming File,
+// another's write waits and fails at its deadline, then goes through once the
+// File is committed. Within one adopter, a write made while its own File is
+// open does not wait for itself.
+func TestAdoptersTakeTurns(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			root := t.TempDir()
+			c := open(t, m, root)
+			ctx := ctxT(t, time.Minute)
+			err := c.Lock(ctx, "f", func(lctx context.Context, info LeaseInfo) error {
+				adopter := func() *Coordinator {
+					fd, err := syscall.Dup(int(info.Fd))
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts := []Option{WithAdoptedLease(info.Key, info.LeaseID, info.Token, uintptr(fd))}
+					if m == rds {
+						opts = append(opts, WithRedisURL(needRedis(t).URL()))
+					}
+					a, err := Open(ctx, root, opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { a.Close() })
+					return a
+				}
+				a, b := adopter(), adopter()
+				f, err := a.Create(ctx, "f", 0o644)
+				if err != nil {
+					return err
+				}
+				if _, err := f.Write([]byte("file")); err != nil {
+					return err
+				}
+				own, cancel := context.WithTimeout(ctx, 10*time.Second)
+				err = a.WriteFile(own, "f", []byte("own"), 0o644)
+				cancel()
+				if err != nil {
+					t.Errorf("a write by the adopter whose File is open = %v; want it done", err)
+				}
+				short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+				err = b.WriteFile(short, "f", []byte("other"), 0o644)
+				cancel()
+				if !errors.Is(err, ErrNotObtained) {
+					t.Errorf("another adopter's write while the File is open = %v; want ErrNotObtained", err)
+				}
+				if err := f.Commit(ctx); err != nil {
+					return err
+				}
+				if err := b.WriteFile(ctx, "f", []byte("other"), 0o644); err != nil {
+					t.Errorf("another adopter's write after the File's commit = %v", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, filepath.Join(root, "f")); got != "other" {
+				t.Errorf("f = %q; want the last write's %q", got, "other")
+			}
+		})
+	}
+}
