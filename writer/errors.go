@@ -40,6 +40,10 @@ var (
 	// ErrStaleView: ReadVersion with Until never saw a version it accepted
 	// within the window.
 	ErrStaleView = errors.New("writer: stale view: no acceptable version seen within the window")
+	// ErrTooLarge: a whole-file read (ReadFile, ReadVersion without HashOnly)
+	// found the file larger than its MaxReadSize limit, and refused to hold it
+	// in memory. It comes with syscall.EFBIG; it is not transient.
+	ErrTooLarge = errors.New("writer: file too large to read whole")
 )
 
 type sentinel struct {

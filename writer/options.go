@@ -26,6 +26,7 @@ type config struct {
 	observe       []func(Event)
 	beforeLock    bool
 	hashOnly      bool
+	maxRead       int64
 	keepStaged    bool
 }
 
@@ -130,6 +131,17 @@ func Until(accept func(c Content) bool, window time.Duration) Option {
 // with the file. (A reader that may not settle a leftover in-place rewrite
 // reads the version it is given whole, as without the option.)
 func HashOnly() Option { return func(c *config) { c.hashOnly = true } }
+
+// MaxReadSize bounds a whole-file read (ReadFile, ReadVersion without
+// HashOnly) to n bytes. A file whose size is above n is refused before any
+// buffer is allocated for it, and one that grows past n while it is read is
+// refused once n+1 bytes are read: memory never holds more than n+1 bytes of
+// it. The refusal is an *Error wrapping ErrTooLarge and syscall.EFBIG, and is
+// not retried. A HashOnly read is not bounded (its memory does not grow with
+// the file). n <= 0 means no limit, the default. (A reader that may not
+// settle a leftover in-place rewrite reads the version it is given whole, as
+// HashOnly says, and then refuses it by its size.)
+func MaxReadSize(n int64) Option { return func(c *config) { c.maxRead = n } }
 
 // Observe adds a function that receives an Event for each step of an
 // operation (for tracing and metrics). It is called synchronously and must be

@@ -39,7 +39,9 @@ const (
 // ENOENT caused by a concurrent replace on network filesystems within the
 // context's deadline. A missing file is an *Error wrapping fs.ErrNotExist.
 // With Until it re-reads until the predicate accepts (see ReadVersion).
-// Errors: ErrOutsideRoot, ErrInvalidName, ErrNotRegular, ErrStaleView, errnos.
+// With MaxReadSize a file larger than the limit is refused (ErrTooLarge).
+// Errors: ErrOutsideRoot, ErrInvalidName, ErrNotRegular, ErrStaleView,
+// ErrTooLarge, errnos.
 func (r *Root) ReadFile(ctx context.Context, name string, opts ...Option) ([]byte, error) {
 	c, err := r.ReadVersion(ctx, name, opts...)
 	if err == nil && !c.Exists {
@@ -52,13 +54,15 @@ func (r *Root) ReadFile(ctx context.Context, name string, opts ...Option) ([]byt
 // concurrent replace. A missing file is Content{Exists: false} with a nil
 // error. With Until it re-reads with backoff until accept returns true or the
 // window (and ctx) ends; then it returns the last read with ErrStaleView.
-// A cancelled ctx ends the retries with the context's cause.
+// A cancelled ctx ends the retries with the context's cause. With
+// MaxReadSize (and without HashOnly) a file larger than the limit is an
+// *Error wrapping ErrTooLarge and syscall.EFBIG, returned at once.
 func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Content, error) {
 	cfg := newConfig(opts)
 	// A reader never sees a half-finished in-place rewrite: settle it first
 	// (this waits for a live one, restores a crashed one from its backup).
 	// A reader that may not write reads the version settling would leave.
-	readOnce := func(name string) (Content, error) { return r.read(name, cfg.hashOnly) }
+	readOnce := func(name string) (Content, error) { return r.read(name, cfg.hashOnly, cfg.maxRead) }
 	if recoverTarget != nil {
 		if rel, _, err := r.resolve(name); err == nil {
 			if err := recoverTarget(ctx, r, cfg, rel); err != nil {
@@ -69,6 +73,10 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 					c, rerr := r.readSettled(name, rel, err)
 					if cfg.hashOnly {
 						c.Data = nil
+					} else if rerr == nil && cfg.maxRead > 0 && c.Size > cfg.maxRead {
+						// The settled view is read whole before its size
+						// is known; the limit still decides the outcome.
+						return Content{}, newError("read", rel, tooLarge(c.Size, cfg.maxRead))
 					}
 					return c, rerr
 				}
@@ -142,11 +150,13 @@ func sleepBackoff(ctx context.Context, attempt int, until time.Time) error {
 
 // readOnce resolves name, opens it (non-blocking, so a FIFO cannot hang the
 // reader), checks it is a regular file and reads it whole, hashing.
-func (r *Root) readOnce(name string) (Content, error) { return r.read(name, false) }
+func (r *Root) readOnce(name string) (Content, error) { return r.read(name, false, 0) }
 
 // read is readOnce; with hashOnly it hashes the file through a pooled 1 MiB
-// buffer and returns no Data.
-func (r *Root) read(name string, hashOnly bool) (Content, error) {
+// buffer and returns no Data. Otherwise limit > 0 refuses a file larger than
+// limit bytes (MaxReadSize): by its fstat size before the buffer for it is
+// allocated, and after limit+1 bytes when it grows while read.
+func (r *Root) read(name string, hashOnly bool, limit int64) (Content, error) {
 	rel, fi, err := r.resolve(name)
 	if err != nil {
 		return Content{}, err
@@ -169,25 +179,70 @@ func (r *Root) read(name string, hashOnly bool) (Content, error) {
 	if hashOnly {
 		return hashFile(f, rel, st.Mode())
 	}
-	data := make([]byte, 0, st.Size()+512)
+	if limit > 0 && st.Size() > limit {
+		return Content{}, newError("read", rel, tooLarge(st.Size(), limit))
+	}
+	data, sum, err := readAll(f, st.Size(), limit)
+	if err != nil {
+		return Content{}, newError("read", rel, err)
+	}
+	return Content{Data: data, SHA256: sum, Size: int64(len(data)), Exists: true, Mode: st.Mode()}, nil
+}
+
+// readAll reads f to its end, hashing, into a buffer sized for size (its
+// fstat size) and room to see the end. With limit > 0 the buffer never
+// exceeds limit+1 bytes: a file that grew past limit since its fstat is
+// refused (ErrTooLarge) once limit+1 bytes are read, the rest unread.
+func readAll(f io.Reader, size, limit int64) ([]byte, [32]byte, error) {
+	want := size + 512
+	if limit > 0 {
+		want = min(want, limit+1)
+	}
+	data := make([]byte, 0, want)
 	h := sha256.New()
 	for {
 		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
+			data = grow(data, limit)
 		}
 		n, err := f.Read(data[len(data):cap(data)])
 		h.Write(data[len(data) : len(data)+n])
 		data = data[:len(data)+n]
+		if limit > 0 && int64(len(data)) > limit {
+			return nil, [32]byte{}, grewPast(limit)
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return Content{}, newError("read", rel, err)
+			return nil, [32]byte{}, err
 		}
 	}
-	c := Content{Data: data, Size: int64(len(data)), Exists: true, Mode: st.Mode()}
-	copy(c.SHA256[:], h.Sum(nil))
-	return c, nil
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return data, sum, nil
+}
+
+// grow returns data in a larger buffer: a quarter more (as append grows a
+// large slice), and no more than limit+1 bytes when limit > 0 (readAll calls
+// it only while len(data) <= limit).
+func grow(data []byte, limit int64) []byte {
+	n := cap(data) + cap(data)/4 + 512
+	if limit > 0 && int64(n) > limit+1 {
+		n = int(limit + 1)
+	}
+	return append(make([]byte, 0, n), data...)
+}
+
+// tooLarge is the cause of a whole-file read refused because the file's
+// size is above the read limit.
+func tooLarge(size, limit int64) error {
+	return withCause(ErrTooLarge, fmt.Errorf("the file is %d bytes, more than the read limit of %d bytes: %w", size, limit, syscall.EFBIG))
+}
+
+// grewPast is the cause of a whole-file read refused because the file grew
+// past the read limit while it was read.
+func grewPast(limit int64) error {
+	return withCause(ErrTooLarge, fmt.Errorf("the file grew past the read limit of %d bytes while it was read: %w", limit, syscall.EFBIG))
 }
 
 // hashFile reads f to its end through a pooled buffer (copyHashing),
