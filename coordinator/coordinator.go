@@ -56,7 +56,7 @@ type Coordinator struct {
 // have been initialised with InitVolume (else ErrVolumeNotInitialised). A volume
 // whose recorded mode differs from this one is refused with ErrModeMismatch.
 func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error) {
-	cfg := config{leaseTTL: DefaultLeaseTTL}
+	cfg := config{leaseTTL: DefaultLeaseTTL, maxReadSize: DefaultMaxReadSize}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)

@@ -26,6 +26,7 @@ var (
 	ErrBusyTarget            = writer.ErrBusyTarget
 	ErrCrossDevice           = writer.ErrCrossDevice
 	ErrStaleView             = writer.ErrStaleView
+	ErrTooLarge              = writer.ErrTooLarge
 )
 
 // IsTransient reports whether err may succeed when retried (EINTR, EAGAIN,
@@ -53,7 +54,8 @@ const (
 // writing), a symlink loop, a name too long, a non-directory parent, volume
 // not initialised, mode mismatch, a corrupt record); 6 Redis unreachable; 7
 // committed, durability unconfirmed; 8 the user's command failed, nothing
-// committed (*CommandFailedError). Usage errors (2) are the CLI's own.
+// committed (*CommandFailedError). Usage errors (2) are the CLI's own. A file
+// over the read limit (ErrTooLarge, with EFBIG) is 1.
 func ExitCode(err error) int {
 	var cf *CommandFailedError
 	switch {

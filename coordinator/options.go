@@ -16,6 +16,10 @@ const (
 	// DefaultUnknownStaleWindow is the stale-view window when the mount's cache
 	// times cannot be read.
 	DefaultUnknownStaleWindow = 30 * time.Second
+	// DefaultMaxReadSize is the largest file, in bytes, that ReadFile,
+	// Update, InitOnce and Watch hold in memory when WithMaxReadSize is not
+	// given: 256 MiB.
+	DefaultMaxReadSize = 256 << 20
 )
 
 // Option configures Open.
@@ -38,6 +42,7 @@ type config struct {
 	acceptUnconf   bool
 	adopted        *adoptedLease
 	tempDir        string
+	maxReadSize    int64
 }
 
 type adoptedLease struct {
@@ -109,6 +114,15 @@ func AcceptUnconfirmedDurability() Option { return func(o *config) { o.acceptUnc
 func WithAdoptedLease(key, leaseID string, token uint64, fd uintptr) Option {
 	return func(o *config) { o.adopted = &adoptedLease{key: key, leaseID: leaseID, token: token, fd: fd} }
 }
+
+// WithMaxReadSize bounds the files that ReadFile, Update, InitOnce and Watch
+// read whole into memory to n bytes (default DefaultMaxReadSize). A larger
+// file is refused, with no more than n+1 bytes of it read (writer.MaxReadSize),
+// by an error wrapping ErrTooLarge and syscall.EFBIG; it is not retried.
+// Update and InitOnce then call neither fn nor gen and commit nothing, and
+// Watch ends. n <= 0 means no limit: a file larger than the memory the
+// process may use then ends the process.
+func WithMaxReadSize(n int64) Option { return func(o *config) { o.maxReadSize = n } }
 
 // WithTempDir writes temps in dir (relative to the root) instead of beside the
 // target; on another device the commit falls back to copy + rename (EXDEV).

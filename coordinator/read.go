@@ -108,18 +108,19 @@ func expected(rec locking.Record) []locking.Version {
 // unheld says that the caller does not hold key's lock: a commit may then land
 // between the record's read and the file's, so a file that matches no version
 // of rec is checked against the record read again before it counts as stale.
-func (c *Coordinator) freshRead(ctx context.Context, key string, rec locking.Record, unheld bool) (writer.Content, *locking.Version, error) {
+// opts are given to every read of the file (readLimit: the caller's read limit).
+func (c *Coordinator) freshRead(ctx context.Context, key string, rec locking.Record, unheld bool, opts ...writer.Option) (writer.Content, *locking.Version, error) {
 	rctx, span := c.tel.step(ctx, "read", AttrKey.String(key))
-	ct, v, err := c.freshRead1(rctx, key, rec, unheld)
+	ct, v, err := c.freshRead1(rctx, key, rec, unheld, opts)
 	span.SetAttributes(AttrBytes.Int64(ct.Size))
 	endStep(span, err)
 	return ct, v, err
 }
 
-func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Record, unheld bool) (writer.Content, *locking.Version, error) {
+func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Record, unheld bool, opts []writer.Option) (writer.Content, *locking.Version, error) {
 	vs := expected(rec)
-	read := func(opts ...writer.Option) (writer.Content, error) {
-		ct, err := c.root.ReadVersion(ctx, key, opts...)
+	read := func(more ...writer.Option) (writer.Content, error) {
+		ct, err := c.root.ReadVersion(ctx, key, append(more, opts...)...)
 		if errors.Is(err, fs.ErrNotExist) {
 			return writer.Content{}, nil
 		}
@@ -241,9 +242,9 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 }
 
 // verify is the fresh read of a held key: a match with a dead holder's pending
-// version promotes it to committed.
-func (c *Coordinator) verify(ctx context.Context, h *held) (writer.Content, error) {
-	ct, v, err := c.freshRead(ctx, h.key, h.rec, false)
+// version promotes it to committed. opts are freshRead's.
+func (c *Coordinator) verify(ctx context.Context, h *held, opts ...writer.Option) (writer.Content, error) {
+	ct, v, err := c.freshRead(ctx, h.key, h.rec, false, opts...)
 	if err != nil {
 		return ct, err
 	}
@@ -258,7 +259,8 @@ func (c *Coordinator) verify(ctx context.Context, h *held) (writer.Content, erro
 // committed record (a reader on another host may see an old version for a
 // while after a rename; it is re-read through the stale-view window). It takes
 // no lease. A missing file is an error wrapping syscall.ENOENT (so also
-// fs.ErrNotExist).
+// fs.ErrNotExist); a file larger than the read limit (WithMaxReadSize) is
+// refused with an error wrapping ErrTooLarge and syscall.EFBIG.
 func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, err error) {
 	ctx, o := c.tel.startOp(ctx, "read", name)
 	defer func() { o.end(ctx, OutcomeRead, err) }()
@@ -276,7 +278,7 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 	if err != nil {
 		return nil, err
 	}
-	ct, _, err := c.freshRead(ctx, key, rec, true)
+	ct, _, err := c.freshRead(ctx, key, rec, true, c.readLimit())
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +287,10 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 	}
 	return ct.Data, nil
 }
+
+// readLimit is the writer option that bounds a whole-file read made for a
+// caller (WithMaxReadSize).
+func (c *Coordinator) readLimit() writer.Option { return writer.MaxReadSize(c.cfg.maxReadSize) }
 
 // peekRecord reads key's lock record without taking the lock; a record torn by
 // a concurrent pwrite is re-read. A key without a lock file has no record yet

@@ -18,7 +18,9 @@ const newFilePerm = 0o644
 // all under the key's lease and lock, so concurrent Updates never lose one
 // another's changes. fn runs after the floor check and may be called at most
 // once; when it fails nothing is committed and the error is a
-// *CommandFailedError wrapping fn's. opts are writer options.
+// *CommandFailedError wrapping fn's. A file larger than the read limit
+// (WithMaxReadSize) is refused with an error wrapping ErrTooLarge before fn
+// is called: nothing is committed. opts are writer options.
 func (c *Coordinator) Update(ctx context.Context, name string, fn func(old []byte, exists bool) ([]byte, error), opts ...writer.Option) error {
 	return c.UpdateContext(ctx, name, func(_ context.Context, old []byte, exists bool) ([]byte, error) {
 		return fn(old, exists)
@@ -31,7 +33,7 @@ func (c *Coordinator) Update(ctx context.Context, name string, fn func(old []byt
 // without the lease.
 func (c *Coordinator) UpdateContext(ctx context.Context, name string, fn func(ctx context.Context, old []byte, exists bool) ([]byte, error), opts ...writer.Option) error {
 	return c.run(ctx, "update", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
-		ct, err := c.verify(ctx, h)
+		ct, err := c.verify(ctx, h, c.readLimit())
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +70,9 @@ func commandFailed(key string, err error) error {
 // and commits create-only (link(2) or RENAME_NOREPLACE), so a stale "does not
 // exist" never lets a second generator replace the first: EEXIST means the
 // race was lost and the winner's content is returned. gen's failure is a
-// *CommandFailedError and nothing is created.
+// *CommandFailedError and nothing is created. Existing content larger than
+// the read limit (WithMaxReadSize) is refused with an error wrapping
+// ErrTooLarge.
 func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx context.Context) ([]byte, error), opts ...writer.Option) ([]byte, error) {
 	ctx, done, err := c.begin(ctx) // for initFast, which runs before run's own
 	if err != nil {
@@ -80,7 +84,7 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 	}
 	var out []byte
 	err = c.run(ctx, "init", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
-		ct, err := c.verify(ctx, h)
+		ct, err := c.verify(ctx, h, c.readLimit())
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +104,7 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 		if errors.Is(err, writer.ErrExist) {
 			// Created meanwhile by someone who does not share our locks: theirs wins.
 			c.log.InfoContext(ctx, "create-only commit lost the race; returning the winner's content", "key", quote.Value(h.key))
-			won, rerr := c.root.ReadVersion(ctx, h.key)
+			won, rerr := c.root.ReadVersion(ctx, h.key, c.readLimit())
 			if rerr != nil {
 				return nil, wrap("read winner", h.key, rerr)
 			}
@@ -118,7 +122,9 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 	return out, err
 }
 
-// initFast reads name without a lease when its committed record says it exists.
+// initFast reads name without a lease when its committed record says it
+// exists. A file over the read limit is an error at once: the locked path
+// would refuse it too, after waiting for the lease.
 func (c *Coordinator) initFast(ctx context.Context, name string) (data []byte, ok bool, err error) {
 	key, err := c.resolve(name)
 	if err != nil {
@@ -129,8 +135,11 @@ func (c *Coordinator) initFast(ctx context.Context, name string) (data []byte, o
 		return nil, false, nil
 	}
 	ctx, o := c.tel.startOp(ctx, "init-read", name)
-	ct, v, err := c.freshRead(ctx, key, rec, true)
+	ct, v, err := c.freshRead(ctx, key, rec, true, c.readLimit())
 	o.end(ctx, OutcomeRead, err)
+	if errors.Is(err, writer.ErrTooLarge) {
+		return nil, false, err
+	}
 	if err != nil || !ct.Exists || v == nil {
 		return nil, false, nil
 	}

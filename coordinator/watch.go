@@ -89,7 +89,11 @@ func WatchAfter(token uint64) WatchOption {
 // volume meanwhile and resubscribes by itself. fn runs on Watch's goroutine,
 // one call at a time; while it runs, nothing is delivered. Watch returns fn's
 // error, or context.Cause(ctx) when ctx ends; the coordinator's Close ends it
-// with ErrClosed (and waits for fn to return).
+// with ErrClosed (and waits for fn to return). A version larger than the read
+// limit (WithMaxReadSize) cannot be delivered: Watch ends with an error
+// wrapping ErrTooLarge and syscall.EFBIG. A file read larger than the limit
+// while the version awaited is within it (a stale view, a log's
+// unacknowledged tail) is re-read, as any file that does not match yet.
 func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx context.Context, ch Change) error, opts ...WatchOption) error {
 	cfg := watchConfig{interval: DefaultWatchInterval}
 	for _, o := range opts {
@@ -194,7 +198,7 @@ func (w *watcher) start(ctx context.Context) error {
 		return nil
 	}
 	// No record: a file created outside sharedwrite is delivered as it is.
-	ct, err := w.c.root.ReadVersion(ctx, w.key)
+	ct, err := w.c.root.ReadVersion(ctx, w.key, w.c.readLimit())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return wrap("read", w.key, err)
 	}
@@ -302,10 +306,13 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 		return false, false, nil
 	}
 
-	ct, err := w.c.root.ReadVersion(ctx, w.key)
+	ct, err := w.c.root.ReadVersion(ctx, w.key, w.c.readLimit())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		if ctx.Err() != nil {
 			return false, false, nil
+		}
+		if errors.Is(err, writer.ErrTooLarge) && !w.fits(target, wantTarget) && !w.fits(pending, pending.Token != 0) {
+			return false, false, wrap("read", w.key, err)
 		}
 		w.logOnce(ctx, "watch: read failed; retrying", err)
 		return false, true, nil
@@ -337,6 +344,13 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 	}
 	w.stillStale(ctx, target.Token)
 	return false, true, nil
+}
+
+// fits reports whether v, when wanted, is within the read limit: a file
+// read larger than the limit may then still catch up with it.
+func (w *watcher) fits(v locking.Version, wanted bool) bool {
+	limit := w.c.cfg.maxReadSize
+	return wanted && (limit <= 0 || v.Size <= limit)
 }
 
 // deliver hands version v with what was read to fn.

@@ -22,7 +22,8 @@ shows a recorded version, within the stale-view window and --timeout. A
 file that still matches no recorded version was edited outside sharedwrite:
 it is printed as it is, with a warning. Of an appended log, only the
 committed length is printed. It takes no lease and waits for no writer; the
-whole file is read into memory before it is printed.`,
+whole file is read into memory before it is printed, so a file larger than
+--max-read-size is refused (exit 1).`,
 		Example: `  sharedwrite read config.json > /etc/app/config.json`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

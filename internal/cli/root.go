@@ -51,6 +51,8 @@ type globals struct {
 	timeout   time.Duration
 	logFormat string
 	logLevel  string
+	// maxReadSize bounds the files read whole into memory, in bytes (0: none).
+	maxReadSize int64
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -188,6 +190,7 @@ locks propagate (see 'sharedwrite doctor').`,
 	f.DurationVar(&g.timeout, "timeout", defaultTimeout, "how long to wait for the lease and the lock, and for Redis; 0: no limit (negative is refused)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	f.Int64Var(&g.maxReadSize, "max-read-size", defaultMaxReadSize, "largest file, in bytes, that read, update, init and watch hold in memory; a larger one is refused (exit 1); 0: no limit (negative is refused)")
 	for _, c := range commands {
 		cmd := c(g)
 		if cmd.Args == nil {
@@ -201,15 +204,18 @@ locks propagate (see 'sharedwrite doctor').`,
 }
 
 // checkFlags refuses global flag values no command can use (exit 2): a
-// non-positive --lease-ttl, a negative --timeout, a Redis URL (from --redis or
-// $SHAREDWRITE_REDIS) that does not parse. The URL's error never holds its
-// password.
+// non-positive --lease-ttl, a negative --timeout or --max-read-size, a Redis
+// URL (from --redis or $SHAREDWRITE_REDIS) that does not parse. The URL's
+// error never holds its password.
 func (g *globals) checkFlags() error {
 	if g.leaseTTL <= 0 {
 		return usagef("--lease-ttl %v: must be positive", g.leaseTTL)
 	}
 	if g.timeout < 0 {
 		return usagef("--timeout %v: must not be negative (0: no limit)", g.timeout)
+	}
+	if g.maxReadSize < 0 {
+		return usagef("--max-read-size %d: must not be negative (0: no limit)", g.maxReadSize)
 	}
 	if g.redisURL != "" {
 		if _, err := locking.ParseRedisURL(g.redisURL); err != nil {

@@ -39,11 +39,15 @@ type leaseInfo struct {
 	Fd      uintptr
 }
 
+// defaultMaxReadSize is the --max-read-size default: the coordinator's.
+const defaultMaxReadSize = coordinator.DefaultMaxReadSize
+
 // coordinatorOptions are the options every command opens the volume with.
 func (g *globals) coordinatorOptions() ([]coordinator.Option, error) {
 	opts := []coordinator.Option{
 		coordinator.WithLeaseTTL(g.leaseTTL),
 		coordinator.WithLogger(g.logger),
+		coordinator.WithMaxReadSize(g.maxReadSize),
 	}
 	if g.redisURL != "" {
 		opts = append(opts, coordinator.WithRedisURL(g.redisURL))
