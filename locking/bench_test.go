@@ -46,6 +46,26 @@ func BenchmarkRawSetNXDel(b *testing.B) {
 	}
 }
 
+// BenchmarkScriptSetNXDel is the raw lock done by two minimal scripts (SET
+// NX PX in one, compare-and-delete in the other): the least a lease whose
+// acquire and release are scripts costs on this server, next to
+// BenchmarkRawSetNXDel and BenchmarkAcquireRelease.
+func BenchmarkScriptSetNXDel(b *testing.B) {
+	c := testClient(b, needRedis(b).Addr())
+	ctx := context.Background()
+	key := uniqueVolume(b)
+	set := redis.NewScript(`return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])`)
+	del := redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+	for b.Loop() {
+		if err := set.Run(ctx, c, []string{key}, "v", 1000).Err(); err != nil {
+			b.Fatal(err)
+		}
+		if n, err := del.Run(ctx, c, []string{key}, "v").Int(); err != nil || n != 1 {
+			b.Fatal(n, err)
+		}
+	}
+}
+
 // BenchmarkAcquireRelease is our lease: acquire (token + committed record) and
 // release (compare-and-delete + publish), watchdog started and stopped.
 func BenchmarkAcquireRelease(b *testing.B) {
