@@ -21,10 +21,13 @@
 // (read-modify-write), InitOnce (create once across replicas), MkdirAll, Move
 // (both keys leased when both paths are in the root), Remove, Lock (run a
 // function holding the lease; nested calls on the same key reuse it, a child
-// process adopts it with WithAdoptedLease), Tx (several files committed forward
+// process adopts it with WithAdoptedLease, and the processes that adopted one
+// lease take turns on the key), Tx (several files committed forward
 // through one intent in .sharedwrite/tx/), PublishDir (a directory switched by
 // an atomic symlink swap), Sweep and ReadFile. WithLimits bounds the operations
-// in flight and queued (ErrQueueFull beyond them).
+// in flight and queued (ErrQueueFull beyond them). WithMaxReadSize bounds the
+// files that ReadFile, Update, InitOnce and Watch hold in memory
+// (ErrTooLarge beyond it).
 //
 // Observability: a span per operation ("sharedwrite.<op>") with child spans per
 // step (lease, flock, floor, read, write, fsync, commit, rename, dirsync,
