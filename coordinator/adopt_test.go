@@ -49,13 +49,8 @@ func TestAdoptRefusesForgedDescriptor(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					opts := []Option{WithAdoptedLease(info.Key, info.LeaseID, info.Token, uintptr(fd))}
-					if m == rds {
-						opts = append(opts, WithRedisURL(needRedis(t).URL()))
-					}
-					c2, err := Open(ctx, root, opts...)
+					c2, err := openAdopter(ctx, t, m, root, info, fd)
 					if err != nil {
-						syscall.Close(fd)
 						return err
 					}
 					// Not fn's context: a separate process has only the environment.
@@ -80,4 +75,21 @@ func TestAdoptRefusesForgedDescriptor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openAdopter opens a coordinator on root that adopts info's lease through
+// fd, a duplicate of its lock descriptor, as a child process given
+// SHAREDWRITE_LEASE and the inherited descriptor does. fd is closed when Open
+// fails, and by the coordinator's Close otherwise.
+func openAdopter(ctx context.Context, t *testing.T, m mode, root string, info LeaseInfo, fd int) (*Coordinator, error) {
+	t.Helper()
+	opts := []Option{WithAdoptedLease(info.Key, info.LeaseID, info.Token, uintptr(fd))}
+	if m == rds {
+		opts = append(opts, WithRedisURL(needRedis(t).URL()))
+	}
+	c, err := Open(ctx, root, opts...)
+	if err != nil {
+		syscall.Close(fd)
+	}
+	return c, err
 }

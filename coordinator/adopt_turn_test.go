@@ -28,11 +28,7 @@ func TestAdoptersTakeTurns(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					opts := []Option{WithAdoptedLease(info.Key, info.LeaseID, info.Token, uintptr(fd))}
-					if m == rds {
-						opts = append(opts, WithRedisURL(needRedis(t).URL()))
-					}
-					a, err := Open(ctx, root, opts...)
+					a, err := openAdopter(ctx, t, m, root, info, fd)
 					if err != nil {
 						t.Fatal(err)
 					}

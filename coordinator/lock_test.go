@@ -29,13 +29,8 @@ func TestLockNestedAndAdopted(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				opts := []Option{WithAdoptedLease(info.Key, info.LeaseID, info.Token, uintptr(fd))}
-				if m == rds {
-					opts = append(opts, WithRedisURL(needRedis(t).URL()))
-				}
-				c2, err := Open(ctx, root, opts...)
+				c2, err := openAdopter(ctx, t, m, root, info, fd)
 				if err != nil {
-					syscall.Close(fd)
 					return err
 				}
 				defer c2.Close()
