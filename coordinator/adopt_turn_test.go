@@ -14,8 +14,9 @@ import (
 // Coordinators that adopted one lease (here in one process; in use, one per
 // process) take turns on the key: while one holds an open streaming File,
 // another's write waits and fails at its deadline, then goes through once the
-// File is committed. Within one adopter, a write made while its own File is
-// open does not wait for itself.
+// File is committed; so does a write nested in the holder's Lock function.
+// Within one adopter, a write made while its own File is open does not wait
+// for itself.
 func TestAdoptersTakeTurns(t *testing.T) {
 	for _, m := range modes {
 		t.Run(string(m), func(t *testing.T) {
@@ -54,6 +55,12 @@ func TestAdoptersTakeTurns(t *testing.T) {
 				cancel()
 				if !errors.Is(err, ErrNotObtained) {
 					t.Errorf("another adopter's write while the File is open = %v; want ErrNotObtained", err)
+				}
+				short, cancel = context.WithTimeout(lctx, 300*time.Millisecond)
+				err = c.WriteFile(short, "f", []byte("holder"), 0o644)
+				cancel()
+				if !errors.Is(err, ErrNotObtained) {
+					t.Errorf("the holder's nested write while an adopter's File is open = %v; want ErrNotObtained", err)
 				}
 				if err := f.Commit(ctx); err != nil {
 					return err

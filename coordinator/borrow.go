@@ -9,8 +9,10 @@ import (
 // borrowTurns serialises the operations of this process that borrow one key's
 // lease and lock (nested in a Lock function, or adopted from a parent
 // process): the lock they share excludes other processes, not each other.
-// Processes that adopted one lease also take its turn on the volume
-// (locking.LockDir.Turn), once for all of this process's operations at a time.
+// The processes that share one lease (its holder's operations nested in its
+// Lock function, and those of the processes that adopted it) also take its
+// turn on the volume (locking.LockDir.Turn), once for all of one process's
+// operations at a time.
 type borrowTurns struct {
 	mu   sync.Mutex
 	m    map[string]*keyTurn
@@ -141,16 +143,17 @@ type borrowMark struct {
 // fileMark marks the context of a streaming File's take (Create): on a
 // borrowed key it takes no turn among this process's operations, since its
 // caller may write the key again before committing it, which would then wait
-// for itself; its commit is a rename, whole for any reader. On an adopted key
-// it still takes the lease's turn among the processes that adopted it.
+// for itself; its commit is a rename, whole for any reader. It still takes
+// the lease's turn among the processes that share the lease.
 type fileMark struct {
 	c   *Coordinator
 	key string
 }
 
 // borrowTurn takes key's turn for a borrowed holder h, unless ctx is that of
-// an operation that already has it; for an adopted one, also the lease's
-// turn among the processes that adopted it.
+// an operation that already has it: its turn among this process's operations
+// and the lease's turn among the processes that adopted it (a Lock's holder
+// may hand its lease to several).
 func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 	if ctx.Value(borrowMark{c, h.key}) != nil {
 		return h, nil
@@ -164,8 +167,9 @@ func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 		unborrow, err = c.borrowed.turn(tctx, h.key)
 		cancel()
 	}
-	if err == nil && h.adopted {
-		// The other processes that adopted the lease share its lock too.
+	if err == nil {
+		// The processes that adopted the lease share its lock too, and so
+		// do the operations nested in the holder's own Lock function.
 		var end func()
 		end, err = c.borrowed.hostTurn(ctx, h.key, func(ctx context.Context) (func(), error) {
 			return c.locks.Turn(ctx, h.key, h.lease.ID())
