@@ -135,7 +135,7 @@ func TestInPlaceRemountedInodeSettledByContent(t *testing.T) {
 				}
 			}
 
-			view, ok, err := r.inPlaceView("f")
+			view, ok, err := r.inPlaceView("f", 0)
 			switch {
 			case err != nil:
 				t.Errorf("inPlaceView: %v", err)

@@ -168,19 +168,22 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 	return remove(inPlaceRestored)
 }
 
-// readSettled is readOnce for a reader that could not settle rel (settleErr):
+// readSettled is read for a reader that could not settle rel (settleErr):
 // the in-place view while a marker is there, the file itself once it is gone.
-func (r *Root) readSettled(name, rel string, settleErr error) (Content, error) {
-	c, ok, err := r.inPlaceView(rel)
+// limit bounds each whole read as MaxReadSize does (0: none).
+func (r *Root) readSettled(name, rel string, settleErr error, limit int64) (Content, error) {
+	c, ok, err := r.inPlaceView(rel, limit)
 	switch {
 	case ok:
 		return c, nil
 	case err == nil:
-		return r.readOnce(name) // no marker (any more)
+		return r.read(name, false, limit) // no marker (any more)
+	case errors.Is(err, ErrTooLarge):
+		return Content{}, err
 	}
 	// The rewrite may have finished while it was read (its backup gone).
 	if m, _ := inPlaceNames(rel); !r.exists(m) {
-		return r.readOnce(name)
+		return r.read(name, false, limit)
 	}
 	return Content{}, settleErr
 }
@@ -196,8 +199,9 @@ func (r *Root) exists(rel string) bool {
 // unsettled: the target when it holds a whole version (the marker's old or
 // new content), else the backup, which holds the old one. ok is false when
 // there is nothing to settle for rel (no marker, a torn one, one for another
-// file): the target is then read as usual.
-func (r *Root) inPlaceView(rel string) (c Content, ok bool, err error) {
+// file): the target is then read as usual. limit bounds each whole read as
+// MaxReadSize does (0: none).
+func (r *Root) inPlaceView(rel string, limit int64) (c Content, ok bool, err error) {
 	markerRel, backupRel := inPlaceNames(rel)
 	data, err := r.root.ReadFile(markerRel)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -221,7 +225,7 @@ func (r *Root) inPlaceView(rel string) (c Content, ok bool, err error) {
 	if match == matchOther {
 		return Content{}, false, nil // another file has the name now
 	}
-	cur, err := r.readOnce(rel)
+	cur, err := r.read(rel, false, limit)
 	if err != nil {
 		return Content{}, false, err
 	}
@@ -239,7 +243,7 @@ func (r *Root) inPlaceView(rel string) (c Content, ok bool, err error) {
 			return Content{}, false, nil
 		}
 	}
-	old, err := r.readOnce(backupRel)
+	old, err := r.read(backupRel, false, limit)
 	if err != nil {
 		return Content{}, false, err
 	}

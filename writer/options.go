@@ -138,9 +138,9 @@ func HashOnly() Option { return func(c *config) { c.hashOnly = true } }
 // refused once n+1 bytes are read: memory never holds more than n+1 bytes of
 // it. The refusal is an *Error wrapping ErrTooLarge and syscall.EFBIG, and is
 // not retried. A HashOnly read is not bounded (its memory does not grow with
-// the file). n <= 0 means no limit, the default. (A reader that may not
-// settle a leftover in-place rewrite reads the version it is given whole, as
-// HashOnly says, and then refuses it by its size.)
+// the file). n <= 0 means no limit, the default. The bound holds as well for
+// a reader that may not settle a leftover in-place rewrite and reads the
+// version settling would leave (the file or its backup).
 func MaxReadSize(n int64) Option { return func(c *config) { c.maxRead = n } }
 
 // Observe adds a function that receives an Event for each step of an

@@ -69,14 +69,14 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 				if !isErrno(err, syscall.EACCES, syscall.EPERM, syscall.EROFS) {
 					return Content{}, err
 				}
+				limit := cfg.maxRead
+				if cfg.hashOnly {
+					limit = 0 // its Data is dropped, and HashOnly is not bounded
+				}
 				readOnce = func(name string) (Content, error) {
-					c, rerr := r.readSettled(name, rel, err)
+					c, rerr := r.readSettled(name, rel, err, limit)
 					if cfg.hashOnly {
 						c.Data = nil
-					} else if rerr == nil && cfg.maxRead > 0 && c.Size > cfg.maxRead {
-						// The settled view is read whole before its size
-						// is known; the limit still decides the outcome.
-						return Content{}, newError("read", rel, tooLarge(c.Size, cfg.maxRead))
 					}
 					return c, rerr
 				}
@@ -148,11 +148,9 @@ func sleepBackoff(ctx context.Context, attempt int, until time.Time) error {
 	}
 }
 
-// readOnce resolves name, opens it (non-blocking, so a FIFO cannot hang the
-// reader), checks it is a regular file and reads it whole, hashing.
-func (r *Root) readOnce(name string) (Content, error) { return r.read(name, false, 0) }
-
-// read is readOnce; with hashOnly it hashes the file through a pooled 1 MiB
+// read resolves name, opens it (non-blocking, so a FIFO cannot hang the
+// reader), checks it is a regular file and reads it whole, hashing. With
+// hashOnly it hashes the file through a pooled 1 MiB
 // buffer and returns no Data. Otherwise limit > 0 refuses a file larger than
 // limit bytes (MaxReadSize): by its fstat size before the buffer for it is
 // allocated, and after limit+1 bytes when it grows while read.
