@@ -106,3 +106,32 @@ func linkCount(fi fs.FileInfo) uint64 {
 	}
 	return 0
 }
+
+// isNamed reports whether f is the file name in the locks directory d
+// opened (not the directory now at its path): the check of a turn's holder
+// that its file was not removed while it waited.
+func isNamed(d *LockDir, name string, f *os.File) (bool, error) {
+	var at, st unix.Stat_t
+	for {
+		err := unix.Fstatat(int(d.dir.Fd()), name, &at, unix.AT_SYMLINK_NOFOLLOW)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.ENOENT {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		break
+	}
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return false, err
+	}
+	return at.Dev == st.Dev && at.Ino == st.Ino, nil
+}
+
+// removeLockFile removes name from the locks directory d opened.
+func removeLockFile(d *LockDir, name string) error {
+	return unix.Unlinkat(int(d.dir.Fd()), name, 0)
+}

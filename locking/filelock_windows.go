@@ -68,3 +68,25 @@ func checkInheritedFd(fd uintptr) error {
 
 // linkCount is 0 (unknown) on Windows: os.Stat does not report it.
 func linkCount(fs.FileInfo) uint64 { return 0 }
+
+// isNamed reports whether f is the file name in the locks directory d: the
+// check of a turn's holder that its file was not removed while it waited.
+func isNamed(d *LockDir, name string, f *os.File) (bool, error) {
+	cur, err := d.root.Lstat(LocksDir + "/" + name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, cur), nil
+}
+
+// removeLockFile removes name from the locks directory.
+func removeLockFile(d *LockDir, name string) error {
+	return d.root.Remove(LocksDir + "/" + name)
+}
