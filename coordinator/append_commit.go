@@ -214,7 +214,7 @@ func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, e
 		if p.SHA256 != ([32]byte{}) || p.Deleted {
 			// A whole-file write (WriteFile, Update) died before its record
 			// update: the fresh read promotes it if its rename happened.
-			ct, err := c.verify(ctx, h)
+			ct, err := c.verify(ctx, h, 0)
 			if err != nil {
 				return cm, err
 			}

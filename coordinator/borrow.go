@@ -10,13 +10,13 @@ import (
 // lease and lock (nested in a Lock function, or adopted from a parent
 // process): the lock they share excludes other processes, not each other.
 // The processes that share one lease (its holder's operations nested in its
-// Lock function, and those of the processes that adopted it) also take its
-// turn on the volume (locking.LockDir.Turn), once for all of one process's
-// operations at a time.
+// Lock function, and those of the processes that adopted it) also take a
+// turn on the volume (locking.LockDir.Turn) in their scope (held.turn), once
+// for all of one process's operations in that scope at a time.
 type borrowTurns struct {
 	mu   sync.Mutex
 	m    map[string]*keyTurn
-	host map[string]*hostTurn
+	host map[string]*hostTurn // by key and scope
 }
 
 // keyTurn is one key's turn: ch holds a value while an operation has the
@@ -72,11 +72,11 @@ func (b *borrowTurns) leave(key string, t *keyTurn) {
 	}
 }
 
-// hostTurn joins this process's hold of key's turn among the processes that
-// adopted the lease leaseID, taking it (take) when this process does not
-// hold it yet, and returns the function that ends this operation's part.
-// A user that waited for another's take which failed (its context ended)
-// takes it itself, within its own ctx.
+// hostTurn joins this process's hold of a turn (key: the key and its scope)
+// among the processes sharing a lease, taking it (take) when this process
+// does not hold it yet, and returns the function that ends this operation's
+// part. A user that waited for another's take which failed (its context
+// ended) takes it itself, within its own ctx.
 func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(context.Context) (func(), error)) (func(), error) {
 	for {
 		b.mu.Lock()
@@ -109,7 +109,7 @@ func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(contex
 		case <-t.got:
 		case <-ctx.Done():
 			b.leaveHost(key, t)
-			return nil, context.Cause(ctx)
+			return nil, fmt.Errorf("%w: the lease's turn, which another operation of this process was waiting for: %w", ErrNotObtained, context.Cause(ctx))
 		}
 		if t.err == nil {
 			return func() { b.leaveHost(key, t) }, nil
@@ -150,16 +150,14 @@ type fileMark struct {
 	key string
 }
 
-// borrowTurn takes key's turn for a borrowed holder h, unless ctx is that of
-// an operation that already has it: its turn among this process's operations
-// and the lease's turn among the processes that adopted it (a Lock's holder
-// may hand its lease to several).
+// borrowTurn takes key's turns for a borrowed holder h: its turn among this
+// process's operations, unless ctx is that of an operation that already has
+// it, and the lease's turn in h's scope among the processes sharing the lease
+// (a Lock's holder may hand its lease to several), which this process's
+// operations in that scope share.
 func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
-	if ctx.Value(borrowMark{c, h.key}) != nil {
-		return h, nil
-	}
 	unborrow, err := func() {}, error(nil)
-	if ctx.Value(fileMark{c, h.key}) == nil {
+	if ctx.Value(borrowMark{c, h.key}) == nil && ctx.Value(fileMark{c, h.key}) == nil {
 		// Bounded by the lease's TTL: an operation nested in another's
 		// function but made with an outer context would otherwise wait for
 		// the turn of the operation it runs in, for ever.
@@ -171,8 +169,8 @@ func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 		// The processes that adopted the lease share its lock too, and so
 		// do the operations nested in the holder's own Lock function.
 		var end func()
-		end, err = c.borrowed.hostTurn(ctx, h.key, func(ctx context.Context) (func(), error) {
-			return c.locks.Turn(ctx, h.key, h.lease.ID())
+		end, err = c.borrowed.hostTurn(ctx, h.key+"\x00"+h.turn, func(ctx context.Context) (func(), error) {
+			return c.locks.Turn(ctx, h.key, h.turn)
 		})
 		if err == nil {
 			local := unborrow

@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,11 @@ type held struct {
 	adopted bool
 	// unborrow ends this operation's turn on a borrowed key (see borrowTurn).
 	unborrow func()
+	// turn is the scope in which a borrowed holder takes the lease's turn
+	// among the processes sharing it (see borrowTurn); childTurn, set by
+	// Lock, the scope it hands to its function and to the processes that
+	// adopt the lease from it.
+	turn, childTurn string
 	// onCommitted, set by an operation's function, runs once finish has
 	// written the committed record of that operation's version.
 	onCommitted func(ctx context.Context)
@@ -75,7 +81,7 @@ func (c *Coordinator) take(ctx context.Context, key string) (*held, error) {
 // not read yet.
 func (c *Coordinator) lockKey(ctx context.Context, key string) (*held, error) {
 	if h, ok := ctx.Value(heldKey{c, key}).(*held); ok {
-		return c.borrowTurn(ctx, &held{key: key, lease: h.lease, fl: h.fl, borrowed: true})
+		return c.borrowTurn(ctx, &held{key: key, lease: h.lease, fl: h.fl, borrowed: true, turn: h.childTurn})
 	}
 	if a := c.cfg.adopted; a != nil && a.key == key {
 		h, err := c.adopt(ctx, a)
@@ -133,7 +139,7 @@ func (c *Coordinator) adopt(ctx context.Context, a *adoptedLease) (*held, error)
 		lease.Abandon()
 		return nil, wrap("adopt lock", a.key, err)
 	}
-	return &held{key: a.key, lease: lease, fl: fl, borrowed: true, adopted: true}, nil
+	return &held{key: a.key, lease: lease, fl: fl, borrowed: true, adopted: true, turn: cmp.Or(a.turn, a.leaseID)}, nil
 }
 
 // floor reads the lock record and checks our token against its floor: a token

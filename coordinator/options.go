@@ -50,6 +50,7 @@ type adoptedLease struct {
 	leaseID string
 	token   uint64
 	fd      uintptr
+	turn    string // the turn scope (WithAdoptedTurn); "" is the lease id
 }
 
 // WithRedis runs in Redis mode with the given client. The caller keeps
@@ -112,7 +113,28 @@ func AcceptUnconfirmedDurability() Option { return func(o *config) { o.acceptUnc
 // which would deadlock. The adopted lease and lock are never released here:
 // the parent releases them.
 func WithAdoptedLease(key, leaseID string, token uint64, fd uintptr) Option {
-	return func(o *config) { o.adopted = &adoptedLease{key: key, leaseID: leaseID, token: token, fd: fd} }
+	return func(o *config) {
+		turn := ""
+		if o.adopted != nil {
+			turn = o.adopted.turn
+		}
+		o.adopted = &adoptedLease{key: key, leaseID: leaseID, token: token, fd: fd, turn: turn}
+	}
+}
+
+// WithAdoptedTurn sets the turn scope of an adopted lease: LeaseInfo.Turn of
+// the Lock that handed it down (the CLI passes it in SHAREDWRITE_LEASE).
+// The processes that adopted a lease under one scope, and the operations
+// nested in that Lock's function, take turns on the key with each other.
+// Without it the scope is the lease id, that of a Lock that holds the lease
+// itself. Give it with WithAdoptedLease, in either order.
+func WithAdoptedTurn(scope string) Option {
+	return func(o *config) {
+		if o.adopted == nil {
+			o.adopted = &adoptedLease{}
+		}
+		o.adopted.turn = scope
+	}
 }
 
 // WithMaxReadSize bounds the files that ReadFile, Update, InitOnce and Watch

@@ -108,19 +108,21 @@ func expected(rec locking.Record) []locking.Version {
 // unheld says that the caller does not hold key's lock: a commit may then land
 // between the record's read and the file's, so a file that matches no version
 // of rec is checked against the record read again before it counts as stale.
-// opts are given to every read of the file (readLimit: the caller's read limit).
-func (c *Coordinator) freshRead(ctx context.Context, key string, rec locking.Record, unheld bool, opts ...writer.Option) (writer.Content, *locking.Version, error) {
+// limit bounds each read of the file (writer.MaxReadSize; 0: none). A file
+// over it while a version within it is expected is a stale view too, read
+// again through the window.
+func (c *Coordinator) freshRead(ctx context.Context, key string, rec locking.Record, unheld bool, limit int64) (writer.Content, *locking.Version, error) {
 	rctx, span := c.tel.step(ctx, "read", AttrKey.String(key))
-	ct, v, err := c.freshRead1(rctx, key, rec, unheld, opts)
+	ct, v, err := c.freshRead1(rctx, key, rec, unheld, limit)
 	span.SetAttributes(AttrBytes.Int64(ct.Size))
 	endStep(span, err)
 	return ct, v, err
 }
 
-func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Record, unheld bool, opts []writer.Option) (writer.Content, *locking.Version, error) {
+func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Record, unheld bool, limit int64) (writer.Content, *locking.Version, error) {
 	vs := expected(rec)
-	read := func(more ...writer.Option) (writer.Content, error) {
-		ct, err := c.root.ReadVersion(ctx, key, append(more, opts...)...)
+	read := func(opts ...writer.Option) (writer.Content, error) {
+		ct, err := c.root.ReadVersion(ctx, key, append(opts, writer.MaxReadSize(limit))...)
 		if errors.Is(err, fs.ErrNotExist) {
 			return writer.Content{}, nil
 		}
@@ -207,14 +209,30 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 		}
 	} else {
 		reads := 0
-		ct, err = read(writer.Until(func(ct writer.Content) bool {
-			reads++
-			if reads > 1 {
-				c.tel.add(ctx, c.tel.staleRetried, AttrKey.String(key))
+		until := time.Now().Add(window)
+		for attempt := 1; ; attempt++ {
+			ct, err = read(writer.Until(func(ct writer.Content) bool {
+				reads++
+				if reads > 1 {
+					c.tel.add(ctx, c.tel.staleRetried, AttrKey.String(key))
+				}
+				matched = match(ct)
+				return matched != nil
+			}, time.Until(until)))
+			if !errors.Is(err, writer.ErrTooLarge) || !fitsLimit(vs, limit) || !time.Now().Before(until) {
+				break
 			}
-			matched = match(ct)
-			return matched != nil
-		}, window))
+			// Over the limit while a version within it is expected: a
+			// stale view, or a file being replaced; read it again.
+			c.tel.add(ctx, c.tel.staleRetried, AttrKey.String(key))
+			tm := time.NewTimer(min(time.Millisecond<<min(attempt, 8), time.Until(until)))
+			select {
+			case <-ctx.Done():
+				tm.Stop()
+				return ct, nil, wrap("read", key, errors.Join(err, context.Cause(ctx)))
+			case <-tm.C:
+			}
+		}
 	}
 	if errors.Is(err, writer.ErrStaleView) {
 		if c.cfg.strict {
@@ -242,9 +260,9 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 }
 
 // verify is the fresh read of a held key: a match with a dead holder's pending
-// version promotes it to committed. opts are freshRead's.
-func (c *Coordinator) verify(ctx context.Context, h *held, opts ...writer.Option) (writer.Content, error) {
-	ct, v, err := c.freshRead(ctx, h.key, h.rec, false, opts...)
+// version promotes it to committed. limit is freshRead's.
+func (c *Coordinator) verify(ctx context.Context, h *held, limit int64) (writer.Content, error) {
+	ct, v, err := c.freshRead(ctx, h.key, h.rec, false, limit)
 	if err != nil {
 		return ct, err
 	}
@@ -278,7 +296,7 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 	if err != nil {
 		return nil, err
 	}
-	ct, _, err := c.freshRead(ctx, key, rec, true, c.readLimit())
+	ct, _, err := c.freshRead(ctx, key, rec, true, c.cfg.maxReadSize)
 	if err != nil {
 		return nil, err
 	}
@@ -291,6 +309,18 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 // readLimit is the writer option that bounds a whole-file read made for a
 // caller (WithMaxReadSize).
 func (c *Coordinator) readLimit() writer.Option { return writer.MaxReadSize(c.cfg.maxReadSize) }
+
+// fitsLimit reports whether one of the versions vs expected of a file is
+// within limit (> 0): a file read over it may then be a stale view. A log
+// version does not count: its file may hold more than its length.
+func fitsLimit(vs []locking.Version, limit int64) bool {
+	for _, v := range vs {
+		if v.Deleted || (!isLogVersion(v) && v.Size <= limit) {
+			return true
+		}
+	}
+	return false
+}
 
 // peekRecord reads key's lock record without taking the lock; a record torn by
 // a concurrent pwrite is re-read. A key without a lock file has no record yet

@@ -111,7 +111,7 @@ func (c *Coordinator) sweepIntent(ctx context.Context, in txIntent) error {
 		return err
 	}
 	for _, h := range hs {
-		if _, err := c.verify(ctx, h); err != nil {
+		if _, err := c.verify(ctx, h, 0); err != nil {
 			return err
 		}
 	}

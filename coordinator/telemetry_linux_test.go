@@ -49,7 +49,7 @@ func TestTelemetryExdevMove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, v, err := c.freshRead(ctx, "in/upload", rec, false); err != nil || v == nil {
+	if _, v, err := c.freshRead(ctx, "in/upload", rec, false, 0); err != nil || v == nil {
 		t.Fatalf("fresh read after move: matched %v, %v; want the committed version", v != nil, err)
 	}
 }

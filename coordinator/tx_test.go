@@ -141,7 +141,7 @@ func TestTxCrash(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ct, v, err := c.freshRead(ctx, "tx/b", rec, false)
+				ct, v, err := c.freshRead(ctx, "tx/b", rec, false, 0)
 				if err != nil || v == nil || string(ct.Data) != "b-"+tc.want {
 					t.Fatalf("fresh read of tx/b: %q, matched %v, %v; want b-%s matching a recorded version", ct.Data, v != nil, err, tc.want)
 				}

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -33,7 +34,7 @@ func (c *Coordinator) Update(ctx context.Context, name string, fn func(old []byt
 // without the lease.
 func (c *Coordinator) UpdateContext(ctx context.Context, name string, fn func(ctx context.Context, old []byte, exists bool) ([]byte, error), opts ...writer.Option) error {
 	return c.run(ctx, "update", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
-		ct, err := c.verify(ctx, h, c.readLimit())
+		ct, err := c.verify(ctx, h, c.cfg.maxReadSize)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +85,7 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 	}
 	var out []byte
 	err = c.run(ctx, "init", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
-		ct, err := c.verify(ctx, h, c.readLimit())
+		ct, err := c.verify(ctx, h, c.cfg.maxReadSize)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +136,7 @@ func (c *Coordinator) initFast(ctx context.Context, name string) (data []byte, o
 		return nil, false, nil
 	}
 	ctx, o := c.tel.startOp(ctx, "init-read", name)
-	ct, v, err := c.freshRead(ctx, key, rec, true, c.readLimit())
+	ct, v, err := c.freshRead(ctx, key, rec, true, c.cfg.maxReadSize)
 	o.end(ctx, OutcomeRead, err)
 	if errors.Is(err, writer.ErrTooLarge) {
 		return nil, false, err
@@ -155,6 +156,10 @@ type LeaseInfo struct {
 	// adopt the lock (WithAdoptedLease).
 	Fd    uintptr
 	Lease locking.Lease
+	// Turn is the scope in which the operations nested in fn and the
+	// processes fn hands the lease to take turns on the key: give it to
+	// such a process's WithAdoptedTurn.
+	Turn string
 }
 
 // Lock runs fn holding name's lease and lock, after the floor check. Its
@@ -183,7 +188,14 @@ func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context
 			}
 			h.rec.Floor = f
 		}
-		info := LeaseInfo{Key: h.key, LeaseID: h.lease.ID(), Token: h.lease.Token(), Fd: h.fl.Fd(), Lease: h.lease}
+		// The scope of the turns of fn's operations and of the processes
+		// fn hands the lease to: the lease's own, or, when this Lock itself
+		// has a turn in a scope, a new one within it.
+		h.childTurn = h.lease.ID()
+		if h.borrowed {
+			h.childTurn = h.turn + "/" + rand.Text()
+		}
+		info := LeaseInfo{Key: h.key, LeaseID: h.lease.ID(), Token: h.lease.Token(), Fd: h.fl.Fd(), Lease: h.lease, Turn: h.childTurn}
 		fnErr = fn(context.WithValue(context.WithValue(ctx, heldKey{c, h.key}, h), inLock{c}, true), info)
 		if lerr := h.lease.Err(); lerr != nil {
 			return nil, wrap("lock", h.key, lerr)

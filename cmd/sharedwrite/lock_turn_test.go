@@ -12,19 +12,31 @@ import (
 // the same time (two loops of `update` in the background of CMD) take turns
 // on the key: every increment is kept. They share the holder's lock, so
 // without turns two of them read the same value and one update is lost.
+// So do those run by a lock within the lock ("nested"), in the inner lock's
+// own scope, which does not wait for the turn the inner lock holds.
 func TestLockAdoptersTakeTurns(t *testing.T) {
 	for _, m := range modes(t) {
-		t.Run(m.name, func(t *testing.T) {
-			v := newVolume(t, m)
-			if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
-				t.Fatalf("write: exit %d: %s", res.code, res.stderr)
+		for _, nested := range []bool{false, true} {
+			name := m.name
+			if nested {
+				name += "/nested"
 			}
-			redisArgs := ""
-			if v.redis != "" {
-				redisArgs = "--redis=" + v.redis
-			}
-			const per = 20
-			script := `sw=$0 root=$1 r=$2 per=$3
+			t.Run(name, func(t *testing.T) { adoptersTakeTurns(t, m, nested) })
+		}
+	}
+}
+
+func adoptersTakeTurns(t *testing.T, m mode, nested bool) {
+	v := newVolume(t, m)
+	if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
+		t.Fatalf("write: exit %d: %s", res.code, res.stderr)
+	}
+	redisArgs := ""
+	if v.redis != "" {
+		redisArgs = "--redis=" + v.redis
+	}
+	const per = 20
+	script := `sw=$0 root=$1 r=$2 per=$3
 inc() {
 	i=0
 	while [ $i -lt "$per" ]; do
@@ -36,22 +48,24 @@ inc & a=$!
 inc & b=$!
 wait $a || exit 1
 wait $b || exit 1`
-			res := v.run(t, "", "--timeout", "60s", "lock", "k", "--", "sh", "-c", script, swBin, v.root, redisArgs, strconv.Itoa(per))
-			if res.code != 0 {
-				t.Fatalf("lock with two loops of updates: exit %d; stderr: %s", res.code, res.stderr)
-			}
-			b, err := os.ReadFile(filepath.Join(v.root, "k"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := strings.TrimSpace(string(b)), strconv.Itoa(2*per); got != want {
-				t.Errorf("k = %s after 2 × %d increments by adopters; want %s (updates lost)", got, per, want)
-			}
-			turns, _ := filepath.Glob(filepath.Join(v.root, ".sharedwrite", "locks", "*.turn"))
-			if len(turns) != 0 {
-				t.Errorf("turn files left: %v", turns)
-			}
-		})
+	args := []string{"--timeout", "60s", "lock", "k", "--", "sh", "-c", script, swBin, v.root, redisArgs, strconv.Itoa(per)}
+	if nested {
+		args = append([]string{"--timeout", "60s", "lock", "k", "--", swBin}, v.args(args...)...)
+	}
+	res := v.run(t, "", args...)
+	if res.code != 0 {
+		t.Fatalf("lock with two loops of updates: exit %d; stderr: %s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(v.root, "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(b)), strconv.Itoa(2*per); got != want {
+		t.Errorf("k = %s after 2 × %d increments by adopters; want %s (updates lost)", got, per, want)
+	}
+	turns, _ := filepath.Glob(filepath.Join(v.root, ".sharedwrite", "locks", "*.turn"))
+	if len(turns) != 0 {
+		t.Errorf("turn files left: %v", turns)
 	}
 }
 

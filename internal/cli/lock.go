@@ -35,6 +35,9 @@ type leaseEnv struct {
 	Lease  string `json:"lease"` // the lease id
 	Token  uint64 `json:"token"` // the fencing token
 	FD     int    `json:"fd"`    // the inherited lock file descriptor in CMD, -1 when none
+	// Turn is the scope in which the processes that adopt the lease take
+	// turns on the key (coordinator.LeaseInfo.Turn); "" is the lease id.
+	Turn string `json:"turn,omitempty"`
 }
 
 // lockTermGrace is how long CMD has to exit after SIGTERM before it is killed.
@@ -52,10 +55,12 @@ func newLockCmd(g *globals) *cobra.Command {
 		Short: "Run CMD holding NAME's lease and lock",
 		Long: `lock runs CMD while holding NAME's lease and file lock, and exits with CMD's
 status, as flock(1) does. CMD sees SHAREDWRITE_LEASE (JSON: key, lease id,
-token, the number of the inherited lock descriptor, and the volume's id) and
-SHAREDWRITE_FENCE (the fencing token). A sharedwrite command inside CMD on the
-same NAME of the same volume adopts the held lease and lock instead of
-deadlocking; on another volume it takes that volume's lease and lock as usual.
+token, the number of the inherited lock descriptor, the volume's id and, in a
+lock within a lock, the scope of its turns) and SHAREDWRITE_FENCE (the
+fencing token). A sharedwrite command inside CMD on the same NAME of the same
+volume adopts the held lease and lock instead of deadlocking (several at once
+take turns on NAME); on another volume it takes that volume's lease and lock
+as usual.
 If the lease is lost while CMD runs, CMD gets SIGTERM and lock exits 4.`,
 		Example: `  sharedwrite lock db/schema -- ./migrate.sh
   sharedwrite lock report.csv -- sh -c 'generate > /tmp/r && sharedwrite write report.csv --from /tmp/r'`,
@@ -99,7 +104,7 @@ func runLock(ctx context.Context, g *globals, o *lockOpts) error {
 func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = g.stdin, g.stdout, g.stderr
-	env := leaseEnv{Volume: l.Volume, Key: l.Key, Lease: l.LeaseID, Token: l.Token, FD: -1}
+	env := leaseEnv{Volume: l.Volume, Key: l.Key, Lease: l.LeaseID, Token: l.Token, FD: -1, Turn: l.Turn}
 	if f, err := inheritable(l.Fd, l.Key); err == nil && f != nil {
 		cmd.ExtraFiles = []*os.File{f}
 		env.FD = 3 // ExtraFiles[0] is descriptor 3 in the child

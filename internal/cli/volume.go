@@ -37,6 +37,7 @@ type leaseInfo struct {
 	LeaseID string
 	Token   uint64
 	Fd      uintptr
+	Turn    string // the scope of the adopters' turns
 }
 
 // defaultMaxReadSize is the --max-read-size default: the coordinator's.
@@ -57,7 +58,7 @@ func (g *globals) coordinatorOptions() ([]coordinator.Option, error) {
 		return nil, err
 	}
 	if ok && l.FD >= 0 && (l.Volume == "" || l.Volume == rootVolumeID(g.root)) {
-		opts = append(opts, coordinator.WithAdoptedLease(l.Key, l.Lease, l.Token, uintptr(l.FD)))
+		opts = append(opts, coordinator.WithAdoptedLease(l.Key, l.Lease, l.Token, uintptr(l.FD)), coordinator.WithAdoptedTurn(l.Turn))
 	}
 	return opts, nil
 }
@@ -170,7 +171,7 @@ func (v *volume) Remove(ctx context.Context, name string) error {
 
 func (v *volume) Lock(ctx context.Context, name string, fn func(context.Context, leaseInfo) error) error {
 	return v.c.Lock(ctx, name, func(ctx context.Context, l coordinator.LeaseInfo) error {
-		return fn(ctx, leaseInfo{Volume: v.c.VolumeID(), Key: l.Key, LeaseID: l.LeaseID, Token: l.Token, Fd: l.Fd})
+		return fn(ctx, leaseInfo{Volume: v.c.VolumeID(), Key: l.Key, LeaseID: l.LeaseID, Token: l.Token, Fd: l.Fd, Turn: l.Turn})
 	})
 }
 
