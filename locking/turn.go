@@ -26,8 +26,7 @@ import (
 // waited finds that by comparing its descriptor with the name in the
 // directory, and opens the next one.
 func (d *LockDir) Turn(ctx context.Context, key, scope string) (end func(), err error) {
-	sum := sha256.Sum256([]byte(scope))
-	name := KeyHash(key) + "." + hex.EncodeToString(sum[:8]) + ".turn"
+	name := turnName(key, scope)
 	p := path.Join(LocksDir, name)
 	fail := func(op string, err error) (func(), error) {
 		return nil, &Error{Op: op, Key: key, Path: p, Err: err}
@@ -41,8 +40,13 @@ func (d *LockDir) Turn(ctx context.Context, key, scope string) (end func(), err 
 			return fail("open turn file", err)
 		}
 		fi, err := f.Stat()
-		if err == nil && !fi.Mode().IsRegular() {
+		switch {
+		case err != nil:
+		case !fi.Mode().IsRegular():
 			err = fmt.Errorf("not a regular file (mode %v): %w", fi.Mode(), syscall.EINVAL)
+		case linkCount(fi) > 1:
+			// A planted hard link would have the turn lock a file elsewhere.
+			err = fmt.Errorf("has %d hard links; a turn file has one: %w", linkCount(fi), syscall.EINVAL)
 		}
 		if err != nil {
 			f.Close()
@@ -69,3 +73,12 @@ func (d *LockDir) Turn(ctx context.Context, key, scope string) (end func(), err 
 		}
 	}
 }
+
+// turnName is the name of key's turn file for scope in the locks directory.
+func turnName(key, scope string) string {
+	sum := sha256.Sum256([]byte(scope))
+	return KeyHash(key) + "." + hex.EncodeToString(sum[:8]) + ".turn"
+}
+
+// TurnPath returns the turn file of key for scope relative to the root.
+func TurnPath(key, scope string) string { return path.Join(LocksDir, turnName(key, scope)) }
