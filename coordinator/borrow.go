@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // borrowTurns serialises the operations of this process that borrow one key's
@@ -37,8 +39,8 @@ type hostTurn struct {
 	err   error         // set when the first user's wait failed
 }
 
-// turn waits for key's turn, or for ctx to end (its cause), and returns the
-// function that ends it.
+// turn waits for key's turn (key: the key and its scope), or for ctx to end
+// (its cause), and returns the function that ends it.
 func (b *borrowTurns) turn(ctx context.Context, key string) (func(), error) {
 	b.mu.Lock()
 	if b.m == nil {
@@ -77,7 +79,9 @@ func (b *borrowTurns) leave(key string, t *keyTurn) {
 // does not hold it yet, and returns the function that ends this operation's
 // part. A user that waited for another's take which failed (its context
 // ended) takes it itself, within its own ctx.
-func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(context.Context) (func(), error)) (func(), error) {
+// errWaitTurn is the error of a wait behind another operation of this
+// process for the turn; its cause is ctx's.
+func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(context.Context) (func(), error), errWaitTurn func(context.Context) error) (func(), error) {
 	for {
 		b.mu.Lock()
 		if b.host == nil {
@@ -109,7 +113,7 @@ func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(contex
 		case <-t.got:
 		case <-ctx.Done():
 			b.leaveHost(key, t)
-			return nil, fmt.Errorf("%w: the lease's turn, which another operation of this process was waiting for: %w", ErrNotObtained, context.Cause(ctx))
+			return nil, errWaitTurn(ctx)
 		}
 		if t.err == nil {
 			return func() { b.leaveHost(key, t) }, nil
@@ -133,17 +137,33 @@ func (b *borrowTurns) leaveHost(key string, t *hostTurn) {
 }
 
 // borrowMark marks the context an operation on a borrowed key hands to its
-// caller's function: an operation nested in that function, on the same key,
-// already has the turn.
+// caller's function, with the scope of its turn: an operation nested in that
+// function, on the same key in the same scope, already has the turn. (The
+// operations in a borrowed Lock's function have a scope of their own, and
+// take turns among themselves.)
 type borrowMark struct {
 	c   *Coordinator
 	key string
 }
 
+// localTurn takes h's turn among this process's operations in h's scope,
+// unless ctx is that of an operation that has it. The wait is bounded by the
+// lease's TTL: an operation nested in another's function but made with an
+// outer context would otherwise wait for the turn of the operation it runs
+// in, for ever.
+func (c *Coordinator) localTurn(ctx context.Context, h *held) (func(), error) {
+	if mark, _ := ctx.Value(borrowMark{c, h.key}).(string); mark == h.turn {
+		return func() {}, nil
+	}
+	tctx, cancel := context.WithTimeoutCause(ctx, c.cfg.leaseTTL, fmt.Errorf("%w: another operation of this process holds the borrowed key's turn (one nested in its function must use the context that function was given)", ErrNotObtained))
+	defer cancel()
+	return c.borrowed.turn(tctx, h.key+"\x00"+h.turn)
+}
+
 // fileMark marks the context of a streaming File's take (Create): on a
-// borrowed key it takes no turn among this process's operations, since its
-// caller may write the key again before committing it, which would then wait
-// for itself; its commit is a rename, whole for any reader. It still takes
+// borrowed key it takes no turn among this process's operations while it is
+// written, since its caller may write the key again before committing it,
+// which would then wait for itself; its Commit takes the turn. It still takes
 // the lease's turn among the processes that share the lease.
 type fileMark struct {
 	c   *Coordinator
@@ -157,13 +177,8 @@ type fileMark struct {
 // operations in that scope share.
 func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 	unborrow, err := func() {}, error(nil)
-	if ctx.Value(borrowMark{c, h.key}) == nil && ctx.Value(fileMark{c, h.key}) == nil {
-		// Bounded by the lease's TTL: an operation nested in another's
-		// function but made with an outer context would otherwise wait for
-		// the turn of the operation it runs in, for ever.
-		tctx, cancel := context.WithTimeoutCause(ctx, c.cfg.leaseTTL, fmt.Errorf("%w: another operation of this process holds the borrowed key's turn (one nested in its function must use the context that function was given)", ErrNotObtained))
-		unborrow, err = c.borrowed.turn(tctx, h.key)
-		cancel()
+	if ctx.Value(fileMark{c, h.key}) == nil {
+		unborrow, err = c.localTurn(ctx, h)
 	}
 	if err == nil {
 		// The processes that adopted the lease share its lock too, and so
@@ -171,6 +186,9 @@ func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 		var end func()
 		end, err = c.borrowed.hostTurn(ctx, h.key+"\x00"+h.turn, func(ctx context.Context) (func(), error) {
 			return c.locks.Turn(ctx, h.key, h.turn)
+		}, func(ctx context.Context) error {
+			return &locking.Error{Op: "wait for the turn", Key: h.key, Path: locking.TurnPath(h.key, h.turn),
+				Err: fmt.Errorf("%w: another operation of this process was taking it: %w", ErrNotObtained, context.Cause(ctx))}
 		})
 		if err == nil {
 			local := unborrow

@@ -219,10 +219,19 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 				matched = match(ct)
 				return matched != nil
 			}, time.Until(until)))
-			if !errors.Is(err, writer.ErrTooLarge) || !fitsLimit(vs, limit) || !time.Now().Before(until) {
+			if !errors.Is(err, writer.ErrTooLarge) || !time.Now().Before(until) {
 				break
 			}
-			// Over the limit while a version within it is expected: a
+			if unheld {
+				// A commit may have landed since the record was read.
+				if r, perr := c.peekRecord(key); perr == nil {
+					rec = r
+				}
+			}
+			if !fitsLimit(rec.Committed, limit) {
+				break
+			}
+			// Over the limit while the committed version is within it: a
 			// stale view, or a file being replaced; read it again.
 			c.tel.add(ctx, c.tel.staleRetried, AttrKey.String(key))
 			tm := time.NewTimer(min(time.Millisecond<<min(attempt, 8), time.Until(until)))
@@ -310,16 +319,13 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 // caller (WithMaxReadSize).
 func (c *Coordinator) readLimit() writer.Option { return writer.MaxReadSize(c.cfg.maxReadSize) }
 
-// fitsLimit reports whether one of the versions vs expected of a file is
-// within limit (> 0): a file read over it may then be a stale view. A log
-// version does not count: its file may hold more than its length.
-func fitsLimit(vs []locking.Version, limit int64) bool {
-	for _, v := range vs {
-		if v.Deleted || (!isLogVersion(v) && v.Size <= limit) {
-			return true
-		}
-	}
-	return false
+// fitsLimit reports whether the committed version v of a file is within
+// limit (> 0), or says the file was removed: a file read over the limit is
+// then a stale view (or one being replaced). A pending version does not count
+// (its holder may have died before its rename), nor does a log version, whose
+// file may hold more than its length.
+func fitsLimit(v locking.Version, limit int64) bool {
+	return v.Token != 0 && (v.Deleted || (!isLogVersion(v) && v.Size <= limit))
 }
 
 // peekRecord reads key's lock record without taking the lock; a record torn by

@@ -64,7 +64,7 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 	o.held(h)
 	if h.unborrow != nil {
 		// Operations nested in fn on this key run in this one's turn.
-		ctx = context.WithValue(ctx, borrowMark{c, key}, true)
+		ctx = context.WithValue(ctx, borrowMark{c, key}, h.turn)
 	}
 
 	v, err := c.runBody(ctx, h, o, fn)

@@ -266,6 +266,16 @@ func (f *File) Commit(ctx context.Context) error {
 		return f.done(nil, wrap("commit", f.h.key, err))
 	}
 	defer end()
+	if f.h.borrowed {
+		// Not in the middle of another operation of this process on the
+		// key (an Update between its read and its commit).
+		leave, err := f.c.localTurn(ctx, f.h)
+		if err != nil {
+			_ = f.f.Abort()
+			return f.done(nil, wrap("commit", f.h.key, err))
+		}
+		defer leave()
+	}
 	cctx, stop := withLeases(ctx, f.h)
 	sha, size := f.f.Sum()
 	f.early = f.c.startPrepare(cctx, f.h, sha, size)

@@ -1,0 +1,198 @@
+//go:build unix
+
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// incrementInTurn runs goroutines × per Updates of name with ctx on c
+// at once, each adding one with a pause between its read and its write, and
+// fails the test when one of them fails or they outlast the bound.
+func incrementInTurn(t *testing.T, ctx context.Context, c *Coordinator, name string, goroutines, per int) {
+	t.Helper()
+	errs := make(chan error, goroutines)
+	for range goroutines {
+		go func() {
+			for range per {
+				err := c.Update(ctx, name, func(old []byte, _ bool) ([]byte, error) {
+					n, _ := strconv.Atoi(string(old))
+					time.Sleep(2 * time.Millisecond)
+					return []byte(strconv.Itoa(n + 1)), nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	bound := time.After(60 * time.Second)
+	for range goroutines {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Errorf("Update = %v", err)
+			}
+		case <-bound:
+			t.Fatal("the concurrent Updates hang")
+		}
+	}
+}
+
+// Updates run at once by several goroutines with the context of a Lock
+// function take turns on the key, as the Lock documentation says, also
+// when that Lock itself borrowed the lease: nested in another Lock's
+// function ("nested"), or made by a coordinator that adopted the lease
+// ("adopted"). Every increment is kept, and no turn file is left.
+func TestLockFnConcurrentUpdatesTakeTurns(t *testing.T) {
+	const goroutines, per = 4, 10
+	for _, m := range modes {
+		for _, how := range []string{"outer", "nested", "adopted"} {
+			t.Run(string(m)+"/"+how, func(t *testing.T) {
+				root := t.TempDir()
+				c := open(t, m, root, WithLeaseTTL(20*time.Second))
+				ctx := ctxT(t, 2*time.Minute)
+				if err := c.WriteFile(ctx, "n", []byte("0"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				err := c.Lock(ctx, "n", func(lctx context.Context, info LeaseInfo) error {
+					switch how {
+					case "outer":
+						incrementInTurn(t, lctx, c, "n", goroutines, per)
+						return nil
+					case "nested":
+						return c.Lock(lctx, "n", func(ictx context.Context, _ LeaseInfo) error {
+							incrementInTurn(t, ictx, c, "n", goroutines, per)
+							return nil
+						})
+					}
+					fd, err := syscall.Dup(int(info.Fd))
+					if err != nil {
+						return err
+					}
+					a, err := openAdopter(ctx, t, m, root, info, fd)
+					if err != nil {
+						return err
+					}
+					defer a.Close()
+					return a.Lock(ctx, "n", func(actx context.Context, _ LeaseInfo) error {
+						incrementInTurn(t, actx, a, "n", goroutines, per)
+						return nil
+					})
+				})
+				if err != nil {
+					t.Fatalf("Lock = %v", err)
+				}
+				if got, want := readFile(t, filepath.Join(root, "n")), strconv.Itoa(goroutines*per); got != want {
+					t.Errorf("n = %s after %d × %d concurrent increments in the Lock function; want %s (updates lost)", got, goroutines, per, want)
+				}
+				turns, _ := filepath.Glob(filepath.Join(root, ".sharedwrite", "locks", "*.turn"))
+				if len(turns) != 0 {
+					t.Errorf("turn files left: %v", turns)
+				}
+			})
+		}
+	}
+}
+
+// A streaming File made with a Lock function's context by one goroutine is
+// not committed between the read and the commit of an Update another
+// goroutine runs with that context: as between adopters, the File's content
+// would be put back by the Update and lost. The Update runs first (its read
+// comes before the File is made), so the File's content is the last.
+func TestLockFnFileWaitsForUpdate(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			root := t.TempDir()
+			c := open(t, m, root, WithLeaseTTL(20*time.Second))
+			ctx := ctxT(t, time.Minute)
+			if err := c.WriteFile(ctx, "f", []byte("0"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Lock(ctx, "f", func(lctx context.Context, _ LeaseInfo) error {
+				read := make(chan struct{})
+				updated := make(chan error, 1)
+				go func() {
+					updated <- c.Update(lctx, "f", func(old []byte, _ bool) ([]byte, error) {
+						close(read)
+						time.Sleep(500 * time.Millisecond)
+						return append(old, "+u"...), nil
+					})
+				}()
+				select {
+				case <-read:
+				case <-time.After(20 * time.Second):
+					t.Fatal("the Update did not start")
+				}
+				f, err := c.Create(lctx, "f", 0o644)
+				if err != nil {
+					return err
+				}
+				if _, err := f.Write([]byte("w")); err != nil {
+					f.Abort()
+					return err
+				}
+				if err := f.Commit(lctx); err != nil {
+					return err
+				}
+				select {
+				case err := <-updated:
+					return err
+				case <-time.After(20 * time.Second):
+					t.Fatal("the Update hangs")
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("Lock = %v", err)
+			}
+			if got := readFile(t, filepath.Join(root, "f")); got != "w" {
+				t.Errorf("f = %q; want %q (the File committed after the Update): the File's write was lost", got, "w")
+			}
+		})
+	}
+}
+
+// A write that gives up waiting for the lease's turn behind another
+// operation of its process, which waits for it too, names the turn file it
+// waited for, as the error of the operation it waited behind does.
+func TestAdoptedTurnWaitBehindAnotherNamesTurnFile(t *testing.T) {
+	withAdopters(t, local, "f", func(ctx context.Context, a, b *Coordinator) error {
+		fb, err := b.Create(ctx, "f", 0o644)
+		if err != nil {
+			return err
+		}
+		defer fb.Abort()
+		first := make(chan error, 1)
+		go func() {
+			short, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			f, err := a.Create(short, "f", 0o644)
+			if err == nil {
+				f.Abort()
+			}
+			first <- err
+		}()
+		time.Sleep(200 * time.Millisecond)
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		behind := a.WriteFile(short, "f", []byte("a"), 0o644)
+		cancel()
+		taker := <-first
+		if !strings.Contains(fmt.Sprint(taker), ".turn") {
+			t.Fatalf("the first waiter's error %q does not name the turn file", taker)
+		}
+		if !strings.Contains(fmt.Sprint(behind), ".turn") {
+			t.Errorf("the error of a write waiting behind another of its process's operations = %q; want it to name the turn file, as %q does", behind, taker)
+		}
+		return nil
+	})
+}
