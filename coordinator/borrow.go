@@ -2,9 +2,12 @@ package coordinator
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"strings"
 	"sync"
 
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 )
 
@@ -34,8 +37,8 @@ type keyTurn struct {
 // that needs it, ended (end) when the last of them leaves.
 type hostTurn struct {
 	users int
-	got   chan struct{} // closed when the first user's wait ended
-	end   func()        // set when the turn was taken
+	got   chan struct{}      // closed when the first user's wait ended
+	lock  *locking.TurnLock // set when the turn was taken
 	err   error         // set when the first user's wait failed
 }
 
@@ -81,7 +84,7 @@ func (b *borrowTurns) leave(key string, t *keyTurn) {
 // ended) takes it itself, within its own ctx.
 // errWaitTurn is the error of a wait behind another operation of this
 // process for the turn; its cause is ctx's.
-func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(context.Context) (func(), error), errWaitTurn func(context.Context) error) (func(), error) {
+func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(context.Context) (*locking.TurnLock, error), errWaitTurn func(context.Context) error) (func(), *locking.TurnLock, error) {
 	for {
 		b.mu.Lock()
 		if b.host == nil {
@@ -96,27 +99,27 @@ func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(contex
 		t.users++
 		b.mu.Unlock()
 		if first {
-			end, err := take(ctx)
+			lock, err := take(ctx)
 			b.mu.Lock()
-			t.end, t.err = end, err
+			t.lock, t.err = lock, err
 			if err != nil {
 				delete(b.host, key)
 			}
 			b.mu.Unlock()
 			close(t.got)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return func() { b.leaveHost(key, t) }, nil
+			return func() { b.leaveHost(key, t) }, lock, nil
 		}
 		select {
 		case <-t.got:
 		case <-ctx.Done():
 			b.leaveHost(key, t)
-			return nil, errWaitTurn(ctx)
+			return nil, nil, errWaitTurn(ctx)
 		}
 		if t.err == nil {
-			return func() { b.leaveHost(key, t) }, nil
+			return func() { b.leaveHost(key, t) }, t.lock, nil
 		}
 	}
 }
@@ -126,13 +129,13 @@ func (b *borrowTurns) hostTurn(ctx context.Context, key string, take func(contex
 func (b *borrowTurns) leaveHost(key string, t *hostTurn) {
 	b.mu.Lock()
 	t.users--
-	last := t.users == 0 && t.err == nil && t.end != nil
+	last := t.users == 0 && t.err == nil && t.lock != nil
 	if last && b.host[key] == t {
 		delete(b.host, key)
 	}
 	b.mu.Unlock()
 	if last {
-		t.end()
+		t.lock.End()
 	}
 }
 
@@ -184,12 +187,7 @@ func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 		// The processes that adopted the lease share its lock too, and so
 		// do the operations nested in the holder's own Lock function.
 		var end func()
-		end, err = c.borrowed.hostTurn(ctx, h.key+"\x00"+h.turn, func(ctx context.Context) (func(), error) {
-			return c.locks.Turn(ctx, h.key, h.turn)
-		}, func(ctx context.Context) error {
-			return &locking.Error{Op: "wait for the turn", Key: h.key, Path: locking.TurnPath(h.key, h.turn),
-				Err: fmt.Errorf("%w: another operation of this process was taking it: %w", ErrNotObtained, context.Cause(ctx))}
-		})
+		end, h.turnLock, err = c.sharedTurn(ctx, h.key, h.turn, h.lease.ID())
 		if err == nil {
 			local := unborrow
 			unborrow = func() {
@@ -208,4 +206,57 @@ func (c *Coordinator) borrowTurn(ctx context.Context, h *held) (*held, error) {
 	}
 	h.unborrow = unborrow
 	return h, nil
+}
+
+// sharedTurn joins this process's hold of key's turn in scope among the
+// processes sharing the lease leaseID (hostTurn). A scope handed down by a
+// lock within a lock (see Lock) is good only while that lock still hands it
+// down: taken after it ended, the turn is refused (ErrNotHeld), since what
+// it excluded no longer does.
+func (c *Coordinator) sharedTurn(ctx context.Context, key, scope, leaseID string) (func(), *locking.TurnLock, error) {
+	return c.borrowed.hostTurn(ctx, key+"\x00"+scope, func(ctx context.Context) (*locking.TurnLock, error) {
+		t, err := c.locks.Turn(ctx, key, scope)
+		if err != nil {
+			return nil, err
+		}
+		i := strings.LastIndex(scope, "#")
+		if scope == leaseID || i < 0 {
+			return t, nil
+		}
+		parent := scope[:i]
+		ok, err := c.locks.Handed(key, parent, scope)
+		if err == nil && !ok {
+			err = &locking.Error{Op: "check the turn's scope", Key: key, Path: locking.TurnPath(key, parent),
+				Err: fmt.Errorf("%w: the lock that handed this lease down has ended", locking.ErrNotHeld)}
+		}
+		if err != nil {
+			t.End()
+			return nil, err
+		}
+		return t, nil
+	}, func(ctx context.Context) error {
+		return &locking.Error{Op: "wait for the turn", Key: key, Path: locking.TurnPath(key, scope),
+			Err: fmt.Errorf("%w: another operation of this process was taking it: %w", ErrNotObtained, context.Cause(ctx))}
+	})
+}
+
+// handDown makes the scope of a borrowed Lock h's function and children
+// (h.childTurn, within h's own) and records it in h's turn file. The returned
+// function withdraws it: it waits for the child scope's turn (an operation
+// in it still running) and then clears the record, so that what the Lock
+// handed down ends with it.
+func (c *Coordinator) handDown(ctx context.Context, h *held) (func(), error) {
+	h.childTurn = h.turn + "#" + rand.Text()
+	if err := h.turnLock.Hand(h.childTurn); err != nil {
+		return nil, err
+	}
+	return func() {
+		end, _, err := c.sharedTurn(ctx, h.key, h.childTurn, h.lease.ID())
+		if err := h.turnLock.Hand(""); err != nil {
+			c.log.WarnContext(ctx, "the turn scope handed down is not withdrawn", "key", quote.Value(h.key), "err", err)
+		}
+		if err == nil {
+			end()
+		}
+	}, nil
 }

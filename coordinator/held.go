@@ -34,6 +34,8 @@ type held struct {
 	// Lock, the scope it hands to its function and to the processes that
 	// adopt the lease from it.
 	turn, childTurn string
+	// turnLock is the turn file this process holds in h.turn (borrowed).
+	turnLock *locking.TurnLock
 	// onCommitted, set by an operation's function, runs once finish has
 	// written the committed record of that operation's version.
 	onCommitted func(ctx context.Context)

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -193,7 +192,11 @@ func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context
 		// has a turn in a scope, a new one within it.
 		h.childTurn = h.lease.ID()
 		if h.borrowed {
-			h.childTurn = h.turn + "/" + rand.Text()
+			withdraw, err := c.handDown(ctx, h)
+			if err != nil {
+				return nil, wrap("lock turn", h.key, err)
+			}
+			defer withdraw()
 		}
 		info := LeaseInfo{Key: h.key, LeaseID: h.lease.ID(), Token: h.lease.Token(), Fd: h.fl.Fd(), Lease: h.lease, Turn: h.childTurn}
 		fnErr = fn(context.WithValue(context.WithValue(ctx, heldKey{c, h.key}, h), inLock{c}, true), info)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"path"
 	"syscall"
 )
@@ -21,14 +24,14 @@ import (
 // A turn is an exclusive lock on its own file in the locks directory,
 // <key hash>.<scope hash>.turn, opened as a lock file is (O_NOFOLLOW, a
 // regular file, FilePerm), waiting until it is free or ctx ends (an error
-// naming the turn file, wrapping ErrNotObtained). The returned function ends
-// the turn and removes the file: a waiter whose file was removed while it
-// waited finds that by comparing its descriptor with the name in the
-// directory, and opens the next one.
-func (d *LockDir) Turn(ctx context.Context, key, scope string) (end func(), err error) {
+// naming the turn file, wrapping ErrNotObtained). A record of a holder that
+// died (Hand) is cleared. TurnLock.End ends the turn and removes the file: a
+// waiter whose file was removed while it waited finds that by comparing its
+// descriptor with the name in the directory, and opens the next one.
+func (d *LockDir) Turn(ctx context.Context, key, scope string) (*TurnLock, error) {
 	name := turnName(key, scope)
 	p := path.Join(LocksDir, name)
-	fail := func(op string, err error) (func(), error) {
+	fail := func(op string, err error) (*TurnLock, error) {
 		return nil, &Error{Op: op, Key: key, Path: p, Err: err}
 	}
 	for {
@@ -59,13 +62,12 @@ func (d *LockDir) Turn(ctx context.Context, key, scope string) (end func(), err 
 		}
 		named, err := isNamed(d, name, f)
 		if named {
-			return func() {
-				// Removed while held: a waiter on this file then moves on
-				// to a new one. (Where an open file cannot be removed, it
-				// stays and is taken again.)
-				_ = removeLockFile(d, name)
-				_ = l.Close()
-			}, nil
+			t := &TurnLock{d: d, l: l, name: name}
+			if err := t.Hand(""); err != nil { // left by a holder that died
+				t.End()
+				return fail("clear turn file", err)
+			}
+			return t, nil
 		}
 		f.Close()
 		if err != nil {
@@ -82,3 +84,72 @@ func turnName(key, scope string) string {
 
 // TurnPath returns the turn file of key for scope relative to the root.
 func TurnPath(key, scope string) string { return path.Join(LocksDir, turnName(key, scope)) }
+
+// TurnLock is a turn taken by Turn.
+type TurnLock struct {
+	d    *LockDir
+	l    *FileLock
+	name string
+	hand bool // the file records a scope (Hand)
+}
+
+// End ends the turn and removes its file. Removed while held: a waiter on
+// this file then moves on to a new one. (Where an open file cannot be
+// removed, it stays and is taken again.)
+func (t *TurnLock) End() {
+	_ = removeLockFile(t.d, t.name)
+	_ = t.l.Close()
+}
+
+// Hand records in the turn file the scope child that the holder of this turn
+// hands down (a lock within a lock hands its command a scope of its own);
+// "" withdraws it. The turns of child are good only while it is recorded
+// (Handed): once the holder ends, what it handed down ends with it.
+func (t *TurnLock) Hand(child string) error {
+	if child == "" && !t.hand {
+		if fi, err := t.l.f.Stat(); err == nil && fi.Size() == 0 {
+			return nil
+		}
+	}
+	if _, err := t.l.f.WriteAt([]byte(child), 0); err != nil {
+		return &Error{Op: "write turn file", Key: t.l.key, Path: t.l.path, Err: err}
+	}
+	if err := t.l.f.Truncate(int64(len(child))); err != nil {
+		return &Error{Op: "truncate turn file", Key: t.l.key, Path: t.l.path, Err: err}
+	}
+	t.hand = child != ""
+	return nil
+}
+
+// Handed reports whether key's turn file for scope records child (Hand):
+// whether its holder still hands child down.
+func (d *LockDir) Handed(key, scope, child string) (bool, error) {
+	name := turnName(key, scope)
+	f, err := openLockFile(d, name, d.cfg.filePerm, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, &Error{Op: "open turn file", Key: key, Path: path.Join(LocksDir, name), Err: err}
+	}
+	defer f.Close()
+	b := make([]byte, len(child)+1)
+	n, err := f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, &Error{Op: "read turn file", Key: key, Path: path.Join(LocksDir, name), Err: err}
+	}
+	if string(b[:n]) != child {
+		return false, nil
+	}
+	// A holder that died left its file as it was: the record counts only
+	// while someone holds the turn (a new holder clears it).
+	switch err := tryLock(f); {
+	case err == nil:
+		_ = unlock(f)
+		return false, nil
+	case errors.Is(err, errWouldBlock):
+		return true, nil
+	default:
+		return false, &Error{Op: "flock turn file", Key: key, Path: path.Join(LocksDir, name), Err: err}
+	}
+}

@@ -27,7 +27,7 @@ func TestTurnLocksDirReplaced(t *testing.T) {
 	go func() {
 		end, err := d.Turn(ctxTimeout(t, time.Second), "k", "lease-1")
 		if err == nil {
-			end()
+			end.End()
 		}
 		done <- err
 	}()
@@ -54,7 +54,7 @@ func TestTurnNotObtainedNamesTurnFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer end()
+	defer end.End()
 	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err = d.Turn(short, "k", "lease-1")

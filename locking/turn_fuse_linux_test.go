@@ -69,7 +69,7 @@ func testTurnOnFUSE(t *testing.T, refuse bool) {
 				mu.Lock()
 				in--
 				mu.Unlock()
-				end()
+				end.End()
 			}
 		}()
 	}

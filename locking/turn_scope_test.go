@@ -30,7 +30,7 @@ func TestTurnRefusesPlantedHardLink(t *testing.T) {
 	}
 	end, err := d.Turn(ctxTimeout(t, 5*time.Second), "k", "lease-1")
 	if err == nil {
-		defer end()
+		defer end.End()
 		f, oerr := os.OpenFile(outside, os.O_RDWR, 0)
 		if oerr != nil {
 			t.Fatal(oerr)

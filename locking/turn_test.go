@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,11 +31,11 @@ func TestTurn(t *testing.T) {
 		if err != nil {
 			t.Fatalf("turn of key %s, lease %s while another's is held = %v; want it at once", other[0], other[1], err)
 		}
-		e()
+		e.End()
 	}
 
 	got := make(chan error, 1)
-	var end2 func()
+	var end2 *TurnLock
 	go func() {
 		var err error
 		end2, err = d.Turn(ctxTimeout(t, 20*time.Second), "k", "lease-1")
@@ -45,7 +46,7 @@ func TestTurn(t *testing.T) {
 		t.Fatalf("the waiting turn returned %v before the first ended", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	end()
+	end.End()
 	select {
 	case err := <-got:
 		if err != nil {
@@ -54,7 +55,7 @@ func TestTurn(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the waiting turn was not given once the first ended")
 	}
-	end2()
+	end2.End()
 
 	ents, err := os.ReadDir(root.Name() + "/" + LocksDir)
 	if err != nil {
@@ -82,7 +83,7 @@ func TestTurnRefusesSymlink(t *testing.T) {
 			name = e.Name()
 		}
 	}
-	end()
+	end.End()
 	if name == "" {
 		t.Fatal("no turn file while a turn was held")
 	}
@@ -95,5 +96,53 @@ func TestTurnRefusesSymlink(t *testing.T) {
 	}
 	if _, err := os.Lstat(outside); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the symlink's target was created: %v", err)
+	}
+}
+
+// A scope handed down in a turn file counts only while its turn is held and
+// records it: withdrawn, ended, or left by a holder that died (the file
+// unlocked), it does not; a new holder of the turn starts with no record.
+func TestTurnHand(t *testing.T) {
+	root, d := newLockDir(t)
+	ctx := ctxTimeout(t, 5*time.Second)
+	handed := func(want bool, when string) {
+		t.Helper()
+		ok, err := d.Handed("k", "S", "S#child")
+		if err != nil || ok != want {
+			t.Errorf("Handed %s = %v, %v; want %v", when, ok, err, want)
+		}
+	}
+	tl, err := d.Turn(ctx, "k", "S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handed(false, "before Hand")
+	if err := tl.Hand("S#child"); err != nil {
+		t.Fatal(err)
+	}
+	handed(true, "while handed")
+	if err := tl.Hand(""); err != nil {
+		t.Fatal(err)
+	}
+	handed(false, "after the withdrawal")
+	if err := tl.Hand("S#child"); err != nil {
+		t.Fatal(err)
+	}
+	tl.End()
+	handed(false, "after End")
+
+	// A holder that died: its file stays, with its record, unlocked.
+	p := filepath.Join(root.Name(), TurnPath("k", "S"))
+	if err := os.WriteFile(p, []byte("S#child"), 0o660); err != nil {
+		t.Fatal(err)
+	}
+	handed(false, "of a holder that died")
+	tl, err = d.Turn(ctx, "k", "S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.End()
+	if b, err := os.ReadFile(p); err != nil || len(b) != 0 {
+		t.Errorf("turn file taken again holds %q, %v; want it cleared", b, err)
 	}
 }
