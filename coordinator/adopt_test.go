@@ -93,3 +93,28 @@ func openAdopter(ctx context.Context, t *testing.T, m mode, root string, info Le
 	}
 	return c, err
 }
+
+// adopterOf is openAdopter with a duplicate of info's descriptor, closed by
+// the test's cleanup: one more process adopting info's lease.
+func adopterOf(ctx context.Context, t *testing.T, m mode, root string, info LeaseInfo) *Coordinator {
+	t.Helper()
+	fd, err := syscall.Dup(int(info.Fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := openAdopter(ctx, t, m, root, info, fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// noTurnFiles checks that no turn file is left under root.
+func noTurnFiles(t *testing.T, root string) {
+	t.Helper()
+	turns, _ := filepath.Glob(filepath.Join(root, ".sharedwrite", "locks", "*.turn"))
+	if len(turns) != 0 {
+		t.Errorf("turn files left: %v", turns)
+	}
+}

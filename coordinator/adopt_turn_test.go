@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -24,18 +23,7 @@ func TestAdoptersTakeTurns(t *testing.T) {
 			c := open(t, m, root)
 			ctx := ctxT(t, time.Minute)
 			err := c.Lock(ctx, "f", func(lctx context.Context, info LeaseInfo) error {
-				adopter := func() *Coordinator {
-					fd, err := syscall.Dup(int(info.Fd))
-					if err != nil {
-						t.Fatal(err)
-					}
-					a, err := openAdopter(ctx, t, m, root, info, fd)
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { a.Close() })
-					return a
-				}
+				adopter := func() *Coordinator { return adopterOf(ctx, t, m, root, info) }
 				a, b := adopter(), adopter()
 				f, err := a.Create(ctx, "f", 0o644)
 				if err != nil {

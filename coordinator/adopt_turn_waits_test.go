@@ -7,7 +7,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -87,10 +86,7 @@ func TestAdoptedTurnFirstWaiterCancelled(t *testing.T) {
 			if got := readFile(t, filepath.Join(root, "f")); got != "a" {
 				t.Errorf("f = %q; want %q", got, "a")
 			}
-			turns, _ := filepath.Glob(filepath.Join(root, ".sharedwrite", "locks", "*.turn"))
-			if len(turns) != 0 {
-				t.Errorf("turn files left: %v", turns)
-			}
+			noTurnFiles(t, root)
 		})
 	}
 }
@@ -103,18 +99,7 @@ func withAdopters(t *testing.T, m mode, name string, fn func(ctx context.Context
 	c := open(t, m, root)
 	ctx := ctxT(t, time.Minute)
 	err := c.Lock(ctx, name, func(lctx context.Context, info LeaseInfo) error {
-		adopter := func() *Coordinator {
-			fd, err := syscall.Dup(int(info.Fd))
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := openAdopter(ctx, t, m, root, info, fd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { a.Close() })
-			return a
-		}
+		adopter := func() *Coordinator { return adopterOf(ctx, t, m, root, info) }
 		return fn(ctx, adopter(), adopter())
 	})
 	if err != nil {
@@ -203,10 +188,7 @@ func TestAdoptersConcurrentUpdates(t *testing.T) {
 			if got, want := readFile(t, filepath.Join(root, "n")), strconv.Itoa(2*goroutines*per); got != want {
 				t.Errorf("n = %s; want %s", got, want)
 			}
-			turns, _ := filepath.Glob(filepath.Join(root, ".sharedwrite", "locks", "*.turn"))
-			if len(turns) != 0 {
-				t.Errorf("turn files left: %v", turns)
-			}
+			noTurnFiles(t, root)
 		})
 	}
 }

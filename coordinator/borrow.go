@@ -34,12 +34,12 @@ type keyTurn struct {
 
 // hostTurn is this process's hold of an adopted key's turn among the
 // processes that adopted its lease: taken by the first of its operations
-// that needs it, ended (end) when the last of them leaves.
+// that needs it, ended (lock.End) when the last of them leaves.
 type hostTurn struct {
 	users int
-	got   chan struct{}      // closed when the first user's wait ended
+	got   chan struct{}     // closed when the first user's wait ended
 	lock  *locking.TurnLock // set when the turn was taken
-	err   error         // set when the first user's wait failed
+	err   error             // set when the first user's wait failed
 }
 
 // turn waits for key's turn (key: the key and its scope), or for ctx to end

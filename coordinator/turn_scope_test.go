@@ -95,10 +95,7 @@ func TestLockFnConcurrentUpdatesTakeTurns(t *testing.T) {
 				if got, want := readFile(t, filepath.Join(root, "n")), strconv.Itoa(goroutines*per); got != want {
 					t.Errorf("n = %s after %d × %d concurrent increments in the Lock function; want %s (updates lost)", got, goroutines, per, want)
 				}
-				turns, _ := filepath.Glob(filepath.Join(root, ".sharedwrite", "locks", "*.turn"))
-				if len(turns) != 0 {
-					t.Errorf("turn files left: %v", turns)
-				}
+				noTurnFiles(t, root)
 			})
 		}
 	}

@@ -15,14 +15,8 @@ import (
 func TestLockNestedInLockAdopts(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
-			v := newVolume(t, m)
-			if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
-				t.Fatalf("write: exit %d: %s", res.code, res.stderr)
-			}
-			redisArgs := ""
-			if v.redis != "" {
-				redisArgs = "--redis=" + v.redis
-			}
+			v := counterVolume(t, m)
+			redisArgs := v.redisArg()
 			script := `sw=$0 root=$1 r=$2
 exec "$sw" --root "$root" $r --timeout 5s lock k -- "$sw" --root "$root" $r --timeout 5s update k -- sh -c 'read n; echo $((n+1))'`
 			res := v.run(t, "", "--timeout", "10s", "lock", "k", "--", "sh", "-c", script, swBin, v.root, redisArgs)
@@ -46,14 +40,8 @@ exec "$sw" --root "$root" $r --timeout 5s lock k -- "$sw" --root "$root" $r --ti
 func TestLockAdopterKilledDuringTurn(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
-			v := newVolume(t, m)
-			if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
-				t.Fatalf("write: exit %d: %s", res.code, res.stderr)
-			}
-			redisArgs := ""
-			if v.redis != "" {
-				redisArgs = "--redis=" + v.redis
-			}
+			v := counterVolume(t, m)
+			redisArgs := v.redisArg()
 			// The first update's command kills the update (its parent).
 			script := `sw=$0 root=$1 r=$2
 "$sw" --root "$root" $r --timeout 10s update k -- sh -c 'kill -9 $PPID'

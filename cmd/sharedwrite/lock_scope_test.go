@@ -16,14 +16,8 @@ import (
 func TestLockAdoptsEnvWithoutTurn(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
-			v := newVolume(t, m)
-			if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
-				t.Fatalf("write: exit %d: %s", res.code, res.stderr)
-			}
-			redisArgs := ""
-			if v.redis != "" {
-				redisArgs = "--redis=" + v.redis
-			}
+			v := counterVolume(t, m)
+			redisArgs := v.redisArg()
 			const per = 15
 			script := `sw=$0 root=$1 r=$2 per=$3
 case $SHAREDWRITE_LEASE in *'"turn":'*) ;; *) echo "no turn field: $SHAREDWRITE_LEASE" >&2; exit 9;; esac
@@ -44,17 +38,7 @@ wait $b || exit 1`
 			if res.code != 0 {
 				t.Fatalf("lock with an adopter of an environment without turn: exit %d; stderr: %s", res.code, res.stderr)
 			}
-			b, err := os.ReadFile(filepath.Join(v.root, "k"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := strings.TrimSpace(string(b)), strconv.Itoa(2*per); got != want {
-				t.Errorf("k = %s after 2 × %d increments; want %s (updates lost)", got, per, want)
-			}
-			turns, _ := filepath.Glob(filepath.Join(v.root, ".sharedwrite", "locks", "*.turn"))
-			if len(turns) != 0 {
-				t.Errorf("turn files left: %v", turns)
-			}
+			checkCounter(t, v, 2*per)
 		})
 	}
 }
@@ -67,10 +51,7 @@ func TestLockTurnWaitTimesOutExit3(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			v := newVolume(t, m)
-			redisArgs := ""
-			if v.redis != "" {
-				redisArgs = "--redis=" + v.redis
-			}
+			redisArgs := v.redisArg()
 			script := `sw=$0 root=$1 r=$2
 "$sw" --root "$root" $r --timeout 30s update k -- sh -c 'cat; sleep 4; echo u' & u=$!
 sleep 1
@@ -105,14 +86,8 @@ echo "write=$w lock=$l"`
 func TestLockInnerLockBackgroundKeepsTurns(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
-			v := newVolume(t, m)
-			if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
-				t.Fatalf("write: exit %d: %s", res.code, res.stderr)
-			}
-			redisArgs := ""
-			if v.redis != "" {
-				redisArgs = "--redis=" + v.redis
-			}
+			v := counterVolume(t, m)
+			redisArgs := v.redisArg()
 			dir := t.TempDir()
 			inc := filepath.Join(dir, "inc.sh")
 			done := filepath.Join(dir, "done")

@@ -37,10 +37,7 @@ func TestLockEnvironmentAndNesting(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			v := newVolume(t, m)
-			redisArgs := ""
-			if v.redis != "" {
-				redisArgs = "--redis=" + v.redis
-			}
+			redisArgs := v.redisArg()
 			script := `printf '%s\n%s\n' "$SHAREDWRITE_LEASE" "$SHAREDWRITE_FENCE"
 printf 'nested write\n' | "$0" --root "$1" $2 --timeout 20s write k --from -
 "$0" --root "$1" $2 --timeout 20s update k -- sh -c 'cat; echo nested update'`

@@ -27,14 +27,8 @@ func TestLockAdoptersTakeTurns(t *testing.T) {
 }
 
 func adoptersTakeTurns(t *testing.T, m mode, nested bool) {
-	v := newVolume(t, m)
-	if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
-		t.Fatalf("write: exit %d: %s", res.code, res.stderr)
-	}
-	redisArgs := ""
-	if v.redis != "" {
-		redisArgs = "--redis=" + v.redis
-	}
+	v := counterVolume(t, m)
+	redisArgs := v.redisArg()
 	const per = 20
 	script := `sw=$0 root=$1 r=$2 per=$3
 inc() {
@@ -56,17 +50,7 @@ wait $b || exit 1`
 	if res.code != 0 {
 		t.Fatalf("lock with two loops of updates: exit %d; stderr: %s", res.code, res.stderr)
 	}
-	b, err := os.ReadFile(filepath.Join(v.root, "k"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := strings.TrimSpace(string(b)), strconv.Itoa(2*per); got != want {
-		t.Errorf("k = %s after 2 × %d increments by adopters; want %s (updates lost)", got, per, want)
-	}
-	turns, _ := filepath.Glob(filepath.Join(v.root, ".sharedwrite", "locks", "*.turn"))
-	if len(turns) != 0 {
-		t.Errorf("turn files left: %v", turns)
-	}
+	checkCounter(t, v, 2*per)
 }
 
 // TestLockAdoptedWriteWaitsForUpdate: a streaming write by one adopter waits
@@ -93,5 +77,42 @@ wait $u`
 	}
 	if got := string(b); got != "w\n" && got != "w\nu\n" {
 		t.Errorf("k = %q; want %q (the write after the update) or %q (before it): the write was lost", got, "w\n", "w\nu\n")
+	}
+}
+
+// counterVolume is a volume of mode m whose file k holds "0".
+func counterVolume(t *testing.T, m mode) volume {
+	t.Helper()
+	v := newVolume(t, m)
+	if res := v.run(t, "0\n", "write", "k"); res.code != 0 {
+		t.Fatalf("write: exit %d: %s", res.code, res.stderr)
+	}
+	return v
+}
+
+// redisArg is the --redis argument of v's mode for the commands a CMD runs
+// ("" in local mode).
+func (v volume) redisArg() string {
+	if v.redis == "" {
+		return ""
+	}
+	return "--redis=" + v.redis
+}
+
+// checkCounter checks that k holds want, the increments made by the
+// commands run under one lease (fewer: updates were lost), and that no turn
+// file is left.
+func checkCounter(t *testing.T, v volume, want int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(v.root, "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(b)); got != strconv.Itoa(want) {
+		t.Errorf("k = %s after %d increments by commands sharing one lease; want %d (updates lost)", got, want, want)
+	}
+	turns, _ := filepath.Glob(filepath.Join(v.root, ".sharedwrite", "locks", "*.turn"))
+	if len(turns) != 0 {
+		t.Errorf("turn files left: %v", turns)
 	}
 }
