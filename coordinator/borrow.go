@@ -32,9 +32,9 @@ type keyTurn struct {
 	users int
 }
 
-// hostTurn is this process's hold of an adopted key's turn among the
-// processes that adopted its lease: taken by the first of its operations
-// that needs it, ended (lock.End) when the last of them leaves.
+// hostTurn is this process's hold of a key's turn in one scope among the
+// processes sharing a lease: taken by the first of its operations that needs
+// it, ended (lock.End) when the last of them leaves.
 type hostTurn struct {
 	users int
 	got   chan struct{}     // closed when the first user's wait ended
