@@ -243,16 +243,20 @@ func (c *Coordinator) sharedTurn(ctx context.Context, key, scope, leaseID string
 // handDown makes the scope of a borrowed Lock h's function and children
 // (h.childTurn, within h's own) and records it in h's turn file. The returned
 // function withdraws it: it waits for the child scope's turn (an operation
-// in it still running) and then clears the record, so that what the Lock
-// handed down ends with it.
+// in it still running; the wait ends only if the lease is lost, not with the
+// Lock's context) and then removes the record, so that what the Lock handed
+// down ends with it.
 func (c *Coordinator) handDown(ctx context.Context, h *held) (func(), error) {
 	h.childTurn = h.turn + "#" + rand.Text()
 	if err := h.turnLock.Hand(h.childTurn); err != nil {
 		return nil, err
 	}
 	return func() {
-		end, _, err := c.sharedTurn(ctx, h.key, h.childTurn, h.lease.ID())
-		if err := h.turnLock.Hand(""); err != nil {
+		end, _, err := c.sharedTurn(h.lease.Context(), h.key, h.childTurn, h.lease.ID())
+		if err != nil && h.lease.Err() == nil {
+			c.log.WarnContext(ctx, "withdrawing a turn scope without its turn", "key", quote.Value(h.key), "err", err)
+		}
+		if err := h.turnLock.Unhand(h.childTurn); err != nil {
 			c.log.WarnContext(ctx, "the turn scope handed down is not withdrawn", "key", quote.Value(h.key), "err", err)
 		}
 		if err == nil {

@@ -9,6 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
+	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -24,8 +27,8 @@ import (
 // A turn is an exclusive lock on its own file in the locks directory,
 // <key hash>.<scope hash>.turn, opened as a lock file is (O_NOFOLLOW, a
 // regular file, FilePerm), waiting until it is free or ctx ends (an error
-// naming the turn file, wrapping ErrNotObtained). A record of a holder that
-// died (Hand) is cleared. TurnLock.End ends the turn and removes the file: a
+// naming the turn file, wrapping ErrNotObtained). The record of a holder
+// that died (Hand) is cleared. TurnLock.End ends the turn and removes the file: a
 // waiter whose file was removed while it waited finds that by comparing its
 // descriptor with the name in the directory, and opens the next one.
 func (d *LockDir) Turn(ctx context.Context, key, scope string) (*TurnLock, error) {
@@ -63,9 +66,15 @@ func (d *LockDir) Turn(ctx context.Context, key, scope string) (*TurnLock, error
 		named, err := isNamed(d, name, f)
 		if named {
 			t := &TurnLock{d: d, l: l, name: name}
-			if err := t.Hand(""); err != nil { // left by a holder that died
-				t.End()
-				return fail("clear turn file", err)
+			if fi, err := f.Stat(); err != nil || fi.Size() > 0 {
+				// Scopes handed down by a holder that died.
+				if err == nil {
+					err = t.write()
+				}
+				if err != nil {
+					t.End()
+					return fail("clear turn file", err)
+				}
 			}
 			return t, nil
 		}
@@ -85,12 +94,15 @@ func turnName(key, scope string) string {
 // TurnPath returns the turn file of key for scope relative to the root.
 func TurnPath(key, scope string) string { return path.Join(LocksDir, turnName(key, scope)) }
 
-// TurnLock is a turn taken by Turn.
+// TurnLock is a turn taken by Turn. Safe for concurrent use: the operations
+// of one process that share a turn may hand scopes down at once.
 type TurnLock struct {
 	d    *LockDir
 	l    *FileLock
 	name string
-	hand bool // the file records a scope (Hand)
+
+	mu     sync.Mutex
+	handed []string // the scopes handed down (Hand), one per line in the file
 }
 
 // End ends the turn and removes its file. Removed while held: a waiter on
@@ -101,28 +113,45 @@ func (t *TurnLock) End() {
 	_ = t.l.Close()
 }
 
-// Hand records in the turn file the scope child that the holder of this turn
-// hands down (a lock within a lock hands its command a scope of its own);
-// "" withdraws it. The turns of child are good only while it is recorded
-// (Handed): once the holder ends, what it handed down ends with it.
+// Hand records in the turn file the scope child that a holder of this turn
+// hands down (a lock within a lock hands its command a scope of its own),
+// until Unhand. The turns of child are good only while it is recorded
+// (Handed): once its holder ends, what it handed down ends with it.
 func (t *TurnLock) Hand(child string) error {
-	if child == "" && !t.hand {
-		if fi, err := t.l.f.Stat(); err == nil && fi.Size() == 0 {
-			return nil
-		}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.handed = append(t.handed, child)
+	return t.write()
+}
+
+// Unhand withdraws child (Hand).
+func (t *TurnLock) Unhand(child string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.handed = slices.DeleteFunc(t.handed, func(s string) bool { return s == child })
+	return t.write()
+}
+
+// write puts the scopes handed down into the file, one per line.
+func (t *TurnLock) write() error {
+	var b []byte
+	for _, s := range t.handed {
+		b = append(append(b, s...), '\n')
 	}
-	if _, err := t.l.f.WriteAt([]byte(child), 0); err != nil {
+	if _, err := t.l.f.WriteAt(b, 0); err != nil {
 		return &Error{Op: "write turn file", Key: t.l.key, Path: t.l.path, Err: err}
 	}
-	if err := t.l.f.Truncate(int64(len(child))); err != nil {
+	if err := t.l.f.Truncate(int64(len(b))); err != nil {
 		return &Error{Op: "truncate turn file", Key: t.l.key, Path: t.l.path, Err: err}
 	}
-	t.hand = child != ""
 	return nil
 }
 
+// maxTurnRecord bounds the read of a turn file's record (Handed).
+const maxTurnRecord = 1 << 20
+
 // Handed reports whether key's turn file for scope records child (Hand):
-// whether its holder still hands child down.
+// whether a holder of that turn still hands child down.
 func (d *LockDir) Handed(key, scope, child string) (bool, error) {
 	name := turnName(key, scope)
 	f, err := openLockFile(d, name, d.cfg.filePerm, false)
@@ -133,12 +162,11 @@ func (d *LockDir) Handed(key, scope, child string) (bool, error) {
 		return false, &Error{Op: "open turn file", Key: key, Path: path.Join(LocksDir, name), Err: err}
 	}
 	defer f.Close()
-	b := make([]byte, len(child)+1)
-	n, err := f.ReadAt(b, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
+	b, err := io.ReadAll(io.LimitReader(f, maxTurnRecord))
+	if err != nil {
 		return false, &Error{Op: "read turn file", Key: key, Path: path.Join(LocksDir, name), Err: err}
 	}
-	if string(b[:n]) != child {
+	if !slices.Contains(strings.Split(string(b), "\n"), child) || child == "" {
 		return false, nil
 	}
 	// A holder that died left its file as it was: the record counts only

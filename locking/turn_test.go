@@ -121,10 +121,19 @@ func TestTurnHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	handed(true, "while handed")
-	if err := tl.Hand(""); err != nil {
+	if err := tl.Hand("S#other"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tl.Unhand("S#child"); err != nil {
 		t.Fatal(err)
 	}
 	handed(false, "after the withdrawal")
+	if ok, err := d.Handed("k", "S", "S#other"); err != nil || !ok {
+		t.Errorf("Handed of a scope still handed down beside a withdrawn one = %v, %v; want true", ok, err)
+	}
+	if err := tl.Unhand("S#other"); err != nil {
+		t.Fatal(err)
+	}
 	if err := tl.Hand("S#child"); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +142,7 @@ func TestTurnHand(t *testing.T) {
 
 	// A holder that died: its file stays, with its record, unlocked.
 	p := filepath.Join(root.Name(), TurnPath("k", "S"))
-	if err := os.WriteFile(p, []byte("S#child"), 0o660); err != nil {
+	if err := os.WriteFile(p, []byte("S#child\n"), 0o660); err != nil {
 		t.Fatal(err)
 	}
 	handed(false, "of a holder that died")
