@@ -83,7 +83,7 @@ func TestAdoptRefusesForgedDescriptor(t *testing.T) {
 // fails, and by the coordinator's Close otherwise.
 func openAdopter(ctx context.Context, t *testing.T, m mode, root string, info LeaseInfo, fd int) (*Coordinator, error) {
 	t.Helper()
-	opts := []Option{WithAdoptedLease(info.Key, info.LeaseID, info.Token, uintptr(fd))}
+	opts := []Option{WithAdoptedLease(info.Key, info.LeaseID, info.Token, uintptr(fd)), WithAdoptedTurn(info.Turn)}
 	if m == rds {
 		opts = append(opts, WithRedisURL(needRedis(t).URL()))
 	}

@@ -6,34 +6,13 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/locking"
 )
 
-// adopterIn opens a coordinator that adopts info's lease in info's turn
-// scope, as a child process given SHAREDWRITE_LEASE (with its turn) does.
-func adopterIn(ctx context.Context, t *testing.T, m mode, root string, info LeaseInfo) *Coordinator {
-	t.Helper()
-	fd, err := syscall.Dup(int(info.Fd))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []Option{WithAdoptedLease(info.Key, info.LeaseID, info.Token, uintptr(fd)), WithAdoptedTurn(info.Turn)}
-	if m == rds {
-		opts = append(opts, WithRedisURL(needRedis(t).URL()))
-	}
-	a, err := Open(ctx, root, opts...)
-	if err != nil {
-		syscall.Close(fd)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a
-}
-
+// incr is an Update function that adds one to a decimal counter.
 func incr(old []byte, _ bool) ([]byte, error) {
 	n, _ := strconv.Atoi(string(old))
 	return []byte(strconv.Itoa(n + 1)), nil
@@ -59,7 +38,7 @@ func TestHandDownWithdrawWaitsWhenCancelled(t *testing.T) {
 				inside := make(chan struct{})
 				start := time.Now()
 				berr := c.Lock(bctx, "n", func(ictx context.Context, info LeaseInfo) error {
-					a := adopterIn(ctx, t, m, root, info)
+					a := adopterOf(ctx, t, m, root, info)
 					go func() {
 						actx, acancel := context.WithTimeout(context.Background(), 30*time.Second)
 						defer acancel()
@@ -103,7 +82,6 @@ func TestHandDownWithdrawWaitsWhenCancelled(t *testing.T) {
 // borrowed) hand their scopes down: the innermost Lock's operations, and
 // those of an adopter of its scope, are not refused while it runs; after it
 // returns the adopter is refused with ErrNotHeld, and no turn file is left.
-// (No existing test nests a borrowed Lock in a borrowed Lock in one process.)
 func TestHandDownLockInLockInLock(t *testing.T) {
 	for _, m := range modes {
 		t.Run(string(m), func(t *testing.T) {
@@ -123,7 +101,7 @@ func TestHandDownLockInLockInLock(t *testing.T) {
 						if err := c.Update(ctx3, "n", incr); err != nil {
 							return err
 						}
-						a := adopterIn(ctx, t, m, root, info)
+						a := adopterOf(ctx, t, m, root, info)
 						late = a
 						return a.Update(ctx, "n", incr)
 					})
@@ -151,8 +129,7 @@ func TestHandDownLockInLockInLock(t *testing.T) {
 
 // A panic in a nested Lock's function withdraws the scope it handed down:
 // an adopter of that scope is then refused with ErrNotHeld, the outer Lock
-// goes on, and no turn file is left. (No existing test panics in a borrowed
-// Lock's function.)
+// goes on, and no turn file is left.
 func TestHandDownPanicWithdraws(t *testing.T) {
 	for _, m := range modes {
 		t.Run(string(m), func(t *testing.T) {
@@ -171,7 +148,7 @@ func TestHandDownPanicWithdraws(t *testing.T) {
 						}
 					}()
 					_ = c.Lock(lctx, "n", func(ictx context.Context, info LeaseInfo) error {
-						a = adopterIn(ctx, t, m, root, info)
+						a = adopterOf(ctx, t, m, root, info)
 						if err := a.Update(ctx, "n", incr); err != nil {
 							t.Errorf("adopter's Update = %v", err)
 						}
@@ -209,7 +186,7 @@ func TestHandDownConcurrentLocksInUpdate(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := c.Lock(ctx, "n", func(lctx context.Context, info LeaseInfo) error {
-				p := adopterIn(ctx, t, m, root, info)
+				p := adopterOf(ctx, t, m, root, info)
 				return p.UpdateContext(ctx, "n", func(uctx context.Context, old []byte, ok bool) ([]byte, error) {
 					errs := make(chan error, 2)
 					handed := make(chan LeaseInfo, 2)
@@ -219,7 +196,7 @@ func TestHandDownConcurrentLocksInUpdate(t *testing.T) {
 							errs <- p.Lock(uctx, "n", func(_ context.Context, info LeaseInfo) error {
 								handed <- info
 								<-proceed
-								q := adopterIn(ctx, t, m, root, info)
+								q := adopterOf(ctx, t, m, root, info)
 								short, cancel := context.WithTimeout(ctx, 10*time.Second)
 								defer cancel()
 								return q.Update(short, "n", incr)
