@@ -28,9 +28,10 @@ import (
 // <key hash>.<scope hash>.turn, opened as a lock file is (O_NOFOLLOW, a
 // regular file, FilePerm), waiting until it is free or ctx ends (an error
 // naming the turn file, wrapping ErrNotObtained). The record of a holder
-// that died (Hand) is cleared. TurnLock.End ends the turn and removes the file: a
-// waiter whose file was removed while it waited finds that by comparing its
-// descriptor with the name in the directory, and opens the next one.
+// that died (Hand) is cleared. TurnLock.End ends the turn and removes the
+// file: a waiter whose file was removed while it waited finds that by
+// comparing its descriptor with the name in the directory, and opens the
+// next one.
 func (d *LockDir) Turn(ctx context.Context, key, scope string) (*TurnLock, error) {
 	name := turnName(key, scope)
 	p := path.Join(LocksDir, name)
