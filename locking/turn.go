@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,6 +138,10 @@ func (t *TurnLock) Unhand(child string) error {
 // write puts the scopes handed down into the file, one per line.
 func (t *TurnLock) write() error {
 	var b []byte
+	if len(t.handed) > 0 {
+		// The writer's pid first: Handed compares it with the lock's holder.
+		b = fmt.Appendf(b, "%s%d\n", turnPidPrefix, os.Getpid())
+	}
 	for _, s := range t.handed {
 		b = append(append(b, s...), '\n')
 	}
@@ -150,6 +156,11 @@ func (t *TurnLock) write() error {
 
 // maxTurnRecord bounds the read of a turn file's record (Handed).
 const maxTurnRecord = 1 << 20
+
+// turnPidPrefix starts the record's first line, the pid of the process that
+// wrote it. (No scope starts so: a scope starts with a lease id, which
+// starts with a host name.)
+const turnPidPrefix = "pid="
 
 // Handed reports whether key's turn file for scope records child (Hand):
 // whether a holder of that turn still hands child down.
@@ -167,18 +178,30 @@ func (d *LockDir) Handed(key, scope, child string) (bool, error) {
 	if err != nil {
 		return false, &Error{Op: "read turn file", Key: key, Path: path.Join(LocksDir, name), Err: err}
 	}
-	if !slices.Contains(strings.Split(string(b), "\n"), child) || child == "" {
+	lines := strings.Split(string(b), "\n")
+	if !slices.Contains(lines, child) || child == "" {
 		return false, nil
 	}
 	// A holder that died left its file as it was: the record counts only
-	// while someone holds the turn (a new holder clears it).
+	// while someone holds the turn, and, where the system names the lock's
+	// holder, only while its writer does (a new holder clears the record
+	// just after it takes the lock).
 	switch err := tryLock(f); {
 	case err == nil:
 		_ = unlock(f)
 		return false, nil
 	case errors.Is(err, errWouldBlock):
-		return true, nil
 	default:
 		return false, &Error{Op: "flock turn file", Key: key, Path: path.Join(LocksDir, name), Err: err}
 	}
+	writer, err := strconv.Atoi(strings.TrimPrefix(lines[0], turnPidPrefix))
+	if !strings.HasPrefix(lines[0], turnPidPrefix) || err != nil {
+		return false, nil
+	}
+	if fi, err := f.Stat(); err == nil {
+		if pid, ok := lockHolder(fi); ok && pid != writer {
+			return false, nil
+		}
+	}
+	return true, nil
 }

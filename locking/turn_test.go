@@ -146,6 +146,20 @@ func TestTurnHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	handed(false, "of a holder that died")
+	// The moment a new holder has the lock and has not yet cleared the
+	// record of one that died: the lock's holder is not the record's writer.
+	if err := os.WriteFile(p, []byte("pid=1\nS#child\n"), 0o660); err != nil {
+		t.Fatal(err)
+	}
+	other, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tryLock(other); err != nil {
+		t.Fatal(err)
+	}
+	handed(false, "of a holder that died, its file locked by another")
+	other.Close()
 	tl, err = d.Turn(ctx, "k", "S")
 	if err != nil {
 		t.Fatal(err)
