@@ -161,26 +161,11 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 			// committed" after replacing the target), but the pending record
 			// and the link did: undo both, or say that the next holder
 			// completes the rotation.
-			err = c.undoLinkRotation(ctx, h, v, rotated, err)
+			err = c.abandonRotation(ctx, h, v, rotated, true, err)
 		}
 		return nil, nil, err
 	}
 	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, err
-}
-
-// undoLinkRotation undoes a link rotation by h whose rename failed (with err)
-// after its pending version v and its link at rotated were made: it removes
-// the link (the same file as the live one), then withdraws v. When either
-// fails, the rotation stays pending and the next holder of the key completes
-// it: the error then wraps ErrOutcomeUnknown.
-func (c *Coordinator) undoLinkRotation(ctx context.Context, h *held, v locking.Version, rotated string, err error) error {
-	if h.lease.Err() == nil {
-		if rerr := c.root.OS().Remove(rotated); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			return errors.Join(err, wrap("remove the rotated link", rotated, fmt.Errorf("%w: the rotation stays pending: %w", ErrOutcomeUnknown, rerr)))
-		}
-	}
-	_, err = c.undoPrepare(ctx, h, v, err)
-	return err
 }
 
 // completeRotation completes the rotation a dead holder left pending (p). A

@@ -68,21 +68,21 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 		return nil, nil, err
 	}
 	if err := c.prepare(ctx, h, &v); err != nil {
-		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, false, wrap("commit", h.key, err))
+		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("commit", h.key, err))
 	}
 	wf, err := c.root.Create(ctx, rotated, fi.Mode().Perm(), c.logWopts(ctx, o, writer.CreateOnly())...)
 	if err != nil {
-		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, false, wrap("copytruncate: create the rotated file", rotated, err))
+		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("copytruncate: create the rotated file", rotated, err))
 	}
 	if _, err := wf.ReadFrom(io.NewSectionReader(src, 0, size)); err != nil {
 		wf.Abort() //nolint:errcheck // the copy error matters
-		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, false, wrap("copytruncate: copy", h.key, err))
+		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("copytruncate: copy", h.key, err))
 	}
 	if err := wf.Commit(ctx); err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
-		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, false, wrap("copytruncate: publish", rotated, err))
+		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("copytruncate: publish", rotated, err))
 	}
 	if err := c.truncateLive(h.key, 0); err != nil {
-		return nil, nil, c.abandonCopyTruncate(ctx, h, v, rotated, true, err)
+		return nil, nil, c.abandonRotation(ctx, h, v, rotated, true, err)
 	}
 	h.onCommitted = func(ctx context.Context) { c.dropCommittedMarker(ctx, h, rotated) }
 	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, nil
@@ -100,16 +100,18 @@ func appendedLength(committed locking.Version) (int64, bool) {
 	return committed.Length, true
 }
 
-// abandonCopyTruncate undoes a copytruncate rotation v by h that failed with
-// err before its truncation: it removes the rotated copy when published says
-// it was published (the live file still holds all of it), withdraws v and then
-// removes the marker. When the copy cannot be removed or v withdrawn, the
-// rotation stays pending (with its marker) for the next holder, and the error
-// wraps ErrOutcomeUnknown.
-func (c *Coordinator) abandonCopyTruncate(ctx context.Context, h *held, v locking.Version, rotated string, published bool, err error) error {
-	if published {
+// abandonRotation undoes a rotation v by h that failed with err before its
+// visible change (the rename, or the truncation). When published says the
+// file at rotated was made (the link, or the copy: the live file still holds
+// all of it), it removes that file first, but only while h's lease is held:
+// another holder may have completed the rotation since, and that file is then
+// the rotated log. Then it withdraws v and removes a copytruncate marker. When
+// the file cannot be removed or v withdrawn, the rotation stays pending (with
+// its marker) for the next holder, and the error wraps ErrOutcomeUnknown.
+func (c *Coordinator) abandonRotation(ctx context.Context, h *held, v locking.Version, rotated string, published bool, err error) error {
+	if published && h.lease.Err() == nil {
 		if rerr := c.root.Remove(ctx, rotated); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			return errors.Join(err, wrap("copytruncate: remove the rotated copy", rotated,
+			return errors.Join(err, wrap("remove the rotated file", rotated,
 				fmt.Errorf("%w: the rotation stays pending: %w", ErrOutcomeUnknown, rerr)))
 		}
 	}
