@@ -150,11 +150,8 @@ func probeRedis(ctx context.Context, g *globals, rep *doctorReport) error {
 		return err
 	}
 	defer c.Close()
-	if g.timeout > 0 { // 0: no limit
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, g.timeout)
-		defer cancel()
-	}
+	ctx, cancel := g.bounded(ctx)
+	defer cancel()
 	rtt, err := measurePing(ctx, c, 20)
 	if err != nil {
 		rep.Problems = append(rep.Problems, "Redis "+rep.Redis+" unreachable")

@@ -26,11 +26,8 @@ key space. Running it again on an initialised volume changes nothing.`,
 }
 
 func runInitVolume(ctx context.Context, g *globals, _ *initVolumeOpts) error {
-	if g.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, g.timeout)
-		defer cancel()
-	}
+	ctx, cancel := g.bounded(ctx)
+	defer cancel()
 	id, err := initVolume(ctx, g)
 	if err != nil {
 		return err

@@ -123,6 +123,15 @@ func (e timeoutError) Error() string {
 
 func (e timeoutError) Unwrap() []error { return []error{e.err, context.DeadlineExceeded} }
 
+// bounded is ctx bounded by --timeout (0: no limit) as a whole, for the
+// commands that take no lease.
+func (g *globals) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if g.timeout > 0 {
+		return context.WithTimeout(ctx, g.timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
 // readSource reads --from: a file, or stdin for "-". The open and the read
 // end with context.Cause(ctx) once ctx ends, even while FILE is a named pipe
 // that no writer opens, or stdin or the pipe has no data and no EOF (see
