@@ -5,12 +5,46 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/locking"
 )
+
+// counterLock opens a coordinator of mode m on a new root whose file n holds
+// "0", with a context for the test lasting d.
+func counterLock(t *testing.T, m mode, d time.Duration) (*Coordinator, string, context.Context) {
+	t.Helper()
+	root := t.TempDir()
+	c := open(t, m, root, WithLeaseTTL(20*time.Second))
+	ctx := ctxT(t, d)
+	if err := c.WriteFile(ctx, "n", []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c, root, ctx
+}
+
+// checkCount checks that n holds want and that no turn file is left.
+func checkCount(t *testing.T, root string, want int) {
+	t.Helper()
+	if got := readFile(t, filepath.Join(root, "n")); got != strconv.Itoa(want) {
+		t.Errorf("n = %q; want %d", got, want)
+	}
+	noTurnFiles(t, root)
+}
+
+// refusedAfter checks that a's Update of n is refused with ErrNotHeld: the
+// scope a adopted was withdrawn (when says when).
+func refusedAfter(ctx context.Context, t *testing.T, a *Coordinator, when string) {
+	t.Helper()
+	short, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.Update(short, "n", incr); !errors.Is(err, locking.ErrNotHeld) {
+		t.Errorf("adopter's Update %s = %v; want ErrNotHeld", when, err)
+	}
+}
 
 // incr is an Update function that adds one to a decimal counter.
 func incr(old []byte, _ bool) ([]byte, error) {
@@ -25,12 +59,7 @@ func incr(old []byte, _ bool) ([]byte, error) {
 func TestHandDownWithdrawWaitsWhenCancelled(t *testing.T) {
 	for _, m := range modes {
 		t.Run(string(m), func(t *testing.T) {
-			root := t.TempDir()
-			c := open(t, m, root, WithLeaseTTL(20*time.Second))
-			ctx := ctxT(t, 60*time.Second)
-			if err := c.WriteFile(ctx, "n", []byte("0"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			c, root, ctx := counterLock(t, m, 60*time.Second)
 			adopted := make(chan error, 1)
 			err := c.Lock(ctx, "n", func(lctx context.Context, _ LeaseInfo) error {
 				bctx, cancel := context.WithCancel(lctx)
@@ -85,12 +114,7 @@ func TestHandDownWithdrawWaitsWhenCancelled(t *testing.T) {
 func TestHandDownLockInLockInLock(t *testing.T) {
 	for _, m := range modes {
 		t.Run(string(m), func(t *testing.T) {
-			root := t.TempDir()
-			c := open(t, m, root, WithLeaseTTL(20*time.Second))
-			ctx := ctxT(t, 60*time.Second)
-			if err := c.WriteFile(ctx, "n", []byte("0"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			c, root, ctx := counterLock(t, m, 60*time.Second)
 			var late *Coordinator
 			err := c.Lock(ctx, "n", func(ctx1 context.Context, _ LeaseInfo) error {
 				return c.Lock(ctx1, "n", func(ctx2 context.Context, _ LeaseInfo) error {
@@ -108,21 +132,14 @@ func TestHandDownLockInLockInLock(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					short, cancel := context.WithTimeout(ctx, 10*time.Second)
-					defer cancel()
-					if err := late.Update(short, "n", incr); !errors.Is(err, locking.ErrNotHeld) {
-						t.Errorf("adopter's Update after its Lock returned = %v; want ErrNotHeld", err)
-					}
+					refusedAfter(ctx, t, late, "after its Lock returned")
 					return c.Update(ctx2, "n", incr)
 				})
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := readFile(t, root+"/n"); got != "4" {
-				t.Errorf("n = %q; want 4", got)
-			}
-			noTurnFiles(t, root)
+			checkCount(t, root, 4)
 		})
 	}
 }
@@ -133,12 +150,7 @@ func TestHandDownLockInLockInLock(t *testing.T) {
 func TestHandDownPanicWithdraws(t *testing.T) {
 	for _, m := range modes {
 		t.Run(string(m), func(t *testing.T) {
-			root := t.TempDir()
-			c := open(t, m, root, WithLeaseTTL(20*time.Second))
-			ctx := ctxT(t, 60*time.Second)
-			if err := c.WriteFile(ctx, "n", []byte("0"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			c, root, ctx := counterLock(t, m, 60*time.Second)
 			err := c.Lock(ctx, "n", func(lctx context.Context, _ LeaseInfo) error {
 				var a *Coordinator
 				func() {
@@ -155,20 +167,13 @@ func TestHandDownPanicWithdraws(t *testing.T) {
 						panic("boom")
 					})
 				}()
-				short, cancel := context.WithTimeout(ctx, 10*time.Second)
-				defer cancel()
-				if err := a.Update(short, "n", incr); !errors.Is(err, locking.ErrNotHeld) {
-					t.Errorf("adopter's Update after the panic = %v; want ErrNotHeld", err)
-				}
+				refusedAfter(ctx, t, a, "after the panic")
 				return c.Update(lctx, "n", incr)
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := readFile(t, root+"/n"); got != "2" {
-				t.Errorf("n = %q; want 2", got)
-			}
-			noTurnFiles(t, root)
+			checkCount(t, root, 2)
 		})
 	}
 }
@@ -179,12 +184,7 @@ func TestHandDownPanicWithdraws(t *testing.T) {
 func TestHandDownConcurrentLocksInUpdate(t *testing.T) {
 	for _, m := range modes {
 		t.Run(string(m), func(t *testing.T) {
-			root := t.TempDir()
-			c := open(t, m, root, WithLeaseTTL(20*time.Second))
-			ctx := ctxT(t, 60*time.Second)
-			if err := c.WriteFile(ctx, "n", []byte("0"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			c, root, ctx := counterLock(t, m, 60*time.Second)
 			err := c.Lock(ctx, "n", func(lctx context.Context, info LeaseInfo) error {
 				p := adopterOf(ctx, t, m, root, info)
 				return p.UpdateContext(ctx, "n", func(uctx context.Context, old []byte, ok bool) ([]byte, error) {

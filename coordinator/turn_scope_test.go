@@ -58,12 +58,7 @@ func TestLockFnConcurrentUpdatesTakeTurns(t *testing.T) {
 	for _, m := range modes {
 		for _, how := range []string{"outer", "nested", "adopted"} {
 			t.Run(string(m)+"/"+how, func(t *testing.T) {
-				root := t.TempDir()
-				c := open(t, m, root, WithLeaseTTL(20*time.Second))
-				ctx := ctxT(t, 2*time.Minute)
-				if err := c.WriteFile(ctx, "n", []byte("0"), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				c, root, ctx := counterLock(t, m, 2*time.Minute)
 				err := c.Lock(ctx, "n", func(lctx context.Context, info LeaseInfo) error {
 					switch how {
 					case "outer":
@@ -92,10 +87,7 @@ func TestLockFnConcurrentUpdatesTakeTurns(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Lock = %v", err)
 				}
-				if got, want := readFile(t, filepath.Join(root, "n")), strconv.Itoa(goroutines*per); got != want {
-					t.Errorf("n = %s after %d × %d concurrent increments in the Lock function; want %s (updates lost)", got, goroutines, per, want)
-				}
-				noTurnFiles(t, root)
+				checkCount(t, root, goroutines*per)
 			})
 		}
 	}
