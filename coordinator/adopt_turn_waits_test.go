@@ -5,8 +5,10 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -110,7 +112,7 @@ func withAdopters(t *testing.T, m mode, name string, fn func(ctx context.Context
 // A write that waits for the lease's turn among adopters and whose deadline
 // passes fails with ErrNotObtained, as a write waiting for the lease or the
 // lock does, also when another operation of its process was waiting for
-// that turn first.
+// that turn first; both errors name the turn file.
 func TestAdoptedTurnWaitBehindAnotherIsNotObtained(t *testing.T) {
 	for _, m := range modes {
 		t.Run(string(m), func(t *testing.T) {
@@ -137,8 +139,15 @@ func TestAdoptedTurnWaitBehindAnotherIsNotObtained(t *testing.T) {
 				if !errors.Is(err, ErrNotObtained) {
 					t.Errorf("a write waiting for the turn behind another of its process's operations = %v; want ErrNotObtained", err)
 				}
-				if err := <-first; !errors.Is(err, ErrNotObtained) {
-					t.Errorf("the first operation waiting for the turn = %v; want ErrNotObtained", err)
+				taker := <-first
+				if !errors.Is(taker, ErrNotObtained) {
+					t.Errorf("the first operation waiting for the turn = %v; want ErrNotObtained", taker)
+				}
+				if !strings.Contains(fmt.Sprint(taker), ".turn") {
+					t.Errorf("the first waiter's error %q does not name the turn file", taker)
+				}
+				if !strings.Contains(fmt.Sprint(err), ".turn") {
+					t.Errorf("the error of a write waiting behind another of its process's operations = %q; want it to name the turn file, as %q does", err, taker)
 				}
 				return nil
 			})

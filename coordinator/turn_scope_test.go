@@ -4,10 +4,8 @@ package coordinator
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -149,39 +147,4 @@ func TestLockFnFileWaitsForUpdate(t *testing.T) {
 			}
 		})
 	}
-}
-
-// A write that gives up waiting for the lease's turn behind another
-// operation of its process, which waits for it too, names the turn file it
-// waited for, as the error of the operation it waited behind does.
-func TestAdoptedTurnWaitBehindAnotherNamesTurnFile(t *testing.T) {
-	withAdopters(t, local, "f", func(ctx context.Context, a, b *Coordinator) error {
-		fb, err := b.Create(ctx, "f", 0o644)
-		if err != nil {
-			return err
-		}
-		defer fb.Abort()
-		first := make(chan error, 1)
-		go func() {
-			short, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			f, err := a.Create(short, "f", 0o644)
-			if err == nil {
-				f.Abort()
-			}
-			first <- err
-		}()
-		time.Sleep(200 * time.Millisecond)
-		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		behind := a.WriteFile(short, "f", []byte("a"), 0o644)
-		cancel()
-		taker := <-first
-		if !strings.Contains(fmt.Sprint(taker), ".turn") {
-			t.Fatalf("the first waiter's error %q does not name the turn file", taker)
-		}
-		if !strings.Contains(fmt.Sprint(behind), ".turn") {
-			t.Errorf("the error of a write waiting behind another of its process's operations = %q; want it to name the turn file, as %q does", behind, taker)
-		}
-		return nil
-	})
 }
