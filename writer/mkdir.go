@@ -104,6 +104,11 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 	var maybeMade string
 	for i := 0; i < len(parts); {
 		dir := path.Join(parts[:i+1]...)
+		if ctx.Err() != nil {
+			// A cancelled call creates nothing (and what it created so far
+			// is rolled back).
+			return nil, r.mkdirFailed(created, dir, context.Cause(ctx), cfg)
+		}
 		err := r.root.Mkdir(dir, perm)
 		switch {
 		case err == nil:
@@ -166,9 +171,10 @@ func (r *Root) mkdirFailed(created []string, dir string, err error, cfg *config)
 func (r *Root) rollbackDirs(created []string, cfg *config) {
 	for i := len(created) - 1; i >= 0; i-- {
 		start := time.Now()
-		// os.Root.Remove is unlinkat(AT_REMOVEDIR) for a directory: it
-		// fails with ENOTEMPTY when something was put into it.
-		err := r.root.Remove(created[i])
+		// unlinkat(AT_REMOVEDIR): it fails with ENOTEMPTY when something
+		// was put into the directory, and with ENOTDIR when a file took its
+		// place (os.Root.Remove would unlink that file).
+		err := r.unlinkAt(created[i], true)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

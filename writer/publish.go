@@ -12,13 +12,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
 // PublishDir publishes a new version of the directory name in one atomic
 // switch, the way Kubernetes updates a mounted ConfigMap:
 //
-//  1. a new hidden directory .<name>.v<unix-nanoseconds> is created beside
-//     name and fill is called with an OS path of it to populate it: on Linux
+//  1. a new hidden directory .<name>.v<n> is created beside name (n: the
+//     time in Unix nanoseconds, or past the highest version there when that
+//     is later, so the new version is always the newest) and fill is called with an OS path of it to populate it: on Linux
 //     the path of an open handle (/proc/<pid>/fd/<n>), so that no directory
 //     renamed or swapped for a symlink above it while fill runs can lead
 //     fill's writes elsewhere (outside the root); the path is valid only
@@ -27,8 +30,9 @@ import (
 //  3. a temp symlink (named like a temp file, so Sweep removes an orphan)
 //     pointing at the new directory is renamed over name after the PreCommit
 //     hook (Op "symlink", Temp the temp link), and the directory is fsynced;
-//  4. versions older than the new one beyond the keep newest are removed
-//     (the one name points to is never removed).
+//  4. older versions beyond keep are removed: keep counts first the one
+//     name pointed to before the switch (a reader may still be in it), then
+//     the newest of the others (the one name points to is never removed).
 //
 // A reader that opens name (or a path through it) gets one whole version:
 // files of one version never mix with another's, as long as the reader opens
@@ -39,7 +43,11 @@ import (
 //
 // name must be absent or a symlink that PublishDir made (pointing at one of
 // its .<name>.v<n> siblings); anything else is refused with an *Error wrapping
-// fs.ErrExist and nothing is created. Its parent is resolved like any name
+// fs.ErrExist and nothing is created. It is checked again at the switch:
+// something another program put at name while fill ran is not replaced
+// (renameat2 RENAME_NOREPLACE, or RENAME_EXCHANGE and a check of what was
+// swapped out, where the filesystem has them; a check just before the
+// rename elsewhere), and the publish is refused the same way. Its parent is resolved like any name
 // (missing directories are created, and removed again when nothing is
 // published). Calls publishing the same name must be serialised by the
 // caller (the coordinator's lease does): a concurrent prune could remove a
@@ -50,9 +58,11 @@ import (
 //
 // Outcomes as for WriteFile: nil; ErrDurabilityUnconfirmed when the switch is
 // visible but its directory fsync was refused; any other error means name
-// still points where it did (a rename that reports an error is checked: if
-// name links to the new version, the swap is made) (a fill error is returned wrapped, and the new
-// version removed). Pruning old versions comes after the switch: a version
+// still points where it did, and the new version is removed (a fill error is
+// returned wrapped; a rename that reports an error is checked: if name links
+// to the new version, the swap is made). The one exception: an exchange with
+// something another program put at name that could not be undone is an
+// error naming where that thing now is, and name links to the new version. Pruning old versions comes after the switch: a version
 // that cannot be removed is left for the next publish and reported only as
 // an Observe event (Step "prune", with its error), since the publish is made.
 func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string) error, keep int, opts ...Option) error {
@@ -63,9 +73,11 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 	}
 	base, dir := path.Base(rel), dirOf(rel)
 	stem := hiddenStem(base, len(".v")+20)
+	prev := "" // the version name links to; "" when name is absent
 	if fi, err := r.root.Lstat(rel); err == nil {
-		if !r.managedLink(rel, fi, stem) {
-			return newError("publish", rel, fmt.Errorf("exists and is not a symlink made by PublishDir; refusing to replace it: %w", fs.ErrExist))
+		var ok bool
+		if prev, ok = r.managedLink(rel, fi, stem); !ok {
+			return newError("publish", rel, errNotManaged)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return newError("publish", rel, err)
@@ -74,9 +86,15 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 	if err != nil {
 		return err
 	}
+	// Numbered past every version there (a host whose clock is ahead made
+	// one): the new version is the newest, and prune counts from it.
+	num := time.Now().UnixNano()
+	if hi, err := r.highestVersion(dir, stem); err == nil && hi >= num {
+		num = hi + 1
+	}
 	var ver string
-	for {
-		ver = stem + ".v" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	for ; ; num++ {
+		ver = stem + ".v" + strconv.FormatInt(num, 10)
 		err = r.root.Mkdir(path.Join(dir, ver), 0o755)
 		if !errors.Is(err, fs.ErrExist) {
 			break
@@ -116,15 +134,26 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 		return undo(newError("publish: symlink", tmp, err))
 	}
 	if err := cfg.runPreCommit(ctx, Change{Op: "symlink", Name: rel, Temp: tmp}); err != nil {
-		_ = r.root.Remove(tmp)
+		r.removeOwnLink(tmp, ver)
 		return undo(err)
 	}
 	start = time.Now()
-	err = r.root.Rename(tmp, rel)
+	err = r.swapLink(tmp, rel, stem, prev != "")
 	cfg.emit("rename", rel, start, 0, err)
-	if err != nil && !r.swapHappened(tmp, rel, ver) {
-		_ = r.root.Remove(tmp)
-		return undo(newError2("publish: rename", tmp, rel, err))
+	if err != nil {
+		var pe *Error
+		switch {
+		case errors.Is(err, errSwapStuck):
+			return err // name links to the new version: it stays
+		case errors.As(err, &pe):
+			// Refused: name is no longer what it was.
+			r.removeOwnLink(tmp, ver)
+			return undo(err)
+		}
+		if !r.swapHappened(tmp, rel, ver) {
+			r.removeOwnLink(tmp, ver)
+			return undo(newError2("publish: rename", tmp, rel, err))
+		}
 	}
 	if err := r.syncDirs(cfg, rel, created); err != nil {
 		return err
@@ -133,10 +162,82 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 	// clutter (the next publish prunes it again), never a reason to report
 	// the publish as failed.
 	start = time.Now()
-	if err := r.pruneVersions(dir, stem, ver, keep); err != nil {
+	if err := r.pruneVersions(dir, stem, ver, prev, keep); err != nil {
 		cfg.emit("prune", dir, start, 0, err)
 	}
 	return nil
+}
+
+// errNotManaged refuses to replace a name that is not a link PublishDir made.
+var errNotManaged = fmt.Errorf("exists and is not a symlink made by PublishDir; refusing to replace it: %w", fs.ErrExist)
+
+// errSwapStuck: the swap of something another program put at the name was
+// made and could not be undone.
+var errSwapStuck = errors.New("replaced something that is not a PublishDir link and could not put it back")
+
+// swapLink puts the temp link tmp in rel's place: when rel was absent, only
+// while it still is (renameat2 RENAME_NOREPLACE); when it was a link
+// PublishDir made, only while it still is one (RENAME_EXCHANGE, then the
+// entry swapped out is checked and the swap undone when it is anything
+// else). Something another program put at rel while the version was filled
+// is never replaced: an *Error wrapping fs.ErrExist. Where the system (or
+// the filesystem) has neither flag, rel is checked again just before a
+// plain rename. Any other error is the rename's.
+func (r *Root) swapLink(tmp, rel, stem string, wasLink bool) error {
+	refuse := func() error { return newError("publish", rel, errNotManaged) }
+	if !wasLink {
+		err := r.renameNoReplace(tmp, rel)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, fs.ErrExist):
+			return refuse()
+		case !renameFlagsUnsupported(err):
+			return err
+		}
+		if _, err := r.root.Lstat(rel); !errors.Is(err, fs.ErrNotExist) {
+			return refuse()
+		}
+		return r.root.Rename(tmp, rel)
+	}
+	err := r.renameExchange(tmp, rel)
+	switch {
+	case err == nil:
+		// tmp now names what rel named.
+		if fi, lerr := r.root.Lstat(tmp); lerr == nil {
+			if _, ok := r.managedLink(tmp, fi, stem); ok {
+				_ = r.root.Remove(tmp)
+				return nil
+			}
+		}
+		if xerr := r.renameExchange(tmp, rel); xerr != nil {
+			return newError2("publish: undo the swap", tmp, rel, fmt.Errorf("%w: %w (what was at %s is now at %s)", errSwapStuck, xerr, quote.Name(rel), quote.Name(tmp)))
+		}
+		return refuse()
+	case errors.Is(err, fs.ErrNotExist):
+		return refuse() // rel is gone
+	case !renameFlagsUnsupported(err):
+		return err
+	}
+	if fi, err := r.root.Lstat(rel); err != nil {
+		return refuse()
+	} else if _, ok := r.managedLink(rel, fi, stem); !ok {
+		return refuse()
+	}
+	return r.root.Rename(tmp, rel)
+}
+
+// renameFlagsUnsupported reports whether a renameat2 with flags failed only
+// because the system or the filesystem does not have them.
+func renameFlagsUnsupported(err error) bool {
+	return errors.Is(err, errNoRenameNoReplace) || isErrno(err, syscall.EINVAL, syscall.ENOSYS, syscall.ENOTSUP, syscall.EOPNOTSUPP)
+}
+
+// removeOwnLink removes the temp link tmp if it still links to ver.
+func (r *Root) removeOwnLink(tmp, ver string) {
+	if target, err := r.root.Readlink(tmp); err == nil && target == ver {
+		_ = r.root.Remove(tmp)
+	}
 }
 
 // swapHappened decides, after the rename of the temp link tmp over rel
@@ -177,17 +278,17 @@ func (r *Root) resolveLinkName(name string) (string, error) {
 }
 
 // managedLink reports whether rel (Lstat fi) is a symlink to one of the
-// .<name>.v<n> siblings PublishDir makes.
-func (r *Root) managedLink(rel string, fi fs.FileInfo, stem string) bool {
+// .<name>.v<n> siblings PublishDir makes, and returns that sibling's name.
+func (r *Root) managedLink(rel string, fi fs.FileInfo, stem string) (string, bool) {
 	if fi.Mode()&fs.ModeSymlink == 0 {
-		return false
+		return "", false
 	}
 	target, err := r.root.Readlink(rel)
 	if err != nil {
-		return false
+		return "", false
 	}
 	_, ok := versionOf(target, stem)
-	return ok
+	return target, ok
 }
 
 // versionOf parses "<stem>.v<n>" and returns n.
@@ -243,35 +344,63 @@ func (r *Root) syncTree(rel string) (int64, error) {
 	return total, nil
 }
 
-// pruneVersions removes the versions of stem in dir that are older than cur,
-// keeping the keep newest of them.
-func (r *Root) pruneVersions(dir, stem, cur string, keep int) error {
-	curN, _ := versionOf(cur, stem)
+// versionDirs returns the numbers of the version directories of stem in dir
+// (a file or symlink of such a name is someone's data, never a version).
+func (r *Root) versionDirs(dir, stem string) ([]int64, error) {
 	d, err := r.root.Open(dir)
 	if err != nil {
-		return newError("publish: prune", dir, err)
+		return nil, err
 	}
 	names, err := d.Readdirnames(-1)
 	d.Close()
 	if err != nil {
-		return newError("publish: prune", dir, err)
+		return nil, err
 	}
-	var old []int64
+	var vs []int64
 	for _, n := range names {
 		v, ok := versionOf(n, stem)
-		if !ok || v >= curN {
+		if !ok {
 			continue
 		}
-		// A version is a directory PublishDir made; a file or symlink of
-		// such a name is someone's data, never pruned.
 		if fi, err := r.root.Lstat(path.Join(dir, n)); err != nil || !fi.IsDir() {
 			continue
 		}
-		old = append(old, v)
+		vs = append(vs, v)
 	}
-	slices.Sort(old)
+	slices.Sort(vs)
+	return vs, nil
+}
+
+// highestVersion returns the highest version number of stem in dir.
+func (r *Root) highestVersion(dir, stem string) (int64, error) {
+	vs, err := r.versionDirs(dir, stem)
+	if err != nil || len(vs) == 0 {
+		return -1, err
+	}
+	return vs[len(vs)-1], nil
+}
+
+// pruneVersions removes the versions of stem in dir that are older than cur,
+// keeping keep of them: first prev, the version name linked to before cur
+// (a reader may still be in it), then the newest of the others (a version
+// never published, left by a crash, counts like any).
+func (r *Root) pruneVersions(dir, stem, cur, prev string, keep int) error {
+	curN, _ := versionOf(cur, stem)
+	prevN, hasPrev := versionOf(prev, stem)
+	vs, err := r.versionDirs(dir, stem)
+	if err != nil {
+		return newError("publish: prune", dir, err)
+	}
+	old := slices.DeleteFunc(vs, func(v int64) bool { return v >= curN || (hasPrev && v == prevN) })
+	kept := max(keep, 0)
+	if hasPrev && kept > 0 && prevN < curN {
+		kept--
+	} else if hasPrev && prevN < curN {
+		old = append(old, prevN) // keep 0: prev goes too (first)
+		slices.Sort(old)
+	}
 	var errs []error
-	for i := 0; i < len(old)-max(keep, 0); i++ {
+	for i := 0; i < len(old)-kept; i++ {
 		p := path.Join(dir, stem+".v"+strconv.FormatInt(old[i], 10))
 		if err := r.root.RemoveAll(p); err != nil {
 			errs = append(errs, newError("publish: prune", p, err))

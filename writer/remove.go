@@ -44,7 +44,10 @@ func (r *Root) Remove(ctx context.Context, name string, opts ...Option) error {
 		return err
 	}
 	start := time.Now()
-	err = r.root.Remove(rel)
+	// unlinkat without AT_REMOVEDIR: a directory put in the file's place
+	// since it was resolved (during the PreCommit hook) is refused, not
+	// removed as os.Root.Remove would.
+	err = r.unlinkAt(rel, false)
 	cfg.emit("remove", rel, start, 0, err)
 	if err != nil && !errors.Is(err, syscall.EBUSY) {
 		// An unlink that reports an error may still have happened (a
@@ -60,6 +63,11 @@ func (r *Root) Remove(ctx context.Context, name string, opts ...Option) error {
 		return newError("remove", rel, withCause(ErrBusyTarget, err))
 	case errors.Is(err, fs.ErrNotExist):
 		return newError("remove", rel, syscall.ENOENT)
+	case isErrno(err, syscall.EISDIR, syscall.EPERM):
+		if fi, lerr := r.root.Lstat(rel); lerr == nil && fi.IsDir() {
+			return newError("remove", rel, withCause(ErrNotRegular, fmt.Errorf("it is now a directory: %w", err)))
+		}
+		return newError("remove", rel, err)
 	default:
 		return newError("remove", rel, err)
 	}

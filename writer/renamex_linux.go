@@ -12,6 +12,19 @@ import (
 // through a descriptor of their common directory opened via the root (both
 // must be in one directory). EEXIST means target exists.
 func (r *Root) renameNoReplace(temp, target string) error {
+	return r.renameat2(temp, target, unix.RENAME_NOREPLACE)
+}
+
+// renameExchange swaps temp and target (both must exist) with
+// renameat2(RENAME_EXCHANGE), in one step: afterwards temp names what target
+// named. A filesystem without it refuses with EINVAL.
+func (r *Root) renameExchange(temp, target string) error {
+	return r.renameat2(temp, target, unix.RENAME_EXCHANGE)
+}
+
+// renameat2 is renameat2(2) with flags for two names of one directory of the
+// root.
+func (r *Root) renameat2(temp, target string, flags uint) error {
 	dir := path.Dir(temp)
 	if path.Dir(target) != dir {
 		return unix.EXDEV
@@ -27,7 +40,7 @@ func (r *Root) renameNoReplace(temp, target string) error {
 	}
 	var rerr error
 	if err := rc.Control(func(fd uintptr) {
-		rerr = unix.Renameat2(int(fd), path.Base(temp), int(fd), path.Base(target), unix.RENAME_NOREPLACE)
+		rerr = unix.Renameat2(int(fd), path.Base(temp), int(fd), path.Base(target), flags)
 	}); err != nil {
 		return err
 	}
