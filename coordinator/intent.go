@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -61,13 +62,61 @@ func validIntentID(id string) bool {
 
 func intentPath(id string) string { return txDir + "/" + id }
 
+// openTx opens txDir as a root of its own, for every use of the intents:
+// .sharedwrite and .sharedwrite/tx must be directories, not symlinks (an
+// os.Root follows a symlink that stays inside the root: one replacing
+// either would have intents written into, and Sweep remove files from, a
+// data directory). The directory opened is checked to be the one named
+// there. A missing txDir is fs.ErrNotExist.
+func openTx(r *os.Root) (*os.Root, error) {
+	checkDirs := func() (fs.FileInfo, error) {
+		var fi fs.FileInfo
+		for _, d := range []string{metaDir, txDir} {
+			var err error
+			if fi, err = r.Lstat(d); err != nil {
+				return nil, err
+			}
+			if !fi.IsDir() {
+				return nil, &fs.PathError{Op: "open", Path: d, Err: fmt.Errorf("not a directory (mode %v): %w", fi.Mode(), syscall.ENOTDIR)}
+			}
+		}
+		return fi, nil
+	}
+	if _, err := checkDirs(); err != nil {
+		return nil, err
+	}
+	t, err := r.OpenRoot(txDir)
+	if err != nil {
+		return nil, err
+	}
+	opened, err := t.Stat(".")
+	named, cerr := checkDirs()
+	switch {
+	case err != nil:
+	case cerr != nil:
+		err = cerr
+	case !os.SameFile(opened, named):
+		err = &fs.PathError{Op: "open", Path: txDir, Err: fmt.Errorf("replaced while it was opened: %w", syscall.ESTALE)}
+	}
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
 // intentEntries lists the intent files in txDir: regular files with an
 // intent's name (none when the directory does not exist).
 func intentEntries(r *os.Root) ([]fs.DirEntry, error) {
-	entries, err := fs.ReadDir(r.FS(), txDir)
+	t, err := openTx(r)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	entries, err := fs.ReadDir(t.FS(), ".")
 	return slices.DeleteFunc(entries, func(e fs.DirEntry) bool {
 		return !e.Type().IsRegular() || !validIntentID(e.Name())
 	}), err
@@ -126,7 +175,12 @@ func writeIntent(r *os.Root, in txIntent) error {
 		return wrap("tx intent encode", intentPath(in.ID), err)
 	}
 	name := intentPath(in.ID)
-	f, err := r.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	t, err := openTx(r)
+	if err != nil {
+		return wrap("tx intent create", name, err)
+	}
+	defer t.Close()
+	f, err := t.OpenFile(in.ID, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return wrap("tx intent create", name, err)
 	}
@@ -138,10 +192,10 @@ func writeIntent(r *os.Root, in txIntent) error {
 		err = cerr
 	}
 	if err == nil {
-		err = syncDir(r, txDir)
+		err = syncDir(t, ".")
 	}
 	if err != nil {
-		_ = r.Remove(name)
+		_ = t.Remove(in.ID)
 		return wrap("tx intent write", name, err)
 	}
 	return nil
@@ -154,14 +208,19 @@ func readIntent(r *os.Root, id string) (txIntent, error) {
 		return txIntent{}, wrap("tx intent read", id, fmt.Errorf("%w: invalid id", ErrCorruptIntent))
 	}
 	name := intentPath(id)
-	fi, err := r.Lstat(name)
+	t, err := openTx(r)
+	if err != nil {
+		return txIntent{}, wrap("tx intent read", name, err)
+	}
+	defer t.Close()
+	fi, err := t.Lstat(id)
 	if err != nil {
 		return txIntent{}, wrap("tx intent read", name, err)
 	}
 	if !fi.Mode().IsRegular() {
 		return txIntent{}, wrap("tx intent read", name, fmt.Errorf("%w: not a regular file", ErrCorruptIntent))
 	}
-	b, err := r.ReadFile(name)
+	b, err := t.ReadFile(id)
 	if err != nil {
 		return txIntent{}, wrap("tx intent read", name, err)
 	}
@@ -176,16 +235,17 @@ func readIntent(r *os.Root, id string) (txIntent, error) {
 }
 
 // checkStaged refuses an intent whose entries are not staged temps of their
-// targets (a temp named as the writer names them, in the target's directory
-// or in tempDir, the configured temp directory) or whose targets lie under
-// .sharedwrite/: completing it would rename arbitrary files over others.
+// targets (a temp named as the writer names a temp of that target, in the
+// target's directory or in tempDir, the configured temp directory) or whose
+// targets lie under .sharedwrite/: completing it would rename arbitrary files
+// over others (another file's temp, left by a crash or still being written,
+// over a file of the same directory).
 func checkStaged(in txIntent, tempDir string) error {
 	for _, e := range in.Entries {
-		base := path.Base(e.Temp)
 		ok := e.Target != "" && e.Temp != "" && !path.IsAbs(e.Target) && path.Clean(e.Target) == e.Target &&
 			e.Target != metaDir && !strings.HasPrefix(e.Target, metaDir+"/") && !strings.HasPrefix(e.Target, "../") &&
 			(path.Dir(e.Temp) == path.Dir(e.Target) || (tempDir != "" && path.Dir(e.Temp) == path.Clean(tempDir))) &&
-			strings.HasPrefix(base, ".") && strings.HasSuffix(base, ".tmp") && strings.Contains(base, ".sw.")
+			writer.IsTempOf(e.Temp, e.Target)
 		if !ok {
 			return fmt.Errorf("%w: entry %s -> %s is not a staged temp of its target", ErrCorruptIntent, quote.Name(e.Temp), quote.Name(e.Target))
 		}
@@ -199,10 +259,18 @@ func removeIntent(r *os.Root, id string) error {
 		return wrap("tx intent remove", id, fmt.Errorf("%w: invalid id", ErrCorruptIntent))
 	}
 	name := intentPath(id)
-	if err := r.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	t, err := openTx(r)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
 		return wrap("tx intent remove", name, err)
 	}
-	if err := syncDir(r, txDir); err != nil {
+	defer t.Close()
+	if err := t.Remove(id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return wrap("tx intent remove", name, err)
+	}
+	if err := syncDir(t, "."); err != nil {
 		return wrap("tx intent remove", txDir, err)
 	}
 	return nil

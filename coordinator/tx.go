@@ -2,9 +2,11 @@ package coordinator
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"slices"
 	"strings"
@@ -48,8 +50,11 @@ type txDone struct {
 // keys after a crash completes the renames (or, when the intent is torn,
 // discards it). Change events are published after the last rename.
 //
-// Readers outside sharedwrite can see the renames one by one; PublishDir gives
-// them a single switch. It returns nil when committed; an error before the
+// Readers (ReadFile, which takes no lease, and readers outside sharedwrite)
+// can see the renames one by one: some files at the new version, some at the
+// old, while the renames run — and after a crash between two renames, until
+// the next holder of one of the keys completes the transaction. PublishDir
+// gives them a single switch. It returns nil when committed; an error before the
 // commit point means nothing changed. A rename that fails after the commit
 // point is retried once; if it fails again, the error says the transaction
 // is committed, and the intent (with its staged temps, which Sweep keeps)
@@ -268,25 +273,39 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 		return abortBefore(err)
 	}
 
-	// Committed: rename one by one.
+	// Committed: rename one by one. rerr is the first rename that failed,
+	// or else the first whose directory fsync was refused (renamed, durability
+	// unconfirmed).
 	var rerr error
+	failed := false
+	note := func(err error) {
+		switch {
+		case err == nil:
+		case !errors.Is(err, writer.ErrDurabilityUnconfirmed):
+			if !failed {
+				rerr, failed = err, true
+			}
+		case rerr == nil:
+			rerr = err
+		}
+	}
 	for i := range items {
 		proceed[i] <- nil
 		d := <-done
 		if d.err != nil && !errors.Is(d.err, writer.ErrDurabilityUnconfirmed) {
 			// Retry the staged rename; what stays undone the next holder completes.
-			if err := c.root.RenameStaged(cctx, changes[d.i].Temp, items[d.i].key); err != nil && rerr == nil {
-				rerr = wrap("tx rename", items[d.i].key, err)
+			if err := c.root.RenameStaged(cctx, changes[d.i].Temp, items[d.i].key); err != nil {
+				note(wrap("tx rename", items[d.i].key, err))
 			}
-		} else if d.err != nil && rerr == nil {
-			rerr = d.err
+		} else {
+			note(d.err)
 		}
 		if txAfterRename != nil {
 			txAfterRename(i)
 		}
 	}
 	outcome = OutcomeCommitted
-	if rerr != nil && !errors.Is(rerr, writer.ErrDurabilityUnconfirmed) {
+	if failed {
 		// The intent stays: the next holder of one of the keys completes it.
 		releaseAll(false)
 		return fmt.Errorf("%w (the transaction is committed; its intent %s completes it)", rerr, in.ID)
@@ -398,7 +417,11 @@ func (c *Coordinator) checkTargets(in txIntent) error {
 			switch {
 			case err == nil && !fi.Mode().IsRegular():
 				return fmt.Errorf("%w: temp %s is a %v, not a staged file", ErrCorruptIntent, quote.Name(e.Temp), fi.Mode().Type())
-			case err != nil && !errors.Is(err, fs.ErrNotExist):
+			case err == nil:
+				if err := c.checkStagedContent(e, fi.Size()); err != nil {
+					return err
+				}
+			case !errors.Is(err, fs.ErrNotExist):
 				return wrap("tx intent check", e.Temp, err)
 			}
 			continue
@@ -408,6 +431,27 @@ func (c *Coordinator) checkTargets(in txIntent) error {
 		default:
 			return err
 		}
+	}
+	return nil
+}
+
+// checkStagedContent refuses (ErrCorruptIntent) a staged temp of size whose
+// content is not the version the intent entry e records.
+func (c *Coordinator) checkStagedContent(e txEntry, size int64) error {
+	if size != e.Size {
+		return fmt.Errorf("%w: temp %s has %d bytes, the intent records %d", ErrCorruptIntent, quote.Name(e.Temp), size, e.Size)
+	}
+	f, err := c.root.OS().Open(e.Temp)
+	if err != nil {
+		return wrap("tx intent check", e.Temp, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return wrap("tx intent check", e.Temp, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+		return fmt.Errorf("%w: temp %s has sha256 %s, the intent records %s", ErrCorruptIntent, quote.Name(e.Temp), got, e.SHA256)
 	}
 	return nil
 }

@@ -113,6 +113,26 @@ func parseTempName(base string) (tn tempName, ok bool) {
 	return tempName{Target: strings.TrimSuffix(s, ".sw"), Host: f[3], PID: pid, Start: f[1], Random: f[0]}, true
 }
 
+// IsTempOf reports whether temp's base name is one the writer gives a temp
+// of target: made for target's base name, or for its shortened form (a long
+// name cut to fit, with a hash of the whole).
+func IsTempOf(temp, target string) bool {
+	tn, ok := parseTempName(path.Base(temp))
+	if !ok {
+		return false
+	}
+	base := path.Base(target)
+	if tn.Target == base {
+		return true
+	}
+	i := strings.LastIndexByte(tn.Target, '~')
+	if i < 0 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(base))
+	return tn.Target[i+1:] == hex.EncodeToString(sum[:4]) && strings.HasPrefix(base, tn.Target[:i])
+}
+
 // isTempName reports whether base is a temp file name.
 func isTempName(base string) bool {
 	_, ok := parseTempName(base)
@@ -193,6 +213,12 @@ func (r *Root) createTemp(ctx context.Context, cfg *config, target, dir string) 
 		}
 		lk.unlock()
 		_ = f.Close()
+		if err != nil {
+			// Removed only now that its descriptors are closed: out of
+			// descriptors (EMFILE), the check failed for want of one, and a
+			// removal before the close would have too.
+			_ = r.root.Remove(t.Name)
+		}
 		if err != nil || attempt >= 8 {
 			if err == nil {
 				err = errors.New("removed as soon as created, again and again")
@@ -209,7 +235,6 @@ func (r *Root) createTemp(ctx context.Context, cfg *config, target, dir string) 
 func (r *Root) tempStillNamed(f *os.File, name string) (bool, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		_ = r.root.Remove(name)
 		return false, err
 	}
 	li, err := r.root.Lstat(name)
@@ -217,7 +242,6 @@ func (r *Root) tempStillNamed(f *os.File, name string) (bool, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
 	case err != nil:
-		_ = r.root.Remove(name)
 		return false, err
 	}
 	return os.SameFile(fi, li), nil
