@@ -171,7 +171,9 @@ func openBench(ctx context.Context, g *globals, workers int) (*benchEnv, error) 
 		if e.client != nil {
 			opts = append(opts, coordinator.WithRedis(e.client))
 		}
-		c, err := coordinator.Open(ctx, g.root, opts...)
+		octx, cancel := g.bounded(ctx)
+		c, err := coordinator.Open(octx, g.root, opts...)
+		cancel()
 		if err != nil {
 			e.Close()
 			return nil, err
@@ -228,8 +230,12 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (*benchReport,
 	}
 	rep := &benchReport{Root: env.coords[0].Root(), Mode: env.coords[0].Mode(), Size: o.size}
 	c0 := env.coords[0]
+	// Each operation is bounded by --timeout (Redis down: exit 6 within it),
+	// not the whole run.
 	write := func(c *coordinator.Coordinator, name string) error {
-		return c.WriteFile(ctx, path.Join(dir, name), data, 0o644)
+		wctx, cancel := g.bounded(ctx)
+		defer cancel()
+		return c.WriteFile(wctx, path.Join(dir, name), data, 0o644)
 	}
 	// Warm up both paths (directory entries, lock file, Redis connection).
 	if err := bareWrite(root, dir, "bare", data, -1); err != nil {
@@ -250,7 +256,9 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (*benchReport,
 	if env.client != nil {
 		names = append(names, "redis PING")
 		ops = append(ops, func(int) error {
-			if err := env.client.Ping(ctx).Err(); err != nil {
+			pctx, cancel := g.bounded(ctx)
+			defer cancel()
+			if err := env.client.Ping(pctx).Err(); err != nil {
 				return fmt.Errorf("%w: %w", errRedisUnavailable, err)
 			}
 			return nil

@@ -78,6 +78,9 @@ type doctorReport struct {
 }
 
 func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
+	if o.peerWait < 0 {
+		return usagef("--peer-wait %v: must not be negative", o.peerWait)
+	}
 	abs, err := filepath.Abs(g.root)
 	if err != nil {
 		return volumeError{fmt.Errorf("doctor: root %s: %w", quote.Name(g.root), err)}

@@ -226,8 +226,11 @@ func (g *globals) runFilter(ctx context.Context, name string, argv []string, in 
 // parseMode parses an octal permission such as 0644.
 func parseMode(s string) (os.FileMode, error) {
 	m, err := strconv.ParseUint(s, 8, 32)
-	if err != nil || m > 0o7777 {
-		return 0, usagef("--mode %s: want an octal permission such as 0644", quote.Name(s))
+	if err != nil || m > 0o777 {
+		// Only the permission bits: setuid, setgid and sticky (0o7000) are
+		// not what os.FileMode holds there, and a file or directory with
+		// them would be refused or written without them.
+		return 0, usagef("--mode %s: want an octal permission from 0 to 0777, such as 0644 (setuid, setgid and sticky bits are not set by sharedwrite)", quote.Name(s))
 	}
 	return os.FileMode(m), nil
 }

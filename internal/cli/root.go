@@ -82,6 +82,14 @@ func Main(args []string) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	// Caught (and ignored) rather than fatal: a write to a closed stdout then
+	// fails with EPIPE, which exits 1 naming the write to stdout after the
+	// command's cleanup ran (doctor's probe files), instead of the runtime
+	// killing the process mid-command. A command run after "--" starts with
+	// the default disposition again (a caught signal is reset by exec).
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	var got atomic.Value

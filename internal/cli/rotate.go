@@ -66,7 +66,7 @@ func runRotate(ctx context.Context, g *globals, o *rotateOpts) error {
 		r, err := v.c.Rotate(ctx, o.name, opts...)
 		var perr error
 		if r.Name != "" {
-			perr = g.printf("rotate "+quote.Name(o.name), "%s\n", r.Name)
+			perr = g.printf("rotate "+quote.Name(o.name), "%s\n", quote.Value(r.Name))
 		}
 		for _, rm := range r.Removed {
 			g.logger.InfoContext(ctx, "removed a rotated file", "path", quote.Value(rm))
