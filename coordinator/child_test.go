@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +27,9 @@ func runChild(role string) int {
 	}
 	if d, err := time.ParseDuration(os.Getenv("SW_TTL")); err == nil {
 		opts = append(opts, WithLeaseTTL(d))
+	}
+	if td := os.Getenv("SW_TEMPDIR"); td != "" {
+		opts = append(opts, WithTempDir(td))
 	}
 	c, err := Open(ctx, root, opts...)
 	if err != nil {
@@ -72,17 +76,25 @@ func runChild(role string) int {
 		}
 		return ExitCode(err)
 	case "tx-crash-after-rename", "tx-crash-before-intent":
+		// SW_FILES: the files (comma separated, each one's content
+		// "<name>=new"), tx/a, tx/b and tx/c by default; SW_KILL_AT: after
+		// which rename the child is killed (0: the first).
+		files := txFiles("new")
+		if names := os.Getenv("SW_FILES"); names != "" {
+			files = namedTxFiles("new", strings.Split(names, ",")...)
+		}
+		killAt, _ := strconv.Atoi(os.Getenv("SW_KILL_AT"))
 		self := func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
 		if role == "tx-crash-after-rename" {
 			txAfterRename = func(i int) {
-				if i == 0 {
+				if i == killAt {
 					self()
 				}
 			}
 		} else {
 			txBeforeIntent = func() error { self(); return nil }
 		}
-		err := c.Tx(ctx, txFiles("new"))
+		err := c.Tx(ctx, files)
 		fmt.Fprintln(os.Stderr, "tx returned:", err)
 		return 1
 	}

@@ -253,19 +253,7 @@ func TestPublishConcurrentPublishers(t *testing.T) {
 							t.Errorf("readlink: %v", err)
 							return
 						}
-						var got []string
-						for _, f := range []string{"a", "b", "sub/c"} {
-							b, err := os.ReadFile(filepath.Join(root, target, f))
-							if errors.Is(err, fs.ErrNotExist) {
-								got = nil
-								break
-							}
-							if err != nil {
-								t.Errorf("read: %v", err)
-								return
-							}
-							got = append(got, string(b))
-						}
+						got := readPublished(t, filepath.Join(root, target))
 						if got == nil {
 							continue
 						}

@@ -53,19 +53,7 @@ func TestPublishDirReadersSeeWholeVersions(t *testing.T) {
 					return
 				}
 				dir := filepath.Join(filepath.Dir(link), target)
-				var got []string
-				for _, f := range []string{"a", "b", "sub/c"} {
-					b, err := os.ReadFile(filepath.Join(dir, f))
-					if errors.Is(err, fs.ErrNotExist) {
-						got = nil // pruned under a slow reader: try again
-						break
-					}
-					if err != nil {
-						t.Errorf("read: %v", err)
-						return
-					}
-					got = append(got, string(b))
-				}
+				got := readPublished(t, dir)
 				if got == nil {
 					continue
 				}
@@ -151,4 +139,23 @@ func TestCreateStreaming(t *testing.T) {
 	if err := c.WriteFile(short, "big", []byte("x"), 0o600); err != nil {
 		t.Fatalf("WriteFile after Abort: %v", err)
 	}
+}
+
+// readPublished reads the files a, b and sub/c of the version directory dir;
+// nil when the version was pruned under the reader (try again) or a read
+// failed (reported).
+func readPublished(t *testing.T, dir string) []string {
+	var got []string
+	for _, f := range []string{"a", "b", "sub/c"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			t.Errorf("read: %v", err)
+			return nil
+		}
+		got = append(got, string(b))
+	}
+	return got
 }
