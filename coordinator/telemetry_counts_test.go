@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -185,15 +184,5 @@ func tracedCreate(t *testing.T, root, name string) (*telRig, *Coordinator, *File
 // most 5 TTLs) until its holder has noticed the loss. f was made by
 // tracedCreate, so the shared Redis runs.
 func loseLease(ctx context.Context, c *Coordinator, f *File) error {
-	cl := redis.NewClient(&redis.Options{Addr: sharedRedis.Addr(), DisableIdentity: true})
-	defer cl.Close()
-	if n, err := cl.Del(ctx, locking.RedisKeys(c.VolumeID(), f.h.key).Lock).Result(); err != nil || n != 1 {
-		return fmt.Errorf("DEL lease key = %d, %v; want 1", n, err)
-	}
-	select {
-	case <-f.h.lease.Done():
-		return nil
-	case <-time.After(5 * leaseTestTTL):
-		return errors.New("lease loss not noticed within 5 TTLs")
-	}
+	return loseLeaseOf(ctx, c, LeaseInfo{Lease: f.h.lease}, f.h.key)
 }
