@@ -21,11 +21,11 @@ import (
 //
 //  1. a new hidden directory .<name>.v<n> is created beside name (n: the
 //     time in Unix nanoseconds, or past the highest version there when that
-//     is later, so the new version is always the newest) and fill is called with an OS path of it to populate it: on Linux
-//     the path of an open handle (/proc/<pid>/fd/<n>), so that no directory
-//     renamed or swapped for a symlink above it while fill runs can lead
-//     fill's writes elsewhere (outside the root); the path is valid only
-//     while fill runs;
+//     is later, so the new version is always the newest) and fill is
+//     called with an OS path of it to populate it: on Linux the path of an
+//     open handle (/proc/<pid>/fd/<n>), so that no directory renamed or
+//     swapped for a symlink above it while fill runs can lead fill's writes
+//     elsewhere (outside the root); the path is valid only while fill runs;
 //  2. every file and directory in it is fsynced;
 //  3. a temp symlink (named like a temp file, so Sweep removes an orphan)
 //     pointing at the new directory is renamed over name after the PreCommit
@@ -47,11 +47,11 @@ import (
 // something another program put at name while fill ran is not replaced
 // (renameat2 RENAME_NOREPLACE, or RENAME_EXCHANGE and a check of what was
 // swapped out, where the filesystem has them; a check just before the
-// rename elsewhere), and the publish is refused the same way. Its parent is resolved like any name
-// (missing directories are created, and removed again when nothing is
-// published). Calls publishing the same name must be serialised by the
-// caller (the coordinator's lease does): a concurrent prune could remove a
-// version another call is filling.
+// rename elsewhere), and the publish is refused the same way. Its parent is
+// resolved like any name (missing directories are created, and removed again
+// when nothing is published). Calls publishing the same name must be
+// serialised by the caller (the coordinator's lease does): a concurrent prune
+// could remove a version another call is filling.
 //
 // On Windows creating a symlink needs SeCreateSymbolicLinkPrivilege (or
 // developer mode); without it PublishDir fails before the swap.
@@ -62,9 +62,10 @@ import (
 // returned wrapped; a rename that reports an error is checked: if name links
 // to the new version, the swap is made). The one exception: an exchange with
 // something another program put at name that could not be undone is an
-// error naming where that thing now is, and name links to the new version. Pruning old versions comes after the switch: a version
-// that cannot be removed is left for the next publish and reported only as
-// an Observe event (Step "prune", with its error), since the publish is made.
+// error naming where that thing now is, and name links to the new version.
+// Pruning old versions comes after the switch: a version that cannot be
+// removed is left for the next publish and reported only as an Observe event
+// (Step "prune", with its error), since the publish is made.
 func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string) error, keep int, opts ...Option) error {
 	cfg := newConfig(opts)
 	rel, err := r.resolveLinkName(name)
