@@ -42,14 +42,21 @@ func openLockFile(d *LockDir, name string, perm fs.FileMode, create bool) (*os.F
 	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
 	// The file exists but for a key's first lock: open it first, create it
 	// (exclusively, to know whether to set its mode) only when missing.
-	fd, err := openat(dirfd, name, flags, 0)
+	var fd int
+	var err error
 	created := false
-	if err == unix.ENOENT && create {
-		fd, err = openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL, uint32(perm))
-		created = err == nil
-		if err == unix.EEXIST {
-			fd, err = openat(dirfd, name, flags, 0)
+	for attempt := 0; ; attempt++ {
+		fd, err = openat(dirfd, name, flags, 0)
+		if err == unix.ENOENT && create {
+			fd, err = openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL, uint32(perm))
+			created = err == nil
+			// Created by another process since, and maybe removed again
+			// (a turn file is removed by its holder): open it anew.
+			if err == unix.EEXIST && attempt < 100 {
+				continue
+			}
 		}
+		break
 	}
 	if err != nil {
 		return nil, err
