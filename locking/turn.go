@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Turn takes a turn on key among the processes that share one lease: those
@@ -40,14 +41,30 @@ func (d *LockDir) Turn(ctx context.Context, key, scope string) (*TurnLock, error
 	fail := func(op string, err error) (*TurnLock, error) {
 		return nil, &Error{Op: op, Key: key, Path: p, Err: err}
 	}
+	missing := 0 // opens that found the file removed in a row
 	for {
 		if err := context.Cause(ctx); err != nil {
 			return fail("wait for the turn", fmt.Errorf("%w: %w", ErrNotObtained, err))
 		}
 		f, err := openLockFile(d, name, d.cfg.filePerm, true)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Removed between our open and the fchmod of the file we
+			// created (which a FUSE filesystem does by name) by a holder
+			// that took and ended the turn meanwhile: open the next one.
+			// (A locks directory gone for good ends at ctx, retried every
+			// millisecond after the first few.)
+			if missing++; missing > 3 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Millisecond):
+				}
+			}
+			continue
+		}
 		if err != nil {
 			return fail("open turn file", err)
 		}
+		missing = 0
 		fi, err := f.Stat()
 		switch {
 		case err != nil:
@@ -67,6 +84,11 @@ func (d *LockDir) Turn(ctx context.Context, key, scope string) (*TurnLock, error
 			return fail("wait for the turn", err)
 		}
 		named, err := isNamed(d, name, f)
+		if named && endedTurn(f) {
+			// Removed by its holder, although the name seemed to lead to
+			// it (see End).
+			named = false
+		}
 		if named {
 			t := &TurnLock{d: d, l: l, name: name}
 			if fi, err := f.Stat(); err != nil || fi.Size() > 0 {
@@ -110,10 +132,28 @@ type TurnLock struct {
 
 // End ends the turn and removes its file. Removed while held: a waiter on
 // this file then moves on to a new one. (Where an open file cannot be
-// removed, it stays and is taken again.)
+// removed, it stays and is taken again.) A removed file is also marked
+// (turnEndedMark) before its lock is released: a waiter that then takes its
+// lock does not rely on comparing the name's stat with its descriptor's
+// alone, which a FUSE filesystem that answers fstat by path (the open file's
+// old name, now another file's) makes agree.
 func (t *TurnLock) End() {
-	_ = removeLockFile(t.d, t.name)
+	if removeLockFile(t.d, t.name) == nil {
+		_, _ = t.l.f.WriteAt([]byte(turnEndedMark), 0)
+	}
 	_ = t.l.Close()
+}
+
+// turnEndedMark starts a turn file whose holder removed it (End). No record
+// starts so: a record starts with turnPidPrefix.
+const turnEndedMark = "\x00sharedwrite: turn ended\n"
+
+// endedTurn reports whether f, a turn file whose lock is held, was removed by
+// its last holder (End marked it).
+func endedTurn(f *os.File) bool {
+	b := make([]byte, len(turnEndedMark))
+	n, _ := f.ReadAt(b, 0)
+	return string(b[:n]) == turnEndedMark
 }
 
 // Hand records in the turn file the scope child that a holder of this turn
