@@ -174,3 +174,22 @@ func TestDoctorNegativePeerWaitIsUsage(t *testing.T) {
 		t.Errorf("doctor --peer --peer-wait=-1s: exit %d, stderr %q; want 2 (usage) naming --peer-wait", r.code, r.stderr)
 	}
 }
+
+// An empty --root is a usage error for every command (doctor probed the
+// current directory while the others failed with exit 5), and version, which
+// uses no volume and no Redis, runs whatever $SHAREDWRITE_REDIS holds.
+func TestEmptyRootAndVersionFlags(t *testing.T) {
+	for _, args := range [][]string{{"--root=", "doctor"}, {"--root=", "write", "f"}, {"--root=", "read", "f"}} {
+		r := edgeRun(t, 30*time.Second, "x", nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "--root") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 (usage) naming --root", args, r.code, r.stderr)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, swBin, "version")
+	cmd.Env = append(baseEnv(), "SHAREDWRITE_REDIS=not a url")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "sharedwrite") {
+		t.Errorf("version with a malformed $SHAREDWRITE_REDIS: %v, %q; want exit 0 and the version", err, out)
+	}
+}

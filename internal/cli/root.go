@@ -119,6 +119,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if !cmd.Flags().Changed("redis") {
 			g.redisURL = os.Getenv(envRedis)
 		}
+		if cmd.Name() == "version" {
+			// Uses no volume and no Redis: a bad $SHAREDWRITE_REDIS is no
+			// reason to refuse it.
+			g.redisURL = ""
+		}
 		if err := g.checkFlags(); err != nil {
 			return err
 		}
@@ -216,6 +221,9 @@ locks propagate (see 'sharedwrite doctor').`,
 // URL (from --redis or $SHAREDWRITE_REDIS) that does not parse. The URL's
 // error never holds its password.
 func (g *globals) checkFlags() error {
+	if g.root == "" {
+		return usagef("--root: must not be empty (without the flag: the current directory)")
+	}
 	if g.leaseTTL <= 0 {
 		return usagef("--lease-ttl %v: must be positive", g.leaseTTL)
 	}
