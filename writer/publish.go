@@ -139,7 +139,7 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 		return undo(err)
 	}
 	start = time.Now()
-	err = r.swapLink(tmp, rel, stem, prev != "")
+	err = r.swapLink(tmp, rel, stem, ver, prev != "")
 	cfg.emit("rename", rel, start, 0, err)
 	if err != nil {
 		var pe *Error
@@ -176,7 +176,7 @@ var errNotManaged = fmt.Errorf("exists and is not a symlink made by PublishDir; 
 // made and could not be undone.
 var errSwapStuck = errors.New("replaced something that is not a PublishDir link and could not put it back")
 
-// swapLink puts the temp link tmp in rel's place: when rel was absent, only
+// swapLink puts the temp link tmp (to version ver) in rel's place: when rel was absent, only
 // while it still is (renameat2 RENAME_NOREPLACE); when it was a link
 // PublishDir made, only while it still is one (RENAME_EXCHANGE, then the
 // entry swapped out is checked and the swap undone when it is anything
@@ -184,7 +184,7 @@ var errSwapStuck = errors.New("replaced something that is not a PublishDir link 
 // is never replaced: an *Error wrapping fs.ErrExist. Where the system (or
 // the filesystem) has neither flag, rel is checked again just before a
 // plain rename. Any other error is the rename's.
-func (r *Root) swapLink(tmp, rel, stem string, wasLink bool) error {
+func (r *Root) swapLink(tmp, rel, stem, ver string, wasLink bool) error {
 	refuse := func() error { return newError("publish", rel, errNotManaged) }
 	if !wasLink {
 		err := r.renameNoReplace(tmp, rel)
@@ -202,6 +202,13 @@ func (r *Root) swapLink(tmp, rel, stem string, wasLink bool) error {
 		return r.root.Rename(tmp, rel)
 	}
 	err := r.renameExchange(tmp, rel)
+	if err != nil && !renameFlagsUnsupported(err) {
+		// An exchange that reports an error may have happened all the same
+		// (rename(2) BUGS): then name links to the new version.
+		if target, lerr := r.root.Readlink(rel); lerr == nil && target == ver {
+			err = nil
+		}
+	}
 	switch {
 	case err == nil:
 		// tmp now names what rel named.
