@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/writer"
 )
 
 // Child roles run in a re-executed test binary (see TestMain). Their settings
@@ -75,6 +77,18 @@ func runChild(role string) int {
 			fmt.Fprintln(os.Stderr, "update:", err)
 		}
 		return ExitCode(err)
+	case "move-stop-after-rename":
+		// Moves SW_SRC to SW_DST, prints "renamed" once the copy's rename
+		// is made and then waits to be killed.
+		obs := writer.Observe(func(ev writer.Event) {
+			if ev.Step == "rename" && ev.Err == nil {
+				fmt.Println("renamed")
+				time.Sleep(time.Hour)
+			}
+		})
+		err := c.Move(ctx, os.Getenv("SW_SRC"), os.Getenv("SW_DST"), obs)
+		fmt.Fprintln(os.Stderr, "move returned:", err)
+		return 1
 	case "tx-crash-after-rename", "tx-crash-before-intent":
 		// SW_FILES: the files (comma separated, each one's content
 		// "<name>=new"), tx/a, tx/b and tx/c by default; SW_KILL_AT: after

@@ -43,7 +43,7 @@ import (
 //     times, and is fsynced;
 //  3. the intent is updated with the sha256, and the temp is committed onto
 //     dst (PreCommit hook Op "move", rename, directory fsync);
-//  4. src is unlinked only if its fstat (size, mtime, inode) is unchanged
+//  4. src is unlinked only if its fstat (size, mtime, ctime, inode) is unchanged
 //     since the copy began; src's directory is fsynced; the intent removed.
 //     Move's descriptor on src, its last reference, is closed in the
 //     background (that close frees the file's blocks, which with online
@@ -52,9 +52,18 @@ import (
 //
 // A crash at any point leaves src intact or dst complete. Calling Move again
 // with the same src and dst finds the intent and completes or discards it:
-// when dst matches src by size and sha256 the earlier commit happened, and
-// src is unlinked (if unchanged since the intent was written); otherwise the
-// intent is discarded and the move starts over.
+// when dst matches src by size and sha256 the earlier commit happened: dst's
+// directory is fsynced (src stays, with its intent, while that is refused),
+// the PreCommit hook runs for the move the earlier call made, and src is
+// unlinked (if unchanged since the intent was written); otherwise the intent
+// is discarded and the move starts over. "Unchanged" is the same inode,
+// size, mtime and ctime: a file rewritten at its size with its mtime put back
+// (cp -p, rsync -t) still counts as changed, and is kept.
+//
+// The rename path checks, just before the rename by name, that src is still
+// the file it fsynced (and hashed for the hook); something put at src's name
+// since is not moved. A dst that is a hard link of src is refused (EINVAL).
+// A FIFO at src, or at the intent's name, is refused without blocking.
 //
 // Outcomes are those of WriteFile: nil; an error wrapping
 // ErrDurabilityUnconfirmed when dst is visible but its directory fsync was
@@ -91,6 +100,10 @@ func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) error 
 	if !sfi.Mode().IsRegular() {
 		return newError("move: source", absSrc, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(sfi.Mode()))))
 	}
+	if dfi, err := r.root.Lstat(rel); err == nil && os.SameFile(dfi, sfi) {
+		// rename(2) of two links to one file does nothing and succeeds.
+		return newError2("move", absSrc, rel, fmt.Errorf("source and destination are the same file (hard links); nothing moved: %w", syscall.EINVAL))
+	}
 	created, err := r.mkdirAll(ctx, dirOf(rel), 0o777, cfg)
 	if err != nil {
 		return err
@@ -119,7 +132,7 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 	// (the caller may not have fsynced src, and a rename would then make a
 	// name visible whose data a crash can still lose, after Move reported it
 	// committed) and, when a hook wants them, the sha256 and size.
-	sum, size, err := syncSource(absSrc, len(cfg.preCommit) > 0)
+	sum, size, sfi, err := syncSource(absSrc, len(cfg.preCommit) > 0)
 	if err != nil {
 		r.rollbackDirs(created, cfg)
 		return false, err
@@ -128,6 +141,13 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 	if err := cfg.runPreCommit(ctx, ch); err != nil {
 		r.rollbackDirs(created, cfg)
 		return false, err
+	}
+	// The rename is by name: src must still be the file fsynced and hashed
+	// above. A symlink, a FIFO or another file put at its name since (while
+	// the hook ran) would be moved into the root instead.
+	if cur, err := os.Lstat(absSrc); err != nil || !sameVersion(sfi, cur) {
+		r.rollbackDirs(created, cfg)
+		return false, newError("move: source", absSrc, fmt.Errorf("replaced or changed since it was checked; nothing moved: %w", errors.Join(err, syscall.EAGAIN)))
 	}
 	start := time.Now()
 	err = renameInto(r, absSrc, rel)
@@ -153,6 +173,10 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 		}
 	}
 	cfg.emit("rename", rel, start, ch.Size, nil)
+	if dfi, err := r.root.Lstat(rel); err == nil && !os.SameFile(dfi, sfi) {
+		// Swapped in at src between the check above and the rename.
+		return true, newError2("move: rename", absSrc, rel, fmt.Errorf("the file renamed is not the source checked (replaced at its name just before the rename): %w", syscall.EAGAIN))
+	}
 	if err := r.syncDirs(cfg, rel, created); err != nil {
 		return true, err
 	}
@@ -162,7 +186,9 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 // moveByCopy is the EXDEV fallback described at Move.
 func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []string, cfg *config) error {
 	cfg.emit("exdev-fallback", rel, time.Now(), 0, nil)
-	sf, err := os.OpenFile(absSrc, os.O_RDONLY|oNoFollow, 0)
+	// O_NONBLOCK: a FIFO put at src since its Lstat must not block the open
+	// (it is refused as not a regular file just below).
+	sf, err := os.OpenFile(absSrc, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	if err != nil {
 		r.rollbackDirs(created, cfg)
 		return newError("move: open source", absSrc, err)
@@ -293,9 +319,10 @@ func syncSourceDir(cfg *config, step, dir string) error {
 	return e
 }
 
-// sameVersion reports whether two fstats of one file show no change.
+// sameVersion reports whether two fstats of one file show no change: the
+// same file, size, mtime and ctime (changeTime).
 func sameVersion(a, b fs.FileInfo) bool {
-	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && changeTime(a) == changeTime(b)
 }
 
 // sameDir reports whether the OS directory dir is the directory fi describes.
@@ -306,35 +333,49 @@ func sameDir(dir string, fi fs.FileInfo) bool {
 
 // hashPath returns the sha256 and size of the file at the OS path p.
 func hashPath(p string) ([32]byte, int64, error) {
-	f, err := os.Open(p)
+	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	if err != nil {
 		return [32]byte{}, 0, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return [32]byte{}, 0, errors.Join(err, ErrNotRegular)
+	}
 	return copyHashing(io.Discard, f)
 }
 
 // syncSource fsyncs the data of the caller's file p (opened read-only, which
 // is enough for fsync(2) on Linux and the BSDs) and, when hash is set, returns
-// its sha256 and size read through the same descriptor. Errors are *Error
-// naming the step.
-func syncSource(p string, hash bool) ([32]byte, int64, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow, 0)
+// its sha256 and size read through the same descriptor, and its fstat (taken
+// after the fsync). A file that is not regular is refused (ErrNotRegular); a
+// FIFO does not block the open. Errors are *Error naming the step.
+func syncSource(p string, hash bool) ([32]byte, int64, fs.FileInfo, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	if err != nil {
-		return [32]byte{}, 0, newError("move: open source", p, err)
+		return [32]byte{}, 0, nil, newError("move: open source", p, err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return [32]byte{}, 0, nil, newError("move: fstat source", p, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return [32]byte{}, 0, nil, newError("move: source", p, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
+	}
 	var sum [32]byte
 	var size int64
 	if hash {
 		if sum, size, err = copyHashing(io.Discard, f); err != nil {
-			return [32]byte{}, 0, newError("move: read source", p, err)
+			return [32]byte{}, 0, nil, newError("move: read source", p, err)
 		}
 	}
 	if err := fsyncFile(f); err != nil {
-		return [32]byte{}, 0, newError("move: fsync source", p, err)
+		return [32]byte{}, 0, nil, newError("move: fsync source", p, err)
 	}
-	return sum, size, nil
+	if fi, err = f.Stat(); err != nil {
+		return [32]byte{}, 0, nil, newError("move: fstat source", p, err)
+	}
+	return sum, size, fi, nil
 }
 
 // hashRel returns the sha256 and size of the root-relative file rel.

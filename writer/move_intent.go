@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -26,13 +27,14 @@ type moveIntent struct {
 	Dev     uint64 `json:"dev"`
 	Ino     uint64 `json:"ino"`
 	SHA256  string `json:"sha256,omitempty"` // set once the copy is complete
+	CtimeNs int64  `json:"ctime_ns,omitempty"`
 }
 
 const moveIntentSuffix = ".sw-move.intent"
 
 func newMoveIntent(absSrc, root, rel string, fi fs.FileInfo) moveIntent {
 	dev, ino := fileID(fi)
-	return moveIntent{V: 1, Src: absSrc, Root: root, Dst: rel, Size: fi.Size(), MtimeNs: fi.ModTime().UnixNano(), Dev: dev, Ino: ino}
+	return moveIntent{V: 1, Src: absSrc, Root: root, Dst: rel, Size: fi.Size(), MtimeNs: fi.ModTime().UnixNano(), Dev: dev, Ino: ino, CtimeNs: changeTime(fi)}
 }
 
 // moveIntentPath is the intent's path beside src.
@@ -101,16 +103,16 @@ func removeMoveIntent(absSrc string) {
 // that the move is complete (nothing more to do).
 func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) (done bool, err error) {
 	p := moveIntentPath(absSrc)
-	data, err := os.ReadFile(p)
+	data, err := readMoveIntent(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errNotIntent) {
 		return false, newError("move: read intent", p, err)
 	}
 	start := time.Now()
 	var in moveIntent
-	if json.Unmarshal(data, &in) != nil || in.V != 1 || in.Src != absSrc || in.Root != r.dir || in.Dst != rel {
+	if err != nil || json.Unmarshal(data, &in) != nil || in.V != 1 || in.Src != absSrc || in.Root != r.dir || in.Dst != rel {
 		// Unreadable, or a move to another destination: moving src again
 		// can at worst leave a second copy, never lose it.
 		removeMoveIntent(absSrc)
@@ -135,7 +137,9 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 			return true, newError("move", absSrc, fmt.Errorf("source gone, but destination %s does not hold the copy of the interrupted move (the source was removed before the move committed; nothing moved): %w", quote.Name(rel), syscall.ENOENT))
 		}
 		cfg.emit("move-complete-intent", rel, start, dsize, nil)
-		return true, nil
+		// The hook sees the move the interrupted call made (the coordinator
+		// records it).
+		return true, cfg.runPreCommit(ctx, Change{Op: "move", Name: rel, SHA256: dsum, Size: dsize})
 	}
 	if err != nil {
 		return false, newError("move: stat source", absSrc, err)
@@ -146,6 +150,17 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 			dsum, dsize, derr := r.hashRel(rel)
 			if serr == nil && derr == nil && ssize == dsize && ssum == dsum && hex.EncodeToString(ssum[:]) == in.SHA256 {
 				cfg.emit("move-complete-intent", rel, start, ssize, nil)
+				// dst must be durable before src goes: the interrupted
+				// call may have stopped (or been refused) at its directory
+				// fsync. Until it is, src and the intent stay.
+				if err := r.syncDirs(cfg, rel, nil); err != nil {
+					return true, err
+				}
+				// The hook sees the move the interrupted call made (the
+				// coordinator records it), before src is removed.
+				if err := cfg.runPreCommit(ctx, Change{Op: "move", Name: rel, SHA256: dsum, Size: dsize}); err != nil {
+					return true, err
+				}
 				return true, finishMove(cfg, absSrc, sfi, nil)
 			}
 		}
@@ -158,8 +173,42 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 	return false, nil
 }
 
+// maxMoveIntent bounds the read of an intent (one line of JSON).
+const maxMoveIntent = 64 << 10
+
+// errNotIntent: what is at the intent's name is not a file an intent could be
+// (a FIFO, a symlink, a device, a file too large).
+var errNotIntent = errors.New("not a move intent")
+
+// readMoveIntent reads the intent at p without following a symlink or
+// blocking on a FIFO there, and no more than maxMoveIntent bytes: anything
+// else at its name is errNotIntent, and is discarded like a torn intent.
+func readMoveIntent(p string) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow|oNonblock, 0)
+	if isErrno(err, syscall.ELOOP) {
+		return nil, errNotIntent // a symlink
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxMoveIntent {
+		return nil, errNotIntent
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxMoveIntent+1))
+	if err == nil && len(data) > maxMoveIntent {
+		return nil, errNotIntent
+	}
+	return data, err
+}
+
 // sameAsIntent reports whether fi is still the source the intent describes.
 func sameAsIntent(fi fs.FileInfo, in moveIntent) bool {
 	dev, ino := fileID(fi)
-	return fi.Size() == in.Size && fi.ModTime().UnixNano() == in.MtimeNs && dev == in.Dev && ino == in.Ino
+	return fi.Size() == in.Size && fi.ModTime().UnixNano() == in.MtimeNs && dev == in.Dev && ino == in.Ino &&
+		(in.CtimeNs == 0 || changeTime(fi) == in.CtimeNs)
 }

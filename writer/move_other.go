@@ -17,6 +17,9 @@ func renameAt(absSrc string, _ *os.File, _, rootDir, rel string) error {
 // fileID is not available here: intents compare size and mtime only.
 func fileID(fs.FileInfo) (dev, ino uint64) { return 0, 0 }
 
+// changeTime is not known here.
+func changeTime(fs.FileInfo) int64 { return 0 }
+
 // sameDevice cannot be told here; the rename is tried and EXDEV handled.
 func sameDevice(a, b fs.FileInfo) bool { return true }
 

@@ -33,6 +33,16 @@ func renameAt(absSrc string, dir *os.File, base, _, _ string) error {
 }
 
 // fileID returns fi's device and inode numbers.
+// changeTime returns fi's ctime in nanoseconds: unlike the mtime, no one can
+// set it back, so a file rewritten with its size kept and its mtime restored
+// (cp -p, rsync -t, tar x) still shows a change.
+func changeTime(fi fs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return statCtime(st)
+	}
+	return 0
+}
+
 func fileID(fi fs.FileInfo) (dev, ino uint64) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return uint64(st.Dev), uint64(st.Ino)
