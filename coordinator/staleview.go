@@ -15,12 +15,17 @@ var coherentFS = map[string]bool{
 
 // staleWindowFor derives the stale-view window from a filesystem type and its
 // mount options: twice the longest attribute or lookup cache time they allow.
-// NFS defaults (acregmax=60, acdirmax=60) apply when the options do not say;
-// FUSE filesystems do not show their daemon's cache options, so they are
-// unknown (DefaultUnknownStaleWindow).
+// On NFS each of acregmin, acregmax, acdirmin and acdirmax keeps its default
+// (3, 60, 30, 60 s) unless the options set it (actimeo sets all four, noac
+// none): Linux lists only the values that differ from the defaults. FUSE
+// filesystems do not show their daemon's cache options, so they are unknown
+// (DefaultUnknownStaleWindow).
 func staleWindowFor(fstype string, options []string) time.Duration {
 	if coherentFS[fstype] {
 		return 0
+	}
+	if strings.HasPrefix(fstype, "nfs") {
+		return nfsStaleWindow(options)
 	}
 	var longest time.Duration
 	known := false
@@ -35,24 +40,58 @@ func staleWindowFor(fstype string, options []string) time.Duration {
 		switch k {
 		case "actimeo", "acregmax", "acdirmax", "acregmin", "acdirmin",
 			"attr_timeout", "entry_timeout", "negative_timeout", "dcache_timeout", "cache_timeout":
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f < 0 {
-				continue
-			}
-			known = true
-			if d := time.Duration(f * float64(time.Second)); d > longest {
-				longest = d
+			if d, ok := optSeconds(v); ok {
+				known = true
+				longest = max(longest, d)
 			}
 		}
-	}
-	if strings.HasPrefix(fstype, "nfs") {
-		if !known {
-			return 2 * 60 * time.Second
-		}
-		return 2 * longest
 	}
 	if !known {
 		return DefaultUnknownStaleWindow
 	}
 	return 2 * longest
+}
+
+// nfsStaleWindow is staleWindowFor for an NFS mount's options.
+func nfsStaleWindow(options []string) time.Duration {
+	times := map[string]time.Duration{
+		"acregmin": 3 * time.Second, "acregmax": 60 * time.Second,
+		"acdirmin": 30 * time.Second, "acdirmax": 60 * time.Second,
+	}
+	for _, o := range options {
+		k, v, ok := strings.Cut(o, "=")
+		switch {
+		case !ok && k == "noac":
+			for t := range times {
+				times[t] = 0
+			}
+		case !ok:
+		case k == "actimeo":
+			if d, ok := optSeconds(v); ok {
+				for t := range times {
+					times[t] = d
+				}
+			}
+		default:
+			if _, listed := times[k]; listed {
+				if d, ok := optSeconds(v); ok {
+					times[k] = d
+				}
+			}
+		}
+	}
+	var longest time.Duration
+	for _, d := range times {
+		longest = max(longest, d)
+	}
+	return 2 * longest
+}
+
+// optSeconds parses a mount option's value in seconds.
+func optSeconds(v string) (time.Duration, bool) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		return 0, false
+	}
+	return time.Duration(f * float64(time.Second)), true
 }

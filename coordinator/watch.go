@@ -94,6 +94,11 @@ func WatchAfter(token uint64) WatchOption {
 // wrapping ErrTooLarge and syscall.EFBIG. A file read larger than the limit
 // while the version awaited is within it (a stale view, a log's
 // unacknowledged tail) is re-read, as any file that does not match yet.
+//
+// The one exception to "never old content": with WatchInitial, a file that
+// still matches no recorded version after the stale-view window (edited
+// outside sharedwrite) is delivered as the initial version (token 0), with a
+// warning, as ReadFile adopts it; not under Strict.
 func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx context.Context, ch Change) error, opts ...WatchOption) error {
 	cfg := watchConfig{interval: DefaultWatchInterval}
 	for _, o := range opts {
@@ -343,6 +348,17 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 		return false, false, nil
 	}
 	w.stillStale(ctx, target.Token)
+	if w.cfg.initial && !w.delivered && !w.c.cfg.strict && ct.Exists && time.Since(w.waitingSince) > w.c.staleWindow {
+		// The initial delivery, still not matching the committed version
+		// after the stale-view window: the file was edited outside
+		// sharedwrite. It is adopted as the fresh reads adopt it (unless
+		// Strict), so that a replica starting to watch gets its content;
+		// versions committed later are awaited as always.
+		w.c.log.WarnContext(ctx, "file matches no recorded version after the stale-view window: edited outside sharedwrite; adopting it",
+			"key", quote.Value(w.key), "window", w.c.staleWindow, "size", ct.Size)
+		w.last = target
+		return true, false, w.deliver(ctx, locking.Version{SHA256: ct.SHA256, Size: ct.Size, Length: ct.Size}, ct, true)
+	}
 	return false, true, nil
 }
 
