@@ -57,8 +57,9 @@ type Appender struct {
 	cancel context.CancelFunc
 
 	// Owned by the flushing goroutine.
-	file *logFile
-	post sync.WaitGroup
+	file        *logFile
+	post        sync.WaitGroup
+	unrotatable bool // the name is too long to rotate (warned once)
 }
 
 type appendReq struct {
@@ -99,7 +100,13 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 // withdrawn, and the next holder of the key may commit it. When ctx ends while
 // the record still waits for a batch, it is withdrawn and ctx's error
 // returned; once its batch has started, Append waits for the batch's outcome.
+// With the context of a Lock on the log's own key it is refused at once
+// (EDEADLK): the Appender commits under its own lease, which would wait for
+// that Lock.
 func (a *Appender) Append(ctx context.Context, record []byte) error {
+	if err := a.heldByLock(ctx); err != nil {
+		return err
+	}
 	r, err := a.enqueue(record)
 	if err != nil {
 		return err
@@ -113,6 +120,23 @@ func (a *Appender) Append(ctx context.Context, record []byte) error {
 		}
 		return <-r.res
 	}
+}
+
+// heldByLock refuses an Append made with the context of a Lock on the log's
+// own key: the Appender commits from its own goroutine, under its own lease,
+// and would wait for that Lock to end (until BatchTimeout).
+func (a *Appender) heldByLock(ctx context.Context) error {
+	if ctx.Value(inLock{a.c}) == nil {
+		return nil
+	}
+	key, err := a.c.resolve(a.name)
+	if err != nil {
+		return nil // the batch reports it
+	}
+	if _, ok := ctx.Value(heldKey{a.c, key}).(*held); ok {
+		return wrap("append", key, fmt.Errorf("the log is held by the enclosing Lock, and an Appender commits from its own goroutine, under its own lease: it would wait for that Lock to end (append outside the Lock): %w", syscall.EDEADLK))
+	}
+	return nil
 }
 
 // AppendAsync queues record and returns a channel that receives its outcome

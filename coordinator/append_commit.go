@@ -23,6 +23,14 @@ func (a *Appender) commit(ctx context.Context, data []byte) error {
 			return nil, err
 		}
 		if a.cfg.rotateAt > 0 && st.Length >= a.cfg.rotateAt {
+			if err := checkRotatable(h.key); err != nil {
+				// Appends go on; the log grows past RotateAtSize.
+				if !a.unrotatable {
+					a.unrotatable = true
+					a.c.log.WarnContext(ctx, "not rotating at the size limit", "key", quote.Value(h.key), "err", err)
+				}
+				return a.c.appendHeld(ctx, h, &a.file, st, data, a.cfg.perm)
+			}
 			r, v, err := a.c.rotateHeld(ctx, h, o, st)
 			if err != nil {
 				return nil, err
@@ -77,12 +85,16 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 		return nil, wrap("append check", h.key, fmt.Errorf("%w: rotation generation %d on the volume; this holder expected %d",
 			locking.ErrFenced, rec.Committed.Generation, st.Generation))
 	}
+	f, at, err := c.liveLog(ctx, h.key, lf, st, perm)
+	if err != nil {
+		return nil, err
+	}
 	// Drop an unacknowledged tail. Always, not only when fstat shows one: a
 	// network filesystem's cached size can be stale.
-	if err := f.Truncate(st.Length); err != nil {
+	if err := f.Truncate(at); err != nil {
 		return nil, wrap("truncate", h.key, err)
 	}
-	if _, err := f.WriteAt(data, st.Length); err != nil {
+	if _, err := f.WriteAt(data, at); err != nil {
 		return nil, wrap("pwrite", h.key, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -91,7 +103,7 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	if err := context.Cause(ctx); err != nil {
 		return nil, wrap("append", h.key, err)
 	}
-	v := c.newVersion(h, [32]byte{}, st.Length+int64(len(data)))
+	v := c.newVersion(h, [32]byte{}, at+int64(len(data)))
 	v.Generation = st.Generation
 	if err := c.prepare(ctx, h, &v); err != nil {
 		// The pending version may be in the record (its fsync failed): set
@@ -104,7 +116,7 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 		withdrawn, err := c.undoPrepare(ctx, h, v, wrap("commit", h.key, err))
 		if withdrawn {
 			if _, cerr := c.checkCommit(ctx, h); cerr == nil {
-				cerr = cutLog(f, h.key, st.Length)
+				cerr = cutLog(f, h.key, at)
 				if cerr != nil {
 					c.log.WarnContext(ctx, "failed batch withdrawn; its bytes stay past the committed length until the next batch truncates them", "key", quote.Value(h.key), "err", cerr)
 				}
@@ -113,6 +125,59 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 		return nil, err
 	}
 	return &v, nil
+}
+
+// liveLog returns the live file to append to and the offset to write at:
+// the committed length st.Length. On a filesystem whose caches are coherent
+// (stale-view window 0) it first checks that the name still leads to the
+// file open and that the file holds at least that length: a log truncated,
+// removed or replaced outside sharedwrite (by a program, by hand, by another
+// rotation tool) would otherwise get zero bytes up to the committed length,
+// or records acknowledged into an unlinked file. Such a log is adopted as it
+// is, with a warning: opened anew by name (created when missing) and
+// appended to at its end. Under Strict it is an error wrapping ErrStaleView
+// instead.
+func (c *Coordinator) liveLog(ctx context.Context, key string, lf **logFile, st locking.Version, perm fs.FileMode) (*os.File, int64, error) {
+	f := (*lf).f
+	if c.staleWindow > 0 {
+		// A network or FUSE filesystem: the size and inode this host sees
+		// may lag behind another host's appends (the record does not), and
+		// acting on them would overwrite that host's records. The record's
+		// length is trusted there, as before.
+		return f, st.Length, nil
+	}
+	for {
+		ofi, err := f.Stat()
+		if err != nil {
+			return nil, 0, wrap("fstat", key, err)
+		}
+		nfi, nerr := c.root.OS().Lstat(key)
+		if nerr != nil && !errors.Is(nerr, fs.ErrNotExist) {
+			return nil, 0, wrap("stat", key, nerr)
+		}
+		named := nerr == nil && os.SameFile(ofi, nfi)
+		if named && ofi.Size() >= st.Length {
+			return f, st.Length, nil
+		}
+		what := fmt.Sprintf("the log holds %d bytes, fewer than its committed length %d", ofi.Size(), st.Length)
+		if !named {
+			what = "the log's name no longer leads to the file this appender has open (removed or replaced)"
+		}
+		if c.cfg.strict {
+			return nil, 0, wrap("append check", key, fmt.Errorf("%w: %s: changed outside sharedwrite", writer.ErrStaleView, what))
+		}
+		(*lf).close()
+		*lf = nil
+		if f, err = c.openLog(ctx, key, lf, st.Generation, perm); err != nil {
+			return nil, 0, err
+		}
+		if ofi, err = f.Stat(); err != nil {
+			return nil, 0, wrap("fstat", key, err)
+		}
+		c.log.WarnContext(ctx, "log changed outside sharedwrite; appending at its end", "key", quote.Value(key),
+			"reason", what, "committed_length", st.Length, "size", ofi.Size())
+		return f, ofi.Size(), nil
+	}
 }
 
 // cutLog truncates the live file f of key back to the committed length n and

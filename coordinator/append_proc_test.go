@@ -33,7 +33,8 @@ func init() {
 // writer prefix), SW_N (records per goroutine), SW_G (goroutines), SW_PACE
 // (pause between one goroutine's records), SW_TTL (lease TTL), SW_ACK (acknowledged records are
 // written there, one write(2) each, right after Append returns: the kernel
-// keeps them across a SIGKILL), SW_ROTATIONS and SW_EVERY (rotate role).
+// keeps them across a SIGKILL), SW_ROTATIONS and SW_EVERY (rotate role),
+// SW_GZIP and SW_STOP (rotate-loop role).
 func runAppendChild(role string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -114,6 +115,23 @@ func runAppendChild(role string) int {
 			fmt.Println(r.Name)
 		}
 		return 0
+	case "rotate-loop":
+		// Rotates app.log over and over (SW_PACE apart, with Gzip when
+		// SW_GZIP=1) until killed or the file SW_STOP exists.
+		var lo []LogOption
+		if os.Getenv("SW_GZIP") == "1" {
+			lo = append(lo, Gzip())
+		}
+		for {
+			if _, err := os.Stat(os.Getenv("SW_STOP")); err == nil {
+				return 0
+			}
+			if _, err := c.Rotate(ctx, "app.log", lo...); err != nil {
+				fmt.Fprintln(os.Stderr, "rotate:", err)
+				return ExitCode(err)
+			}
+			time.Sleep(pace)
+		}
 	}
 	fmt.Fprintln(os.Stderr, "unknown append child role", role)
 	return 1

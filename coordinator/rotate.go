@@ -8,7 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -42,6 +44,22 @@ const rotatedTimeFormat = "20060102T150405.000000000Z"
 // that a dead rotator's rotation can be completed.
 func rotatedName(key string, t time.Time, token uint64) string {
 	return key + "." + t.UTC().Format(rotatedTimeFormat) + "." + strconv.FormatUint(token, 10)
+}
+
+// maxRotatedSuffix is the most a rotation adds to a log's base name: the
+// copytruncate marker's "." and ".sw-ct" around NAME.<time>.<token> with a
+// token of 20 digits (".gz" adds less).
+const maxRotatedSuffix = 1 + 1 + len(rotatedTimeFormat) + 1 + 20 + len(".sw-ct")
+
+// checkRotatable refuses a log whose base name leaves no room, within 255
+// bytes (NAME_MAX), for the names a rotation makes: refused before anything
+// is done, where the link (or the marker, or the .gz) would fail midway.
+func checkRotatable(key string) error {
+	if n := len(path.Base(key)); n+maxRotatedSuffix > 255 {
+		return wrap("rotate", key, fmt.Errorf("%w: the log's name is %d bytes; a rotated name adds up to %d (255 at most): rotate a log named %d bytes or less: %w",
+			writer.ErrInvalidName, n, maxRotatedSuffix, 255-maxRotatedSuffix, syscall.ENAMETOOLONG))
+	}
+	return nil
 }
 
 // Rotate rotates the log name under its lease: it creates the new, empty live
@@ -84,6 +102,9 @@ func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption
 	defer done()
 	var rot *rotation
 	err = c.run(ctx, "rotate", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
+		if err := checkRotatable(h.key); err != nil {
+			return nil, err
+		}
 		st, err := c.logState(ctx, h)
 		if err != nil {
 			return nil, err
@@ -109,11 +130,25 @@ func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption
 // rotateHeld rotates the held key by link + rename; st is its committed state.
 func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking.Version) (*rotation, *locking.Version, error) {
 	fi, err := c.root.OS().Lstat(h.key)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && st.Length == 0) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, wrap("stat", h.key, err)
+	}
+	// The length to keep: an appended log's committed length (what lies past
+	// it is an unacknowledged tail); otherwise the file as it is (a log a
+	// program writes itself, also after an earlier rotation, whose version
+	// says length 0).
+	keep, appended := appendedLength(h.rec.Committed)
+	if !appended || (c.staleWindow == 0 && fi.Size() < keep) {
+		// (Shorter than committed where the size seen is the size: cut
+		// outside sharedwrite, and never extended. On a network filesystem
+		// the size seen may lag: the record's length is trusted there.)
+		keep, appended = fi.Size(), false
+	}
+	if keep == 0 {
+		return nil, nil, nil
 	}
 	// An unacknowledged tail must not reach the rotated file. The truncate
 	// cuts what lies past the committed length, so it runs only after the
@@ -127,8 +162,12 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 		return nil, nil, wrap("rotate check", h.key, fmt.Errorf("%w: rotation generation %d on the volume; this holder expected %d",
 			locking.ErrFenced, rec.Committed.Generation, st.Generation))
 	}
-	if err := c.truncateLive(h.key, st.Length); err != nil {
-		return nil, nil, err
+	if appended {
+		// Always, not only when the stat shows a tail: a network
+		// filesystem's cached size can be stale.
+		if err := c.truncateLive(h.key, keep); err != nil {
+			return nil, nil, err
+		}
 	}
 	v := c.newVersion(h, [32]byte{}, 0)
 	v.Generation = st.Generation + 1

@@ -171,8 +171,10 @@ type LeaseInfo struct {
 // another's function (in Update's or UpdateContext's, say) must be made with
 // the context that function was given (UpdateContext gives one): made with
 // fn's, it would wait for the turn of the operation it runs in, a deadlock,
-// so it fails with ErrNotObtained after the lease TTL. It returns fn's error as is, or an error wrapping
-// ErrLeaseLost when the lease was lost while fn ran.
+// so it fails with ErrNotObtained after the lease TTL. An Appender's Append
+// on the same key is refused (EDEADLK): it commits under its own lease. It
+// returns fn's error as is, or an error wrapping ErrLeaseLost when the lease
+// was lost while fn ran.
 func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context.Context, info LeaseInfo) error) error {
 	var fnErr error
 	err := c.run(ctx, "lock", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
