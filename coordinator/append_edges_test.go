@@ -205,17 +205,7 @@ func TestAppendFramedOddRecords(t *testing.T) {
 		want = append(want, r...)
 	}
 	a.Close()
-	data, err := os.ReadFile(filepath.Join(root, "wal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	frames, err := ReadFrames(data)
-	if err != nil {
-		t.Fatalf("ReadFrames: %v", err)
-	}
-	if got := bytes.Join(frames, nil); !bytes.Equal(got, want) {
-		t.Errorf("payloads %q; want %q", got, want)
-	}
+	data, frames := checkFrames(t, filepath.Join(root, "wal"), want)
 	for _, f := range frames {
 		if len(f) > 16 && len(f) != 100 {
 			t.Errorf("frame of %d bytes: larger than MaxBatchBytes(16) and not the single large record", len(f))

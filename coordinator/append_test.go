@@ -255,17 +255,7 @@ func TestAppendFramed(t *testing.T) {
 		}
 	}
 	a.Close()
-	data, err := os.ReadFile(filepath.Join(root, "wal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	frames, err := ReadFrames(data)
-	if err != nil {
-		t.Fatalf("ReadFrames: %v", err)
-	}
-	if got := bytes.Join(frames, nil); !bytes.Equal(got, want) {
-		t.Errorf("payloads %q; want %q", got, want)
-	}
+	data, _ := checkFrames(t, filepath.Join(root, "wal"), want)
 	data[len(data)-2] ^= 1
 	if _, err := ReadFrames(data); !errors.Is(err, ErrBadFrame) {
 		t.Errorf("ReadFrames of a flipped bit: got %v; want ErrBadFrame", err)
@@ -425,4 +415,22 @@ func TestFramedBatchLimit(t *testing.T) {
 	if got := newLogConfig([]LogOption{MaxBatchBytes(math.MaxInt)}).maxBytes; got != math.MaxInt {
 		t.Errorf("unframed MaxBatchBytes(MaxInt): limit %d; want it as given", got)
 	}
+}
+
+// checkFrames reads the framed log p and checks that its frames' payloads,
+// joined, are want; it returns the file's bytes and the frames.
+func checkFrames(t *testing.T, p string, want []byte) ([]byte, [][]byte) {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := ReadFrames(data)
+	if err != nil {
+		t.Fatalf("ReadFrames: %v", err)
+	}
+	if got := bytes.Join(frames, nil); !bytes.Equal(got, want) {
+		t.Errorf("payloads %q; want %q", got, want)
+	}
+	return data, frames
 }

@@ -116,15 +116,7 @@ func TestMoveSourceRewrittenSameSizeMtimeRestored(t *testing.T) {
 // check and the rename is moved into the root as is: a symlink pointing
 // outside the root lands at dst, and the Change carried another file's hash.
 func TestMoveRenameSourceSwappedForSymlink(t *testing.T) {
-	base := t.TempDir()
-	rootDir, spool := mkdirs(t, base, "root"), mkdirs(t, base, "spool")
-	r, err := Open(rootDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	src := filepath.Join(spool, "in")
-	mustWrite(t, src, "payload", 0o644)
+	r, base, rootDir, src := spoolRig(t)
 	outside := filepath.Join(base, "secret")
 	mustWrite(t, outside, "secret", 0o600)
 	swap := PreCommit(func(context.Context, Change) error {
@@ -134,11 +126,14 @@ func TestMoveRenameSourceSwappedForSymlink(t *testing.T) {
 		}
 		return os.Rename(tmp, src)
 	})
-	err = r.Move(context.Background(), src, "dst", swap)
+	err := r.Move(context.Background(), src, "dst", swap)
 	fi, lerr := os.Lstat(filepath.Join(rootDir, "dst"))
 	if lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		target, _ := os.Readlink(filepath.Join(rootDir, "dst"))
 		t.Fatalf("Move = %v; dst inside the root is now a symlink to %s (outside the root); want the move refused and nothing committed", err, target)
+	}
+	if err == nil || !errors.Is(lerr, fs.ErrNotExist) {
+		t.Fatalf("Move = %v, dst: %v; want the move refused and no dst", err, lerr)
 	}
 }
 
@@ -146,19 +141,11 @@ func TestMoveRenameSourceSwappedForSymlink(t *testing.T) {
 // inode does nothing and succeeds. Move must not report nil with src still
 // there (mv refuses: "are the same file").
 func TestMoveOntoHardLinkOfSource(t *testing.T) {
-	base := t.TempDir()
-	rootDir, spool := mkdirs(t, base, "root"), mkdirs(t, base, "spool")
-	r, err := Open(rootDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	src := filepath.Join(spool, "in")
-	mustWrite(t, src, "payload", 0o644)
+	r, _, rootDir, src := spoolRig(t)
 	if err := os.Link(src, filepath.Join(rootDir, "dst")); err != nil {
 		t.Fatal(err)
 	}
-	err = r.Move(context.Background(), src, "dst")
+	err := r.Move(context.Background(), src, "dst")
 	_, serr := os.Lstat(src)
 	if err == nil && serr == nil {
 		t.Fatalf("Move = nil, but the source %s still exists (dst was a hard link of it); want an error or the source gone", src)
@@ -314,4 +301,20 @@ func TestMoveNonRegularSources(t *testing.T) {
 			t.Errorf("symlink target = %q", got)
 		}
 	}
+}
+
+// spoolRig is a root (base/root) and, on the same filesystem, a source file
+// base/spool/in holding "payload".
+func spoolRig(t *testing.T) (r *Root, base, rootDir, src string) {
+	t.Helper()
+	base = t.TempDir()
+	rootDir, spool := mkdirs(t, base, "root"), mkdirs(t, base, "spool")
+	r, err := Open(rootDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	src = filepath.Join(spool, "in")
+	mustWrite(t, src, "payload", 0o644)
+	return r, base, rootDir, src
 }
