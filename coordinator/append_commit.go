@@ -66,7 +66,10 @@ func (a *Appender) commit(ctx context.Context, data []byte) error {
 // a tail that the next append truncates; one that dies after it leaves a
 // pending version the next holder promotes (its data is on disk).
 func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st locking.Version, data []byte, perm fs.FileMode) (*locking.Version, error) {
-	f, err := c.openLog(ctx, h.key, lf, st.Generation, perm)
+	if _, err := c.openLog(ctx, h.key, lf, st.Generation, perm); err != nil {
+		return nil, err
+	}
+	f, at, err := c.liveLog(ctx, h.key, lf, st, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -84,10 +87,6 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	if rec.Committed.Generation != st.Generation {
 		return nil, wrap("append check", h.key, fmt.Errorf("%w: rotation generation %d on the volume; this holder expected %d",
 			locking.ErrFenced, rec.Committed.Generation, st.Generation))
-	}
-	f, at, err := c.liveLog(ctx, h.key, lf, st, perm)
-	if err != nil {
-		return nil, err
 	}
 	// Drop an unacknowledged tail. Always, not only when fstat shows one: a
 	// network filesystem's cached size can be stale.
