@@ -109,19 +109,30 @@ func (r *Root) commitTemp(ctx context.Context, cfg *config, t *tempFile, ch Chan
 }
 
 // renameHappened decides, after a rename/link of t reported an error, whether
-// it took effect: for a rename the temp's name is gone; for a link the target
-// is the temp's inode.
+// it took effect: for a rename the temp's name is gone and the target is the
+// temp (its inode, or where inodes are not stable, as on sshfs, its size and
+// sha256: a temp removed by someone else before the rename leaves the old
+// target, which is not committed); for a link the target is the temp's inode.
 func (r *Root) renameHappened(t *tempFile, link bool) bool {
-	if link {
-		fi, err := r.root.Lstat(t.Target)
-		return err == nil && t.info != nil && os.SameFile(fi, t.info)
-	}
-	_, err := r.root.Lstat(t.Name)
-	if !errors.Is(err, fs.ErrNotExist) {
+	fi, err := r.root.Lstat(t.Target)
+	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	fi, err := r.root.Lstat(t.Target)
-	return err == nil && fi.Mode().IsRegular()
+	if t.info != nil && os.SameFile(fi, t.info) {
+		return true
+	}
+	if link {
+		return false
+	}
+	if _, err := r.root.Lstat(t.Name); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	sum, size := t.sum()
+	if fi.Size() != size {
+		return false
+	}
+	hsum, hsize, err := r.hashRel(t.Target)
+	return err == nil && hsize == size && hsum == sum
 }
 
 // linkNoReplace publishes temp as target without ever replacing an existing

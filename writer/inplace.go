@@ -178,6 +178,16 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 		_ = r.root.Remove(backupRel)
 		return false, newError("in-place lock backup", backupRel, err)
 	}
+	// Between the create and the flock a Sweep may have taken the backup
+	// for an orphan and removed it: the rewrite would then have none.
+	if named, nerr := r.tempStillNamed(bak, backupRel); !named {
+		lk.unlock()
+		_ = bak.Close()
+		if nerr == nil {
+			nerr = errors.New("removed as soon as created (by a concurrent sweep?); nothing changed, try again")
+		}
+		return false, newError("in-place backup", backupRel, nerr)
+	}
 	defer lk.unlock()
 	defer bak.Close()
 	// undo removes the backup this call created, and the marker only once

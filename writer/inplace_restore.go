@@ -46,35 +46,83 @@ func (r *Root) settleInPlace(ctx context.Context, rel string, cfg *config) (inPl
 // markerRel and backupRel. rel is the target, or "" to take it from the
 // marker (Sweep finds markers, not targets).
 func (r *Root) settleMarker(ctx context.Context, markerRel, backupRel, rel string, cfg *config) (inPlaceOutcome, error) {
-	if _, err := r.root.Lstat(markerRel); errors.Is(err, fs.ErrNotExist) {
-		return inPlaceNone, nil
-	}
-	// Wait for a live rewrite: it holds LOCK_EX on the backup.
-	bak, err := r.root.OpenFile(backupRel, os.O_RDWR|oNoFollow, 0)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		bak = nil
-	case err != nil:
-		return inPlaceNone, newError("in-place restore open backup", backupRel, err)
-	default:
-		defer bak.Close()
+	for {
+		if _, err := r.root.Lstat(markerRel); errors.Is(err, fs.ErrNotExist) {
+			return inPlaceNone, nil
+		}
+		// Wait for a live rewrite: it holds LOCK_EX on the backup.
+		bak, err := r.root.OpenFile(backupRel, os.O_RDWR|oNoFollow|oNonblock, 0)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return r.settleLocked(ctx, markerRel, backupRel, rel, cfg)
+		case err != nil:
+			return inPlaceNone, newError("in-place restore open backup", backupRel, err)
+		}
 		lk, err := lockFileWait(ctx, bak)
 		if err != nil {
+			bak.Close()
 			return inPlaceNone, newError("in-place restore lock backup", backupRel, err)
 		}
-		defer lk.unlock()
+		// The rewrite waited for may have finished and removed its backup,
+		// and a next one made its own marker and backup since: the lock on
+		// the removed file is no lock on the live rewrite. Start again.
+		if named, err := r.tempStillNamed(bak, backupRel); !named {
+			lk.unlock()
+			bak.Close()
+			if err != nil {
+				return inPlaceNone, newError("in-place restore stat backup", backupRel, err)
+			}
+			continue
+		}
+		out, err := r.settleLocked(ctx, markerRel, backupRel, rel, cfg)
+		lk.unlock()
+		bak.Close()
+		return out, err
 	}
-	return r.settleLocked(ctx, markerRel, backupRel, rel, cfg)
+}
+
+// maxMarker bounds the read of an in-place marker (a few hundred bytes of
+// JSON).
+const maxMarker = 64 << 10
+
+// errNotMarker: what is at a marker's name is not a file a marker could be
+// (a FIFO, a symlink, a device, a file too large).
+var errNotMarker = errors.New("not an in-place marker")
+
+// readMarker reads the marker markerRel without following a symlink or
+// blocking on a FIFO there, and no more than maxMarker bytes; anything else
+// at its name is errNotMarker.
+func (r *Root) readMarker(markerRel string) ([]byte, error) {
+	f, err := r.root.OpenFile(markerRel, os.O_RDONLY|oNoFollow|oNonblock, 0)
+	if isErrno(err, syscall.ELOOP) {
+		return nil, errNotMarker
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxMarker {
+		return nil, errNotMarker
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxMarker+1))
+	if err == nil && len(data) > maxMarker {
+		return nil, errNotMarker
+	}
+	return data, err
 }
 
 // settleLocked does the work of settleMarker; the caller holds the backup's
 // flock (or there is no backup).
 func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel string, cfg *config) (inPlaceOutcome, error) {
-	data, err := r.root.ReadFile(markerRel)
+	data, err := r.readMarker(markerRel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return inPlaceNone, nil // the rewrite we waited for finished
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errNotMarker) {
 		return inPlaceNone, newError("in-place restore read marker", markerRel, err)
 	}
 	remove := func(out inPlaceOutcome) (inPlaceOutcome, error) {
@@ -86,6 +134,10 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		}
 		_ = r.root.Remove(backupRel)
 		return out, nil
+	}
+	if err != nil {
+		// Not a file a marker could be (planted): removed, never acted on.
+		return remove(inPlaceDiscarded)
 	}
 	in, err := decodeInPlaceIntent(data)
 	if err != nil {
@@ -142,11 +194,18 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		}
 	}
 	start := time.Now()
-	bak, err := r.root.OpenFile(backupRel, os.O_RDONLY|oNoFollow, 0)
+	bak, err := r.root.OpenFile(backupRel, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	if err != nil {
 		return inPlaceNone, newError("in-place restore open backup", backupRel, err)
 	}
 	defer bak.Close()
+	if bfi, err := bak.Stat(); err != nil {
+		return inPlaceNone, newError("in-place restore fstat backup", backupRel, err)
+	} else if !bfi.Mode().IsRegular() || bfi.Size() != in.OldSize {
+		// Refused by its size before a byte is read (a planted backup may
+		// be huge).
+		return inPlaceNone, newError("in-place restore", backupRel, fmt.Errorf("backup does not match its marker (%d bytes; want %d): %w", bfi.Size(), in.OldSize, syscall.EIO))
+	}
 	bSum, bSize, err := copyHashing(io.Discard, io.NewSectionReader(bak, 0, 1<<62))
 	if err != nil {
 		return inPlaceNone, newError("in-place restore read backup", backupRel, err)
@@ -203,8 +262,8 @@ func (r *Root) exists(rel string) bool {
 // MaxReadSize does (0: none).
 func (r *Root) inPlaceView(rel string, limit int64) (c Content, ok bool, err error) {
 	markerRel, backupRel := inPlaceNames(rel)
-	data, err := r.root.ReadFile(markerRel)
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := r.readMarker(markerRel)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotMarker) {
 		return Content{}, false, nil
 	}
 	if err != nil {

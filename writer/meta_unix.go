@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // setOwnerMode gives the temp old's owner and group where permitted, then mode
@@ -60,9 +58,8 @@ func setTimesFd(t *tempFile, atime, mtime time.Time) error {
 	if err != nil {
 		return newError("set times", t.Name, err)
 	}
-	tv := []unix.Timeval{unix.NsecToTimeval(atime.UnixNano()), unix.NsecToTimeval(mtime.UnixNano())}
 	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = unix.Futimes(int(fd), tv) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { ferr = setFdTimes(int(fd), atime.UnixNano(), mtime.UnixNano()) }); err != nil {
 		return newError("set times", t.Name, err)
 	}
 	if ferr != nil {
