@@ -273,6 +273,16 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 		path = le.key
 	}
 	if committed == nil && (le.adopted || lostErr != nil) {
+		if lostErr != nil && !le.adopted {
+			// Lost because the validity ran out (Redis unreachable, or
+			// paused) does not mean another lease holds the key: Redis may
+			// still hold ours until its TTL. Compare-and-delete it, waiting
+			// at most lostReleaseWait: Redis may still be unreachable, and
+			// the key expires by itself.
+			rctx, cancel := context.WithTimeout(ctx, lostReleaseWait)
+			_, _ = runRelease(rctx, le.l, le.keys, le.id, false, 0, nil)
+			cancel()
+		}
 		return lostErr
 	}
 	var c *releasedVersion
@@ -305,6 +315,10 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 	}
 	return nil
 }
+
+// lostReleaseWait bounds the compare-and-delete a lost lease's Release
+// still sends.
+const lostReleaseWait = 500 * time.Millisecond
 
 func (le *redisLease) Abandon() {
 	le.end()

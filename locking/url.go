@@ -109,10 +109,14 @@ func parseRedisURL(rawURL string) (*RedisConfig, error) {
 	// userinfo: everything before the last '@' of the authority.
 	authority, path, _ := strings.Cut(rest, "/")
 	if base == "unix" {
+		// unix://[user:password@]/absolute/path: the path starts with "/",
+		// and may itself hold '@' (/run/redis@main/redis.sock). User
+		// information, when there is any, ends at the first "@/".
 		authority, path = "", rest
-		if i := strings.LastIndex(rest, "@"); i >= 0 {
-			authority, path = rest[:i+1], rest[i+1:]
-			authority = strings.TrimSuffix(authority, "@")
+		if !strings.HasPrefix(rest, "/") {
+			if i := strings.Index(rest, "@/"); i >= 0 {
+				authority, path = rest[:i], rest[i+1:]
+			}
 		}
 	}
 	var user *url.Userinfo

@@ -35,6 +35,12 @@ type wakeHub struct {
 	closed   bool
 	channels map[string]*hubChannel
 	inboxes  map[string]*inbox // by lease id, one per running Acquire
+
+	// sub serialises the SUBSCRIBE and UNSUBSCRIBE round trips (a
+	// semaphore, so that a waiter's context ends its wait for it), which
+	// run outside mu: a pub/sub connection stalled on a paused Redis must
+	// not hold up the Acquires and Releases that only need mu.
+	sub chan struct{}
 }
 
 // subscriptionLinger is how long a release channel stays subscribed without
@@ -180,21 +186,48 @@ func (h *wakeHub) watch(ctx context.Context, keys Keys, id string, c chan struct
 		return nil, redis.ErrClosed
 	}
 	if h.ps == nil {
-		h.ps = h.client.Subscribe(context.Background())
+		h.ps = h.client.Subscribe(context.Background()) // no round trip yet
 		h.channels = map[string]*hubChannel{}
+		h.sub = make(chan struct{}, 1)
 		go h.receive(h.ps)
 	}
 	ch := h.channels[channel]
 	if ch == nil {
-		ch = &hubChannel{keys: keys, waiters: map[*waiter]struct{}{}, ready: make(chan struct{})}
-		h.channels[channel] = ch
-		if err := h.ps.Subscribe(ctx, channel); err != nil {
-			delete(h.channels, channel)
-			h.mu.Unlock()
-			return nil, err
+		h.mu.Unlock()
+		// Subscribe, in turn with the other (un)subscribes, outside mu.
+		select {
+		case h.sub <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
+		defer func() { <-h.sub }()
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			return nil, redis.ErrClosed
+		}
+		if ch = h.channels[channel]; ch == nil {
+			ch = &hubChannel{keys: keys, waiters: map[*waiter]struct{}{}, ready: make(chan struct{})}
+			h.channels[channel] = ch
+			ch.add(w)
+			ps := h.ps
+			h.mu.Unlock()
+			if err := ps.Subscribe(ctx, channel); err != nil {
+				h.mu.Lock()
+				if h.channels[channel] == ch {
+					delete(h.channels, channel)
+					ch.wakeAll() // waiters that joined meanwhile retry
+				}
+				h.mu.Unlock()
+				return nil, err
+			}
+			h.mu.Lock()
+		} else {
+			ch.add(w)
+		}
+	} else {
+		ch.add(w)
 	}
-	ch.add(w)
 	ready := ch.ready
 	h.mu.Unlock()
 	select {
@@ -243,11 +276,25 @@ func (w *waiter) stop() {
 	}
 }
 
+// unsubscribeLocked drops channel (h.mu is held) and unsubscribes from it in
+// the background, in turn with the other (un)subscribes; not when a waiter
+// has subscribed to it again by then.
 func (h *wakeHub) unsubscribeLocked(channel string) {
 	delete(h.channels, channel)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	_ = h.ps.Unsubscribe(ctx, channel)
-	cancel()
+	ps, sub := h.ps, h.sub
+	go func() {
+		sub <- struct{}{}
+		defer func() { <-sub }()
+		h.mu.Lock()
+		again := h.channels[channel] != nil || h.closed
+		h.mu.Unlock()
+		if again {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = ps.Unsubscribe(ctx, channel)
+		cancel()
+	}()
 }
 
 // receive reads the pub/sub connection until the hub is closed. go-redis
