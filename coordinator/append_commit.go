@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
@@ -90,13 +92,22 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	}
 	// Drop an unacknowledged tail. Always, not only when fstat shows one: a
 	// network filesystem's cached size can be stale.
-	if err := f.Truncate(at); err != nil {
-		return nil, wrap("truncate", h.key, err)
+	trace.SpanFromContext(ctx).SetAttributes(AttrBytes.Int(len(data)))
+	_, span := c.tel.step(ctx, "write", AttrKey.String(h.key), AttrBytes.Int(len(data)))
+	err = f.Truncate(at)
+	if err != nil {
+		err = wrap("truncate", h.key, err)
+	} else if _, err = f.WriteAt(data, at); err != nil {
+		err = wrap("pwrite", h.key, err)
 	}
-	if _, err := f.WriteAt(data, at); err != nil {
-		return nil, wrap("pwrite", h.key, err)
+	endStep(span, err)
+	if err != nil {
+		return nil, err
 	}
-	if err := f.Sync(); err != nil {
+	_, span = c.tel.step(ctx, "fsync", AttrKey.String(h.key))
+	err = f.Sync()
+	endStep(span, err)
+	if err != nil {
 		return nil, wrap("fsync", h.key, err)
 	}
 	if err := context.Cause(ctx); err != nil {

@@ -49,9 +49,10 @@ type heldKey struct {
 	key string
 }
 
-// inLock marks the context of a Lock function of coordinator c: operations
-// nested in it run in the Lock's place in the gate (taking another could wait
-// for the Lock itself when the limits are reached).
+// inLock marks the context of a Lock function of coordinator c, and of an
+// UpdateContext function or an InitOnce generator: operations nested in it
+// run in its operation's place in the gate (taking another could wait for
+// that operation itself when the limits are reached).
 type inLock struct{ c *Coordinator }
 
 // enterGate is gate.enter for an operation, skipped for one nested in a Lock

@@ -142,8 +142,10 @@ func (c *Coordinator) observe(ctx context.Context, o *op) writer.Option {
 		case "retry":
 			c.tel.add(ctx, c.tel.retries)
 		case "rollback":
-			c.tel.add(ctx, c.tel.rollbacks)
-			o.span.SetAttributes(AttrRollback.Bool(true))
+			if !o.rolledBack.Swap(true) {
+				c.tel.add(ctx, c.tel.rollbacks)
+				o.span.SetAttributes(AttrRollback.Bool(true))
+			}
 		case "write":
 			o.span.SetAttributes(AttrBytes.Int64(ev.Bytes))
 		}

@@ -2,6 +2,8 @@ package coordinator
 
 import (
 	"context"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -110,6 +112,9 @@ type op struct {
 	name  string
 	start time.Time
 	span  trace.Span
+	// rolledBack: the operation's rollback is counted once, however many
+	// steps (the temp, each directory it made) it undid.
+	rolledBack atomic.Bool
 }
 
 func (t *telemetry) startOp(ctx context.Context, name, path string) (context.Context, *op) {
@@ -120,6 +125,20 @@ func (t *telemetry) startOp(ctx context.Context, name, path string) (context.Con
 // held records a taken key's token and how long the lease and lock took.
 func (o *op) held(h *held) {
 	o.span.SetAttributes(AttrToken.Int64(int64(h.lease.Token())), AttrLeaseWait.Float64(float64(h.waited.Microseconds())/1000))
+}
+
+// heldAll records the keys of an operation on several (a transaction): the
+// keys joined with ",", the highest token and the longest lease wait.
+func (o *op) heldAll(hs []*held) {
+	keys := make([]string, len(hs))
+	var tok uint64
+	var wait time.Duration
+	for i, h := range hs {
+		keys[i] = h.key
+		tok = max(tok, h.lease.Token())
+		wait = max(wait, h.waited)
+	}
+	o.span.SetAttributes(AttrKey.String(strings.Join(keys, ",")), AttrToken.Int64(int64(tok)), AttrLeaseWait.Float64(float64(wait.Microseconds())/1000))
 }
 
 // end records the outcome, the error and the duration, and ends the span.

@@ -134,6 +134,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 		}
 		hs = append(hs, it.h)
 	}
+	o.heldAll(hs)
 	octx, stop := withLeases(ctx, hs...)
 	defer stop()
 
@@ -305,6 +306,11 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 		}
 	}
 	outcome = OutcomeCommitted
+	var total int64
+	for _, ch := range changes {
+		total += ch.Size
+	}
+	o.span.SetAttributes(AttrBytes.Int64(total)) // all files' (a write event sets one's)
 	if failed {
 		// The intent stays: the next holder of one of the keys completes it.
 		releaseAll(false)

@@ -37,7 +37,7 @@ func (c *Coordinator) UpdateContext(ctx context.Context, name string, fn func(ct
 		if err != nil {
 			return nil, err
 		}
-		data, err := fn(ctx, ct.Data, ct.Exists)
+		data, err := fn(context.WithValue(ctx, inLock{c}, true), ct.Data, ct.Exists)
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil {
 				// Stopped by the lease's loss (or the caller): that is the
@@ -92,7 +92,7 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 			out = ct.Data
 			return nil, nil
 		}
-		data, err := gen(ctx)
+		data, err := gen(context.WithValue(ctx, inLock{c}, true))
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil {
 				return nil, wrap("init", h.key, fmt.Errorf("%w (%v)", cause, err))

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"sync"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
@@ -276,7 +278,9 @@ func (f *File) Commit(ctx context.Context) error {
 		}
 		defer leave()
 	}
-	cctx, stop := withLeases(ctx, f.h)
+	// The operation's span, which the caller's ctx does not carry: the
+	// commit's steps (floor and pending, rename) are its children.
+	cctx, stop := withLeases(trace.ContextWithSpan(ctx, f.o.span), f.h)
 	sha, size := f.f.Sum()
 	f.early = f.c.startPrepare(cctx, f.h, sha, size)
 	err = f.f.Commit(cctx)

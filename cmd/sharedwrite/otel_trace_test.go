@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The CLI's write, traced with the console exporter: the exported spans hold
+// the documented steps (commit among them) under the operation's span, and
+// the operation histogram is exported.
+func TestCLIWriteTrace(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	r := runCLI(t, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_METRICS_EXPORTER=console"},
+		"x\n", v.args("write", "traced.txt")...)
+	if r.code != 0 {
+		t.Fatalf("write: exit %d: %s", r.code, r.stderr)
+	}
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	names := map[string]bool{}
+	for dec.More() {
+		var s map[string]any
+		if err := dec.Decode(&s); err != nil {
+			break
+		}
+		if n, ok := s["Name"].(string); ok {
+			names[n] = true
+		}
+	}
+	for _, want := range []string{"sharedwrite.create", "lease", "flock", "floor", "write", "fsync", "commit", "rename", "release"} {
+		if !names[want] {
+			t.Errorf("no exported span %q; spans: %v", want, names)
+		}
+	}
+	if !strings.Contains(r.stdout, "sharedwrite.operation.duration") {
+		t.Errorf("operation histogram not exported:\n%s", r.stdout)
+	}
+}
+
+// A warning logged inside an operation (an outside edit adopted by update)
+// carries the trace_id and span_id of the exported trace.
+func TestCLILogTraceID(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	if r := v.run(t, "1", "write", "f"); r.code != 0 {
+		t.Fatalf("write: exit %d: %s", r.code, r.stderr)
+	}
+	if err := os.WriteFile(filepath.Join(v.root, "f"), []byte("edited outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_METRICS_EXPORTER=none"}, "",
+		v.args("--log-format", "json", "update", "f", "--", "cat")...)
+	if r.code != 0 {
+		t.Fatalf("update: exit %d: %s", r.code, r.stderr)
+	}
+	var rec map[string]any
+	for _, line := range strings.Split(r.stderr, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && strings.Contains(m["msg"].(string), "edited outside") {
+			rec = m
+		}
+	}
+	if rec == nil {
+		t.Fatalf("no outside-edit warning in stderr:\n%s", r.stderr)
+	}
+	tid, _ := rec["trace_id"].(string)
+	if len(tid) != 32 || !strings.Contains(r.stdout, tid) {
+		t.Errorf("warning trace_id %q; want the exported trace's id\nstderr %s\nstdout %s", tid, r.stderr, r.stdout)
+	}
+}
