@@ -81,38 +81,9 @@ func (r *Root) settleMarker(ctx context.Context, markerRel, backupRel, rel strin
 	}
 }
 
-// maxMarker bounds the read of an in-place marker (a few hundred bytes of
-// JSON).
-const maxMarker = 64 << 10
-
-// errNotMarker: what is at a marker's name is not a file a marker could be
-// (a FIFO, a symlink, a device, a file too large).
-var errNotMarker = errors.New("not an in-place marker")
-
-// readMarker reads the marker markerRel without following a symlink or
-// blocking on a FIFO there, and no more than maxMarker bytes; anything else
-// at its name is errNotMarker.
+// readMarker reads the marker markerRel (readSmall).
 func (r *Root) readMarker(markerRel string) ([]byte, error) {
-	f, err := r.root.OpenFile(markerRel, os.O_RDONLY|oNoFollow|oNonblock, 0)
-	if isErrno(err, syscall.ELOOP) {
-		return nil, errNotMarker
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > maxMarker {
-		return nil, errNotMarker
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxMarker+1))
-	if err == nil && len(data) > maxMarker {
-		return nil, errNotMarker
-	}
-	return data, err
+	return readSmall(r.root.OpenFile(markerRel, os.O_RDONLY|oNoFollow|oNonblock, 0))
 }
 
 // settleLocked does the work of settleMarker; the caller holds the backup's
@@ -122,7 +93,7 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 	if errors.Is(err, fs.ErrNotExist) {
 		return inPlaceNone, nil // the rewrite we waited for finished
 	}
-	if err != nil && !errors.Is(err, errNotMarker) {
+	if err != nil && !errors.Is(err, errNotSmallFile) {
 		return inPlaceNone, newError("in-place restore read marker", markerRel, err)
 	}
 	remove := func(out inPlaceOutcome) (inPlaceOutcome, error) {
@@ -263,7 +234,7 @@ func (r *Root) exists(rel string) bool {
 func (r *Root) inPlaceView(rel string, limit int64) (c Content, ok bool, err error) {
 	markerRel, backupRel := inPlaceNames(rel)
 	data, err := r.readMarker(markerRel)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotMarker) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotSmallFile) {
 		return Content{}, false, nil
 	}
 	if err != nil {

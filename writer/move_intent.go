@@ -103,11 +103,11 @@ func removeMoveIntent(absSrc string) {
 // that the move is complete (nothing more to do).
 func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) (done bool, err error) {
 	p := moveIntentPath(absSrc)
-	data, err := readMoveIntent(p)
+	data, err := readSmall(os.OpenFile(p, os.O_RDONLY|oNoFollow|oNonblock, 0))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	if err != nil && !errors.Is(err, errNotIntent) {
+	if err != nil && !errors.Is(err, errNotSmallFile) {
 		return false, newError("move: read intent", p, err)
 	}
 	start := time.Now()
@@ -173,20 +173,20 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 	return false, nil
 }
 
-// maxMoveIntent bounds the read of an intent (one line of JSON).
-const maxMoveIntent = 64 << 10
+// maxSmallFile bounds readSmall: an intent or a marker is a line of JSON.
+const maxSmallFile = 64 << 10
 
-// errNotIntent: what is at the intent's name is not a file an intent could be
-// (a FIFO, a symlink, a device, a file too large).
-var errNotIntent = errors.New("not a move intent")
+// errNotSmallFile: what is at an intent's or a marker's name is not a file
+// one could be (a symlink, a FIFO, a device, a file too large).
+var errNotSmallFile = errors.New("not a small regular file")
 
-// readMoveIntent reads the intent at p without following a symlink or
-// blocking on a FIFO there, and no more than maxMoveIntent bytes: anything
-// else at its name is errNotIntent, and is discarded like a torn intent.
-func readMoveIntent(p string) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow|oNonblock, 0)
+// readSmall reads f, opened (with error err) with O_NOFOLLOW and
+// O_NONBLOCK: no symlink followed, no FIFO blocking the open. Anything but a
+// regular file of at most maxSmallFile bytes is errNotSmallFile, read no
+// further.
+func readSmall(f *os.File, err error) ([]byte, error) {
 	if isErrno(err, syscall.ELOOP) {
-		return nil, errNotIntent // a symlink
+		return nil, errNotSmallFile // a symlink
 	}
 	if err != nil {
 		return nil, err
@@ -196,12 +196,12 @@ func readMoveIntent(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() || fi.Size() > maxMoveIntent {
-		return nil, errNotIntent
+	if !fi.Mode().IsRegular() || fi.Size() > maxSmallFile {
+		return nil, errNotSmallFile
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxMoveIntent+1))
-	if err == nil && len(data) > maxMoveIntent {
-		return nil, errNotIntent
+	data, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
+	if err == nil && len(data) > maxSmallFile {
+		return nil, errNotSmallFile
 	}
 	return data, err
 }
