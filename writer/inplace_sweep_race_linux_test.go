@@ -26,21 +26,7 @@ func TestInPlaceSweepZeroGraceKeepsLiveBackup(t *testing.T) {
 	var wg sync.WaitGroup
 	var lost, rewrites atomic.Int64
 	var first atomic.Value
-	for range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				for s := time.Now(); time.Since(s) < 5*time.Millisecond; {
-				}
-			}
-		}()
-	}
+	burnCPU(6, stop, &wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

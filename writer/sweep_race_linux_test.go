@@ -51,21 +51,7 @@ func TestSweepZeroGraceDuringCreates(t *testing.T) {
 	// CPU-bound goroutines: a writer coming back from its create(2) may wait
 	// for a P, between the temp's creation and its flock, as any process may
 	// be descheduled there.
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				for t := time.Now(); time.Since(t) < 5*time.Millisecond; {
-				}
-			}
-		}()
-	}
+	burnCPU(8, stop, &wg)
 	for w := 0; w < 6; w++ {
 		wg.Add(1)
 		go func() {
@@ -110,5 +96,26 @@ func TestSweepZeroGraceDuringCreates(t *testing.T) {
 	wg.Wait()
 	if fails.Load() > 0 {
 		t.Errorf("%d of %d writes failed with a concurrent Sweep(0): first %v", fails.Load(), writes.Load(), first.Load())
+	}
+}
+
+// burnCPU runs n CPU-bound goroutines (in wg) until stop is closed: a
+// goroutine coming back from a system call may then wait for a P, as any
+// process may be descheduled there.
+func burnCPU(n int, stop <-chan struct{}, wg *sync.WaitGroup) {
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for t := time.Now(); time.Since(t) < 5*time.Millisecond; {
+				}
+			}
+		}()
 	}
 }
