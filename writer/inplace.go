@@ -163,9 +163,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 		// drop the backup unless its writer is still alive. A backup whose
 		// marker exists (written meanwhile) is that marker's, and stays.
 		if _, merr := r.root.Lstat(markerRel); errors.Is(merr, fs.ErrNotExist) {
-			if live, lerr := r.tempLocked(backupRel); lerr == nil && !live {
-				_ = r.root.Remove(backupRel)
-			}
+			_, _, _ = r.removeUnlocked(backupRel)
 		}
 		bak, err = r.root.OpenFile(backupRel, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	}

@@ -4,6 +4,7 @@ package writer
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -91,4 +92,38 @@ func (r *Root) tempLocked(rel string) (bool, error) {
 		return false, ferr
 	}
 	return false, nil
+}
+
+// removeUnlocked removes the temp (or backup) rel unless its writer holds its
+// flock (live): it takes the flock itself and removes rel while holding it,
+// so that a writer that opened rel just before and flocks it after finds its
+// file unlinked (createTemp and the in-place backup check for that) instead
+// of losing it to a removal that comes after its flock.
+func (r *Root) removeUnlocked(rel string) (removed, live bool, err error) {
+	f, err := r.root.OpenFile(rel, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false, false, err
+	}
+	defer f.Close() // releases the flock, after the removal
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, false, err
+	}
+	var ferr error
+	if err := rc.Control(func(s uintptr) { ferr = unix.Flock(int(s), unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
+		return false, false, err
+	}
+	if errors.Is(ferr, unix.EWOULDBLOCK) {
+		return false, true, nil
+	}
+	if ferr != nil {
+		return false, false, ferr
+	}
+	if named, err := r.tempStillNamed(f, rel); !named {
+		return false, false, err // removed or replaced meanwhile
+	}
+	if err := r.root.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, false, err
+	}
+	return true, false, nil
 }

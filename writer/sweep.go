@@ -186,16 +186,14 @@ func (r *Root) removeOrphan(p string, info fs.FileInfo) (removed, live bool, err
 	case !info.Mode().IsRegular():
 		return false, false, nil
 	default:
-		live, err := r.tempLocked(p)
-		if errors.Is(err, fs.ErrNotExist) {
+		removed, live, err := r.removeUnlocked(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			return false, false, nil // committed or removed meanwhile
+		case err != nil:
+			return false, false, newError("sweep remove", p, err)
 		}
-		if err != nil {
-			return false, false, newError("sweep flock", p, err)
-		}
-		if live {
-			return false, true, nil
-		}
+		return removed, live, nil
 	}
 	if err := r.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, false, newError("sweep remove", p, err)
