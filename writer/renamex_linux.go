@@ -29,20 +29,7 @@ func (r *Root) renameat2(temp, target string, flags uint) error {
 	if path.Dir(target) != dir {
 		return unix.EXDEV
 	}
-	d, err := r.root.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	rc, err := d.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var rerr error
-	if err := rc.Control(func(fd uintptr) {
-		rerr = unix.Renameat2(int(fd), path.Base(temp), int(fd), path.Base(target), flags)
-	}); err != nil {
-		return err
-	}
-	return rerr
+	return r.inDir(dir, func(fd int) error {
+		return unix.Renameat2(fd, path.Base(temp), fd, path.Base(target), flags)
+	})
 }

@@ -15,7 +15,24 @@ import (
 // both, it never removes the other kind: a file put where a directory was
 // (or the reverse) stays.
 func (r *Root) unlinkAt(rel string, dir bool) error {
-	d, err := r.root.Open(dirOf(rel))
+	flags := 0
+	if dir {
+		flags = unix.AT_REMOVEDIR
+	}
+	return r.inDir(dirOf(rel), func(fd int) error {
+		for {
+			if err := unix.Unlinkat(fd, path.Base(rel), flags); err != unix.EINTR {
+				return err
+			}
+		}
+	})
+}
+
+// inDir calls fn with a descriptor of the root's directory dir, opened
+// through the root (no symlink leads it elsewhere), for the *at system calls
+// os.Root has no method for.
+func (r *Root) inDir(dir string, fn func(fd int) error) error {
+	d, err := r.root.Open(dir)
 	if err != nil {
 		return err
 	}
@@ -24,19 +41,9 @@ func (r *Root) unlinkAt(rel string, dir bool) error {
 	if err != nil {
 		return err
 	}
-	flags := 0
-	if dir {
-		flags = unix.AT_REMOVEDIR
-	}
-	var uerr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			if uerr = unix.Unlinkat(int(fd), path.Base(rel), flags); uerr != unix.EINTR {
-				return
-			}
-		}
-	}); err != nil {
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
 		return err
 	}
-	return uerr
+	return ferr
 }
