@@ -27,18 +27,7 @@ func TestInPlaceSweepZeroGraceKeepsLiveBackup(t *testing.T) {
 	var lost, rewrites atomic.Int64
 	var first atomic.Value
 	burnCPU(6, stop, &wg)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			r.Sweep(ctx, 0)
-		}
-	}()
+	sweepLoop(ctx, r, stop, &wg)
 	hook := PreCommit(func(_ context.Context, c Change) error {
 		if c.Op != "inplace" {
 			return nil

@@ -75,18 +75,7 @@ func TestSweepZeroGraceDuringCreates(t *testing.T) {
 			}
 		}()
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			r.Sweep(ctx, 0)
-		}
-	}()
+	sweepLoop(ctx, r, stop, &wg)
 	// Until the first failure, at most 5 s (before the fix, a failure came
 	// within a second in most runs).
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && fails.Load() == 0; {
@@ -118,4 +107,20 @@ func burnCPU(n int, stop <-chan struct{}, wg *sync.WaitGroup) {
 			}
 		}()
 	}
+}
+
+// sweepLoop runs Sweep(ctx, 0) over and over (in wg) until stop is closed.
+func sweepLoop(ctx context.Context, r *Root, stop <-chan struct{}, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			r.Sweep(ctx, 0)
+		}
+	}()
 }
