@@ -69,56 +69,56 @@ func (l *tempLock) unlock() {
 }
 
 // tempLocked reports whether someone holds a flock on the temp at rel: it
-// tries LOCK_EX|LOCK_NB on a fresh descriptor (opened for writing, as NFS's
-// flock emulation requires) and drops it at once.
+// tries LOCK_EX|LOCK_NB on a fresh descriptor (tryLockTemp) and drops it at
+// once.
 func (r *Root) tempLocked(rel string) (bool, error) {
-	f, err := r.root.OpenFile(rel, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return false, err
+	f, live, err := r.tryLockTemp(rel)
+	if f != nil {
+		f.Close()
 	}
-	defer f.Close()
+	return live, err
+}
+
+// tryLockTemp tries LOCK_EX|LOCK_NB on the temp at rel through a fresh
+// descriptor (opened for writing, as NFS's flock emulation requires): live
+// when someone holds it; otherwise f holds the flock until the caller closes
+// it.
+func (r *Root) tryLockTemp(rel string) (f *os.File, live bool, err error) {
+	f, err = r.root.OpenFile(rel, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, false, err
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return false, err
+		f.Close()
+		return nil, false, err
 	}
 	var ferr error
 	if err := rc.Control(func(s uintptr) { ferr = unix.Flock(int(s), unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
-		return false, err
+		ferr = err
 	}
-	if errors.Is(ferr, unix.EWOULDBLOCK) {
-		return true, nil
+	switch {
+	case errors.Is(ferr, unix.EWOULDBLOCK):
+		f.Close()
+		return nil, true, nil
+	case ferr != nil:
+		f.Close()
+		return nil, false, ferr
 	}
-	if ferr != nil {
-		return false, ferr
-	}
-	return false, nil
+	return f, false, nil
 }
 
 // removeUnlocked removes the temp (or backup) rel unless its writer holds its
-// flock (live): it takes the flock itself and removes rel while holding it,
-// so that a writer that opened rel just before and flocks it after finds its
-// file unlinked (createTemp and the in-place backup check for that) instead
-// of losing it to a removal that comes after its flock.
+// flock (live): it takes the flock itself (tryLockTemp) and removes rel while
+// holding it, so that a writer that opened rel just before and flocks it
+// after finds its file unlinked (createTemp and the in-place backup check for
+// that) instead of losing it to a removal that comes after its flock.
 func (r *Root) removeUnlocked(rel string) (removed, live bool, err error) {
-	f, err := r.root.OpenFile(rel, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return false, false, err
+	f, live, err := r.tryLockTemp(rel)
+	if f == nil {
+		return false, live, err
 	}
 	defer f.Close() // releases the flock, after the removal
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return false, false, err
-	}
-	var ferr error
-	if err := rc.Control(func(s uintptr) { ferr = unix.Flock(int(s), unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
-		return false, false, err
-	}
-	if errors.Is(ferr, unix.EWOULDBLOCK) {
-		return false, true, nil
-	}
-	if ferr != nil {
-		return false, false, ferr
-	}
 	if named, err := r.tempStillNamed(f, rel); !named {
 		return false, false, err // removed or replaced meanwhile
 	}
