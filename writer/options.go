@@ -12,6 +12,7 @@ type Option func(*config)
 
 type config struct {
 	preCommit     []func(ctx context.Context, c Change) error
+	visible       func()
 	mode          fs.FileMode
 	forceMode     bool
 	keepMtime     bool
@@ -64,6 +65,15 @@ func PreCommit(fn func(ctx context.Context, c Change) error) Option {
 			c.preCommit = append(c.preCommit, fn)
 		}
 	}
+}
+
+// Visible adds a function run once a replace or create-only commit has made
+// its change visible (after the rename or link, before the directory fsync),
+// so that a caller can do its own post-commit work while that fsync runs. It
+// is not called when nothing visible changed, nor after an in-place rewrite.
+// The commit's result still says whether the change is durable.
+func Visible(fn func()) Option {
+	return func(c *config) { c.visible = fn }
 }
 
 // Mode forces the final mode of the file, also when it replaces an existing
