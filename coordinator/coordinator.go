@@ -44,9 +44,10 @@ type Coordinator struct {
 	adoptedFL *locking.FileLock
 	borrowed  borrowTurns // see borrowTurn
 
-	// recordSync is how long the last floor and pending write (with its
-	// fsync) took, in nanoseconds: it decides whether the next one starts
-	// early, alongside the temp's fsync (startPrepare).
+	// recordSync is how long the floor and pending writes (with their
+	// fsync) take, in nanoseconds, a moving average (noteRecordSync): it
+	// decides whether the next one starts early, alongside the temp's fsync
+	// (startPrepare), and whether the release overlaps the directory fsync.
 	recordSync atomic.Int64
 }
 

@@ -388,7 +388,7 @@ func (c *Coordinator) prepare(ctx context.Context, h *held, v *locking.Version) 
 		start := time.Now()
 		err = h.fl.WriteFloorPending(locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, *v)
 		if err == nil {
-			c.recordSync.Store(int64(time.Since(start)))
+			c.noteRecordSync(time.Since(start))
 		}
 	}
 	endStep(span, err)
@@ -429,9 +429,28 @@ type earlyPrepare struct {
 const overlapMin = 50 * time.Microsecond
 
 // overlapRecord says whether the next floor and pending write should start
-// early: the volume's last one took overlapMin or more.
+// early: the volume's floor and pending writes take overlapMin or more (on
+// average, see noteRecordSync).
 func (c *Coordinator) overlapRecord() bool {
 	return time.Duration(c.recordSync.Load()) >= overlapMin
+}
+
+// noteRecordSync folds the duration of a floor and pending write into
+// recordSync: the first sets it, each later one moves it by an eighth of the
+// difference. A single write slowed by a busy moment (or the first fsync of
+// a cold file) then does not switch a tmpfs volume's next writes to the early
+// start, which costs more than it saves there.
+func (c *Coordinator) noteRecordSync(d time.Duration) {
+	for {
+		old := c.recordSync.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if c.recordSync.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }
 
 // startPrepare starts the floor and pending write for content (sha, size) by

@@ -125,3 +125,27 @@ func TestWriteFileFencedAfterEarlyRecord(t *testing.T) {
 		}
 	}
 }
+
+// The early start follows the volume's usual record fsync time, not its last
+// one: one slow write among fast ones (a tmpfs on a busy machine) does not
+// switch the next writes to the early start, and a volume whose fsyncs take
+// time switches to it within a few writes.
+func TestRecordSyncAverage(t *testing.T) {
+	c := &Coordinator{}
+	c.noteRecordSync(5 * time.Microsecond)
+	for range 20 {
+		c.noteRecordSync(5 * time.Microsecond)
+	}
+	c.noteRecordSync(300 * time.Microsecond)
+	if c.overlapRecord() {
+		t.Errorf("one 300 µs write after 5 µs ones switched to the early start (average %v)", time.Duration(c.recordSync.Load()))
+	}
+	for i := range 8 {
+		c.noteRecordSync(300 * time.Microsecond)
+		if c.overlapRecord() {
+			t.Logf("early start after %d more slow writes", i+1)
+			return
+		}
+	}
+	t.Errorf("nine 300 µs writes did not switch to the early start (average %v)", time.Duration(c.recordSync.Load()))
+}
