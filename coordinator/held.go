@@ -454,8 +454,8 @@ func (c *Coordinator) noteRecordSync(d time.Duration) {
 }
 
 // startPrepare starts the floor and pending write for content (sha, size) by
-// h, when the volume's last one took overlapMin or more; nil otherwise (the
-// pre-commit hook then writes them).
+// h, when the volume's take overlapMin or more (overlapRecord); nil otherwise
+// (the pre-commit hook then writes them).
 func (c *Coordinator) startPrepare(ctx context.Context, h *held, sha [32]byte, size int64) *earlyPrepare {
 	if !c.overlapRecord() {
 		return nil

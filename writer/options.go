@@ -67,11 +67,13 @@ func PreCommit(fn func(ctx context.Context, c Change) error) Option {
 	}
 }
 
-// Visible adds a function run once a replace or create-only commit has made
-// its change visible (after the rename or link, before the directory fsync),
-// so that a caller can do its own post-commit work while that fsync runs. It
-// is not called when nothing visible changed, nor after an in-place rewrite.
-// The commit's result still says whether the change is durable.
+// Visible sets a function run once a commit through a temp (WriteFile,
+// Create's Commit, a create-only commit, the copy of a cross-device Move)
+// has made its change visible: after the rename or link, before the
+// directory fsync, so that a caller can do its own post-commit work while
+// that fsync runs. It is not called when nothing visible changed, nor after
+// an in-place rewrite. The commit's result still says whether the change is
+// durable. A later Visible option replaces an earlier one.
 func Visible(fn func()) Option {
 	return func(c *config) { c.visible = fn }
 }
