@@ -10,20 +10,25 @@ import (
 )
 
 var (
-	startOnce sync.Once
+	startMu   sync.Mutex
 	startPart string
 )
 
 // procStart returns this process's start time as used in temp names: the
 // starttime field (22) of /proc/self/stat, in clock ticks since boot. With the
-// pid it identifies the process even after the pid is reused.
+// pid it identifies the process even after the pid is reused. It is read once;
+// a read that failed (out of descriptors, say) gives "0" for this temp and is
+// tried again for the next, not kept: a temp named with "0" looks like a dead
+// process's to a sweeper that reads the real start time.
 func procStart() string {
-	startOnce.Do(func() {
+	startMu.Lock()
+	defer startMu.Unlock()
+	if startPart == "" {
 		startPart = startOf(os.Getpid())
 		if startPart == "" {
-			startPart = "0"
+			return "0"
 		}
-	})
+	}
 	return startPart
 }
 
