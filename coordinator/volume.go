@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 
 	"github.com/redis/go-redis/v9"
 
@@ -51,7 +52,7 @@ func InitVolume(ctx context.Context, root string, client redis.UniversalClient) 
 	}
 	r, err := os.OpenRoot(root)
 	if err != nil {
-		return "", wrap("init-volume open", root, fmt.Errorf("%w: %w", ErrBadVolume, err))
+		return "", wrap("init-volume open", root, badVolume(err))
 	}
 	defer r.Close()
 	v, err := ensureVolume(r, ModeRedis, true)
@@ -113,10 +114,21 @@ func ensureVolume(r *os.Root, mode string, create bool) (volume, error) {
 func mkdirMeta(r *os.Root) error {
 	for _, d := range []string{metaDir, txDir} {
 		if err := locking.MkdirShared(r, d, metaDirPerm); err != nil {
-			return wrap("mkdir", d, fmt.Errorf("%w: %w", ErrBadVolume, err))
+			return wrap("mkdir", d, badVolume(err))
 		}
 	}
 	return nil
+}
+
+// badVolume marks err, met reading or making the volume's metadata, as
+// ErrBadVolume (exit 5: the volume is not usable as it is), unless it is this
+// process's shortage (out of descriptors or memory), which says nothing about
+// the volume.
+func badVolume(err error) error {
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOMEM) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrBadVolume, err)
 }
 
 // readMeta reads a small metadata file, refusing anything but a regular file
@@ -127,14 +139,14 @@ func readMeta(r *os.Root, name string) (string, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}
-		return "", wrap("stat", name, fmt.Errorf("%w: %w", ErrBadVolume, err))
+		return "", wrap("stat", name, badVolume(err))
 	}
 	if !fi.Mode().IsRegular() {
 		return "", wrap("stat", name, fmt.Errorf("%w: not a regular file", ErrBadVolume))
 	}
 	b, err := r.ReadFile(name)
 	if err != nil {
-		return "", wrap("read", name, fmt.Errorf("%w: %w", ErrBadVolume, err))
+		return "", wrap("read", name, badVolume(err))
 	}
 	return strings.TrimSpace(string(b)), nil
 }
