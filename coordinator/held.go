@@ -262,13 +262,30 @@ func (c *Coordinator) releaseLease(ctx context.Context, h *held, committed *lock
 	if committed == nil {
 		committed = c.aheadOfRedis(ctx, h) // republish a version Redis lost (watch_republish.go)
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.leaseTTL)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.releaseBound(ctx))
 	defer cancel()
 	rctx, span := c.tel.step(rctx, "release", AttrKey.String(h.key))
 	err := h.lease.Release(rctx, committed, h.key)
 	endStep(span, err)
 	return wrap("release", h.key, err)
 }
+
+// releaseBound is how long a release may wait for Redis: the lease's TTL (past
+// it the key expires by itself), but no longer than what is left of ctx's
+// deadline, with releaseGrace at least. A release runs also when ctx has
+// ended (the key must not stay held), yet an operation whose Redis stalls
+// after the commit still returns within its deadline plus that grace.
+func (c *Coordinator) releaseBound(ctx context.Context) time.Duration {
+	d := c.cfg.leaseTTL
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, max(time.Until(dl), releaseGrace))
+	}
+	return d
+}
+
+// releaseGrace is the least time a release is given after its operation's
+// deadline has passed: a round trip on any network a lease is used on.
+const releaseGrace = 250 * time.Millisecond
 
 // withLeases derives the operation's context from the leases' contexts: the
 // loss of any lease cancels it at once, with the loss as its cause.
