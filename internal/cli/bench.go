@@ -35,6 +35,9 @@ It writes under a sharedwrite-bench-* directory in the root and removes it.`,
 			if o.ops < 1 || o.workers < 1 || o.size < 0 {
 				return usagef("bench: --ops and --workers must be positive, --size not negative")
 			}
+			if o.size > benchMaxSize || o.workers > benchMaxWorkers {
+				return usagef("bench: --size at most %d (%d MiB), --workers at most %d", benchMaxSize, benchMaxSize>>20, benchMaxWorkers)
+			}
 			return runBench(cmd.Context(), g, o)
 		},
 	}
@@ -46,13 +49,31 @@ It writes under a sharedwrite-bench-* directory in the root and removes it.`,
 	return cmd
 }
 
+// The largest payload and the most workers bench accepts. The payload is held
+// in memory and written ops times per case; each worker is a coordinator of
+// its own (its own descriptors, as a separate process would have).
+const (
+	benchMaxSize    = 64 << 20
+	benchMaxWorkers = 64
+)
+
 func runBench(ctx context.Context, g *globals, o *benchOpts) error {
 	stop := startProgress(g.stderr, "bench "+quote.Name(g.root))
 	rep, err := runBenchCases(ctx, g, o)
 	stop()
-	if err != nil {
+	if rep == nil {
 		return err
 	}
+	// err, with a report, is the clean-up's: the figures stand, and the
+	// error (exit 1) names what was left behind.
+	if perr := printBench(g, o, rep); perr != nil {
+		return perr
+	}
+	return err
+}
+
+// printBench prints rep as a table, or as JSON with --json.
+func printBench(g *globals, o *benchOpts, rep *benchReport) error {
 	what := "bench " + quote.Name(g.root)
 	if o.json {
 		enc := json.NewEncoder(g.stdout)
@@ -71,7 +92,7 @@ func runBench(ctx context.Context, g *globals, o *benchOpts) error {
 		cases = append(cases, *rep.Ping)
 	}
 	for _, c := range cases {
-		fmt.Fprintf(tw, "  %s\t%d\t%.0f\t%v\t%v\t\n", c.Name, c.Ops, c.OpsPerS, round(c.P50), round(c.P99))
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%v\t%v\t\n", c.Name, c.Ops, opsPerS(c.OpsPerS), round(c.P50), round(c.P99))
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "  coordinated / bare (p50): %.2f\n", rep.CoordOnBare)
@@ -89,12 +110,23 @@ func runBench(ctx context.Context, g *globals, o *benchOpts) error {
 	return nil
 }
 
+// round rounds d for the table: to 10 µs from 1 ms on, to 0.1 µs from 1 µs
+// on (by magnitude: a negative overhead is rounded like a positive one).
 func round(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Millisecond:
+	switch a := d.Abs(); {
+	case a >= time.Millisecond:
 		return d.Round(10 * time.Microsecond)
-	case d >= time.Microsecond:
+	case a >= time.Microsecond:
 		return d.Round(100 * time.Nanosecond)
 	}
 	return d
+}
+
+// opsPerS formats a rate for the table: whole numbers from 10 on, two
+// decimals below (a slow volume's rate is not printed as 0).
+func opsPerS(r float64) string {
+	if r >= 10 {
+		return fmt.Sprintf("%.0f", r)
+	}
+	return fmt.Sprintf("%.2f", r)
 }

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"slices"
@@ -39,17 +41,23 @@ func summarise(name string, workers int, lat []time.Duration, wall time.Duration
 	return c
 }
 
-// timeOps runs op n times on each of workers goroutines and summarises.
+// timeOps runs op n times in all, spread over workers goroutines (at most
+// n of them), and summarises.
 func timeOps(name string, workers, n int, op func(worker, i int) error) (benchCase, error) {
+	workers = min(workers, n)
 	lats := make([][]time.Duration, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range workers {
+		mine := n / workers
+		if w < n%workers {
+			mine++
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range n {
+			for i := range mine {
 				t := time.Now()
 				if err := op(w, i); err != nil {
 					errs[w] = err
@@ -98,13 +106,20 @@ func timeTurns(names []string, n int, ops []func(i int) error) ([]benchCase, err
 // bareWrite is the atomic write a careful program does without sharedwrite:
 // temp (O_EXCL, 0600) in the target's directory, write, fsync, close, rename,
 // directory fsync.
-func bareWrite(root *os.Root, dir, name string, data []byte, i int) error {
+func bareWrite(ctx context.Context, root *os.Root, dir, name string, data []byte, i int) error {
 	temp := path.Join(dir, fmt.Sprintf(".%s.%d.%s.tmp", name, i, randomHex(4)))
 	f, err := root.OpenFile(temp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	// In chunks, so that a signal stops a large payload's write promptly.
+	for rest := data; err == nil && len(rest) > 0; {
+		n := min(len(rest), 1<<20)
+		if err = context.Cause(ctx); err == nil {
+			_, err = f.Write(rest[:n])
+		}
+		rest = rest[n:]
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -129,21 +144,44 @@ func bareWrite(root *os.Root, dir, name string, data []byte, i int) error {
 	return err
 }
 
-// rttCounter counts Redis round trips (a pipeline is one).
-type rttCounter struct{ n atomic.Int64 }
+// rttCounter counts Redis round trips (a pipeline is one) and keeps the first
+// error that was not a reply from Redis (a connection refused, reset or timed
+// out): a coordinated write whose release failed that way still returns nil
+// (it committed), and the bench stops on it (failed) instead of running on.
+type rttCounter struct {
+	n     atomic.Int64
+	trans atomic.Pointer[error]
+}
 
 func (c *rttCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (c *rttCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.n.Add(1)
-		return next(ctx, cmd)
+		return c.note(next(ctx, cmd))
 	}
 }
 func (c *rttCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.n.Add(1)
-		return next(ctx, cmds)
+		return c.note(next(ctx, cmds))
 	}
+}
+
+// note keeps err when it is the first transport error, and returns it.
+func (c *rttCounter) note(err error) error {
+	var reply redis.Error
+	if err != nil && !errors.As(err, &reply) {
+		c.trans.CompareAndSwap(nil, &err)
+	}
+	return err
+}
+
+// failed is the first transport error, as errRedisUnavailable, or nil.
+func (c *rttCounter) failed() error {
+	if p := c.trans.Load(); p != nil {
+		return fmt.Errorf("%w: %w", errRedisUnavailable, *p)
+	}
+	return nil
 }
 
 // benchEnv opens the coordinators the bench needs, each with its own lock
@@ -192,6 +230,51 @@ func (e *benchEnv) Close() {
 	}
 }
 
+// cleanup removes the bench's directory, then the lock files and the Redis
+// keys of the names the bench wrote in it: a bench leaves nothing behind.
+// (Lock files are otherwise never unlinked, since another process may wait
+// on one; no one else knows these names, and the bench's own operations have
+// ended.) It runs also after a signal or an error, with --timeout for Redis.
+// It returns what it could not remove.
+func (e *benchEnv) cleanup(ctx context.Context, g *globals, root *os.Root, dir string, names []string) error {
+	var errs []error
+	if err := root.RemoveAll(dir); err != nil {
+		errs = append(errs, fmt.Errorf("bench: remove %s: %w", quote.Name(dir), err))
+	}
+	var rkeys []string
+	for _, n := range names {
+		key := path.Join(dir, n)
+		lf := locking.LockPath(key)
+		if err := root.Remove(lf); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("bench: remove lock file %s: %w", quote.Name(lf), err))
+		}
+		if e.client != nil {
+			k := locking.RedisKeys(e.coords[0].VolumeID(), key)
+			rkeys = append(rkeys, k.Lock, k.Token, k.Fence, k.Commit, k.Queue, k.QueueExpiry)
+		}
+	}
+	if len(rkeys) > 0 && e.counter.failed() != nil {
+		// The run stopped on it: waiting for Redis again would only delay
+		// the exit (6) by another --timeout.
+		errs = append(errs, fmt.Errorf("bench: the Redis keys of %s were not deleted (Redis did not answer)", quote.Name(dir)))
+	} else if len(rkeys) > 0 {
+		dctx, cancel := g.bounded(context.WithoutCancel(ctx))
+		defer cancel()
+		// One DEL per key in one pipeline: the names' keys lie in different
+		// Cluster slots.
+		_, err := e.client.Pipelined(dctx, func(p redis.Pipeliner) error {
+			for _, k := range rkeys {
+				p.Del(dctx, k)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bench: delete the Redis keys of %s: %w", quote.Name(dir), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // benchReport is the whole bench run.
 type benchReport struct {
 	Root        string      `json:"root"`
@@ -207,7 +290,10 @@ type benchReport struct {
 	Scaling     float64     `json:"distinct_keys_over_single_writer"`
 }
 
-func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (*benchReport, error) {
+// runBenchCases runs the cases. It returns the report and nil, or nil and
+// the error that stopped the run, or the report and the error of the
+// clean-up that followed it.
+func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchReport, err error) {
 	root, err := os.OpenRoot(g.root)
 	if err != nil {
 		return nil, volumeError{fmt.Errorf("bench: open root %s: %w", quote.Name(g.root), err)}
@@ -222,23 +308,40 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (*benchReport,
 	if err := root.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("bench: mkdir %s: %w", quote.Name(dir), err)
 	}
-	defer root.RemoveAll(dir)
+	names := []string{"coordinated", "contended"}
+	for w := range min(o.workers, o.ops) {
+		names = append(names, fmt.Sprintf("key-%d", w))
+	}
+	defer func() {
+		cerr := env.cleanup(ctx, g, root, dir, names)
+		switch {
+		case cerr == nil:
+		case err == nil:
+			err = cerr
+		default:
+			err = errors.Join(err, cerr)
+		}
+	}()
 
 	data := make([]byte, o.size)
 	for i := range data {
 		data[i] = byte('a' + i%26)
 	}
-	rep := &benchReport{Root: env.coords[0].Root(), Mode: env.coords[0].Mode(), Size: o.size}
+	r := &benchReport{Root: env.coords[0].Root(), Mode: env.coords[0].Mode(), Size: o.size}
 	c0 := env.coords[0]
 	// Each operation is bounded by --timeout (Redis down: exit 6 within it),
-	// not the whole run.
+	// not the whole run. A write that committed but whose release could not
+	// reach Redis stops the run too.
 	write := func(c *coordinator.Coordinator, name string) error {
 		wctx, cancel := g.bounded(ctx)
 		defer cancel()
-		return c.WriteFile(wctx, path.Join(dir, name), data, 0o644)
+		if err := c.WriteFile(wctx, path.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+		return env.counter.failed()
 	}
 	// Warm up both paths (directory entries, lock file, Redis connection).
-	if err := bareWrite(root, dir, "bare", data, -1); err != nil {
+	if err := bareWrite(ctx, root, dir, "bare", data, -1); err != nil {
 		return nil, fmt.Errorf("bench: bare write in %s: %w", quote.Name(dir), err)
 	}
 	if err := write(c0, "coordinated"); err != nil {
@@ -248,13 +351,13 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (*benchReport,
 	// Bare and coordinated writes (and PINGs) take turns, so that all see the
 	// same load on a shared machine; run one after the other, whichever ran
 	// in a quieter moment would look better.
-	names := []string{"bare atomic write", "coordinated write"}
+	cases := []string{"bare atomic write", "coordinated write"}
 	ops := []func(i int) error{
-		func(i int) error { return bareWrite(root, dir, "bare", data, i) },
+		func(i int) error { return bareWrite(ctx, root, dir, "bare", data, i) },
 		func(int) error { return write(c0, "coordinated") },
 	}
 	if env.client != nil {
-		names = append(names, "redis PING")
+		cases = append(cases, "redis PING")
 		ops = append(ops, func(int) error {
 			pctx, cancel := g.bounded(ctx)
 			defer cancel()
@@ -265,7 +368,7 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (*benchReport,
 		})
 	}
 	before := env.counter.n.Load()
-	turns, err := timeTurns(names, o.ops, ops)
+	turns, err := timeTurns(cases, o.ops, ops)
 	if err != nil {
 		return nil, err
 	}
@@ -274,16 +377,18 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (*benchReport,
 		trips -= int64(turns[2].Ops) // the PINGs
 	}
 	bare, coord := turns[0], turns[1]
-	contended, err := timeOps(fmt.Sprintf("contended, %d workers, 1 key", o.workers), o.workers, max(1, o.ops/o.workers),
+	workers := min(o.workers, o.ops)
+	contended, err := timeOps(fmt.Sprintf("contended, %d workers, 1 key", workers), workers, o.ops,
 		func(w, _ int) error { return write(env.coords[w], "contended") })
 	if err != nil {
 		return nil, err
 	}
-	distinct, err := timeOps(fmt.Sprintf("distinct keys, %d workers", o.workers), o.workers, max(1, o.ops/o.workers),
-		func(w, _ int) error { return write(env.coords[w], fmt.Sprintf("key-%d", w)) })
+	distinct, err := timeOps(fmt.Sprintf("distinct keys, %d workers", workers), workers, o.ops,
+		func(w, _ int) error { return write(env.coords[w], names[2+w]) })
 	if err != nil {
 		return nil, err
 	}
+	rep = r
 	rep.Cases = []benchCase{bare, coord, contended, distinct}
 	rep.CoordOnBare = float64(coord.P50) / float64(bare.P50)
 	rep.OverheadNs = int64(coord.P50 - bare.P50)
