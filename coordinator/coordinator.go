@@ -47,7 +47,7 @@ type Coordinator struct {
 	// recordSync is how long the floor and pending writes (with their
 	// fsync) take, in nanoseconds, a moving average (noteRecordSync): it
 	// decides whether the next one starts early, alongside the temp's fsync
-	// (startPrepare), and whether the release overlaps the directory fsync.
+	// (startPrepare).
 	recordSync atomic.Int64
 }
 

@@ -12,9 +12,6 @@
 // a commit (ErrFenced). The hook writes floor and pending to the lock record and
 // fsyncs them before the rename; committed is written after it; the lease's
 // release stores the committed record in Redis and publishes the change event.
-// Where fsyncs take time, that release runs while the writer fsyncs the
-// directory (the change is visible from the rename on); the operation returns
-// once both are done.
 //
 // Every operation's context is derived from its lease's context, so a lost lease
 // cancels the work at once; anything not yet visible is rolled back (temps and

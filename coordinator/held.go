@@ -39,10 +39,6 @@ type held struct {
 	// onCommitted, set by an operation's function, runs once finish has
 	// written the committed record of that operation's version.
 	onCommitted func(ctx context.Context)
-	// released, set once a commit through a temp made its change visible,
-	// is that commit's record write and release, which run while the writer
-	// fsyncs the directory (see releaseVisible).
-	released *earlyRelease
 }
 
 // heldKey is the context key under which Lock passes its held key to nested
@@ -176,63 +172,8 @@ func (c *Coordinator) floor(ctx context.Context, h *held) error {
 
 // release unlocks the file lock, then releases the lease, storing committed in
 // Redis and publishing the change event (committed nil: nothing committed).
-// Borrowed keys are left to their owner. When the commit already started the
-// release (releaseVisible), it waits for that one instead.
+// Borrowed keys are left to their owner.
 func (c *Coordinator) release(ctx context.Context, h *held, committed *locking.Version) error {
-	if r := h.released; r != nil {
-		<-r.done
-		return r.err
-	}
-	return c.releaseHeld(ctx, h, committed)
-}
-
-// finishRelease ends an operation that committed v: it writes the committed
-// record and releases h, or waits for releaseVisible, which did both.
-func (c *Coordinator) finishRelease(ctx context.Context, h *held, v locking.Version) error {
-	if h.released == nil {
-		c.finish(ctx, h, v)
-	}
-	return c.release(ctx, h, &v)
-}
-
-// earlyRelease is a release that releaseVisible started.
-type earlyRelease struct {
-	done chan struct{}
-	err  error
-}
-
-// releaseVisible returns the writer option that, once a commit by h has made
-// *out visible (renamed, the directory not yet fsynced), writes the committed
-// record, unlocks the file lock and releases the lease (storing the record in
-// Redis and publishing the change event) in a goroutine of its own: the
-// release's round trip overlaps the directory fsync instead of following it.
-// The frame waits for it (release). The change was visible from the rename
-// on, so the record and the event say nothing readers cannot see already; a
-// commit whose directory fsync then fails is still reported as unconfirmed.
-// h is read when the hook runs (hp), after the key was taken. Borrowed keys,
-// released by their owner, are left alone. On a volume whose fsyncs are
-// nearly free (a tmpfs, see overlapRecord) there is nothing to overlap, and
-// handing the release to another goroutine and waiting for it costs more
-// than it saves: the frame releases as before.
-func (c *Coordinator) releaseVisible(ctx context.Context, hp func() *held, out *locking.Version) writer.Option {
-	return writer.Visible(func() {
-		h := hp()
-		if h == nil || h.borrowed || h.released != nil || out.Token == 0 || !c.overlapRecord() {
-			return
-		}
-		r := &earlyRelease{done: make(chan struct{})}
-		h.released = r
-		v := *out
-		go func() {
-			defer close(r.done)
-			c.finish(ctx, h, v)
-			r.err = c.releaseHeld(ctx, h, &v)
-		}()
-	})
-}
-
-// releaseHeld is release, run now.
-func (c *Coordinator) releaseHeld(ctx context.Context, h *held, committed *locking.Version) error {
 	if h.adopted {
 		h.lease.Abandon()
 	}
@@ -471,8 +412,8 @@ func (c *Coordinator) noteRecordSync(d time.Duration) {
 }
 
 // startPrepare starts the floor and pending write for content (sha, size) by
-// h, when the volume's take overlapMin or more (overlapRecord); nil otherwise
-// (the pre-commit hook then writes them).
+// h, when the volume's floor and pending writes take overlapMin or more
+// (overlapRecord); nil otherwise (the pre-commit hook then writes them).
 func (c *Coordinator) startPrepare(ctx context.Context, h *held, sha [32]byte, size int64) *earlyPrepare {
 	if !c.overlapRecord() {
 		return nil

@@ -70,11 +70,12 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 	v, err := c.runBody(ctx, h, o, fn)
 
 	if v != nil && (err == nil || errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
+		c.finish(ctx, h, *v)
 		outcome = OutcomeCommitted
 		if err != nil {
 			outcome = OutcomeUnconfirmed
 		}
-		if rerr := c.finishRelease(ctx, h, *v); rerr != nil {
+		if rerr := c.release(ctx, h, v); rerr != nil {
 			// The change is visible and recorded on the volume; only Redis's
 			// copy of the record and the change event may be missing.
 			c.log.WarnContext(ctx, "committed, but the release failed", "key", quote.Value(key), "err", rerr)
@@ -125,7 +126,7 @@ func (c *Coordinator) wopts(ctx context.Context, o *op, h *held, out *locking.Ve
 		}))
 	}
 	if h != nil {
-		opts = append(opts, c.preCommit(h, out), c.releaseVisible(ctx, func() *held { return h }, out))
+		opts = append(opts, c.preCommit(h, out))
 	}
 	return opts
 }

@@ -51,8 +51,7 @@ func (c *Coordinator) writeHeld(ctx context.Context, h *held, o *op, data []byte
 		return committed(&v, wrapW("write", h.key, err))
 	}
 	var early *earlyPrepare
-	f, err := c.root.Create(ctx, h.key, perm, append(c.wopts(ctx, o, nil, nil, opts), c.preCommitEarly(h, &v, &early),
-		c.releaseVisible(ctx, func() *held { return h }, &v))...)
+	f, err := c.root.Create(ctx, h.key, perm, append(c.wopts(ctx, o, nil, nil, opts), c.preCommitEarly(h, &v, &early))...)
 	if err != nil {
 		return nil, wrapW("write", h.key, err)
 	}
@@ -98,8 +97,7 @@ func (c *Coordinator) startWrite(ctx context.Context, key string, o *op, data []
 	hook := writer.PreCommit(func(ctx context.Context, ch writer.Change) error {
 		return c.earlyHook(ctx, w.h, ch, &w.v, &w.early)
 	})
-	wopts := append(c.wopts(ctx, o, nil, nil, opts), writer.BeforeLock(), hook,
-		c.releaseVisible(ctx, func() *held { return w.h }, &w.v))
+	wopts := append(c.wopts(ctx, o, nil, nil, opts), writer.BeforeLock(), hook)
 	go func() {
 		defer close(w.synced)
 		f, err := c.root.Create(ctx, key, perm, wopts...)
@@ -221,8 +219,7 @@ func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode,
 	o.held(h)
 	octx, stop := withLeases(opCtx, h)
 	cf := &File{c: c, h: h, o: o, octx: octx, stop: stop, leave: leave, opCtx: opCtx, closed: closed}
-	cf.f, err = c.root.Create(octx, key, perm, append(c.wopts(opCtx, o, nil, nil, opts), c.preCommitEarly(h, &cf.v, &cf.early),
-		c.releaseVisible(opCtx, func() *held { return h }, &cf.v))...)
+	cf.f, err = c.root.Create(octx, key, perm, append(c.wopts(opCtx, o, nil, nil, opts), c.preCommitEarly(h, &cf.v, &cf.early))...)
 	if err != nil {
 		return nil, cf.done(nil, wrap("create", key, err))
 	}
@@ -315,11 +312,12 @@ func (f *File) finishOnce(v *locking.Version, err error) error {
 	f.stop()
 	outcome := OutcomeNotCommitted
 	if v != nil {
+		c.finish(f.opCtx, h, *v)
 		outcome = OutcomeCommitted
 		if err != nil {
 			outcome = OutcomeUnconfirmed
 		}
-		if rerr := c.finishRelease(f.opCtx, h, *v); rerr != nil {
+		if rerr := c.release(f.opCtx, h, v); rerr != nil {
 			c.log.WarnContext(f.opCtx, "committed, but the release failed", "key", quote.Value(h.key), "err", rerr)
 		}
 	} else {

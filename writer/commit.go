@@ -105,9 +105,6 @@ func (r *Root) commitTemp(ctx context.Context, cfg *config, t *tempFile, ch Chan
 	t.release()
 	created := t.created
 	t.created = nil
-	if cfg.visible != nil {
-		cfg.visible()
-	}
 	return true, r.syncDirs(cfg, t.Target, created)
 }
 

@@ -164,33 +164,3 @@ func TestTempFileLiveIsLockedAndNamed(t *testing.T) {
 	}
 	noTemps(t, dir)
 }
-
-// Visible runs once the change is visible (the target already the new
-// content, the temp gone), for a replace and a create-only commit, and not
-// when nothing was committed (a refused pre-commit hook, a create-only
-// commit that lost to an existing file).
-func TestVisibleHook(t *testing.T) {
-	r, dir := openRoot(t)
-	ctx := context.Background()
-	var seen []string
-	visible := Visible(func() {
-		seen = append(seen, readString(t, filepath.Join(dir, "f"))+fmt.Sprintf("/%d temps", len(temps(t, dir))))
-	})
-	if err := r.WriteFile(ctx, "f", []byte("one"), 0o644, visible, CreateOnly()); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.WriteFile(ctx, "f", []byte("two"), 0o644, visible); err != nil {
-		t.Fatal(err)
-	}
-	refuse := PreCommit(func(context.Context, Change) error { return errors.New("refused") })
-	if err := r.WriteFile(ctx, "f", []byte("three"), 0o644, visible, refuse); err == nil {
-		t.Fatal("WriteFile with a refusing hook = nil")
-	}
-	if err := r.WriteFile(ctx, "f", []byte("four"), 0o644, visible, CreateOnly()); !errors.Is(err, ErrExist) {
-		t.Fatalf("create-only over an existing file = %v; want ErrExist", err)
-	}
-	want := []string{"one/0 temps", "two/0 temps"}
-	if fmt.Sprint(seen) != fmt.Sprint(want) {
-		t.Errorf("Visible saw %q; want %q", seen, want)
-	}
-}

@@ -12,7 +12,6 @@ type Option func(*config)
 
 type config struct {
 	preCommit     []func(ctx context.Context, c Change) error
-	visible       func()
 	mode          fs.FileMode
 	forceMode     bool
 	keepMtime     bool
@@ -65,17 +64,6 @@ func PreCommit(fn func(ctx context.Context, c Change) error) Option {
 			c.preCommit = append(c.preCommit, fn)
 		}
 	}
-}
-
-// Visible sets a function run once a commit through a temp (WriteFile,
-// Create's Commit, a create-only commit, the copy of a cross-device Move)
-// has made its change visible: after the rename or link, before the
-// directory fsync, so that a caller can do its own post-commit work while
-// that fsync runs. It is not called when nothing visible changed, nor after
-// an in-place rewrite. The commit's result still says whether the change is
-// durable. A later Visible option replaces an earlier one.
-func Visible(fn func()) Option {
-	return func(c *config) { c.visible = fn }
 }
 
 // Mode forces the final mode of the file, also when it replaces an existing
