@@ -271,13 +271,7 @@ func TestBenchSignals(t *testing.T) {
 				v := newVolume(t, m)
 				before := treeOf(t, v.root)
 				s := v.start(t, "bench", "--ops", "100000")
-				deadline := time.Now().Add(30 * time.Second)
-				for len(benchDirs(t, v.root)) == 0 {
-					if time.Now().After(deadline) || !s.running() {
-						t.Fatalf("no bench directory; stderr %s", s.errb.String())
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
+				waitFor(t, s, func() bool { return len(benchDirs(t, v.root)) > 0 }, "the bench directory")
 				time.Sleep(700 * time.Millisecond)
 				s.cmd.Process.Signal(sig)
 				if code := s.wait(t, 20*time.Second); code != 128+int(sig) {
@@ -367,13 +361,7 @@ func TestBenchRedisAway(t *testing.T) {
 		url := fmt.Sprintf("redis://:S3cretPw@%s", rs.Addr())
 		v := newVolume(t, mode{name: "redis", redis: url})
 		s := v.start(t, "--timeout", "3s", "bench", "--ops", "1000000")
-		deadline := time.Now().Add(30 * time.Second)
-		for len(benchDirs(t, v.root)) == 0 {
-			if time.Now().After(deadline) || !s.running() {
-				t.Fatalf("no bench directory; stderr %s", s.errb.String())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, s, func() bool { return len(benchDirs(t, v.root)) > 0 }, "the bench directory")
 		time.Sleep(500 * time.Millisecond)
 		gone := time.Now()
 		rs.Kill()

@@ -100,16 +100,10 @@ func TestBenchSignalDuringLargeWrite(t *testing.T) {
 	f.Set(faultfs.Fault{Op: faultfs.OpWrite, Glob: ".bare.*", Delay: 40 * time.Millisecond})
 	s := v.start(t, "bench", "--size", "67108864", "--ops", "2")
 	t.Cleanup(func() { t.Logf("%d write requests", f.Count(faultfs.OpWrite)) })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if m, _ := filepath.Glob(filepath.Join(f.Backing, "sharedwrite-bench-*", ".bare.*")); len(m) > 0 {
-			break
-		}
-		if time.Now().After(deadline) || !s.running() {
-			t.Fatalf("no bare write began; stderr %s", s.errb.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, s, func() bool {
+		m, _ := filepath.Glob(filepath.Join(f.Backing, "sharedwrite-bench-*", ".bare.*"))
+		return len(m) > 0
+	}, "a bare write")
 	time.Sleep(300 * time.Millisecond)
 	s.cmd.Process.Signal(syscall.SIGINT)
 	sent := time.Now()

@@ -72,14 +72,8 @@ func TestBenchCleanupFailureReported(t *testing.T) {
 	}
 	v := newVolume(t, mode{name: "local"})
 	s := v.start(t, "bench", "--ops", "2000")
-	deadline := time.Now().Add(30 * time.Second)
-	var dirs []string
-	for dirs = benchDirs(t, v.root); len(dirs) == 0; dirs = benchDirs(t, v.root) {
-		if time.Now().After(deadline) || !s.running() {
-			t.Fatalf("no bench directory appeared; stderr %s", s.errb.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitFor(t, s, func() bool { return len(benchDirs(t, v.root)) > 0 }, "the bench directory")
+	dirs := benchDirs(t, v.root)
 	keep := filepath.Join(dirs[0], "immutable")
 	if err := os.WriteFile(keep, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -102,20 +96,12 @@ func TestBenchManyWorkersNotBadVolume(t *testing.T) {
 	if r := v.run(t, "x\n", "write", "x"); r.code != 0 {
 		t.Fatalf("write: exit %d: %s", r.code, r.stderr)
 	}
-	args := append([]string{"-c", `ulimit -n 256 && exec "$0" "$@"`, swBin}, v.args("bench", "--ops", "1", "--workers", "1000")...)
-	cmd := exec.Command("sh", args...)
-	cmd.Env = baseEnv()
-	var errb strings.Builder
-	cmd.Stderr = &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+	code, stderr := runLimited(t, 64, "", v.args("bench", "--ops", "1", "--workers", "64")...)
+	if code == 0 || !strings.Contains(stderr, "too many open files") {
+		t.Fatalf("bench --workers 64 under ulimit -n 64: exit %d, %q; want it out of descriptors (the setup did not take)", code, stderr)
 	}
-	if code == 5 || strings.Contains(errb.String(), "bad volume") {
-		t.Errorf("bench --workers 1000 under ulimit -n 256: exit %d, stderr %q; want not exit 5 / bad volume (the volume is fine: the bench ran out of descriptors)", code, errb.String())
+	if code == 5 || strings.Contains(stderr, "bad volume") {
+		t.Errorf("bench --workers 64 under ulimit -n 64: exit %d, stderr %q; want not exit 5 / bad volume (the volume is fine: the bench ran out of descriptors)", code, stderr)
 	}
 	if r := v.run(t, "", "read", "x"); r.code != 0 {
 		t.Errorf("volume after: read exit %d: %s", r.code, r.stderr)
@@ -153,13 +139,7 @@ func TestBenchRedisStoppedWithinTimeout(t *testing.T) {
 		rs := testrig.StartRedis(t)
 		v := newVolume(t, mode{name: "redis", redis: rs.URL()})
 		s := v.start(t, "--timeout", timeout.String(), "bench", "--ops", "1000000")
-		deadline := time.Now().Add(30 * time.Second)
-		for len(benchDirs(t, v.root)) == 0 {
-			if time.Now().After(deadline) || !s.running() {
-				t.Fatalf("no bench directory; stderr %s", s.errb.String())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, s, func() bool { return len(benchDirs(t, v.root)) > 0 }, "the bench directory")
 		time.Sleep(time.Duration(300+attempt*37) * time.Millisecond)
 		pid := rs.PID()
 		syscall.Kill(pid, syscall.SIGSTOP)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,33 +15,29 @@ import (
 
 // Helpers of the bench tests.
 
+// benchCaseJSON is one case of bench --json.
+type benchCaseJSON struct {
+	Name    string  `json:"name"`
+	Ops     int     `json:"ops"`
+	Workers int     `json:"workers"`
+	OpsPerS float64 `json:"ops_per_s"`
+	P50     int64   `json:"p50_ns"`
+	P99     int64   `json:"p99_ns"`
+}
+
 // benchJSON mirrors bench --json.
 type benchJSON struct {
-	Root  string `json:"root"`
-	Mode  string `json:"mode"`
-	Size  int    `json:"payload_bytes"`
-	Cases []struct {
-		Name    string  `json:"name"`
-		Ops     int     `json:"ops"`
-		Workers int     `json:"workers"`
-		OpsPerS float64 `json:"ops_per_s"`
-		P50     int64   `json:"p50_ns"`
-		P99     int64   `json:"p99_ns"`
-	} `json:"cases"`
-	Ping *struct {
-		Name    string  `json:"name"`
-		Ops     int     `json:"ops"`
-		Workers int     `json:"workers"`
-		OpsPerS float64 `json:"ops_per_s"`
-		P50     int64   `json:"p50_ns"`
-		P99     int64   `json:"p99_ns"`
-	} `json:"redis_ping"`
-	CoordOnBare float64 `json:"coordinated_over_bare_p50"`
-	OverheadNs  int64   `json:"overhead_p50_ns"`
-	OverheadRTT float64 `json:"overhead_in_rtt"`
-	RTTPerWrite float64 `json:"redis_round_trips_per_write"`
-	Contended   float64 `json:"contended_over_serial_limit"`
-	Scaling     float64 `json:"distinct_keys_over_single_writer"`
+	Root        string          `json:"root"`
+	Mode        string          `json:"mode"`
+	Size        int             `json:"payload_bytes"`
+	Cases       []benchCaseJSON `json:"cases"`
+	Ping        *benchCaseJSON  `json:"redis_ping"`
+	CoordOnBare float64         `json:"coordinated_over_bare_p50"`
+	OverheadNs  int64           `json:"overhead_p50_ns"`
+	OverheadRTT float64         `json:"overhead_in_rtt"`
+	RTTPerWrite float64         `json:"redis_round_trips_per_write"`
+	Contended   float64         `json:"contended_over_serial_limit"`
+	Scaling     float64         `json:"distinct_keys_over_single_writer"`
 }
 
 func parseBenchJSON(t *testing.T, out string) benchJSON {
@@ -120,4 +118,35 @@ func newEntries(before, after []string) []string {
 		}
 	}
 	return out
+}
+
+// waitFor waits (30 s at most) until cond holds while the process s runs.
+func waitFor(t *testing.T, s *started, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) || !s.running() {
+			t.Fatalf("no sign of %s; stderr %s", what, s.errb.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// runLimited runs the CLI with args under a descriptor limit of n (ulimit -n)
+// and returns its exit code and stderr.
+func runLimited(t *testing.T, n int, stdin string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command("sh", append([]string{"-c", `ulimit -n ` + strconv.Itoa(n) + ` && exec "$0" "$@"`, swBin}, args...)...)
+	cmd.Env = baseEnv()
+	cmd.Stdin = strings.NewReader(stdin)
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), errb.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, errb.String()
 }

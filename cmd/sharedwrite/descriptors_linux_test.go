@@ -3,8 +3,6 @@
 package main
 
 import (
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -20,24 +18,12 @@ func TestOutOfDescriptorsNotBadVolume(t *testing.T) {
 	}
 	ran := 0
 	for n := 6; n <= 14; n++ {
-		args := append([]string{"-c", `ulimit -n ` + strconv.Itoa(n) + ` && exec "$0" "$@"`, swBin}, v.args("write", "x")...)
-		cmd := exec.Command("sh", args...)
-		cmd.Env = baseEnv()
-		cmd.Stdin = strings.NewReader("y\n")
-		var errb strings.Builder
-		cmd.Stderr = &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
+		code, stderr := runLimited(t, n, "y\n", v.args("write", "x")...)
+		t.Logf("ulimit -n %d: exit %d %s", n, code, strings.TrimSpace(stderr))
+		if code == 5 || strings.Contains(stderr, "bad volume") {
+			t.Errorf("ulimit -n %d: exit %d, %q; want exit 1 naming EMFILE, not a bad volume", n, code, stderr)
 		}
-		t.Logf("ulimit -n %d: exit %d %s", n, code, strings.TrimSpace(errb.String()))
-		if code == 5 || strings.Contains(errb.String(), "bad volume") {
-			t.Errorf("ulimit -n %d: exit %d, %q; want exit 1 naming EMFILE, not a bad volume", n, code, errb.String())
-		}
-		if strings.Contains(errb.String(), "too many open files") {
+		if strings.Contains(stderr, "too many open files") {
 			ran++
 			if code != 1 {
 				t.Errorf("ulimit -n %d: out of descriptors, exit %d; want 1", n, code)
