@@ -263,7 +263,8 @@ func TestBenchConcurrent(t *testing.T) {
 	}
 }
 
-// SIGINT and SIGTERM stop a bench with 128+signal and leave nothing behind.
+// SIGINT and SIGTERM stop a bench with 128+signal and leave nothing behind,
+// on the volume or in Redis.
 func TestBenchSignals(t *testing.T) {
 	for _, m := range modes(t) {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
@@ -278,6 +279,11 @@ func TestBenchSignals(t *testing.T) {
 					t.Errorf("exit %d; want %d; stderr %s", code, 128+int(sig), s.errb.String())
 				}
 				noNewEntries(t, v.root, before)
+				if m.redis != "" {
+					if keys := redisKeysOf(t, volumeIDOf(t, v.root)); len(keys) > 0 {
+						t.Errorf("bench left Redis keys after %v: %q", sig, keys)
+					}
+				}
 			})
 		}
 	}

@@ -167,10 +167,11 @@ func (c *rttCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	}
 }
 
-// note keeps err when it is the first transport error, and returns it.
+// note keeps err when it is the first transport error, and returns it. A
+// command cut short by a signal (its context cancelled) says nothing of Redis.
 func (c *rttCounter) note(err error) error {
 	var reply redis.Error
-	if err != nil && !errors.As(err, &reply) {
+	if err != nil && !errors.As(err, &reply) && !errors.Is(err, context.Canceled) {
 		c.trans.CompareAndSwap(nil, &err)
 	}
 	return err
