@@ -156,38 +156,36 @@ func (c *Coordinator) liveLog(ctx context.Context, key string, lf **logFile, st 
 		// length is trusted there, as before.
 		return f, st.Length, nil
 	}
-	for {
-		ofi, err := f.Stat()
-		if err != nil {
-			return nil, 0, wrap("fstat", key, err)
-		}
-		nfi, nerr := c.root.OS().Lstat(key)
-		if nerr != nil && !errors.Is(nerr, fs.ErrNotExist) {
-			return nil, 0, wrap("stat", key, nerr)
-		}
-		named := nerr == nil && os.SameFile(ofi, nfi)
-		if named && ofi.Size() >= st.Length {
-			return f, st.Length, nil
-		}
-		what := fmt.Sprintf("the log holds %d bytes, fewer than its committed length %d", ofi.Size(), st.Length)
-		if !named {
-			what = "the log's name no longer leads to the file this appender has open (removed or replaced)"
-		}
-		if c.cfg.strict {
-			return nil, 0, wrap("append check", key, fmt.Errorf("%w: %s: changed outside sharedwrite", writer.ErrStaleView, what))
-		}
-		(*lf).close()
-		*lf = nil
-		if f, err = c.openLog(ctx, key, lf, st.Generation, perm); err != nil {
-			return nil, 0, err
-		}
-		if ofi, err = f.Stat(); err != nil {
-			return nil, 0, wrap("fstat", key, err)
-		}
-		c.log.WarnContext(ctx, "log changed outside sharedwrite; appending at its end", "key", quote.Value(key),
-			"reason", what, "committed_length", st.Length, "size", ofi.Size())
-		return f, ofi.Size(), nil
+	ofi, err := f.Stat()
+	if err != nil {
+		return nil, 0, wrap("fstat", key, err)
 	}
+	nfi, nerr := c.root.OS().Lstat(key)
+	if nerr != nil && !errors.Is(nerr, fs.ErrNotExist) {
+		return nil, 0, wrap("stat", key, nerr)
+	}
+	named := nerr == nil && os.SameFile(ofi, nfi)
+	if named && ofi.Size() >= st.Length {
+		return f, st.Length, nil
+	}
+	what := fmt.Sprintf("the log holds %d bytes, fewer than its committed length %d", ofi.Size(), st.Length)
+	if !named {
+		what = "the log's name no longer leads to the file this appender has open (removed or replaced)"
+	}
+	if c.cfg.strict {
+		return nil, 0, wrap("append check", key, fmt.Errorf("%w: %s: changed outside sharedwrite", writer.ErrStaleView, what))
+	}
+	(*lf).close()
+	*lf = nil
+	if f, err = c.openLog(ctx, key, lf, st.Generation, perm); err != nil {
+		return nil, 0, err
+	}
+	if ofi, err = f.Stat(); err != nil {
+		return nil, 0, wrap("fstat", key, err)
+	}
+	c.log.WarnContext(ctx, "log changed outside sharedwrite; appending at its end", "key", quote.Value(key),
+		"reason", what, "committed_length", st.Length, "size", ofi.Size())
+	return f, ofi.Size(), nil
 }
 
 // cutLog truncates the live file f of key back to the committed length n and
