@@ -32,7 +32,6 @@ func renameAt(absSrc string, dir *os.File, base, _, _ string) error {
 	return rerr
 }
 
-// fileID returns fi's device and inode numbers.
 // changeTime returns fi's ctime in nanoseconds: unlike the mtime, no one can
 // set it back, so a file rewritten with its size kept and its mtime restored
 // (cp -p, rsync -t, tar x) still shows a change.
@@ -43,6 +42,7 @@ func changeTime(fi fs.FileInfo) int64 {
 	return 0
 }
 
+// fileID returns fi's device and inode numbers.
 func fileID(fi fs.FileInfo) (dev, ino uint64) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return uint64(st.Dev), uint64(st.Ino)
