@@ -12,9 +12,6 @@ func lockTemp(*os.File) (tempLock, error) { return tempLock{}, nil }
 
 func (l *tempLock) unlock() {}
 
-// tempLocked always reports false without flock (no flock).
-func (r *Root) tempLocked(string) (bool, error) { return false, nil }
-
 // removeUnlocked removes rel: without flock no writer can be seen to hold it.
 func (r *Root) removeUnlocked(rel string) (removed, live bool, err error) {
 	if err := r.root.Remove(rel); err != nil {

@@ -68,17 +68,6 @@ func (l *tempLock) unlock() {
 	}
 }
 
-// tempLocked reports whether someone holds a flock on the temp at rel: it
-// tries LOCK_EX|LOCK_NB on a fresh descriptor (tryLockTemp) and drops it at
-// once.
-func (r *Root) tempLocked(rel string) (bool, error) {
-	f, live, err := r.tryLockTemp(rel)
-	if f != nil {
-		f.Close()
-	}
-	return live, err
-}
-
 // tryLockTemp tries LOCK_EX|LOCK_NB on the temp at rel through a fresh
 // descriptor (opened for writing, as NFS's flock emulation requires): live
 // when someone holds it; otherwise f holds the flock until the caller closes
