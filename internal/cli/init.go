@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/spf13/cobra"
@@ -50,13 +52,22 @@ func runInit(ctx context.Context, g *globals, o *initOpts) error {
 			if o.argv == nil {
 				// --timeout keeps bounding the read of --from: stdin may
 				// never deliver EOF.
-				return g.readSource(ctx, o.from)
+				b, err := g.readSource(ctx, o.from)
+				if err != nil {
+					return nil, sourceError{err}
+				}
+				return b, nil
 			}
 			acquired()
 			return g.runFilter(ctx, o.name, o.argv, nil)
 		})
 		return err
 	})
+	var se sourceError
+	if errors.As(err, &se) {
+		// --from could not be read: not a command that failed (exit 8).
+		return fmt.Errorf("init %s: nothing committed: %w", quote.Name(o.name), se.err)
+	}
 	if err != nil {
 		return err
 	}
@@ -65,3 +76,10 @@ func runInit(ctx context.Context, g *globals, o *initOpts) error {
 	}
 	return nil
 }
+
+// sourceError is a failure to read init's --from, told apart from the
+// failure of a command run after "--" that InitOnce reports for both.
+type sourceError struct{ err error }
+
+func (e sourceError) Error() string { return e.err.Error() }
+func (e sourceError) Unwrap() error { return e.err }

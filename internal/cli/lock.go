@@ -103,7 +103,7 @@ func runLock(ctx context.Context, g *globals, o *lockOpts) error {
 // SIGTERM, then SIGKILL after lockTermGrace, and the error is the cause.
 func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = g.stdin, g.stdout, g.stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = childIn(g.stdin), childOut(g.stdout), g.stderr
 	env := leaseEnv{Volume: l.Volume, Key: l.Key, Lease: l.LeaseID, Token: l.Token, FD: -1, Turn: l.Turn}
 	if f, err := inheritable(l.Fd, l.Key); err == nil && f != nil {
 		cmd.ExtraFiles = []*os.File{f}

@@ -99,7 +99,8 @@ func Main(args []string) int {
 			cancel(fmt.Errorf("interrupted by %v", s))
 		}
 	}()
-	code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	stdin, stdout := stdio()
+	code := run(ctx, args, stdin, stdout, os.Stderr)
 	if s, ok := got.Load().(syscall.Signal); ok {
 		return exitAfterSignal(code, s)
 	}

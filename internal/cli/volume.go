@@ -117,7 +117,8 @@ func initVolume(ctx context.Context, g *globals) (string, error) {
 	return coordinator.InitVolume(ctx, g.root, client)
 }
 
-func (v *volume) WriteFrom(ctx context.Context, name string, r io.Reader, o writeOptions) error {
+// WriteFrom writes what r delivers to name; from names r in an error.
+func (v *volume) WriteFrom(ctx context.Context, name string, r io.Reader, from string, o writeOptions) error {
 	var wo []writer.Option
 	if o.forceMode {
 		wo = append(wo, writer.Mode(o.perm))
@@ -136,7 +137,7 @@ func (v *volume) WriteFrom(ctx context.Context, name string, r io.Reader, o writ
 	// a signal end the copy, and the temp is then removed (nothing committed).
 	if _, err := io.Copy(f, newCtxReader(ctx, r)); err != nil {
 		f.Abort()
-		return fmt.Errorf("write %s: copy the content: %w", quote.Name(name), err)
+		return fmt.Errorf("write %s: copy the content from %s: %w", quote.Name(name), from, err)
 	}
 	return f.Commit(ctx)
 }

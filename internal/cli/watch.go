@@ -160,7 +160,7 @@ func (g *globals) runWatchCmd(ctx context.Context, o *watchOpts, ch coordinator.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	cmd.Stdin = bytes.NewReader(ch.Data)
-	cmd.Stdout, cmd.Stderr = g.stdout, g.stderr
+	cmd.Stdout, cmd.Stderr = childOut(g.stdout), g.stderr
 	size := ch.Size
 	if ch.Deleted {
 		size = 0 // the event's size is the removed file's; CMD's stdin is empty

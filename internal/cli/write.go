@@ -46,6 +46,7 @@ func runWrite(ctx context.Context, g *globals, o *writeOpts, forceMode bool) err
 	wo := writeOptions{perm: perm, forceMode: forceMode, keepMtime: o.keepMtime, inPlaceIfBusy: o.inPlace}
 	return g.withVolume(ctx, "write "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
 		var r io.Reader = g.stdin
+		from := "stdin"
 		if o.from != "-" {
 			// Opened under --timeout and the signals: FILE may be a named
 			// pipe no writer opens (see openFrom).
@@ -55,7 +56,8 @@ func runWrite(ctx context.Context, g *globals, o *writeOpts, forceMode bool) err
 			}
 			defer f.Close()
 			r = f
+			from = "--from " + quote.Name(o.from)
 		}
-		return v.WriteFrom(ctx, o.name, r, wo)
+		return v.WriteFrom(ctx, o.name, r, from, wo)
 	})
 }
