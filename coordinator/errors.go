@@ -27,6 +27,9 @@ var (
 	// ErrAdoptedLock: the lock descriptor given with WithAdoptedLease is not
 	// the key's lock file, or does not hold its lock.
 	ErrAdoptedLock = errors.New("coordinator: inherited lock descriptor refused")
+	// ErrDuplicateName: a transaction names one file twice (under any
+	// spelling that resolves to it: "./a", "d/../a", a symlinked directory).
+	ErrDuplicateName = errors.New("coordinator: the same file twice in one transaction")
 	// ErrBadVolume: the volume's .sharedwrite files are unreadable or malformed.
 	ErrBadVolume = errors.New("coordinator: bad volume metadata")
 	// ErrMetadataName: the name lies in the volume's own metadata directory

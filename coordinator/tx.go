@@ -61,7 +61,8 @@ type txDone struct {
 // completes it when one of the keys is next taken.
 //
 // Names must be valid UTF-8 (writer.ErrInvalidName otherwise: the intent is
-// JSON). A target with a file bind-mounted onto it is refused before the
+// JSON) and name distinct files (ErrDuplicateName otherwise). No files: nil,
+// nothing to commit. A target with a file bind-mounted onto it is refused before the
 // commit point (writer.ErrBusyTarget): a transaction commits by rename, so
 // InPlaceIfBusy does not apply.
 func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Option) (err error) {
@@ -103,7 +104,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 	slices.SortFunc(items, func(a, b *item) int { return strings.Compare(a.key, b.key) })
 	for i := 1; i < len(items); i++ {
 		if items[i].key == items[i-1].key {
-			return wrap("tx", items[i].key, errors.New("the same file twice in one transaction"))
+			return wrap("tx", items[i].key, ErrDuplicateName)
 		}
 	}
 	leave, err := c.enterGate(ctx)

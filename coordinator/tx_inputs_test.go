@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,19 +16,20 @@ func TestTxBadInputs(t *testing.T) {
 		name  string
 		files []string
 		want  []string // substrings of the error
+		is    error    // a sentinel the error wraps, when not nil
 	}{
-		{"duplicate", []string{"p/a", "p/b", "p/a"}, []string{"p/a"}},
-		{"dot spelling", []string{"p/a", "./p/a"}, []string{"p/a"}},
-		{"double slash", []string{"p/a", "p//a"}, []string{"p/a"}},
-		{"dotdot spelling", []string{"p/a", "p/../p/a"}, []string{"p/../p/a"}},
-		{"symlink spelling", []string{"p/a", "lnk/a"}, []string{"p/a"}},
-		{"escapes root", []string{"p/a", "../escape"}, []string{"../escape"}},
-		{"absolute", []string{"p/a", "/etc/passwd-tx"}, []string{"/etc/passwd-tx"}},
-		{"metadata", []string{"p/a", ".sharedwrite/volume-id"}, []string{".sharedwrite"}},
-		{"directory", []string{"p/a", "p/dir"}, []string{"p/dir"}},
-		{"temp name", []string{"p/a", "p/.b.sw.h.1.1.00000000.tmp"}, []string{".b.sw.h"}},
-		{"trailing slash", []string{"p/a", "p/b/"}, []string{"p/b/"}},
-		{"NUL", []string{"p/a", "p/b\x00"}, []string{"NUL"}},
+		{"duplicate", []string{"p/a", "p/b", "p/a"}, []string{"p/a"}, ErrDuplicateName},
+		{"dot spelling", []string{"p/a", "./p/a"}, []string{"p/a"}, ErrDuplicateName},
+		{"double slash", []string{"p/a", "p//a"}, []string{"p/a"}, ErrDuplicateName},
+		{"dotdot spelling", []string{"p/a", "p/../p/a"}, []string{"p/../p/a"}, nil},
+		{"symlink spelling", []string{"p/a", "lnk/a"}, []string{"p/a"}, ErrDuplicateName},
+		{"escapes root", []string{"p/a", "../escape"}, []string{"../escape"}, nil},
+		{"absolute", []string{"p/a", "/etc/passwd-tx"}, []string{"/etc/passwd-tx"}, nil},
+		{"metadata", []string{"p/a", ".sharedwrite/volume-id"}, []string{".sharedwrite"}, nil},
+		{"directory", []string{"p/a", "p/dir"}, []string{"p/dir"}, nil},
+		{"temp name", []string{"p/a", "p/.b.sw.h.1.1.00000000.tmp"}, []string{".b.sw.h"}, nil},
+		{"trailing slash", []string{"p/a", "p/b/"}, []string{"p/b/"}, nil},
+		{"NUL", []string{"p/a", "p/b\x00"}, []string{"NUL"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
@@ -51,6 +53,9 @@ func TestTxBadInputs(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("Tx(%q) = %q; want it to name %q", tc.files, err, w)
 				}
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("Tx(%q) = %q; want errors.Is %v", tc.files, err, tc.is)
 			}
 			if after := treeSnapshot(t, root); after != before {
 				t.Errorf("tree changed:\nbefore %s\nafter  %s", before, after)
