@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -35,12 +37,17 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 	if err != nil {
 		return err
 	}
+	// From here on src is the path the kernel resolves it to, so that the
+	// file hashed, moved and checked is the one its key was taken for.
+	if src, err = writer.SourcePath(src); err != nil {
+		return wrapW("move", dkey, err)
+	}
 	skey, inside, err := c.insideKey(src)
 	if err != nil {
 		return err
 	}
 	if inside && skey == dkey {
-		return wrap("move", dkey, errors.New("source and destination are the same file"))
+		return wrap("move", dkey, fmt.Errorf("the source %s is the destination; nothing moved: %w", quote.Name(src), syscall.EINVAL))
 	}
 	o.span.SetAttributes(AttrKey.String(dkey))
 	leave, err := c.enterGate(ctx)
@@ -135,28 +142,17 @@ func (c *Coordinator) landed(ctx context.Context, dst string, v locking.Version)
 	return err == nil && ct.Exists && ct.Size == v.Size && ct.SHA256 == v.SHA256
 }
 
-// insideKey reports whether the caller's path p lies inside the root, and its
-// key when it does. The decision is made on real directories, not on the
-// spelling of p: p's parent directory is resolved (symlinks followed) and
-// compared with the root's real path, and then by device and inode with the
-// root and each of its ancestors (a bind mount of the root has another path).
-// p's final component is kept as named: it is the file that is moved, even
-// when it is a symlink. The key is the canonical root-relative path.
+// insideKey reports whether the caller's path p (as writer.SourcePath
+// returns it: absolute, its directory real) lies inside the root, and its
+// key when it does. The decision is made on real directories, not on
+// spelling: p's directory is compared with the root's real path, and then by
+// device and inode with the root and each of its ancestors (a bind mount of
+// the root has another path). p's final component is kept as named: it is
+// the file that is moved, even when it is a symlink. The key is the
+// canonical root-relative path.
 func (c *Coordinator) insideKey(p string) (string, bool, error) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", false, wrap("resolve", p, err)
-	}
-	dir, base := filepath.Split(abs)
-	if base == "" {
-		return "", false, nil
-	}
-	realDir, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		// A missing directory holds no source; the move reports it.
-		realDir = filepath.Clean(dir)
-	}
-	relDir, ok := c.relToRoot(realDir)
+	dir, base := filepath.Split(p)
+	relDir, ok := c.relToRoot(filepath.Clean(dir))
 	if !ok {
 		return "", false, nil
 	}

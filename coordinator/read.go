@@ -356,7 +356,7 @@ func (c *Coordinator) peekRecord(key string) (locking.Record, error) {
 // (writer.ErrNotRegular): its key would be that of the file "d".
 func (c *Coordinator) resolve(name string) (string, error) {
 	if writer.NamesDir(name) {
-		return "", wrap("resolve", name, fmt.Errorf("%w: the name ends in %q: it names a directory: %w", writer.ErrNotRegular, "/", syscall.EISDIR))
+		return "", wrap("resolve", name, fmt.Errorf("%w: the name ends in %q: it names a directory: %w", writer.ErrNotRegular, writer.DirEnding(name), syscall.EISDIR))
 	}
 	return c.resolveDir(name)
 }

@@ -335,8 +335,10 @@ func (f *File) finishOnce(v *locking.Version, err error) error {
 
 // MkdirAll creates name and its missing parents inside the root, retrying
 // transient errors within ctx; on failure it removes only the directories it
-// created. Directories are not versioned, so no lease is taken.
-func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMode) (err error) {
+// created. Directories are not versioned, so no lease is taken. With
+// writer.Mode the directories it creates get that mode exactly (see
+// writer.Mode); otherwise perm less the umask, as os.MkdirAll.
+func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMode, opts ...writer.Option) (err error) {
 	ctx, o := c.tel.startOp(ctx, "mkdir", name)
 	defer func() { o.end(ctx, outcomeOf(err), err) }()
 	ctx, done, err := c.begin(ctx)
@@ -352,7 +354,7 @@ func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMod
 	if _, err := c.resolveDir(name); err != nil {
 		return err
 	}
-	opts := []writer.Option{c.observe(ctx, o)}
+	opts = append(opts[:len(opts):len(opts)], c.observe(ctx, o))
 	if c.cfg.acceptUnconf {
 		opts = append(opts, writer.AcceptUnconfirmedDurability(func(err error) {
 			c.log.WarnContext(ctx, "created; durability unconfirmed (directory fsync refused)", "path", quote.Value(name), "err", err)

@@ -47,6 +47,7 @@ import (
 // errno; ErrOutsideRoot and ErrInvalidName come from name resolution.
 func (r *Root) MkdirAll(ctx context.Context, name string, perm fs.FileMode, opts ...Option) error {
 	cfg := newConfig(opts)
+	cfg.dirMode = cfg.forceMode
 	rel, err := r.Resolve(name)
 	if err != nil {
 		return err
@@ -113,6 +114,9 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 		switch {
 		case err == nil:
 			created = append(created, dir)
+			if err := r.chmodCreated(dir, dir == rel, cfg); err != nil {
+				return nil, r.mkdirFailed(created, dir, err, cfg)
+			}
 			i++
 			maybeMade = ""
 			continue
@@ -125,6 +129,9 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 				// ours to roll back (only if still empty, as all are).
 				if maybeMade == dir {
 					created = append(created, dir)
+					if err := r.chmodCreated(dir, dir == rel, cfg); err != nil {
+						return nil, r.mkdirFailed(created, dir, err, cfg)
+					}
 				}
 				i++
 				maybeMade = ""
@@ -156,6 +163,27 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 		return nil, r.mkdirFailed(created, dir, err, cfg)
 	}
 	return created, nil
+}
+
+// chmodCreated gives dir, just created by MkdirAll with the Mode option,
+// that mode exactly, with owner write and search added unless it is the
+// last directory (see Mode).
+func (r *Root) chmodCreated(dir string, last bool, cfg *config) error {
+	if !cfg.dirMode {
+		return nil
+	}
+	m := cfg.mode.Perm()
+	if !last {
+		m |= 0o300
+	}
+	err := r.root.Chmod(dir, m)
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		err = pe.Err // the *Error names the directory
+	}
+	if err != nil {
+		return fmt.Errorf("chmod %04o: %w", uint32(m), err)
+	}
+	return nil
 }
 
 // mkdirFailed rolls back created and returns the error for the failed step.

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -17,7 +19,7 @@ import (
 // Move moves the caller's regular file src to dst inside the root, like mv.
 // src is the one name outside the root this package accepts: an absolute or
 // working-directory-relative path that the caller names explicitly (a spool
-// directory, say). dst is resolved like a write target (see Create); missing
+// directory, say), taken as SourcePath says. dst is resolved like a write target (see Create); missing
 // parent directories are created and removed again if nothing is committed.
 //
 // Move first tries rename(2), after the PreCommit hook (Op "move"; when a hook
@@ -79,9 +81,9 @@ import (
 // *Error values naming the step, the path and the errno.
 func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) error {
 	cfg := newConfig(opts)
-	absSrc, err := filepath.Abs(src)
+	absSrc, err := SourcePath(src)
 	if err != nil {
-		return newError("move", src, err)
+		return err
 	}
 	rel, _, err := r.target(dst)
 	if err != nil {
@@ -398,4 +400,48 @@ func renameInto(r *Root, absSrc, rel string) error {
 	}
 	defer d.Close()
 	return renameAt(absSrc, d, path.Base(rel), r.dir, rel)
+}
+
+// SourcePath returns Move's source src as an absolute path to the file the
+// kernel would open by that name: its directory is resolved on the file
+// system, not by spelling ("lnk/../f" is f beside the directory lnk points
+// to, as for open(2) and mv, not beside lnk), and its final component is
+// kept as named (a symlink there is refused by Move). Refused: an empty
+// name; one that can only name a directory ("f/", "d/.", "..": ErrNotRegular
+// with EISDIR); one of sharedwrite's own temp, backup or marker names
+// (ErrInvalidName: a writer's live temp is not to be taken from under it);
+// a directory part that does not resolve (its errno, ENOENT for a missing
+// one).
+func SourcePath(src string) (string, error) {
+	switch {
+	case src == "":
+		return "", newError("move: source", src, withCause(ErrInvalidName, fmt.Errorf("the name is empty: %w", syscall.ENOENT)))
+	case NamesDir(src):
+		return "", newError("move: source", src, withCause(ErrNotRegular, fmt.Errorf("the name ends in %q: it names a directory: %w", DirEnding(src), syscall.EISDIR)))
+	}
+	i := strings.LastIndexAny(src, "/"+string(filepath.Separator))
+	dir, base := src[:i+1], src[i+1:]
+	if isReservedName(base) {
+		return "", newError("move: source", src, withCause(ErrInvalidName, errors.New("the name is one of sharedwrite's own temp, backup or marker names")))
+	}
+	if dir == "" {
+		dir = "."
+	}
+	if !filepath.IsAbs(dir) && runtime.GOOS != "windows" {
+		// Not filepath.Abs: it would clean "lnk/.." away by spelling.
+		// (Windows itself resolves ".." by spelling.)
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", newError("move: source: working directory", src, err)
+		}
+		dir = wd + string(filepath.Separator) + dir
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err == nil {
+		real, err = filepath.Abs(real)
+	}
+	if err != nil {
+		return "", newError("move: resolve the source's directory", src, err)
+	}
+	return filepath.Join(real, base), nil
 }

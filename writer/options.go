@@ -28,6 +28,7 @@ type config struct {
 	hashOnly      bool
 	maxRead       int64
 	keepStaged    bool
+	dirMode       bool // MkdirAll with Mode: mode applies to the directories it creates
 }
 
 func newConfig(opts []Option) *config {
@@ -68,6 +69,11 @@ func PreCommit(fn func(ctx context.Context, c Change) error) Option {
 
 // Mode forces the final mode of the file, also when it replaces an existing
 // file (which otherwise keeps its mode). The umask does not apply.
+//
+// For MkdirAll, the directories it creates get mode m exactly (not reduced
+// by the umask), the parents of the last one with owner write and search
+// added (so that the next one can be created in them: "a/b" with 0555 gives
+// a 0755 and b 0555); existing directories are left as they are.
 func Mode(m fs.FileMode) Option {
 	return func(c *config) { c.mode, c.forceMode = m, true }
 }

@@ -202,7 +202,7 @@ func (r *Root) target(name string) (string, fs.FileInfo, error) {
 		return "", nil, newError("resolve", rel, withCause(ErrInvalidName, errors.New("the name is one of sharedwrite's own temp, backup or marker names, which Sweep removes")))
 	}
 	if fi == nil && NamesDir(name) {
-		return "", nil, newError("resolve", name, withCause(ErrNotRegular, fmt.Errorf("the name ends in %q: it names a directory: %w", "/", syscall.EISDIR)))
+		return "", nil, newError("resolve", name, withCause(ErrNotRegular, fmt.Errorf("the name ends in %q: it names a directory: %w", DirEnding(name), syscall.EISDIR)))
 	}
 	if fi != nil && !fi.Mode().IsRegular() {
 		return "", nil, newError("resolve", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
@@ -220,15 +220,23 @@ func isReservedName(base string) bool {
 
 // NamesDir reports whether name can only name a directory: it ends in a
 // separator, or in "." or ".." as its last element ("d/", "d/.", "d/..").
-func NamesDir(name string) bool {
+func NamesDir(name string) bool { return DirEnding(name) != "" }
+
+// DirEnding is what makes name one that can only name a directory (see
+// NamesDir): "/", "." or "..", or "" when it is not such a name. Errors
+// quote it: the name ends in it.
+func DirEnding(name string) string {
 	if name == "" {
-		return false
+		return ""
 	}
 	if strings.HasSuffix(name, "/") || strings.HasSuffix(name, string(filepath.Separator)) {
-		return true
+		return name[len(name)-1:]
 	}
-	base := name[strings.LastIndexAny(name, "/"+string(filepath.Separator))+1:]
-	return base == "." || base == ".."
+	switch base := name[strings.LastIndexAny(name, "/"+string(filepath.Separator))+1:]; base {
+	case ".", "..":
+		return base
+	}
+	return ""
 }
 
 // kind names a file type for error messages.

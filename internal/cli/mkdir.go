@@ -21,19 +21,19 @@ func newMkdirCmd(g *globals) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
-			return runMkdir(cmd.Context(), g, o)
+			return runMkdir(cmd.Context(), g, o, cmd.Flags().Changed("mode"))
 		},
 	}
-	cmd.Flags().StringVar(&o.mode, "mode", "0755", "permission of the created directories")
+	cmd.Flags().StringVar(&o.mode, "mode", "0755", "permission of the created directories, less the umask; given explicitly, exactly that (the parents also get owner write and search)")
 	return cmd
 }
 
-func runMkdir(ctx context.Context, g *globals, o *mkdirOpts) error {
+func runMkdir(ctx context.Context, g *globals, o *mkdirOpts, exact bool) error {
 	perm, err := parseMode(o.mode)
 	if err != nil {
 		return err
 	}
 	return g.withVolume(ctx, "mkdir "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
-		return v.MkdirAll(ctx, o.name, perm)
+		return v.MkdirAll(ctx, o.name, perm, exact)
 	})
 }

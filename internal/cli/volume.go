@@ -154,7 +154,13 @@ func (v *volume) InitOnce(ctx context.Context, name string, gen func(context.Con
 	return v.c.InitOnce(ctx, name, gen)
 }
 
-func (v *volume) MkdirAll(ctx context.Context, name string, perm fs.FileMode) error {
+// MkdirAll creates name and its missing parents: with exact, each with perm
+// exactly (the parents also writable and searchable by their owner, as the
+// next one is made in them), else perm less the umask.
+func (v *volume) MkdirAll(ctx context.Context, name string, perm fs.FileMode, exact bool) error {
+	if exact {
+		return v.c.MkdirAll(ctx, name, perm, writer.Mode(perm))
+	}
 	return v.c.MkdirAll(ctx, name, perm)
 }
 
