@@ -19,8 +19,9 @@ import (
 // Move moves the caller's regular file src to dst inside the root, like mv.
 // src is the one name outside the root this package accepts: an absolute or
 // working-directory-relative path that the caller names explicitly (a spool
-// directory, say), taken as SourcePath says. dst is resolved like a write target (see Create); missing
-// parent directories are created and removed again if nothing is committed.
+// directory, say), taken as SourcePath says. dst is resolved like a write
+// target (see Create); missing parent directories are created and removed
+// again if nothing is committed.
 //
 // Move first tries rename(2), after the PreCommit hook (Op "move"; when a hook
 // is given, src is hashed first so the Change carries its sha256 and size).
