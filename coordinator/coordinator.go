@@ -63,8 +63,8 @@ func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error
 			o(&cfg)
 		}
 	}
-	if cfg.leaseTTL <= 0 {
-		return nil, wrap("open", root, fmt.Errorf("lease TTL %v must be positive", cfg.leaseTTL))
+	if cfg.leaseTTL < locking.MinTTL {
+		return nil, wrap("open", root, fmt.Errorf("lease TTL %v must be at least %v", cfg.leaseTTL, locking.MinTTL))
 	}
 	if cfg.commitMargin <= 0 {
 		cfg.commitMargin = cfg.leaseTTL / 5

@@ -62,7 +62,8 @@ func WithRedis(c redis.UniversalClient) Option { return func(o *config) { o.clie
 // Close closes the client.
 func WithRedisURL(url string) Option { return func(o *config) { o.redisURL = url } }
 
-// WithLeaseTTL sets the lease time to live (default DefaultLeaseTTL).
+// WithLeaseTTL sets the lease time to live (default DefaultLeaseTTL; at least
+// locking.MinTTL, or Open fails).
 func WithLeaseTTL(d time.Duration) Option { return func(o *config) { o.leaseTTL = d } }
 
 // WithCommitMargin sets the lease validity a commit needs left (default TTL/5).

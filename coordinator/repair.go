@@ -14,8 +14,11 @@ import (
 // Repair is what RepairRecord found and did.
 type Repair struct {
 	// Repaired: the record was corrupt and has been rewritten. false: it was
-	// sound and nothing changed.
+	// sound, or there was none, and nothing changed.
 	Repaired bool
+	// NoRecord: name has no lock file, so no record (it was never written
+	// through sharedwrite, or the name is mistyped); nothing changed.
+	NoRecord bool
 	// Problem is why the record was refused (empty when it was sound).
 	Problem string
 	// Salvaged says which sections of the corrupt record were still sound
@@ -36,8 +39,8 @@ type Repair struct {
 // token, no pending, committed = the file as it is now (its sha256 and size;
 // deleted when absent), with a generation past every one found. The release
 // stores the new committed version in Redis and publishes it, so watchers
-// reload. A sound record, or a name without a lock file, is left as it is
-// (Repaired false). A record of another format version (ErrForeignRecord) is
+// reload. A sound record, or a name without a lock file (NoRecord), is left
+// as it is (Repaired false). A record of another format version (ErrForeignRecord) is
 // refused, not repaired: the build that wrote it can read it.
 //
 // The file is adopted as it is, as for a key with no record: the repair does
@@ -70,9 +73,11 @@ func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, er
 		// version directory's it resolves to.
 		lk, lerr := c.linkKey(name)
 		if lerr != nil || lk == key {
+			rep.NoRecord = true
 			return rep, nil
 		}
 		if fl, err = c.locks.OpenExisting(lk); errors.Is(err, fs.ErrNotExist) {
+			rep.NoRecord = true
 			return rep, nil
 		}
 		key = lk

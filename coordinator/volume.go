@@ -48,7 +48,7 @@ func InitVolume(ctx context.Context, root string, client redis.UniversalClient) 
 		return "", wrap("init-volume", root, errors.New("no Redis client"))
 	}
 	if err := client.Ping(ctx).Err(); err != nil {
-		return "", wrap("init-volume ping", root, fmt.Errorf("%w: %w", locking.ErrUnavailable, err))
+		return "", wrap("init-volume ping", root, locking.ClassifyRedisError(err))
 	}
 	r, err := os.OpenRoot(root)
 	if err != nil {
@@ -60,6 +60,24 @@ func InitVolume(ctx context.Context, root string, client redis.UniversalClient) 
 		return "", err
 	}
 	return v.id, nil
+}
+
+// CheckVolume reports whether the volume at root lets a replica in mode
+// (ModeRedis or ModeLocal) work, without creating or changing anything: nil,
+// or the error its operations would fail with (ErrVolumeNotInitialised,
+// ErrBadVolume, ErrModeMismatch). A volume not initialised yet is fine in
+// local mode, which initialises it on first use.
+func CheckVolume(root, mode string) error {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return wrap("open", root, badVolume(err))
+	}
+	defer r.Close()
+	_, err = ensureVolume(r, mode, false)
+	if mode == ModeLocal && errors.Is(err, ErrVolumeNotInitialised) {
+		return nil
+	}
+	return err
 }
 
 // ensureVolume reads the volume's identity and mode and checks them against

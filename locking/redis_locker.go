@@ -158,6 +158,10 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 	return acquireResult{ok: true, token: tok, committed: r.b}, nil
 }
 
+// MinTTL is the shortest lease TTL Acquire takes: below it the refresh
+// every TTL/3 and the drift allowance (1% + 2 ms) leave a lease no time.
+const MinTTL = 10 * time.Millisecond
+
 // Acquire obtains the lease on key for ttl (at least 10 ms). It waits until
 // ctx ends; the caller's deadline is honoured exactly (never capped at the
 // TTL), and without a deadline Acquire waits until the lease is free.
@@ -182,8 +186,8 @@ func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl
 // ended while Redis could not be reached; an *Error for anything Redis refused
 // outright (a wrong password, a script error).
 func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration) (Lease, error) {
-	if ttl < 10*time.Millisecond {
-		return nil, &Error{Op: "acquire", Key: key, Err: fmt.Errorf("ttl %v below 10ms", ttl)}
+	if ttl < MinTTL {
+		return nil, &Error{Op: "acquire", Key: key, Err: fmt.Errorf("ttl %v below %v", ttl, MinTTL)}
 	}
 	keys := l.Keys(key)
 	id := newLeaseID(l.idPrefix)
@@ -392,6 +396,12 @@ func (l *RedisLocker) Adopt(ctx context.Context, key, leaseID string, token uint
 	}
 	return newRedisLease(l, ctx, key, keys, leaseID, token, ttl, start, true), nil
 }
+
+// ClassifyRedisError is err from a go-redis call, wrapping ErrUnavailable
+// when Redis could not be reached or cannot serve yet (a loading server, a
+// cluster reconfiguring); a reply of its own (a wrong password, a database
+// number out of range) and a cancellation pass through: Redis was reached.
+func ClassifyRedisError(err error) error { return redisErr(err) }
 
 // redisErr marks transport failures as ErrUnavailable so that errors.Is works
 // on them; replies from the server pass through.

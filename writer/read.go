@@ -192,6 +192,7 @@ func (r *Root) read(name string, hashOnly bool, limit int64) (Content, error) {
 // exceeds limit+1 bytes: a file that grew past limit since its fstat is
 // refused (ErrTooLarge) once limit+1 bytes are read, the rest unread.
 func readAll(f io.Reader, size, limit int64) ([]byte, [32]byte, error) {
+	limit = min(limit, math.MaxInt64-1) // limit+1 below must not overflow
 	want := size + 512
 	if limit > 0 {
 		want = min(want, limit+1)

@@ -12,7 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sharedwrite/sharedwrite/coordinator"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/spf13/cobra"
 )
 
@@ -60,7 +62,9 @@ type doctorReport struct {
 	Root        string        `json:"root"`
 	Mode        string        `json:"mode"`        // this replica's: redis or local
 	Volume      string        `json:"volume_mode"` // the volume's recorded mode, "" when not initialised
+	VolumeErr   string        `json:"volume_error,omitempty"`
 	Redis       string        `json:"redis,omitempty"`
+	RedisErr    string        `json:"redis_error,omitempty"` // "unreachable", or what it refused
 	FS          fsInfo        `json:"fs"`
 	Probe       fsProbe       `json:"probe"`
 	LockScope   lockScope     `json:"lock_scope"`
@@ -98,14 +102,28 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 	// doctor --peer that started after the other made it may be the last to
 	// leave. Remove fails on a directory that is not empty, and a volume's
 	// own .sharedwrite never is (config, volume-id, locks/).
+	// Only directories are removed: a file or a symlink at one of these
+	// names is not doctor's.
 	defer func() {
-		root.Remove(peerDir)
-		root.Remove(doctorDir)
-		root.Remove(metaDir)
+		for _, d := range []string{peerDir, doctorDir, metaDir} {
+			if fi, err := root.Lstat(d); err == nil && fi.IsDir() {
+				root.Remove(d)
+			}
+		}
 	}()
 
 	rep := &doctorReport{Root: abs, Mode: "local"}
 	rep.Volume = volumeMode(root)
+	if g.redisURL != "" {
+		rep.Mode = "redis"
+	}
+	if rep.Volume == rep.Mode {
+		// The volume's mode is ours: are its identity and config usable?
+		// (Another mode, or none recorded, is judged below.)
+		if err := coordinator.CheckVolume(abs, rep.Mode); err != nil {
+			rep.VolumeErr = err.Error()
+		}
+	}
 	rep.FS = probeFS(abs)
 	rep.Probe = probeFiles(root)
 	rep.LockScope, rep.LockWhy = rep.FS.lockScope()
@@ -113,7 +131,7 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 
 	var redisErr error
 	if g.redisURL != "" {
-		rep.Mode, rep.Redis = "redis", redactURL(g.redisURL)
+		rep.Redis = redactURL(g.redisURL)
 		redisErr = probeRedis(ctx, g, rep)
 	}
 	if o.peer {
@@ -157,7 +175,11 @@ func probeRedis(ctx context.Context, g *globals, rep *doctorReport) error {
 	defer cancel()
 	rtt, err := measurePing(ctx, c, 20)
 	if err != nil {
-		rep.Problems = append(rep.Problems, "Redis "+rep.Redis+" unreachable")
+		rep.RedisErr = "refused: " + err.Error()
+		if errors.Is(err, locking.ErrUnavailable) {
+			rep.RedisErr = "unreachable"
+		}
+		rep.Problems = append(rep.Problems, "Redis "+rep.Redis+" "+rep.RedisErr)
 		return err
 	}
 	rep.RedisRTT = &rtt
@@ -184,19 +206,24 @@ func (r *doctorReport) judge(ttl time.Duration) {
 		r.Problems = append(r.Problems, "volume not initialised for Redis mode: run 'sharedwrite init-volume' once")
 	case r.Volume != "" && r.Volume != r.Mode:
 		r.Problems = append(r.Problems, "the volume is in "+r.Volume+" mode, this replica runs in "+r.Mode+" mode: its writes are refused")
+	case r.VolumeErr != "":
+		r.Problems = append(r.Problems, "the volume's metadata is not usable: "+r.VolumeErr)
 	}
-	if p.RenameErr != "" {
+	// A probe that did not run (an earlier step failed: see ProbeErrors)
+	// says nothing either way.
+	switch {
+	case p.RenameErr != "":
 		r.Problems = append(r.Problems, "rename of a temp onto the target failed: "+p.RenameErr)
-	} else if !p.SameDevice {
+	case p.Rounds > 0 && !p.SameDevice:
 		r.Problems = append(r.Problems, "temp and target are on different devices: every commit falls back to a copy (EXDEV)")
 	}
-	if p.Link != "ok" && p.NoReplace != "ok" {
+	if p.Link != notProbed && p.Link != "ok" && p.NoReplace != "ok" {
 		r.Problems = append(r.Problems, "no create-only commit (link: "+p.Link+"; RENAME_NOREPLACE: "+p.NoReplace+"): init could replace another replica's file")
 	}
-	if p.DirFsync != "accepted" {
+	if p.DirFsync != notProbed && p.DirFsync != "accepted" {
 		r.Problems = append(r.Problems, "directory fsync refused ("+p.DirFsync+"): a commit may not survive a crash (exit 7 unless accepted)")
 	}
-	if p.FileLock != "works" {
+	if p.FileLock != notProbed && p.FileLock != "works" {
 		r.Problems = append(r.Problems, "file lock: "+p.FileLock)
 	}
 
@@ -281,8 +308,10 @@ func (r *doctorReport) print(w io.Writer) error {
 	switch {
 	case p.RenameErr != "":
 		row("temp + rename", "FAILED: %s", p.RenameErr)
+	case p.Rounds == 0:
+		row("temp + rename", "%s", notProbed)
 	case p.SameDevice:
-		row("temp + rename", "ok, same device (worst of %d: fsync %v, rename %v, dir fsync %v)", doctorRounds, round(p.Fsync), round(p.Rename), round(p.DirSync))
+		row("temp + rename", "ok, same device (worst of %d: fsync %v, rename %v, dir fsync %v)", p.Rounds, round(p.Fsync), round(p.Rename), round(p.DirSync))
 	default:
 		row("temp + rename", "temp on another device: EXDEV fallback (copy)")
 	}
@@ -297,7 +326,11 @@ func (r *doctorReport) print(w io.Writer) error {
 	if r.RedisRTT != nil {
 		row("redis", "%s: round trip p50 %v, max %v; clock skew %v", r.Redis, round(r.RedisRTT.P50), round(r.RedisRTT.Max), r.ClockSkew.Round(time.Microsecond))
 	} else if r.Redis != "" {
-		row("redis", "%s: UNREACHABLE", r.Redis)
+		msg := "UNREACHABLE"
+		if r.RedisErr != "" && r.RedisErr != "unreachable" {
+			msg = r.RedisErr
+		}
+		row("redis", "%s: %s", r.Redis, msg)
 	} else {
 		row("redis", "none (local mode)")
 	}

@@ -39,6 +39,7 @@ func (p *peerResult) String() string {
 const peerPoll = 50 * time.Millisecond
 
 func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress io.Writer) (*peerResult, error) {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	stop := startProgress(progress, "doctor --peer: waiting for the other replica")
@@ -92,6 +93,10 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 		}
 		if peer == "" {
 			if err := sleepCtx(ctx, peerPoll); err != nil {
+				if parent.Err() != nil {
+					// Interrupted (a signal), not out of time.
+					return nil, fmt.Errorf("interrupted while waiting for the other replica: %w", context.Cause(parent))
+				}
 				return nil, fmt.Errorf("%w within %v (run 'doctor --peer' on the other replica at the same time)", errNoPeer, wait)
 			}
 		}

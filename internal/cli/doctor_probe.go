@@ -112,6 +112,7 @@ func (fi fsInfo) staleWindow() (time.Duration, string) {
 
 // fsProbe is the outcome of doctor's filesystem probes.
 type fsProbe struct {
+	Rounds      int           `json:"rounds"` // temp + rename rounds completed (0: not probed)
 	SameDevice  bool          `json:"same_device"`
 	RenameErr   string        `json:"rename_error,omitempty"`
 	Link        string        `json:"link"`             // "ok", or why not
@@ -126,6 +127,10 @@ type fsProbe struct {
 
 const doctorRounds = 5
 
+// notProbed stands in an fsProbe field for a probe that did not run, an
+// earlier step having failed (see ProbeErrors).
+const notProbed = "not probed"
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -136,7 +141,7 @@ func randomHex(n int) string {
 // fsync + rename + directory fsync (timed), create-only commits by link(2) and
 // RENAME_NOREPLACE, and whether a second open of a file sees a flock.
 func probeFiles(root *os.Root) fsProbe {
-	var p fsProbe
+	p := fsProbe{Link: notProbed, NoReplace: notProbed, DirFsync: notProbed, FileLock: notProbed}
 	fail := func(step string, err error) { p.ProbeErrors = append(p.ProbeErrors, step+": "+err.Error()) }
 	if err := root.MkdirAll(doctorDir, 0o770); err != nil {
 		fail("mkdir "+strconv.Quote(doctorDir), err)
@@ -176,7 +181,6 @@ func probeFiles(root *os.Root) fsProbe {
 	target := prefix + "target"
 	made = append(made, target)
 	p.SameDevice = true
-	p.DirFsync = "accepted"
 	for i := range doctorRounds {
 		temp := prefix + "tmp" + strconv.Itoa(i)
 		if err := create(temp); err != nil {
@@ -204,7 +208,11 @@ func probeFiles(root *os.Root) fsProbe {
 			p.DirFsync = err.Error()
 		} else {
 			p.DirSync = max(p.DirSync, time.Since(t))
+			if p.DirFsync == notProbed {
+				p.DirFsync = "accepted"
+			}
 		}
+		p.Rounds++
 	}
 
 	// Create-only: link(2) onto an existing name must fail with EEXIST, onto a

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // errRedisUnavailable marks a Redis that could not be reached (exit 6).
@@ -26,7 +27,7 @@ func measurePing(ctx context.Context, c redis.UniversalClient, n int) (rttStats,
 	for range n {
 		t := time.Now()
 		if err := c.Ping(ctx).Err(); err != nil {
-			return rttStats{}, fmt.Errorf("redis PING: %w: %w", errRedisUnavailable, err)
+			return rttStats{}, fmt.Errorf("redis PING: %w", locking.ClassifyRedisError(err))
 		}
 		ds = append(ds, time.Since(t))
 	}
@@ -41,7 +42,7 @@ func clockSkew(ctx context.Context, c redis.UniversalClient) (skew, rtt time.Dur
 	rt, err := c.Time(ctx).Result()
 	t1 := time.Now()
 	if err != nil {
-		return 0, 0, fmt.Errorf("redis TIME: %w: %w", errRedisUnavailable, err)
+		return 0, 0, fmt.Errorf("redis TIME: %w", locking.ClassifyRedisError(err))
 	}
 	mid := t0.Add(t1.Sub(t0) / 2)
 	return rt.Sub(mid), t1.Sub(t0), nil

@@ -38,6 +38,9 @@ func runRepairRecord(ctx context.Context, g *globals, o *repairRecordOpts) error
 		if err != nil {
 			return err
 		}
+		if rep.NoRecord {
+			return g.printf("repair-record "+quote.Name(o.name), "%s has no lock record (never written through sharedwrite); nothing changed\n", quote.Name(o.name))
+		}
 		if !rep.Repaired {
 			return g.printf("repair-record "+quote.Name(o.name), "lock record of %s is sound; nothing changed\n", quote.Name(o.name))
 		}

@@ -200,7 +200,7 @@ locks propagate (see 'sharedwrite doctor').`,
 	// The default is read from the environment only when the flag is absent
 	// (PersistentPreRunE), never shown in --help: it may hold a password.
 	f.StringVar(&g.redisURL, "redis", "", "Redis URL (redis://, rediss://, unix://, Sentinel or Cluster forms); default $SHAREDWRITE_REDIS; none: local mode")
-	f.DurationVar(&g.leaseTTL, "lease-ttl", defaultLeaseTTL, "lease time to live (refreshed every TTL/3 while held); must be positive")
+	f.DurationVar(&g.leaseTTL, "lease-ttl", defaultLeaseTTL, "lease time to live (refreshed every TTL/3 while held); at least 10ms")
 	f.DurationVar(&g.timeout, "timeout", defaultTimeout, "how long to wait for the lease and the lock, and for Redis; 0: no limit (negative is refused)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
@@ -218,15 +218,15 @@ locks propagate (see 'sharedwrite doctor').`,
 }
 
 // checkFlags refuses global flag values no command can use (exit 2): a
-// non-positive --lease-ttl, a negative --timeout or --max-read-size, a Redis
+// --lease-ttl under locking.MinTTL, a negative --timeout or --max-read-size, a Redis
 // URL (from --redis or $SHAREDWRITE_REDIS) that does not parse. The URL's
 // error never holds its password.
 func (g *globals) checkFlags() error {
 	if g.root == "" {
 		return usagef("--root: must not be empty (without the flag: the current directory)")
 	}
-	if g.leaseTTL <= 0 {
-		return usagef("--lease-ttl %v: must be positive", g.leaseTTL)
+	if g.leaseTTL < locking.MinTTL {
+		return usagef("--lease-ttl %v: must be at least %v", g.leaseTTL, locking.MinTTL)
 	}
 	if g.timeout < 0 {
 		return usagef("--timeout %v: must not be negative (0: no limit)", g.timeout)
