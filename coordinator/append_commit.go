@@ -233,8 +233,11 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 	}
 	(*lf).close()
 	r := c.root.OS()
-	_, serr := r.Lstat(key)
-	created := errors.Is(serr, fs.ErrNotExist)
+	exists, err := c.regularOrAbsent("open", key)
+	if err != nil {
+		return nil, err
+	}
+	created := !exists
 	if created {
 		if dir := path.Dir(key); dir != "." {
 			if err := c.root.MkdirAll(ctx, dir, 0o755); err != nil {
@@ -242,13 +245,14 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 			}
 		}
 	}
-	f, err := r.OpenFile(key, os.O_WRONLY|os.O_CREATE, perm)
+	// Not blocking on a FIFO put there since the check above.
+	f, err := r.OpenFile(key, os.O_WRONLY|os.O_CREATE|oNonblock, perm)
 	if err != nil {
 		return nil, wrap("open", key, err)
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
-		err = writer.ErrNotRegular
+		err = writer.NotRegularError(fi.Mode())
 	}
 	if err == nil && created {
 		// The new name must survive a crash with the records in it.
@@ -329,4 +333,21 @@ func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, e
 		return locking.Version{}, wrap("stat", h.key, err)
 	}
 	return locking.Version{Length: fi.Size()}, nil
+}
+
+// regularOrAbsent reports whether a regular file is at key, and refuses
+// anything else there (writer.ErrNotRegular naming its type, the step op): a
+// directory, or a FIFO, which an open for appending or copying would block
+// on, holding the key's lock.
+func (c *Coordinator) regularOrAbsent(op, key string) (bool, error) {
+	fi, err := c.root.OS().Lstat(key)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, wrap("stat", key, err)
+	case !fi.Mode().IsRegular():
+		return false, wrap(op, key, writer.NotRegularError(fi.Mode()))
+	}
+	return true, nil
 }

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/writer"
@@ -11,6 +12,10 @@ import (
 // Errors of this package. Errors from writer and locking are returned wrapped,
 // so errors.Is works with their sentinels (re-exported below in exitcode.go) and
 // with the errno (syscall.ENOSPC, ...).
+// errNilFunc refuses a nil function argument (fn, gen, fill), before any
+// lease is taken.
+var errNilFunc = fmt.Errorf("%w: the function argument is nil", fs.ErrInvalid)
+
 var (
 	// ErrQueueFull: the operation limits (WithLimits) are exhausted.
 	ErrQueueFull = errors.New("coordinator: too many operations in flight and queued")

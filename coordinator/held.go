@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -55,6 +56,24 @@ type heldKey struct {
 // that operation itself when the limits are reached).
 type inLock struct{ c *Coordinator }
 
+// ownKey marks the context of an UpdateContext function or an InitOnce
+// generator whose operation took key itself (not nested in a Lock): an
+// operation on key made with it would wait for that operation forever.
+type ownKey struct {
+	c   *Coordinator
+	key string
+}
+
+// fnContext is the context given to the function of an operation holding h
+// (UpdateContext's fn, InitOnce's gen): see inLock and ownKey.
+func (c *Coordinator) fnContext(ctx context.Context, h *held) context.Context {
+	ctx = context.WithValue(ctx, inLock{c}, true)
+	if !h.borrowed {
+		ctx = context.WithValue(ctx, ownKey{c, h.key}, true)
+	}
+	return ctx
+}
+
 // enterGate is gate.enter for an operation, skipped for one nested in a Lock
 // function of this coordinator.
 func (c *Coordinator) enterGate(ctx context.Context) (leave func(), err error) {
@@ -85,6 +104,9 @@ func (c *Coordinator) take(ctx context.Context, key string) (*held, error) {
 func (c *Coordinator) lockKey(ctx context.Context, key string) (*held, error) {
 	if h, ok := ctx.Value(heldKey{c, key}).(*held); ok {
 		return c.borrowTurn(ctx, &held{key: key, lease: h.lease, fl: h.fl, borrowed: true, turn: h.childTurn})
+	}
+	if ctx.Value(ownKey{c, key}) != nil {
+		return nil, wrap("lease", key, fmt.Errorf("made with the context of the function of an operation that holds the key (UpdateContext, InitOnce), it would wait for that operation to end (take the key with Lock to nest operations): %w", syscall.EDEADLK))
 	}
 	if a := c.cfg.adopted; a != nil && a.key == key {
 		h, err := c.adopt(ctx, a)

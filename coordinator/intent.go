@@ -180,7 +180,13 @@ func writeIntent(r *os.Root, in txIntent) error {
 		return wrap("tx intent create", name, err)
 	}
 	defer t.Close()
-	f, err := t.OpenFile(in.ID, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	// Written whole under a temp name and renamed into place: an intent is
+	// never seen half-written, so Sweep, which discards an intent it cannot
+	// read, never takes one being written for a torn one and removes the
+	// commit point from under its transaction. (A temp it removes makes the
+	// rename fail: the transaction is then not committed.)
+	tmp := in.ID + intentTempSuffix
+	f, err := t.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return wrap("tx intent create", name, err)
 	}
@@ -192,13 +198,56 @@ func writeIntent(r *os.Root, in txIntent) error {
 		err = cerr
 	}
 	if err == nil {
-		err = syncDir(t, ".")
+		err = t.Rename(tmp, in.ID)
 	}
 	if err != nil {
+		_ = t.Remove(tmp)
+		return wrap("tx intent write", name, err)
+	}
+	if err := syncDir(t, "."); err != nil {
 		_ = t.Remove(in.ID)
 		return wrap("tx intent write", name, err)
 	}
 	return nil
+}
+
+// intentTempSuffix ends the name an intent is written under before it is
+// renamed to its id (not a valid id: intentEntries skips it).
+const intentTempSuffix = ".tmp"
+
+// removeIntentTemps removes the temps of intents (see writeIntent) last
+// modified olderThan ago or more, left by a process that died while writing
+// one, and returns how many it removed.
+func removeIntentTemps(r *os.Root, olderThan time.Duration) (int, error) {
+	t, err := openTx(r)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, wrap("tx intent temps", txDir, err)
+	}
+	defer t.Close()
+	entries, err := fs.ReadDir(t.FS(), ".")
+	if err != nil {
+		return 0, wrap("tx intent temps", txDir, err)
+	}
+	n := 0
+	var errs []error
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), intentTempSuffix)
+		if !ok || !validIntentID(id) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err != nil || time.Since(fi.ModTime()) < olderThan {
+			continue
+		}
+		if err := t.Remove(e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, wrap("tx intent temp remove", txDir+"/"+e.Name(), err))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }
 
 // readIntent reads an intent: fs.ErrNotExist when it is gone (completed or

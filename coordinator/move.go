@@ -37,6 +37,11 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 	if err != nil {
 		return err
 	}
+	if c.metaBySpelling(src) {
+		// Refused before it is resolved: a missing directory there would
+		// otherwise be reported as such (ENOENT).
+		return wrap("resolve", src, ErrMetadataName)
+	}
 	// From here on src is the path the kernel resolves it to, so that the
 	// file hashed, moved and checked is the one its key was taken for.
 	if src, err = writer.SourcePath(src); err != nil {
@@ -163,14 +168,35 @@ func (c *Coordinator) insideKey(p string) (string, bool, error) {
 	return key, true, nil
 }
 
+// metaBySpelling reports whether the caller's path p, read as spelled,
+// names something in the root's metadata directory.
+func (c *Coordinator) metaBySpelling(p string) bool {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return false
+	}
+	for _, root := range []string{c.root.Dir(), c.realRootDir()} {
+		if rel, ok := lexicalRel(root, abs); ok && isMetaKey(filepath.ToSlash(rel)) {
+			return true
+		}
+	}
+	return false
+}
+
+// realRootDir is the root's path with symlinks resolved (as given when that
+// fails).
+func (c *Coordinator) realRootDir() string {
+	if r, err := filepath.EvalSymlinks(c.root.Dir()); err == nil {
+		return r
+	}
+	return c.root.Dir()
+}
+
 // relToRoot returns dir (a real, absolute path) relative to the root when it
 // is the root or lies below it, also when seen through another mount of a
 // directory of the root (see boundRel).
 func (c *Coordinator) relToRoot(dir string) (string, bool) {
-	rootDir := c.root.Dir()
-	if r, err := filepath.EvalSymlinks(rootDir); err == nil {
-		rootDir = r
-	}
+	rootDir := c.realRootDir()
 	if rel, ok := lexicalRel(rootDir, dir); ok {
 		return rel, true
 	}

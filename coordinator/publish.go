@@ -16,6 +16,9 @@ import (
 // versions beyond the keep newest are pruned. The commit is lease-aware and
 // fenced as for WriteFile. Outcomes as for WriteFile.
 func (c *Coordinator) PublishDir(ctx context.Context, name string, fill func(dir string) error, keep int, opts ...writer.Option) error {
+	if fill == nil {
+		return wrap("publish", name, errNilFunc)
+	}
 	return c.runKey(ctx, "publish", name, c.linkKey, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		var v locking.Version
 		err := c.root.PublishDir(ctx, h.key, fill, keep, c.wopts(ctx, o, h, &v, opts)...)

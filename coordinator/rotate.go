@@ -105,6 +105,9 @@ func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption
 		if err := checkRotatable(h.key); err != nil {
 			return nil, err
 		}
+		if _, err := c.regularOrAbsent("rotate", h.key); err != nil {
+			return nil, err
+		}
 		st, err := c.logState(ctx, h)
 		if err != nil {
 			return nil, err

@@ -25,7 +25,7 @@ import (
 // truncation is done withdraws the rotation and removes its published copy, so
 // the live file still holds everything and nothing is duplicated.
 func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st locking.Version) (*rotation, *locking.Version, error) {
-	src, err := c.root.OS().Open(h.key)
+	src, err := c.root.OS().OpenFile(h.key, os.O_RDONLY|oNonblock, 0) // a FIFO put there since the check: no wait
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -34,6 +34,9 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	}
 	defer src.Close()
 	fi, err := src.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = writer.NotRegularError(fi.Mode())
+	}
 	if err != nil {
 		return nil, nil, wrap("stat", h.key, err)
 	}

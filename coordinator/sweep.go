@@ -17,7 +17,10 @@ import (
 type SweepReport struct {
 	writer.SweepReport
 	IntentsCompleted int
-	IntentsDiscarded int
+	IntentsDiscarded int // torn or unsound: never a commit point
+	// IntentTemps: intents found still being written (under their temp name)
+	// and old enough to be a dead writer's, removed.
+	IntentTemps int
 }
 
 // Sweep removes orphan temps older than olderThan (writer.Sweep: temps of
@@ -73,6 +76,11 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 				rep.IntentsCompleted++
 			}
 		}
+	}
+	if n, err := removeIntentTemps(c.root.OS(), olderThan); err != nil {
+		errs = append(errs, err)
+	} else {
+		rep.IntentTemps = n
 	}
 	staged := &stagedTemps{r: c.root.OS()}
 	wrep, err := c.root.Sweep(ctx, olderThan, c.observe(ctx, o), writer.SweepKeep(staged.named))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -20,8 +21,12 @@ const newFilePerm = 0o644
 // once; when it fails nothing is committed and the error is a
 // *CommandFailedError wrapping fn's. A file larger than the read limit
 // (WithMaxReadSize) is refused with an error wrapping ErrTooLarge before fn
-// is called: nothing is committed. opts are writer options.
+// is called, and so is new content from fn larger than it: nothing is
+// committed. opts are writer options.
 func (c *Coordinator) Update(ctx context.Context, name string, fn func(old []byte, exists bool) ([]byte, error), opts ...writer.Option) error {
+	if fn == nil {
+		return wrap("update", name, errNilFunc)
+	}
 	return c.UpdateContext(ctx, name, func(_ context.Context, old []byte, exists bool) ([]byte, error) {
 		return fn(old, exists)
 	}, opts...)
@@ -30,14 +35,18 @@ func (c *Coordinator) Update(ctx context.Context, name string, fn func(old []byt
 // UpdateContext is Update with fn given the operation's context, which is
 // cancelled, with cause ErrLeaseLost, the moment the lease is lost: a long
 // computation (a user's command) can stop at once instead of running on
-// without the lease.
+// without the lease. An operation on name made with fn's context is refused
+// with syscall.EDEADLK: it would wait for this one (nest operations in Lock).
 func (c *Coordinator) UpdateContext(ctx context.Context, name string, fn func(ctx context.Context, old []byte, exists bool) ([]byte, error), opts ...writer.Option) error {
+	if fn == nil {
+		return wrap("update", name, errNilFunc)
+	}
 	return c.run(ctx, "update", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		ct, err := c.verify(ctx, h, c.cfg.maxReadSize)
 		if err != nil {
 			return nil, err
 		}
-		data, err := fn(context.WithValue(ctx, inLock{c}, true), ct.Data, ct.Exists)
+		data, err := fn(c.fnContext(ctx, h), ct.Data, ct.Exists)
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil {
 				// Stopped by the lease's loss (or the caller): that is the
@@ -49,10 +58,23 @@ func (c *Coordinator) UpdateContext(ctx context.Context, name string, fn func(ct
 		if err := context.Cause(ctx); err != nil {
 			return nil, wrap("update", h.key, err)
 		}
+		if err := c.overLimit(data); err != nil {
+			return nil, wrap("update", h.key, err)
+		}
 		var v locking.Version
 		err = c.root.WriteFile(ctx, h.key, data, newFilePerm, c.wopts(ctx, o, h, &v, opts)...)
 		return committed(&v, wrapW("write", h.key, err))
 	})
+}
+
+// overLimit refuses new content larger than the read limit
+// (WithMaxReadSize): committed, it would make every later Update, ReadFile
+// and Watch of the file fail.
+func (c *Coordinator) overLimit(data []byte) error {
+	if limit := c.cfg.maxReadSize; limit > 0 && int64(len(data)) > limit {
+		return fmt.Errorf("%w: the new content is %d bytes, more than the read limit of %d bytes; nothing committed: %w", writer.ErrTooLarge, len(data), limit, syscall.EFBIG)
+	}
+	return nil
 }
 
 func commandFailed(key string, err error) error {
@@ -72,8 +94,12 @@ func commandFailed(key string, err error) error {
 // race was lost and the winner's content is returned. gen's failure is a
 // *CommandFailedError and nothing is created. Existing content larger than
 // the read limit (WithMaxReadSize) is refused with an error wrapping
-// ErrTooLarge.
+// ErrTooLarge. An operation on name made with gen's context is refused with
+// syscall.EDEADLK, as in UpdateContext's fn.
 func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx context.Context) ([]byte, error), opts ...writer.Option) ([]byte, error) {
+	if gen == nil {
+		return nil, wrap("init", name, errNilFunc)
+	}
 	ctx, done, err := c.begin(ctx) // for initFast, which runs before run's own
 	if err != nil {
 		return nil, wrap("init", name, err)
@@ -92,12 +118,15 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 			out = ct.Data
 			return nil, nil
 		}
-		data, err := gen(context.WithValue(ctx, inLock{c}, true))
+		data, err := gen(c.fnContext(ctx, h))
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil {
 				return nil, wrap("init", h.key, fmt.Errorf("%w (%v)", cause, err))
 			}
 			return nil, commandFailed(h.key, err)
+		}
+		if err := c.overLimit(data); err != nil {
+			return nil, wrap("init", h.key, err)
 		}
 		var v locking.Version
 		err = c.root.WriteFile(ctx, h.key, data, newFilePerm, c.wopts(ctx, o, h, &v, append(opts, writer.CreateOnly()))...)
@@ -176,6 +205,9 @@ type LeaseInfo struct {
 // returns fn's error as is, or an error wrapping ErrLeaseLost when the lease
 // was lost while fn ran.
 func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context.Context, info LeaseInfo) error) error {
+	if fn == nil {
+		return wrap("lock", name, errNilFunc)
+	}
 	var fnErr error
 	err := c.run(ctx, "lock", name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		if !h.borrowed && h.rec.Floor.Token < h.lease.Token() {

@@ -92,8 +92,11 @@ func WatchAfter(token uint64) WatchOption {
 // with ErrClosed (and waits for fn to return). A version larger than the read
 // limit (WithMaxReadSize) cannot be delivered: Watch ends with an error
 // wrapping ErrTooLarge and syscall.EFBIG. A file read larger than the limit
-// while the version awaited is within it (a stale view, a log's
-// unacknowledged tail) is re-read, as any file that does not match yet.
+// while the version awaited is within it (a stale view) is re-read, as any
+// file that does not match yet; of a log whose unacknowledged tail puts it
+// over the limit, only the committed prefix is read. A name that is not a
+// regular file (a directory, a FIFO) is refused (writer.ErrNotRegular), as
+// is a nil fn.
 //
 // The one exception to "never old content": with WatchInitial, a file that
 // still matches no recorded version after the stale-view window (edited
@@ -114,6 +117,12 @@ func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx contex
 	key, err := c.resolve(name)
 	if err != nil {
 		return err
+	}
+	if fn == nil {
+		return wrap("watch", key, errNilFunc)
+	}
+	if _, err := c.regularOrAbsent("watch", key); err != nil {
+		return err // a directory or a FIFO never gets a version to deliver
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -312,6 +321,15 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 	}
 
 	ct, err := w.c.root.ReadVersion(ctx, w.key, w.c.readLimit())
+	prefixOnly := false
+	if errors.Is(err, writer.ErrTooLarge) && wantTarget && pending.Token == 0 && isLogVersion(target) && w.fits(target, true) {
+		// A log whose committed length is within the limit, but not the
+		// file: an unacknowledged tail (a crashed appender's, which the next
+		// append cuts) lies past it. Its committed prefix is all that is
+		// delivered: read only that, or this would wait for the next append.
+		ct, err = w.c.root.ReadVersion(ctx, w.key, w.c.readLimit(), writer.ReadPrefix(target.Size))
+		prefixOnly = true
+	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		if ctx.Err() != nil {
 			return false, false, nil
@@ -335,6 +353,12 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 			// put in place since the record was read.
 			after, err := w.c.peekRecord(w.key)
 			if err != nil || otherGeneration(after, target, ct) {
+				return false, true, nil
+			}
+			if p := after.Pending; prefixOnly && p.Token != 0 && p.Generation > target.Generation {
+				// A prefix cannot show whether the file is a newer whole
+				// version still pending (otherGeneration compares the whole
+				// file): wait for it to be committed or withdrawn.
 				return false, true, nil
 			}
 		}

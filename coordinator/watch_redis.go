@@ -106,13 +106,16 @@ func (w *watcher) listen(ctx context.Context, ps *redis.PubSub) {
 	var backoff time.Duration
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, subscriptionPing)
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			return
 		}
 		if err != nil && isTimeout(err) {
 			if err = ps.Ping(ctx); err == nil {
 				continue
 			}
+		}
+		if ended(ctx) {
+			return
 		}
 		if err != nil {
 			if !down {
@@ -153,4 +156,15 @@ func (w *watcher) listen(ctx context.Context, ps *redis.PubSub) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// ended reports whether ctx has ended or its deadline has passed: a
+// connection's I/O deadline, set from ctx's, can fire a moment before ctx's
+// own timer, and the i/o timeout it gives is then ctx's end, not Redis's.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }

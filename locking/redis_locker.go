@@ -189,6 +189,10 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 	if ttl < MinTTL {
 		return nil, &Error{Op: "acquire", Key: key, Err: fmt.Errorf("ttl %v below %v", ttl, MinTTL)}
 	}
+	if ctx.Err() != nil {
+		// Ended before Redis was asked: not Redis's doing (as LocalLocker).
+		return nil, &Error{Op: "acquire", Key: key, Err: context.Cause(ctx)}
+	}
 	keys := l.Keys(key)
 	id := newLeaseID(l.idPrefix)
 	began := time.Now()

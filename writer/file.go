@@ -175,7 +175,7 @@ func (f *File) targetInfo() (fs.FileInfo, error) {
 	case err != nil:
 		return nil, newError("stat", f.t.Target, err)
 	case !old.Mode().IsRegular():
-		return nil, newError("stat", f.t.Target, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(old.Mode()))))
+		return nil, newError("stat", f.t.Target, NotRegularError(old.Mode()))
 	case f.cfg.createOnly:
 		return nil, newError("create", f.t.Target, withCause(ErrExist, syscall.EEXIST))
 	}

@@ -151,7 +151,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 		return false, newError("in-place fstat", rel, err)
 	}
 	if !dfi.Mode().IsRegular() {
-		return false, newError("in-place open", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(dfi.Mode()))))
+		return false, newError("in-place open", rel, NotRegularError(dfi.Mode()))
 	}
 
 	// 1. The backup, flocked for the whole rewrite so that a concurrent

@@ -207,13 +207,13 @@ func (r *Root) readSettled(name, rel string, settleErr error, limit int64) (Cont
 	case ok:
 		return c, nil
 	case err == nil:
-		return r.read(name, false, limit) // no marker (any more)
+		return r.read(name, false, limit, -1) // no marker (any more)
 	case errors.Is(err, ErrTooLarge):
 		return Content{}, err
 	}
 	// The rewrite may have finished while it was read (its backup gone).
 	if m, _ := inPlaceNames(rel); !r.exists(m) {
-		return r.read(name, false, limit)
+		return r.read(name, false, limit, -1)
 	}
 	return Content{}, settleErr
 }
@@ -255,7 +255,7 @@ func (r *Root) inPlaceView(rel string, limit int64) (c Content, ok bool, err err
 	if match == matchOther {
 		return Content{}, false, nil // another file has the name now
 	}
-	cur, err := r.read(rel, false, limit)
+	cur, err := r.read(rel, false, limit, -1)
 	if err != nil {
 		return Content{}, false, err
 	}
@@ -273,7 +273,7 @@ func (r *Root) inPlaceView(rel string, limit int64) (c Content, ok bool, err err
 			return Content{}, false, nil
 		}
 	}
-	old, err := r.read(backupRel, false, limit)
+	old, err := r.read(backupRel, false, limit, -1)
 	if err != nil {
 		return Content{}, false, err
 	}

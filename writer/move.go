@@ -101,7 +101,7 @@ func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) error 
 		return newError("move: stat source", absSrc, err)
 	}
 	if !sfi.Mode().IsRegular() {
-		return newError("move: source", absSrc, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(sfi.Mode()))))
+		return newError("move: source", absSrc, NotRegularError(sfi.Mode()))
 	}
 	if dfi, err := r.root.Lstat(rel); err == nil && os.SameFile(dfi, sfi) {
 		// rename(2) of two links to one file does nothing and succeeds.
@@ -205,7 +205,7 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 	}
 	if !st0.Mode().IsRegular() {
 		r.rollbackDirs(created, cfg)
-		return newError("move: source", absSrc, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(st0.Mode()))))
+		return newError("move: source", absSrc, NotRegularError(st0.Mode()))
 	}
 	adviseSequential(sf)
 	in := newMoveIntent(absSrc, r.dir, rel, st0)
@@ -363,7 +363,7 @@ func syncSource(p string, hash bool) ([32]byte, int64, fs.FileInfo, error) {
 		return [32]byte{}, 0, nil, newError("move: fstat source", p, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return [32]byte{}, 0, nil, newError("move: source", p, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
+		return [32]byte{}, 0, nil, newError("move: source", p, NotRegularError(fi.Mode()))
 	}
 	var sum [32]byte
 	var size int64

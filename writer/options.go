@@ -27,6 +27,7 @@ type config struct {
 	beforeLock    bool
 	hashOnly      bool
 	maxRead       int64
+	prefix        int64 // ReadPrefix's n + 1; 0: the whole file
 	keepStaged    bool
 	dirMode       bool // MkdirAll with Mode: mode applies to the directories it creates
 }
@@ -148,6 +149,14 @@ func HashOnly() Option { return func(c *config) { c.hashOnly = true } }
 // a reader that may not settle a leftover in-place rewrite and reads the
 // version settling would leave (the file or its backup).
 func MaxReadSize(n int64) Option { return func(c *config) { c.maxRead = n } }
+
+// ReadPrefix makes ReadVersion read only the first n bytes of the file (n >=
+// 0): Data holds them, SHA256 is their hash and Size their count, less than n
+// only when the file is shorter. MaxReadSize then bounds what is read, not
+// the file, so that what lies past the prefix (an appended log's
+// unacknowledged tail) is neither read nor refused. HashOnly and the read of a leftover in-place
+// rewrite's version that a reader may not settle ignore it.
+func ReadPrefix(n int64) Option { return func(c *config) { c.prefix = max(n, 0) + 1 } }
 
 // Observe adds a function that receives an Event for each step of an
 // operation (for tracing and metrics). It is called synchronously and must be

@@ -116,7 +116,7 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 	if err != nil {
 		return undo(newError("publish: open", verRel, err))
 	}
-	err = fill(fp)
+	err = fillRecovering(fp, fill, func() { fillDone(); undo(nil) })
 	fillDone()
 	if err != nil {
 		return undo(newError("publish: fill", verRel, err))
@@ -415,4 +415,17 @@ func (r *Root) pruneVersions(dir, stem, cur, prev string, keep int) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// fillRecovering runs fill(dir); when fill panics it runs cleanup (the undo
+// of the version directory and the directories made for it, as for a fill
+// that fails) and panics on.
+func fillRecovering(dir string, fill func(string) error, cleanup func()) error {
+	defer func() {
+		if p := recover(); p != nil {
+			cleanup()
+			panic(p)
+		}
+	}()
+	return fill(dir)
 }

@@ -62,7 +62,7 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 	// A reader never sees a half-finished in-place rewrite: settle it first
 	// (this waits for a live one, restores a crashed one from its backup).
 	// A reader that may not write reads the version settling would leave.
-	readOnce := func(name string) (Content, error) { return r.read(name, cfg.hashOnly, cfg.maxRead) }
+	readOnce := func(name string) (Content, error) { return r.read(name, cfg.hashOnly, cfg.maxRead, cfg.prefix-1) }
 	if recoverTarget != nil {
 		if rel, _, err := r.resolve(name); err == nil {
 			if err := recoverTarget(ctx, r, cfg, rel); err != nil {
@@ -153,14 +153,16 @@ func sleepBackoff(ctx context.Context, attempt int, until time.Time) error {
 // hashOnly it hashes the file through a pooled 1 MiB
 // buffer and returns no Data. Otherwise limit > 0 refuses a file larger than
 // limit bytes (MaxReadSize): by its fstat size before the buffer for it is
-// allocated, and after limit+1 bytes when it grows while read.
-func (r *Root) read(name string, hashOnly bool, limit int64) (Content, error) {
+// allocated, and after limit+1 bytes when it grows while read. prefix >= 0
+// reads only the file's first prefix bytes (ReadPrefix), and limit bounds
+// those.
+func (r *Root) read(name string, hashOnly bool, limit, prefix int64) (Content, error) {
 	rel, fi, err := r.resolve(name)
 	if err != nil {
 		return Content{}, err
 	}
 	if fi != nil && !fi.Mode().IsRegular() {
-		return Content{}, newError("read", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
+		return Content{}, newError("read", rel, NotRegularError(fi.Mode()))
 	}
 	f, err := r.root.OpenFile(rel, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
@@ -172,15 +174,20 @@ func (r *Root) read(name string, hashOnly bool, limit int64) (Content, error) {
 		return Content{}, newError("fstat", rel, err)
 	}
 	if !st.Mode().IsRegular() {
-		return Content{}, newError("read", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(st.Mode()))))
+		return Content{}, newError("read", rel, NotRegularError(st.Mode()))
 	}
 	if hashOnly {
 		return hashFile(f, rel, st.Mode())
 	}
-	if limit > 0 && st.Size() > limit {
-		return Content{}, newError("read", rel, tooLarge(st.Size(), limit))
+	var src io.Reader = f
+	size := st.Size()
+	if prefix >= 0 {
+		src, size = io.LimitReader(f, prefix), min(size, prefix)
 	}
-	data, sum, err := readAll(f, st.Size(), limit)
+	if limit > 0 && size > limit {
+		return Content{}, newError("read", rel, tooLarge(size, limit))
+	}
+	data, sum, err := readAll(src, size, limit)
 	if err != nil {
 		return Content{}, newError("read", rel, err)
 	}

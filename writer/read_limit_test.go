@@ -204,3 +204,37 @@ func TestReadAllGrowsPastLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestReadPrefix: ReadPrefix reads only the first n bytes (fewer when the file
+// is shorter), hashes those, and MaxReadSize bounds what it reads rather than
+// the file.
+func TestReadPrefix(t *testing.T) {
+	r, dir := openRoot(t)
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("0123456789"), 300) // 3000 bytes
+	if err := os.WriteFile(filepath.Join(dir, "log"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		n, limit int64
+		want     int64 // bytes read; -1: refused as too large
+	}{
+		{100, 1000, 100},
+		{0, 1000, 0},
+		{1000, 1000, 1000},
+		{1001, 1000, -1},
+		{5000, 0, 3000},
+		{5000, 4000, 3000}, // the file is shorter than n: its 3000 bytes are within the limit
+	} {
+		c, err := r.ReadVersion(ctx, "log", MaxReadSize(tc.limit), ReadPrefix(tc.n))
+		if tc.want < 0 {
+			if !errors.Is(err, ErrTooLarge) {
+				t.Errorf("ReadPrefix(%d) MaxReadSize(%d) = %d bytes, %v; want ErrTooLarge", tc.n, tc.limit, c.Size, err)
+			}
+			continue
+		}
+		if err != nil || c.Size != tc.want || !bytes.Equal(c.Data, data[:tc.want]) || c.SHA256 != sha256.Sum256(data[:tc.want]) {
+			t.Errorf("ReadPrefix(%d) MaxReadSize(%d) = %d bytes, %v; want the first %d bytes and their hash", tc.n, tc.limit, c.Size, err, tc.want)
+		}
+	}
+}

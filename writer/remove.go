@@ -34,7 +34,7 @@ func (r *Root) Remove(ctx context.Context, name string, opts ...Option) error {
 		return newError("remove", rel, syscall.ENOENT)
 	}
 	if !fi.Mode().IsRegular() {
-		return newError("remove", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
+		return newError("remove", rel, NotRegularError(fi.Mode()))
 	}
 	if _, err := r.settleInPlace(ctx, rel, cfg); err != nil {
 		return err

@@ -205,7 +205,7 @@ func (r *Root) target(name string) (string, fs.FileInfo, error) {
 		return "", nil, newError("resolve", name, withCause(ErrNotRegular, fmt.Errorf("the name ends in %q: it names a directory: %w", DirEnding(name), syscall.EISDIR)))
 	}
 	if fi != nil && !fi.Mode().IsRegular() {
-		return "", nil, newError("resolve", rel, withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(fi.Mode()))))
+		return "", nil, newError("resolve", rel, NotRegularError(fi.Mode()))
 	}
 	return rel, fi, nil
 }
@@ -240,6 +240,12 @@ func DirEnding(name string) string {
 }
 
 // kind names a file type for error messages.
+// NotRegularError is ErrNotRegular for a file of mode m, naming its type
+// ("not a regular file: it is a FIFO").
+func NotRegularError(m fs.FileMode) error {
+	return withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(m)))
+}
+
 func kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():

@@ -159,9 +159,18 @@ type started struct {
 
 func (v volume) start(t *testing.T, args ...string) *started {
 	t.Helper()
+	return v.startIn(t, "", args...)
+}
+
+// startIn is start with stdin as the process's stdin ("": /dev/null).
+func (v volume) startIn(t *testing.T, stdin string, args ...string) *started {
+	t.Helper()
 	s := &started{done: make(chan struct{})}
 	s.cmd = exec.Command(swBin, v.args(args...)...)
 	s.cmd.Env = baseEnv()
+	if stdin != "" {
+		s.cmd.Stdin = strings.NewReader(stdin)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.errb
 	// Its own process group, so cleanup also ends the commands it runs.
 	testrig.OwnGroup(s.cmd)

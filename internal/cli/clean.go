@@ -36,9 +36,9 @@ func runClean(ctx context.Context, g *globals, o *cleanOpts) error {
 	}
 	return g.withVolume(ctx, "clean "+quote.Name(g.root), func(ctx context.Context, v *volume, _ func()) error {
 		rep, err := v.Sweep(ctx, o.olderThan)
-		perr := g.printf("clean "+quote.Name(g.root), "scanned %d, removed %d orphan temps (kept %d live, %d young, of them %d of other hosts); in-place rewrites: %d restored, %d completed, %d discarded; intents: %d completed, %d discarded; %d failed\n",
+		perr := g.printf("clean "+quote.Name(g.root), "scanned %d, removed %d orphan temps (kept %d live, %d young, of them %d of other hosts); in-place rewrites: %d restored, %d completed, %d discarded; intents: %d completed, %d discarded, %d unfinished removed; %d failed\n",
 			rep.Scanned, rep.Removed, rep.Live, rep.Young, rep.OtherHost, rep.Restored, rep.Completed, rep.Discarded,
-			rep.IntentsCompleted, rep.IntentsDiscarded, rep.Failed)
+			rep.IntentsCompleted, rep.IntentsDiscarded, rep.IntentTemps, rep.Failed)
 		if err != nil {
 			return err
 		}

@@ -57,7 +57,7 @@ func TestStaleWindow(t *testing.T) {
 }
 
 func TestJudge(t *testing.T) {
-	good := fsProbe{SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}
+	good := fsProbe{Rounds: doctorRounds, SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}
 	tests := []struct {
 		name     string
 		rep      doctorReport
@@ -72,11 +72,12 @@ func TestJudge(t *testing.T) {
 		{"sshfs, redis mode", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeMount, Probe: good}, 0},
 		{"peer says no, local mode", doctorReport{Mode: "local", LockScope: scopeCluster, Probe: good, Peer: &peerResult{}}, 1},
 		{"peer says yes, unknown fs", doctorReport{Mode: "local", LockScope: scopeUnknown, Probe: good, Peer: &peerResult{Propagates: true}}, 0},
-		{"dir fsync refused", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "invalid argument", FileLock: "works"}}, 1},
-		{"no create-only", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "refused", NoReplace: "refused", DirFsync: "accepted", FileLock: "works"}}, 1},
-		{"one create-only is enough", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "refused", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}}, 0},
-		{"lock not enforced", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "NOT enforced"}}, 1},
-		{"temp on another device", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}}, 1},
+		{"dir fsync refused", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{Rounds: doctorRounds, SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "invalid argument", FileLock: "works"}}, 1},
+		{"no create-only", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{Rounds: doctorRounds, SameDevice: true, Link: "refused", NoReplace: "refused", DirFsync: "accepted", FileLock: "works"}}, 1},
+		{"one create-only is enough", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{Rounds: doctorRounds, SameDevice: true, Link: "refused", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}}, 0},
+		{"lock not enforced", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{Rounds: doctorRounds, SameDevice: true, Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "NOT enforced"}}, 1},
+		{"probes not run: only the error that stopped them", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{Link: notProbed, NoReplace: notProbed, DirFsync: notProbed, FileLock: notProbed, ProbeErrors: []string{"mkdir: read-only file system"}}}, 1},
+		{"temp on another device", doctorReport{Mode: "redis", Volume: "redis", LockScope: scopeHost, Probe: fsProbe{Rounds: doctorRounds, Link: "ok", NoReplace: "ok", DirFsync: "accepted", FileLock: "works"}}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

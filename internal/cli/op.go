@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
@@ -200,7 +201,10 @@ func openFrom(ctx context.Context, name string) (*os.File, error) {
 }
 
 // runFilter runs argv with in on stdin and returns its stdout. A command that
-// cannot start or exits non-zero is a CommandFailed error for name (exit 8).
+// cannot start or exits non-zero is a CommandFailed error for name (exit 8),
+// and so is one whose output exceeds --max-read-size: the output becomes the
+// file, which read, update and watch would then refuse, and it is held in
+// memory (its pipe is closed once the limit is passed).
 func (g *globals) runFilter(ctx context.Context, name string, argv []string, in []byte) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	// On cancel: SIGTERM, then SIGKILL, and stop waiting for output that a
@@ -208,12 +212,16 @@ func (g *globals) runFilter(ctx context.Context, name string, argv []string, in 
 	cmd.Cancel = func() error { terminate(cmd.Process); return nil }
 	cmd.WaitDelay = filterWaitDelay
 	cmd.Stdin = bytes.NewReader(in)
-	var out bytes.Buffer
-	cmd.Stdout = &out
+	out := &cappedBuffer{limit: g.maxReadSize}
+	cmd.Stdout = out
 	cmd.Stderr = g.stderr
 	err := cmd.Run()
+	if out.over {
+		return nil, newCommandFailed(name, -1, fmt.Errorf("the output of %s is more than the read limit of %d bytes (--max-read-size), which the file would then exceed: %w",
+			quote.Name(argv[0]), g.maxReadSize, syscall.EFBIG))
+	}
 	if err == nil {
-		return out.Bytes(), nil
+		return out.b.Bytes(), nil
 	}
 	status := -1
 	var ee *exec.ExitError
@@ -221,6 +229,22 @@ func (g *globals) runFilter(ctx context.Context, name string, argv []string, in 
 		status = ee.ExitCode()
 	}
 	return nil, newCommandFailed(name, status, fmt.Errorf("run %s: %w", quote.Name(argv[0]), err))
+}
+
+// cappedBuffer keeps what is written to it up to limit bytes (limit <= 0:
+// no limit); a write past it fails, and over says so.
+type cappedBuffer struct {
+	b     bytes.Buffer
+	limit int64
+	over  bool
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if c.limit > 0 && int64(c.b.Len())+int64(len(p)) > c.limit {
+		c.over = true
+		return 0, syscall.EFBIG
+	}
+	return c.b.Write(p)
 }
 
 // parseMode parses an octal permission such as 0644.

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -100,11 +102,16 @@ func runWatch(ctx context.Context, g *globals, o *watchOpts) error {
 }
 
 // eventJSON is the change event as one JSON object, with "initial" added for
-// the version current at start.
+// the version current at start. JSON carries only UTF-8: a name that is not
+// valid UTF-8 has its invalid bytes replaced (U+FFFD) in "path", and
+// "path_base64", added then only, holds its exact bytes.
 func eventJSON(ch coordinator.Change) ([]byte, error) {
 	b, err := json.Marshal(ch.Event)
 	if err != nil {
 		return nil, err
+	}
+	if !utf8.ValidString(ch.Path) {
+		b = append(b[:len(b)-1], `,"path_base64":"`+base64.StdEncoding.EncodeToString([]byte(ch.Path))+`"}`...)
 	}
 	if ch.Initial {
 		b = append(b[:len(b)-1], `,"initial":true}`...)

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package coordinator
+
+const oNonblock = 0
