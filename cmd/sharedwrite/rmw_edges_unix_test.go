@@ -39,59 +39,36 @@ func waitOrKill(t *testing.T, s *started, d time.Duration) (code int, ok, hungAf
 	return -1, false, true
 }
 
-// TestAppendToFIFO: append to a name that is a FIFO is refused as not a
-// regular file (exit 5), as it is for a directory. (It opened the FIFO
-// O_WRONLY without O_NONBLOCK under the key's lease and lock and blocked in
-// open(2) until some reader appeared: --timeout and SIGTERM did not end it.)
-func TestAppendToFIFO(t *testing.T) {
-	v := newVolume(t, mode{name: "local"})
-	if err := syscall.Mkfifo(filepath.Join(v.root, "f"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := v.startIn(t, "line\n", "--timeout", "2s", "append", "f")
-	code, ok, hung := waitOrKill(t, s, 10*time.Second)
-	if !ok {
-		t.Fatalf("append on a FIFO still running after 10s (--timeout 2s); ended by SIGTERM: %v; stderr: %q; want exit 5 (not a regular file) at once", !hung, s.errb.String())
-	}
-	if code != 5 {
-		t.Errorf("append on a FIFO: exit %d, stderr %q; want 5 (not a regular file)", code, s.errb.String())
-	}
-}
-
-// TestRotateCopytruncateFIFO: rotate --copytruncate of a FIFO is refused
-// (exit 5). (It opened it for reading without O_NONBLOCK under the lease and
-// lock, and blocked in open(2) until a writer appeared, past --timeout and
-// SIGTERM.)
-func TestRotateCopytruncateFIFO(t *testing.T) {
-	v := newVolume(t, mode{name: "local"})
-	if err := syscall.Mkfifo(filepath.Join(v.root, "f"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := v.startIn(t, "", "--timeout", "2s", "rotate", "f", "--copytruncate")
-	code, ok, hung := waitOrKill(t, s, 10*time.Second)
-	if !ok {
-		t.Fatalf("rotate --copytruncate on a FIFO still running after 10s (--timeout 2s); ended by SIGTERM: %v; stderr: %q; want exit 5 (not a regular file)", !hung, s.errb.String())
-	}
-	if code != 5 {
-		t.Errorf("rotate --copytruncate on a FIFO: exit %d, stderr %q; want 5 (not a regular file)", code, s.errb.String())
-	}
-}
-
-// TestRotateFIFO: a plain rotate of a FIFO is refused with exit 5, as a
-// directory is. (It exited 0 silently: its size is 0, so it was taken for an
-// empty log.)
-func TestRotateFIFO(t *testing.T) {
-	v := newVolume(t, mode{name: "local"})
-	if err := syscall.Mkfifo(filepath.Join(v.root, "f"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := v.startIn(t, "", "--timeout", "2s", "rotate", "f")
-	code, ok, _ := waitOrKill(t, s, 10*time.Second)
-	if !ok {
-		t.Fatalf("rotate on a FIFO still running after 10s; stderr %q", s.errb.String())
-	}
-	if code != 5 {
-		t.Errorf("rotate on a FIFO: exit %d, stdout %q, stderr %q; want 5 (not a regular file), as for a directory", code, s.out.String(), s.errb.String())
+// TestFIFORefused: append, rotate --copytruncate and rotate of a name that
+// is a FIFO are refused as not a regular file (exit 5), as for a directory,
+// at once. (append opened the FIFO O_WRONLY and rotate --copytruncate for
+// reading, without O_NONBLOCK, under the key's lease and lock, and blocked in
+// open(2) until the other end was opened: --timeout and SIGTERM did not end
+// them. A plain rotate exited 0 silently: its size is 0, so it was taken for
+// an empty log.)
+func TestFIFORefused(t *testing.T) {
+	for _, c := range []struct {
+		stdin string
+		args  []string
+	}{
+		{"line\n", []string{"append", "f"}},
+		{"", []string{"rotate", "f", "--copytruncate"}},
+		{"", []string{"rotate", "f"}},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			v := newVolume(t, mode{name: "local"})
+			if err := syscall.Mkfifo(filepath.Join(v.root, "f"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := v.startIn(t, c.stdin, append([]string{"--timeout", "2s"}, c.args...)...)
+			code, ok, hung := waitOrKill(t, s, 10*time.Second)
+			if !ok {
+				t.Fatalf("%q on a FIFO still running after 10s (--timeout 2s); ended by SIGTERM: %v; stderr: %q; want exit 5 (not a regular file) at once", c.args, !hung, s.errb.String())
+			}
+			if code != 5 {
+				t.Errorf("%q on a FIFO: exit %d, stdout %q, stderr %q; want 5 (not a regular file)", c.args, code, s.out.String(), s.errb.String())
+			}
+		})
 	}
 }
 
