@@ -97,7 +97,9 @@ func newError2(op, src, dst string, err error) *Error {
 	return &Error{Op: op, Path: src, Dst: dst, Err: bare(err)}
 }
 
-// bare removes the os package's path wrappers around an errno.
+// bare removes the os package's path wrappers around an errno. os.Root's
+// refusal of a path that escapes the root (a directory swapped for a symlink
+// while an operation ran) becomes ErrOutsideRoot.
 func bare(err error) error {
 	for {
 		switch e := err.(type) {
@@ -108,10 +110,17 @@ func bare(err error) error {
 		case *os.SyscallError:
 			err = e.Err
 		default:
+			if err != nil && err.Error() == osPathEscapes {
+				return &both{sentinel: ErrOutsideRoot, cause: err}
+			}
 			return err
 		}
 	}
 }
+
+// osPathEscapes is the text of the error os.Root returns for a path that
+// leaves it (not exported by package os).
+const osPathEscapes = "path escapes from parent"
 
 // both joins a sentinel with its cause on one line (errors.Join would add a
 // newline): "sentinel text: cause text"; errors.Is matches either.
@@ -121,6 +130,37 @@ func (b *both) Error() string {
 	return b.sentinel.Error() + ": " + strings.TrimPrefix(b.cause.Error(), "writer: ")
 }
 func (b *both) Unwrap() []error { return []error{b.sentinel, b.cause} }
+
+// joinLine joins errs (nils dropped) on one line, "a; b", where errors.Join
+// would use several; errors.Is and errors.As see each. The os package's path
+// wrappers are dropped (bare): the names in them are not escaped.
+func joinLine(errs ...error) error {
+	var kept lineErrs
+	for _, e := range errs {
+		if e != nil {
+			kept = append(kept, bare(e))
+		}
+	}
+	switch len(kept) {
+	case 0:
+		return nil
+	case 1:
+		return kept[0]
+	}
+	return kept
+}
+
+type lineErrs []error
+
+func (l lineErrs) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (l lineErrs) Unwrap() []error { return l }
 
 // withCause returns an error that is both s and cause (cause may be nil).
 func withCause(s, cause error) error {

@@ -41,6 +41,9 @@ const (
 
 var errFileDone = errors.New("file already committed or aborted")
 
+// errRootClosed refuses a Create after Root.Close.
+var errRootClosed = fmt.Errorf("root closed: %w", fs.ErrClosed)
+
 // Create starts writing name: it resolves name (see Resolve; an existing
 // target must be a regular file), creates missing parent directories and a
 // temp file (O_EXCL, 0600, flocked) beside the target — or in TempDir — and
@@ -51,7 +54,15 @@ var errFileDone = errors.New("file already committed or aborted")
 // AcceptUnconfirmedDurability, InPlaceIfBusy, Observe.
 // Errors: ErrOutsideRoot, ErrInvalidName, ErrNotRegular, ErrExist (CreateOnly
 // and the target exists), or an *Error naming the step and the errno.
-func (r *Root) Create(ctx context.Context, name string, perm fs.FileMode, opts ...Option) (*File, error) {
+func (r *Root) Create(ctx context.Context, name string, perm fs.FileMode, opts ...Option) (f *File, err error) {
+	if !r.addFile() {
+		return nil, newError("create", name, errRootClosed)
+	}
+	defer func() {
+		if f == nil {
+			r.fileDone()
+		}
+	}()
 	cfg := newConfig(opts)
 	rel, old, err := r.target(name)
 	if err != nil {
@@ -194,10 +205,12 @@ func (f *File) targetInfo() (fs.FileInfo, error) {
 //
 // A cancelled ctx before the rename means not committed. Commit after Commit
 // or Abort returns an error.
-func (f *File) Commit(ctx context.Context) error {
+func (f *File) Commit(ctx context.Context) (err error) {
+	defer rethrow(&err)
 	if f.state != fileOpen {
 		return newError("commit", f.t.Target, errFileDone)
 	}
+	defer f.r.fileDone()
 	committed, err := f.commit(ctx)
 	if committed {
 		f.state = fileCommitted
@@ -309,6 +322,7 @@ func (f *File) Abort() error {
 	if f.state != fileOpen {
 		return nil
 	}
+	defer f.r.fileDone()
 	f.state = fileAborted
 	return f.t.discard(f.cfg)
 }

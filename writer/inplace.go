@@ -242,7 +242,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 	if err != nil {
 		werr := newError("in-place write", rel, err)
 		if _, rerr := r.settleLocked(ctx, markerRel, backupRel, rel, cfg); rerr != nil {
-			return false, errors.Join(werr, rerr)
+			return false, joinLine(werr, rerr)
 		}
 		return false, werr
 	}

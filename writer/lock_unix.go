@@ -69,11 +69,15 @@ func (l *tempLock) unlock() {
 }
 
 // tryLockTemp tries LOCK_EX|LOCK_NB on the temp at rel through a fresh
-// descriptor (opened for writing, as NFS's flock emulation requires): live
-// when someone holds it; otherwise f holds the flock until the caller closes
-// it.
+// descriptor (opened for writing, as NFS's flock emulation requires, or for
+// reading when its mode refuses writing: a temp already given a read-only
+// final mode by a writer that died before its rename): live when someone
+// holds it; otherwise f holds the flock until the caller closes it.
 func (r *Root) tryLockTemp(rel string) (f *os.File, live bool, err error) {
 	f, err = r.root.OpenFile(rel, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if errors.Is(err, unix.EACCES) {
+		f, err = r.root.OpenFile(rel, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	}
 	if err != nil {
 		return nil, false, err
 	}

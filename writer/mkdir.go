@@ -242,14 +242,14 @@ func (b *backoff) wait(ctx context.Context, cfg *config, path string, cause erro
 	d := b.next/2 + rand.N(b.next/2+1)
 	b.next = min(b.next*2, 250*time.Millisecond)
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		return errors.Join(cause, context.DeadlineExceeded)
+		return joinLine(cause, context.DeadlineExceeded)
 	}
 	cfg.emit("retry", path, time.Now().Add(-d), 0, cause)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return errors.Join(cause, context.Cause(ctx))
+		return joinLine(cause, context.Cause(ctx))
 	case <-t.C:
 		return nil
 	}

@@ -80,7 +80,8 @@ import (
 // fails with EXDEV (a faulty FUSE filesystem: nothing is committed),
 // ErrBusyTarget when dst is a bind-mounted file (see InPlaceIfBusy), and
 // *Error values naming the step, the path and the errno.
-func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) error {
+func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) (err error) {
+	defer rethrow(&err)
 	cfg := newConfig(opts)
 	absSrc, err := SourcePath(src)
 	if err != nil {
@@ -150,7 +151,7 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 	// the hook ran) would be moved into the root instead.
 	if cur, err := os.Lstat(absSrc); err != nil || !sameVersion(sfi, cur) {
 		r.rollbackDirs(created, cfg)
-		return false, newError("move: source", absSrc, fmt.Errorf("replaced or changed since it was checked; nothing moved: %w", errors.Join(err, syscall.EAGAIN)))
+		return false, newError("move: source", absSrc, fmt.Errorf("replaced or changed since it was checked; nothing moved: %w", joinLine(err, syscall.EAGAIN)))
 	}
 	start := time.Now()
 	err = renameInto(r, absSrc, rel)
@@ -342,7 +343,7 @@ func hashPath(p string) ([32]byte, int64, error) {
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return [32]byte{}, 0, errors.Join(err, ErrNotRegular)
+		return [32]byte{}, 0, joinLine(err, ErrNotRegular)
 	}
 	return copyHashing(io.Discard, f)
 }

@@ -126,7 +126,7 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 		removeMoveIntent(absSrc)
 		if _, derr := r.root.Lstat(rel); derr != nil {
 			cfg.emit("move-discard-intent", rel, start, 0, derr)
-			return true, newError("move", absSrc, fmt.Errorf("source gone and destination %s missing after an interrupted move: %w", quote.Name(rel), derr))
+			return true, newError("move", absSrc, fmt.Errorf("source gone and destination %s missing after an interrupted move: %w", quote.Name(rel), bare(derr)))
 		}
 		dsum, dsize, derr := r.hashRel(rel)
 		if derr != nil {

@@ -2,6 +2,8 @@ package writer
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"time"
 )
@@ -58,8 +60,9 @@ type Change struct {
 // operation (replace, create-only, move, remove, symlink swap, in-place
 // rewrite). When it returns an error the operation is not committed: nothing
 // visible changed, the temp and the directories the call created are removed,
-// and the error is returned wrapped in an *Error with Op "pre-commit".
-// Several hooks run in the order given; the first error stops them.
+// and the error is returned wrapped in an *Error with Op "pre-commit". A hook
+// that panics is undone the same way, and its panic then goes on to the
+// caller. Several hooks run in the order given; the first error stops them.
 func PreCommit(fn func(ctx context.Context, c Change) error) Option {
 	return func(c *config) {
 		if fn != nil {
@@ -202,11 +205,38 @@ func (c *config) runPreCommit(ctx context.Context, ch Change) error {
 		return newError("pre-commit", ch.Name, context.Cause(ctx))
 	}
 	for _, fn := range c.preCommit {
-		if err := fn(ctx, ch); err != nil {
+		if err := runHook(ctx, fn, ch); err != nil {
 			return &Error{Op: "pre-commit", Path: ch.Name, Err: err} // the hook's error as it is
 		}
 	}
 	return nil
+}
+
+// runHook runs fn, turning a panic into a *hookPanic: the operation then
+// undoes what it did, as for a hook that fails, and panics on with the same
+// value on its way out (rethrow).
+func runHook(ctx context.Context, fn func(context.Context, Change) error, ch Change) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &hookPanic{value: p}
+		}
+	}()
+	return fn(ctx, ch)
+}
+
+// hookPanic carries a PreCommit hook's panic through the operation's
+// clean-up.
+type hookPanic struct{ value any }
+
+func (h *hookPanic) Error() string { return fmt.Sprintf("pre-commit hook panicked: %v", h.value) }
+
+// rethrow panics with a hook's panic value when *err carries one: the
+// operation's clean-up is done, and the panic goes on to the caller.
+func rethrow(err *error) {
+	var hp *hookPanic
+	if *err != nil && errors.As(*err, &hp) {
+		panic(hp.value)
+	}
 }
 
 // ---- options added for Move, in-place rewrite, MkdirAll, Sweep, PublishDir, Remove ----

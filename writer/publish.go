@@ -66,7 +66,11 @@ import (
 // Pruning old versions comes after the switch: a version that cannot be
 // removed is left for the next publish and reported only as an Observe event
 // (Step "prune", with its error), since the publish is made.
-func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string) error, keep int, opts ...Option) error {
+func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string) error, keep int, opts ...Option) (err error) {
+	defer rethrow(&err)
+	if err := ctx.Err(); err != nil {
+		return newError("publish", name, context.Cause(ctx))
+	}
 	cfg := newConfig(opts)
 	rel, err := r.resolveLinkName(name)
 	if err != nil {
@@ -414,7 +418,7 @@ func (r *Root) pruneVersions(dir, stem, cur, prev string, keep int) error {
 			errs = append(errs, newError("publish: prune", p, err))
 		}
 	}
-	return errors.Join(errs...)
+	return joinLine(errs...)
 }
 
 // fillRecovering runs fill(dir); when fill panics it runs cleanup (the undo

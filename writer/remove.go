@@ -24,7 +24,8 @@ import (
 // fs.ErrNotExist (and ENOENT); an unlink that reports an error but did
 // happen (checked with Lstat) counts as made; a file bind-mounted onto the name is
 // ErrBusyTarget; a non-empty directory is ENOTEMPTY.
-func (r *Root) Remove(ctx context.Context, name string, opts ...Option) error {
+func (r *Root) Remove(ctx context.Context, name string, opts ...Option) (err error) {
+	defer rethrow(&err)
 	cfg := newConfig(opts)
 	rel, fi, err := r.resolve(name)
 	if err != nil {

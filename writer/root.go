@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -29,6 +30,13 @@ type Root struct {
 	// top is the root directory, opened on its first fsync and kept: a
 	// commit at the top of the root fsyncs it without an open and a close.
 	top atomic.Pointer[os.File]
+
+	// files counts the Files created and not yet committed or aborted:
+	// Close leaves the directory handles open for them (closing), and the
+	// last one to end closes them.
+	mu      sync.Mutex
+	files   int
+	closing bool
 }
 
 // Open opens dir, which must exist and be a directory, as a Root.
@@ -53,12 +61,47 @@ func Open(dir string) (*Root, error) {
 }
 
 // Close closes the root's directory handle. Files created through it and not
-// yet committed stay usable until they are committed or aborted.
+// yet committed stay usable until they are committed or aborted: the handle
+// is closed when the last of them ends. Create fails after Close.
 func (r *Root) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return nil
+	}
+	r.closing = true
+	if r.files > 0 {
+		return nil
+	}
+	return r.closeHandles()
+}
+
+func (r *Root) closeHandles() error {
 	if d := r.top.Swap(nil); d != nil {
 		d.Close()
 	}
 	return r.root.Close()
+}
+
+// addFile counts a File being created: false once Close was called.
+func (r *Root) addFile() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return false
+	}
+	r.files++
+	return true
+}
+
+// fileDone counts a File committed or aborted, closing the handles when it
+// was the last one Close waited for.
+func (r *Root) fileDone() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.files--; r.files == 0 && r.closing {
+		_ = r.closeHandles()
+	}
 }
 
 // Dir returns the root's directory: absolute and cleaned.

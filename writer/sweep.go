@@ -85,7 +85,7 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 	var markers []string
 	walkErr := fs.WalkDir(r.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if cerr := ctx.Err(); cerr != nil {
-			return context.Cause(ctx)
+			return newError("sweep", p, context.Cause(ctx))
 		}
 		if err != nil {
 			if p != "." && !errors.Is(err, fs.ErrNotExist) {
@@ -174,7 +174,7 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 			rep.Discarded++
 		}
 	}
-	return rep, errors.Join(errs...)
+	return rep, joinLine(errs...)
 }
 
 // removeOrphan removes the temp or backup at p (whose Lstat is info) unless a
