@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sharedwrite/sharedwrite/locking"
 	"golang.org/x/sys/unix"
 )
 
@@ -15,8 +16,11 @@ import (
 // holds its file lock: flock on a descriptor that shares the holder's open
 // file description succeeds, while one held through another description
 // fails with EWOULDBLOCK. So a forged SHAREDWRITE_LEASE never writes without
-// the lock, nor writes a lock record into another file. (A lock nobody held
-// is taken here: that is an ordinary acquisition.)
+// the lock, nor writes a lock record into another file. A lock nobody holds
+// (lock, another description, takes it) is not taken: the process that
+// handed it down has released it, and this one outlived it (ErrLeaseLost);
+// taken here, it would stay held for as long as any process keeps the
+// inherited descriptor open.
 func checkAdoptedFD(fd uintptr, lock *os.File) error {
 	var got, want unix.Stat_t
 	if err := unix.Fstat(int(fd), &got); err != nil {
@@ -27,6 +31,10 @@ func checkAdoptedFD(fd uintptr, lock *os.File) error {
 	}
 	if got.Dev != want.Dev || got.Ino != want.Ino {
 		return fmt.Errorf("inherited descriptor %d is not the key's lock file: %w", fd, ErrAdoptedLock)
+	}
+	if err := flockNB(lock.Fd()); err == nil {
+		_ = unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+		return fmt.Errorf("inherited descriptor %d: no one holds the key's lock any more (the process that handed it down released it): %w", fd, locking.ErrLeaseLost)
 	}
 	for {
 		err := unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB)
@@ -39,6 +47,15 @@ func checkAdoptedFD(fd uintptr, lock *os.File) error {
 			return fmt.Errorf("inherited descriptor %d does not hold the lock (another holder does): %w", fd, ErrAdoptedLock)
 		default:
 			return fmt.Errorf("flock inherited descriptor %d: %w", fd, err)
+		}
+	}
+}
+
+// flockNB tries LOCK_EX|LOCK_NB on fd (EINTR retried).
+func flockNB(fd uintptr) error {
+	for {
+		if err := unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EINTR) {
+			return err
 		}
 	}
 }

@@ -113,7 +113,14 @@ func (c *Coordinator) lockKey(ctx context.Context, key string) (*held, error) {
 		if err != nil {
 			return nil, err
 		}
-		return c.borrowTurn(ctx, h)
+		if h, err = c.borrowTurn(ctx, h); err != nil {
+			return nil, err
+		}
+		if err := c.checkHandedDown(h, a); err != nil {
+			c.release(ctx, h, nil)
+			return nil, err
+		}
+		return h, nil
 	}
 
 	start := time.Now()
@@ -142,6 +149,28 @@ func (c *Coordinator) lockKey(ctx context.Context, key string) (*held, error) {
 	h.waited = time.Since(start)
 	c.tel.leaseWait.Record(ctx, h.waited.Seconds())
 	return h, nil
+}
+
+// checkHandedDown verifies, in the adopted lease's turn, that the volume's
+// floor still shows that lease: the Lock that handed it down raised the floor
+// to its token before running its function, and one past it when the
+// function returned (closeHandedLease). A floor one past it means the lease
+// has ended (ErrLeaseLost: a process that outlived the Lock that started it);
+// any other floor, that this lease was never handed down on this volume (a
+// stale or forged SHAREDWRITE_LEASE: ErrAdoptedLock), whose token must not
+// be used.
+func (c *Coordinator) checkHandedDown(h *held, a *adoptedLease) error {
+	rec, err := h.fl.ReadRecord()
+	switch {
+	case err != nil:
+		return wrap("adopt lease", a.key, err)
+	case rec.Floor.LeaseID == a.leaseID && rec.Floor.Token == h.lease.Token():
+		return nil
+	case rec.Floor.LeaseID == a.leaseID && rec.Floor.Token > h.lease.Token():
+		return wrap("adopt lease", a.key, fmt.Errorf("%w: the lock that handed it down has ended", locking.ErrLeaseLost))
+	}
+	return wrap("adopt lease", a.key, fmt.Errorf("%w: the volume's floor (token %d, lease %s) does not show the lease %s with token %d: it was not handed down here",
+		ErrAdoptedLock, rec.Floor.Token, quote.Value(rec.Floor.LeaseID), quote.Value(a.leaseID), h.lease.Token()))
 }
 
 // adopt takes over the lease and lock a parent process holds (WithAdoptedLease).

@@ -234,6 +234,9 @@ func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context
 		}
 		info := LeaseInfo{Key: h.key, LeaseID: h.lease.ID(), Token: h.lease.Token(), Fd: h.fl.Fd(), Lease: h.lease, Turn: h.childTurn}
 		fnErr = fn(context.WithValue(context.WithValue(ctx, heldKey{c, h.key}, h), inLock{c}, true), info)
+		if !h.borrowed {
+			c.closeHandedLease(ctx, h)
+		}
 		if lerr := h.lease.Err(); lerr != nil {
 			return nil, wrap("lock", h.key, lerr)
 		}
@@ -248,4 +251,26 @@ func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context
 		return nil, nil
 	})
 	return err
+}
+
+// closeHandedLease ends, when fn has returned, what a top-level Lock handed
+// its lease to (processes given LeaseInfo, fn's own goroutines): it waits for
+// the operation in its turn, if any, to end, then raises the volume's floor
+// one past the lease's token. A process that fn started and that outlives it
+// would otherwise adopt the lease, or commit under it, after this Lock has
+// released the key to another holder (a lost update): now its adoption is
+// refused (the floor no longer shows the lease: checkAdopted) and so is its
+// commit (the floor is above its token). The next holder's token goes past
+// the floor as always.
+func (c *Coordinator) closeHandedLease(ctx context.Context, h *held) {
+	if tl, err := c.locks.Turn(ctx, h.key, h.childTurn); err == nil {
+		defer tl.End()
+	}
+	rec, err := h.fl.ReadRecord()
+	if err == nil && rec.Floor.Token <= h.lease.Token() {
+		err = h.fl.WriteFloorPending(locking.Floor{Token: h.lease.Token() + 1, LeaseID: h.lease.ID()}, rec.Pending)
+	}
+	if err != nil {
+		c.log.WarnContext(ctx, "lock: the floor was not raised past the lease handed down; a process still using it may commit late", "key", quote.Value(h.key), "err", err)
+	}
 }
