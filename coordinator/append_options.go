@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"io/fs"
 	"time"
 )
@@ -32,6 +33,7 @@ type logConfig struct {
 	maxAge       time.Duration
 	gzip         bool
 	copyTruncate bool
+	afterCtx     context.Context
 }
 
 func newLogConfig(opts []LogOption) logConfig {
@@ -103,6 +105,15 @@ func MaxAge(d time.Duration) LogOption { return func(c *logConfig) { c.maxAge = 
 // rotated files that a rotator left (it died or was closed before compressing
 // them), rotated over a minute before, are compressed too.
 func Gzip() LogOption { return func(c *logConfig) { c.gzip = true } }
+
+// AfterContext runs the work Rotate does once the rotation is made (Gzip,
+// Keep, MaxAge) under ctx instead of Rotate's own context: for a caller whose
+// deadline bounds the wait for the lease and the lock, not the compression of
+// a large file after the lease was released. Close still ends that work. An
+// Appender's size-based rotations run that work under the Appender's context.
+func AfterContext(ctx context.Context) LogOption {
+	return func(c *logConfig) { c.afterCtx = ctx }
+}
 
 // CopyTruncate rotates by copying the live file and truncating it in place
 // instead of renaming it, for programs that write their own log and never

@@ -91,7 +91,8 @@ func checkRotatable(key string) error {
 // holder of the key may complete the rotation. An error with Rotation.Name
 // set comes from the work after the rotation, which was made: the
 // compression (the file stays plain, and a later gzip rotation compresses it)
-// or the pruning; Close ends that work with ErrClosed.
+// or the pruning; Close ends that work with ErrClosed. AfterContext gives
+// that work a context of its own.
 func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption) (Rotation, error) {
 	cfg := newLogConfig(opts)
 	// Begun here too, for the compression and pruning after the rotation.
@@ -122,6 +123,14 @@ func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption
 	})
 	if rot == nil || (err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed)) {
 		return Rotation{}, err
+	}
+	if cfg.afterCtx != nil {
+		actx, adone, aerr := c.begin(cfg.afterCtx)
+		if aerr != nil {
+			return Rotation{Name: rot.rotated, Generation: rot.gen}, wrap("rotate", name, aerr)
+		}
+		defer adone()
+		ctx = actx
 	}
 	out, perr := c.afterRotate(ctx, rot, cfg)
 	if perr != nil {

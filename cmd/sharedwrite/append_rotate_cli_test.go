@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,5 +43,38 @@ func TestAppendRotateAtLongName(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("append #%d: exit %d: %s", i+1, r.code, r.stderr)
 		}
+	}
+}
+
+// TestRotateGzipOutlivesTimeout: --timeout bounds the wait for the lease and
+// the lock, not the compression after the rotation was made and the lease
+// released. A 40 MiB log of random text takes longer than 300ms to gzip; the
+// rotation must still end compressed with exit 0 (it exited 3 with the
+// rotated file left plain, and every later rotate --gzip did the same).
+func TestRotateGzipOutlivesTimeout(t *testing.T) {
+	raw := make([]byte, 30<<20)
+	rand.Read(raw)
+	enc := base64.StdEncoding.EncodeToString(raw)
+	var b strings.Builder
+	for len(enc) > 0 {
+		k := min(76, len(enc))
+		b.WriteString(enc[:k] + "\n")
+		enc = enc[k:]
+	}
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			v := newVolume(t, m)
+			if err := os.WriteFile(filepath.Join(v.root, "big.log"), []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := v.run(t, "", "--timeout", "300ms", "rotate", "big.log", "--gzip")
+			rotated := strings.Trim(strings.TrimSpace(r.stdout), `"`)
+			if r.code != 0 || !strings.HasSuffix(rotated, ".gz") {
+				t.Fatalf("rotate --gzip --timeout 300ms: exit %d, printed %q: %s; want exit 0 and the compressed name", r.code, rotated, strings.TrimSpace(r.stderr))
+			}
+			if _, err := os.Stat(filepath.Join(v.root, strings.TrimSuffix(rotated, ".gz"))); !os.IsNotExist(err) {
+				t.Errorf("the plain rotated file is still there (stat: %v)", err)
+			}
+		})
 	}
 }

@@ -31,6 +31,7 @@ It prints the rotated file's name (nothing when NAME is missing or empty).
 
 --gzip compresses the rotated file into a temp, verifies it, publishes it, and
 only then removes the plain file. --keep and --max-age prune rotated files.
+That work comes after the lease is released: --timeout does not bound it.
 
 --copytruncate is for a program that writes NAME itself and never reopens it:
 NAME is copied to the rotated name and truncated in place. What that program
@@ -55,7 +56,9 @@ func runRotate(ctx context.Context, g *globals, o *rotateOpts) error {
 	if o.keep < 0 || o.maxAge < 0 {
 		return usagef("--keep and --max-age must not be negative")
 	}
-	opts := []coordinator.LogOption{coordinator.Keep(o.keep), coordinator.MaxAge(o.maxAge)}
+	// --timeout bounds the wait for the lease and the lock: the compression
+	// and pruning after the rotation run under ctx, without it.
+	opts := []coordinator.LogOption{coordinator.Keep(o.keep), coordinator.MaxAge(o.maxAge), coordinator.AfterContext(ctx)}
 	if o.gzip {
 		opts = append(opts, coordinator.Gzip())
 	}
