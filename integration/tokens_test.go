@@ -86,7 +86,11 @@ func tokensScenarios(t *testing.T, quiesce bool) {
 // tokens. With quiesce, no operation is in flight during an event.
 func tokensRun(t *testing.T, fig *Figures, host *sshhost.Host, ms []*sshhost.Mount, url string, n int, quiesce bool, event func(i int)) {
 	t.Helper()
-	flags := []string{"--timeout", "30s", "--lease-ttl", "3s"}
+	// The mounts' stale-view window is the 30s of an unknown cache: the
+	// timeout leaves room for it, so that a holder finding the file and the
+	// record disagreeing (two holders committed) waits it out and adopts the
+	// file rather than failing every update from then on.
+	flags := []string{"--timeout", "60s", "--lease-ttl", "3s"}
 	va := newVol(t, ms[0].Dir, url, flags...)
 	vb := va.on(ms[1].Dir)
 	h := &history{base: time.Now()}
