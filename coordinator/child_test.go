@@ -33,6 +33,11 @@ func runChild(role string) int {
 	if td := os.Getenv("SW_TEMPDIR"); td != "" {
 		opts = append(opts, WithTempDir(td))
 	}
+	if role == "crash-at-commit" {
+		// Killed once the first commit step (floor and pending written and
+		// fsynced) ends, before its rename.
+		opts = append(opts, WithTracerProvider(killAtSpanEnd("commit")))
+	}
 	c, err := Open(ctx, root, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
@@ -88,6 +93,16 @@ func runChild(role string) int {
 		})
 		err := c.Move(ctx, os.Getenv("SW_SRC"), os.Getenv("SW_DST"), obs)
 		fmt.Fprintln(os.Stderr, "move returned:", err)
+		return 1
+	case "crash-at-commit":
+		// SW_OP: init (InitOnce) or write (WriteFile) of SW_NAME.
+		name, data := os.Getenv("SW_NAME"), []byte("crashed")
+		if os.Getenv("SW_OP") == "init" {
+			_, err = c.InitOnce(ctx, name, func(context.Context) ([]byte, error) { return data, nil })
+		} else {
+			err = c.WriteFile(ctx, name, data, 0o644)
+		}
+		fmt.Fprintln(os.Stderr, "returned:", err)
 		return 1
 	case "tx-crash-after-rename", "tx-crash-before-intent":
 		// SW_FILES: the files (comma separated, each one's content

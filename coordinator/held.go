@@ -383,7 +383,8 @@ func (c *Coordinator) checkMargin(h *held) error {
 	return nil
 }
 
-// prepare runs the commit check for h and writes floor and pending (fsynced):
+// prepare runs the commit check for h and writes floor and pending (fsynced),
+// after the baseline when the key has no committed version yet (baseline.go):
 // after it returns nil the rename may happen. It may raise v's generation to
 // the volume's, so v is what the caller later records as committed.
 func (c *Coordinator) prepare(ctx context.Context, h *held, v *locking.Version) error {
@@ -395,7 +396,12 @@ func (c *Coordinator) prepare(ctx context.Context, h *held, v *locking.Version) 
 			v.Generation = rec.Committed.Generation
 		}
 		start := time.Now()
-		err = h.fl.WriteFloorPending(locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, *v)
+		if rec.Committed.Token == 0 && !isLogVersion(*v) {
+			err = c.writeBaseline(h, rec.Committed)
+		}
+		if err == nil {
+			err = h.fl.WriteFloorPending(locking.Floor{Token: v.Token, LeaseID: v.LeaseID}, *v)
+		}
 		if err == nil {
 			c.noteRecordSync(time.Since(start))
 		}

@@ -18,7 +18,7 @@ import (
 
 // matches reports whether what was read is version v.
 func matches(v locking.Version, ct writer.Content) bool {
-	if v.Token == 0 {
+	if v.Token == 0 && !isBaseline(v) {
 		return false
 	}
 	if v.Deleted {
@@ -86,11 +86,12 @@ func sameVersion(a, b locking.Version) bool {
 	return a.Token == b.Token && a.LeaseID == b.LeaseID && a.SHA256 == b.SHA256 && a.Size == b.Size && a.Deleted == b.Deleted
 }
 
-// expected lists the versions a fresh read may find: committed and, when it is
-// newer, pending (a holder that died between its rename and its record update).
+// expected lists the versions a fresh read may find: committed (or the
+// baseline a key's first commit wrote, baseline.go) and, when it is newer,
+// pending (a holder that died between its rename and its record update).
 func expected(rec locking.Record) []locking.Version {
 	var vs []locking.Version
-	if rec.Committed.Token != 0 {
+	if rec.Committed.Token != 0 || isBaseline(rec.Committed) {
 		vs = append(vs, rec.Committed)
 	}
 	if rec.Pending.Token != 0 && !sameVersion(rec.Pending, rec.Committed) {
