@@ -143,8 +143,11 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 	ready := make(chan txReady, n)
 	done := make(chan txDone, n)
 	proceed := make([]chan error, n)
+	// Aborts go newest first: a directory an earlier file's Create made may
+	// hold a later file's temp, and each Abort removes only the directories
+	// its own Create made, when they are empty.
 	abortAll := func(err error) error {
-		for _, it := range items {
+		for _, it := range slices.Backward(items) {
 			if it.f != nil {
 				_ = it.f.Abort()
 			}
@@ -214,13 +217,13 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 		}
 	}
 	abortBefore := func(err error) error {
-		for i := range items {
+		// One at a time, newest first (see abortAll): every other commit is
+		// waiting in its hook or has ended, so the next done is this one's.
+		for i := range slices.Backward(items) {
 			if waiting[i] {
 				proceed[i] <- err
+				<-done
 			}
-		}
-		for range countTrue(waiting) {
-			<-done
 		}
 		err = c.leaseErr(ctx, err, hs...) // before the release ends the leases
 		releaseAll(false)
@@ -356,7 +359,7 @@ func (c *Coordinator) completePending(ctx context.Context, h *held) error {
 			"key", quote.Value(h.key), "intent", quote.Value(p.Intent))
 		return nil
 	}
-	return c.completeIntent(ctx, p.Intent)
+	return c.completeIntentFor(ctx, p.Intent, h.key)
 }
 
 // completeIntent completes intent id: renames every staged temp still there
@@ -364,6 +367,16 @@ func (c *Coordinator) completePending(ctx context.Context, h *held) error {
 // point: it is discarded (its temps are left to Sweep). A missing intent was
 // completed or discarded already.
 func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
+	return c.completeIntentFor(ctx, id, "")
+}
+
+// completeIntentFor is completeIntent for the holder of key ("": of every
+// key the intent names). A staged temp that cannot be renamed over its target
+// (another kind of file put there since) does not stop the others: the
+// intent stays, to be completed once that target is fixed, and the failure
+// is an error only for that target's key; for another key it is logged, and
+// that key is usable (its own file completed).
+func (c *Coordinator) completeIntentFor(ctx context.Context, id, key string) error {
 	in, err := readIntent(c.root.OS(), id)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -380,11 +393,24 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 	if discarded, err := c.discardUnsound(ctx, in); discarded || err != nil {
 		return err
 	}
+	var mine, others []error
 	for _, e := range in.Entries {
 		err := c.root.RenameStaged(ctx, e.Temp, e.Target)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
-			return wrap("tx complete", e.Target, err)
+			err = wrap("tx complete", e.Target, err)
+			if key == "" || e.Target == key {
+				mine = append(mine, err)
+			} else {
+				others = append(others, err)
+			}
 		}
+	}
+	if len(mine)+len(others) > 0 {
+		if len(others) > 0 {
+			c.log.WarnContext(ctx, "a transaction a dead holder left committed is not complete: its intent stays until these targets can take their files",
+				"intent", quote.Value(id), "err", errors.Join(others...))
+		}
+		return errors.Join(mine...)
 	}
 	c.log.InfoContext(ctx, "completed a transaction a dead holder left committed", "intent", id, "files", len(in.Entries))
 	return removeIntent(c.root.OS(), id)
@@ -449,6 +475,11 @@ func (c *Coordinator) checkStagedContent(e txEntry, size int64) error {
 		return fmt.Errorf("%w: temp %s has %d bytes, the intent records %d", ErrCorruptIntent, quote.Name(e.Temp), size, e.Size)
 	}
 	f, err := c.root.OS().Open(e.Temp)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Renamed (or removed) since it was seen: as for a temp that is
+		// not there, no verdict on this entry.
+		return nil
+	}
 	if err != nil {
 		return wrap("tx intent check", e.Temp, err)
 	}
@@ -477,7 +508,7 @@ func (c *Coordinator) completeIntentsOf(ctx context.Context, key string) error {
 		if err != nil || !slices.ContainsFunc(in.Entries, func(te txEntry) bool { return te.Target == key }) {
 			continue // gone, torn (never a commit point), or another key's
 		}
-		if err := c.completeIntent(ctx, in.ID); err != nil {
+		if err := c.completeIntentFor(ctx, in.ID, key); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -193,5 +194,41 @@ func TestSweepCompletesIntent(t *testing.T) {
 		if err != nil || rec.Committed.Size != int64(len(f.Data)) || rec.Committed.Token != rec.Pending.Token {
 			t.Fatalf("record of %s after Sweep: %+v, %v; want the transaction's version committed", f.Name, rec, err)
 		}
+	}
+}
+
+// TestTxAbortRemovesSharedNewDir: a transaction that fails before its commit
+// point removes the new directory its files share. Each file's Abort removes
+// only the directories its own Create made, when empty: the first file's
+// directory held the later files' temps when the aborts ran in key order (or
+// raced), and stayed.
+func TestTxAbortRemovesSharedNewDir(t *testing.T) {
+	root := t.TempDir()
+	c := open(t, local, root)
+	ctx := ctxT(t, 30*time.Second)
+	boom := errors.New("boom")
+	txBeforeIntent = func() error { return boom }
+	t.Cleanup(func() { txBeforeIntent = nil })
+	for i := range 5 {
+		dir := "hooked" + string(rune('0'+i))
+		if err := c.Tx(ctx, namedTxFiles("new", dir+"/a", dir+"/b", dir+"/c")); !errors.Is(err, boom) {
+			t.Fatalf("Tx = %v; want boom", err)
+		}
+		if _, err := os.Lstat(filepath.Join(root, dir)); !errors.Is(err, fs.ErrNotExist) {
+			es, _ := os.ReadDir(filepath.Join(root, dir))
+			t.Errorf("%s after a Tx that failed in its commit hook: %v (entries %v); want it removed", dir, err, es)
+		}
+	}
+	txBeforeIntent = nil
+	// A later file's Create fails (its target is a directory).
+	if err := os.MkdirAll(filepath.Join(root, "z/dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Tx(ctx, namedTxFiles("new", "created/a", "created/b", "z/dir")); err == nil {
+		t.Fatal("Tx with a directory as a target = nil; want an error")
+	}
+	if _, err := os.Lstat(filepath.Join(root, "created")); !errors.Is(err, fs.ErrNotExist) {
+		es, _ := os.ReadDir(filepath.Join(root, "created"))
+		t.Errorf("created after a Tx whose last Create failed: %v (entries %v); want it removed", err, es)
 	}
 }
