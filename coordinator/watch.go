@@ -129,7 +129,8 @@ func (c *Coordinator) Watch(ctx context.Context, name string, fn func(ctx contex
 	w := &watcher{c: c, key: key, cfg: cfg, fn: fn, bell: make(chan struct{}, 1)}
 
 	// The doorbells start before the starting point is read, so that a
-	// version committed in between rings.
+	// version committed in between rings (a Redis subscription rings when
+	// Redis confirms it, however late).
 	if client := c.redisClient(); client != nil {
 		sub := w.subscribe(ctx, client)
 		defer sub()

@@ -52,7 +52,7 @@ func (w *watcher) redisCommitted(ctx context.Context) (locking.Version, bool) {
 	if client == nil {
 		return locking.Version{}, false
 	}
-	gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	gctx, cancel := context.WithTimeout(ctx, redisCommittedBound)
 	defer cancel()
 	b, err := client.Get(gctx, locking.RedisKeys(w.c.vol.id, w.key).Commit).Bytes()
 	if err != nil {
@@ -67,6 +67,10 @@ func (w *watcher) redisCommitted(ctx context.Context) (locking.Version, bool) {
 
 // Timings of the change-channel subscription.
 const (
+	// redisCommittedBound bounds the read of Redis's copy of the committed
+	// record at the start of a watch (a GET; a hung Redis must not hold up
+	// the first delivery, which the volume's record can make alone).
+	redisCommittedBound = 500 * time.Millisecond
 	// subscriptionPing is how long the subscription may stay silent before
 	// a PING checks that its connection is alive.
 	subscriptionPing    = 15 * time.Second
@@ -83,13 +87,20 @@ const (
 func (w *watcher) subscribe(ctx context.Context, client redis.UniversalClient) (stop func()) {
 	ch := locking.RedisKeys(w.c.vol.id, w.key).ChangeChannel
 	sctx, cancel := context.WithCancel(ctx)
-	ps := client.Subscribe(sctx, ch)
+	ps := client.Subscribe(sctx) // no channel yet: nothing is sent
 	closeOnce := sync.OnceFunc(func() { ps.Close() })
 	// Receive does not watch its context: closing the subscription ends it.
 	unhook := context.AfterFunc(sctx, closeOnce)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// Subscribing waits for a connection, which a hung Redis holds up
+		// until the client's read timeout: not the caller, who reads the
+		// starting point from the volume meanwhile. The confirmation rings
+		// the bell, so a version committed in between is not missed; a
+		// failure is listen's to report and retry (the channel stays in
+		// the subscription's set).
+		_ = ps.Subscribe(sctx, ch)
 		w.listen(sctx, ps)
 	}()
 	return func() {

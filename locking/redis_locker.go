@@ -62,7 +62,7 @@ func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Optio
 	l := &RedisLocker{client: client, volumeID: volumeID, cfg: newConfig(opts), hub: &wakeHub{client: client}}
 	l.idPrefix = leasePrefix(l.cfg.host) + "/" + randomHex(4)
 	l.bgIdle = sync.NewCond(&l.bgMu)
-	l.hub.orphan = l.dropLater
+	l.hub.orphan = func(keys Keys, id string) { l.dropLater(keys, id, dropBound) }
 	l.setQueueGrace(queueGrace)
 	return l
 }
@@ -86,8 +86,9 @@ func (l *RedisLocker) Close() error {
 	return err
 }
 
-// dropLater runs dropOrphanKeys in the background (Close waits for it).
-func (l *RedisLocker) dropLater(keys Keys, id string) {
+// dropLater runs dropOrphanKeys in the background (Close waits for it),
+// bounded by bound.
+func (l *RedisLocker) dropLater(keys Keys, id string, bound time.Duration) {
 	l.bgMu.Lock()
 	l.bgActive++
 	l.bgMu.Unlock()
@@ -99,7 +100,7 @@ func (l *RedisLocker) dropLater(keys Keys, id string) {
 			}
 			l.bgMu.Unlock()
 		}()
-		l.dropOrphanKeys(keys, id)
+		l.dropOrphanKeys(keys, id, bound)
 	}()
 }
 
@@ -254,7 +255,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				lastErr = err
 			}
 		case err != nil && !isTransient(err):
-			l.dropLater(l.Keys(key), id) // an earlier attempt may have queued it
+			l.dropLater(l.Keys(key), id, dropBound) // an earlier attempt may have queued it
 			return nil, &Error{Op: "acquire", Key: key, Err: err}
 		case err != nil:
 			lastErr = err
@@ -291,7 +292,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 					continue // the wait is over: retry, and subscribe again if refused
 				}
 				if ctx.Err() == nil && !isTransient(redisErr(serr)) {
-					l.dropLater(l.Keys(key), id) // out of the line it joined
+					l.dropLater(l.Keys(key), id, dropBound) // out of the line it joined
 					return nil, &Error{Op: "subscribe", Key: key, Err: redisErr(serr)}
 				}
 				if ctx.Err() == nil {
@@ -355,7 +356,15 @@ func (l *RedisLocker) granted(ctx context.Context, key string, keys Keys, id str
 // lease, a release for our lease id is sent too, in the background.
 func (l *RedisLocker) notObtained(key, id, holder string, lastErr error, tried bool, waited time.Duration, ctx context.Context) error {
 	if tried {
-		l.dropLater(l.Keys(key), id)
+		// With Redis failing, the drop is unlikely to get through, and a
+		// process that closes the locker to exit (the CLI) would overrun
+		// its deadline waiting for it: a lease a lost reply gave us expires
+		// with its TTL, and a place in line with the grace.
+		bound := dropBound
+		if lastErr != nil {
+			bound = dropBoundUnavailable
+		}
+		l.dropLater(l.Keys(key), id, bound)
 	}
 	if lastErr != nil {
 		last := strings.TrimPrefix(lastErr.Error(), ErrUnavailable.Error()+": ")
@@ -364,11 +373,18 @@ func (l *RedisLocker) notObtained(key, id, holder string, lastErr error, tried b
 	return &HolderError{Key: key, Lease: holder, Waited: waited, Err: fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))}
 }
 
+// Bounds of the background release of a lease id that gave up its wait: with
+// Redis answering, and after the wait ended with Redis failing.
+const (
+	dropBound            = time.Second
+	dropBoundUnavailable = 100 * time.Millisecond
+)
+
 // dropOrphanKeys releases lease id on keys, which also removes its place in
 // line in the same step (release.lua): no release can hand it the lease
 // afterwards.
-func (l *RedisLocker) dropOrphanKeys(keys Keys, id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+func (l *RedisLocker) dropOrphanKeys(keys Keys, id string, bound time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	_, _ = runRelease(ctx, l, keys, id, false, 0, nil)
 }

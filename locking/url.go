@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -118,6 +120,11 @@ func parseRedisURL(rawURL string) (*RedisConfig, error) {
 				authority, path = rest[:i], rest[i+1:]
 			}
 		}
+		if !strings.HasPrefix(path, "/") {
+			// unix://tmp/r.sock would dial /r.sock: the first component
+			// reads as a host.
+			return nil, errors.New("unix:// takes an absolute socket path: unix:///path/to/redis.sock")
+		}
 	}
 	var user *url.Userinfo
 	hosts := authority
@@ -206,6 +213,9 @@ func parseRedisURL(rawURL string) (*RedisConfig, error) {
 		return nil, fmt.Errorf("unsupported scheme %q", scheme)
 	}
 
+	if err := c.checkAddrs(); err != nil {
+		return nil, err
+	}
 	var tc *tls.Config
 	if base == "rediss" {
 		tc, err = tf.config(firstHost(hosts))
@@ -237,6 +247,31 @@ func parseRedisURL(rawURL string) (*RedisConfig, error) {
 		common(&o.Username, &o.Password, &o.TLSConfig, &o.MaxRetries, &o.ContextTimeoutEnabled)
 	}
 	return c, nil
+}
+
+// checkAddrs refuses a TCP address whose port is not 1-65535: the client
+// would accept one of any number of digits and fail only when it dials, which
+// reads as Redis being unreachable rather than as a mistake in the URL.
+func (c *RedisConfig) checkAddrs() error {
+	var addrs []string
+	switch {
+	case c.Simple != nil && c.Simple.Network != "unix":
+		addrs = []string{c.Simple.Addr}
+	case c.Failover != nil:
+		addrs = c.Failover.SentinelAddrs
+	case c.Cluster != nil:
+		addrs = c.Cluster.Addrs
+	}
+	for _, a := range addrs {
+		_, port, err := net.SplitHostPort(a)
+		if err != nil {
+			return fmt.Errorf("address %q: %v", a, err)
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return fmt.Errorf("address %q: port %q is not a number from 1 to 65535", a, port)
+		}
+	}
+	return nil
 }
 
 func firstHost(hosts string) string {

@@ -215,3 +215,38 @@ func TestRedactMistypedScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestURLMistakesRefused: a port out of range or a unix:// path that is not
+// absolute is a mistake in the URL, refused when it is parsed. The client
+// accepted both and failed only when dialling (a port of any number of
+// digits; unix://tmp/r.sock dialled /r.sock), which read as Redis being
+// unreachable after the whole timeout.
+func TestURLMistakesRefused(t *testing.T) {
+	for _, u := range []string{
+		"redis://:" + secret + "@127.0.0.1:99999",
+		"redis://127.0.0.1:0",
+		"rediss://h:65536/1",
+		"redis+cluster://a:1,b:70000",
+		"redis://a:1?addr=b:123456",
+		"redis+sentinel://s1:26379,s2:99999/m",
+		"unix://tmp/r.sock",
+		"unix://:" + secret + "@tmp/r.sock",
+	} {
+		_, err := ParseRedisURL(u)
+		if err == nil {
+			t.Errorf("ParseRedisURL(%s) = nil error; want the mistake named", RedactURL(u))
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("ParseRedisURL error shows the password: %v", err)
+		}
+		if !strings.Contains(err.Error(), "port") && !strings.Contains(err.Error(), "absolute") {
+			t.Errorf("ParseRedisURL(%s) = %v; want the port or the path named", RedactURL(u), err)
+		}
+	}
+	for _, u := range []string{"redis://h:65535", "redis://[::1]:6379", "redis+cluster://a:1,b:2", "unix:///tmp/r.sock"} {
+		if _, err := ParseRedisURL(u); err != nil {
+			t.Errorf("ParseRedisURL(%s) = %v; want it accepted", u, err)
+		}
+	}
+}
