@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"syscall"
 
 	"github.com/sharedwrite/sharedwrite/locking"
 )
@@ -52,7 +51,7 @@ func (c *Coordinator) writeBaseline(h *held, cur locking.Version) error {
 // baseline returns key's file as a baseline version; false when it is not a
 // regular file, is larger than baselineMax or cannot be read.
 func (c *Coordinator) baseline(key string) (locking.Version, bool) {
-	f, err := c.root.OS().OpenFile(key, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := c.root.OS().OpenFile(key, os.O_RDONLY|oNofollow|oNonblock, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return locking.Version{Deleted: true}, true
 	}

@@ -3,3 +3,5 @@
 package coordinator
 
 const oNonblock = 0
+
+const oNofollow = 0
