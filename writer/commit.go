@@ -154,6 +154,19 @@ func (r *Root) linkNoReplace(temp, target string) error {
 // errNoRenameNoReplace: the platform has no RENAME_NOREPLACE.
 var errNoRenameNoReplace = errors.New("writer: RENAME_NOREPLACE not available")
 
+// syncDirsBefore is syncDirs of target's directory before the visible
+// change (an in-place rewrite's marker): a refusal is an error of its own,
+// not ErrDurabilityUnconfirmed, which says that the change is visible.
+func (r *Root) syncDirsBefore(cfg *config, target string) error {
+	err := r.syncDirs(cfg, target, nil)
+	var e *Error
+	var en syscall.Errno
+	if errors.As(err, &e) && errors.As(err, &en) {
+		return newError(e.Op, e.Path, en)
+	}
+	return err
+}
+
 // syncDirs fsyncs the directory of target and the parents of the directories
 // a call created (so the new entries survive a crash: fsync(2) "does not
 // necessarily ensure that the entry in the directory containing the file has

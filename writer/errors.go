@@ -171,9 +171,13 @@ func withCause(s, cause error) error {
 }
 
 // IsTransient reports whether err is a failure that may succeed when the same
-// call is retried: EINTR, EAGAIN, ETIMEDOUT, ESTALE, EBUSY. Context
+// call is retried: EINTR, EAGAIN, ETIMEDOUT, ESTALE, EBUSY (but not
+// ErrBusyTarget: a file bind-mounted onto the target stays). Context
 // cancellation and deadline expiry are never transient.
-func IsTransient(err error) bool { return errno.IsTransient(err) }
+func IsTransient(err error) bool {
+	// A bind-mounted target stays busy: retrying does not help.
+	return !errors.Is(err, ErrBusyTarget) && errno.IsTransient(err)
+}
 
 // isErrno reports whether err wraps one of the errnos.
 func isErrno(err error, errs ...syscall.Errno) bool {

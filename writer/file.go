@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"syscall"
 	"time"
@@ -287,6 +288,14 @@ func (f *File) relocate(ctx context.Context, old fs.FileInfo) error {
 		return nil
 	}
 	if !errors.Is(err, syscall.EXDEV) {
+		// A rename that happened although it reported an error (a
+		// retransmitted rename on NFS): the temp is under the new name now,
+		// where the discard must find it.
+		if _, serr := f.r.root.Lstat(t.Name); errors.Is(serr, fs.ErrNotExist) && t.info != nil {
+			if fi, serr := f.r.root.Lstat(name); serr == nil && os.SameFile(fi, t.info) {
+				t.Name = name
+			}
+		}
 		return newError2("rename temp", t.Name, name, err)
 	}
 	start := time.Now()

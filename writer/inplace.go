@@ -216,7 +216,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 		return undo(err)
 	}
 	markerWritten = true
-	if err := r.syncDirs(cfg, markerRel, nil); err != nil {
+	if err := r.syncDirsBefore(cfg, markerRel); err != nil {
 		return undo(err)
 	}
 
@@ -241,7 +241,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 	cfg.emit("write", rel, start, n, err)
 	if err != nil {
 		werr := newError("in-place write", rel, err)
-		if _, rerr := r.settleLocked(ctx, markerRel, backupRel, rel, cfg); rerr != nil {
+		if _, rerr := r.settleLocked(ctx, markerRel, backupRel, rel, cfg, true); rerr != nil {
 			return false, joinLine(werr, rerr)
 		}
 		return false, werr

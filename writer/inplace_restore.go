@@ -54,7 +54,7 @@ func (r *Root) settleMarker(ctx context.Context, markerRel, backupRel, rel strin
 		bak, err := r.root.OpenFile(backupRel, os.O_RDWR|oNoFollow|oNonblock, 0)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			return r.settleLocked(ctx, markerRel, backupRel, rel, cfg)
+			return r.settleLocked(ctx, markerRel, backupRel, rel, cfg, false)
 		case err != nil:
 			return inPlaceNone, newError("in-place restore open backup", backupRel, err)
 		}
@@ -74,7 +74,7 @@ func (r *Root) settleMarker(ctx context.Context, markerRel, backupRel, rel strin
 			}
 			continue
 		}
-		out, err := r.settleLocked(ctx, markerRel, backupRel, rel, cfg)
+		out, err := r.settleLocked(ctx, markerRel, backupRel, rel, cfg, false)
 		lk.unlock()
 		bak.Close()
 		return out, err
@@ -87,8 +87,11 @@ func (r *Root) readMarker(markerRel string) ([]byte, error) {
 }
 
 // settleLocked does the work of settleMarker; the caller holds the backup's
-// flock (or there is no backup).
-func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel string, cfg *config) (inPlaceOutcome, error) {
+// flock (or there is no backup). failed says that the rewrite itself just
+// failed (its write, truncate or fsync): a target that shows the new content
+// is then restored too, since that content may not be on disk, and the call
+// reports nothing changed.
+func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel string, cfg *config, failed bool) (inPlaceOutcome, error) {
 	data, err := r.readMarker(markerRel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return inPlaceNone, nil // the rewrite we waited for finished
@@ -101,7 +104,14 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 			return inPlaceNone, newError("in-place restore remove marker", markerRel, err)
 		}
 		if err := r.syncDirs(cfg, markerRel, nil); err != nil {
-			return inPlaceNone, err
+			// The marker's removal may not survive a crash: the backup
+			// stays, for the marker that could come back. The target is
+			// whole either way, and the caller's own operation is not
+			// held up by it (it reports its own directory fsync).
+			if cfg.warn != nil {
+				cfg.warn(err)
+			}
+			return out, nil
 		}
 		_ = r.root.Remove(backupRel)
 		return out, nil
@@ -148,7 +158,7 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		return inPlaceNone, newError("in-place restore read", rel, err)
 	}
 	switch {
-	case in.isNew(curSize, curSum):
+	case in.isNew(curSize, curSum) && !failed:
 		return remove(inPlaceCompleted)
 	case in.isOld(curSize, curSum):
 		return remove(inPlaceDiscarded)

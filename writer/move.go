@@ -293,7 +293,7 @@ func finishMove(cfg *config, absSrc string, st0 fs.FileInfo, sf *os.File) error 
 		return newError("move: remove source", absSrc, fmt.Errorf("destination committed, but the source changed after it was copied, so it was kept: %w", fs.ErrExist))
 	}
 	if err := os.Remove(absSrc); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return newError("move: remove source", absSrc, err)
+		return newError("move: remove source", absSrc, fmt.Errorf("destination committed, but the source could not be removed; it is kept, with its intent, and Move again finishes it: %w", err))
 	}
 	if err := syncSourceDir(cfg, "move: fsync source directory", filepath.Dir(absSrc)); err != nil {
 		return err

@@ -113,6 +113,9 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 				return c, newError("read", name, ErrStaleView)
 			}
 			missing, stale = 0, 0
+		} else if !until.IsZero() && !time.Now().Before(until) {
+			// Failing reads (a stale handle) through the whole window.
+			return Content{}, newError("read", name, withCause(ErrStaleView, err))
 		}
 		attempt++
 		start := time.Now()

@@ -192,6 +192,16 @@ func (r *Root) createTemp(ctx context.Context, cfg *config, target, dir string) 
 		if errors.Is(err, fs.ErrExist) && attempt < 8 {
 			continue
 		}
+		if errors.Is(err, fs.ErrNotExist) && attempt < 8 && dir != "." && !cfg.beforeLock {
+			// The directory went since it was made or found: another
+			// call's rollback removed it (it was empty then). A transient
+			// race: make it again.
+			more, merr := r.mkdirParents(ctx, cfg, dir)
+			if merr == nil {
+				t.created = append(t.created, more...)
+				continue
+			}
+		}
 		if err != nil {
 			r.rollbackDirs(t.created, cfg)
 			return nil, newError("create temp", t.Name, err)
@@ -213,12 +223,13 @@ func (r *Root) createTemp(ctx context.Context, cfg *config, target, dir string) 
 		}
 		lk.unlock()
 		_ = f.Close()
-		if err != nil {
-			// Removed only now that its descriptors are closed: out of
-			// descriptors (EMFILE), the check failed for want of one, and a
-			// removal before the close would have too.
-			_ = r.root.Remove(t.Name)
-		}
+		// Removed only now that its descriptors are closed: out of
+		// descriptors (EMFILE), the check failed for want of one, and a
+		// removal before the close would have too. Removed also when the
+		// check found the name gone: a lookup that failed spuriously (a
+		// network filesystem) would leave it behind. The name is this
+		// call's own (random), so nothing else is removed.
+		_ = r.root.Remove(t.Name)
 		if err != nil || attempt >= 8 {
 			if err == nil {
 				err = errors.New("removed as soon as created, again and again")
