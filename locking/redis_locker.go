@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -248,11 +249,16 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		}
 		var wait time.Duration
 		switch {
-		case err != nil && ctx.Err() != nil:
+		case err != nil && ctxEnded(ctx):
 			// The deadline passed during the round trip: keep what the last
 			// reply said, if any arrived.
 			if !replied && lastErr == nil {
 				lastErr = err
+				var ne net.Error
+				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+					// The client says only that it was cut off.
+					lastErr = errors.New("no reply from Redis before the deadline")
+				}
 			}
 		case err != nil && !isTransient(err):
 			l.dropLater(l.Keys(key), id, dropBound) // an earlier attempt may have queued it
@@ -454,3 +460,14 @@ func transientReply(msg string) bool {
 }
 
 func isTransient(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// ctxEnded reports whether ctx has ended or its deadline has passed: the
+// connection's I/O deadline, set from ctx's, can fire a moment before ctx's
+// own timer, and the i/o timeout it gives is then the deadline's.
+func ctxEnded(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}

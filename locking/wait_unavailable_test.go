@@ -1,9 +1,11 @@
 package locking
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -99,5 +101,49 @@ func TestWaiterRedisDiesAfterRefusal(t *testing.T) {
 	}
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Acquire whose Redis refused connections from its first reply until the deadline: %v; want ErrUnavailable (exit 6), not ErrNotObtained (exit 3)", err)
+	}
+}
+
+// TestAcquireNoReplyNamed: a server that accepts connections and never
+// answers (a hung Redis) makes Acquire unavailable within its deadline, and
+// the error says that no reply came; it used to end in the client's bare
+// "context canceled".
+func TestAcquireNoReplyNamed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	l := NewRedisLocker(testClient(t, ln.Addr().String()), "vol")
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = l.Acquire(ctx, "k", time.Second)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Acquire took %v with a 500ms deadline", took.Round(time.Millisecond))
+	}
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "no reply from Redis") {
+		t.Errorf("Acquire against a server that never answers = %v; want ErrUnavailable saying no reply came", err)
 	}
 }
