@@ -69,6 +69,19 @@ type appendReq struct {
 	res   chan error
 }
 
+// CheckName returns the error an operation on name would give for the name
+// itself — invalid, outside the root, the volume's metadata, not a regular
+// file — or nil, without taking its lease. An Appender resolves its name only
+// at its first batch: a caller with nothing to append yet can check it here.
+func (c *Coordinator) CheckName(name string) error {
+	key, err := c.resolve(name)
+	if err != nil {
+		return err
+	}
+	_, err = c.regularOrAbsent("check", key)
+	return err
+}
+
 // Appender returns an appender for name. It starts one goroutine, which Close
 // (the Appender's, or the Coordinator's) stops. Options: MaxBatchBytes, MaxBatchDelay, BatchTimeout, Framed, LogPerm,
 // RotateAtSize (with Keep, MaxAge, Gzip).

@@ -75,6 +75,21 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	if err != nil {
 		return nil, err
 	}
+	if st.Token == 0 {
+		// The key's first batch (no committed version: a new log, one made
+		// outside sharedwrite, one removed): its starting length is
+		// committed first. A batch that then dies or fails before its own
+		// commit point leaves that length for the next batch to cut back
+		// to; without it the next batch took the file's size, keeping the
+		// unacknowledged (even torn) records.
+		base := c.newVersion(h, [32]byte{}, at)
+		base.Generation = st.Generation
+		if err := c.prepare(ctx, h, &base); err != nil {
+			_, err = c.undoPrepare(ctx, h, base, wrap("commit the starting length", h.key, err))
+			return nil, err
+		}
+		c.finish(ctx, h, base)
+	}
 	// The fence, the validity and the generation, checked as the last step
 	// before the truncate and the pwrite (nothing slow in between): no batch
 	// goes to a file that a rotation has replaced, and a holder that lost its

@@ -33,10 +33,15 @@ func runChild(role string) int {
 	if td := os.Getenv("SW_TEMPDIR"); td != "" {
 		opts = append(opts, WithTempDir(td))
 	}
-	if role == "crash-at-commit" {
+	switch role {
+	case "crash-at-commit":
 		// Killed once the first commit step (floor and pending written and
 		// fsynced) ends, before its rename.
 		opts = append(opts, WithTracerProvider(killAtSpanEnd("commit")))
+	case "append-crash-after-fsync":
+		// Killed once the first batch's data is fsynced, before its commit
+		// point.
+		opts = append(opts, WithTracerProvider(killAtSpanEnd("fsync")))
 	}
 	c, err := Open(ctx, root, opts...)
 	if err != nil {
@@ -93,6 +98,10 @@ func runChild(role string) int {
 		})
 		err := c.Move(ctx, os.Getenv("SW_SRC"), os.Getenv("SW_DST"), obs)
 		fmt.Fprintln(os.Stderr, "move returned:", err)
+		return 1
+	case "append-crash-after-fsync":
+		err := c.Appender(os.Getenv("SW_NAME")).Append(ctx, []byte(os.Getenv("SW_RECORD")))
+		fmt.Fprintln(os.Stderr, "append returned:", err)
 		return 1
 	case "crash-at-commit":
 		// SW_OP: init (InitOnce) or write (WriteFile) of SW_NAME.

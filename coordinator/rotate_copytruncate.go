@@ -73,7 +73,7 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	if err := c.prepare(ctx, h, &v); err != nil {
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("commit", h.key, err))
 	}
-	wf, err := c.root.Create(ctx, rotated, fi.Mode().Perm(), c.logWopts(ctx, o, writer.CreateOnly())...)
+	wf, err := c.root.Create(ctx, rotated, fi.Mode().Perm(), c.logWopts(ctx, o, writer.CreateOnly(), writer.Mode(fi.Mode().Perm()))...)
 	if err != nil {
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("copytruncate: create the rotated file", rotated, err))
 	}

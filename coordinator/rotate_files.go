@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -52,7 +53,7 @@ func parseRotated(base, entry string) (RotatedFile, bool) {
 	return rf, true
 }
 
-// RotatedFiles lists name's rotated files, oldest first (a rotation that is
+// RotatedFiles lists name's rotated files in rotation order, oldest first (a rotation that is
 // both plain and compressed, while being compressed, is listed twice).
 func (c *Coordinator) RotatedFiles(name string) ([]RotatedFile, error) {
 	_, done, err := c.begin(context.Background())
@@ -88,11 +89,11 @@ func (c *Coordinator) listRotated(key string) ([]RotatedFile, error) {
 			out = append(out, rf)
 		}
 	}
+	// In rotation order: by token (each rotation's is above the one
+	// before), then time. The time alone is the rotating host's clock, and
+	// one running ahead would make an older rotation look newer.
 	slices.SortFunc(out, func(a, b RotatedFile) int {
-		if c := a.Time.Compare(b.Time); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
+		return cmp.Or(cmp.Compare(a.Token, b.Token), a.Time.Compare(b.Time), strings.Compare(a.Name, b.Name))
 	})
 	return out, nil
 }
@@ -163,7 +164,7 @@ func (c *Coordinator) gzipRotated(ctx context.Context, rel string) (string, erro
 	if err != nil {
 		return "", wrap("gzip: stat", rel, err)
 	}
-	wf, err := c.root.Create(ctx, gz, fi.Mode().Perm(), c.logWopts(ctx, nil, writer.CreateOnly())...)
+	wf, err := c.root.Create(ctx, gz, fi.Mode().Perm(), c.logWopts(ctx, nil, writer.CreateOnly(), writer.Mode(fi.Mode().Perm()))...)
 	if errors.Is(err, writer.ErrExist) {
 		return gz, c.finishGzip(ctx, rel, gz)
 	}

@@ -75,8 +75,8 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 	if o.maxQueued < 1 {
 		return usagef("--max-queued must be at least 1")
 	}
-	if o.maxBytes < 0 || o.rotateAt < 0 || o.keep < 0 || o.maxAge < 0 {
-		return usagef("--max-batch-bytes, --rotate-at, --keep and --max-age must not be negative")
+	if o.maxBytes < 0 || o.maxDelay < 0 || o.rotateAt < 0 || o.keep < 0 || o.maxAge < 0 {
+		return usagef("--max-batch-bytes, --max-delay, --rotate-at, --keep and --max-age must not be negative")
 	}
 	opts := []coordinator.LogOption{
 		coordinator.MaxBatchBytes(o.maxBytes),
@@ -91,6 +91,11 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 		opts = append(opts, coordinator.Gzip())
 	}
 	return g.withVolume(ctx, "append "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
+		// A bad name is refused before stdin is read, as by the other
+		// commands, even when stdin holds nothing to append.
+		if err := v.c.CheckName(o.name); err != nil {
+			return err
+		}
 		// --timeout bounds each batch, not the whole stream.
 		acquired()
 		// The lines are batched here, not in the Appender (MaxBatchDelay 0):
