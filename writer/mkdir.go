@@ -172,7 +172,7 @@ func (r *Root) chmodCreated(dir string, last bool, cfg *config) error {
 	if !cfg.dirMode {
 		return nil
 	}
-	m := cfg.mode.Perm()
+	m := cfg.mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	if !last {
 		m |= 0o300
 	}
@@ -181,7 +181,7 @@ func (r *Root) chmodCreated(dir string, last bool, cfg *config) error {
 		err = pe.Err // the *Error names the directory
 	}
 	if err != nil {
-		return fmt.Errorf("chmod %04o: %w", uint32(m), err)
+		return fmt.Errorf("chmod %v: %w", m, err)
 	}
 	return nil
 }

@@ -91,3 +91,19 @@ func TestSourcePath(t *testing.T) {
 		}
 	}
 }
+
+// TestMkdirAllModeKeepsSetgid: Mode's setgid (a shared group directory) is
+// given to the directories MkdirAll creates; it was dropped with everything
+// but the permission bits.
+func TestMkdirAllModeKeepsSetgid(t *testing.T) {
+	r, dir := openRoot(t)
+	if err := r.MkdirAll(context.Background(), "m/n", 0o777, Mode(fs.ModeSetgid|0o750)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"m", "m/n"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode()&(fs.ModePerm|fs.ModeSetgid) != fs.ModeSetgid|0o750 {
+			t.Errorf("%s: mode %v (%v); want setgid and 0750", name, fi.Mode(), err)
+		}
+	}
+}

@@ -54,6 +54,8 @@ var sweepConfigs sync.Map // *config -> *sweepOpts
 //     grace (DefaultOtherHostGrace unless OtherHostGrace says otherwise),
 //     because on sshfs and FUSE mounts their writers' flocks are invisible
 //     from here (a flock that is visible still protects the temp);
+//   - PublishDir's temp symlinks, which cannot be flocked, only once older
+//     than a minute as well;
 //   - leftover in-place rewrites (see InPlaceIfBusy): a marker whose rewrite
 //     finished is removed with its backup, one whose rewrite may be partial is
 //     rolled back to the backup, and a backup without a marker (the rewrite
@@ -121,6 +123,11 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 		if isTemp && ti.Host != host {
 			grace = so.otherHostGrace
 		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			// A PublishDir temp link cannot be flocked: only its age tells
+			// an orphan from one about to be swapped in.
+			grace = max(grace, symlinkTempGrace)
+		}
 		if now.Sub(info.ModTime()) < grace {
 			rep.Young++
 			if isTemp && ti.Host != host {
@@ -176,6 +183,11 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 	}
 	return rep, joinLine(errs...)
 }
+
+// symlinkTempGrace is the least age at which Sweep removes a temp symlink
+// (PublishDir's), whatever olderThan says: it lives from its creation to the
+// swap, a moment, and no flock can show that it is in use.
+const symlinkTempGrace = time.Minute
 
 // removeOrphan removes the temp or backup at p (whose Lstat is info) unless a
 // writer holds a flock on it (live). Symlinks (PublishDir's temp links) cannot
