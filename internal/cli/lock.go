@@ -100,7 +100,9 @@ func runLock(ctx context.Context, g *globals, o *lockOpts) error {
 
 // runHolding runs argv while the lease l is held and returns its exit status.
 // When lctx ends (the lease is lost, or the CLI is interrupted) argv gets
-// SIGTERM, then SIGKILL after lockTermGrace, and the error is the cause.
+// SIGTERM, then SIGKILL after lockTermGrace, and the error is the cause;
+// unless the CLI's stdin is a terminal, argv runs in a process group of its
+// own and the signals go to that group (ownGroup).
 func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = childIn(g.stdin), childOut(g.stdout), g.stderr
@@ -117,6 +119,7 @@ func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (
 		return 0, err
 	}
 	cmd.Env = append(os.Environ(), envLease+"="+string(js), envFence+"="+strconv.FormatUint(l.Token, 10))
+	ownGroup(cmd, g.interactive())
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("lock %s: start %s: %w", quote.Name(l.Key), quote.Name(argv[0]), err)
 	}
@@ -130,7 +133,7 @@ func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (
 		select {
 		case werr = <-waited:
 		case <-time.After(lockTermGrace):
-			cmd.Process.Kill()
+			kill(cmd.Process)
 			werr = <-waited
 		}
 		return exitStatusOf(werr), fmt.Errorf("lock %s: command %s stopped: %w", quote.Name(l.Key), quote.Name(argv[0]), context.Cause(lctx))

@@ -210,6 +210,9 @@ func (g *globals) runFilter(ctx context.Context, name string, argv []string, in 
 	// On cancel: SIGTERM, then SIGKILL, and stop waiting for output that a
 	// background grandchild might keep open.
 	cmd.Cancel = func() error { terminate(cmd.Process); return nil }
+	// Its stdin is the content, its stdout captured: never interactive, so
+	// in a group of its own, which terminate reaches whole.
+	ownGroup(cmd, false)
 	cmd.WaitDelay = filterWaitDelay
 	cmd.Stdin = bytes.NewReader(in)
 	out := &cappedBuffer{limit: g.maxReadSize}
@@ -262,3 +265,9 @@ func parseMode(s string) (os.FileMode, error) {
 // filterWaitDelay is how long an update or init command has to exit after
 // SIGTERM, and how long its output may stay open after it exited.
 const filterWaitDelay = 2 * time.Second
+
+// interactive reports whether the CLI's stdin is a terminal.
+func (g *globals) interactive() bool {
+	f, ok := g.stdin.(*os.File)
+	return ok && isTerminal(f.Fd())
+}

@@ -25,7 +25,32 @@ func inheritable(fd uintptr, key string) (*os.File, error) {
 	return os.NewFile(uintptr(nfd), "lock:"+key), nil
 }
 
-func terminate(p *os.Process) { _ = p.Signal(syscall.SIGTERM) }
+// ownGroup starts cmd in a process group of its own, so that terminate and
+// kill reach what it starts too (a shell's children, which would otherwise
+// go on running on the file after the lease and lock are released). Not when
+// the CLI's stdin is a terminal (interactive is true): CMD must stay in the
+// terminal's foreground group to read from it, and Ctrl-C reaches that whole
+// group anyway.
+func ownGroup(cmd *exec.Cmd, interactive bool) {
+	if !interactive {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+}
+
+// terminate sends SIGTERM to p and, when p leads its own process group
+// (ownGroup), to the whole group.
+func terminate(p *os.Process) { signalGroup(p, syscall.SIGTERM) }
+
+// kill is terminate with SIGKILL.
+func kill(p *os.Process) { signalGroup(p, syscall.SIGKILL) }
+
+func signalGroup(p *os.Process, s syscall.Signal) {
+	if pg, err := syscall.Getpgid(p.Pid); err == nil && pg == p.Pid {
+		_ = syscall.Kill(-p.Pid, s)
+		return
+	}
+	_ = p.Signal(s)
+}
 
 func signalOf(ee *exec.ExitError) int {
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

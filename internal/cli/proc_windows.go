@@ -11,6 +11,10 @@ import (
 // adopts the Redis lease only.
 func inheritable(fd uintptr, key string) (*os.File, error) { return nil, nil }
 
+func ownGroup(*exec.Cmd, bool) {}
+
 func terminate(p *os.Process) { _ = p.Kill() }
+
+func kill(p *os.Process) { _ = p.Kill() }
 
 func signalOf(*exec.ExitError) int { return 0 }
