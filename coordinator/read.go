@@ -356,8 +356,8 @@ func (c *Coordinator) peekRecord(key string) (locking.Record, error) {
 // the root. A name that can only name a directory ("d/", "d/.") is refused
 // (writer.ErrNotRegular): its key would be that of the file "d".
 func (c *Coordinator) resolve(name string) (string, error) {
-	if writer.NamesDir(name) {
-		return "", wrap("resolve", name, fmt.Errorf("%w: the name ends in %q: it names a directory: %w", writer.ErrNotRegular, writer.DirEnding(name), syscall.EISDIR))
+	if err := writer.DirNameError(name); err != nil {
+		return "", wrap("resolve", name, err)
 	}
 	return c.resolveDir(name)
 }

@@ -415,11 +415,11 @@ func renameInto(r *Root, absSrc, rel string) error {
 // a directory part that does not resolve (its errno, ENOENT for a missing
 // one).
 func SourcePath(src string) (string, error) {
-	switch {
-	case src == "":
+	if src == "" {
 		return "", newError("move: source", src, withCause(ErrInvalidName, fmt.Errorf("the name is empty: %w", syscall.ENOENT)))
-	case NamesDir(src):
-		return "", newError("move: source", src, withCause(ErrNotRegular, fmt.Errorf("the name ends in %q: it names a directory: %w", DirEnding(src), syscall.EISDIR)))
+	}
+	if err := DirNameError(src); err != nil {
+		return "", newError("move: source", src, err)
 	}
 	i := strings.LastIndexAny(src, "/"+string(filepath.Separator))
 	dir, base := src[:i+1], src[i+1:]

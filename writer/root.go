@@ -244,8 +244,8 @@ func (r *Root) target(name string) (string, fs.FileInfo, error) {
 	if base := path.Base(rel); isReservedName(base) {
 		return "", nil, newError("resolve", rel, withCause(ErrInvalidName, errors.New("the name is one of sharedwrite's own temp, backup or marker names, which Sweep removes")))
 	}
-	if fi == nil && NamesDir(name) {
-		return "", nil, newError("resolve", name, withCause(ErrNotRegular, fmt.Errorf("the name ends in %q: it names a directory: %w", DirEnding(name), syscall.EISDIR)))
+	if err := DirNameError(name); fi == nil && err != nil {
+		return "", nil, newError("resolve", name, err)
 	}
 	if fi != nil && !fi.Mode().IsRegular() {
 		return "", nil, newError("resolve", rel, NotRegularError(fi.Mode()))
@@ -261,14 +261,20 @@ func isReservedName(base string) bool {
 	return temp || isInPlaceMarker(base) || isInPlaceBackup(base)
 }
 
-// NamesDir reports whether name can only name a directory: it ends in a
-// separator, or in "." or ".." as its last element ("d/", "d/.", "d/..").
-func NamesDir(name string) bool { return DirEnding(name) != "" }
+// DirNameError is ErrNotRegular (and EISDIR) for a name that can only name
+// a directory: it ends in a separator, or in "." or ".." as its last element
+// ("d/", "d/.", "d/.."); nil for any other name.
+func DirNameError(name string) error {
+	end := dirEnding(name)
+	if end == "" {
+		return nil
+	}
+	return withCause(ErrNotRegular, fmt.Errorf("the name ends in %q: it names a directory: %w", end, syscall.EISDIR))
+}
 
-// DirEnding is what makes name one that can only name a directory (see
-// NamesDir): "/", "." or "..", or "" when it is not such a name. Errors
-// quote it: the name ends in it.
-func DirEnding(name string) string {
+// dirEnding is what makes name one that can only name a directory (see
+// DirNameError): "/", "." or "..", or "" when it is not such a name.
+func dirEnding(name string) string {
 	if name == "" {
 		return ""
 	}
@@ -282,13 +288,13 @@ func DirEnding(name string) string {
 	return ""
 }
 
-// kind names a file type for error messages.
 // NotRegularError is ErrNotRegular for a file of mode m, naming its type
 // ("not a regular file: it is a FIFO").
 func NotRegularError(m fs.FileMode) error {
 	return withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(m)))
 }
 
+// kind names a file type for error messages.
 func kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
