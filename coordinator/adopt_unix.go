@@ -36,18 +36,13 @@ func checkAdoptedFD(fd uintptr, lock *os.File) error {
 		_ = unix.Flock(int(lock.Fd()), unix.LOCK_UN)
 		return fmt.Errorf("inherited descriptor %d: no one holds the key's lock any more (the process that handed it down released it): %w", fd, locking.ErrLeaseLost)
 	}
-	for {
-		err := unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, unix.EINTR):
-			continue
-		case errors.Is(err, unix.EWOULDBLOCK):
-			return fmt.Errorf("inherited descriptor %d does not hold the lock (another holder does): %w", fd, ErrAdoptedLock)
-		default:
-			return fmt.Errorf("flock inherited descriptor %d: %w", fd, err)
-		}
+	switch err := flockNB(fd); {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EWOULDBLOCK):
+		return fmt.Errorf("inherited descriptor %d does not hold the lock (another holder does): %w", fd, ErrAdoptedLock)
+	default:
+		return fmt.Errorf("flock inherited descriptor %d: %w", fd, err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sharedwrite/sharedwrite/internal/deadline"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 )
@@ -117,7 +118,7 @@ func (w *watcher) listen(ctx context.Context, ps *redis.PubSub) {
 	var backoff time.Duration
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, subscriptionPing)
-		if ended(ctx) {
+		if deadline.Passed(ctx) {
 			return
 		}
 		if err != nil && isTimeout(err) {
@@ -125,7 +126,7 @@ func (w *watcher) listen(ctx context.Context, ps *redis.PubSub) {
 				continue
 			}
 		}
-		if ended(ctx) {
+		if deadline.Passed(ctx) {
 			return
 		}
 		if err != nil {
@@ -167,15 +168,4 @@ func (w *watcher) listen(ctx context.Context, ps *redis.PubSub) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// ended reports whether ctx has ended or its deadline has passed: a
-// connection's I/O deadline, set from ctx's, can fire a moment before ctx's
-// own timer, and the i/o timeout it gives is then ctx's end, not Redis's.
-func ended(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
 }

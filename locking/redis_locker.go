@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sharedwrite/sharedwrite/internal/bootclock"
+	"github.com/sharedwrite/sharedwrite/internal/deadline"
 )
 
 // RedisLocker hands out leases held in Redis with fencing tokens. Safe for
@@ -249,7 +250,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 		}
 		var wait time.Duration
 		switch {
-		case err != nil && ctxEnded(ctx):
+		case err != nil && deadline.Passed(ctx):
 			// The deadline passed during the round trip: keep what the last
 			// reply said, if any arrived.
 			if !replied && lastErr == nil {
@@ -460,14 +461,3 @@ func transientReply(msg string) bool {
 }
 
 func isTransient(err error) bool { return errors.Is(err, ErrUnavailable) }
-
-// ctxEnded reports whether ctx has ended or its deadline has passed: the
-// connection's I/O deadline, set from ctx's, can fire a moment before ctx's
-// own timer, and the i/o timeout it gives is then the deadline's.
-func ctxEnded(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
-}
