@@ -36,16 +36,19 @@ import (
 //     on the shared volume: a file planted there could otherwise make a
 //     replica delete a path outside it), recording src, the root, dst and
 //     src's size, mtime and inode;
-//  2. src is copied into a flocked temp beside dst, hashed while copying:
-//     with copy_file_range(2) where the kernel can (two mounts of one
-//     filesystem), each range read back and hashed; otherwise through
-//     blocks of 1 MiB (io.Copy would use 32 KiB between filesystems), read,
-//     written and hashed at once by three goroutines; the write-back of the
-//     temp starts, and src's clean pages leave the page cache, while the
-//     copy goes on; the temp gets src's mode, owner (where permitted) and
-//     times, and is fsynced;
-//  3. the intent is updated with the sha256, and the temp is committed onto
-//     dst (PreCommit hook Op "move", rename, directory fsync);
+//  2. src is copied into a flocked temp beside dst: with copy_file_range(2)
+//     where the kernel can (two mounts of one filesystem); otherwise through
+//     blocks of 1 MiB (io.Copy would use 32 KiB between filesystems), read
+//     and written at once by two goroutines; the write-back of the temp
+//     starts, and src's clean pages leave the page cache, while the copy
+//     goes on; the temp gets src's mode, owner (where permitted) and times,
+//     and is fsynced. The copy is hashed (sha256) while it is made only when
+//     something needs its sha256: a PreCommit hook, or InPlaceIfBusy (by a
+//     third goroutine, or by reading each copied range back);
+//  3. the intent is updated to name the complete copy (by its sha256 when it
+//     was hashed, otherwise by its device and inode, which the rename keeps),
+//     and the temp is committed onto dst (PreCommit hook Op "move", rename,
+//     directory fsync);
 //  4. src is unlinked only if its fstat (size, mtime, ctime, inode) is unchanged
 //     since the copy began; src's directory is fsynced; the intent removed.
 //     Move's descriptor on src, its last reference, is closed in the
@@ -55,7 +58,8 @@ import (
 //
 // A crash at any point leaves src intact or dst complete. Calling Move again
 // with the same src and dst finds the intent and completes or discards it:
-// when dst matches src by size and sha256 the earlier commit happened: dst's
+// when the intent names a complete copy and dst matches src by size and
+// sha256 (both hashed then), the earlier commit happened: dst's
 // directory is fsynced (src stays, with its intent, while that is refused),
 // the PreCommit hook runs for the move the earlier call made, and src is
 // unlinked (if unchanged since the intent was written); otherwise the intent
@@ -226,10 +230,16 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 		removeMoveIntent(absSrc)
 		return err
 	}
+	// The copy is hashed for a hook (the Change carries its sha256) and for
+	// an in-place commit (its marker names the content by sha256); otherwise
+	// the intent names the copy by its file, where the system tells files
+	// apart (hashing would make the copy slower than cp where cp is bound by
+	// memory, not by the disk).
+	hash := len(cfg.preCommit) > 0 || cfg.inPlace || !haveFileID
 	start := time.Now()
-	err = copyRange(ctx, r, t, sf)
+	err = copyRange(ctx, r, t, sf, hash)
 	if errors.Is(err, errNoCopyRange) {
-		err = copyPipelined(ctx, t, sf)
+		err = copyPipelined(ctx, t, sf, hash)
 	}
 	cfg.emit("write", t.Name, start, t.size, err)
 	if err != nil {
@@ -244,8 +254,22 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 	if st1, err := sf.Stat(); err != nil || !sameVersion(st0, st1) {
 		return fail(newError("move: copy source", absSrc, fmt.Errorf("source changed while it was copied; nothing committed: %w", syscall.EAGAIN)))
 	}
-	sum, size := t.sum()
-	in.SHA256 = hex.EncodeToString(sum[:])
+	var sum [32]byte
+	size := t.size
+	if hash {
+		sum, size = t.sum()
+		in.SHA256 = hex.EncodeToString(sum[:])
+	} else if t.info != nil {
+		in.CopyDev, in.CopyIno = fileID(t.info)
+	}
+	if !in.copied() {
+		// The copy's file could not be told: name it by its content.
+		var err error
+		if sum, size, err = r.hashRel(t.Name); err != nil {
+			return fail(newError("move: hash copy", t.Name, err))
+		}
+		in.SHA256 = hex.EncodeToString(sum[:])
+	}
 	if err := writeMoveIntent(cfg, absSrc, in); err != nil {
 		return fail(err)
 	}

@@ -71,11 +71,12 @@ func writeBenchSource(b testing.TB, p string, size int64, cold bool) {
 // Like with like: cp copies through 128 KiB reads and writes between two
 // filesystems and with copy_file_range within one, as Move does (1 MiB
 // blocks; copy_file_range); both fsync the copy (sync DST); Move also writes
-// its intent and unlinks src (freeing src's blocks takes about 0.1 s per GiB
-// on ext4). Move hashes every byte with sha256 on one core (about 1.8 GB/s
-// on an idle SHA-NI core), and nothing can make it finish sooner: where
-// cp+sync is bound only by memory (a cached source copied to tmpfs, 2-2.6
-// GB/s), the ratio stays near sha256's speed over cp's.
+// its intent twice and unlinks src (freeing src's blocks takes about 0.1 s
+// per GiB on ext4). Without a PreCommit hook, as here, Move does not hash the
+// copy; with one (the coordinator's) it hashes every byte with sha256 on
+// another core (about 1.8 GB/s on an idle SHA-NI core), which then bounds it
+// where cp+sync is bound only by memory (a cached source copied to tmpfs,
+// 2-4 GB/s).
 //
 // Not part of a normal test run: it needs -bench (run it with -benchtime 2x;
 // SHAREDWRITE_BENCH_MOVE_MB sets a smaller file).

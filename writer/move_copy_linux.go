@@ -13,17 +13,21 @@ import (
 // copyRange copies src into the fresh temp t with copy_file_range(2) in
 // steps of moveBlockSize: within one filesystem (also across two bind mounts of it) the
 // kernel copies without passing the data through user space, as cp does.
-// Each copied range is read back from the temp and hashed while the copy
-// goes on, so t's sha256 is of exactly what the temp holds. It returns
+// When hash is set, each copied range is read back from the temp and hashed
+// while the copy goes on, so t's sha256 is of exactly what the temp holds. It returns
 // errNoCopyRange, having written nothing, when the kernel refuses the first
 // step (another filesystem: EXDEV; no support: EINVAL, ENOSYS, EOPNOTSUPP);
 // the caller then copies through a buffer.
-func copyRange(ctx context.Context, r *Root, t *tempFile, src *os.File) error {
-	rd, err := r.root.OpenFile(t.Name, os.O_RDONLY|oNoFollow, 0)
-	if err != nil {
-		return newError("copy: open temp", t.Name, err)
+func copyRange(ctx context.Context, r *Root, t *tempFile, src *os.File, hash bool) error {
+	var rd *os.File
+	if hash {
+		var err error
+		rd, err = r.root.OpenFile(t.Name, os.O_RDONLY|oNoFollow, 0)
+		if err != nil {
+			return newError("copy: open temp", t.Name, err)
+		}
+		defer rd.Close()
 	}
-	defer rd.Close()
 	sconn, err := src.SyscallConn()
 	if err != nil {
 		return newError("copy", t.Name, err)
@@ -116,7 +120,9 @@ func copyRange(ctx context.Context, r *Root, t *tempFile, src *os.File) error {
 			t.size = off
 			return finish(nil)
 		}
-		todo <- span{off, int64(n)}
+		if hash {
+			todo <- span{off, int64(n)}
+		}
 		off += int64(n)
 		if err := wb.wrote(off); err != nil {
 			return finish(err)

@@ -9,7 +9,7 @@ import (
 
 // copyRange is Linux-only (copy_file_range); elsewhere Move copies through a
 // buffer.
-func copyRange(context.Context, *Root, *tempFile, *os.File) error { return errNoCopyRange }
+func copyRange(context.Context, *Root, *tempFile, *os.File, bool) error { return errNoCopyRange }
 
 // writeBehind is Linux-only (sync_file_range); elsewhere the fsync before
 // commit writes the whole temp.

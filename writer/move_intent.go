@@ -26,9 +26,17 @@ type moveIntent struct {
 	MtimeNs int64  `json:"mtime_ns"`
 	Dev     uint64 `json:"dev"`
 	Ino     uint64 `json:"ino"`
-	SHA256  string `json:"sha256,omitempty"` // set once the copy is complete
+	SHA256  string `json:"sha256,omitempty"` // set once the copy is complete, when it was hashed
 	CtimeNs int64  `json:"ctime_ns,omitempty"`
+	// The copy's file (the temp that the commit renames onto dst), set once
+	// the copy is complete: the copy is hashed only for a PreCommit hook.
+	CopyDev uint64 `json:"copy_dev,omitempty"`
+	CopyIno uint64 `json:"copy_ino,omitempty"`
 }
+
+// copied reports whether the intent was updated once the copy was complete:
+// the commit onto dst may have happened.
+func (in moveIntent) copied() bool { return in.SHA256 != "" || in.CopyIno != 0 }
 
 const moveIntentSuffix = ".sw-move.intent"
 
@@ -132,7 +140,7 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 		if derr != nil {
 			return true, newError("move: hash destination", rel, derr)
 		}
-		if in.SHA256 == "" || hex.EncodeToString(dsum[:]) != in.SHA256 || dsize != in.Size {
+		if !in.copied() || !r.holdsCopy(rel, in, dsum, dsize) {
 			cfg.emit("move-discard-intent", rel, start, 0, nil)
 			return true, newError("move", absSrc, fmt.Errorf("source gone, but destination %s does not hold the copy of the interrupted move (the source was removed before the move committed; nothing moved): %w", quote.Name(rel), syscall.ENOENT))
 		}
@@ -144,11 +152,11 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 	if err != nil {
 		return false, newError("move: stat source", absSrc, err)
 	}
-	if in.SHA256 != "" && sfi.Mode().IsRegular() && sameAsIntent(sfi, in) {
+	if in.copied() && sfi.Mode().IsRegular() && sameAsIntent(sfi, in) {
 		if dfi, err := r.root.Lstat(rel); err == nil && dfi.Mode().IsRegular() && dfi.Size() == sfi.Size() {
 			ssum, ssize, serr := hashPath(absSrc)
 			dsum, dsize, derr := r.hashRel(rel)
-			if serr == nil && derr == nil && ssize == dsize && ssum == dsum && hex.EncodeToString(ssum[:]) == in.SHA256 {
+			if serr == nil && derr == nil && ssize == dsize && ssum == dsum && (in.SHA256 == "" || hex.EncodeToString(ssum[:]) == in.SHA256) {
 				cfg.emit("move-complete-intent", rel, start, ssize, nil)
 				// dst must be durable before src goes: the interrupted
 				// call may have stopped (or been refused) at its directory
@@ -171,6 +179,25 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 		return false, newError("move", absSrc, context.Cause(ctx))
 	}
 	return false, nil
+}
+
+// holdsCopy reports whether dst (rel; its sha256 and size dsum, dsize) is the
+// copy the intent in recorded once complete: by its sha256 when the copy was
+// hashed, otherwise by being the copy's file (a rename keeps the file), and
+// by size either way.
+func (r *Root) holdsCopy(rel string, in moveIntent, dsum [32]byte, dsize int64) bool {
+	if dsize != in.Size {
+		return false
+	}
+	if in.SHA256 != "" {
+		return hex.EncodeToString(dsum[:]) == in.SHA256
+	}
+	fi, err := r.root.Lstat(rel)
+	if err != nil {
+		return false
+	}
+	dev, ino := fileID(fi)
+	return dev == in.CopyDev && ino == in.CopyIno
 }
 
 // maxSmallFile bounds readSmall: an intent or a marker is a line of JSON.

@@ -4,6 +4,8 @@ package writer
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,9 +17,11 @@ import (
 
 // TestMoveLarge moves a file several write-behind steps long, with a partial
 // last block, through both copy paths: the three-stage buffered copy (another
-// filesystem) and copy_file_range (another mount of the same one). dst must
-// hold exactly src's bytes, the hook must see their sha256 and size, and src
-// and its intent must be gone.
+// filesystem) and copy_file_range (another mount of the same one), with and
+// without a PreCommit hook. dst must hold exactly src's bytes, the hook must
+// see their sha256 and size, and src and its intent must be gone. Just before
+// the commit the intent names the complete copy: by its sha256 for a hook,
+// otherwise by the copy's file (not hashed: the copy runs at cp's speed).
 func TestMoveLarge(t *testing.T) {
 	const size = 3*writeBehindStep + 5*moveBlockSize + 12345
 	tests := []struct {
@@ -39,37 +43,72 @@ func TestMoveLarge(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rootDir, srcDir := tt.rig(t)
-			r, err := Open(rootDir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			src := filepath.Join(srcDir, "large.bin")
-			sum := randomFile(t, src, size, 0o600)
-			fi, _ := os.Stat(src)
-			var ev events
-			var hooked []Change
-			hook := PreCommit(func(ctx context.Context, c Change) error { hooked = append(hooked, c); return nil })
-			if err := r.Move(context.Background(), src, "large.bin", ev.opt(), hook); err != nil {
-				t.Fatalf("Move: %v", err)
-			}
-			checkMoved(t, rootDir, src, "large.bin", sum, 0o600, fi.ModTime())
-			if ev.count("exdev-fallback") == 0 {
-				t.Errorf("no exdev-fallback event; want the copy path")
-			}
-			if len(hooked) == 0 {
-				t.Fatal("PreCommit hook not called")
-			}
-			if last := hooked[len(hooked)-1]; last.SHA256 != sum || last.Size != size {
-				t.Errorf("PreCommit change: got sha256 %x size %d; want %x %d", last.SHA256, last.Size, sum, int64(size))
-			}
-			if _, err := os.Lstat(moveIntentPath(src)); !os.IsNotExist(err) {
-				t.Errorf("intent after Move: %v; want it gone", err)
-			}
-		})
+		for _, hooked := range []bool{true, false} {
+			t.Run(tt.name+map[bool]string{true: ", hook", false: ", no hook"}[hooked], func(t *testing.T) {
+				rootDir, srcDir := tt.rig(t)
+				r, err := Open(rootDir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				src := filepath.Join(srcDir, "large.bin")
+				sum := randomFile(t, src, size, 0o600)
+				fi, _ := os.Stat(src)
+				var ev events
+				var changes []Change
+				var atCommit moveIntent
+				var intentErr error
+				opts := []Option{ev.opt(), Observe(func(e Event) {
+					if e.Step == "rename" && e.Path == "large.bin" {
+						intentErr = readIntent(src, &atCommit)
+					}
+				})}
+				if hooked {
+					opts = append(opts, PreCommit(func(ctx context.Context, c Change) error { changes = append(changes, c); return nil }))
+				}
+				if err := r.Move(context.Background(), src, "large.bin", opts...); err != nil {
+					t.Fatalf("Move: %v", err)
+				}
+				checkMoved(t, rootDir, src, "large.bin", sum, 0o600, fi.ModTime())
+				if ev.count("exdev-fallback") == 0 {
+					t.Errorf("no exdev-fallback event; want the copy path")
+				}
+				if intentErr != nil {
+					t.Fatalf("intent at the commit: %v", intentErr)
+				}
+				dfi, err := os.Stat(filepath.Join(rootDir, "large.bin"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dev, ino := fileID(dfi)
+				if hooked {
+					if len(changes) == 0 {
+						t.Fatal("PreCommit hook not called")
+					}
+					if last := changes[len(changes)-1]; last.SHA256 != sum || last.Size != size {
+						t.Errorf("PreCommit change: got sha256 %x size %d; want %x %d", last.SHA256, last.Size, sum, int64(size))
+					}
+					if atCommit.SHA256 != hex.EncodeToString(sum[:]) {
+						t.Errorf("intent at the commit: sha256 %q; want %x", atCommit.SHA256, sum)
+					}
+				} else if atCommit.SHA256 != "" || atCommit.CopyDev != dev || atCommit.CopyIno != ino {
+					t.Errorf("intent at the commit: sha256 %q, copy %d/%d; want no sha256 and dst's file %d/%d", atCommit.SHA256, atCommit.CopyDev, atCommit.CopyIno, dev, ino)
+				}
+				if _, err := os.Lstat(moveIntentPath(src)); !os.IsNotExist(err) {
+					t.Errorf("intent after Move: %v; want it gone", err)
+				}
+			})
+		}
 	}
+}
+
+// readIntent reads the move intent beside src into in.
+func readIntent(src string, in *moveIntent) error {
+	b, err := os.ReadFile(moveIntentPath(src))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, in)
 }
 
 // TestDropBehind: the copied pages of a clean source leave the page cache;

@@ -14,6 +14,9 @@ func renameAt(absSrc string, _ *os.File, _, rootDir, rel string) error {
 	return os.Rename(absSrc, filepath.Join(rootDir, filepath.FromSlash(rel)))
 }
 
+// haveFileID: fileID tells nothing here.
+const haveFileID = false
+
 // fileID is not available here: intents compare size and mtime only.
 func fileID(fs.FileInfo) (dev, ino uint64) { return 0, 0 }
 

@@ -27,19 +27,19 @@ type moveBlock struct {
 
 var moveBlockPool = sync.Pool{New: func() any { return &moveBlock{buf: make([]byte, moveBlockSize)} }}
 
-// copyPipelined copies src into t in three stages that run at once: a
-// reader fills blocks from src, the calling goroutine writes them to the
-// temp in order (starting their write-back as it goes), and a hasher hashes
-// them in the same order; the reader drops src's copied pages from the page
-// cache (see dropBehind). sha256 runs at about 2 GB/s on one core and a copy
-// between page caches at about as much on another, so in line they would
-// take the sum of both times; overlapped, about the longer one. A block is
-// read into again only after it has been both written and hashed, so t's
-// sha256 and size are those of exactly what was written. The context is
-// checked between blocks; on error the temp is left for the caller to
-// discard. A failed read of src is an *Error naming src (as opened) and the
-// temp.
-func copyPipelined(ctx context.Context, t *tempFile, src *os.File) error {
+// copyPipelined copies src into t in stages that run at once: a reader
+// fills blocks from src, the calling goroutine writes them to the temp in
+// order (starting their write-back as it goes), and, when hash is set, a
+// hasher hashes them in the same order; the reader drops src's copied pages
+// from the page cache (see dropBehind). sha256 runs at about 2 GB/s on one
+// core and a copy between page caches at about as much on another, so in
+// line they would take the sum of both times; overlapped, about the longer
+// one. A block is read into again only after it has been both written and
+// hashed, so t's sha256 and size are those of exactly what was written. The
+// context is checked between blocks; on error the temp is left for the
+// caller to discard. A failed read of src is an *Error naming src (as
+// opened) and the temp.
+func copyPipelined(ctx context.Context, t *tempFile, src *os.File, hash bool) error {
 	free := make(chan *moveBlock, moveBlocks)
 	for range moveBlocks {
 		b := moveBlockPool.Get().(*moveBlock)
@@ -54,6 +54,10 @@ func copyPipelined(ctx context.Context, t *tempFile, src *os.File) error {
 	// At most moveBlocks blocks exist, so sends on these never block.
 	toWrite := make(chan *moveBlock, moveBlocks)
 	toHash := make(chan *moveBlock, moveBlocks)
+	refs := int32(1)
+	if hash {
+		refs = 2
+	}
 	stop := make(chan struct{})
 	var readErr error
 	go func() {
@@ -71,9 +75,11 @@ func copyPipelined(ctx context.Context, t *tempFile, src *os.File) error {
 			n, err := io.ReadFull(src, b.buf)
 			if n > 0 {
 				b.n = n
-				b.refs.Store(2)
+				b.refs.Store(refs)
 				toWrite <- b
-				toHash <- b
+				if hash {
+					toHash <- b
+				}
 				off += int64(n)
 				db.read(off)
 			} else {

@@ -17,11 +17,15 @@ import (
 func TestMoveSourceGoneAfterInterruptedMove(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		copied  bool // the intent records the sha256 of the destination's content
+		copied  bool // the intent records the complete copy: dst's content...
+		byFile  bool // ...or, when set, dst's file (a copy not hashed)
+		other   bool // the file the intent names is another one than dst
 		wantErr bool
 	}{
-		{"copy committed", true, false},
-		{"copy never committed", false, true},
+		{"copy committed", true, false, false, false},
+		{"copy committed, named by its file", true, true, false, false},
+		{"copy named by its file, another file at dst", true, true, true, true},
+		{"copy never committed", false, false, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, dir := openRoot(t)
@@ -31,7 +35,10 @@ func TestMoveSourceGoneAfterInterruptedMove(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := "old"
-			if tc.copied {
+			switch {
+			case tc.other:
+				dst = "MOVED" // the copy's size, not the copy's file
+			case tc.copied:
 				dst = "moved"
 			}
 			if err := os.WriteFile(filepath.Join(dir, "dst"), []byte(dst), 0o644); err != nil {
@@ -47,8 +54,23 @@ func TestMoveSourceGoneAfterInterruptedMove(t *testing.T) {
 				t.Fatal(err)
 			}
 			in.SHA256 = hex.EncodeToString(sum[:])
-			if !tc.copied {
+			if !tc.copied || tc.byFile {
 				in.SHA256 = "" // the copy was interrupted before it was complete
+			}
+			if tc.byFile {
+				named := filepath.Join(dir, "dst")
+				if tc.other {
+					// A file of the copy's size that is not dst.
+					named = filepath.Join(t.TempDir(), "other")
+					if err := os.WriteFile(named, []byte("moved"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				nfi, err := os.Stat(named)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in.CopyDev, in.CopyIno = fileID(nfi)
 			}
 			if err := writeMoveIntent(&config{}, src, in); err != nil {
 				t.Fatal(err)

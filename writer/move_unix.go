@@ -42,6 +42,9 @@ func changeTime(fi fs.FileInfo) int64 {
 	return 0
 }
 
+// haveFileID: fileID tells files apart.
+const haveFileID = true
+
 // fileID returns fi's device and inode numbers.
 func fileID(fi fs.FileInfo) (dev, ino uint64) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
