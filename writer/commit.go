@@ -111,7 +111,8 @@ func (r *Root) commitTemp(ctx context.Context, cfg *config, t *tempFile, ch Chan
 // renameHappened decides, after a rename/link of t reported an error, whether
 // it took effect: for a rename the temp's name is gone and the target is the
 // temp (its inode, or where inodes are not stable, as on sshfs, its size and
-// sha256: a temp removed by someone else before the rename leaves the old
+// sha256, or for a copy not hashed its size and mtime, src's to the
+// nanosecond: a temp removed by someone else before the rename leaves the old
 // target, which is not committed); for a link the target is the temp's inode.
 func (r *Root) renameHappened(t *tempFile, link bool) bool {
 	fi, err := r.root.Lstat(t.Target)
@@ -130,6 +131,9 @@ func (r *Root) renameHappened(t *tempFile, link bool) bool {
 	sum, size := t.sum()
 	if fi.Size() != size {
 		return false
+	}
+	if t.unhashed {
+		return t.info != nil && fi.ModTime().Equal(t.info.ModTime())
 	}
 	hsum, hsize, err := r.hashRel(t.Target)
 	return err == nil && hsize == size && hsum == sum

@@ -46,7 +46,7 @@ import (
 //     something needs its sha256: a PreCommit hook, or InPlaceIfBusy (by a
 //     third goroutine, or by reading each copied range back);
 //  3. the intent is updated to name the complete copy (by its sha256 when it
-//     was hashed, otherwise by its device and inode, which the rename keeps),
+//     was hashed, otherwise by its inode and mtime, which the rename keeps),
 //     and the temp is committed onto dst (PreCommit hook Op "move", rename,
 //     directory fsync);
 //  4. src is unlinked only if its fstat (size, mtime, ctime, inode) is unchanged
@@ -63,7 +63,10 @@ import (
 // directory is fsynced (src stays, with its intent, while that is refused),
 // the PreCommit hook runs for the move the earlier call made, and src is
 // unlinked (if unchanged since the intent was written); otherwise the intent
-// is discarded and the move starts over. "Unchanged" is the same inode,
+// is discarded and the move starts over. When src is gone, the earlier move
+// is reported done only when dst is the copy the intent names (its sha256,
+// or its inode and mtime; and its size); otherwise an error says that nothing
+// was moved. "Unchanged" is the same inode,
 // size, mtime and ctime: a file rewritten at its size with its mtime put back
 // (cp -p, rsync -t) still counts as changed, and is kept.
 //
@@ -236,6 +239,7 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 	// apart (hashing would make the copy slower than cp where cp is bound by
 	// memory, not by the disk).
 	hash := len(cfg.preCommit) > 0 || cfg.inPlace || !haveFileID
+	t.unhashed = !hash
 	start := time.Now()
 	err = copyRange(ctx, r, t, sf, hash)
 	if errors.Is(err, errNoCopyRange) {
@@ -259,15 +263,19 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 	if hash {
 		sum, size = t.sum()
 		in.SHA256 = hex.EncodeToString(sum[:])
-	} else if t.info != nil {
-		in.CopyDev, in.CopyIno = fileID(t.info)
+	} else if fi, err := r.root.Lstat(t.Name); err == nil && t.info != nil && os.SameFile(fi, t.info) {
+		// The copy as it will be committed: t.info's fstat came before its
+		// times were set.
+		t.info = fi
+		_, in.CopyIno = fileID(fi)
+		in.CopyMtimeNs = fi.ModTime().UnixNano()
 	}
 	if !in.copied() {
-		// The copy's file could not be told: name it by its content.
-		var err error
-		if sum, size, err = r.hashRel(t.Name); err != nil {
-			return fail(newError("move: hash copy", t.Name, err))
+		// The copy could not be named by its file: name it by its content.
+		if err := t.hashContent(r); err != nil {
+			return fail(err)
 		}
+		sum, size = t.sum()
 		in.SHA256 = hex.EncodeToString(sum[:])
 	}
 	if err := writeMoveIntent(cfg, absSrc, in); err != nil {

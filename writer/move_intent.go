@@ -28,10 +28,11 @@ type moveIntent struct {
 	Ino     uint64 `json:"ino"`
 	SHA256  string `json:"sha256,omitempty"` // set once the copy is complete, when it was hashed
 	CtimeNs int64  `json:"ctime_ns,omitempty"`
-	// The copy's file (the temp that the commit renames onto dst), set once
-	// the copy is complete: the copy is hashed only for a PreCommit hook.
-	CopyDev uint64 `json:"copy_dev,omitempty"`
-	CopyIno uint64 `json:"copy_ino,omitempty"`
+	// The copy (the temp that the commit renames onto dst) when it was not
+	// hashed (see moveByCopy), set once it is complete: its inode and its
+	// mtime (src's, to the nanosecond), which the rename keeps.
+	CopyIno     uint64 `json:"copy_ino,omitempty"`
+	CopyMtimeNs int64  `json:"copy_mtime_ns,omitempty"`
 }
 
 // copied reports whether the intent was updated once the copy was complete:
@@ -183,8 +184,9 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 
 // holdsCopy reports whether dst (rel; its sha256 and size dsum, dsize) is the
 // copy the intent in recorded once complete: by its sha256 when the copy was
-// hashed, otherwise by being the copy's file (a rename keeps the file), and
-// by size either way.
+// hashed, otherwise by its inode and its mtime to the nanosecond (a file
+// written since at a reused inode number has its own mtime), and by size
+// either way. (The device is not compared: it can change with a remount.)
 func (r *Root) holdsCopy(rel string, in moveIntent, dsum [32]byte, dsize int64) bool {
 	if dsize != in.Size {
 		return false
@@ -196,8 +198,8 @@ func (r *Root) holdsCopy(rel string, in moveIntent, dsum [32]byte, dsize int64) 
 	if err != nil {
 		return false
 	}
-	dev, ino := fileID(fi)
-	return dev == in.CopyDev && ino == in.CopyIno
+	_, ino := fileID(fi)
+	return ino == in.CopyIno && fi.ModTime().UnixNano() == in.CopyMtimeNs
 }
 
 // maxSmallFile bounds readSmall: an intent or a marker is a line of JSON.

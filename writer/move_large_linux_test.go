@@ -21,7 +21,8 @@ import (
 // without a PreCommit hook. dst must hold exactly src's bytes, the hook must
 // see their sha256 and size, and src and its intent must be gone. Just before
 // the commit the intent names the complete copy: by its sha256 for a hook,
-// otherwise by the copy's file (not hashed: the copy runs at cp's speed).
+// otherwise by the copy's inode and mtime (not hashed: the copy runs at
+// cp's speed).
 func TestMoveLarge(t *testing.T) {
 	const size = 3*writeBehindStep + 5*moveBlockSize + 12345
 	tests := []struct {
@@ -80,7 +81,8 @@ func TestMoveLarge(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				dev, ino := fileID(dfi)
+				_, ino := fileID(dfi)
+				mtime := dfi.ModTime().UnixNano()
 				if hooked {
 					if len(changes) == 0 {
 						t.Fatal("PreCommit hook not called")
@@ -91,8 +93,8 @@ func TestMoveLarge(t *testing.T) {
 					if atCommit.SHA256 != hex.EncodeToString(sum[:]) {
 						t.Errorf("intent at the commit: sha256 %q; want %x", atCommit.SHA256, sum)
 					}
-				} else if atCommit.SHA256 != "" || atCommit.CopyDev != dev || atCommit.CopyIno != ino {
-					t.Errorf("intent at the commit: sha256 %q, copy %d/%d; want no sha256 and dst's file %d/%d", atCommit.SHA256, atCommit.CopyDev, atCommit.CopyIno, dev, ino)
+				} else if atCommit.SHA256 != "" || atCommit.CopyIno != ino || atCommit.CopyMtimeNs != mtime || mtime != fi.ModTime().UnixNano() {
+					t.Errorf("intent at the commit: sha256 %q, copy inode %d mtime %d; want no sha256 and dst's inode %d and mtime %d, src's %d", atCommit.SHA256, atCommit.CopyIno, atCommit.CopyMtimeNs, ino, mtime, fi.ModTime().UnixNano())
 				}
 				if _, err := os.Lstat(moveIntentPath(src)); !os.IsNotExist(err) {
 					t.Errorf("intent after Move: %v; want it gone", err)

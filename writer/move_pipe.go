@@ -34,8 +34,8 @@ var moveBlockPool = sync.Pool{New: func() any { return &moveBlock{buf: make([]by
 // from the page cache (see dropBehind). sha256 runs at about 2 GB/s on one
 // core and a copy between page caches at about as much on another, so in
 // line they would take the sum of both times; overlapped, about the longer
-// one. A block is read into again only after it has been both written and
-// hashed, so t's sha256 and size are those of exactly what was written. The
+// one. A block is read into again only after it has been written (and
+// hashed), so t's sha256 and size are those of exactly what was written. The
 // context is checked between blocks; on error the temp is left for the
 // caller to discard. A failed read of src is an *Error naming src (as
 // opened) and the temp.

@@ -9,23 +9,33 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A leftover intent whose source is gone tells a finished move from a source
 // removed by someone else before the move committed: only a destination that
 // holds the intent's copy is reported as moved.
 func TestMoveSourceGoneAfterInterruptedMove(t *testing.T) {
+	// A copy made without a hook is not hashed: the intent names it by its
+	// inode and mtime (src's), which a file written since at the same inode
+	// number (the copy's temp swept, its inode reused) does not have.
+	const (
+		bySHA    = "sha256"
+		byFile   = "file"
+		otherIno = "another file's inode"
+		reused   = "dst's inode, another mtime"
+	)
 	for _, tc := range []struct {
 		name    string
-		copied  bool // the intent records the complete copy: dst's content...
-		byFile  bool // ...or, when set, dst's file (a copy not hashed)
-		other   bool // the file the intent names is another one than dst
+		copied  bool   // the intent records the complete copy...
+		named   string // ...by this
 		wantErr bool
 	}{
-		{"copy committed", true, false, false, false},
-		{"copy committed, named by its file", true, true, false, false},
-		{"copy named by its file, another file at dst", true, true, true, true},
-		{"copy never committed", false, false, false, true},
+		{"copy committed", true, bySHA, false},
+		{"copy committed, named by its file", true, byFile, false},
+		{"copy named by its file, another file at dst", true, otherIno, true},
+		{"copy named by its file, its inode reused at dst", true, reused, true},
+		{"copy never committed", false, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, dir := openRoot(t)
@@ -34,33 +44,42 @@ func TestMoveSourceGoneAfterInterruptedMove(t *testing.T) {
 			if err := os.WriteFile(src, []byte("moved"), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			srcMtime := time.Now().Add(-time.Hour).Round(0)
+			if err := os.Chtimes(src, srcMtime, srcMtime); err != nil {
+				t.Fatal(err)
+			}
 			dst := "old"
 			switch {
-			case tc.other:
-				dst = "MOVED" // the copy's size, not the copy's file
+			case tc.named == otherIno || tc.named == reused:
+				dst = "MOVED" // the copy's size, not the copy
 			case tc.copied:
 				dst = "moved"
 			}
-			if err := os.WriteFile(filepath.Join(dir, "dst"), []byte(dst), 0o644); err != nil {
+			dstPath := filepath.Join(dir, "dst")
+			if err := os.WriteFile(dstPath, []byte(dst), 0o644); err != nil {
 				t.Fatal(err)
+			}
+			if tc.named == byFile {
+				// The copy carries src's mtime.
+				if err := os.Chtimes(dstPath, srcMtime, srcMtime); err != nil {
+					t.Fatal(err)
+				}
 			}
 			fi, err := os.Stat(src)
 			if err != nil {
 				t.Fatal(err)
 			}
 			in := newMoveIntent(src, r.dir, "dst", fi)
-			sum, _, err := r.hashRel("dst")
-			if err != nil {
-				t.Fatal(err)
-			}
-			in.SHA256 = hex.EncodeToString(sum[:])
-			if !tc.copied || tc.byFile {
-				in.SHA256 = "" // the copy was interrupted before it was complete
-			}
-			if tc.byFile {
-				named := filepath.Join(dir, "dst")
-				if tc.other {
-					// A file of the copy's size that is not dst.
+			switch tc.named {
+			case bySHA:
+				sum, _, err := r.hashRel("dst")
+				if err != nil {
+					t.Fatal(err)
+				}
+				in.SHA256 = hex.EncodeToString(sum[:])
+			case byFile, otherIno, reused:
+				named := dstPath
+				if tc.named == otherIno {
 					named = filepath.Join(t.TempDir(), "other")
 					if err := os.WriteFile(named, []byte("moved"), 0o644); err != nil {
 						t.Fatal(err)
@@ -70,7 +89,8 @@ func TestMoveSourceGoneAfterInterruptedMove(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				in.CopyDev, in.CopyIno = fileID(nfi)
+				_, in.CopyIno = fileID(nfi)
+				in.CopyMtimeNs = srcMtime.UnixNano()
 			}
 			if err := writeMoveIntent(&config{}, src, in); err != nil {
 				t.Fatal(err)

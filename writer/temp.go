@@ -6,13 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -153,7 +156,10 @@ type tempFile struct {
 	hash    hash.Hash
 	size    int64
 	info    fs.FileInfo // fstat of the temp taken when it was closed
-	gone    bool        // the temp name no longer exists (renamed or removed)
+	// unhashed: the content was not written through hash (a Move's copy
+	// made without one), so sum's sha256 is not the content's.
+	unhashed bool
+	gone     bool // the temp name no longer exists (renamed or removed)
 	// accepted: the PreCommit hooks allowed the visible change.
 	accepted bool
 }
@@ -273,6 +279,26 @@ func (t *tempFile) Write(p []byte) (int, error) {
 func (t *tempFile) sum() (s [32]byte, size int64) {
 	copy(s[:], t.hash.Sum(nil))
 	return s, t.size
+}
+
+// hashContent hashes what the temp holds, read back from its name, for a
+// temp whose content was not written through its hash (unhashed).
+func (t *tempFile) hashContent(r *Root) error {
+	f, err := r.root.OpenFile(t.Name, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return newError("hash copy: open", t.Name, err)
+	}
+	defer f.Close()
+	t.hash.Reset()
+	n, err := io.Copy(t.hash, f)
+	if err != nil {
+		return newError("hash copy: read", t.Name, err)
+	}
+	if n != t.size {
+		return newError("hash copy", t.Name, fmt.Errorf("read %d bytes of a %d-byte copy: %w", n, t.size, syscall.EIO))
+	}
+	t.unhashed = false
+	return nil
 }
 
 // closeFile fsyncs (when sync is set) and closes the temp's write descriptor,
