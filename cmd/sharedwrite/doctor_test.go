@@ -179,3 +179,28 @@ func TestBench(t *testing.T) {
 		})
 	}
 }
+
+// doctor on an initialised volume whose metadata cannot be used (a directory
+// at .sharedwrite/config) names that, exit 5, as write does, instead of
+// taking the volume for one never initialised and advising init-volume
+// (which refuses it too).
+func TestDoctorUnusableVolumeMetadata(t *testing.T) {
+	needRedis(t)
+	v := newVolume(t, mode{name: "redis", redis: redisSrv.URL()})
+	cfg := filepath.Join(v.root, ".sharedwrite", "config")
+	if err := os.Remove(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(cfg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if w := v.run(t, "x", "write", "f", "--from", "-"); w.code != 5 {
+		t.Fatalf("write: exit %d; want 5: %s", w.code, w.stderr)
+	}
+	res := v.run(t, "", "doctor")
+	out := res.stdout + res.stderr
+	if res.code != 5 || strings.Contains(out, "not initialised") || strings.Contains(out, "init-volume") ||
+		!strings.Contains(out, `".sharedwrite/config"`) || !strings.Contains(out, "directory") {
+		t.Errorf("doctor: exit %d\nstdout: %s\nstderr: %s\nwant 5 naming .sharedwrite/config as a directory, not \"not initialised: run init-volume\"", res.code, res.stdout, res.stderr)
+	}
+}

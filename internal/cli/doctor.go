@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/sharedwrite/sharedwrite/coordinator"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
 	"github.com/spf13/cobra"
 )
 
@@ -61,7 +63,7 @@ doctor exits 5 when a guarantee the configuration relies on does not hold, and
 type doctorReport struct {
 	Root        string        `json:"root"`
 	Mode        string        `json:"mode"`        // this replica's: redis or local
-	Volume      string        `json:"volume_mode"` // the volume's recorded mode, "" when not initialised
+	Volume      string        `json:"volume_mode"` // the volume's recorded mode, "" when not initialised or not readable (VolumeErr)
 	VolumeErr   string        `json:"volume_error,omitempty"`
 	Redis       string        `json:"redis,omitempty"`
 	RedisErr    string        `json:"redis_error,omitempty"` // "unreachable", or what it refused
@@ -113,11 +115,14 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 	}()
 
 	rep := &doctorReport{Root: abs, Mode: "local"}
-	rep.Volume = volumeMode(root)
+	var merr error
+	rep.Volume, merr = volumeMode(root)
 	if g.redisURL != "" {
 		rep.Mode = "redis"
 	}
-	if rep.Volume == rep.Mode {
+	if merr != nil {
+		rep.VolumeErr = merr.Error()
+	} else if rep.Volume == rep.Mode {
 		// The volume's mode is ours: are its identity and config usable?
 		// (Another mode, or none recorded, is judged below.)
 		if err := coordinator.CheckVolume(abs, rep.Mode); err != nil {
@@ -202,6 +207,9 @@ func (r *doctorReport) judge(ttl time.Duration) {
 	p := r.Probe
 	r.Problems = append(r.Problems, p.ProbeErrors...)
 	switch {
+	case r.VolumeErr != "" && r.Volume == "":
+		// Not "not initialised": init-volume would refuse it too.
+		r.Problems = append(r.Problems, "the volume's metadata is not usable: "+r.VolumeErr)
 	case r.Volume == "" && r.Mode == "redis":
 		r.Problems = append(r.Problems, "volume not initialised for Redis mode: run 'sharedwrite init-volume' once")
 	case r.Volume != "" && r.Volume != r.Mode:
@@ -276,15 +284,23 @@ func (r *doctorReport) judge(ttl time.Duration) {
 	}
 }
 
-// volumeMode reads the mode recorded in .sharedwrite/config ("" when absent
-// or unreadable).
-func volumeMode(root *os.Root) string {
-	b, err := root.ReadFile(metaDir + "/config")
+// volumeMode reads the mode recorded in .sharedwrite/config: "" when the
+// volume has none (no config, no .sharedwrite); an error naming the file when
+// it cannot be read (not a regular file, permission denied, ...).
+func volumeMode(root *os.Root) (string, error) {
+	name := metaDir + "/config"
+	if fi, err := root.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s: %w", quote.Name(name), writer.NotRegularError(fi.Mode()))
+	}
+	b, err := root.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
 	if err != nil {
-		return ""
+		return "", fmt.Errorf("read %s: %w", quote.Name(name), err)
 	}
 	m, _ := strings.CutPrefix(strings.TrimSpace(string(b)), "mode=")
-	return m
+	return m, nil
 }
 
 func roundUp(d, unit time.Duration) time.Duration { return (d + unit - 1) / unit * unit }
@@ -295,7 +311,10 @@ func (r *doctorReport) print(w io.Writer) error {
 	tw := tabwriter.NewWriter(sw, 0, 4, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "  %s\t%s\n", k, fmt.Sprintf(format, args...)) }
 	vol := r.Volume
-	if vol == "" {
+	switch {
+	case vol == "" && r.VolumeErr != "":
+		vol = "metadata not usable"
+	case vol == "":
 		vol = "not initialised"
 	}
 	fmt.Fprintf(tw, "sharedwrite doctor %s (%s mode; volume: %s)\n", quote.Name(r.Root), r.Mode, vol)
