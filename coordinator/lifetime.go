@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // lifetime counts a Coordinator's running operations and open streaming
@@ -169,7 +170,27 @@ func (c *Coordinator) closeHandles() error {
 		errs = append(errs, l.Close())
 	}
 	if c.ownClient != nil {
-		errs = append(errs, c.ownClient.Close())
+		errs = append(errs, closeClient(c.ownClient))
 	}
 	return errors.Join(errs...)
 }
+
+// closeClient closes a Redis client the coordinator opened, waiting at most
+// clientCloseBound: a Sentinel client's Close waits for a master lookup in
+// progress, which go-redis bounds by its dial timeout only (a sentinel that
+// accepts connections and never answers holds it that long). Such a close
+// then ends in the background.
+func closeClient(c interface{ Close() error }) error {
+	done := make(chan error, 1)
+	go func() { done <- c.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(clientCloseBound):
+		return nil
+	}
+}
+
+// clientCloseBound is how long Close waits for the Redis client it opened to
+// close.
+const clientCloseBound = 250 * time.Millisecond

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -76,6 +77,32 @@ func ParseRedisURL(rawURL string) (*RedisConfig, error) {
 	}
 	return c, nil
 }
+
+// DialWithin returns rawURL with its dial timeout (go-redis's default: 5 s)
+// at most d, unless the URL sets dial_timeout itself or d is 0. A command
+// given d to finish in must not wait longer for a connection: go-redis dials
+// (and greets) a server, and looks a Sentinel master up from every sentinel
+// listed, under the dial timeout alone, whatever the caller's deadline.
+func DialWithin(rawURL string, d time.Duration) string {
+	if d <= 0 || d >= defaultDialTimeout {
+		return rawURL
+	}
+	base, rawQuery, hasQuery := strings.Cut(rawURL, "?")
+	if q, err := url.ParseQuery(rawQuery); err != nil || q.Has("dial_timeout") {
+		return rawURL
+	}
+	sep := "&"
+	if !hasQuery || rawQuery == "" {
+		sep = ""
+		base += "?"
+	} else {
+		base += "?" + rawQuery
+	}
+	return base + sep + "dial_timeout=" + d.String()
+}
+
+// defaultDialTimeout is go-redis's dial timeout when none is set.
+const defaultDialTimeout = 5 * time.Second
 
 type tlsFiles struct{ ca, cert, key, serverName string }
 

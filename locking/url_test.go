@@ -250,3 +250,42 @@ func TestURLMistakesRefused(t *testing.T) {
 		}
 	}
 }
+
+// DialWithin bounds the dial timeout by a command's time, unless the URL sets
+// its own; the URL still parses, with that timeout.
+func TestDialWithin(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		d    time.Duration
+		want string
+		dial time.Duration // the parsed dial timeout (0: go-redis's default)
+	}{
+		{"redis://h:1", time.Second, "redis://h:1?dial_timeout=1s", time.Second},
+		{"redis://:p%3Fw@h:1/2?pool_size=3", 1500 * time.Millisecond, "redis://:p%3Fw@h:1/2?pool_size=3&dial_timeout=1.5s", 1500 * time.Millisecond},
+		{"redis+sentinel://a:1,b:2/m?", time.Second, "redis+sentinel://a:1,b:2/m?dial_timeout=1s", time.Second},
+		{"redis://h:1?dial_timeout=3s", time.Second, "redis://h:1?dial_timeout=3s", 3 * time.Second},
+		{"redis://h:1", 0, "redis://h:1", 0},
+		{"redis://h:1", time.Minute, "redis://h:1", 0},
+	} {
+		got := DialWithin(tc.url, tc.d)
+		if got != tc.want {
+			t.Errorf("DialWithin(%q, %v) = %q; want %q", tc.url, tc.d, got, tc.want)
+			continue
+		}
+		c, err := ParseRedisURL(got)
+		if err != nil {
+			t.Errorf("ParseRedisURL(%q): %v", got, err)
+			continue
+		}
+		var dial time.Duration
+		switch {
+		case c.Simple != nil:
+			dial = c.Simple.DialTimeout
+		case c.Failover != nil:
+			dial = c.Failover.DialTimeout
+		}
+		if tc.dial != 0 && dial != tc.dial {
+			t.Errorf("%q: dial timeout %v; want %v", got, dial, tc.dial)
+		}
+	}
+}

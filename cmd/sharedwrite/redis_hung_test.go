@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,6 +40,54 @@ func TestTimeoutWhenRedisHangs(t *testing.T) {
 				c, res.code, res.took.Round(time.Millisecond), strings.TrimSpace(res.stderr))
 		}
 	}
+}
+
+// TestTimeoutWhenSentinelHangs: with a Sentinel URL whose only sentinel
+// accepts connections and never answers, a command gives up within --timeout
+// (exit 6), as with redis:// above. It took go-redis's dial timeout (5 s)
+// whatever --timeout was: the master is looked up under the dial timeout
+// alone, not the caller's deadline.
+func TestTimeoutWhenSentinelHangs(t *testing.T) {
+	needRedis(t)
+	v := newVolume(t, mode{name: "redis", redis: redisSrv.URL()})
+	u := "redis+sentinel://" + hungListener(t) + "/mymaster"
+	for _, c := range [][]string{{"init-volume"}, {"doctor"}, {"write", "f", "--from", "-"}} {
+		res := v.run(t, "x", append([]string{"--redis", u, "--timeout", "1s"}, c...)...)
+		if res.code != 6 || res.took > 1700*time.Millisecond {
+			t.Errorf("%q with a hung sentinel, --timeout 1s: exit %d after %v; want 6 within the timeout (+0.7 s); stderr: %s",
+				c, res.code, res.took.Round(time.Millisecond), strings.TrimSpace(res.stderr))
+		}
+	}
+}
+
+// hungListener accepts TCP connections on loopback and never answers (a
+// frozen or black-holed sentinel). Closed on cleanup.
+func hungListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
 }
 
 // TestWatchInitialWhileRedisHangs: the volume's record is the truth and

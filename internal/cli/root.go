@@ -47,6 +47,7 @@ var commands = []func(*globals) *cobra.Command{
 type globals struct {
 	root      string
 	redisURL  string
+	clientURL string // redisURL with a dial timeout within --timeout (locking.DialWithin)
 	leaseTTL  time.Duration
 	timeout   time.Duration
 	logFormat string
@@ -238,6 +239,7 @@ func (g *globals) checkFlags() error {
 		if _, err := locking.ParseRedisURL(g.redisURL); err != nil {
 			return usageError{err}
 		}
+		g.clientURL = locking.DialWithin(g.redisURL, g.timeout)
 	}
 	return nil
 }
