@@ -62,7 +62,8 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 //
 // Unless the URL sets max_retries, client-side retries are off (MaxRetries -1):
 // the locker retries within the caller's deadline itself, and a blind resend
-// of a lease script is never what the caller meant. Context deadlines bound
+// of a lease script is never what the caller meant. For the same reason a
+// Sentinel client dials once per attempt unless the URL sets dialer_retries. Context deadlines bound
 // every call (ContextTimeoutEnabled). Errors never contain the password.
 func ParseRedisURL(rawURL string) (*RedisConfig, error) {
 	c, err := parseRedisURL(rawURL)
@@ -132,6 +133,7 @@ func parseRedisURL(rawURL string) (*RedisConfig, error) {
 	q.Del("sentinel_username")
 	q.Del("sentinel_password")
 	retriesSet := q.Has("max_retries")
+	dialerRetriesSet := q.Has("dialer_retries")
 	ctxTimeout := q.Get("context_timeout_enabled") != "false" && q.Get("context_timeout_enabled") != "0"
 	q.Del("context_timeout_enabled")
 
@@ -269,6 +271,14 @@ func parseRedisURL(rawURL string) (*RedisConfig, error) {
 	case c.Failover != nil:
 		o := c.Failover
 		common(&o.Username, &o.Password, &o.TLSConfig, &o.MaxRetries, &o.ContextTimeoutEnabled)
+		if !dialerRetriesSet {
+			// One dial per attempt: the master's dial looks the master up
+			// from the sentinels, whose own dials go-redis retries too, and
+			// those retries nested in the master's last until the deadline,
+			// which then replaces the error (connection refused) in what the
+			// caller sees. The locker retries at its own pace.
+			o.DialerRetries = 1
+		}
 	case c.Cluster != nil:
 		o := c.Cluster
 		common(&o.Username, &o.Password, &o.TLSConfig, &o.MaxRetries, &o.ContextTimeoutEnabled)

@@ -90,6 +90,36 @@ func hungListener(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// TestSentinelRefusedNamesErrno: with a Sentinel URL whose only sentinel
+// refuses connections, a command exits 6 naming the refusal, as with
+// redis://. The dial retries go-redis nests (the master's, each looking the
+// master up from the sentinels, whose dials are retried too) lasted until the
+// deadline, and the deadline's error was all the message said.
+func TestSentinelRefusedNamesErrno(t *testing.T) {
+	needRedis(t)
+	v := newVolume(t, mode{name: "redis", redis: redisSrv.URL()})
+	u := "redis+sentinel://" + refusedAddr(t) + "/mymaster"
+	for _, c := range [][]string{{"init-volume"}, {"doctor"}, {"write", "f", "--from", "-"}} {
+		res := v.run(t, "x", append([]string{"--redis", u, "--timeout", "1s"}, c...)...)
+		if res.code != 6 || !strings.Contains(res.stderr, "connection refused") {
+			t.Errorf("%q with the sentinel refusing connections: exit %d, stderr %q; want 6 naming \"connection refused\"",
+				c, res.code, strings.TrimSpace(res.stderr))
+		}
+	}
+}
+
+// refusedAddr returns a loopback address nothing listens on.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
 // TestWatchInitialWhileRedisHangs: the volume's record is the truth and
 // Redis the doorbell. With Redis hung, `watch --initial` delivers the
 // current version from the volume at once; it waited for the subscription's
