@@ -125,3 +125,24 @@ func TestLeaseLostRollsBack(t *testing.T) {
 		t.Fatalf("outcome %q; want %q", o, OutcomeNotCommitted)
 	}
 }
+
+// A WriteFile whose floor and pending write was started early (on a volume
+// whose record fsyncs are slow) and refused names the step and the path, as
+// the same refusal through the writer's pre-commit hook does. It came back as
+// the bare lease error.
+func TestEarlyWriteRefusalNamesStepAndPath(t *testing.T) {
+	for _, early := range []bool{false, true} {
+		t.Run(map[bool]string{false: "hook", true: "early"}[early], func(t *testing.T) {
+			// A commit margin just below the TTL: the commit check refuses.
+			c := open(t, rds, t.TempDir(), WithLeaseTTL(time.Second), WithCommitMargin(time.Second-time.Microsecond))
+			if early {
+				c.recordSync.Store(int64(time.Millisecond))
+			}
+			err := c.WriteFile(ctxT(t, 10*time.Second), "file.txt", []byte("x"), 0o644)
+			var ce *Error
+			if !errors.Is(err, ErrLeaseLost) || !errors.As(err, &ce) || !strings.Contains(err.Error(), `write "file.txt"`) {
+				t.Errorf("WriteFile = %v; want ErrLeaseLost in a *coordinator.Error naming the step and the path", err)
+			}
+		})
+	}
+}

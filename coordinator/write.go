@@ -137,7 +137,7 @@ func (w *earlyWrite) commit(ctx context.Context, h *held, o *op, data []byte, pe
 	}
 	if w.early.err != nil {
 		w.abort()
-		return nil, w.early.err
+		return nil, wrap("write", h.key, w.early.err)
 	}
 	w.h = h
 	err := w.f.Commit(ctx)
