@@ -219,6 +219,9 @@ func (g *globals) runFilter(ctx context.Context, name string, argv []string, in 
 	cmd.Stdout = out
 	cmd.Stderr = g.stderr
 	err := cmd.Run()
+	if err != nil {
+		stopGroup(cmd) // nothing is committed: nothing CMD started goes on
+	}
 	if out.over {
 		return nil, newCommandFailed(name, -1, fmt.Errorf("the output of %s is more than the read limit of %d bytes (--max-read-size), which the file would then exceed: %w",
 			quote.Name(argv[0]), g.maxReadSize, syscall.EFBIG))
@@ -228,8 +231,15 @@ func (g *globals) runFilter(ctx context.Context, name string, argv []string, in 
 	}
 	status := -1
 	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	switch {
+	case errors.As(err, &ee):
 		status = ee.ExitCode()
+	case errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil:
+		// CMD exited, but its output stayed open: a process it left in the
+		// background holds it, and the output may not be complete.
+		status = cmd.ProcessState.ExitCode()
+		err = fmt.Errorf("it exited with status %d, but its output was still open %v later (held by a process it started in the background, now stopped): %w",
+			status, filterWaitDelay, err)
 	}
 	return nil, newCommandFailed(name, status, fmt.Errorf("run %s: %w", quote.Name(argv[0]), err))
 }

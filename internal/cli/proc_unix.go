@@ -44,6 +44,17 @@ func terminate(p *os.Process) { signalGroup(p, syscall.SIGTERM) }
 // kill is terminate with SIGKILL.
 func kill(p *os.Process) { signalGroup(p, syscall.SIGKILL) }
 
+// stopGroup kills what is left of cmd's process group (ownGroup) once cmd
+// itself has ended: a process CMD started in the background and that a
+// failed or stopped CMD leaves behind (still holding its output open, say).
+// The group's id stays taken while any of it runs, so the signal reaches
+// only that group; a group with no one left is ESRCH.
+func stopGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil && cmd.SysProcAttr != nil && cmd.SysProcAttr.Setpgid {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
 func signalGroup(p *os.Process, s syscall.Signal) {
 	if pg, err := syscall.Getpgid(p.Pid); err == nil && pg == p.Pid {
 		_ = syscall.Kill(-p.Pid, s)

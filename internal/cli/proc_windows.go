@@ -17,4 +17,6 @@ func terminate(p *os.Process) { _ = p.Kill() }
 
 func kill(p *os.Process) { _ = p.Kill() }
 
+func stopGroup(*exec.Cmd) {}
+
 func signalOf(*exec.ExitError) int { return 0 }

@@ -162,9 +162,11 @@ func (g *globals) runWatchCmd(ctx context.Context, o *watchOpts, ch coordinator.
 		ev = nil
 	}
 	cmd := exec.CommandContext(ctx, o.argv[0], o.argv[1:]...)
-	// On SIGINT/SIGTERM the running command is interrupted, then killed if
-	// it does not end.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	// On SIGINT/SIGTERM the running command, in a process group of its own
+	// (unless stdin is a terminal, see ownGroup), is sent SIGTERM with all
+	// it started, then killed if it does not end.
+	ownGroup(cmd, g.interactive())
+	cmd.Cancel = func() error { terminate(cmd.Process); return nil }
 	cmd.WaitDelay = 10 * time.Second
 	cmd.Stdin = bytes.NewReader(ch.Data)
 	cmd.Stdout, cmd.Stderr = childOut(g.stdout), g.stderr
@@ -183,7 +185,11 @@ func (g *globals) runWatchCmd(ctx context.Context, o *watchOpts, ch coordinator.
 		"SHAREDWRITE_INITIAL="+boolEnv(ch.Initial),
 		"SHAREDWRITE_EVENT="+string(ev),
 	)
-	if err := cmd.Run(); err != nil && ctx.Err() == nil {
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		stopGroup(cmd)
+	}
+	if err != nil && ctx.Err() == nil {
 		g.logger.WarnContext(ctx, "watch: the command failed for a version; watching goes on",
 			"key", quote.Value(ch.Path), "token", ch.Token, "cmd", quote.Value(o.argv[0]), "err", err)
 	}
