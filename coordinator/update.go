@@ -272,5 +272,15 @@ func (c *Coordinator) closeHandedLease(ctx context.Context, h *held) {
 	}
 	if err != nil {
 		c.log.WarnContext(ctx, "lock: the floor was not raised past the lease handed down; a process still using it may commit late", "key", quote.Value(h.key), "err", err)
+		return
+	}
+	// Redis's counter past that floor too, so that the next holder's token
+	// is above it without a raise (kept for Redis handing tokens out again).
+	// The lease's own token stays: a late adoption still finds the floor
+	// one past it. Failing that, the next holder raises its token.
+	if a, ok := h.lease.(interface{ AdvanceFence(context.Context) error }); ok {
+		if err := a.AdvanceFence(ctx); err != nil {
+			c.log.DebugContext(ctx, "lock: the fence counter was not advanced past the floor; the next holder raises its token", "key", quote.Value(h.key), "err", err)
+		}
 	}
 }

@@ -71,6 +71,19 @@ func (le *redisLease) ID() string               { return le.id }
 func (le *redisLease) Done() <-chan struct{}    { return le.done }
 func (le *redisLease) Context() context.Context { return le.ctx }
 
+// AdvanceFence moves the key's fence counter one step, so that the next
+// lease's token is past a floor set one above this lease's token (a lock
+// closing the lease it handed down: the coordinator's closeHandedLease). The
+// next holder would otherwise find its token equal to that floor and raise
+// it, which is the response to Redis handing tokens out again. Advancing the
+// counter is always safe: tokens only have to grow.
+func (le *redisLease) AdvanceFence(ctx context.Context) error {
+	if err := le.l.client.Incr(ctx, le.keys.Fence).Err(); err != nil {
+		return &Error{Op: "advance fence", Key: le.key, Err: redisErr(err)}
+	}
+	return nil
+}
+
 func (le *redisLease) Token() uint64 {
 	le.mu.Lock()
 	defer le.mu.Unlock()

@@ -111,3 +111,26 @@ func TestLockLeaseLost(t *testing.T) {
 		t.Errorf("other writer: exit %d; stderr: %s", code, other.errb.String())
 	}
 }
+
+// A lock ends its lease by putting the volume's floor one past its token (so
+// that a process it started cannot adopt or commit under it later), and moves
+// Redis's fence counter past that floor too: the operations after it take a
+// token above the floor without raising it, and without the warning kept for
+// Redis handing tokens out again. Every operation after a lock printed that
+// warning.
+func TestLockLeavesNoFloorToRaise(t *testing.T) {
+	needRedis(t)
+	v := newVolume(t, mode{name: "redis", redis: redisSrv.URL()})
+	if r := v.run(t, "", "lock", "k", "--", "true"); r.code != 0 || r.stderr != "" {
+		t.Fatalf("first lock: exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"lock", "k", "--", "true"}, {"write", "k"}, {"lock", "k", "--", "true"}, {"update", "k", "--", "cat"}} {
+		r := v.run(t, "x\n", args...)
+		if r.code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, r.code, r.stderr)
+		}
+		if strings.Contains(r.stderr, "fencing token raised past the volume's floor") {
+			t.Errorf("%q after a lock, with Redis never restarted: stderr %q", args, r.stderr)
+		}
+	}
+}
