@@ -63,8 +63,9 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 // Unless the URL sets max_retries, client-side retries are off (MaxRetries -1):
 // the locker retries within the caller's deadline itself, and a blind resend
 // of a lease script is never what the caller meant. For the same reason a
-// Sentinel client dials once per attempt unless the URL sets dialer_retries. Context deadlines bound
-// every call (ContextTimeoutEnabled). Errors never contain the password.
+// Sentinel client dials once per attempt unless the URL sets dialer_retries.
+// Context deadlines bound every call (ContextTimeoutEnabled). Errors never
+// contain the password.
 func ParseRedisURL(rawURL string) (*RedisConfig, error) {
 	c, err := parseRedisURL(rawURL)
 	if err != nil {
