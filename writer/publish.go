@@ -111,7 +111,7 @@ func (r *Root) PublishDir(ctx context.Context, name string, fill func(dir string
 		return newError("publish: mkdir", verRel, err)
 	}
 	undo := func(err error) error {
-		_ = r.root.RemoveAll(verRel)
+		_ = r.removeTree(verRel)
 		r.rollbackDirs(created, cfg)
 		return err
 	}
@@ -227,7 +227,8 @@ func (r *Root) swapLink(tmp, rel, stem, ver string, wasLink bool) error {
 		}
 		return refuse()
 	case errors.Is(err, fs.ErrNotExist):
-		return refuse() // rel is gone
+		// rel, or the temp link, was removed by someone else meanwhile.
+		return newError2("publish: swap", tmp, rel, fmt.Errorf("the name or the temp link was removed during the publish; nothing published: %w", err))
 	case !renameFlagsUnsupported(err):
 		return err
 	}
@@ -414,7 +415,7 @@ func (r *Root) pruneVersions(dir, stem, cur, prev string, keep int) error {
 	var errs []error
 	for i := 0; i < len(old)-kept; i++ {
 		p := path.Join(dir, stem+".v"+strconv.FormatInt(old[i], 10))
-		if err := r.root.RemoveAll(p); err != nil {
+		if err := r.removeTree(p); err != nil {
 			errs = append(errs, newError("publish: prune", p, err))
 		}
 	}

@@ -62,7 +62,9 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 	// A reader never sees a half-finished in-place rewrite: settle it first
 	// (this waits for a live one, restores a crashed one from its backup).
 	// A reader that may not write reads the version settling would leave.
-	readOnce := func(name string) (Content, error) { return r.read(name, cfg.hashOnly, cfg.maxRead, cfg.prefix-1) }
+	readOnce := func(name string) (Content, error) {
+		return r.readCtx(ctx, name, cfg.hashOnly, cfg.maxRead, cfg.prefix-1)
+	}
 	if recoverTarget != nil {
 		if rel, _, err := r.resolve(name); err == nil {
 			if err := recoverTarget(ctx, r, cfg, rel); err != nil {
@@ -160,6 +162,14 @@ func sleepBackoff(ctx context.Context, attempt int, until time.Time) error {
 // reads only the file's first prefix bytes (ReadPrefix), and limit bounds
 // those.
 func (r *Root) read(name string, hashOnly bool, limit, prefix int64) (Content, error) {
+	return r.readCtx(context.Background(), name, hashOnly, limit, prefix)
+}
+
+// readCtx is read, ending when ctx ends: the file is read in steps of at
+// most readStep bytes, and ctx is checked before each (a read of a large
+// file from a slow filesystem would otherwise overrun the caller's deadline
+// by the whole file's read time).
+func (r *Root) readCtx(ctx context.Context, name string, hashOnly bool, limit, prefix int64) (Content, error) {
 	rel, fi, err := r.resolve(name)
 	if err != nil {
 		return Content{}, err
@@ -179,13 +189,13 @@ func (r *Root) read(name string, hashOnly bool, limit, prefix int64) (Content, e
 	if !st.Mode().IsRegular() {
 		return Content{}, newError("read", rel, NotRegularError(st.Mode()))
 	}
+	var src io.Reader = ctxReader{ctx, f}
 	if hashOnly {
-		return hashFile(f, rel, st.Mode())
+		return hashFile(src, rel, st.Mode())
 	}
-	var src io.Reader = f
 	size := st.Size()
 	if prefix >= 0 {
-		src, size = io.LimitReader(f, prefix), min(size, prefix)
+		src, size = io.LimitReader(src, prefix), min(size, prefix)
 	}
 	if limit > 0 && size > limit {
 		return Content{}, newError("read", rel, tooLarge(size, limit))
@@ -256,10 +266,30 @@ func grewPast(limit int64) error {
 
 // hashFile reads f to its end through a pooled buffer (copyHashing),
 // hashing: Content without Data.
-func hashFile(f *os.File, rel string, mode fs.FileMode) (Content, error) {
+func hashFile(f io.Reader, rel string, mode fs.FileMode) (Content, error) {
 	sum, n, err := copyHashing(io.Discard, f)
 	if err != nil {
 		return Content{}, newError("read", rel, err)
 	}
 	return Content{Size: n, Exists: true, Mode: mode, SHA256: sum}, nil
+}
+
+// readStep is the most ctxReader reads at a time.
+const readStep = 1 << 20
+
+// ctxReader reads r in steps of at most readStep bytes, returning ctx's cause
+// once ctx has ended.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	if len(p) > readStep {
+		p = p[:readStep]
+	}
+	return c.r.Read(p)
 }
