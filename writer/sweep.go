@@ -128,7 +128,11 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 			// an orphan from one about to be swapped in.
 			grace = max(grace, symlinkTempGrace)
 		}
-		if now.Sub(info.ModTime()) < grace {
+		age := now.Sub(info.ModTime())
+		if isTemp && ti.Host != host {
+			age = now.Sub(lastChange(info))
+		}
+		if age < grace {
 			rep.Young++
 			if isTemp && ti.Host != host {
 				rep.OtherHost++
@@ -211,4 +215,19 @@ func (r *Root) removeOrphan(p string, info fs.FileInfo) (removed, live bool, err
 		return false, false, newError("sweep remove", p, err)
 	}
 	return true, false, nil
+}
+
+// lastChange is when fi last changed: its mtime, or its ctime when later.
+// Another host's temp is told from an orphan by its age alone (its flock is
+// not seen from here), and its mtime is not its age: KeepMtime gives the temp
+// the target's mtime, maybe days old, while it waits for its commit; setting
+// it changes the ctime, which no caller can set back.
+func lastChange(fi fs.FileInfo) time.Time {
+	t := fi.ModTime()
+	if c := changeTime(fi); c != 0 {
+		if ct := time.Unix(0, c); ct.After(t) {
+			return ct
+		}
+	}
+	return t
 }

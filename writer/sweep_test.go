@@ -39,8 +39,10 @@ func TestSweepTemps(t *testing.T) {
 	me := tempHost()
 	orphan := plantTemp(t, filepath.Join(dir, "sub"), "a", me, 2*time.Hour)
 	young := plantTemp(t, dir, "b", me, time.Minute)
-	other2h := plantTemp(t, dir, "c", "otherhost", 2*time.Hour)
-	other25h := plantTemp(t, dir, "d", "otherhost", 25*time.Hour)
+	// Another host's temp with an mtime two days old and a ctime of now: a
+	// live writer's with KeepMtime (its temp has the target's mtime), whose
+	// flock is not seen from here. Its age is its last change.
+	otherBackdated := plantTemp(t, dir, "c", "otherhost", 48*time.Hour)
 	state := plantTemp(t, filepath.Join(dir, ".sharedwrite", "tx"), "e", me, 2*time.Hour)
 	plain := filepath.Join(dir, "plain.tmp")
 	mustWrite(t, plain, "not a temp", 0o644)
@@ -74,8 +76,7 @@ func TestSweepTemps(t *testing.T) {
 	}{
 		{"orphan temp of this host older than the grace", orphan, false},
 		{"young temp of this host", young, true},
-		{"other host's temp younger than 24h", other2h, true},
-		{"other host's temp older than 24h", other25h, false},
+		{"other host's temp changed just now, mtime two days old", otherBackdated, true},
 		{"temp under .sharedwrite", state, true},
 		{"file not named like a temp", plain, true},
 		{"live (flocked) temp", live, true},
@@ -84,18 +85,23 @@ func TestSweepTemps(t *testing.T) {
 			t.Errorf("%s: exists after Sweep = %v; want %v", c.what, got, c.want)
 		}
 	}
-	want := SweepReport{Scanned: 5, Removed: 2, Live: 1, Young: 2, OtherHost: 1}
+	want := SweepReport{Scanned: 4, Removed: 1, Live: 1, Young: 2, OtherHost: 1}
 	if rep != want {
 		t.Errorf("report: got %+v; want %+v", rep, want)
 	}
 
-	// A shorter other-host grace removes the 2 h old one.
-	rep, err = r.Sweep(ctx, time.Hour, OtherHostGrace(time.Hour))
+	// A shorter other-host grace removes other hosts' temps unchanged for
+	// longer than it, and keeps one changed since.
+	otherNew := plantTemp(t, dir, "d", "otherhost", 0)
+	time.Sleep(300 * time.Millisecond)
+	otherNewer := plantTemp(t, dir, "e", "otherhost", 0)
+	rep, err = r.Sweep(ctx, time.Hour, OtherHostGrace(200*time.Millisecond))
 	if err != nil {
 		t.Fatalf("Sweep: %v", err)
 	}
-	if exists(other2h) || rep.Removed != 1 {
-		t.Errorf("with OtherHostGrace(1h): exists=%v removed=%d; want gone, 1", exists(other2h), rep.Removed)
+	if exists(otherBackdated) || exists(otherNew) || !exists(otherNewer) || rep.Removed != 2 {
+		t.Errorf("with OtherHostGrace(200ms): exist %v %v %v, removed %d; want the two unchanged for 300ms gone, the new one kept",
+			exists(otherBackdated), exists(otherNew), exists(otherNewer), rep.Removed)
 	}
 
 	// The live writer is unharmed.
