@@ -33,6 +33,8 @@ import (
 //  4. older versions beyond keep are removed: keep counts first the one
 //     name pointed to before the switch (a reader may still be in it), then
 //     the newest of the others (the one name points to is never removed).
+//     A mount point in a version (a directory mounted there since) is not
+//     entered: it and the directories above it are left.
 //
 // A reader that opens name (or a path through it) gets one whole version:
 // files of one version never mix with another's, as long as the reader opens

@@ -53,7 +53,9 @@ var sweepConfigs sync.Map // *config -> *sweepOpts
 //   - temps named for other hosts only when they are older than the other-host
 //     grace (DefaultOtherHostGrace unless OtherHostGrace says otherwise),
 //     because on sshfs and FUSE mounts their writers' flocks are invisible
-//     from here (a flock that is visible still protects the temp);
+//     from here (a flock that is visible still protects the temp); their age
+//     is the time since their last change, mtime or ctime, whichever is
+//     later (a live temp with KeepMtime has the target's old mtime);
 //   - PublishDir's temp symlinks, which cannot be flocked, only once older
 //     than a minute as well;
 //   - leftover in-place rewrites (see InPlaceIfBusy): a marker whose rewrite
