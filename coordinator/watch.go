@@ -72,13 +72,19 @@ func WatchAfter(token uint64) WatchOption {
 // Watch calls fn with each new version of name, once, in token order, until ctx
 // ends or fn returns an error. Versions committed under one lease (operations
 // nested in Lock, a size rotation and its append) share a token; each is
-// delivered, in the order they were committed.
+// delivered, in the order they were committed, when Watch hears of each (see
+// below).
 //
 // The volume's committed record is the truth; in Redis mode the change event
 // published by each commit is the doorbell. Watch also polls the record (every
 // WatchInterval), and re-checks after a Redis reconnect, so a lost message, a
 // writer that crashed between its commit and its publish, or a Redis restart
-// never hides a version. Before delivering, it re-reads the file until its
+// never hides the newest version. A poll sees only the newest, though:
+// versions committed between two polls while no change event reaches Watch
+// (Redis down, or Watch resubscribing after it is back) are skipped, and in
+// Redis mode so are all but the last of the versions that operations nested
+// in one Lock commit (they publish no event of their own; the Lock publishes
+// the last when it ends). Before delivering, it re-reads the file until its
 // sha256 and size match the version (another host may see the old content
 // for a while after a rename), with backoff and without limit other than ctx:
 // it never delivers old content as a new version. Versions superseded while it
