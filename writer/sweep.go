@@ -51,7 +51,8 @@ var sweepConfigs sync.Map // *config -> *sweepOpts
 //     olderThan (by mtime) and on which no one holds a flock (Sweep tries
 //     LOCK_EX|LOCK_NB; a writer holds LOCK_EX on its temp for its whole life);
 //   - temps named for other hosts only when they are older than the other-host
-//     grace (DefaultOtherHostGrace unless OtherHostGrace says otherwise),
+//     grace (DefaultOtherHostGrace unless OtherHostGrace says otherwise; never
+//     less than olderThan),
 //     because on sshfs and FUSE mounts their writers' flocks are invisible
 //     from here (a flock that is visible still protects the temp); their age
 //     is the time since their last change, mtime or ctime, whichever is
@@ -123,7 +124,8 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 		}
 		grace := olderThan
 		if isTemp && ti.Host != host {
-			grace = so.otherHostGrace
+			// Never sooner than this host's own temps.
+			grace = max(so.otherHostGrace, olderThan)
 		}
 		if info.Mode()&fs.ModeSymlink != 0 {
 			// A PublishDir temp link cannot be flocked: only its age tells

@@ -91,16 +91,18 @@ func TestSweepTemps(t *testing.T) {
 	}
 
 	// A shorter other-host grace removes other hosts' temps unchanged for
-	// longer than it, and keeps one changed since.
+	// longer than it, and keeps one changed since. (This host's minute-old
+	// temp goes too: the grace is never shorter than olderThan, here the
+	// same.)
 	otherNew := plantTemp(t, dir, "d", "otherhost", 0)
 	time.Sleep(300 * time.Millisecond)
 	otherNewer := plantTemp(t, dir, "e", "otherhost", 0)
-	rep, err = r.Sweep(ctx, time.Hour, OtherHostGrace(200*time.Millisecond))
+	rep, err = r.Sweep(ctx, 200*time.Millisecond, OtherHostGrace(200*time.Millisecond))
 	if err != nil {
 		t.Fatalf("Sweep: %v", err)
 	}
-	if exists(otherBackdated) || exists(otherNew) || !exists(otherNewer) || rep.Removed != 2 {
-		t.Errorf("with OtherHostGrace(200ms): exist %v %v %v, removed %d; want the two unchanged for 300ms gone, the new one kept",
+	if exists(otherBackdated) || exists(otherNew) || !exists(otherNewer) || exists(young) || rep.Removed != 3 {
+		t.Errorf("with OtherHostGrace(200ms): exist %v %v %v, removed %d; want the two unchanged for 300ms gone, the new one kept (and this host's old one gone)",
 			exists(otherBackdated), exists(otherNew), exists(otherNewer), rep.Removed)
 	}
 
@@ -163,5 +165,21 @@ func TestSweepSettlesInPlaceIntents(t *testing.T) {
 	}
 	if rep.Restored != 1 || rep.Completed != 1 || rep.Discarded != 2 || rep.Removed != 1 {
 		t.Errorf("report %+v; want Restored 1, Completed 1, Discarded 2, Removed 1", rep)
+	}
+}
+
+// Another host's temp is never removed sooner than this host's: the
+// other-host grace is at least olderThan. clean --older-than 48h removed
+// another host's temp of 30 h (past the 24 h grace) and kept this host's.
+func TestSweepOtherHostGraceAtLeastOlderThan(t *testing.T) {
+	r, dir := openRoot(t)
+	other := plantTemp(t, dir, "a", "otherhost", 0)
+	time.Sleep(300 * time.Millisecond)
+	rep, err := r.Sweep(context.Background(), time.Hour, OtherHostGrace(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exists(other) || rep.Removed != 0 {
+		t.Errorf("Sweep(1h) with OtherHostGrace(100ms) of another host's temp unchanged for 300ms: exists %v, removed %d; want kept (not before 1h)", exists(other), rep.Removed)
 	}
 }
