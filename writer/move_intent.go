@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -66,11 +67,19 @@ func writeMoveIntent(cfg *config, absSrc string, in moveIntent) error {
 		return newError("move: write intent", p, err)
 	}
 	tmp := p + ".tmp"
-	// A leftover temp (a crash while writing an intent) is removed, and the
-	// new one created O_EXCL: opening an existing name could write through a
-	// hard link planted there into a file elsewhere.
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return newError("move: remove stale intent temp", tmp, err)
+	// A leftover temp (a crash while writing an intent: empty, or the start
+	// of one) is removed, and the new one created O_EXCL: opening an existing
+	// name could write through a hard link planted there into a file
+	// elsewhere. Anything else there is not ours to remove.
+	old, err := readSmall(os.OpenFile(tmp, os.O_RDONLY|oNoFollow|oNonblock, 0))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err == nil && isIntentStart(old):
+		if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return newError("move: remove stale intent temp", tmp, err)
+		}
+	default:
+		return newError("move: write intent", tmp, notIntent(err))
 	}
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY|oNoFollow, 0o600)
 	if err != nil {
@@ -97,12 +106,11 @@ func writeMoveIntent(cfg *config, absSrc string, in moveIntent) error {
 	return nil
 }
 
-// removeMoveIntent removes src's intent (and a leftover intent temp) and
-// fsyncs the directory; failures leave an intent that the next Move of src
-// settles.
+// removeMoveIntent removes src's intent, which this package wrote (or read
+// as one), and fsyncs the directory; failures leave an intent that the next
+// Move of src settles.
 func removeMoveIntent(absSrc string) {
 	p := moveIntentPath(absSrc)
-	_ = os.Remove(p + ".tmp")
 	if err := os.Remove(p); err == nil {
 		_ = syncDirPath(filepath.Dir(p))
 	}
@@ -121,9 +129,15 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 	}
 	start := time.Now()
 	var in moveIntent
-	if err != nil || json.Unmarshal(data, &in) != nil || in.V != 1 || in.Src != absSrc || in.Root != r.dir || in.Dst != rel {
-		// Unreadable, or a move to another destination: moving src again
-		// can at worst leave a second copy, never lose it.
+	if err != nil || json.Unmarshal(data, &in) != nil || in.V != 1 {
+		// Not an intent (an intent is never torn: it is written under a
+		// temp name and renamed): someone's file at its name, which is not
+		// ours to remove, and where no intent can be written.
+		return false, newError("move: read intent", p, notIntent(err))
+	}
+	if in.Src != absSrc || in.Root != r.dir || in.Dst != rel {
+		// A move to another destination: moving src again can at worst
+		// leave a second copy, never lose it.
 		removeMoveIntent(absSrc)
 		cfg.emit("move-discard-intent", rel, start, 0, nil)
 		return false, nil
@@ -200,6 +214,30 @@ func (r *Root) holdsCopy(rel string, in moveIntent, dsum [32]byte, dsize int64) 
 	}
 	_, ino := fileID(fi)
 	return ino == in.CopyIno && fi.ModTime().UnixNano() == in.CopyMtimeNs
+}
+
+// isIntentStart reports whether b can be what a crash left of an intent
+// being written: nothing yet, or the start of its JSON.
+func isIntentStart(b []byte) bool {
+	const start = `{"v":1,"src":`
+	n := min(len(b), len(start))
+	return string(b[:n]) == start[:n]
+}
+
+// notIntent is the error for a file at a move intent's name (or its temp's)
+// that this package did not write: readErr when it could not be read as a
+// small regular file, else EEXIST.
+func notIntent(readErr error) error {
+	if readErr == nil || errors.Is(readErr, errNotSmallFile) {
+		readErr = syscall.EEXIST
+	}
+	return fmt.Errorf("a file that is not a move intent is at the name a move of this source keeps its intent at; it is left, and nothing is moved (move it away): %w", readErr)
+}
+
+// isMoveIntentName reports whether base is named like a move intent or its
+// temp: names the root refuses, as the temps', markers' and backups'.
+func isMoveIntentName(base string) bool {
+	return strings.HasPrefix(base, ".") && (strings.HasSuffix(base, moveIntentSuffix) || strings.HasSuffix(base, moveIntentSuffix+".tmp"))
 }
 
 // maxSmallFile bounds readSmall: an intent or a marker is a line of JSON.

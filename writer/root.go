@@ -242,7 +242,7 @@ func (r *Root) target(name string) (string, fs.FileInfo, error) {
 		return "", nil, err
 	}
 	if base := path.Base(rel); isReservedName(base) {
-		return "", nil, newError("resolve", rel, withCause(ErrInvalidName, errors.New("the name is one of sharedwrite's own temp, backup or marker names, which Sweep removes")))
+		return "", nil, newError("resolve", rel, withCause(ErrInvalidName, errors.New("the name is one of sharedwrite's own temp, backup, marker or move intent names, which Sweep or Move remove")))
 	}
 	if err := DirNameError(name); fi == nil && err != nil {
 		return "", nil, newError("resolve", name, err)
@@ -254,11 +254,12 @@ func (r *Root) target(name string) (string, fs.FileInfo, error) {
 }
 
 // isReservedName reports whether base is a name this package gives its own
-// files (temps, in-place markers and backups): Sweep tells them by name, so a
-// file of such a name must never be a target.
+// files (temps, in-place markers and backups, move intents and their temps):
+// Sweep and Move tell them by name, so a file of such a name must never be a
+// target.
 func isReservedName(base string) bool {
 	_, temp := parseTempName(base)
-	return temp || isInPlaceMarker(base) || isInPlaceBackup(base)
+	return temp || isInPlaceMarker(base) || isInPlaceBackup(base) || isMoveIntentName(base)
 }
 
 // DirNameError is ErrNotRegular (and EISDIR) for a name that can only name
