@@ -170,7 +170,7 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 		if !errors.Is(serr, fs.ErrNotExist) || derr != nil {
 			cfg.emit("rename", rel, start, 0, err)
 			if errors.Is(err, syscall.EXDEV) || cfg.inPlace && errors.Is(err, syscall.EBUSY) {
-				if errors.Is(err, syscall.EXDEV) && sameDir(filepath.Dir(absSrc), dirInfo) {
+				if errors.Is(err, syscall.EXDEV) && r.sameDir(filepath.Dir(absSrc), dirOf(rel), dirInfo) {
 					r.rollbackDirs(created, cfg)
 					return false, newError2("move: rename", absSrc, rel, withCause(ErrCrossDevice, fmt.Errorf("EXDEV from a rename inside one directory (a faulty filesystem?); nothing committed: %w", err)))
 				}
@@ -361,10 +361,29 @@ func sameVersion(a, b fs.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && changeTime(a) == changeTime(b)
 }
 
-// sameDir reports whether the OS directory dir is the directory fi describes.
-func sameDir(dir string, fi fs.FileInfo) bool {
+// sameDir reports whether the OS directory dir is the directory fi
+// describes (relDir in the root), through the same mount.
+func (r *Root) sameDir(dir, relDir string, fi fs.FileInfo) bool {
 	di, err := os.Stat(dir)
-	return err == nil && os.SameFile(di, fi)
+	if err != nil || !os.SameFile(di, fi) {
+		return false
+	}
+	// The same directory seen through another mount of it (a bind mount)
+	// is not one directory for rename: EXDEV there is by design, and the
+	// copy is made.
+	a, err := os.Open(dir)
+	if err != nil {
+		return true
+	}
+	defer a.Close()
+	b, err := r.root.Open(relDir)
+	if err != nil {
+		return true
+	}
+	defer b.Close()
+	ma, aerr := mountOf(a)
+	mb, berr := mountOf(b)
+	return aerr != nil || berr != nil || ma == mb
 }
 
 // hashPath returns the sha256 and size of the file at the OS path p.

@@ -318,3 +318,30 @@ func spoolRig(t *testing.T) (r *Root, base, rootDir, src string) {
 	mustWrite(t, src, "payload", 0o644)
 	return r, base, rootDir, src
 }
+
+// A move from a directory of the root seen through a bind mount of it into
+// that same directory: rename(2) gives EXDEV across the two mounts by design,
+// and the copy is made. It was taken for a faulty filesystem (EXDEV from a
+// rename inside one directory: ErrCrossDevice) and refused.
+func TestMoveSameDirThroughBindMount(t *testing.T) {
+	testrig.NeedRoot(t)
+	r, dir := openRoot(t)
+	in := mkdirs(t, dir, "in")
+	view := t.TempDir()
+	testrig.BindMount(t, in, view)
+	src := filepath.Join(view, "f")
+	mustWrite(t, src, "payload", 0o644)
+	var ev events
+	if err := r.Move(context.Background(), src, "in/g", ev.opt()); err != nil {
+		t.Fatalf("Move through a bind mount of the same directory: %v; want the copy made", err)
+	}
+	if ev.count("exdev-fallback") == 0 {
+		t.Errorf("no exdev-fallback event; want the copy path")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "in", "g")); err != nil || string(b) != "payload" {
+		t.Errorf("in/g = %q, %v; want %q", b, err, "payload")
+	}
+	if _, err := os.Lstat(src); !os.IsNotExist(err) {
+		t.Errorf("src after the move: %v; want it gone", err)
+	}
+}
