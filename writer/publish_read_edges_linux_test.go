@@ -58,6 +58,22 @@ func TestPublishDirPruneLeavesMountedFiles(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(outside, "precious")); err != nil || string(b) != "keep me" {
 		t.Errorf("the prune of %s reached a file outside the root through a mount in it: %q, %v", v1, b, err)
 	}
+
+	// The old version itself a mount point.
+	v2, err := os.Readlink(filepath.Join(dir, "site"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside2 := t.TempDir()
+	mustWrite(t, filepath.Join(outside2, "precious"), "keep me too", 0o644)
+	testrig.BindMount(t, outside2, filepath.Join(dir, v2))
+	if err := r.PublishDir(ctx, "site", fillVersion(3), 0); err != nil {
+		t.Errorf("PublishDir: %v; want nil", err)
+	}
+	wantPublished(t, dir, "site", 3)
+	if b, err := os.ReadFile(filepath.Join(outside2, "precious")); err != nil || string(b) != "keep me too" {
+		t.Errorf("the prune of %s, itself a mount point, reached a file outside the root: %q, %v", v2, b, err)
+	}
 }
 
 // A name removed by someone else while PublishDir fills the new version:

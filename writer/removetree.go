@@ -12,17 +12,15 @@ import (
 )
 
 // removeTree removes the directory p (root-relative) and all it holds, like
-// os.Root.RemoveAll, but never inside a mount point: a directory in the tree
-// on another mount (a bind mount of a directory from anywhere, made in it
-// after it was published) is left, with its mount, and the tree's directories
-// above it with it; the error says so (EBUSY). RemoveAll empties a mounted
+// os.Root.RemoveAll, but never inside a mount point: p, or a directory in it,
+// on another mount than p's parent (a bind mount of a directory from
+// anywhere, made there after it was published) is left, with its mount, and
+// the tree's directories above it with it; the error says so (EBUSY). RemoveAll empties a mounted
 // directory before its rmdir fails, deleting files outside the root. p absent
 // is not an error.
 func (r *Root) removeTree(p string) error {
-	f, err := r.root.OpenFile(p, os.O_RDONLY|oNoFollow, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	// p must be on its parent's mount: p itself may be a mount point.
+	f, err := r.root.OpenFile(path.Dir(p), os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
 		return err
 	}
