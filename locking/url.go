@@ -89,18 +89,14 @@ func DialWithin(rawURL string, d time.Duration) string {
 	if d <= 0 || d >= defaultDialTimeout {
 		return rawURL
 	}
-	base, rawQuery, hasQuery := strings.Cut(rawURL, "?")
+	base, rawQuery, _ := strings.Cut(rawURL, "?")
 	if q, err := url.ParseQuery(rawQuery); err != nil || q.Has("dial_timeout") {
 		return rawURL
 	}
-	sep := "&"
-	if !hasQuery || rawQuery == "" {
-		sep = ""
-		base += "?"
-	} else {
-		base += "?" + rawQuery
+	if rawQuery != "" {
+		rawQuery += "&"
 	}
-	return base + sep + "dial_timeout=" + d.String()
+	return base + "?" + rawQuery + "dial_timeout=" + d.String()
 }
 
 // defaultDialTimeout is go-redis's dial timeout when none is set.

@@ -198,7 +198,7 @@ type benchEnv struct {
 func openBench(ctx context.Context, g *globals, workers int) (*benchEnv, error) {
 	e := &benchEnv{g: g, counter: &rttCounter{}}
 	if g.redisURL != "" {
-		c, err := locking.NewClient(g.clientURL)
+		c, err := locking.NewClient(g.clientURL())
 		if err != nil {
 			return nil, usageError{err}
 		}

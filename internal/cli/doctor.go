@@ -171,7 +171,7 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 }
 
 func probeRedis(ctx context.Context, g *globals, rep *doctorReport) error {
-	c, err := newRedisClient(g.clientURL)
+	c, err := newRedisClient(g.clientURL())
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,6 @@ var commands = []func(*globals) *cobra.Command{
 type globals struct {
 	root      string
 	redisURL  string
-	clientURL string // redisURL with a dial timeout within --timeout (locking.DialWithin)
 	leaseTTL  time.Duration
 	timeout   time.Duration
 	logFormat string
@@ -239,10 +238,13 @@ func (g *globals) checkFlags() error {
 		if _, err := locking.ParseRedisURL(g.redisURL); err != nil {
 			return usageError{err}
 		}
-		g.clientURL = locking.DialWithin(g.redisURL, g.timeout)
 	}
 	return nil
 }
+
+// clientURL is the Redis URL to make clients with: redisURL with its dial
+// timeout at most --timeout (locking.DialWithin).
+func (g *globals) clientURL() string { return locking.DialWithin(g.redisURL, g.timeout) }
 
 // usageArgs marks argument-count errors as usage errors.
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {

@@ -51,7 +51,7 @@ func (g *globals) coordinatorOptions() ([]coordinator.Option, error) {
 		coordinator.WithMaxReadSize(g.maxReadSize),
 	}
 	if g.redisURL != "" {
-		opts = append(opts, coordinator.WithRedisURL(g.clientURL))
+		opts = append(opts, coordinator.WithRedisURL(g.clientURL()))
 	}
 	l, ok, err := adoptedLease()
 	if err != nil {
@@ -109,7 +109,7 @@ func initVolume(ctx context.Context, g *globals) (string, error) {
 	if g.redisURL == "" {
 		return "", usagef("init-volume needs --redis or $SHAREDWRITE_REDIS (local mode initialises the volume on first use)")
 	}
-	client, err := locking.NewClient(g.clientURL)
+	client, err := locking.NewClient(g.clientURL())
 	if err != nil {
 		return "", usageError{err}
 	}
