@@ -206,14 +206,9 @@ func openFrom(ctx context.Context, name string) (*os.File, error) {
 // file, which read, update and watch would then refuse, and it is held in
 // memory (its pipe is closed once the limit is passed).
 func (g *globals) runFilter(ctx context.Context, name string, argv []string, in []byte) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	// On cancel: SIGTERM, then SIGKILL, and stop waiting for output that a
-	// background grandchild might keep open.
-	cmd.Cancel = func() error { terminate(cmd.Process); return nil }
 	// Its stdin is the content, its stdout captured: never interactive, so
-	// in a group of its own, which terminate reaches whole.
-	ownGroup(cmd, false)
-	cmd.WaitDelay = filterWaitDelay
+	// always in a group of its own.
+	cmd := groupCommand(ctx, argv, false, filterWaitDelay)
 	cmd.Stdin = bytes.NewReader(in)
 	out := &cappedBuffer{limit: g.maxReadSize}
 	cmd.Stdout = out
@@ -275,6 +270,18 @@ func parseMode(s string) (os.FileMode, error) {
 // filterWaitDelay is how long an update or init command has to exit after
 // SIGTERM, and how long its output may stay open after it exited.
 const filterWaitDelay = 2 * time.Second
+
+// groupCommand is exec.CommandContext for argv, in a process group of its
+// own unless interactive (ownGroup). When ctx ends, SIGTERM goes to the group
+// (terminate); waitDelay later the command is killed, and output that a
+// process it left in the background keeps open is no longer waited for.
+func groupCommand(ctx context.Context, argv []string, interactive bool, waitDelay time.Duration) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	ownGroup(cmd, interactive)
+	cmd.Cancel = func() error { terminate(cmd.Process); return nil }
+	cmd.WaitDelay = waitDelay
+	return cmd
+}
 
 // interactive reports whether the CLI's stdin is a terminal.
 func (g *globals) interactive() bool {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -161,13 +160,9 @@ func (g *globals) runWatchCmd(ctx context.Context, o *watchOpts, ch coordinator.
 	if err != nil {
 		ev = nil
 	}
-	cmd := exec.CommandContext(ctx, o.argv[0], o.argv[1:]...)
-	// On SIGINT/SIGTERM the running command, in a process group of its own
-	// (unless stdin is a terminal, see ownGroup), is sent SIGTERM with all
-	// it started, then killed if it does not end.
-	ownGroup(cmd, g.interactive())
-	cmd.Cancel = func() error { terminate(cmd.Process); return nil }
-	cmd.WaitDelay = 10 * time.Second
+	// On SIGINT/SIGTERM the running command is sent SIGTERM with all it
+	// started, then killed if it does not end.
+	cmd := groupCommand(ctx, o.argv, g.interactive(), 10*time.Second)
 	cmd.Stdin = bytes.NewReader(ch.Data)
 	cmd.Stdout, cmd.Stderr = childOut(g.stdout), g.stderr
 	size := ch.Size
