@@ -117,16 +117,16 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	}
 	endStep(span, err)
 	if err != nil {
-		return nil, err
+		return nil, c.cutUnnamed(ctx, h, f, at, err)
 	}
 	_, span = c.tel.step(ctx, "fsync", AttrKey.String(h.key))
 	err = f.Sync()
 	endStep(span, err)
 	if err != nil {
-		return nil, wrap("fsync", h.key, err)
+		return nil, c.cutUnnamed(ctx, h, f, at, wrap("fsync", h.key, err))
 	}
 	if err := context.Cause(ctx); err != nil {
-		return nil, wrap("append", h.key, err)
+		return nil, c.cutUnnamed(ctx, h, f, at, wrap("append", h.key, err))
 	}
 	v := c.newVersion(h, [32]byte{}, at+int64(len(data)))
 	v.Generation = st.Generation
@@ -140,16 +140,27 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 		// another holder's records.
 		withdrawn, err := c.undoPrepare(ctx, h, v, wrap("commit", h.key, err))
 		if withdrawn {
-			if _, cerr := c.checkCommit(ctx, h); cerr == nil {
-				cerr = cutLog(f, h.key, at)
-				if cerr != nil {
-					c.log.WarnContext(ctx, "failed batch withdrawn; its bytes stay past the committed length until the next batch truncates them", "key", quote.Value(h.key), "err", cerr)
-				}
-			}
+			err = c.cutUnnamed(ctx, h, f, at, err)
 		}
 		return nil, err
 	}
 	return &v, nil
+}
+
+// cutUnnamed truncates the log back to the committed length at after a
+// batch failed (err) with no pending version naming its bytes, so that
+// readers outside sharedwrite (tail -f, a log shipper) do not keep a partial
+// record until the next batch cuts it. Only under the commit check, as the
+// truncate before the pwrite: a holder that lost its lease must not cut
+// another holder's records. A truncate that fails is logged; err is returned
+// as it was.
+func (c *Coordinator) cutUnnamed(ctx context.Context, h *held, f *os.File, at int64, err error) error {
+	if _, cerr := c.checkCommit(ctx, h); cerr == nil {
+		if cerr = cutLog(f, h.key, at); cerr != nil {
+			c.log.WarnContext(ctx, "failed batch; its bytes stay past the committed length until the next batch truncates them", "key", quote.Value(h.key), "err", cerr)
+		}
+	}
+	return err
 }
 
 // liveLog returns the live file to append to and the offset to write at:
