@@ -84,49 +84,86 @@ func CheckVolume(root, mode string) error {
 // mode. create allows publishing a missing volume-id and config (local mode on
 // first use, InitVolume).
 func ensureVolume(r *os.Root, mode string, create bool) (volume, error) {
-	if create {
-		if err := mkdirMeta(r); err != nil {
-			return volume{}, err
-		}
+	// What exists is checked before anything is made: a replica in the wrong
+	// mode, or on metadata it cannot use, leaves the volume as it was.
+	cfg, cfgErr := readMeta(r, configFile)
+	if cfgErr == nil {
+		cfgErr = checkConfig(cfg, mode)
 	}
-	id, err := readMeta(r, volumeIDFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		if !create {
+	if cfgErr != nil && !errors.Is(cfgErr, fs.ErrNotExist) {
+		return volume{}, cfgErr
+	}
+	id, idErr := readMeta(r, volumeIDFile)
+	if idErr == nil {
+		idErr = checkVolumeID(id)
+	}
+	if idErr != nil && !errors.Is(idErr, fs.ErrNotExist) {
+		return volume{}, idErr
+	}
+	if idErr != nil && cfgErr == nil && mode == ModeRedis {
+		// The config is published after the id: a config without one means
+		// the id was removed. A new id would start a second Redis key space
+		// beside the one replicas still running use.
+		return volume{}, wrap("volume-id", volumeIDFile, fmt.Errorf("%w: missing, although %s records Redis mode: the volume's identity was lost "+
+			"(replicas still running use the old one); stop every replica, remove %s, then run init-volume", ErrBadVolume, configFile, configFile))
+	}
+	if !create {
+		if idErr != nil {
 			return volume{}, wrap("volume-id", volumeIDFile, ErrVolumeNotInitialised)
 		}
+		if cfgErr != nil {
+			return volume{}, wrap("config", configFile, ErrVolumeNotInitialised)
+		}
+		return volume{id: id, mode: mode}, nil
+	}
+	if err := mkdirMeta(r); err != nil {
+		return volume{}, err
+	}
+	if idErr != nil {
 		if err := publishMeta(r, volumeIDFile, []byte(newVolumeID()+"\n")); err != nil {
 			return volume{}, err
 		}
-		id, err = readMeta(r, volumeIDFile)
-	}
-	if err != nil {
-		return volume{}, err
-	}
-	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
-		return volume{}, wrap("volume-id", volumeIDFile, fmt.Errorf("%w: malformed volume id", ErrBadVolume))
-	}
-
-	cfg, err := readMeta(r, configFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		if !create {
-			return volume{}, wrap("config", configFile, ErrVolumeNotInitialised)
+		var err error
+		if id, err = readMeta(r, volumeIDFile); err != nil {
+			return volume{}, err
 		}
+		if err := checkVolumeID(id); err != nil {
+			return volume{}, err
+		}
+	}
+	if cfgErr != nil {
+		// Another replica may have published its config meanwhile: the one
+		// on the volume is checked, whoever wrote it.
 		if err := publishMeta(r, configFile, []byte("mode="+mode+"\n")); err != nil {
 			return volume{}, err
 		}
-		cfg, err = readMeta(r, configFile)
+		if cfg, err := readMeta(r, configFile); err != nil {
+			return volume{}, err
+		} else if err := checkConfig(cfg, mode); err != nil {
+			return volume{}, err
+		}
 	}
-	if err != nil {
-		return volume{}, err
+	return volume{id: id, mode: mode}, nil
+}
+
+// checkVolumeID refuses a volume id that is not 32 lower-case hex digits.
+func checkVolumeID(id string) error {
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return wrap("volume-id", volumeIDFile, fmt.Errorf("%w: malformed volume id", ErrBadVolume))
 	}
+	return nil
+}
+
+// checkConfig refuses a config that is malformed or records another mode.
+func checkConfig(cfg, mode string) error {
 	got, ok := strings.CutPrefix(cfg, "mode=")
 	if !ok || (got != ModeRedis && got != ModeLocal) {
-		return volume{}, wrap("config", configFile, fmt.Errorf("%w: malformed config", ErrBadVolume))
+		return wrap("config", configFile, fmt.Errorf("%w: malformed config", ErrBadVolume))
 	}
 	if got != mode {
-		return volume{}, wrap("config", configFile, fmt.Errorf("%w: volume is in %s mode, this replica runs in %s mode", ErrModeMismatch, got, mode))
+		return wrap("config", configFile, fmt.Errorf("%w: volume is in %s mode, this replica runs in %s mode", ErrModeMismatch, got, mode))
 	}
-	return volume{id: id, mode: got}, nil
+	return nil
 }
 
 func mkdirMeta(r *os.Root) error {
