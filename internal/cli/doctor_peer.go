@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,11 +13,17 @@ import (
 )
 
 // The peer test: two replicas run `doctor --peer` at once and meet through files
-// in peerDir on the shared volume. Each announces itself with hello.<id>; the
-// one with the smaller id holds a flock on lock.<id> and says so with
-// held.<id>; the other tries the same lock without waiting and answers in
-// result.<id> ("blocked": the lock reached it; "acquired": it did not). Then
-// both remove what they wrote (the holder also the result).
+// in peerDir on the shared volume. Each announces itself with hello.<id> and
+// rewrites it with a new beat while the test runs: a hello whose content
+// does not change belongs to a replica that died (killed before it could
+// remove it) and is passed over. The one with the smaller id holds a flock
+// on lock.<id> and says so with held.<id>; the other tries the same lock
+// without waiting and answers in result.<id> ("blocked": the lock reached
+// it; "acquired": it did not). The holder removes the result as soon as it
+// has read it, while it still holds the lock: that removal tells the other
+// that the lock was held throughout, so a holder that died meanwhile (its
+// lock gone with it) is not taken for a lock that did not propagate. Then
+// both remove what they wrote.
 const peerDir = doctorDir + "/peer"
 
 // peerResult is what the peer test found.
@@ -35,8 +42,12 @@ func (p *peerResult) String() string {
 	return fmt.Sprintf("%s (peer on host %s)", verdict, strconv.Quote(p.PeerHost))
 }
 
-// peerPoll is how often the peer test looks for the other side's files.
-const peerPoll = 50 * time.Millisecond
+// peerPoll is how often the peer test looks for the other side's files, and
+// peerBeat how often it rewrites its hello.
+const (
+	peerPoll = 50 * time.Millisecond
+	peerBeat = 100 * time.Millisecond
+)
 
 func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress io.Writer) (*peerResult, error) {
 	parent := ctx
@@ -55,7 +66,7 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 			root.Remove(n)
 		}
 	}()
-	put := func(name, content string) error {
+	write := func(name, content string) error {
 		tmp := peerDir + "/.tmp." + me + "." + randomHex(4)
 		if err := root.WriteFile(tmp, []byte(content), 0o600); err != nil {
 			return err
@@ -64,19 +75,35 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 			root.Remove(tmp)
 			return err
 		}
+		return nil
+	}
+	put := func(name, content string) error {
+		if err := write(name, content); err != nil {
+			return err
+		}
 		mine = append(mine, name)
 		return nil
 	}
 	hello := peerDir + "/hello." + me
-	if err := put(hello, host); err != nil {
+	if err := put(hello, host+"\n0"); err != nil {
 		return nil, fmt.Errorf("announce %s: %w", strconv.Quote(hello), err)
 	}
+	beatDone := make(chan struct{})
+	beatCtx, stopBeat := context.WithCancel(ctx)
+	defer func() { stopBeat(); <-beatDone }() // before the files are removed
+	go func() {
+		defer close(beatDone)
+		for n := 1; sleepCtx(beatCtx, peerBeat) == nil; n++ {
+			_ = write(hello, host+"\n"+strconv.Itoa(n))
+		}
+	}()
 
-	// Find a peer: the newest hello of another id, written less than wait ago.
+	// Find a peer: the newest hello of another id, written less than wait ago,
+	// whose beat has been seen to change.
 	var peer, peerHost string
+	first := map[string]string{} // id -> the hello's content when first read
 	for peer == "" {
 		if ents, err := fs.ReadDir(root.FS(), peerDir); err == nil {
-			var newest time.Time
 			for _, e := range ents {
 				id, ok := strings.CutPrefix(e.Name(), "hello.")
 				if !ok || id == me {
@@ -86,8 +113,15 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 				if err != nil || time.Since(info.ModTime()) > wait {
 					continue
 				}
-				if info.ModTime().After(newest) {
-					newest, peer = info.ModTime(), id
+				b, err := root.ReadFile(peerDir + "/" + e.Name())
+				if err != nil {
+					continue
+				}
+				if was, seen := first[id]; !seen {
+					first[id] = string(b)
+				} else if was != string(b) && id > peer {
+					peer = id
+					peerHost, _, _ = strings.Cut(string(b), "\n")
 				}
 			}
 		}
@@ -100,9 +134,6 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 				return nil, fmt.Errorf("%w within %v (run 'doctor --peer' on the other replica at the same time)", errNoPeer, wait)
 			}
 		}
-	}
-	if b, err := root.ReadFile(peerDir + "/hello." + peer); err == nil {
-		peerHost = string(b)
 	}
 	res := &peerResult{Me: me, Peer: peer, PeerHost: peerHost, SameHost: peerHost == host}
 
@@ -122,11 +153,15 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 		if err := put(peerDir+"/held."+me, host); err != nil {
 			return nil, err
 		}
-		answer, err := waitFile(ctx, root, peerDir+"/result."+me)
+		resultName := peerDir + "/result." + me
+		answer, err := waitFile(ctx, root, resultName)
 		if err != nil {
 			return nil, fmt.Errorf("wait for the peer's answer: %w", err)
 		}
-		mine = append(mine, peerDir+"/result."+me)
+		// Still holding the lock: the removal tells the peer so.
+		if err := root.Remove(resultName); err != nil {
+			return nil, fmt.Errorf("remove %s: %w", strconv.Quote(resultName), err)
+		}
 		res.Propagates = answer == "blocked"
 		return res, nil
 	}
@@ -152,11 +187,30 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 	if held {
 		answer = "blocked"
 	}
-	if err := put(peerDir+"/result."+peer, answer); err != nil {
+	resultName := peerDir + "/result." + peer
+	if err := put(resultName, answer); err != nil {
 		return nil, err
 	}
-	mine = mine[:len(mine)-1] // the holder removes its result file
+	// The holder removes the result once it has read it, holding the lock
+	// all along; a result left in place means it did not (it died, and its
+	// lock went with it): no verdict can be drawn.
+	if err := waitGone(ctx, root, resultName); err != nil {
+		return nil, fmt.Errorf("the peer did not confirm that it held the lock throughout (it may have died): %w", err)
+	}
+	mine = mine[:len(mine)-1]
 	return res, nil
+}
+
+// waitGone polls until name no longer exists.
+func waitGone(ctx context.Context, root *os.Root, name string) error {
+	for {
+		if _, err := root.Lstat(name); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err := sleepCtx(ctx, peerPoll); err != nil {
+			return fmt.Errorf("%s was not removed: %w", strconv.Quote(name), err)
+		}
+	}
 }
 
 // waitFile polls until name exists and returns its content.
