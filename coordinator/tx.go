@@ -225,6 +225,12 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 				<-done
 			}
 		}
+		// A commit that failed before its hook removed only the directories
+		// its Create made that were empty then; another file's temp may
+		// have been in one, gone now.
+		for _, it := range slices.Backward(items) {
+			_ = it.f.Abort()
+		}
 		err = c.leaseErr(ctx, err, hs...) // before the release ends the leases
 		releaseAll(false)
 		return err

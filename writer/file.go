@@ -30,6 +30,9 @@ type File struct {
 	synced    bool
 	syncedFor fs.FileInfo
 	tempInfo  fs.FileInfo // the temp's fstat before Sync gave it syncedFor's metadata
+	// dirs: the directories Create made, kept after a failed Commit for
+	// Abort to remove those that were not empty then.
+	dirs []string
 }
 
 type fileState int
@@ -225,6 +228,7 @@ func (f *File) Commit(ctx context.Context) (err error) {
 		f.t.created = nil
 		return &Error{Op: "commit", Path: f.t.Name, Dst: f.t.Target, Err: fmt.Errorf("%w: %w", ErrStaged, err)}
 	}
+	f.dirs = f.t.created
 	_ = f.t.discard(f.cfg)
 	return err
 }
@@ -325,10 +329,17 @@ func (f *File) relocate(ctx context.Context, old fs.FileInfo) error {
 }
 
 // Abort discards what was written: it removes the temp and the directories
-// Create made (newest first, only if empty). It is a no-op after Commit
-// (whatever Commit returned) and after a previous Abort.
+// Create made (newest first, only if empty). It is a no-op after a Commit
+// that made the change visible and after a previous Abort. After a Commit
+// that failed, it removes those of the directories Create made that have
+// become empty since: one that held another File's temp when Commit failed
+// (several Files written together, aborted newest first).
 func (f *File) Abort() error {
 	if f.state != fileOpen {
+		if f.state == fileAborted && f.dirs != nil {
+			f.r.rollbackDirs(f.dirs, f.cfg)
+			f.dirs = nil
+		}
 		return nil
 	}
 	defer f.r.fileDone()
