@@ -23,6 +23,11 @@ var (
 	// ErrUnavailable: Redis could not be reached (connection refused, timed
 	// out) and the caller's deadline passed.
 	ErrUnavailable = errors.New("locking: redis unavailable")
+	// ErrTLS: the TLS handshake with Redis failed on a certificate (the
+	// server's not trusted or issued for another name, the client's missing
+	// or refused) or on the TLS setup: a configuration error, returned at
+	// once and never retried (not ErrUnavailable).
+	ErrTLS = errors.New("locking: redis TLS handshake failed (certificate or TLS configuration)")
 	// ErrFenced: the lock record shows a newer fencing token (or the same
 	// token under another lease): committing would overwrite a newer holder.
 	ErrFenced = errors.New("locking: fenced by a newer token")

@@ -61,7 +61,10 @@ type Lease interface {
 	// committed, the change event for path. ErrLeaseLost (wrapped) when the
 	// lease was no longer held; committed is stored anyway when it is newer
 	// than Redis's. An adopted lease is released by its owner: its Release
-	// only publishes committed and stops its watchdog.
+	// only publishes committed and stops its watchdog. A PUBLISH that Redis
+	// refuses (an ACL without it) does not fail the release: the lease is
+	// freed and committed stored all the same, and a RedisLocker logs the
+	// refusal once (watchers and waiters then learn of releases by polling).
 	Release(ctx context.Context, committed *Version, path string) error
 	// Abandon stops the watchdog without deleting the lease in Redis: it
 	// expires by its TTL.

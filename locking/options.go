@@ -60,8 +60,8 @@ func DirPerm(m fs.FileMode) Option {
 // Host overrides the host part of lease ids (default: os.Hostname).
 func Host(h string) Option { return func(c *config) { c.host = h } }
 
-// Logger sets where lease losses and raised fencing tokens are logged
-// (default: nowhere).
+// Logger sets where lease losses, raised fencing tokens and a PUBLISH refused
+// by Redis (once per locker) are logged (default: nowhere).
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // PollInterval sets the file lock's polling backoff bounds (default 0.25 ms

@@ -320,6 +320,10 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 	if err != nil {
 		return &Error{Op: "release", Key: le.key, Err: err}
 	}
+	if r.b != "" {
+		// The third element: a PUBLISH refused. The release did its work.
+		le.l.publishRefused(ctx, le.key, r.b)
+	}
 	if lostErr != nil {
 		return lostErr
 	}

@@ -2,18 +2,22 @@ package locking
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sharedwrite/sharedwrite/internal/bootclock"
 	"github.com/sharedwrite/sharedwrite/internal/deadline"
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
 // RedisLocker hands out leases held in Redis with fencing tokens. Safe for
@@ -53,6 +57,23 @@ type RedisLocker struct {
 	bgMu     sync.Mutex
 	bgIdle   *sync.Cond
 	bgActive int
+
+	// pubRefusedSaid is set once a release's PUBLISH refused by Redis was
+	// logged: an ACL refuses it on every release, and one line says it.
+	pubRefusedSaid atomic.Bool
+}
+
+// publishRefused logs, once per locker, that Redis refused the PUBLISH of a
+// release of key (msg: Redis's error, e.g. NOPERM). The release itself did
+// its work (release.lua goes on without the message); what is lost is the
+// news: watchers of the key's changes and waiters in line learn of releases
+// only by polling, and no lease is handed over without a round trip.
+func (l *RedisLocker) publishRefused(ctx context.Context, key, msg string) {
+	if l.pubRefusedSaid.Swap(true) {
+		return
+	}
+	l.cfg.logger.WarnContext(ctx, "Redis refused PUBLISH: leases are still released, but watchers and waiters learn of releases only by polling (said once)",
+		"step", "release", "key", quote.Value(key), "err", msg)
 }
 
 // NewRedisLocker returns a locker using client for the volume volumeID.
@@ -426,12 +447,15 @@ func (l *RedisLocker) Adopt(ctx context.Context, key, leaseID string, token uint
 
 // ClassifyRedisError is err from a go-redis call, wrapping ErrUnavailable
 // when Redis could not be reached or cannot serve yet (a loading server, a
-// cluster reconfiguring); a reply of its own (a wrong password, a database
-// number out of range) and a cancellation pass through: Redis was reached.
+// cluster reconfiguring), and ErrTLS (not ErrUnavailable: retrying cannot
+// cure it) when the TLS handshake failed on a certificate or the TLS setup;
+// a reply of its own (a wrong password, a database number out of range) and
+// a cancellation pass through: Redis was reached.
 func ClassifyRedisError(err error) error { return redisErr(err) }
 
 // redisErr marks transport failures as ErrUnavailable so that errors.Is works
-// on them; replies from the server pass through.
+// on them, and TLS configuration errors as ErrTLS; replies from the server
+// pass through.
 func redisErr(err error) error {
 	if err == nil || errors.Is(err, ErrUnavailable) {
 		return err
@@ -443,10 +467,44 @@ func redisErr(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	if tlsConfigError(err) {
+		// Retrying cannot cure it: the same certificates fail the same way.
+		return fmt.Errorf("%w: %w", ErrTLS, err)
+	}
 	// Timeouts (a dial or read timing out, or the caller's deadline passing
 	// mid-call) count as unavailability; Acquire tells the caller's own
 	// deadline apart by checking its context.
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// tlsConfigError reports whether err is a TLS handshake that failed on the
+// certificates or the TLS setup rather than on the network: the server's
+// certificate not verified (an unknown CA, another name, expired), the
+// server refusing ours with an alert (none sent where required: "certificate
+// required"; "bad certificate", "unknown certificate authority"), or a
+// server that does not speak TLS at all.
+func tlsConfigError(err error) bool {
+	var (
+		cve *tls.CertificateVerificationError
+		uae x509.UnknownAuthorityError
+		he  x509.HostnameError
+		cie x509.CertificateInvalidError
+		sre x509.SystemRootsError
+		rhe tls.RecordHeaderError
+		oe  *net.OpError
+	)
+	switch {
+	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &he), errors.As(err, &cie), errors.As(err, &sre), errors.As(err, &rhe):
+		return true
+	case errors.As(err, &oe) && oe.Op == "remote error" && oe.Err != nil:
+		// crypto/tls reports an alert from the peer as a *net.OpError "remote
+		// error" around its unexported alert type ("tls: certificate
+		// required"); tls.AlertError is QUIC's only. Redis (OpenSSL) sends
+		// an alert to refuse a handshake; a connection it merely drops
+		// ends without one (io.EOF), which stays transient.
+		return strings.HasPrefix(oe.Err.Error(), "tls: ")
+	}
+	return false
 }
 
 // transientReply lists server replies that a retry can cure: a loading

@@ -16,17 +16,33 @@
 -- place has not expired. Its release channel (ARGV[2] .. ":" .. its lease id
 -- without the last "/" part, see Keys.WakeChannel) is its locker's own.
 -- When that locker is subscribed to it (PUBSUB NUMSUB; refused by an ACL
--- counts as not) and ARGV[4] is not "0", the lease is
--- handed over: the lock set to the waiter's lease id for ARGV[4] ms, a new
--- token taken from the fence, the waiter's place removed, and the grant
--- published there ("+" token " " TTL " " length of the lease id ":" lease id,
+-- counts as not), ARGV[4] is not "0" and Redis does not refuse the PUBLISH,
+-- the lease is handed over: the lock set to the waiter's lease id for
+-- ARGV[4] ms, a new token taken from the fence, the waiter's place removed,
+-- and the grant published there ("+" token " " TTL " " length of the lease id ":" lease id,
 -- then the committed version): the waiter holds the lease without another
 -- round trip. Otherwise the waiter gets the grace to claim the lease and its
 -- lease id alone is published there. Nothing is published when no one is in
 -- line; the other waiters retry on their own within the grace.
--- Returns {owned (0/1), stored (0/1)}.
+-- Returns {owned (0/1), stored (0/1)}, and a third element, the error of
+-- the first PUBLISH Redis refused, when one was (see publish below).
 local owned = redis.call('GET', KEYS[1]) == ARGV[1]
 local stored = 0
+-- A PUBLISH refused (an ACL without it: NOPERM) must not end the script
+-- half-way: Redis does not roll back what a script did before an error, so
+-- the committed version would be stored but the lease kept for its whole
+-- TTL, holding up the next holder. The release goes on without the message
+-- (watchers and waiters then learn of it by polling only) and returns the
+-- refusal for the caller to report.
+local refused
+local function publish(channel, msg)
+  local r = redis.pcall('PUBLISH', channel, msg)
+  if type(r) == 'table' and r.err then
+    refused = refused or r.err
+    return false
+  end
+  return true
+end
 if ARGV[6] then
   local cur = redis.call('GET', KEYS[6])
   local curTok = -1
@@ -44,8 +60,8 @@ if ARGV[6] then
   end
   if tonumber(ARGV[7]) > curTok then
     redis.call('SET', KEYS[6], ARGV[6])
-    redis.call('PUBLISH', ARGV[8], ARGV[9])
     stored = 1
+    publish(ARGV[8], ARGV[9])
   end
 end
 if not owned and ARGV[5] ~= '1' then
@@ -75,25 +91,38 @@ if owned and ARGV[5] ~= '1' then
       -- process died would otherwise hold the lease for a whole TTL. (An ACL
       -- that refuses PUBSUB: no one is known to listen.)
       local subs = ttl > 0 and redis.pcall('PUBSUB', 'NUMSUB', channel)
+      local handed = false
       if type(subs) == 'table' and tonumber(subs[2]) and tonumber(subs[2]) > 0 then
         local tok = redis.call('INCR', KEYS[5])
-        redis.call('SET', KEYS[1], head, 'PX', ttl)
-        redis.call('SET', KEYS[2], tok, 'PX', ttl)
-        redis.call('ZREM', KEYS[3], head)
-        redis.call('ZREM', KEYS[4], head)
-        -- The next in line must claim within the TTL plus the grace, or
-        -- retry before (as after a grant by acquire.lua).
-        local nxt = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
-        if nxt then
-          redis.call('ZADD', KEYS[4], 'XX', 'LT', now + ttl + math.floor(ttl / 5) + tonumber(ARGV[3]), nxt)
+        -- The grant goes out before the lease is set: a waiter that is never
+        -- told it holds the lease would hold it, unused, for a whole TTL.
+        -- Refused, nothing is handed over (the token stays spent: tokens
+        -- only have to grow) and the waiter retries on its own.
+        handed = publish(channel, '+' .. tostring(tok) .. ' ' .. ARGV[4] .. ' ' .. #head .. ':' .. head .. (redis.call('GET', KEYS[6]) or ''))
+        if handed then
+          redis.call('SET', KEYS[1], head, 'PX', ttl)
+          redis.call('SET', KEYS[2], tok, 'PX', ttl)
+          redis.call('ZREM', KEYS[3], head)
+          redis.call('ZREM', KEYS[4], head)
+          -- The next in line must claim within the TTL plus the grace, or
+          -- retry before (as after a grant by acquire.lua).
+          local nxt = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+          if nxt then
+            redis.call('ZADD', KEYS[4], 'XX', 'LT', now + ttl + math.floor(ttl / 5) + tonumber(ARGV[3]), nxt)
+          end
         end
-        redis.call('PUBLISH', channel, '+' .. tostring(tok) .. ' ' .. ARGV[4] .. ' ' .. #head .. ':' .. head .. (redis.call('GET', KEYS[6]) or ''))
-      else
+      end
+      if not handed then
         redis.call('ZADD', KEYS[4], 'XX', 'LT', now + tonumber(ARGV[3]), head)
-        redis.call('PUBLISH', channel, head)
+        -- A PUBLISH refused once in this script would be refused again.
+        if not refused then
+          publish(channel, head)
+        end
       end
     end
   end
 end
-if owned then return {1, stored} end
-return {0, stored}
+local r = {0, stored}
+if owned then r[1] = 1 end
+if refused then r[3] = refused end
+return r
