@@ -123,6 +123,7 @@ func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("lock %s: start %s: %w", quote.Name(l.Key), quote.Name(argv[0]), err)
 	}
+	defer startGuard(cmd, min(lockTermGrace, g.leaseTTL/2), g.stderr)()
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var werr error

@@ -213,7 +213,12 @@ func (g *globals) runFilter(ctx context.Context, name string, argv []string, in 
 	out := &cappedBuffer{limit: g.maxReadSize}
 	cmd.Stdout = out
 	cmd.Stderr = g.stderr
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		stop := startGuard(cmd, min(filterWaitDelay, g.leaseTTL/2), g.stderr)
+		err = cmd.Wait()
+		stop()
+	}
 	if err != nil {
 		stopGroup(cmd) // nothing is committed: nothing CMD started goes on
 	}

@@ -3,8 +3,10 @@
 package cli
 
 import (
+	"io"
 	"os"
 	"os/exec"
+	"time"
 )
 
 // inheritable: Windows has no descriptor inheritance by number; a nested call
@@ -20,3 +22,10 @@ func kill(p *os.Process) { _ = p.Kill() }
 func stopGroup(*exec.Cmd) {}
 
 func signalOf(*exec.ExitError) int { return 0 }
+
+// startGuard: no guard on Windows (a job object would be its counterpart).
+func startGuard(*exec.Cmd, time.Duration, io.Writer) func() { return func() {} }
+
+func runGuard([]string) int { return exitUsage }
+
+const guardArg = "__sharedwrite-guard"
