@@ -13,11 +13,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
 	"github.com/sharedwrite/sharedwrite/coordinator"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
-	"github.com/spf13/cobra"
 )
 
 type doctorOpts struct {
@@ -199,7 +201,48 @@ func probeRedis(ctx context.Context, g *globals, rep *doctorReport) error {
 			best, rep.ClockSkew = d, skew
 		}
 	}
+	probeLease(ctx, c, rootVolumeID(g.root), rep)
 	return nil
+}
+
+// leaseProbeKey is the key doctor takes a lease on.
+const leaseProbeKey = doctorDir + "/lease-probe"
+
+// probeLease takes and releases a lease on a key of doctor's own, then
+// publishes and subscribes on its change channel: a Redis user whose ACL
+// refuses the scripts (EVALSHA) or the keys cannot take a lease at all (a
+// problem), one that refuses PUBLISH or SUBSCRIBE leaves watchers and
+// waiters to polling (a warning). The key's Redis names are deleted after.
+// volID is the volume's id, or "" when it has none (a throwaway id then).
+func probeLease(ctx context.Context, c redis.UniversalClient, volID string, rep *doctorReport) {
+	if volID == "" {
+		volID = "doctor-" + randomHex(8)
+	}
+	keys := locking.RedisKeys(volID, leaseProbeKey)
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		// One slot (the hash tag): one DEL.
+		c.Del(dctx, keys.Lock, keys.Token, keys.Fence, keys.Commit, keys.Queue, keys.QueueExpiry)
+	}()
+	l := locking.NewRedisLocker(c, volID)
+	defer l.Close()
+	lease, err := l.Acquire(ctx, leaseProbeKey, 5*time.Second)
+	if err == nil {
+		err = lease.Release(ctx, nil, leaseProbeKey)
+	}
+	if err != nil {
+		rep.Problems = append(rep.Problems, "a lease cannot be taken and released: "+err.Error())
+		return
+	}
+	if err := c.Publish(ctx, keys.ChangeChannel, "").Err(); err != nil {
+		rep.Warnings = append(rep.Warnings, "Redis refuses PUBLISH ("+err.Error()+"): leases work, but watchers and waiters learn of changes by polling only")
+	}
+	ps := c.Subscribe(ctx, keys.ChangeChannel)
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		rep.Warnings = append(rep.Warnings, "Redis refuses SUBSCRIBE ("+err.Error()+"): leases work, but watchers and waiters learn of changes by polling only")
+	}
 }
 
 // judge derives the suggestions, the fencing guarantee and the problems.
