@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 
 	"go.opentelemetry.io/contrib/exporters/autoexport"
@@ -19,11 +20,17 @@ import (
 // variable means "none": the CLI exports nothing unless asked to. The returned
 // function flushes and shuts the providers down.
 func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
-	var shutdowns []func(context.Context) error
+	type flusher struct {
+		what string // the signal and its exporter, for the error
+		shut func(context.Context) error
+	}
+	var shutdowns []flusher
 	shutdown := func(ctx context.Context) error {
 		var errs []error
 		for _, s := range shutdowns {
-			errs = append(errs, s(ctx))
+			if err := s.shut(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", s.what, err))
+			}
 		}
 		return errors.Join(errs...)
 	}
@@ -41,7 +48,7 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 		if !autoexport.IsNoneSpanExporter(exp) {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 			otel.SetTracerProvider(tp)
-			shutdowns = append(shutdowns, tp.Shutdown)
+			shutdowns = append(shutdowns, flusher{"traces (OTEL_TRACES_EXPORTER=" + os.Getenv("OTEL_TRACES_EXPORTER") + ")", tp.Shutdown})
 		}
 	}
 	if exporterSet("OTEL_METRICS_EXPORTER") {
@@ -52,7 +59,7 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 		if !autoexport.IsNoneMetricReader(reader) {
 			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
 			otel.SetMeterProvider(mp)
-			shutdowns = append(shutdowns, mp.Shutdown)
+			shutdowns = append(shutdowns, flusher{"metrics (OTEL_METRICS_EXPORTER=" + os.Getenv("OTEL_METRICS_EXPORTER") + ")", mp.Shutdown})
 		}
 	}
 	return shutdown, nil

@@ -110,6 +110,13 @@ func Main(args []string) int {
 	return code
 }
 
+// telemetryFlush bounds the export of the run's spans and metrics at exit;
+// telemetryFlushInterrupted, after a signal.
+const (
+	telemetryFlush            = 5 * time.Second
+	telemetryFlushInterrupted = 500 * time.Millisecond
+)
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCmd(g)
@@ -148,10 +155,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	err := root.ExecuteContext(ctx)
 	if shutdown != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if serr := shutdown(sctx); serr != nil && g.logger != nil {
-			g.logger.Warn("telemetry shutdown", "err", serr)
+		// The export of what the run recorded gets telemetryFlush, or
+		// telemetryFlushInterrupted after a signal: a collector that does
+		// not answer must not hold up an exit asked for. A signal during
+		// the flush ends it at once.
+		budget, stop := telemetryFlush, func() bool { return false }
+		if ctx.Err() != nil {
+			budget = telemetryFlushInterrupted
 		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+		if ctx.Err() == nil {
+			stop = context.AfterFunc(ctx, cancel)
+		}
+		if serr := shutdown(sctx); serr != nil && g.logger != nil {
+			g.logger.Warn("telemetry export did not finish; what this run recorded may be lost", "within", budget, "err", serr)
+		}
+		stop()
 		cancel()
 	}
 	if err == nil {
