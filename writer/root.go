@@ -26,6 +26,10 @@ const maxSymlinks = 40
 type Root struct {
 	root *os.Root
 	dir  string
+	// nameMax is the longest name component the root's filesystem takes: a
+	// longer one under a missing directory is refused by Resolve, before
+	// anything is locked or recorded for a name that can never exist.
+	nameMax int
 
 	// top is the root directory, opened on its first fsync and kept: a
 	// commit at the top of the root fsyncs it without an open and a close.
@@ -57,7 +61,7 @@ func Open(dir string) (*Root, error) {
 	if err != nil {
 		return nil, newError("open root", abs, err)
 	}
-	return &Root{root: or, dir: abs}, nil
+	return &Root{root: or, dir: abs, nameMax: fsNameMax(abs)}, nil
 }
 
 // Close closes the root's directory handle. Files created through it and not
@@ -191,6 +195,11 @@ func (r *Root) resolve(name string) (string, fs.FileInfo, error) {
 		}
 		done = append(done, c)
 		if missing {
+			// Not looked up (its parent is missing), so not refused by the
+			// kernel now, but by the mkdir or create to come.
+			if len(c) > r.nameMax {
+				return fail(fmt.Errorf("component of %d bytes, over the filesystem's %d: %w", len(c), r.nameMax, syscall.ENAMETOOLONG))
+			}
 			continue
 		}
 		cur := strings.Join(done, "/")
