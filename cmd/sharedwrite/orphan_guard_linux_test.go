@@ -39,7 +39,7 @@ func TestCommandDoesNotOutliveAKilledCLI(t *testing.T) {
 			dir := t.TempDir()
 			shPid, bgPid := filepath.Join(dir, "sh.pid"), filepath.Join(dir, "bg.pid")
 			script := "echo $$ > " + shPid + "; sleep 60 & echo $! > " + bgPid + "; wait"
-			p := v.start(t, cmd, "k", "--", "sh", "-c", script)
+			p := v.start(t, "--lease-ttl", "2s", cmd, "k", "--", "sh", "-c", script)
 			sh, bg := readPid(t, shPid), readPid(t, bgPid)
 			// The command's own group (it leads it): only what this test started.
 			t.Cleanup(func() { _ = syscall.Kill(-sh, syscall.SIGKILL) })

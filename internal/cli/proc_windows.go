@@ -25,7 +25,3 @@ func signalOf(*exec.ExitError) int { return 0 }
 
 // startGuard: no guard on Windows (a job object would be its counterpart).
 func startGuard(*exec.Cmd, time.Duration, io.Writer) func() { return func() {} }
-
-func runGuard([]string) int { return exitUsage }
-
-const guardArg = "__sharedwrite-guard"

@@ -79,9 +79,6 @@ const (
 // not committed (and `lock` passes SIGTERM on to its command); the exit code is
 // then 128 + the signal number, as a shell reports a process killed by it.
 func Main(args []string) int {
-	if len(args) > 0 && args[0] == guardArg {
-		return runGuard(args[1:])
-	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
