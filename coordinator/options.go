@@ -54,7 +54,10 @@ type adoptedLease struct {
 }
 
 // WithRedis runs in Redis mode with the given client. The caller keeps
-// ownership: Close does not close it.
+// ownership: Close does not close it. Close it only after the coordinator's
+// Close and the Commit or Abort of every streaming File still open then: that
+// Commit or Abort releases the File's lease through it (closed before, the
+// lease stays in Redis until its TTL runs out).
 func WithRedis(c redis.UniversalClient) Option { return func(o *config) { o.client = c } }
 
 // WithRedisURL runs in Redis mode with a client built from url (redis://,
