@@ -85,7 +85,11 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 	err = c.leaseErr(ctx, err, h)
 	if rerr := c.release(ctx, h, nil); rerr != nil {
 		if err == nil {
-			return rerr
+			// Done, with nothing to commit (a Lock whose function
+			// succeeded, an InitOnce that read the winner's file): what was
+			// asked happened; the key stays held until its lease expires.
+			c.log.WarnContext(ctx, "done, but the release failed: the key stays held until its lease expires", "key", quote.Value(key), "err", rerr)
+			return nil
 		}
 		c.log.DebugContext(ctx, "release after a failed operation", "key", quote.Value(key), "err", rerr)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -234,10 +235,13 @@ func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context
 		}
 		info := LeaseInfo{Key: h.key, LeaseID: h.lease.ID(), Token: h.lease.Token(), Fd: h.fl.Fd(), Lease: h.lease, Turn: h.childTurn}
 		fnErr = fn(context.WithValue(context.WithValue(ctx, heldKey{c, h.key}, h), inLock{c}, true), info)
+		// Whether fn ran under the lease to its end: a loss after it (Redis
+		// stalling while the lease is closed) does not undo what fn did.
+		lerr := h.lease.Err()
 		if !h.borrowed {
 			c.closeHandedLease(ctx, h)
 		}
-		if lerr := h.lease.Err(); lerr != nil {
+		if lerr != nil {
 			return nil, wrap("lock", h.key, lerr)
 		}
 		if fnErr != nil {
@@ -252,6 +256,10 @@ func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context
 	})
 	return err
 }
+
+// fenceAdvanceMax bounds the Redis round trip with which a Lock, when fn has
+// returned, moves the fence counter past the floor it raised.
+const fenceAdvanceMax = time.Second
 
 // closeHandedLease ends, when fn has returned, what a top-level Lock handed
 // its lease to (processes given LeaseInfo, fn's own goroutines): it waits for
@@ -279,7 +287,11 @@ func (c *Coordinator) closeHandedLease(ctx context.Context, h *held) {
 	// The lease's own token stays: a late adoption still finds the floor
 	// one past it. Failing that, the next holder raises its token.
 	if a, ok := h.lease.(interface{ AdvanceFence(context.Context) error }); ok {
-		if err := a.AdvanceFence(ctx); err != nil {
+		// Bounded: it is a help to the next holder, and a Redis that stalls
+		// must not hold up the end of the Lock past fenceAdvanceMax.
+		actx, cancel := context.WithTimeout(ctx, fenceAdvanceMax)
+		defer cancel()
+		if err := a.AdvanceFence(actx); err != nil {
 			c.log.DebugContext(ctx, "lock: the fence counter was not advanced past the floor; the next holder raises its token", "key", quote.Value(h.key), "err", err)
 		}
 	}
