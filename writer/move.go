@@ -70,6 +70,10 @@ import (
 // size, mtime and ctime: a file rewritten at its size with its mtime put back
 // (cp -p, rsync -t) still counts as changed, and is kept.
 //
+// The copy holds a flock on src while it runs (where the filesystem has
+// flock): a second Move of src meanwhile, to another dst, is refused with
+// EBUSY and moves nothing, as is a src that another program holds a lock on.
+//
 // The rename path checks, just before the rename by name, that src is still
 // the file it fsynced (and hashed for the hook); something put at src's name
 // since is not moved. A dst that is a hard link of src is refused (EINVAL).
@@ -80,7 +84,8 @@ import (
 // refused (then src is kept, with its intent, so that a crash cannot lose
 // both: call Move again, or pass AcceptUnconfirmedDurability); any other
 // error means dst did not change. One more: when src changed after the copy
-// was committed, dst holds the copy, src is kept, and the error says so.
+// was committed, dst holds the copy, src is kept, and the error says so (or,
+// when another process removed src meanwhile, says that).
 //
 // Errors: ErrNotRegular (src or dst is not a regular file), ErrOutsideRoot and
 // ErrInvalidName for dst, ErrCrossDevice when a rename inside one directory
@@ -215,6 +220,23 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 		r.rollbackDirs(created, cfg)
 		return newError("move: source", absSrc, NotRegularError(st0.Mode()))
 	}
+	busy, err := claimSource(sf)
+	if err == nil && busy {
+		err = fmt.Errorf("another process is moving it, or holds a lock on it; nothing moved: %w", syscall.EBUSY)
+	}
+	if err != nil {
+		r.rollbackDirs(created, cfg)
+		return newError("move: lock source", absSrc, err)
+	}
+	// Claimed: is it still the file at that name? A Move that ended
+	// meanwhile unlinked it (and released its claim).
+	if cur, err := os.Lstat(absSrc); err != nil || !os.SameFile(cur, st0) {
+		if err == nil {
+			err = fmt.Errorf("another file is at that name now: %w", syscall.EAGAIN)
+		}
+		r.rollbackDirs(created, cfg)
+		return newError("move: source", absSrc, fmt.Errorf("moved or replaced meanwhile; nothing moved: %w", err))
+	}
 	adviseSequential(sf)
 	in := newMoveIntent(absSrc, r.dir, rel, st0)
 	if err := writeMoveIntent(cfg, absSrc, in); err != nil {
@@ -294,7 +316,7 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 	if err != nil {
 		// Visible but maybe not durable: keep src and the intent, so a
 		// crash cannot lose both; a later Move finishes it.
-		return err
+		return newError2("move", absSrc, rel, fmt.Errorf("the source is kept, with its intent, and Move again finishes it: %w", err))
 	}
 	err = finishMove(cfg, absSrc, st0, sf)
 	if err == nil {
@@ -319,6 +341,10 @@ func finishMove(cfg *config, absSrc string, st0 fs.FileInfo, sf *os.File) error 
 		now, err = sf.Stat()
 	} else {
 		now = cur
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		removeMoveIntent(absSrc)
+		return newError("move: remove source", absSrc, fmt.Errorf("destination committed, but the source was removed by another process after it was copied: %w", err))
 	}
 	if err != nil || !os.SameFile(cur, st0) || !sameVersion(st0, now) {
 		removeMoveIntent(absSrc)

@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
 	"golang.org/x/sys/unix"
@@ -40,6 +42,10 @@ func TestMoveRetryAfterUnconfirmedKeepsSource(t *testing.T) {
 	err = r.Move(context.Background(), src, "dst")
 	if !errors.Is(err, ErrDurabilityUnconfirmed) {
 		t.Fatalf("first Move: %v; want ErrDurabilityUnconfirmed", err)
+	}
+	// The message says what became of the source, and names both.
+	if msg := err.Error(); !strings.Contains(msg, "the source is kept") || !strings.Contains(msg, quote.Name(src)) || !strings.Contains(msg, `"dst"`) {
+		t.Fatalf("first Move: %q; want it to name the source and dst and say the source is kept", msg)
 	}
 	if _, serr := os.Stat(src); serr != nil {
 		t.Fatalf("source after the unconfirmed Move: %v; want it kept", serr)

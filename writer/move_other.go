@@ -28,3 +28,7 @@ func sameDevice(a, b fs.FileInfo) bool { return true }
 
 // syncDirPath is a no-op: directories cannot be fsynced on Windows.
 func syncDirPath(string) error { return nil }
+
+// claimSource: no flock here; two Moves of one source are not told apart
+// before they copy.
+func claimSource(*os.File) (busy bool, err error) { return false, nil }

@@ -74,3 +74,37 @@ func syncDirPath(dir string) error {
 	}
 	return err
 }
+
+// claimSource takes LOCK_EX|LOCK_NB on sf, the open source of a Move that
+// copies, for as long as sf is open. Two Moves of one file to two
+// destinations do not exclude each other by their keys: without the claim
+// both copied it and committed, and the second then found the source gone.
+// busy is true when another process holds a lock on it (a Move, or the
+// program that writes it). Where flock is not supported, or not on a
+// read-only descriptor (NFS's emulation), there is no claim.
+func claimSource(sf *os.File) (busy bool, err error) {
+	rc, err := sf.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			ferr = unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB)
+			if !errors.Is(ferr, unix.EINTR) {
+				return
+			}
+		}
+	}); err != nil {
+		return false, err
+	}
+	switch {
+	case ferr == nil:
+		return false, nil
+	case errors.Is(ferr, unix.EWOULDBLOCK):
+		return true, nil
+	case flockUnsupported(ferr) || errors.Is(ferr, unix.EBADF):
+		return false, nil
+	}
+	return false, ferr
+}
