@@ -4,12 +4,15 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // readPid waits for path to hold a pid.
@@ -60,5 +63,45 @@ func TestCommandDoesNotOutliveAKilledCLI(t *testing.T) {
 				t.Fatalf("write after the kill: exit %d: %s", r.code, r.stderr)
 			}
 		})
+	}
+}
+
+// The same when the CLI's stderr is a pipe whose reader died with it (a
+// `2>&1 | tee` killed as one job): the guard must stop the command before
+// it writes its message there, and must not die of that write.
+func TestCommandDoesNotOutliveAKilledCLIWithItsStderrReader(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	dir := t.TempDir()
+	shPid, bgPid := filepath.Join(dir, "sh.pid"), filepath.Join(dir, "bg.pid")
+	script := "echo $$ > " + shPid + "; sleep 60 & echo $! > " + bgPid + "; wait"
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	cmd := exec.Command(swBin, v.args("--lease-ttl", "2s", "lock", "k", "--", "sh", "-c", script)...)
+	cmd.Env = baseEnv()
+	cmd.Stderr = pw
+	testrig.OwnGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	testrig.KillGroupOnCleanup(t, cmd, done)
+	sh, bg := readPid(t, shPid), readPid(t, bgPid)
+	t.Cleanup(func() { _ = syscall.Kill(-sh, syscall.SIGKILL) })
+	pr.Close() // the reader is gone
+	pw.Close()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(sh) || alive(bg) {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the CLI was killed: sh alive %v, its background sleep alive %v", alive(sh), alive(bg))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -18,12 +18,14 @@ import (
 // guardScript is the guard (see startGuard), run by /bin/sh with the group id
 // as $1 and the grace in whole seconds as $2. It ignores the group's SIGTERM
 // (inherited by its sleep), so that the SIGKILL follows; the CLI's own
-// SIGKILL of the group ends it with the rest.
-const guardScript = `trap '' TERM INT HUP
+// SIGKILL of the group ends it with the rest. It signals before it says so,
+// and ignores SIGPIPE: a stderr whose reader died with the CLI (a pipe to
+// tee) must not end it first.
+const guardScript = `trap '' TERM INT HUP PIPE
 IFS= read -r line
 [ "$line" = q ] && exit 0
-echo "sharedwrite: the sharedwrite process running process group $1 ended without stopping it: SIGTERM to the group, SIGKILL $2 s later" >&2
 kill -s TERM -- "-$1"
+echo "sharedwrite: the sharedwrite process running process group $1 ended without stopping it: SIGTERM sent to the group, SIGKILL $2 s later" >&2 || :
 sleep "$2"
 kill -s KILL -- "-$1"
 `

@@ -217,10 +217,12 @@ func (g *globals) runFilter(ctx context.Context, name string, argv []string, in 
 	if err == nil {
 		stop := startGuard(cmd, min(filterWaitDelay, g.leaseTTL/2), g.stderr)
 		err = cmd.Wait()
+		if err != nil {
+			// Nothing is committed: nothing CMD started goes on. (While the
+			// guard still holds the group's id.)
+			stopGroup(cmd)
+		}
 		stop()
-	}
-	if err != nil {
-		stopGroup(cmd) // nothing is committed: nothing CMD started goes on
 	}
 	if out.over {
 		return nil, newCommandFailed(name, -1, fmt.Errorf("the output of %s is more than the read limit of %d bytes (--max-read-size), which the file would then exceed: %w",
