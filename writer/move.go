@@ -106,6 +106,18 @@ func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) (err e
 	if _, err := r.settleInPlace(ctx, rel, cfg); err != nil {
 		return err
 	}
+	// The source is claimed before anything is done with it or its intent:
+	// a Move of it already running (copying, its intent written) is left
+	// alone.
+	claim, opened, err := openSource(absSrc)
+	if opened && err != nil {
+		return err
+	}
+	defer func() {
+		if claim != nil {
+			_ = claim.Close()
+		}
+	}()
 	if done, err := r.resumeMove(ctx, absSrc, rel, cfg); done || err != nil {
 		return err
 	}
@@ -136,7 +148,9 @@ func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) (err e
 			return err
 		}
 	}
-	return r.moveByCopy(ctx, absSrc, rel, created, cfg)
+	sf := claim
+	claim = nil // moveByCopy closes it
+	return r.moveByCopy(ctx, absSrc, rel, sf, created, cfg)
 }
 
 // moveByRename renames src onto rel. An EXDEV (another mount) or, with
@@ -200,14 +214,24 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 }
 
 // moveByCopy is the EXDEV fallback described at Move.
-func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []string, cfg *config) error {
+func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, sf *os.File, created []string, cfg *config) error {
 	cfg.emit("exdev-fallback", rel, time.Now(), 0, nil)
-	// O_NONBLOCK: a FIFO put at src since its Lstat must not block the open
-	// (it is refused as not a regular file just below).
-	sf, err := os.OpenFile(absSrc, os.O_RDONLY|oNoFollow|oNonblock, 0)
-	if err != nil {
-		r.rollbackDirs(created, cfg)
-		return newError("move: open source", absSrc, err)
+	if sf == nil {
+		// Not opened by Move (not possible then, or not done here).
+		var (
+			opened bool
+			err    error
+		)
+		if sf, opened, err = openSource(absSrc); err == nil && sf == nil {
+			sf, err = os.OpenFile(absSrc, os.O_RDONLY|oNoFollow|oNonblock, 0)
+		}
+		if err != nil {
+			r.rollbackDirs(created, cfg)
+			if opened { // the claim refused: its error names the step
+				return err
+			}
+			return newError("move: open source", absSrc, err)
+		}
 	}
 	closeSrc := func() { _ = sf.Close() }
 	defer func() { closeSrc() }()
@@ -219,14 +243,6 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, created []str
 	if !st0.Mode().IsRegular() {
 		r.rollbackDirs(created, cfg)
 		return newError("move: source", absSrc, NotRegularError(st0.Mode()))
-	}
-	busy, err := claimSource(sf)
-	if err == nil && busy {
-		err = fmt.Errorf("another process is moving it, or holds a lock on it; nothing moved: %w", syscall.EBUSY)
-	}
-	if err != nil {
-		r.rollbackDirs(created, cfg)
-		return newError("move: lock source", absSrc, err)
 	}
 	// Claimed: is it still the file at that name? A Move that ended
 	// meanwhile unlinked it (and released its claim).

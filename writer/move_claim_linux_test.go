@@ -67,3 +67,41 @@ func TestMoveOfOneSourceToTwoDestinations(t *testing.T) {
 		t.Fatalf("temps left: %q", tmp)
 	}
 }
+
+// A Move refused because another holds its source (EBUSY) leaves that
+// Move's intent alone: before, it settled the intent (removing one that
+// named another destination) and only then found the source claimed.
+func TestMoveRefusedOnAClaimedSourceLeavesItsIntent(t *testing.T) {
+	r, dir := openRoot(t)
+	spool := testrig.Tmpfs(t, "1m")
+	src := filepath.Join(spool, "src")
+	if err := os.WriteFile(src, []byte("payload"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Another Move, copying src to "a": its claim and its intent.
+	other, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if busy, err := claimSource(other); busy || err != nil {
+		t.Fatalf("claim: busy %v, %v", busy, err)
+	}
+	fi, err := other.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeMoveIntent(&config{}, src, newMoveIntent(src, dir, "a", fi)); err != nil {
+		t.Fatal(err)
+	}
+	err = r.Move(context.Background(), src, "b")
+	if !errors.Is(err, syscall.EBUSY) {
+		t.Fatalf("Move of a claimed source = %v; want EBUSY", err)
+	}
+	if _, err := os.Lstat(moveIntentPath(src)); err != nil {
+		t.Fatalf("the other Move's intent after the refusal: %v; want it left", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "b")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("b: %v; want nothing moved", err)
+	}
+}

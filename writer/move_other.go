@@ -32,3 +32,7 @@ func syncDirPath(string) error { return nil }
 // claimSource: no flock here; two Moves of one source are not told apart
 // before they copy.
 func claimSource(*os.File) (busy bool, err error) { return false, nil }
+
+// openSource opens nothing here: a file held open cannot be renamed or
+// removed on Windows, and there is no claim to take.
+func openSource(string) (sf *os.File, opened bool, err error) { return nil, false, nil }

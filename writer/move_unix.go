@@ -4,6 +4,7 @@ package writer
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -107,4 +108,26 @@ func claimSource(sf *os.File) (busy bool, err error) {
 		return false, nil
 	}
 	return false, ferr
+}
+
+// openSource opens absSrc, a Move's source, and claims it (claimSource) for
+// the whole Move. opened reports whether the open succeeded: a source that
+// cannot be opened (gone, a symlink) is not claimed, and the checks that
+// follow say what is wrong with it; a claim refused is an error with opened
+// true. (O_NONBLOCK: a FIFO at src must not block the open; it is refused
+// as not a regular file later.)
+func openSource(absSrc string) (sf *os.File, opened bool, err error) {
+	sf, err = os.OpenFile(absSrc, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	busy, err := claimSource(sf)
+	if err == nil && busy {
+		err = fmt.Errorf("another process is moving it, or holds a lock on it; nothing moved: %w", syscall.EBUSY)
+	}
+	if err != nil {
+		_ = sf.Close()
+		return nil, true, newError("move: lock source", absSrc, err)
+	}
+	return sf, true, nil
 }
