@@ -84,12 +84,18 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 	}
 	err = c.leaseErr(ctx, err, h)
 	if rerr := c.release(ctx, h, nil); rerr != nil {
-		if err == nil {
+		if err == nil && !errors.Is(rerr, locking.ErrLeaseLost) && !errors.Is(rerr, locking.ErrNotHeld) {
 			// Done, with nothing to commit (a Lock whose function
-			// succeeded, an InitOnce that read the winner's file): what was
-			// asked happened; the key stays held until its lease expires.
+			// succeeded, an InitOnce that read the winner's file), and the
+			// lease held to the end as far as is known: what was asked
+			// happened; the key stays held until its lease expires. (A
+			// release that finds the lease gone says another holder may
+			// have run meanwhile: that is the operation's error.)
 			c.log.WarnContext(ctx, "done, but the release failed: the key stays held until its lease expires", "key", quote.Value(key), "err", rerr)
 			return nil
+		}
+		if err == nil {
+			return rerr
 		}
 		c.log.DebugContext(ctx, "release after a failed operation", "key", quote.Value(key), "err", rerr)
 	}
