@@ -114,10 +114,8 @@ if owned and ARGV[5] ~= '1' then
       end
       if not handed then
         redis.call('ZADD', KEYS[4], 'XX', 'LT', now + tonumber(ARGV[3]), head)
-        -- A PUBLISH refused once in this script would be refused again.
-        if not refused then
-          publish(channel, head)
-        end
+        -- Tried even after a refusal: an ACL may allow some channels only.
+        publish(channel, head)
       end
     end
   end

@@ -205,7 +205,7 @@ func probeRedis(ctx context.Context, g *globals, rep *doctorReport) error {
 	return nil
 }
 
-// leaseProbeKey is the key doctor takes a lease on.
+// leaseProbeKey is the prefix of the key doctor takes a lease on.
 const leaseProbeKey = doctorDir + "/lease-probe"
 
 // probeLease takes and releases a lease on a key of doctor's own, then
@@ -218,7 +218,10 @@ func probeLease(ctx context.Context, c redis.UniversalClient, volID string, rep 
 	if volID == "" {
 		volID = "doctor-" + randomHex(8)
 	}
-	keys := locking.RedisKeys(volID, leaseProbeKey)
+	// A key of this run's own: two doctors at once (--peer) must not
+	// delete each other's lease.
+	key := leaseProbeKey + "." + randomHex(8)
+	keys := locking.RedisKeys(volID, key)
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
@@ -227,9 +230,9 @@ func probeLease(ctx context.Context, c redis.UniversalClient, volID string, rep 
 	}()
 	l := locking.NewRedisLocker(c, volID)
 	defer l.Close()
-	lease, err := l.Acquire(ctx, leaseProbeKey, 5*time.Second)
+	lease, err := l.Acquire(ctx, key, 5*time.Second)
 	if err == nil {
-		err = lease.Release(ctx, nil, leaseProbeKey)
+		err = lease.Release(ctx, nil, key)
 	}
 	if err != nil {
 		rep.Problems = append(rep.Problems, "a lease cannot be taken and released: "+err.Error())
