@@ -34,6 +34,13 @@ type Keys struct {
 	ChangeChannel string
 }
 
+// Stored returns the names of the keys Redis stores for the key (not the
+// channels): what a caller that made a key for a while (a benchmark, a probe)
+// deletes afterwards. One hash tag: one DEL serves them.
+func (k Keys) Stored() []string {
+	return []string{k.Lock, k.Token, k.Fence, k.Commit, k.Queue, k.QueueExpiry}
+}
+
 // WakeChannel returns the release channel of the locker that made leaseID:
 // ReleaseChannel + ":" + leaseID without its last "/" and what follows, that
 // is "<host>/<pid>/<locker>" for a RedisLocker's lease id "<host>/<pid>/

@@ -251,7 +251,7 @@ func (e *benchEnv) cleanup(ctx context.Context, g *globals, root *os.Root, dir s
 		}
 		if e.client != nil {
 			k := locking.RedisKeys(e.coords[0].VolumeID(), key)
-			rkeys = append(rkeys, k.Lock, k.Token, k.Fence, k.Commit, k.Queue, k.QueueExpiry)
+			rkeys = append(rkeys, k.Stored()...)
 		}
 	}
 	if len(rkeys) > 0 && e.counter.failed() != nil {

@@ -225,8 +225,7 @@ func probeLease(ctx context.Context, c redis.UniversalClient, volID string, rep 
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
-		// One slot (the hash tag): one DEL.
-		c.Del(dctx, keys.Lock, keys.Token, keys.Fence, keys.Commit, keys.Queue, keys.QueueExpiry)
+		c.Del(dctx, keys.Stored()...)
 	}()
 	l := locking.NewRedisLocker(c, volID)
 	defer l.Close()

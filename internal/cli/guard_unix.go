@@ -46,10 +46,13 @@ func startGuard(cmd *exec.Cmd, grace time.Duration, w io.Writer) (stop func()) {
 	if cmd.SysProcAttr == nil || !cmd.SysProcAttr.Setpgid {
 		return func() {}
 	}
-	r, pw, err := os.Pipe()
-	if err != nil {
+	none := func(err error) func() {
 		fmt.Fprintf(w, "sharedwrite: warning: no guard for %s (it would go on running if this process were killed): %v\n", quote.Name(cmd.Path), err)
 		return func() {}
+	}
+	r, pw, err := os.Pipe()
+	if err != nil {
+		return none(err)
 	}
 	secs := max(1, int(math.Ceil(grace.Seconds())))
 	gc := exec.Command("/bin/sh", "-c", guardScript, "sharedwrite-guard", strconv.Itoa(cmd.Process.Pid), strconv.Itoa(secs))
@@ -62,8 +65,7 @@ func startGuard(cmd *exec.Cmd, grace time.Duration, w io.Writer) (stop func()) {
 	r.Close()
 	if err != nil {
 		pw.Close()
-		fmt.Fprintf(w, "sharedwrite: warning: no guard for %s (it would go on running if this process were killed): %v\n", quote.Name(cmd.Path), err)
-		return func() {}
+		return none(err)
 	}
 	return func() {
 		// Told, it exits by itself: not waited for here (it may not have
