@@ -113,6 +113,17 @@ func runChild(role string) int {
 		}
 		fmt.Fprintln(os.Stderr, "returned:", err)
 		return 1
+	case "crash-after-rename":
+		// WriteFile of SW_NAME ("renamed"), killed once its rename is made,
+		// before its committed record is written.
+		obs := writer.Observe(func(ev writer.Event) {
+			if ev.Step == "rename" && ev.Err == nil {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		})
+		err := c.WriteFile(ctx, os.Getenv("SW_NAME"), []byte("renamed"), 0o644, obs)
+		fmt.Fprintln(os.Stderr, "returned:", err)
+		return 1
 	case "tx-crash-after-rename", "tx-crash-before-intent":
 		// SW_FILES: the files (comma separated, each one's content
 		// "<name>=new"), tx/a, tx/b and tx/c by default; SW_KILL_AT: after

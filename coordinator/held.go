@@ -218,7 +218,36 @@ func (c *Coordinator) floor(ctx context.Context, h *held) error {
 			"key", quote.Value(h.key), "floor", rec.Floor.Token, "token", h.lease.Token())
 	}
 	h.rec = rec
-	return c.completePending(ctx, h)
+	if err := c.completePending(ctx, h); err != nil {
+		return err
+	}
+	c.promoteRenamed(ctx, h)
+	return nil
+}
+
+// promoteRenamed promotes a dead holder's pending whole-file version when the
+// file already holds it: its holder died between its rename and its record
+// update, or a transaction was completed by the holder of another of its keys
+// (which renames this key's file but cannot update this key's record). An
+// operation that does not read the file first (WriteFile, Remove, a
+// transaction) would otherwise write its own pending over that one, and if it
+// then died before its rename, no record would name what the file holds: the
+// next reader would wait out the stale-view window and take the file for one
+// edited outside sharedwrite (refuse it, in strict mode). The check reads the
+// file only when such a pending version is there; a file over the baseline's
+// size limit, or a view that still shows the old file, is left to the fresh
+// read as before.
+func (c *Coordinator) promoteRenamed(ctx context.Context, h *held) {
+	p, cm := h.rec.Pending, h.rec.Committed
+	if p.Token == 0 || p.Token <= cm.Token || sameVersion(p, cm) || isLogVersion(p) || p.LeaseID == h.lease.ID() {
+		return
+	}
+	cur, ok := c.baseline(h.key)
+	if !ok || cur.Deleted != p.Deleted || !p.Deleted && (cur.Size != p.Size || cur.SHA256 != p.SHA256) {
+		return
+	}
+	c.log.InfoContext(ctx, "promoting a dead holder's pending version to committed", "key", quote.Value(h.key), "token", p.Token)
+	c.finish(ctx, h, p)
 }
 
 // release unlocks the file lock, then releases the lease, storing committed in
