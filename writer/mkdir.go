@@ -110,7 +110,14 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 			// is rolled back).
 			return nil, r.mkdirFailed(created, dir, context.Cause(ctx), cfg)
 		}
-		err := r.root.Mkdir(dir, perm)
+		mk := perm
+		if cfg.dirMode {
+			// Made with the mode it is to have (less the umask), not perm:
+			// killed before its chmod, a parent keeps owner write and
+			// search, so that a second call can still make the rest.
+			mk = createdMode(dir == rel, cfg) & fs.ModePerm
+		}
+		err := r.root.Mkdir(dir, mk)
 		switch {
 		case err == nil:
 			created = append(created, dir)
@@ -168,14 +175,16 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 // chmodCreated gives dir, just created by MkdirAll with the Mode option,
 // that mode exactly, with owner write and search added unless it is the
 // last directory (see Mode).
+//
+// The mkdir and the chmod are two steps: a process killed between them
+// leaves the directory with that mode less the umask, and a later call finds
+// it there and leaves it so (a process that cannot be stopped half-way sets
+// its umask to 0 around the call, as the CLI's mkdir does).
 func (r *Root) chmodCreated(dir string, last bool, cfg *config) error {
 	if !cfg.dirMode {
 		return nil
 	}
-	m := cfg.mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
-	if !last {
-		m |= 0o300
-	}
+	m := createdMode(last, cfg)
 	err := r.root.Chmod(dir, m)
 	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 		err = pe.Err // the *Error names the directory
@@ -184,6 +193,16 @@ func (r *Root) chmodCreated(dir string, last bool, cfg *config) error {
 		return fmt.Errorf("chmod %v: %w", m, err)
 	}
 	return nil
+}
+
+// createdMode is the mode the Mode option gives a directory MkdirAll
+// creates: the last one exactly, its parents with owner write and search.
+func createdMode(last bool, cfg *config) fs.FileMode {
+	m := cfg.mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	if !last {
+		m |= 0o300
+	}
+	return m
 }
 
 // mkdirFailed rolls back created and returns the error for the failed step.

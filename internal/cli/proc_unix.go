@@ -69,3 +69,12 @@ func signalOf(ee *exec.ExitError) int {
 	}
 	return 0
 }
+
+// withoutUmask runs fn with the process's umask 0, so that what fn creates
+// gets the mode it asks for in one step (the umask is the process's: nothing
+// else of this process creates files meanwhile).
+func withoutUmask(fn func() error) error {
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+	return fn()
+}

@@ -25,3 +25,6 @@ func signalOf(*exec.ExitError) int { return 0 }
 
 // startGuard: no guard on Windows (a job object would be its counterpart).
 func startGuard(*exec.Cmd, time.Duration, io.Writer) func() { return func() {} }
+
+// withoutUmask: Windows has no umask.
+func withoutUmask(fn func() error) error { return fn() }

@@ -159,7 +159,10 @@ func (v *volume) InitOnce(ctx context.Context, name string, gen func(context.Con
 // next one is made in them), else perm less the umask.
 func (v *volume) MkdirAll(ctx context.Context, name string, perm fs.FileMode, exact bool) error {
 	if exact {
-		return v.c.MkdirAll(ctx, name, perm, writer.Mode(perm))
+		// Made with the exact mode at once: killed between a directory's
+		// mkdir and the chmod that follows, it would keep perm less the
+		// umask, which a second run does not change (it finds it there).
+		return withoutUmask(func() error { return v.c.MkdirAll(ctx, name, perm, writer.Mode(perm)) })
 	}
 	return v.c.MkdirAll(ctx, name, perm)
 }
