@@ -29,9 +29,11 @@ var (
 	// ErrDurabilityUnconfirmed: the change IS visible (the rename happened) but
 	// the directory fsync was refused, so it may not survive a crash.
 	ErrDurabilityUnconfirmed = errors.New("writer: committed, but durability unconfirmed (directory fsync refused): the change is visible but may not survive a crash")
-	// ErrBusyTarget: rename onto the target failed with EBUSY, which means a
-	// file is bind-mounted onto it (docker -v file:file, a Kubernetes subPath).
-	ErrBusyTarget = errors.New("writer: target is busy (EBUSY: a file bind-mounted onto it?); rename cannot replace it")
+	// ErrBusyTarget: rename onto the target, or its removal, failed with
+	// EBUSY, which means a file is bind-mounted onto it (docker -v file:file,
+	// a Kubernetes subPath): neither rename nor unlink can replace it. The
+	// error's step says which was tried.
+	ErrBusyTarget = errors.New("writer: target is busy (EBUSY: a file bind-mounted onto it?)")
 	// ErrCrossDevice: a rename that must stay on one filesystem got EXDEV.
 	ErrCrossDevice = errors.New("writer: cross-device rename")
 	// ErrStaged: under KeepStaged, the PreCommit hooks accepted the commit but

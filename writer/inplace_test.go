@@ -108,6 +108,20 @@ func TestBusyTarget(t *testing.T) {
 			})
 		}
 	}
+	t.Run("Remove/default", func(t *testing.T) {
+		r, _, source := busyRig(t, "old content")
+		err := r.Remove(context.Background(), "mounted")
+		if !errors.Is(err, ErrBusyTarget) || !errors.Is(err, syscall.EBUSY) {
+			t.Fatalf("Remove of a bind-mounted file: %v; want ErrBusyTarget and EBUSY", err)
+		}
+		// The step is the removal: nothing was renamed.
+		if msg := err.Error(); !strings.Contains(msg, "remove") || !strings.Contains(msg, "EBUSY") || strings.Contains(msg, "rename") {
+			t.Errorf("error %q; want it to name the removal and EBUSY, and no rename", msg)
+		}
+		if got := readString(t, source); got != "old content" {
+			t.Errorf("target: got %q; want unchanged", got)
+		}
+	})
 }
 
 // A refused hook before the in-place write leaves the old content.

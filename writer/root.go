@@ -299,10 +299,20 @@ func dirEnding(name string) string {
 }
 
 // NotRegularError is ErrNotRegular for a file of mode m, naming its type
-// ("not a regular file: it is a FIFO").
+// ("not a regular file: it is a FIFO"); for a directory it wraps EISDIR ("not
+// a regular file: it is a directory (EISDIR)").
 func NotRegularError(m fs.FileMode) error {
+	if m.IsDir() {
+		return withCause(ErrNotRegular, isDirError{})
+	}
 	return withCause(ErrNotRegular, fmt.Errorf("it is a %s", kind(m)))
 }
+
+// isDirError says a name is a directory, naming the errno (EISDIR), and is it.
+type isDirError struct{}
+
+func (isDirError) Error() string        { return "it is a directory (EISDIR)" }
+func (isDirError) Is(target error) bool { return target == syscall.EISDIR }
 
 // kind names a file type for error messages.
 func kind(m fs.FileMode) string {
