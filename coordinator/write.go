@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"sync"
@@ -86,6 +87,7 @@ type earlyWrite struct {
 	size     int64
 	synced   chan struct{} // closed when the temp is fsynced (or failed)
 	syncErr  error
+	panicked *any // what a callback panicked with in the goroutine
 
 	h     *held // set before the commit; read by its pre-commit hook
 	v     locking.Version
@@ -100,6 +102,19 @@ func (c *Coordinator) startWrite(ctx context.Context, key string, o *op, data []
 	wopts := append(c.wopts(ctx, o, nil, nil, opts), writer.BeforeLock(), hook)
 	go func() {
 		defer close(w.synced)
+		defer func() {
+			// A callback of the caller's (an Observe function) panicked
+			// here, off the caller's goroutine: the panic is handed to the
+			// caller (commit, abort) to go on there, once the temp is gone.
+			if p := recover(); p != nil {
+				w.panicked = &p
+				select {
+				case <-w.written:
+				default:
+					close(w.written)
+				}
+			}
+		}()
 		f, err := c.root.Create(ctx, key, perm, wopts...)
 		if err == nil {
 			w.f = f
@@ -122,6 +137,9 @@ func (c *Coordinator) startWrite(ctx context.Context, key string, o *op, data []
 func (w *earlyWrite) commit(ctx context.Context, h *held, o *op, data []byte, perm fs.FileMode, opts []writer.Option) (*locking.Version, error) {
 	c := w.c
 	<-w.written
+	if w.panicked != nil {
+		w.abort()
+	}
 	if w.f == nil && errors.Is(w.writeErr, fs.ErrNotExist) {
 		<-w.synced
 		return c.writeHeld(ctx, h, o, data, perm, opts)
@@ -144,11 +162,15 @@ func (w *earlyWrite) commit(ctx context.Context, h *held, o *op, data []byte, pe
 	return committed(&w.v, wrapW("write", h.key, err))
 }
 
-// abort waits for the temp's goroutine and removes the temp.
+// abort waits for the temp's goroutine and removes the temp; when a callback
+// panicked in the goroutine, the panic goes on here.
 func (w *earlyWrite) abort() {
 	<-w.synced
 	if w.f != nil {
 		_ = w.f.Abort()
+	}
+	if w.panicked != nil {
+		panic(*w.panicked)
 	}
 }
 
@@ -187,6 +209,9 @@ type File struct {
 // Create takes name's lease and lock and opens a temp for a streaming write.
 // Nothing is visible until Commit; Abort (or a failed Commit) removes the temp.
 // The lease is held, and refreshed, until then: Commit or Abort must be called.
+// ctx bounds the whole write: once it ends, Write, ReadFrom and Commit fail
+// and nothing is committed. So does a Write or ReadFrom that failed: Commit
+// then returns its error and commits nothing.
 func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode, opts ...writer.Option) (_ *File, err error) {
 	opCtx, o := c.tel.startOp(ctx, "create", name)
 	opCtx, closed, err := c.openFile(opCtx)
@@ -247,7 +272,9 @@ func (f *File) keep(err error) error {
 }
 
 // ReadFrom copies r into the temp, until r ends or the operation's context
-// does (the lease lost, ctx cancelled).
+// does (the lease lost, ctx cancelled). The context is checked between reads:
+// a Read already blocked in r returns first, so a reader that may block for
+// long (a pipe, a network connection) needs a deadline of its own.
 func (f *File) ReadFrom(r io.Reader) (int64, error) {
 	n, err := f.f.ReadFrom(ctxReader{f.octx, r})
 	if err != nil && f.octx.Err() != nil {
@@ -278,9 +305,30 @@ func (f *File) Commit(ctx context.Context) error {
 		}
 		defer leave()
 	}
+	// A write that failed (its bytes are not in the temp), or the end of the
+	// context Create was given, which bounds the whole write: nothing is
+	// committed.
+	if err := cmp.Or(f.werr, context.Cause(f.octx)); err != nil {
+		_ = f.f.Abort()
+		if f.werr == nil {
+			err = leaseWrap(wrap("commit", f.h.key, err), f.h)
+		}
+		return f.done(nil, err)
+	}
 	// The operation's span, which the caller's ctx does not carry: the
 	// commit's steps (floor and pending, rename) are its children.
 	cctx, stop := withLeases(trace.ContextWithSpan(ctx, f.o.span), f.h)
+	defer func() {
+		if p := recover(); p != nil {
+			// A callback of the caller's panicked (the writer removed the
+			// temp): the key is released as after a failed commit, and
+			// the panic goes on.
+			f.early.wait()
+			stop()
+			f.done(nil, wrap("commit", f.h.key, fmt.Errorf("panic: %v", p)))
+			panic(p)
+		}
+	}()
 	sha, size := f.f.Sum()
 	f.early = f.c.startPrepare(cctx, f.h, sha, size)
 	err = f.f.Commit(cctx)

@@ -215,6 +215,19 @@ func (f *File) Commit(ctx context.Context) (err error) {
 		return newError("commit", f.t.Target, errFileDone)
 	}
 	defer f.r.fileDone()
+	defer func() {
+		if p := recover(); p != nil {
+			// A callback of the caller's (an Observe function) panicked:
+			// the temp goes as for a failed commit (already renamed, it is
+			// not there any more), and the panic goes on. The clean-up
+			// tells the observers nothing: they are what panicked.
+			if f.state == fileOpen {
+				f.state = fileAborted
+				_ = f.t.discard(&config{})
+			}
+			panic(p)
+		}
+	}()
 	committed, err := f.commit(ctx)
 	if committed {
 		f.state = fileCommitted

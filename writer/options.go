@@ -163,7 +163,10 @@ func ReadPrefix(n int64) Option { return func(c *config) { c.prefix = max(n, 0) 
 
 // Observe adds a function that receives an Event for each step of an
 // operation (for tracing and metrics). It is called synchronously and must be
-// quick and safe for concurrent use.
+// quick and safe for concurrent use. It should not panic: a panic goes on to
+// the caller of the operation (File.Commit removes its temp first, and so
+// does the coordinator's WriteFile for the steps it runs on a goroutine of
+// its own), but a panic in another step may leave a temp for Sweep.
 func Observe(fn func(Event)) Option {
 	return func(c *config) {
 		if fn != nil {
