@@ -87,7 +87,7 @@ type earlyWrite struct {
 	size     int64
 	synced   chan struct{} // closed when the temp is fsynced (or failed)
 	syncErr  error
-	panicked *any // what a callback panicked with in the goroutine
+	panicked *any // what a callback panicked with in the goroutine (read once synced is closed)
 
 	h     *held // set before the commit; read by its pre-commit hook
 	v     locking.Version
@@ -111,6 +111,8 @@ func (c *Coordinator) startWrite(ctx context.Context, key string, o *op, data []
 				select {
 				case <-w.written:
 				default:
+					// Seen by commit before it writes the record.
+					w.writeErr = errCallbackPanicked
 					close(w.written)
 				}
 			}
@@ -137,9 +139,6 @@ func (c *Coordinator) startWrite(ctx context.Context, key string, o *op, data []
 func (w *earlyWrite) commit(ctx context.Context, h *held, o *op, data []byte, perm fs.FileMode, opts []writer.Option) (*locking.Version, error) {
 	c := w.c
 	<-w.written
-	if w.panicked != nil {
-		w.abort()
-	}
 	if w.f == nil && errors.Is(w.writeErr, fs.ErrNotExist) {
 		<-w.synced
 		return c.writeHeld(ctx, h, o, data, perm, opts)
@@ -149,6 +148,9 @@ func (w *earlyWrite) commit(ctx context.Context, h *held, o *op, data []byte, pe
 		w.early.run(ctx, c, h) // while the temp's fsync runs
 	}
 	<-w.synced
+	if w.panicked != nil {
+		w.abort() // panics on
+	}
 	if err := cmp.Or(w.writeErr, w.syncErr); err != nil {
 		w.abort()
 		return nil, wrapW("write", h.key, err)
@@ -161,6 +163,10 @@ func (w *earlyWrite) commit(ctx context.Context, h *held, o *op, data []byte, pe
 	err := w.f.Commit(ctx)
 	return committed(&w.v, wrapW("write", h.key, err))
 }
+
+// errCallbackPanicked is the write error of an early write whose goroutine a
+// caller's callback panicked in before the content was written.
+var errCallbackPanicked = errors.New("a callback panicked")
 
 // abort waits for the temp's goroutine and removes the temp; when a callback
 // panicked in the goroutine, the panic goes on here.
