@@ -378,18 +378,24 @@ func (c *Coordinator) truncateLive(key string, n int64) error {
 // died or was closed before compressing them).
 func (c *Coordinator) afterRotate(ctx context.Context, rot *rotation, cfg logConfig) (Rotation, error) {
 	out := Rotation{Name: rot.rotated, Generation: rot.gen}
+	var gzErr error
 	if cfg.gzip {
 		gz, err := c.gzipRotated(ctx, rot.rotated)
-		if err != nil {
-			return out, err
+		if err == nil {
+			out.Name = gz
 		}
-		out.Name = gz
+		// Pruned all the same: a full volume is what stops a compression
+		// most often, and the pruning frees space.
+		gzErr = err
 	}
 	now := time.Now()
 	removed, err := c.pruneRotated(ctx, rot.key, cfg.keep, cfg.maxAge, now)
 	out.Removed = removed
 	if err != nil {
-		return out, fmt.Errorf("prune rotated files: %w", err)
+		err = fmt.Errorf("prune rotated files: %w", err)
+	}
+	if err := errors.Join(gzErr, err); err != nil {
+		return out, err
 	}
 	if cfg.gzip {
 		if err := c.gzipLeftovers(ctx, rot.key, now); err != nil {

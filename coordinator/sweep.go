@@ -13,7 +13,9 @@ import (
 )
 
 // SweepReport is what Sweep did: the writer's report on temps and in-place
-// intents, and the transaction intents completed or discarded.
+// intents, and the transaction intents completed or discarded. Failed counts
+// the transaction intents that could not be handled too, and a tx directory
+// that could not be listed (nothing else is swept then).
 type SweepReport struct {
 	writer.SweepReport
 	IntentsCompleted int
@@ -39,6 +41,9 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 	var errs []error
 	entries, err := intentEntries(c.root.OS())
 	if err != nil {
+		// Nothing else is swept: the intents name staged temps that must
+		// not be taken for orphans.
+		rep.Failed++
 		return rep, wrap("sweep list", txDir, err)
 	}
 	for _, e := range entries {
@@ -85,6 +90,7 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 	staged := &stagedTemps{r: c.root.OS()}
 	wrep, err := c.root.Sweep(ctx, olderThan, c.observe(ctx, o), writer.SweepKeep(staged.named))
 	rep.SweepReport = wrep
+	rep.Failed += len(errs) // the intents' failures; the writer counts its own
 	if err != nil {
 		errs = append(errs, wrap("sweep", ".", err))
 	}

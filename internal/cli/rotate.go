@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/coordinator"
@@ -73,6 +74,10 @@ func runRotate(ctx context.Context, g *globals, o *rotateOpts) error {
 		}
 		for _, rm := range r.Removed {
 			g.logger.InfoContext(ctx, "removed a rotated file", "path", quote.Value(rm))
+		}
+		if err != nil && r.Name != "" {
+			// The rotation was made; what failed is the work after it.
+			err = fmt.Errorf("rotated to %s, but the work after the rotation failed (a file left plain is compressed by a rotate --gzip a minute or more later): %w", quote.Value(r.Name), err)
 		}
 		if err != nil {
 			return err
