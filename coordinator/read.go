@@ -122,8 +122,17 @@ func (c *Coordinator) freshRead(ctx context.Context, key string, rec locking.Rec
 
 func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Record, unheld bool, limit int64) (writer.Content, *locking.Version, error) {
 	vs := expected(rec)
+	// Counted once per read that had to be retried, not per re-read (their
+	// number follows the backoff).
+	var staleCounted bool
+	staleRetried := func() {
+		if !staleCounted {
+			staleCounted = true
+			c.tel.add(ctx, c.tel.staleRetried, AttrKey.String(key))
+		}
+	}
 	read := func(opts ...writer.Option) (writer.Content, error) {
-		ct, err := c.root.ReadVersion(ctx, key, append(opts, writer.MaxReadSize(limit))...)
+		ct, err := c.root.ReadVersion(ctx, key, append(opts, writer.MaxReadSize(limit), c.observeRetries(ctx))...)
 		if errors.Is(err, fs.ErrNotExist) {
 			return writer.Content{}, nil
 		}
@@ -215,7 +224,7 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 			ct, err = read(writer.Until(func(ct writer.Content) bool {
 				reads++
 				if reads > 1 {
-					c.tel.add(ctx, c.tel.staleRetried, AttrKey.String(key))
+					staleRetried()
 				}
 				matched = match(ct)
 				return matched != nil
@@ -234,7 +243,7 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 			}
 			// Over the limit while the committed version is within it: a
 			// stale view, or a file being replaced; read it again.
-			c.tel.add(ctx, c.tel.staleRetried, AttrKey.String(key))
+			staleRetried()
 			tm := time.NewTimer(min(time.Millisecond<<min(attempt, 8), time.Until(until)))
 			select {
 			case <-ctx.Done():

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -163,6 +164,21 @@ func (c *Coordinator) observe(ctx context.Context, o *op) writer.Option {
 		// recorded (no SDK installed, or sampled out), skip building it.
 		if o.span.IsRecording() {
 			c.tel.pastStep(ctx, ev.Step, ev.Dur, ev.Err, AttrPath.String(ev.Path), AttrBytes.Int64(ev.Bytes))
+		}
+	})
+}
+
+// observeRetries counts the transient errors a writer call retries and
+// records each retry as a step of ctx's span (for calls made outside an
+// operation's observe, such as the fresh read).
+func (c *Coordinator) observeRetries(ctx context.Context) writer.Option {
+	return writer.Observe(func(ev writer.Event) {
+		if ev.Step != "retry" {
+			return
+		}
+		c.tel.add(ctx, c.tel.retries)
+		if trace.SpanFromContext(ctx).IsRecording() {
+			c.tel.pastStep(ctx, ev.Step, ev.Dur, ev.Err, AttrPath.String(ev.Path))
 		}
 	})
 }
