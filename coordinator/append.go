@@ -112,7 +112,8 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 // wrapping ErrOutcomeUnknown: the batch's pending version could not be
 // withdrawn, and the next holder of the key may commit it. When ctx ends while
 // the record still waits for a batch, it is withdrawn and ctx's error
-// returned; once its batch has started, Append waits for the batch's outcome.
+// returned; a batch starts once the log's lease and lock are held (its records
+// are taken then), and from then on Append waits for the batch's outcome.
 // With the context of a Lock on the log's own key it is refused at once
 // (EDEADLK): the Appender commits under its own lease, which would wait for
 // that Lock.
@@ -136,8 +137,10 @@ func (a *Appender) Append(ctx context.Context, record []byte) error {
 }
 
 // heldByLock refuses an Append made with the context of a Lock on the log's
-// own key: the Appender commits from its own goroutine, under its own lease,
-// and would wait for that Lock to end (until BatchTimeout).
+// own key, or of the function of an operation holding it (UpdateContext,
+// InitOnce): the Appender commits from its own goroutine, under its own
+// lease, and would wait for that Lock or operation to end (until
+// BatchTimeout).
 func (a *Appender) heldByLock(ctx context.Context) error {
 	if ctx.Value(inLock{a.c}) == nil {
 		return nil
@@ -148,6 +151,9 @@ func (a *Appender) heldByLock(ctx context.Context) error {
 	}
 	if _, ok := ctx.Value(heldKey{a.c, key}).(*held); ok {
 		return wrap("append", key, fmt.Errorf("the log is held by the enclosing Lock, and an Appender commits from its own goroutine, under its own lease: it would wait for that Lock to end (append outside the Lock): %w", syscall.EDEADLK))
+	}
+	if ctx.Value(ownKey{a.c, key}) != nil {
+		return wrap("append", key, fmt.Errorf("made with the context of the function of an operation that holds the log (UpdateContext, InitOnce), it would wait for that operation to end: %w", syscall.EDEADLK))
 	}
 	return nil
 }
@@ -214,18 +220,27 @@ func (a *Appender) Close() error {
 func (a *Appender) loop() {
 	defer close(a.done)
 	defer func() { a.file.close() }()
-	for {
-		batch, ok := a.nextBatch()
-		if !ok {
-			return
+	for a.nextBatch() {
+		// The batch is taken from the queue once the key is held, not
+		// before: a record whose caller gives up while the lease or the
+		// lock is awaited is still withdrawn, and the records that arrive
+		// meanwhile join the batch.
+		var batch []*appendReq
+		take := func() []byte {
+			batch = a.take()
+			if len(batch) == 0 {
+				return nil
+			}
+			return batchData(batch, a.cfg.framed)
 		}
-		if len(batch) == 0 {
-			continue
-		}
-		data := batchData(batch, a.cfg.framed)
 		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.batchTimeout)
-		err := a.commit(ctx, data)
+		err := a.commit(ctx, take)
 		cancel()
+		if batch == nil && err != nil {
+			// Failed before the key was held: the records that would have
+			// gone get its error.
+			batch = a.take()
+		}
 		if err != nil {
 			a.abortQueued(err)
 		}
@@ -272,9 +287,10 @@ func (a *Appender) abortQueued(err error) {
 }
 
 // nextBatch waits for a first record, then for more until the batch is full,
-// its first record has waited MaxBatchDelay, or the appender is closed.
-// ok is false once the appender is closed and drained.
-func (a *Appender) nextBatch() (batch []*appendReq, ok bool) {
+// its first record has waited MaxBatchDelay, or the appender is closed; the
+// batch is then taken (take) once the key is held. It is false once the
+// appender is closed and drained.
+func (a *Appender) nextBatch() bool {
 	for {
 		a.mu.Lock()
 		for len(a.queue) > 0 && a.queue[0].taken.Load() {
@@ -292,7 +308,7 @@ func (a *Appender) nextBatch() (batch []*appendReq, ok bool) {
 		a.mu.Unlock()
 		if n == 0 {
 			if closed {
-				return nil, false
+				return false
 			}
 			<-a.wake
 			continue
@@ -309,7 +325,7 @@ func (a *Appender) nextBatch() (batch []*appendReq, ok bool) {
 				continue
 			}
 		}
-		return a.take(), true
+		return true
 	}
 }
 

@@ -17,12 +17,16 @@ import (
 
 // commit writes data as one batch under the key's lease and lock, rotating
 // first when RotateAtSize says so.
-func (a *Appender) commit(ctx context.Context, data []byte) error {
+func (a *Appender) commit(ctx context.Context, take func() []byte) error {
 	var rot *rotation
 	err := a.c.run(ctx, "append", a.name, func(ctx context.Context, h *held, o *op) (*locking.Version, error) {
 		st, err := a.c.logState(ctx, h)
 		if err != nil {
 			return nil, err
+		}
+		data := take()
+		if data == nil {
+			return nil, nil // every record withdrawn by its caller meanwhile
 		}
 		if a.cfg.rotateAt > 0 && st.Length >= a.cfg.rotateAt {
 			if err := checkRotatable(h.key); err != nil {

@@ -263,26 +263,42 @@ func TestAppendFramed(t *testing.T) {
 }
 
 func TestAppendWithdrawnOnCancel(t *testing.T) {
-	root := t.TempDir()
-	c := open(t, local, root)
-	// Hold the key so that the batch cannot start, then cancel the append.
-	release := holdKey(t, c, "app.log")
-	a := c.Appender("app.log", MaxBatchDelay(300*time.Millisecond))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if err := a.Append(ctx, []byte("never 1\n")); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Append: got %v; want DeadlineExceeded", err)
-	}
-	release()
-	if err := a.Append(ctxT(t, 30*time.Second), []byte("later 2\n")); err != nil {
-		t.Fatal(err)
-	}
-	a.Close()
-	if got, want := readFile(t, filepath.Join(root, "app.log")), "later 2\n"; got != want {
-		t.Errorf("got %q; want %q", got, want)
-	}
-	if err := a.Append(context.Background(), []byte("x 1\n")); !errors.Is(err, ErrAppenderClosed) {
-		t.Errorf("Append after Close: got %v; want ErrAppenderClosed", err)
+	for _, m := range modes {
+		// With the default MaxBatchDelay the record's batch is due at once
+		// and waits for the key: it is withdrawn all the same (before, only
+		// a record still waiting for MaxBatchDelay was; the batch's wait for
+		// the lease, BatchTimeout, a minute by default, was not cut short).
+		for _, delay := range []time.Duration{0, 300 * time.Millisecond} {
+			t.Run(fmt.Sprintf("%s/delay=%v", m, delay), func(t *testing.T) {
+				root := t.TempDir()
+				c := open(t, m, root)
+				// Hold the key so that the batch cannot start, then cancel the append.
+				release := holdKey(t, open(t, m, root), "app.log")
+				defer release()
+				var opts []LogOption
+				if delay > 0 {
+					opts = append(opts, MaxBatchDelay(delay))
+				}
+				a := c.Appender("app.log", opts...)
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				defer cancel()
+				start := time.Now()
+				if err := a.Append(ctx, []byte("never 1\n")); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+					t.Errorf("Append: got %v after %v; want DeadlineExceeded at its deadline (the key is still held)", err, time.Since(start).Round(time.Millisecond))
+				}
+				release()
+				if err := a.Append(ctxT(t, 30*time.Second), []byte("later 2\n")); err != nil {
+					t.Fatal(err)
+				}
+				a.Close()
+				if got, want := readFile(t, filepath.Join(root, "app.log")), "later 2\n"; got != want {
+					t.Errorf("got %q; want %q", got, want)
+				}
+				if err := a.Append(context.Background(), []byte("x 1\n")); !errors.Is(err, ErrAppenderClosed) {
+					t.Errorf("Append after Close: got %v; want ErrAppenderClosed", err)
+				}
+			})
+		}
 	}
 }
 
