@@ -114,7 +114,19 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 		dv = v
 		return nil
 	})
-	err = c.root.Move(octx, src, dkey, append(c.wopts(ctx, o, nil, nil, opts), hook)...)
+	err = func() error {
+		defer func() {
+			if p := recover(); p != nil {
+				// A callback of the caller's panicked: the keys are released
+				// as after a failed move (a rename that happened stays
+				// pending for their next holder), and the panic goes on.
+				stop()
+				release(nil)
+				panic(p)
+			}
+		}()
+		return c.root.Move(octx, src, dkey, append(c.wopts(ctx, o, nil, nil, opts), hook)...)
+	}()
 	stop()
 	visible := dv.Token != 0 && (err == nil || errors.Is(err, writer.ErrDurabilityUnconfirmed) || c.landed(ctx, dkey, dv))
 	if !visible {

@@ -29,7 +29,17 @@ func (r *Root) copyToTemp(ctx context.Context, cfg *config, src io.Reader, targe
 	}
 	start := time.Now()
 	err = copyInto(ctx, t, src)
-	cfg.emit("write", t.Name, start, t.size, err)
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				// The caller's observer panicked: the copy is not the
+				// caller's yet, so it goes here.
+				_ = t.discard(&config{})
+				panic(p)
+			}
+		}()
+		cfg.emit("write", t.Name, start, t.size, err)
+	}()
 	if err != nil {
 		_ = t.discard(cfg)
 		return nil, err

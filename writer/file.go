@@ -223,7 +223,15 @@ func (f *File) Commit(ctx context.Context) (err error) {
 			// tells the observers nothing: they are what panicked.
 			if f.state == fileOpen {
 				f.state = fileAborted
-				_ = f.t.discard(&config{})
+				if f.cfg.keepStaged && f.t.accepted && !f.t.gone {
+					// Past the caller's commit point: the temp stays
+					// for RenameStaged, as after a failed commit.
+					f.t.release()
+					f.t.created = nil
+				} else {
+					f.dirs = f.t.created
+					_ = f.t.discard(&config{})
+				}
 			}
 			panic(p)
 		}

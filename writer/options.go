@@ -163,10 +163,13 @@ func ReadPrefix(n int64) Option { return func(c *config) { c.prefix = max(n, 0) 
 
 // Observe adds a function that receives an Event for each step of an
 // operation (for tracing and metrics). It is called synchronously and must be
-// quick and safe for concurrent use. It should not panic: a panic goes on to
-// the caller of the operation (File.Commit removes its temp first, and so
-// does the coordinator's WriteFile for the steps it runs on a goroutine of
-// its own), but a panic in another step may leave a temp for Sweep.
+// quick and safe for concurrent use. It should not panic. A panic in
+// File.Commit goes on to its caller once the temp is removed (kept, past the
+// commit point, for KeepStaged), and the coordinator's operations release
+// their keys before it goes on; but a panic in another step may leave a temp
+// for Sweep, and one in a coordinator transaction's commit, which runs on a
+// goroutine of its own, ends the process (its intent, once written, still
+// completes the transaction).
 func Observe(fn func(Event)) Option {
 	return func(c *config) {
 		if fn != nil {
