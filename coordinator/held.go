@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 	"time"
@@ -239,7 +240,15 @@ func (c *Coordinator) floor(ctx context.Context, h *held) error {
 // read as before.
 func (c *Coordinator) promoteRenamed(ctx context.Context, h *held) {
 	p, cm := h.rec.Pending, h.rec.Committed
-	if p.Token == 0 || p.Token <= cm.Token || sameVersion(p, cm) || isLogVersion(p) || p.LeaseID == h.lease.ID() {
+	if p.Token == 0 || p.Token <= cm.Token || sameVersion(p, cm) || isLogVersion(p) || p.LeaseID == h.lease.ID() ||
+		cm.Token != 0 && isLogVersion(cm) { // a log's: logState's to settle
+		return
+	}
+	// The size first: a pending version left by a commit that failed stays
+	// until the next one, and the operations meanwhile must not each read
+	// the whole file to learn that it was not renamed.
+	fi, err := c.root.OS().Lstat(h.key)
+	if p.Deleted && !errors.Is(err, fs.ErrNotExist) || !p.Deleted && (err != nil || !fi.Mode().IsRegular() || fi.Size() != p.Size) {
 		return
 	}
 	cur, ok := c.baseline(h.key)

@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -69,5 +70,44 @@ func TestRenamedPendingPromotedBeforeAWrite(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFailedWriteOverALogIsNotPromoted: a log holds "crashed"; a WriteFile of
+// those same bytes is killed after its pending version, before its rename.
+// The file holds that pending version's content but was never renamed over,
+// and the log's committed version (a length) holds too: the next operation
+// (here a Lock that commits nothing) must leave the log's record alone.
+// Before, it promoted the whole-file version, bumping the generation (every
+// appender reopens) and handing watchers a version that was never committed.
+func TestFailedWriteOverALogIsNotPromoted(t *testing.T) {
+	for _, m := range modes {
+		t.Run(string(m), func(t *testing.T) {
+			root := t.TempDir()
+			c := open(t, m, root)
+			ctx := ctxT(t, 60*time.Second)
+			a := c.Appender("app.log")
+			if err := a.Append(ctx, []byte("crashed")); err != nil {
+				t.Fatal(err)
+			}
+			a.Close()
+			before, err := c.peekRecord("app.log")
+			if err != nil {
+				t.Fatal(err)
+			}
+			crashAtCommit(t, m, root, "write", "app.log")
+			if err := c.Lock(ctx, "app.log", func(context.Context, LeaseInfo) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			after, err := c.peekRecord("app.log")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameLog(after.Committed, before.Committed) {
+				t.Errorf("committed after the Lock: token %d generation %d size %d; want the log's version kept (token %d generation %d size %d)",
+					after.Committed.Token, after.Committed.Generation, after.Committed.Size,
+					before.Committed.Token, before.Committed.Generation, before.Committed.Size)
+			}
+		})
 	}
 }

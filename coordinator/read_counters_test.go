@@ -35,7 +35,7 @@ func TestStaleReadCountedOncePerRead(t *testing.T) {
 			back := make(chan struct{})
 			go func() {
 				defer close(back)
-				time.Sleep(300 * time.Millisecond)
+				time.Sleep(time.Second) // the read starts long before
 				replace("committed")
 			}()
 			var got []byte
