@@ -133,10 +133,9 @@ func (c *Coordinator) Rotate(ctx context.Context, name string, opts ...LogOption
 		ctx = actx
 	}
 	out, perr := c.afterRotate(ctx, rot, cfg)
-	if perr != nil {
-		return out, perr
-	}
-	return out, err
+	// Both: the rotation's unconfirmed durability (err) is not lost behind
+	// the work after it.
+	return out, errors.Join(perr, err)
 }
 
 // rotateHeld rotates the held key by link + rename; st is its committed state.

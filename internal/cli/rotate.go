@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,7 +76,7 @@ func runRotate(ctx context.Context, g *globals, o *rotateOpts) error {
 		for _, rm := range r.Removed {
 			g.logger.InfoContext(ctx, "removed a rotated file", "path", quote.Value(rm))
 		}
-		if err != nil && r.Name != "" {
+		if err != nil && r.Name != "" && !errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
 			// The rotation was made; what failed is the work after it.
 			err = fmt.Errorf("rotated to %s, but the work after the rotation failed (a file left plain is compressed by a rotate --gzip a minute or more later): %w", quote.Value(r.Name), err)
 		}
