@@ -16,27 +16,6 @@ import (
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
-// fillUp writes a file in dir until the filesystem is full and returns its
-// path.
-func fillUp(t *testing.T, dir string) string {
-	t.Helper()
-	p := filepath.Join(dir, "filler")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filler: %v", err)
-			}
-			return p
-		}
-	}
-}
-
 // A batch that fails on a full filesystem leaves the log as it was: none of
 // its bytes stay in the file, also when no batch follows (the Appender
 // closed), where readers outside sharedwrite (tail -f, a log shipper) would
@@ -64,7 +43,7 @@ func TestAppendFullDiskLeavesLogAsItWas(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				filler := fillUp(t, dir)
+				filler := testrig.Fill(t, dir, 0)
 				big := bytes.Repeat([]byte("x"), 64<<10)
 				big[len(big)-1] = '\n'
 				err = a.Append(ctx, big)

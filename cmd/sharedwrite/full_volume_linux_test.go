@@ -11,39 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
-
-// fillLeaving fills dir's filesystem with one file and then frees pages
-// pages of it again; the file is removed on cleanup.
-func fillLeaving(t *testing.T, dir string, pages int) {
-	t.Helper()
-	p := filepath.Join(dir, "filler")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	t.Cleanup(func() { os.Remove(p) })
-	buf := make([]byte, 4096)
-	var n int64
-	for {
-		w, err := f.Write(buf)
-		n += int64(w)
-		if errors.Is(err, syscall.ENOSPC) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Truncate(max(0, n-n%4096-int64(pages)*4096)); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestRotateGzipOnAFullVolumeSaysTheRotationWasMade: `rotate --gzip` whose
 // compression does not fit rotates all the same (the rotation comes first)
@@ -65,7 +36,7 @@ func TestRotateGzipOnAFullVolumeSaysTheRotationWasMade(t *testing.T) {
 	if r := v.run(t, log.String(), "append", "app.log"); r.code != 0 {
 		t.Fatalf("append: exit %d: %s", r.code, r.stderr)
 	}
-	fillLeaving(t, root, 1)
+	testrig.Fill(t, root, 1)
 	r := v.run(t, "", "rotate", "app.log", "--gzip")
 	rotated := strings.TrimSpace(r.stdout)
 	if r.code != 1 || !strings.Contains(r.stderr, "no space left on device") {
