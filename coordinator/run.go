@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
