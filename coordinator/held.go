@@ -252,13 +252,11 @@ func (c *Coordinator) promoteRenamed(ctx context.Context, h *held) {
 		return
 	}
 	cur, ok := c.baseline(h.key)
-	holds := func(v locking.Version) bool {
-		return cur.Deleted == v.Deleted && (v.Deleted || cur.Size == v.Size && cur.SHA256 == v.SHA256)
-	}
+	ct := writer.Content{Exists: !cur.Deleted, Size: cur.Size, SHA256: cur.SHA256}
 	// A file that holds the committed version too (the pending one rewrote
 	// the same content and failed) tells nothing: pending may never have
 	// been renamed, and a version whose commit failed is never promoted.
-	if !ok || !holds(p) || (cm.Token != 0 || isBaseline(cm)) && holds(cm) {
+	if !ok || !matches(p, ct) || matches(cm, ct) {
 		return
 	}
 	c.log.InfoContext(ctx, "promoting a dead holder's pending version to committed", "key", quote.Value(h.key), "token", p.Token)
