@@ -165,25 +165,37 @@ func (v volume) start(t *testing.T, args ...string) *started {
 // startIn is start with stdin as the process's stdin ("": /dev/null).
 func (v volume) startIn(t *testing.T, stdin string, args ...string) *started {
 	t.Helper()
-	s := &started{done: make(chan struct{})}
-	s.cmd = exec.Command(swBin, v.args(args...)...)
-	s.cmd.Env = baseEnv()
+	cmd := exec.Command(swBin, v.args(args...)...)
+	cmd.Env = baseEnv()
 	if stdin != "" {
-		s.cmd.Stdin = strings.NewReader(stdin)
+		cmd.Stdin = strings.NewReader(stdin)
 	}
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.errb
+	return startCmd(t, cmd)
+}
+
+// startCmd starts cmd (a sharedwrite command line) in the background, its
+// stdout and stderr into the started buffers unless cmd has its own.
+func startCmd(t *testing.T, cmd *exec.Cmd) *started {
+	t.Helper()
+	s := &started{cmd: cmd, done: make(chan struct{})}
+	if cmd.Stdout == nil {
+		cmd.Stdout = &s.out
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = &s.errb
+	}
 	// Its own process group, so cleanup also ends the commands it runs.
-	testrig.OwnGroup(s.cmd)
-	s.cmd.WaitDelay = 5 * time.Second
-	if err := s.cmd.Start(); err != nil {
+	testrig.OwnGroup(cmd)
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sharedwrite: %v", err)
 	}
 	go func() {
-		s.cmd.Wait()
-		s.code = s.cmd.ProcessState.ExitCode()
+		cmd.Wait()
+		s.code = cmd.ProcessState.ExitCode()
 		close(s.done)
 	}()
-	testrig.KillGroupOnCleanup(t, s.cmd, s.done)
+	testrig.KillGroupOnCleanup(t, cmd, s.done)
 	return s
 }
 

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // readPid waits for path to hold a pid.
@@ -82,13 +80,7 @@ func TestCommandDoesNotOutliveAKilledCLIWithItsStderrReader(t *testing.T) {
 	cmd := exec.Command(swBin, v.args("--lease-ttl", "2s", "lock", "k", "--", "sh", "-c", script)...)
 	cmd.Env = baseEnv()
 	cmd.Stderr = pw
-	testrig.OwnGroup(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	testrig.KillGroupOnCleanup(t, cmd, done)
+	s := startCmd(t, cmd)
 	sh, bg := readPid(t, shPid), readPid(t, bgPid)
 	t.Cleanup(func() { _ = syscall.Kill(-sh, syscall.SIGKILL) })
 	pr.Close() // the reader is gone
@@ -96,7 +88,7 @@ func TestCommandDoesNotOutliveAKilledCLIWithItsStderrReader(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-done
+	<-s.done
 	deadline := time.Now().Add(10 * time.Second)
 	for alive(sh) || alive(bg) {
 		if time.Now().After(deadline) {

@@ -6,8 +6,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // With a collector that accepts and never answers, the export at exit is
@@ -28,29 +26,21 @@ func TestHungCollectorDoesNotHoldUpAnInterrupt(t *testing.T) {
 
 	cmd := exec.Command(swBin, v.args("lock", "f", "--", "sleep", "30")...)
 	cmd.Env = append(baseEnv(), env...)
-	var errb testrig.SyncBuffer
-	cmd.Stderr = &errb
-	testrig.OwnGroup(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	testrig.KillGroupOnCleanup(t, cmd, done)
+	s := startCmd(t, cmd)
 	time.Sleep(time.Second)
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-done:
+	case <-s.done:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("lock still running 30 s after SIGINT: %s", errb.String())
+		t.Fatalf("lock still running 30 s after SIGINT: %s", s.errb.String())
 	}
 	if took := time.Since(start); took > 3*time.Second {
-		t.Fatalf("lock exited %v after SIGINT; want the interrupted flush (0.5 s) plus a margin: %s", took, errb.String())
+		t.Fatalf("lock exited %v after SIGINT; want the interrupted flush (0.5 s) plus a margin: %s", took, s.errb.String())
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("lock after SIGINT: exit %d; want 130: %s", code, errb.String())
+	if s.code != 130 {
+		t.Fatalf("lock after SIGINT: exit %d; want 130: %s", s.code, s.errb.String())
 	}
 }
