@@ -11,39 +11,16 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// openWithClient opens a coordinator on root in mode m with its own Redis client
-// (closed by the returned closer after the coordinator). No t.Cleanup close:
-// the caller closes explicitly (a safety Cleanup closes again, a no-op).
+// openWithClient is open, returning also the coordinator's Close for the
+// caller to call explicitly (open's Cleanup closes again, a no-op; the Redis
+// client is closed only then: a streaming File may still need it after the
+// coordinator's Close).
 func openWithClient(t testing.TB, m mode, root string, opts ...Option) (*Coordinator, func() error) {
 	t.Helper()
-	ctx := context.Background()
-	var cl *redis.Client
-	if m == rds {
-		r := needRedis(t)
-		cl = redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true, MaxRetries: -1})
-		if _, err := InitVolume(ctx, root, cl); err != nil {
-			t.Fatalf("InitVolume: %v", err)
-		}
-		opts = append([]Option{WithRedis(cl)}, opts...)
-	}
-	c, err := Open(ctx, root, opts...)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", m, err)
-	}
-	// The client (ours, given WithRedis) is closed only at cleanup: a
-	// streaming File may still need it after the coordinator's Close.
-	closer := c.Close
-	t.Cleanup(func() {
-		c.Close()
-		if cl != nil {
-			cl.Close()
-		}
-	})
-	return c, closer
+	c := open(t, m, root, opts...)
+	return c, c.Close
 }
 
 // randomCtx returns a context cancelled at a random moment in 0..maxD, by
