@@ -81,24 +81,36 @@ func (r *Root) tryLockTemp(rel string) (f *os.File, live bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
+	live, err = tryFlock(f)
+	if live || err != nil {
 		f.Close()
-		return nil, false, err
-	}
-	var ferr error
-	if err := rc.Control(func(s uintptr) { ferr = unix.Flock(int(s), unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
-		ferr = err
-	}
-	switch {
-	case errors.Is(ferr, unix.EWOULDBLOCK):
-		f.Close()
-		return nil, true, nil
-	case ferr != nil:
-		f.Close()
-		return nil, false, ferr
+		return nil, live, err
 	}
 	return f, false, nil
+}
+
+// tryFlock tries LOCK_EX|LOCK_NB on f (retried on EINTR): busy when another
+// open file description holds a lock on it; f holds the flock otherwise, until
+// it is closed.
+func tryFlock(f *os.File) (busy bool, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if ferr = unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(ferr, unix.EINTR) {
+				return
+			}
+		}
+	}); err != nil {
+		return false, err
+	}
+	if errors.Is(ferr, unix.EWOULDBLOCK) {
+		return true, nil
+	}
+	return false, ferr
 }
 
 // removeUnlocked removes the temp (or backup) rel unless its writer holds its

@@ -84,30 +84,11 @@ func syncDirPath(dir string) error {
 // program that writes it). Where flock is not supported, or not on a
 // read-only descriptor (NFS's emulation), there is no claim.
 func claimSource(sf *os.File) (busy bool, err error) {
-	rc, err := sf.SyscallConn()
-	if err != nil {
-		return false, err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			ferr = unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB)
-			if !errors.Is(ferr, unix.EINTR) {
-				return
-			}
-		}
-	}); err != nil {
-		return false, err
-	}
-	switch {
-	case ferr == nil:
-		return false, nil
-	case errors.Is(ferr, unix.EWOULDBLOCK):
-		return true, nil
-	case flockUnsupported(ferr) || errors.Is(ferr, unix.EBADF):
+	busy, err = tryFlock(sf)
+	if flockUnsupported(err) || errors.Is(err, unix.EBADF) {
 		return false, nil
 	}
-	return false, ferr
+	return busy, err
 }
 
 // openSource opens absSrc, a Move's source, and claims it (claimSource) for
