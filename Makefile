@@ -2,7 +2,8 @@
 #
 # `make test` installs the test prerequisites with apt when they are missing and it
 # runs as root, then vets, runs every package's tests with the race detector
-# (each package under its own time budget), and cross-builds for darwin and windows.
+# (each package under its own time budget), and cross-builds (and vets, tests
+# included) for darwin and windows.
 
 SHELL     := /bin/bash
 GO        ?= go
@@ -50,9 +51,14 @@ unit:
 	  grep -E -A15 -- '--- FAIL|^panic: |test timed out' $(TEST_LOG) | head -n 150; \
 	  exit $$status; }
 
+# cross builds for darwin and windows, and vets there too, which compiles the
+# tests: a test that needs Linux (or unix) says so in its file name or build
+# constraint, and the rest build everywhere.
 cross:
 	GOOS=darwin GOARCH=arm64 $(GO) build ./...
 	GOOS=windows GOARCH=amd64 $(GO) build ./...
+	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
+	GOOS=windows GOARCH=amd64 $(GO) vet ./...
 
 test: test-prereqs vet cross unit
 

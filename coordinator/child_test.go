@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -118,7 +117,7 @@ func runChild(role string) int {
 		// before its committed record is written.
 		obs := writer.Observe(func(ev writer.Event) {
 			if ev.Step == "rename" && ev.Err == nil {
-				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				killSelf()
 			}
 		})
 		err := c.WriteFile(ctx, os.Getenv("SW_NAME"), []byte("renamed"), 0o644, obs)
@@ -133,7 +132,7 @@ func runChild(role string) int {
 			files = namedTxFiles("new", strings.Split(names, ",")...)
 		}
 		killAt, _ := strconv.Atoi(os.Getenv("SW_KILL_AT"))
-		self := func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+		self := killSelf
 		if role == "tx-crash-after-rename" {
 			txAfterRename = func(i int) {
 				if i == killAt {
@@ -176,7 +175,7 @@ func child(t *testing.T, role string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+role), env...)
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childProcAttr()
 	t.Cleanup(func() {
 		if cmd.Process != nil && cmd.ProcessState == nil {
 			cmd.Process.Kill()

@@ -86,3 +86,39 @@ func TestMoveInsideRoot(t *testing.T) {
 		t.Fatalf("ReadFile of removed b = %v; want not exist", err)
 	}
 }
+
+// A committed write whose temp lives on another device (WithTempDir on a
+// tmpfs inside the root) falls back to a copy: nothing is rolled back, so the
+// rollbacks counter stays 0 and the span has no rollback attribute.
+func TestTelemetryExdevCommitIsNoRollback(t *testing.T) {
+	root := t.TempDir()
+	spool := filepath.Join(root, "spool")
+	if err := os.Mkdir(spool, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testrig.NeedRoot(t)
+	mnt := testrig.Tmpfs(t, "1m")
+	testrig.BindMount(t, mnt, spool)
+	tr := newTelRig(t)
+	c := open(t, local, root, append(tr.opts(), WithTempDir("spool"))...)
+	ctx := ctxT(t, 30*time.Second)
+	if err := c.WriteFile(ctx, "f", []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(root, "f")); got != "hello" {
+		t.Fatalf("f = %q", got)
+	}
+	if got := tr.counter(t, MetricExdev); got != 1 {
+		t.Fatalf("%s = %d; want 1 (the EXDEV path was taken)", MetricExdev, got)
+	}
+	ops := tr.named("sharedwrite.write")
+	if len(ops) != 1 {
+		t.Fatalf("%d write spans", len(ops))
+	}
+	out, _ := attr(ops[0], string(AttrOutcome))
+	rb, rbSet := attr(ops[0], string(AttrRollback))
+	if got := tr.counter(t, MetricRollbacks); got != 0 || rbSet {
+		t.Fatalf("committed write (outcome %q): %s = %d, span %s = %q (set %v); want 0 and unset: nothing was rolled back",
+			out, MetricRollbacks, got, AttrRollback, rb, rbSet)
+	}
+}

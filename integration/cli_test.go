@@ -152,7 +152,7 @@ func (v vol) start(t testing.TB, stdin []byte, args ...string) *proc {
 		}
 		close(p.done)
 	}()
-	testrig.KillGroupOnCleanup(t, p.cmd, p.done, syscall.SIGCONT, syscall.SIGKILL)
+	testrig.KillGroupOnCleanup(t, p.cmd, p.done, cleanupSignals...)
 	return p
 }
 

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -208,4 +209,40 @@ func checkLinearizable(t *testing.T, h *history) {
 func firstInt(b []byte) (int, error) {
 	line, _, _ := strings.Cut(string(b), "\n")
 	return strconv.Atoi(strings.TrimSpace(line))
+}
+
+// metricSum sums the data points of the metric named name in the console
+// exporter's JSON output.
+func metricSum(t testing.TB, stdout, name string) int64 {
+	t.Helper()
+	var total int64
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	for dec.More() {
+		var rm struct {
+			ScopeMetrics []struct {
+				Metrics []struct {
+					Name string
+					Data struct {
+						DataPoints []struct{ Value json.Number }
+					}
+				}
+			}
+		}
+		if err := dec.Decode(&rm); err != nil {
+			t.Errorf("console metrics: %v in %q", err, stdout)
+			return total
+		}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != name {
+					continue
+				}
+				for _, dp := range m.Data.DataPoints {
+					n, _ := dp.Value.Int64()
+					total += n
+				}
+			}
+		}
+	}
+	return total
 }

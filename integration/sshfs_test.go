@@ -53,42 +53,6 @@ func TestSSHFSStaleRedis(t *testing.T) {
 	checkLinearizable(t, h)
 }
 
-// metricSum sums the data points of the metric named name in the console
-// exporter's JSON output.
-func metricSum(t testing.TB, stdout, name string) int64 {
-	t.Helper()
-	var total int64
-	dec := json.NewDecoder(strings.NewReader(stdout))
-	for dec.More() {
-		var rm struct {
-			ScopeMetrics []struct {
-				Metrics []struct {
-					Name string
-					Data struct {
-						DataPoints []struct{ Value json.Number }
-					}
-				}
-			}
-		}
-		if err := dec.Decode(&rm); err != nil {
-			t.Errorf("console metrics: %v in %q", err, stdout)
-			return total
-		}
-		for _, sm := range rm.ScopeMetrics {
-			for _, m := range sm.Metrics {
-				if m.Name != name {
-					continue
-				}
-				for _, dp := range m.Data.DataPoints {
-					n, _ := dp.Value.Int64()
-					total += n
-				}
-			}
-		}
-	}
-	return total
-}
-
 // barrierScript is the update command of the local-mode race: it records the
 // value it read ($1), announces it ($2) and waits (at most 10 s) until the
 // other host's command has read too ($3), then prints the value plus one.

@@ -5,6 +5,7 @@ package locking
 import (
 	"os"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,5 +34,39 @@ func TestAdoptFileLockRefusedLeavesFdAlone(t *testing.T) {
 	}
 	if _, err := unix.FcntlInt(fd, unix.F_GETFD, 0); err != nil {
 		t.Fatalf("descriptor %d after a refused AdoptFileLock: %v; want it still open", fd, err)
+	}
+}
+
+func TestAdoptFileLock(t *testing.T) {
+	_, d := newLockDir(t)
+	parent := openLocked(t, d, "k")
+	fd, err := syscall.Dup(int(parent.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := AdoptFileLock(uintptr(fd), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.WriteCommitted(Version{Token: 3, LeaseID: "p"}); err != nil {
+		t.Fatalf("write through the adopted lock: %v", err)
+	}
+	if err := child.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := d.Open("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if ok, _ := other.TryLock(); ok {
+		t.Fatalf("the parent's lock was released by closing the adopted one")
+	}
+	rec, err := parent.ReadRecord()
+	if err != nil || rec.Committed.Token != 3 {
+		t.Fatalf("record after the adopted write: %+v %v; want committed token 3", rec, err)
+	}
+	if err := parent.SetInheritable(true); err != nil {
+		t.Fatal(err)
 	}
 }

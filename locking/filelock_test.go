@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -271,7 +270,7 @@ func TestPlantedSymlinkRefused(t *testing.T) {
 		}, openKey},
 		{"lock file is a fifo", func(t *testing.T, dir string) {
 			mustMkdir(t, filepath.Join(dir, LocksDir))
-			if err := syscall.Mkfifo(filepath.Join(dir, LockPath("k")), 0o600); err != nil {
+			if err := mkfifo(filepath.Join(dir, LockPath("k")), 0o600); err != nil {
 				t.Skip("mkfifo:", err)
 			}
 		}, openKey},
@@ -325,40 +324,6 @@ func mustMkdir(t *testing.T, p string) {
 func mustSymlink(t *testing.T, target, p string) {
 	t.Helper()
 	if err := os.Symlink(target, p); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestAdoptFileLock(t *testing.T) {
-	_, d := newLockDir(t)
-	parent := openLocked(t, d, "k")
-	fd, err := syscall.Dup(int(parent.Fd()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	child, err := AdoptFileLock(uintptr(fd), "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := child.WriteCommitted(Version{Token: 3, LeaseID: "p"}); err != nil {
-		t.Fatalf("write through the adopted lock: %v", err)
-	}
-	if err := child.Close(); err != nil {
-		t.Fatal(err)
-	}
-	other, err := d.Open("k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if ok, _ := other.TryLock(); ok {
-		t.Fatalf("the parent's lock was released by closing the adopted one")
-	}
-	rec, err := parent.ReadRecord()
-	if err != nil || rec.Committed.Token != 3 {
-		t.Fatalf("record after the adopted write: %+v %v; want committed token 3", rec, err)
-	}
-	if err := parent.SetInheritable(true); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,7 +5,6 @@ package testrig
 import (
 	"os/exec"
 	"syscall"
-	"testing"
 )
 
 // OwnGroup makes cmd start as the leader of its own process group, so that
@@ -31,18 +30,4 @@ func KillGroup(pid int, sigs ...syscall.Signal) error {
 		}
 	}
 	return first
-}
-
-// KillGroupOnCleanup registers a cleanup that, unless done is closed by
-// then (the process was waited for), kills the process group of the started
-// cmd with KillGroup(pid, sigs...) and waits for done.
-func KillGroupOnCleanup(t testing.TB, cmd *exec.Cmd, done <-chan struct{}, sigs ...syscall.Signal) {
-	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			KillGroup(cmd.Process.Pid, sigs...)
-			<-done
-		}
-	})
 }
