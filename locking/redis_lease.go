@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sharedwrite/sharedwrite/internal/bootclock"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
@@ -359,7 +361,37 @@ type releasedVersion struct{ json, token, event string }
 // positive grant hands the lease, for that TTL, to the first waiter in line
 // when its process listens. The keep flag and the version's arguments are
 // sent only when needed.
+//
+// A reply saying the script did not run, and that a retry can cure (a
+// replica's READONLY after a failover, a cluster's TRYAGAIN while a slot
+// moves: see transientReply), is retried every retry interval until ctx
+// ends: such a reply comes before the script changed anything, so a repeat
+// does what one run would have, and a release given up there would leave the
+// key held for its whole TTL and the committed version unpublished. A
+// transport error is not repeated: the first run may have taken effect.
 func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, grant time.Duration, c *releasedVersion) (any, error) {
+	var timer *time.Timer
+	for {
+		v, err := runReleaseOnce(ctx, l, keys, id, keep, grant, c)
+		var re redis.Error
+		if err == nil || !errors.As(err, &re) || !transientReply(re.Error()) {
+			return v, err
+		}
+		if timer == nil {
+			timer = time.NewTimer(jitter(l.cfg.retryEvery))
+			defer timer.Stop()
+		} else {
+			timer.Reset(jitter(l.cfg.retryEvery))
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-timer.C:
+		}
+	}
+}
+
+func runReleaseOnce(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, grant time.Duration, c *releasedVersion) (any, error) {
 	ks := []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry, keys.Fence, keys.Commit}
 	args := []any{id, keys.ReleaseChannel, l.graceArg, grant.Milliseconds()}
 	if keep || c != nil {

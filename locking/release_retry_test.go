@@ -1,0 +1,67 @@
+package locking
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
+)
+
+// TestReleaseRetriedWhileTheServerIsAReplica: a release that reaches a server
+// refusing writes for a moment (READONLY: a master just demoted in a
+// failover, or as here made a replica and back) is retried until the server
+// takes writes again. The key is then free at once, and the committed version
+// is stored, instead of the key staying held for the lease's whole TTL and
+// the change going unpublished.
+func TestReleaseRetriedWhileTheServerIsAReplica(t *testing.T) {
+	r := testrig.StartRedis(t)
+	admin := testClient(t, r.Addr())
+	vol := uniqueVolume(t)
+	l := NewRedisLocker(testClient(t, r.Addr()), vol)
+	ctx := context.Background()
+	le, err := l.Acquire(ctx, "k", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A replica of a port no server listens on keeps its data and refuses
+	// writes.
+	port, err := testrig.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(ctx, "REPLICAOF", "127.0.0.1", strconv.Itoa(port)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Do(context.Background(), "REPLICAOF", "NO", "ONE") })
+	if err := admin.Set(ctx, vol+":probe", "x", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
+		t.Fatalf("a write to the replica: %v, want READONLY", err)
+	}
+	back := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		back <- admin.Do(context.Background(), "REPLICAOF", "NO", "ONE").Err()
+	}()
+	v := &Version{Token: le.Token(), LeaseID: le.ID(), Size: 1, Length: 1, Generation: 1, Time: time.Now()}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := le.Release(rctx, v, "k"); err != nil {
+		t.Fatalf("release across the read-only moment: %v", err)
+	}
+	if err := <-back; err != nil {
+		t.Fatal(err)
+	}
+	actx, acancel := context.WithTimeout(ctx, time.Second)
+	defer acancel()
+	le2, err := NewRedisLocker(testClient(t, r.Addr()), vol).Acquire(actx, "k", time.Second)
+	if err != nil {
+		t.Fatalf("the key is still held after the release: %v", err)
+	}
+	le2.Release(ctx, nil, "k")
+	got, err := admin.Get(ctx, l.Keys("k").Commit).Result()
+	if err != nil || !strings.HasPrefix(got, `{"token":`+strconv.FormatUint(v.Token, 10)+`,`) {
+		t.Fatalf("committed version in Redis: %q, %v; want token %d", got, err, v.Token)
+	}
+}
