@@ -56,10 +56,28 @@ type Appender struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// run is the batch whose lease and lock are being taken or held (nil
+	// between batches); guarded by mu.
+	run *batchRun
+
 	// Owned by the flushing goroutine.
 	file        *logFile
 	post        sync.WaitGroup
 	unrotatable bool // the name is too long to rotate (warned once)
+}
+
+// batchRun is one batch's commit as its callers may need it: the last
+// caller to withdraw before the batch took its records ends the wait for the
+// key (cancel), and learns from err, set before done is closed, what the
+// wait was for. took and ended are guarded by the Appender's mu: a batch
+// that took its records is not ended by a withdrawal, and one that was ended
+// takes none (those that arrived since go to the next batch).
+type batchRun struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+	err    error
+	took   bool
+	ended  bool
 }
 
 type appendReq struct {
@@ -112,7 +130,9 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 // wrapping ErrOutcomeUnknown: the batch's pending version could not be
 // withdrawn, and the next holder of the key may commit it. When ctx ends while
 // the record still waits for a batch, it is withdrawn and ctx's error
-// returned; a batch starts once the log's lease and lock are held (its records
+// returned — when it was the last record waiting and its batch was still
+// waiting for the key, the error of that wait (ErrNotObtained naming the
+// holder, or ErrUnavailable), which wraps ctx's; a batch starts once the log's lease and lock are held (its records
 // are taken then), and from then on Append waits for the batch's outcome.
 // With the context of a Lock on the log's own key it is refused at once
 // (EDEADLK): the Appender commits under its own lease, which would wait for
@@ -130,10 +150,47 @@ func (a *Appender) Append(ctx context.Context, record []byte) error {
 		return err
 	case <-ctx.Done():
 		if r.taken.CompareAndSwap(false, true) {
-			return wrap("append", a.name, context.Cause(ctx))
+			return a.withdrawn(ctx)
 		}
 		return <-r.res
 	}
+}
+
+// withdrawn is the error of an Append whose ctx ended before its record was
+// taken into a batch. When no other record waits, the batch's wait for the
+// key ends too, and its error — the holder of the key, or Redis not
+// answering (ErrUnavailable), with ctx's cause — is the Append's, as for the
+// other operations; otherwise (or when that wait does not end within
+// releaseGrace) it is ctx's cause.
+func (a *Appender) withdrawn(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	a.mu.Lock()
+	br := a.run
+	if br != nil && br.took {
+		br = nil
+	}
+	for _, q := range a.queue {
+		if br != nil && !q.taken.Load() {
+			br = nil // another caller still waits for the batch
+		}
+	}
+	if br != nil {
+		br.ended = true
+	}
+	a.mu.Unlock()
+	if br != nil {
+		br.cancel(cause)
+		t := time.NewTimer(releaseGrace)
+		defer t.Stop()
+		select {
+		case <-br.done:
+			if errors.Is(br.err, ErrUnavailable) || errors.Is(br.err, ErrNotObtained) {
+				return br.err
+			}
+		case <-t.C:
+		}
+	}
+	return wrap("append", a.name, cause)
 }
 
 // heldByLock refuses an Append made with the context of a Lock on the log's
@@ -234,8 +291,26 @@ func (a *Appender) loop() {
 			return batchData(batch, a.cfg.framed)
 		}
 		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.batchTimeout)
+		ctx, cancelCause := context.WithCancelCause(ctx)
+		br := &batchRun{cancel: cancelCause, done: make(chan struct{})}
+		a.mu.Lock()
+		a.run = br
+		a.mu.Unlock()
 		err := a.commit(ctx, take)
+		a.mu.Lock()
+		a.run = nil
+		ended := br.ended
+		a.mu.Unlock()
+		br.err = err
+		close(br.done)
+		cancelCause(nil)
 		cancel()
+		if ended {
+			// Every caller withdrew before the key was held and the last
+			// one ended the wait: nothing was taken, and the records that
+			// arrived since go to the next batch.
+			continue
+		}
 		if batch == nil && err != nil {
 			// Failed before the key was held: the records that would have
 			// gone get its error.
@@ -334,6 +409,12 @@ func (a *Appender) nextBatch() bool {
 func (a *Appender) take() []*appendReq {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if br := a.run; br != nil {
+		if br.ended {
+			return nil
+		}
+		br.took = true
+	}
 	var batch []*appendReq
 	size, i := 0, 0
 	for ; i < len(a.queue); i++ {
