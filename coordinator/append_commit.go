@@ -270,7 +270,8 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 	created := !exists
 	if created {
 		if dir := path.Dir(key); dir != "." {
-			if err := c.root.MkdirAll(ctx, dir, 0o755); err != nil {
+			// 0777 less the umask, as the directories a write creates.
+			if err := c.root.MkdirAll(ctx, dir, 0o777); err != nil {
 				return nil, wrap("mkdir", dir, err)
 			}
 		}

@@ -192,6 +192,9 @@ func writeIntent(r *os.Root, in txIntent) error {
 	}
 	_, err = f.Write(b)
 	if err == nil {
+		err = f.Chmod(intentPerm)
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -210,6 +213,12 @@ func writeIntent(r *os.Root, in txIntent) error {
 	}
 	return nil
 }
+
+// intentPerm is an intent's mode, set past the umask: readable and writable
+// by the volume's group (.sharedwrite is group-shared), as the lock files
+// are, so that a replica running as another user of that group completes or
+// discards a transaction whose process died.
+const intentPerm = 0o660
 
 // intentTempSuffix ends the name an intent is written under before it is
 // renamed to its id (not a valid id: intentEntries skips it).

@@ -176,6 +176,10 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 // that mode exactly, with owner write and search added unless it is the
 // last directory (see Mode).
 //
+// The set-group-ID bit a directory inherits from its parent (a group-shared
+// volume: files made in it belong to the parent's group) is kept, as mkdir(1)
+// and chmod(1) keep it: a chmod without it would clear it.
+//
 // The mkdir and the chmod are two steps: a process killed between them
 // leaves the directory with that mode less the umask, and a later call finds
 // it there and leaves it so (a process that cannot be stopped half-way sets
@@ -185,7 +189,13 @@ func (r *Root) chmodCreated(dir string, last bool, cfg *config) error {
 		return nil
 	}
 	m := createdMode(last, cfg)
-	err := r.root.Chmod(dir, m)
+	fi, err := r.root.Lstat(dir)
+	if err == nil && fi.Mode()&fs.ModeSetgid != 0 {
+		m |= fs.ModeSetgid
+	}
+	if err == nil {
+		err = r.root.Chmod(dir, m)
+	}
 	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 		err = pe.Err // the *Error names the directory
 	}

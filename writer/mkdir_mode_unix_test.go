@@ -107,3 +107,29 @@ func TestMkdirAllModeKeepsSetgid(t *testing.T) {
 		}
 	}
 }
+
+// A directory MkdirAll creates with Mode in a set-group-ID directory (a
+// group-shared volume) keeps the bit it inherits, as mkdir(1) does: the
+// files made in it then belong to the volume's group, not to the creator's.
+func TestMkdirAllModeKeepsInheritedSetgid(t *testing.T) {
+	r, dir := openRoot(t)
+	ctx := context.Background()
+	if err := os.Mkdir(filepath.Join(dir, "shared"), 0o775); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "shared"), 0o775|fs.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.MkdirAll(ctx, "shared/logs/app", 0o775, Mode(0o775)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"shared/logs", "shared/logs/app"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode() & (fs.ModePerm | fs.ModeSetgid); got != 0o775|fs.ModeSetgid {
+			t.Errorf("%s: mode %v; want %v", name, got, 0o775|fs.ModeSetgid)
+		}
+	}
+}

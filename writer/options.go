@@ -77,7 +77,8 @@ func PreCommit(fn func(ctx context.Context, c Change) error) Option {
 // For MkdirAll, the directories it creates get mode m exactly (not reduced
 // by the umask), the parents of the last one with owner write and search
 // added (so that the next one can be created in them: "a/b" with 0555 gives
-// a 0755 and b 0555); existing directories are left as they are.
+// a 0755 and b 0555), and the set-group-ID bit a directory inherits from its
+// parent kept; existing directories are left as they are.
 func Mode(m fs.FileMode) Option {
 	return func(c *config) { c.mode, c.forceMode = m, true }
 }
