@@ -71,7 +71,7 @@ func (a *Appender) commit(ctx context.Context, take func() []byte) error {
 // written only after the data is fsynced: a holder that dies before it leaves
 // a tail that the next append truncates; one that dies after it leaves a
 // pending version the next holder promotes (its data is on disk).
-func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st locking.Version, data []byte, perm fs.FileMode) (*locking.Version, error) {
+func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st locking.Version, data []byte, perm logPerm) (*locking.Version, error) {
 	if _, err := c.openLog(ctx, h.key, lf, st.Generation, perm); err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (c *Coordinator) cutUnnamed(ctx context.Context, h *held, f *os.File, at in
 // is, with a warning: opened anew by name (created when missing) and
 // appended to at its end. Under Strict it is an error wrapping ErrStaleView
 // instead.
-func (c *Coordinator) liveLog(ctx context.Context, key string, lf **logFile, st locking.Version, perm fs.FileMode) (*os.File, int64, error) {
+func (c *Coordinator) liveLog(ctx context.Context, key string, lf **logFile, st locking.Version, perm logPerm) (*os.File, int64, error) {
 	f := (*lf).f
 	if c.staleWindow > 0 {
 		// A network or FUSE filesystem: the size and inode this host sees
@@ -257,7 +257,7 @@ func (c *Coordinator) undoPrepare(ctx context.Context, h *held, v locking.Versio
 // openLog returns the live file opened under generation gen, reopening it
 // when a rotation has moved the name to a new file since it was opened (the
 // generation is compared, not inodes: sshfs has none and NFS caches them).
-func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen uint64, perm fs.FileMode) (*os.File, error) {
+func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen uint64, perm logPerm) (*os.File, error) {
 	if l := *lf; l != nil && l.f != nil && l.gen == gen {
 		return l.f, nil
 	}
@@ -277,13 +277,16 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 		}
 	}
 	// Not blocking on a FIFO put there since the check above.
-	f, err := r.OpenFile(key, os.O_WRONLY|os.O_CREATE|oNonblock, perm)
+	f, err := r.OpenFile(key, os.O_WRONLY|os.O_CREATE|oNonblock, perm.mode)
 	if err != nil {
 		return nil, wrap("open", key, err)
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
 		err = writer.NotRegularError(fi.Mode())
+	}
+	if err == nil && created && perm.exact {
+		err = f.Chmod(perm.mode)
 	}
 	if err == nil && created {
 		// The new name must survive a crash with the records in it.

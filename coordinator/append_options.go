@@ -26,7 +26,7 @@ type logConfig struct {
 	maxDelay     time.Duration
 	batchTimeout time.Duration
 	framed       bool
-	perm         fs.FileMode
+	perm         logPerm
 	rotateAt     int64
 
 	keep         int
@@ -41,7 +41,7 @@ func newLogConfig(opts []LogOption) logConfig {
 		maxBytes:     DefaultMaxBatchBytes,
 		maxDelay:     DefaultMaxBatchDelay,
 		batchTimeout: DefaultBatchTimeout,
-		perm:         0o644,
+		perm:         logPerm{mode: 0o644},
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -85,7 +85,22 @@ func Framed() LogOption { return func(c *logConfig) { c.framed = true } }
 
 // LogPerm is the mode of a log file the first append creates (default 0644,
 // minus the umask). An existing file keeps its mode, rotations included.
-func LogPerm(perm fs.FileMode) LogOption { return func(c *logConfig) { c.perm = perm } }
+func LogPerm(perm fs.FileMode) LogOption {
+	return func(c *logConfig) { c.perm = logPerm{mode: perm} }
+}
+
+// LogMode is LogPerm with the mode given exactly: the umask does not apply
+// (as writer.Mode for a write), so that a replica with a narrow umask still
+// creates a log the volume's other users can append to.
+func LogMode(perm fs.FileMode) LogOption {
+	return func(c *logConfig) { c.perm = logPerm{mode: perm, exact: true} }
+}
+
+// logPerm is the mode a log file is created with: less the umask, or exactly.
+type logPerm struct {
+	mode  fs.FileMode
+	exact bool
+}
 
 // RotateAtSize makes the appender that finds the live file at or over n bytes
 // rotate it before writing its batch, under the same lease (so only one

@@ -20,6 +20,7 @@ type appendOpts struct {
 	maxDelay  time.Duration
 	framed    bool
 	mode      string
+	modeSet   bool // --mode given: exactly that mode, whatever the umask
 	rotateAt  int64
 	keep      int
 	maxAge    time.Duration
@@ -51,6 +52,7 @@ the whole stream; with --timeout 0 a batch waits without limit.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
+			o.modeSet = cmd.Flags().Changed("mode")
 			return runAppend(cmd.Context(), g, o)
 		},
 	}
@@ -58,7 +60,7 @@ the whole stream; with --timeout 0 a batch waits without limit.`,
 	f.IntVar(&o.maxBytes, "max-batch-bytes", coordinator.DefaultMaxBatchBytes, "close a batch at this many bytes")
 	f.DurationVar(&o.maxDelay, "max-delay", coordinator.DefaultMaxBatchDelay, "how long a batch waits for more records after its first")
 	f.BoolVar(&o.framed, "framed", false, "write each batch behind a length + CRC-32C frame header")
-	f.StringVar(&o.mode, "mode", "0644", "permission of NAME when the first append creates it")
+	f.StringVar(&o.mode, "mode", "0644", "permission of NAME when the first append creates it (less the umask; given explicitly, exactly)")
 	f.Int64Var(&o.rotateAt, "rotate-at", 0, "rotate NAME before a batch when it holds at least this many bytes (0: never)")
 	f.IntVar(&o.keep, "keep", 0, "with --rotate-at: keep this many rotated files (0: all)")
 	f.DurationVar(&o.maxAge, "max-age", 0, "with --rotate-at: remove rotated files older than this (0: no limit)")
@@ -78,9 +80,13 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 	if o.maxBytes < 0 || o.maxDelay < 0 || o.rotateAt < 0 || o.keep < 0 || o.maxAge < 0 {
 		return usagef("--max-batch-bytes, --max-delay, --rotate-at, --keep and --max-age must not be negative")
 	}
+	logPerm := coordinator.LogPerm
+	if o.modeSet {
+		logPerm = coordinator.LogMode
+	}
 	opts := []coordinator.LogOption{
 		coordinator.MaxBatchBytes(o.maxBytes),
-		coordinator.LogPerm(perm), coordinator.RotateAtSize(o.rotateAt),
+		logPerm(perm), coordinator.RotateAtSize(o.rotateAt),
 		coordinator.Keep(o.keep), coordinator.MaxAge(o.maxAge),
 		coordinator.BatchTimeout(batchTimeout(g.timeout)),
 	}
