@@ -288,8 +288,10 @@ func (c *Coordinator) closeHandedLease(ctx context.Context, h *held) {
 	// one past it. Failing that, the next holder raises its token.
 	if a, ok := h.lease.(interface{ AdvanceFence(context.Context) error }); ok {
 		// Bounded: it is a help to the next holder, and a Redis that stalls
-		// must not hold up the end of the Lock past fenceAdvanceMax.
-		actx, cancel := context.WithTimeout(ctx, fenceAdvanceMax)
+		// must not hold up the end of the Lock past fenceAdvanceMax. Done
+		// also when the Lock's context has ended (its lease lost): the
+		// floor was raised all the same.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fenceAdvanceMax)
 		defer cancel()
 		if err := a.AdvanceFence(actx); err != nil {
 			c.log.DebugContext(ctx, "lock: the fence counter was not advanced past the floor; the next holder raises its token", "key", quote.Value(h.key), "err", err)

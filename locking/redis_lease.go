@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -248,7 +249,8 @@ func (le *redisLease) CheckFloor(ctx context.Context, rec Record) (bool, error) 
 		return false, err
 	}
 	n := floorOf(rec, le.id)
-	if n < le.Token() {
+	drawn := le.Token()
+	if n < drawn {
 		return false, nil
 	}
 	v, err := runScript(ctx, le.l.client, raiseFloorScript, raiseFloorLua, []string{le.keys.Lock, le.keys.Token, le.keys.Fence}, le.id, strconv.FormatUint(n, 10))
@@ -270,7 +272,16 @@ func (le *redisLease) CheckFloor(ctx context.Context, rec Record) (bool, error) 
 	le.mu.Lock()
 	le.token = tok
 	le.mu.Unlock()
-	le.l.cfg.logger.WarnContext(ctx, "fencing token raised past the volume's floor", "key", quote.Value(le.key), "floor", n, "token", tok)
+	// A token below the floor says Redis handed it out again (a restart
+	// without persistence, a failover that lost writes): a warning. One
+	// equal to it is also what a Lock whose lease ended while this one
+	// waited leaves (its floor one past its own token, see the coordinator's
+	// closeHandedLease), which is not Redis's doing: logged at info.
+	level := slog.LevelWarn
+	if drawn == n {
+		level = slog.LevelInfo
+	}
+	le.l.cfg.logger.Log(ctx, level, "fencing token raised past the volume's floor", "key", quote.Value(le.key), "floor", n, "token", tok)
 	return true, nil
 }
 

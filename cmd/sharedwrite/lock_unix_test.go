@@ -5,6 +5,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +26,11 @@ func TestLockLeaseLost(t *testing.T) {
 	}
 	// Another writer takes the Redis lease once the paused holder's expires;
 	// it then waits for the file lock, which the holder and its command hold.
-	other := v.start(t, "--timeout", "60s", "write", "k", "--from", "/dev/null")
+	// The holder, resumed, raises the floor one past its token (a process
+	// its command started must not commit under it later), which is the
+	// token the writer drew: the writer raises its token past the floor. That
+	// is not Redis handing a token out again, so it is not a warning.
+	other := v.start(t, "--timeout", "60s", "--log-level", "info", "write", "k", "--from", "/dev/null")
 	time.Sleep(2500 * time.Millisecond)
 	holder.cmd.Process.Signal(syscall.SIGCONT)
 	if code := holder.wait(t, 30*time.Second); code != 4 {
@@ -36,5 +41,43 @@ func TestLockLeaseLost(t *testing.T) {
 	}
 	if code := other.wait(t, 60*time.Second); code != 0 {
 		t.Errorf("other writer: exit %d; stderr: %s", code, other.errb.String())
+	}
+	raises := 0
+	for _, line := range strings.Split(other.errb.String(), "\n") {
+		if strings.Contains(line, "fencing token raised past the volume's floor") {
+			raises++
+			if !strings.Contains(line, "level=INFO") {
+				t.Errorf("raise past the floor of a lost lock's lease logged as %q; want level INFO (Redis never restarted)", line)
+			}
+		}
+	}
+	if raises == 0 {
+		t.Errorf("other writer did not raise its token past the lost lock's floor; stderr: %s", other.errb.String())
+	}
+}
+
+// TestLockLostLeavesNoFloorToRaise: a lock whose lease was lost (paused past
+// its TTL, no one waiting) still moves Redis's fence counter past the floor
+// it raises when its command ends, so the next writer draws a token above
+// that floor and has nothing to raise.
+func TestLockLostLeavesNoFloorToRaise(t *testing.T) {
+	v := newVolume(t, mode{name: "redis", redis: needRedis(t).URL()})
+	started := filepath.Join(t.TempDir(), "started")
+	holder := v.start(t, "--lease-ttl", "500ms", "lock", "k", "--", "sh", "-c", `touch "$0"; sleep 1`, started)
+	waitForFile(t, started, 30*time.Second)
+	if err := holder.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	holder.cmd.Process.Signal(syscall.SIGCONT)
+	if code := holder.wait(t, 30*time.Second); code != 4 {
+		t.Fatalf("lock paused past its TTL: exit %d; want 4 (lease lost); stderr: %s", code, holder.errb.String())
+	}
+	r := v.run(t, "x\n", "--log-level", "info", "write", "k")
+	if r.code != 0 {
+		t.Fatalf("write after the lost lock: exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "fencing token raised past the volume's floor") {
+		t.Errorf("write after a lost lock raised its token: the fence counter was not advanced past the lock's floor: %s", r.stderr)
 	}
 }
