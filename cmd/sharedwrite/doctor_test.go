@@ -24,14 +24,18 @@ type doctorJSON struct {
 	} `json:"probe"`
 	LockScope string `json:"lock_scope"`
 	Peer      *struct {
-		Propagates bool
-		SameHost   bool
+		Propagates bool `json:"propagates"`
+		SameHost   bool `json:"same_host"`
 	} `json:"peer"`
-	RedisRTT    *struct{ P50, Max time.Duration } `json:"redis_rtt"`
-	SuggestTTL  time.Duration                     `json:"suggested_lease_ttl_ns"`
-	SuggestMarg time.Duration                     `json:"suggested_commit_margin_ns"`
-	Fencing     string                            `json:"fencing"`
-	Problems    []string                          `json:"problems"`
+	RedisErr string `json:"redis_error"`
+	RedisRTT *struct {
+		P50 time.Duration `json:"p50_ns"`
+		Max time.Duration `json:"max_ns"`
+	} `json:"redis_rtt"`
+	SuggestTTL  time.Duration `json:"suggested_lease_ttl_ns"`
+	SuggestMarg time.Duration `json:"suggested_commit_margin_ns"`
+	Fencing     string        `json:"fencing"`
+	Problems    []string      `json:"problems"`
 }
 
 func parseDoctor(t *testing.T, r result) doctorJSON {
@@ -77,6 +81,9 @@ func TestDoctorLocal(t *testing.T) {
 			}
 			if (d.RedisRTT != nil) != (m.redis != "") {
 				t.Errorf("redis RTT %+v in %s mode", d.RedisRTT, m.name)
+			}
+			if rtt := d.RedisRTT; rtt != nil && (rtt.P50 <= 0 || rtt.Max < rtt.P50) {
+				t.Errorf("redis RTT: p50 %v, max %v; want 0 < p50 <= max", rtt.P50, rtt.Max)
 			}
 			if len(d.Problems) != 0 {
 				t.Errorf("problems: %q", d.Problems)

@@ -13,12 +13,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
-	"github.com/sharedwrite/sharedwrite/coordinator"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
-	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
 )
 
@@ -47,7 +44,8 @@ volume): they meet through files under .sharedwrite/doctor/ and test whether a
 file lock taken by one is seen by the other. Redis is not needed for that.
 
 doctor exits 5 when a guarantee the configuration relies on does not hold, and
-6 when the configured Redis cannot be reached.`,
+6 when the configured Redis cannot be reached. On a volume that does not
+answer it gives up after --timeout (exit 3), naming the step.`,
 		Example: `  sharedwrite --root /mnt/shared doctor
   sharedwrite --root /mnt/shared doctor --peer    # at the same time on a second host`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,7 +66,7 @@ type doctorReport struct {
 	Volume      string        `json:"volume_mode"` // the volume's recorded mode, "" when not initialised or not readable (VolumeErr)
 	VolumeErr   string        `json:"volume_error,omitempty"`
 	Redis       string        `json:"redis,omitempty"`
-	RedisErr    string        `json:"redis_error,omitempty"` // "unreachable", or what it refused
+	RedisErr    string        `json:"redis_error,omitempty"` // "unreachable: " or "refused: ", then the step and the error
 	FS          fsInfo        `json:"fs"`
 	Probe       fsProbe       `json:"probe"`
 	LockScope   lockScope     `json:"lock_scope"`
@@ -85,7 +83,7 @@ type doctorReport struct {
 	Problems    []string      `json:"problems,omitempty"`
 }
 
-func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
+func runDoctor(ctx context.Context, g *globals, o *doctorOpts) (err error) {
 	if o.peerWait < 0 {
 		return usagef("--peer-wait %v: must not be negative", o.peerWait)
 	}
@@ -93,11 +91,32 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 	if err != nil {
 		return volumeError{fmt.Errorf("doctor: root %s: %w", quote.Name(g.root), err)}
 	}
-	root, err := os.OpenRoot(abs)
-	if err != nil {
-		return volumeError{fmt.Errorf("doctor: open root %s: %w", quote.Name(abs), err)}
+	rep := &doctorReport{Root: abs, Mode: "local"}
+	if g.redisURL != "" {
+		rep.Mode = "redis"
 	}
-	defer root.Close()
+	// A volume that does not answer blocks its calls for good: they run
+	// apart, bounded by --timeout (see answered), and fill rep, which is
+	// ours again once answered returned nil.
+	var (
+		root  *os.Root
+		volID string
+	)
+	v := &volumeCalls{timeout: g.timeout}
+	vctx, cancel := g.bounded(ctx)
+	err = answered(vctx, v, abs, func(at func(step string)) (err error) {
+		root, volID, err = probeVolume(abs, rep, at)
+		return err
+	})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if v.stuck() == nil {
+			root.Close()
+		}
+	}()
 	// Leave the volume as found: remove the probe directories, and
 	// .sharedwrite itself when doctor made it (the coordinator creates it with
 	// the group-sharing mode doctor does not set). Remove fails on a directory
@@ -107,39 +126,35 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 	// leave. Remove fails on a directory that is not empty, and a volume's
 	// own .sharedwrite never is (config, volume-id, locks/).
 	// Only directories are removed: a file or a symlink at one of these
-	// names is not doctor's.
+	// names is not doctor's. Bounded by --timeout as the probes are, and
+	// done after a signal too.
 	defer func() {
-		for _, d := range []string{peerDir, doctorDir, metaDir} {
-			if fi, err := root.Lstat(d); err == nil && fi.IsDir() {
-				root.Remove(d)
+		cctx, cancel := g.bounded(context.WithoutCancel(ctx))
+		defer cancel()
+		if v.stuck() != nil {
+			return // nothing more is asked of a volume that did not answer
+		}
+		cerr := answered(cctx, v, abs, func(at func(step string)) error {
+			for _, d := range []string{peerDir, doctorDir, metaDir} {
+				at("clean up: remove " + quote.Name(d))
+				if fi, err := root.Lstat(d); err == nil && fi.IsDir() {
+					root.Remove(d)
+				}
 			}
+			return nil
+		})
+		if err == nil {
+			err = cerr
 		}
 	}()
 
-	rep := &doctorReport{Root: abs, Mode: "local"}
-	var merr error
-	rep.Volume, merr = volumeMode(root)
-	if g.redisURL != "" {
-		rep.Mode = "redis"
-	}
-	if merr != nil {
-		rep.VolumeErr = merr.Error()
-	} else if rep.Volume == rep.Mode {
-		// The volume's mode is ours: are its identity and config usable?
-		// (Another mode, or none recorded, is judged below.)
-		if err := coordinator.CheckVolume(abs, rep.Mode); err != nil {
-			rep.VolumeErr = err.Error()
-		}
-	}
-	rep.FS = probeFS(abs)
-	rep.Probe = probeFiles(root)
 	rep.LockScope, rep.LockWhy = rep.FS.lockScope()
 	rep.StaleWindow, rep.StaleWhy = rep.FS.staleWindow()
 
 	var redisErr error
 	if g.redisURL != "" {
 		rep.Redis = redactURL(g.redisURL)
-		redisErr = probeRedis(ctx, g, rep)
+		redisErr = probeRedis(ctx, g, volID, rep)
 	}
 	if o.peer {
 		pr, err := meetPeer(ctx, root, o.peerWait, g.stderr)
@@ -170,81 +185,6 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) error {
 			quote.Name(abs), len(rep.Problems), strings.Join(rep.Problems, "; "))}
 	}
 	return nil
-}
-
-func probeRedis(ctx context.Context, g *globals, rep *doctorReport) error {
-	c, err := newRedisClient(g.clientURL())
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ctx, cancel := g.bounded(ctx)
-	defer cancel()
-	rtt, err := measurePing(ctx, c, 20)
-	if err != nil {
-		rep.RedisErr = "refused: " + err.Error()
-		if errors.Is(err, locking.ErrUnavailable) {
-			rep.RedisErr = "unreachable"
-		}
-		rep.Problems = append(rep.Problems, "Redis "+rep.Redis+" "+rep.RedisErr)
-		return err
-	}
-	rep.RedisRTT = &rtt
-	// The sample with the shortest round trip bounds the skew best.
-	best := time.Duration(1<<63 - 1)
-	for range 5 {
-		skew, d, err := clockSkew(ctx, c)
-		if err != nil {
-			return err
-		}
-		if d < best {
-			best, rep.ClockSkew = d, skew
-		}
-	}
-	probeLease(ctx, c, rootVolumeID(g.root), rep)
-	return nil
-}
-
-// leaseProbeKey is the prefix of the key doctor takes a lease on.
-const leaseProbeKey = doctorDir + "/lease-probe"
-
-// probeLease takes and releases a lease on a key of doctor's own, then
-// publishes and subscribes on its change channel: a Redis user whose ACL
-// refuses the scripts (EVALSHA) or the keys cannot take a lease at all (a
-// problem), one that refuses PUBLISH or SUBSCRIBE leaves watchers and
-// waiters to polling (a warning). The key's Redis names are deleted after.
-// volID is the volume's id, or "" when it has none (a throwaway id then).
-func probeLease(ctx context.Context, c redis.UniversalClient, volID string, rep *doctorReport) {
-	if volID == "" {
-		volID = "doctor-" + randomHex(8)
-	}
-	// A key of this run's own: two doctors at once (--peer) must not
-	// delete each other's lease.
-	key := leaseProbeKey + "." + randomHex(8)
-	keys := locking.RedisKeys(volID, key)
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		c.Del(dctx, keys.Stored()...)
-	}()
-	l := locking.NewRedisLocker(c, volID)
-	defer l.Close()
-	lease, err := l.Acquire(ctx, key, 5*time.Second)
-	if err == nil {
-		err = lease.Release(ctx, nil, key)
-	}
-	if err != nil {
-		rep.Problems = append(rep.Problems, "a lease cannot be taken and released: "+err.Error())
-		return
-	}
-	if err := c.Publish(ctx, keys.ChangeChannel, "").Err(); err != nil {
-		rep.Warnings = append(rep.Warnings, "Redis refuses PUBLISH ("+err.Error()+"): leases work, but watchers and waiters learn of changes by polling only")
-	}
-	ps := c.Subscribe(ctx, keys.ChangeChannel)
-	defer ps.Close()
-	if _, err := ps.Receive(ctx); err != nil {
-		rep.Warnings = append(rep.Warnings, "Redis refuses SUBSCRIBE ("+err.Error()+"): leases work, but watchers and waiters learn of changes by polling only")
-	}
 }
 
 // judge derives the suggestions, the fencing guarantee and the problems.
@@ -387,16 +327,22 @@ func (r *doctorReport) print(w io.Writer) error {
 		row("peer test", "%s", r.Peer)
 	}
 	row("stale-view window", "%v (%s)", r.StaleWindow, r.StaleWhy)
-	if r.RedisRTT != nil {
+	switch {
+	case r.Redis == "":
+		row("redis", "none (local mode)")
+	case r.RedisErr == "" && r.RedisRTT != nil:
 		row("redis", "%s: round trip p50 %v, max %v; clock skew %v", r.Redis, round(r.RedisRTT.P50), round(r.RedisRTT.Max), r.ClockSkew.Round(time.Microsecond))
-	} else if r.Redis != "" {
-		msg := "UNREACHABLE"
-		if r.RedisErr != "" && r.RedisErr != "unreachable" {
-			msg = r.RedisErr
+	default:
+		msg := r.RedisErr
+		if rest, ok := strings.CutPrefix(msg, "unreachable"); ok {
+			msg = "UNREACHABLE" + rest
+		} else if msg == "" {
+			msg = notProbed // no client could be made (the error says why)
+		}
+		if r.RedisRTT != nil {
+			msg = fmt.Sprintf("round trip p50 %v, max %v; then %s", round(r.RedisRTT.P50), round(r.RedisRTT.Max), msg)
 		}
 		row("redis", "%s: %s", r.Redis, msg)
-	} else {
-		row("redis", "none (local mode)")
 	}
 	row("suggested", "--lease-ttl %v or more, commit margin %v or more (from the worst fsync, rename, dir fsync and Redis round trip above)", r.SuggestTTL, r.SuggestMarg)
 	row("fencing", "%s", r.Fencing)

@@ -28,10 +28,11 @@ const peerDir = doctorDir + "/peer"
 
 // peerResult is what the peer test found.
 type peerResult struct {
-	Me, Peer   string
-	PeerHost   string
-	SameHost   bool
-	Propagates bool
+	Me         string `json:"me"`   // this replica's id in the test
+	Peer       string `json:"peer"` // the other's
+	PeerHost   string `json:"peer_host"`
+	SameHost   bool   `json:"same_host"`
+	Propagates bool   `json:"propagates"`
 }
 
 func (p *peerResult) String() string {

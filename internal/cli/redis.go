@@ -19,7 +19,8 @@ type redisClient = redis.UniversalClient
 
 // rttStats measures n PINGs.
 type rttStats struct {
-	P50, Max time.Duration
+	P50 time.Duration `json:"p50_ns"`
+	Max time.Duration `json:"max_ns"`
 }
 
 func measurePing(ctx context.Context, c redis.UniversalClient, n int) (rttStats, error) {
