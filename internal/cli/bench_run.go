@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,7 +16,6 @@ import (
 
 	"github.com/sharedwrite/sharedwrite/coordinator"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
-	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // benchCase is one measured line of the bench table.
@@ -41,9 +40,21 @@ func summarise(name string, workers int, lat []time.Duration, wall time.Duration
 	return c
 }
 
+// timedOp is one measured operation: it returns how long it took, measured
+// by itself (around the call alone, not the goroutine it runs in: see
+// volumeCalls).
+type timedOp func(i int) (time.Duration, error)
+
+// timed measures fn, the call of a timedOp.
+func timed(fn func() error) (time.Duration, error) {
+	start := time.Now()
+	err := fn()
+	return time.Since(start), err
+}
+
 // timeOps runs op n times in all, spread over workers goroutines (at most
 // n of them), and summarises.
-func timeOps(name string, workers, n int, op func(worker, i int) error) (benchCase, error) {
+func timeOps(name string, workers, n int, op func(worker, i int) (time.Duration, error)) (benchCase, error) {
 	workers = min(workers, n)
 	lats := make([][]time.Duration, workers)
 	errs := make([]error, workers)
@@ -58,12 +69,12 @@ func timeOps(name string, workers, n int, op func(worker, i int) error) (benchCa
 		go func() {
 			defer wg.Done()
 			for i := range mine {
-				t := time.Now()
-				if err := op(w, i); err != nil {
+				d, err := op(w, i)
+				if err != nil {
 					errs[w] = err
 					return
 				}
-				lats[w] = append(lats[w], time.Since(t))
+				lats[w] = append(lats[w], d)
 			}
 		}()
 	}
@@ -80,16 +91,16 @@ func timeOps(name string, workers, n int, op func(worker, i int) error) (benchCa
 // timeTurns runs n rounds of ops, each round all of them in turn (starting
 // with a different one each round), and summarises each op; its ops/s is
 // over the time spent in it.
-func timeTurns(names []string, n int, ops []func(i int) error) ([]benchCase, error) {
+func timeTurns(names []string, n int, ops []timedOp) ([]benchCase, error) {
 	lats := make([][]time.Duration, len(ops))
 	for i := range n {
 		for j := range ops {
 			k := (i + j) % len(ops)
-			t := time.Now()
-			if err := ops[k](i); err != nil {
+			d, err := ops[k](i)
+			if err != nil {
 				return nil, fmt.Errorf("bench %s: %w", names[k], err)
 			}
-			lats[k] = append(lats[k], time.Since(t))
+			lats[k] = append(lats[k], d)
 		}
 	}
 	cases := make([]benchCase, len(ops))
@@ -185,97 +196,6 @@ func (c *rttCounter) failed() error {
 	return nil
 }
 
-// benchEnv opens the coordinators the bench needs, each with its own lock
-// descriptors (as separate processes would have) and, in Redis mode, a client
-// whose round trips are counted.
-type benchEnv struct {
-	g       *globals
-	client  redis.UniversalClient
-	counter *rttCounter
-	coords  []*coordinator.Coordinator
-}
-
-func openBench(ctx context.Context, g *globals, workers int) (*benchEnv, error) {
-	e := &benchEnv{g: g, counter: &rttCounter{}}
-	if g.redisURL != "" {
-		c, err := locking.NewClient(g.clientURL())
-		if err != nil {
-			return nil, usageError{err}
-		}
-		c.AddHook(e.counter)
-		e.client = c
-	}
-	for range workers {
-		opts := []coordinator.Option{coordinator.WithLeaseTTL(g.leaseTTL), coordinator.WithLogger(g.logger)}
-		if e.client != nil {
-			opts = append(opts, coordinator.WithRedis(e.client))
-		}
-		octx, cancel := g.bounded(ctx)
-		c, err := coordinator.Open(octx, g.root, opts...)
-		cancel()
-		if err != nil {
-			e.Close()
-			return nil, err
-		}
-		e.coords = append(e.coords, c)
-	}
-	return e, nil
-}
-
-func (e *benchEnv) Close() {
-	for _, c := range e.coords {
-		c.Close()
-	}
-	if e.client != nil {
-		e.client.Close()
-	}
-}
-
-// cleanup removes the bench's directory, then the lock files and the Redis
-// keys of the names the bench wrote in it: a bench leaves nothing behind.
-// (Lock files are otherwise never unlinked, since another process may wait
-// on one; no one else knows these names, and the bench's own operations have
-// ended.) It runs also after a signal or an error, with --timeout for Redis.
-// It returns what it could not remove.
-func (e *benchEnv) cleanup(ctx context.Context, g *globals, root *os.Root, dir string, names []string) error {
-	var errs []error
-	if err := root.RemoveAll(dir); err != nil {
-		errs = append(errs, fmt.Errorf("bench: remove %s: %w", quote.Name(dir), err))
-	}
-	var rkeys []string
-	for _, n := range names {
-		key := path.Join(dir, n)
-		lf := locking.LockPath(key)
-		if err := root.Remove(lf); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("bench: remove lock file %s: %w", quote.Name(lf), err))
-		}
-		if e.client != nil {
-			k := locking.RedisKeys(e.coords[0].VolumeID(), key)
-			rkeys = append(rkeys, k.Stored()...)
-		}
-	}
-	if len(rkeys) > 0 && e.counter.failed() != nil {
-		// The run stopped on it: waiting for Redis again would only delay
-		// the exit (6) by another --timeout.
-		errs = append(errs, fmt.Errorf("bench: the Redis keys of %s were not deleted (Redis did not answer)", quote.Name(dir)))
-	} else if len(rkeys) > 0 {
-		dctx, cancel := g.bounded(context.WithoutCancel(ctx))
-		defer cancel()
-		// One DEL per key in one pipeline: the names' keys lie in different
-		// Cluster slots.
-		_, err := e.client.Pipelined(dctx, func(p redis.Pipeliner) error {
-			for _, k := range rkeys {
-				p.Del(dctx, k)
-			}
-			return nil
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("bench: delete the Redis keys of %s: %w", quote.Name(dir), err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // benchReport is the whole bench run.
 type benchReport struct {
 	Root        string      `json:"root"`
@@ -294,19 +214,55 @@ type benchReport struct {
 // runBenchCases runs the cases. It returns the report and nil, or nil and
 // the error that stopped the run, or the report and the error of the
 // clean-up that followed it.
+//
+// Every call on the volume is bounded by --timeout and ends at a signal, also
+// when the volume stops answering (see volumeCalls).
 func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchReport, err error) {
-	root, err := os.OpenRoot(g.root)
-	if err != nil {
-		return nil, volumeError{fmt.Errorf("bench: open root %s: %w", quote.Name(g.root), err)}
+	v := &volumeCalls{timeout: g.timeout}
+	octx, cancel := g.bounded(ctx)
+	root, err := volumeCall(octx, v, func() (*os.Root, error) { return os.OpenRoot(g.root) })
+	fresh := false
+	if err == nil && g.redisURL == "" {
+		fresh, err = volumeCall(octx, v, func() (bool, error) { return uninitialised(root), nil })
 	}
-	defer root.Close()
-	env, err := openBench(ctx, g, o.workers)
+	cancel()
+	if err != nil {
+		err = fmt.Errorf("bench: open root %s: %w", quote.Name(g.root), err)
+		if errors.Is(err, errNoAnswer) {
+			return nil, err
+		}
+		return nil, volumeError{err}
+	}
+	defer func() {
+		if v.stuck() == nil {
+			root.Close()
+		}
+	}()
+	env, err := newBenchEnv(g, v)
 	if err != nil {
 		return nil, err
 	}
 	defer env.Close()
 	dir := "sharedwrite-bench-" + randomHex(4)
-	if err := root.Mkdir(dir, 0o755); err != nil {
+	// base is dir relative to the coordinators' root. On a root that holds
+	// no volume yet, local mode would make one on first use and fix the
+	// volume's mode for good; so the coordinators use dir as their root
+	// instead, and the metadata they make goes with dir: a bench leaves the
+	// root as it found it. The measurement is the same: dir is on the same
+	// filesystem, and the bare and coordinated writes still go to one
+	// directory. Otherwise (in Redis mode the volume must be initialised)
+	// the volume is opened before dir is made, so that a refused open
+	// leaves nothing either.
+	base := dir
+	if !fresh {
+		if err := env.open(ctx, g.root, o.workers); err != nil {
+			return nil, err
+		}
+	}
+	mctx, cancel := g.bounded(ctx)
+	err = v.do(mctx, func() error { return root.Mkdir(dir, 0o755) })
+	cancel()
+	if err != nil {
 		return nil, fmt.Errorf("bench: mkdir %s: %w", quote.Name(dir), err)
 	}
 	names := []string{"coordinated", "contended"}
@@ -314,7 +270,7 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchRep
 		names = append(names, fmt.Sprintf("key-%d", w))
 	}
 	defer func() {
-		cerr := env.cleanup(ctx, g, root, dir, names)
+		cerr := env.cleanup(ctx, root, dir, base, names)
 		switch {
 		case cerr == nil:
 		case err == nil:
@@ -323,29 +279,56 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchRep
 			err = errors.Join(err, cerr)
 		}
 	}()
+	if fresh {
+		env.sub, base = dir, "."
+		if err := env.open(ctx, filepath.Join(g.root, dir), o.workers); err != nil {
+			return nil, err
+		}
+	}
 
 	data := make([]byte, o.size)
 	for i := range data {
 		data[i] = byte('a' + i%26)
 	}
-	r := &benchReport{Root: env.coords[0].Root(), Mode: env.coords[0].Mode(), Size: o.size}
 	c0 := env.coords[0]
-	// Each operation is bounded by --timeout (Redis down: exit 6 within it),
-	// not the whole run. A write that committed but whose release could not
-	// reach Redis stops the run too.
-	write := func(c *coordinator.Coordinator, name string) error {
+	r := &benchReport{Root: c0.Root(), Mode: c0.Mode(), Size: o.size}
+	if fresh {
+		r.Root = filepath.Dir(r.Root)
+	}
+	// Each operation is bounded by --timeout (Redis down: exit 6 within it;
+	// the volume not answering: exit 3), not the whole run. A write that
+	// committed but whose release could not reach Redis stops the run too.
+	// Each write runs through v, and takes its own time there (see timedOp).
+	write := func(c *coordinator.Coordinator, name string) (time.Duration, error) {
 		wctx, cancel := g.bounded(ctx)
 		defer cancel()
-		if err := c.WriteFile(wctx, path.Join(dir, name), data, 0o644); err != nil {
-			return err
+		d, err := volumeCall(wctx, v, func() (time.Duration, error) {
+			return timed(func() error { return c.WriteFile(wctx, path.Join(base, name), data, 0o644) })
+		})
+		if errors.Is(err, errNoAnswer) {
+			return 0, fmt.Errorf("write %s: %w", quote.Name(path.Join(dir, name)), err)
 		}
-		return env.counter.failed()
+		if err != nil {
+			return 0, err
+		}
+		return d, env.counter.failed()
+	}
+	writeBare := func(i int) (time.Duration, error) {
+		bctx, cancel := g.bounded(ctx)
+		defer cancel()
+		d, err := volumeCall(bctx, v, func() (time.Duration, error) {
+			return timed(func() error { return bareWrite(bctx, root, dir, "bare", data, i) })
+		})
+		if errors.Is(err, errNoAnswer) {
+			return 0, fmt.Errorf("write %s: %w", quote.Name(path.Join(dir, "bare")), err)
+		}
+		return d, err
 	}
 	// Warm up both paths (directory entries, lock file, Redis connection).
-	if err := bareWrite(ctx, root, dir, "bare", data, -1); err != nil {
+	if _, err := writeBare(-1); err != nil {
 		return nil, fmt.Errorf("bench: bare write in %s: %w", quote.Name(dir), err)
 	}
-	if err := write(c0, "coordinated"); err != nil {
+	if _, err := write(c0, "coordinated"); err != nil {
 		return nil, err
 	}
 
@@ -353,19 +336,25 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchRep
 	// same load on a shared machine; run one after the other, whichever ran
 	// in a quieter moment would look better.
 	cases := []string{"bare atomic write", "coordinated write"}
-	ops := []func(i int) error{
-		func(i int) error { return bareWrite(ctx, root, dir, "bare", data, i) },
-		func(int) error { return write(c0, "coordinated") },
+	ops := []timedOp{
+		writeBare,
+		func(int) (time.Duration, error) { return write(c0, "coordinated") },
 	}
 	if env.client != nil {
 		cases = append(cases, "redis PING")
-		ops = append(ops, func(int) error {
+		ops = append(ops, func(int) (time.Duration, error) {
 			pctx, cancel := g.bounded(ctx)
 			defer cancel()
-			if err := env.client.Ping(pctx).Err(); err != nil {
-				return fmt.Errorf("%w: %w", errRedisUnavailable, err)
+			d, err := timed(func() error { return env.client.Ping(pctx).Err() })
+			if err != nil {
+				if ctx.Err() != nil {
+					// A signal cut the PING short: that says
+					// nothing of Redis.
+					return 0, context.Cause(ctx)
+				}
+				return 0, fmt.Errorf("%w: %w", errRedisUnavailable, err)
 			}
-			return nil
+			return d, nil
 		})
 	}
 	before := env.counter.n.Load()
@@ -380,12 +369,12 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchRep
 	bare, coord := turns[0], turns[1]
 	workers := min(o.workers, o.ops)
 	contended, err := timeOps(fmt.Sprintf("contended, %d workers, 1 key", workers), workers, o.ops,
-		func(w, _ int) error { return write(env.coords[w], "contended") })
+		func(w, _ int) (time.Duration, error) { return write(env.coords[w], "contended") })
 	if err != nil {
 		return nil, err
 	}
 	distinct, err := timeOps(fmt.Sprintf("distinct keys, %d workers", workers), workers, o.ops,
-		func(w, _ int) error { return write(env.coords[w], names[2+w]) })
+		func(w, _ int) (time.Duration, error) { return write(env.coords[w], names[2+w]) })
 	if err != nil {
 		return nil, err
 	}
