@@ -3,89 +3,11 @@
 package main
 
 import (
-	"bytes"
-	"io"
-	"net"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// pingHolder forwards loopback TCP connections to the Redis at addr, except
-// that it holds the first PING it sees: the command is never forwarded, so
-// its reply never comes. seen is closed when it holds it. Everything is
-// closed on cleanup.
-func pingHolder(t *testing.T, addr string) (url string, seen <-chan struct{}) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	held := make(chan struct{})
-	var (
-		once  sync.Once
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	track := func(c net.Conn) {
-		mu.Lock()
-		conns = append(conns, c)
-		mu.Unlock()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			track(c)
-			track(s)
-			wg.Add(2)
-			go func() { defer wg.Done(); io.Copy(c, s) }()
-			go func() {
-				defer wg.Done()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 && bytes.Contains(bytes.ToLower(buf[:n]), []byte("$4\r\nping\r\n")) {
-						once.Do(func() { close(held) })
-						io.Copy(io.Discard, c) // held: nothing more is forwarded
-						return
-					}
-					if n > 0 {
-						if _, werr := s.Write(buf[:n]); werr != nil {
-							return
-						}
-					}
-					if err != nil {
-						s.Close()
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return "redis://" + ln.Addr().String(), held
-}
 
 // SIGINT while bench waits for a PING's reply (the PING held by a proxy, so
 // that the signal lands in the PING turn every time) is reported as the
@@ -94,8 +16,8 @@ func pingHolder(t *testing.T, addr string) (url string, seen <-chan struct{}) {
 func TestBenchSignalDuringPing(t *testing.T) {
 	needRedis(t)
 	v := newVolume(t, mode{name: "redis", redis: redisSrv.URL()})
-	url, held := pingHolder(t, redisSrv.Addr())
-	v.redis = url
+	addr, held := cutProxy(t, redisSrv.Addr(), "ping", true)
+	v.redis = "redis://" + addr
 	s := v.start(t, "--timeout", "20s", "bench", "--ops", "3")
 	select {
 	case <-held:

@@ -1,14 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"net"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -37,7 +31,7 @@ func TestDoctorRedisFailsAtTIME(t *testing.T) {
 		status string // how redis_error begins
 	}{
 		{"refused", func(*testing.T) string { return "redis://doctor-notime:nt-pw@" + srv.Addr() }, 1, "refused"},
-		{"connection closed", func(t *testing.T) string { return "redis://" + cutProxy(t, srv.Addr(), "time", false) }, 6, "unreachable"},
+		{"connection closed", func(t *testing.T) string { u, _ := cutProxy(t, srv.Addr(), "time", false); return "redis://" + u }, 6, "unreachable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := tc.url(t)
@@ -84,7 +78,8 @@ func TestDoctorRedisStopsAtLeaseProbe(t *testing.T) {
 		{"stops answering", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u := "redis://" + cutProxy(t, srv.Addr(), "evalsha", tc.hang)
+			addr, _ := cutProxy(t, srv.Addr(), "evalsha", tc.hang)
+			u := "redis://" + addr
 			r := runCLI(t, nil, "", "--root", v.root, "--redis", u, "--timeout", "2s", "doctor", "--json")
 			if r.code != 6 {
 				t.Errorf("doctor: exit %d; want 6; stdout %s; stderr %s", r.code, r.stdout, r.stderr)
@@ -98,104 +93,4 @@ func TestDoctorRedisStopsAtLeaseProbe(t *testing.T) {
 			}
 		})
 	}
-}
-
-// cutProxy forwards TCP connections to addr, a redis-server, and returns its
-// own address. On a connection whose client sends the command cmd (in lower
-// case, as go-redis sends it) it forwards nothing more: it closes the
-// connection, or with hang leaves it open and silent (a Redis that stopped
-// answering). The test fails if no client sent cmd. Closed on cleanup.
-func cutProxy(t *testing.T, addr, cmd string, hang bool) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The command's name as a RESP bulk string: "$4\r\ntime\r\n".
-	name := []byte(fmt.Sprintf("$%d\r\n%s\r\n", len(cmd), cmd))
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		conns  []net.Conn
-		closed bool
-		cut    atomic.Int32
-	)
-	keep := func(cs ...net.Conn) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if closed {
-			for _, c := range cs {
-				c.Close()
-			}
-			return false
-		}
-		conns = append(conns, cs...)
-		return true
-	}
-	forward := func(client, server net.Conn) {
-		defer wg.Done()
-		buf := make([]byte, 64<<10)
-		var tail []byte // the end of what came before: a name split between two reads
-		for {
-			n, err := client.Read(buf)
-			if n > 0 {
-				seen := append(tail, bytes.ToLower(buf[:n])...)
-				if bytes.Contains(seen, name) {
-					cut.Add(1)
-					if !hang {
-						client.Close()
-						server.Close()
-					}
-					return
-				}
-				if _, err := server.Write(buf[:n]); err != nil {
-					client.Close()
-					return
-				}
-				tail = append([]byte(nil), seen[max(0, len(seen)-len(name)+1):]...)
-			}
-			if err != nil {
-				server.Close()
-				return
-			}
-		}
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", addr)
-			if err != nil {
-				client.Close()
-				continue
-			}
-			if !keep(client, server) {
-				return
-			}
-			wg.Add(2)
-			go forward(client, server)
-			go func() {
-				defer wg.Done()
-				io.Copy(client, server)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		closed = true
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-		if cut.Load() == 0 {
-			t.Errorf("no client sent %s through the proxy: the fault was not injected", strings.ToUpper(cmd))
-		}
-	})
-	return ln.Addr().String()
 }
