@@ -56,7 +56,9 @@ type Lease interface {
 	// Refresh extends the lease now (the watchdog does so every TTL/3).
 	// ErrLeaseLost when another value holds the key.
 	Refresh(ctx context.Context) error
-	// Release ends the lease in one round trip: compare-and-delete, store
+	// Release ends the lease in one round trip (repeated, within the
+	// lease's TTL, while Redis replies with a refusal a retry can cure, such
+	// as READONLY after a failover): compare-and-delete, store
 	// committed (when not nil) in Redis and publish the release and, for
 	// committed, the change event for path. ErrLeaseLost (wrapped) when the
 	// lease was no longer held; committed is stored anyway when it is newer

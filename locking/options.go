@@ -75,6 +75,9 @@ func PollInterval(lo, hi time.Duration) Option {
 }
 
 // RetryInterval sets how often Acquire retries while Redis refuses
-// connections, and how often the watchdog retries a failed refresh
-// (default 50 ms; jittered).
-func RetryInterval(d time.Duration) Option { return func(c *config) { c.retryEvery = d } }
+// connections, how often the watchdog retries a failed refresh, and how often
+// Release retries a reply a retry can cure (default 50 ms, at least 1 ms;
+// jittered).
+func RetryInterval(d time.Duration) Option {
+	return func(c *config) { c.retryEvery = max(d, time.Millisecond) }
+}

@@ -272,13 +272,14 @@ func (le *redisLease) CheckFloor(ctx context.Context, rec Record) (bool, error) 
 	le.mu.Lock()
 	le.token = tok
 	le.mu.Unlock()
-	// A token below the floor says Redis handed it out again (a restart
-	// without persistence, a failover that lost writes): a warning. One
-	// equal to it is also what a Lock whose lease ended while this one
-	// waited leaves (its floor one past its own token, see the coordinator's
-	// closeHandedLease), which is not Redis's doing: logged at info.
+	// A token at or below a version's token says Redis handed it out again
+	// (a restart without persistence, a failover that lost writes): a
+	// warning. A token equal to a floor that no version carries is what a
+	// Lock whose lease ended while this one waited leaves (the floor one
+	// past its own token, see the coordinator's closeHandedLease), which is
+	// not Redis's doing: logged at info.
 	level := slog.LevelWarn
-	if drawn == n {
+	if drawn == n && rec.Floor.Token == n && rec.Pending.Token != n && rec.Committed.Token != n {
 		level = slog.LevelInfo
 	}
 	le.l.cfg.logger.Log(ctx, level, "fencing token raised past the volume's floor", "key", quote.Value(le.key), "floor", n, "token", tok)
@@ -325,7 +326,11 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 		}
 		c = &releasedVersion{json: string(cj), token: strconv.FormatUint(committed.Token, 10), event: string(ej)}
 	}
-	v, err := runRelease(ctx, le.l, le.keys, le.id, le.adopted, le.ttl, c)
+	// Within the TTL: past it the key expires by itself (and the retries of
+	// runRelease end whatever ctx is).
+	rctx, cancel := context.WithTimeout(ctx, le.ttl)
+	defer cancel()
+	v, err := runRelease(rctx, le.l, le.keys, le.id, le.adopted, le.ttl, c)
 	if err != nil {
 		return &Error{Op: "release", Key: le.key, Err: redisErr(err)}
 	}

@@ -65,3 +65,34 @@ func TestReleaseRetriedWhileTheServerIsAReplica(t *testing.T) {
 		t.Fatalf("committed version in Redis: %q, %v; want token %d", got, err, v.Token)
 	}
 }
+
+// A release that keeps meeting READONLY (a client left pointed at a demoted
+// master) gives up once the lease's TTL has passed, whatever its context:
+// the key expires by itself by then.
+func TestReleaseRetriesEndWithTheTTL(t *testing.T) {
+	r := testrig.StartRedis(t)
+	admin := testClient(t, r.Addr())
+	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
+	ctx := context.Background()
+	le, err := l.Acquire(ctx, "k", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := testrig.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(ctx, "REPLICAOF", "127.0.0.1", strconv.Itoa(port)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Do(context.Background(), "REPLICAOF", "NO", "ONE") })
+	start := time.Now()
+	err = le.Release(ctx, &Version{Token: le.Token(), LeaseID: le.ID(), Time: time.Now()}, "k")
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Fatalf("release against a replica for good: %v; want its READONLY", err)
+	}
+	if took < 500*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("release gave up after %v; want about the 1s TTL", took)
+	}
+}
