@@ -20,7 +20,7 @@ import (
 // only) batch's pwrite, before its commit point.
 func killFirstBatch(t *testing.T, v volume, name string) {
 	t.Helper()
-	cmd := exec.Command(swBin, v.args("--lease-ttl", "1s", "append", name)...)
+	cmd := exec.Command(swBin, v.args("--lease-ttl", "3s", "append", name)...)
 	cmd.Env = baseEnv()
 	var errb testrig.SyncBuffer
 	cmd.Stderr = &errb
@@ -70,7 +70,7 @@ func TestAppendKilledFirstBatchTorn(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			v := newVolume(t, m)
 			killFirstBatch(t, v, "app.log")
-			if r := v.run(t, "after\n", "--lease-ttl", "1s", "append", "app.log"); r.code != 0 {
+			if r := v.run(t, "after\n", "--lease-ttl", "3s", "append", "app.log"); r.code != 0 {
 				t.Fatalf("append after the kill: exit %d: %s", r.code, r.stderr)
 			}
 			b, err := os.ReadFile(filepath.Join(v.root, "app.log"))

@@ -3,12 +3,16 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // TestLockLeaseLost: the lease is lost while CMD runs (the CLI is paused past
@@ -31,7 +35,22 @@ func TestLockLeaseLost(t *testing.T) {
 	// token the writer drew: the writer raises its token past the floor. That
 	// is not Redis handing a token out again, so it is not a warning.
 	other := v.start(t, "--timeout", "60s", "--log-level", "info", "write", "k", "--from", "/dev/null")
-	time.Sleep(2500 * time.Millisecond)
+	// Resumed only once the writer holds the Redis lease (its token drawn).
+	vid, err := os.ReadFile(filepath.Join(v.root, ".sharedwrite", "volume-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockKey := locking.RedisKeys(strings.TrimSpace(string(vid)), "k").Lock
+	rc := needRedis(t).Client(t)
+	mine := "/" + strconv.Itoa(other.cmd.Process.Pid) + "/"
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if id, _ := rc.Get(context.Background(), lockKey).Result(); strings.Contains(id, mine) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other writer never took the Redis lease; stderr: %s", other.errb.String())
+		}
+	}
 	holder.cmd.Process.Signal(syscall.SIGCONT)
 	if code := holder.wait(t, 30*time.Second); code != 4 {
 		t.Errorf("lock whose lease was lost: exit %d; want 4; stderr: %s", code, holder.errb.String())
@@ -63,7 +82,9 @@ func TestLockLeaseLost(t *testing.T) {
 func TestLockLostLeavesNoFloorToRaise(t *testing.T) {
 	v := newVolume(t, mode{name: "redis", redis: needRedis(t).URL()})
 	started := filepath.Join(t.TempDir(), "started")
-	holder := v.start(t, "--lease-ttl", "500ms", "lock", "k", "--", "sh", "-c", `touch "$0"; sleep 1`, started)
+	// The command outlives the pause: the lease's loss is seen while it
+	// runs, so the lock ends on its cancelled context.
+	holder := v.start(t, "--lease-ttl", "500ms", "lock", "k", "--", "sh", "-c", `trap 'exit 0' TERM; touch "$0"; while :; do sleep 0.05; done`, started)
 	waitForFile(t, started, 30*time.Second)
 	if err := holder.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
