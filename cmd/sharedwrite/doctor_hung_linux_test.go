@@ -7,13 +7,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/sharedwrite/sharedwrite/internal/testrig"
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
-	"github.com/sharedwrite/sharedwrite/internal/testrig/sshhost"
 )
 
 // TestDoctorHungVolume: on a volume that does not answer (its sshfs stopped:
@@ -22,18 +19,7 @@ import (
 // (exit 3, as for a deadline passing elsewhere), or at SIGINT (130). It
 // stayed blocked in os.OpenRoot for good, deaf to both.
 func TestDoctorHungVolume(t *testing.T) {
-	testrig.NeedRoot(t)
-	testrig.NeedBinary(t, "sshfs")
-	_, ms := sshhost.Mounts(t, 1, sshhost.Coherent)
-	m := ms[0]
-	pid := m.PID()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatalf("SIGSTOP sshfs: %v", err)
-	}
-	// Registered after the mount's, so run before it: unmounting and ending
-	// a stopped sshfs would wait for it.
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
-	v := volume{mode: mode{name: "local"}, root: m.Dir}
+	v := stoppedVolume(t, nil)
 
 	t.Run("timeout", func(t *testing.T) {
 		start := time.Now()

@@ -80,10 +80,14 @@ func timeOps(name string, workers, n int, op func(worker, i int) (time.Duration,
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	for _, err := range errs {
-		if err != nil {
-			return benchCase{}, fmt.Errorf("bench %s: %w", name, err)
-		}
+	// A volume that did not answer says more than a worker that waited for
+	// the key behind the one stuck in it.
+	first := slices.IndexFunc(errs, func(err error) bool { return errors.Is(err, errNoAnswer) })
+	if first < 0 {
+		first = slices.IndexFunc(errs, func(err error) bool { return err != nil })
+	}
+	if first >= 0 {
+		return benchCase{}, fmt.Errorf("bench %s: %w", name, errs[first])
 	}
 	return summarise(name, workers, slices.Concat(lats...), wall), nil
 }

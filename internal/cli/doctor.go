@@ -157,7 +157,17 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) (err error) {
 		redisErr = probeRedis(ctx, g, volID, rep)
 	}
 	if o.peer {
-		pr, err := meetPeer(ctx, root, o.peerWait, g.stderr)
+		// Bounded by --peer-wait, and by a signal on a volume that stops
+		// answering meanwhile (see answered).
+		var pr *peerResult
+		err := answered(ctx, v, abs, func(at func(step string)) (err error) {
+			at("peer test")
+			pr, err = meetPeer(ctx, root, o.peerWait, g.stderr)
+			return err
+		})
+		if errors.Is(err, errNoAnswer) {
+			return err
+		}
 		if err != nil {
 			rep.Problems = append(rep.Problems, "peer test: "+err.Error())
 		} else {

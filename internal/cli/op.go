@@ -31,6 +31,7 @@ func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx cont
 	stop := startProgress(g.stderr, label)
 	defer stop()
 	acquired := stop
+	signalled := ctx // ended by a signal, not by --timeout
 	var ac *acquireContext
 	var late atomic.Bool
 	if g.timeout > 0 {
@@ -44,12 +45,31 @@ func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx cont
 			}
 		}
 	}
-	v, err := openVolume(ctx, g)
+	// Opening the volume and the work run apart (see volumeCalls): on a
+	// volume that does not answer (a dead NFS server, a stopped FUSE
+	// daemon), its calls block in the kernel, deaf to --timeout and to
+	// signals, and the command would never end. The open is given up once
+	// --timeout has passed, after callGrace; the work only after a signal,
+	// after commandGrace (--timeout bounds the wait for the lease, the lock
+	// and Redis, which end by themselves when it passes, but not what a
+	// command may do after them: a rotation's compression, a CMD's run).
+	calls := &volumeCalls{signalGrace: commandGrace}
+	var v *volume
+	err := calls.do(ctx, func() (err error) {
+		v, err = openVolume(ctx, g)
+		return err
+	})
 	if err == nil {
-		err = fn(ctx, v, acquired)
-		if cerr := v.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close volume %s: %w", quote.Name(g.root), cerr)
-		}
+		err = calls.do(signalled, func() error {
+			err := fn(ctx, v, acquired)
+			if cerr := v.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("close volume %s: %w", quote.Name(g.root), cerr)
+			}
+			return err
+		})
+	}
+	if errors.Is(err, errNoAnswer) {
+		return fmt.Errorf("%s: %w", label, err)
 	}
 	switch {
 	case err == nil || ac == nil:
@@ -62,6 +82,11 @@ func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx cont
 	}
 	return err
 }
+
+// commandGrace is how long a command may take to end after a signal before
+// it is given up (see withVolume): a CMD's SIGTERM and, 10 s later, its
+// SIGKILL, then the lease's release.
+const commandGrace = 15 * time.Second
 
 // acquireContext carries --timeout as a deadline that acquired lifts: until
 // then Deadline reports it and Done closes when it passes (the cause wraps

@@ -16,8 +16,8 @@ import (
 const callGrace = time.Second
 
 // errNoAnswer marks a call on the volume that did not return. With the
-// deadline of --timeout as its cause it exits 3, as any command whose volume
-// does not answer in time.
+// deadline of --timeout as its cause it exits 3 (as a lease or lock not
+// obtained in time); after a signal, 128 + the signal.
 var errNoAnswer = errors.New("the volume did not answer")
 
 // volumeCalls runs a command's calls on the volume (bench's, doctor's). A
@@ -35,8 +35,12 @@ var errNoAnswer = errors.New("the volume did not answer")
 // The goroutine costs a hand-off per call: a call that is measured (bench)
 // takes its own time inside fn.
 type volumeCalls struct {
-	timeout time.Duration // --timeout, for the message
-	hung    atomic.Pointer[error]
+	timeout time.Duration // --timeout, for the message (0: the cause says it)
+	// signalGrace, when set, replaces callGrace after a context that ended
+	// otherwise than by its deadline (a signal): the time a command's own
+	// tear-down may take (a CMD given SIGTERM, then SIGKILL).
+	signalGrace time.Duration
+	hung        atomic.Pointer[error]
 }
 
 // stuck returns the error of the first call that did not return, or nil.
@@ -49,7 +53,8 @@ func (v *volumeCalls) stuck() error {
 
 // volumeCall runs fn, a call on the volume that ends when ctx does (or
 // should), and returns its results; or an error wrapping errNoAnswer and
-// context.Cause(ctx) when fn had not returned callGrace after ctx ended, or
+// context.Cause(ctx) when fn had not returned callGrace (or signalGrace)
+// after ctx ended, or
 // when the volume is already stuck (fn is then not called).
 func volumeCall[T any](ctx context.Context, v *volumeCalls, fn func() (T, error)) (T, error) {
 	var zero T
@@ -72,7 +77,11 @@ func volumeCall[T any](ctx context.Context, v *volumeCalls, fn func() (T, error)
 	}
 	// fn's own error, when it comes in time, says more (a lease wait names
 	// the holder; a write rolled back says so).
-	grace := time.NewTimer(callGrace)
+	d := callGrace
+	if v.signalGrace > 0 && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		d = v.signalGrace
+	}
+	grace := time.NewTimer(d)
 	defer grace.Stop()
 	select {
 	case r := <-res:

@@ -1,0 +1,68 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
+	"github.com/sharedwrite/sharedwrite/internal/testrig/sshhost"
+)
+
+// stoppedVolume returns a local-mode volume on an sshfs mount whose sshfs is
+// then stopped (SIGSTOP): every call into it blocks in the kernel, where
+// neither a deadline nor a signal interrupts it, as on an NFS or FUSE server
+// that stopped answering. prepare runs on it first, while it answers.
+func stoppedVolume(t *testing.T, prepare func(v volume)) volume {
+	t.Helper()
+	testrig.NeedRoot(t)
+	testrig.NeedBinary(t, "sshfs")
+	_, ms := sshhost.Mounts(t, 1, sshhost.Coherent)
+	m := ms[0]
+	v := volume{mode: mode{name: "local"}, root: m.Dir}
+	if prepare != nil {
+		prepare(v)
+	}
+	pid := m.PID()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP sshfs: %v", err)
+	}
+	// Registered after the mount's, so run before it: unmounting and ending
+	// a stopped sshfs would wait for it.
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	return v
+}
+
+// TestCommandsEndOnAVolumeThatDoesNotAnswer: on a volume that stops
+// answering, a command ends at --timeout (exit 3) plus a grace, naming
+// itself and the volume, or after a signal (exit 130); it stayed blocked for
+// good, deaf to both.
+func TestCommandsEndOnAVolumeThatDoesNotAnswer(t *testing.T) {
+	v := stoppedVolume(t, func(v volume) {
+		if r := v.run(t, "a\n", "write", "f"); r.code != 0 {
+			t.Fatalf("write: exit %d: %s", r.code, r.stderr)
+		}
+	})
+	for _, args := range [][]string{{"write", "g"}, {"read", "f"}, {"lock", "f", "--", "true"}} {
+		start := time.Now()
+		s := v.start(t, append([]string{"--timeout", "2s"}, args...)...)
+		code := s.wait(t, 30*time.Second)
+		took := time.Since(start)
+		if code != 3 || !strings.Contains(s.errb.String(), args[0]+` "`) || !strings.Contains(s.errb.String(), "did not answer") {
+			t.Errorf("%v on a stopped volume, --timeout 2s: exit %d, stderr %q; want 3 naming the command and the volume not answering", args, code, s.errb.String())
+		}
+		if took > 12*time.Second {
+			t.Errorf("%v on a stopped volume, --timeout 2s: took %v", args, took.Round(time.Millisecond))
+		}
+	}
+	s := v.start(t, "--timeout", "0", "write", "h")
+	waitBlockedInFUSE(t, s)
+	s.cmd.Process.Signal(os.Interrupt)
+	if code := s.wait(t, 40*time.Second); code != 130 {
+		t.Errorf("write on a stopped volume after SIGINT: exit %d, stderr %q; want 130", code, s.errb.String())
+	}
+}
