@@ -101,8 +101,8 @@ func (c *Coordinator) CheckName(name string) error {
 }
 
 // Appender returns an appender for name. It starts one goroutine, which Close
-// (the Appender's, or the Coordinator's) stops. Options: MaxBatchBytes, MaxBatchDelay, BatchTimeout, Framed, LogPerm,
-// RotateAtSize (with Keep, MaxAge, Gzip).
+// (the Appender's, or the Coordinator's) stops. Options: MaxBatchBytes, MaxBatchDelay, BatchTimeout, Framed, LogPerm
+// or LogMode, RotateAtSize (with Keep, MaxAge, Gzip).
 func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Appender{

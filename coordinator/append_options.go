@@ -91,7 +91,9 @@ func LogPerm(perm fs.FileMode) LogOption {
 
 // LogMode is LogPerm with the mode given exactly: the umask does not apply
 // (as writer.Mode for a write), so that a replica with a narrow umask still
-// creates a log the volume's other users can append to.
+// creates a log the volume's other users can append to. The file is created
+// and then given the mode: a process killed between the two leaves it with
+// the mode less the umask, which later appends keep.
 func LogMode(perm fs.FileMode) LogOption {
 	return func(c *logConfig) { c.perm = logPerm{mode: perm, exact: true} }
 }
