@@ -47,7 +47,7 @@ func TestCommandsEndOnAVolumeThatDoesNotAnswer(t *testing.T) {
 			t.Fatalf("write: exit %d: %s", r.code, r.stderr)
 		}
 	})
-	for _, args := range [][]string{{"write", "g"}, {"read", "f"}, {"lock", "f", "--", "true"}} {
+	for _, args := range [][]string{{"write", "g"}, {"read", "f"}, {"lock", "f", "--", "true"}, {"init-volume", "--redis", needRedis(t).URL()}} {
 		start := time.Now()
 		s := v.start(t, append([]string{"--timeout", "2s"}, args...)...)
 		code := s.wait(t, 30*time.Second)

@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
-	"github.com/spf13/cobra"
 )
 
 type initVolumeOpts struct{}
@@ -28,7 +31,12 @@ key space. Running it again on an initialised volume changes nothing.`,
 func runInitVolume(ctx context.Context, g *globals, _ *initVolumeOpts) error {
 	ctx, cancel := g.bounded(ctx)
 	defer cancel()
-	id, err := initVolume(ctx, g)
+	// Bounded also on a volume that does not answer (see withVolume).
+	calls := &volumeCalls{signalGrace: commandGrace}
+	id, err := volumeCall(ctx, calls, func() (string, error) { return initVolume(ctx, g) })
+	if errors.Is(err, errNoAnswer) {
+		return fmt.Errorf("init-volume %s: %w", quote.Name(g.root), err)
+	}
 	if err != nil {
 		return err
 	}
