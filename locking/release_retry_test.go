@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
@@ -17,25 +19,8 @@ import (
 // is stored, instead of the key staying held for the lease's whole TTL and
 // the change going unpublished.
 func TestReleaseRetriedWhileTheServerIsAReplica(t *testing.T) {
-	r := testrig.StartRedis(t)
-	admin := testClient(t, r.Addr())
-	vol := uniqueVolume(t)
-	l := NewRedisLocker(testClient(t, r.Addr()), vol)
-	ctx := context.Background()
-	le, err := l.Acquire(ctx, "k", 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A replica of a port no server listens on keeps its data and refuses
-	// writes.
-	port, err := testrig.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.Do(ctx, "REPLICAOF", "127.0.0.1", strconv.Itoa(port)).Err(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Do(context.Background(), "REPLICAOF", "NO", "ONE") })
+	r, admin, l, le := leaseOnADemotedServer(t, 30*time.Second)
+	vol, ctx := l.volumeID, context.Background()
 	if err := admin.Set(ctx, vol+":probe", "x", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
 		t.Fatalf("a write to the replica: %v, want READONLY", err)
 	}
@@ -70,11 +55,30 @@ func TestReleaseRetriedWhileTheServerIsAReplica(t *testing.T) {
 // master) gives up once the lease's TTL has passed, whatever its context:
 // the key expires by itself by then.
 func TestReleaseRetriesEndWithTheTTL(t *testing.T) {
+	_, _, _, le := leaseOnADemotedServer(t, time.Second)
+	ctx := context.Background()
+	start := time.Now()
+	err := le.Release(ctx, &Version{Token: le.Token(), LeaseID: le.ID(), Time: time.Now()}, "k")
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Fatalf("release against a replica for good: %v; want its READONLY", err)
+	}
+	if took < 500*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("release gave up after %v; want about the 1s TTL", took)
+	}
+}
+
+// leaseOnADemotedServer takes a lease for ttl on a server of its own, then
+// makes that server a replica of a port no server listens on: it keeps its
+// data and refuses writes (READONLY), as a master demoted in a failover. It
+// returns the server, a client of it, the locker and the lease.
+func leaseOnADemotedServer(t *testing.T, ttl time.Duration) (*testrig.Redis, *redis.Client, *RedisLocker, Lease) {
+	t.Helper()
 	r := testrig.StartRedis(t)
 	admin := testClient(t, r.Addr())
 	l := NewRedisLocker(testClient(t, r.Addr()), uniqueVolume(t))
 	ctx := context.Background()
-	le, err := l.Acquire(ctx, "k", time.Second)
+	le, err := l.Acquire(ctx, "k", ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,13 +90,5 @@ func TestReleaseRetriesEndWithTheTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { admin.Do(context.Background(), "REPLICAOF", "NO", "ONE") })
-	start := time.Now()
-	err = le.Release(ctx, &Version{Token: le.Token(), LeaseID: le.ID(), Time: time.Now()}, "k")
-	took := time.Since(start)
-	if err == nil || !strings.Contains(err.Error(), "READONLY") {
-		t.Fatalf("release against a replica for good: %v; want its READONLY", err)
-	}
-	if took < 500*time.Millisecond || took > 5*time.Second {
-		t.Fatalf("release gave up after %v; want about the 1s TTL", took)
-	}
+	return r, admin, l, le
 }
