@@ -56,7 +56,10 @@ func TestReleaseRetriedWhileTheServerIsAReplica(t *testing.T) {
 // the key expires by itself by then.
 func TestReleaseRetriesEndWithTheTTL(t *testing.T) {
 	_, _, _, le := leaseOnADemotedServer(t, time.Second)
-	ctx := context.Background()
+	// A deadline far past the TTL: retries that ignored the TTL fail the
+	// test below instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	start := time.Now()
 	err := le.Release(ctx, &Version{Token: le.Token(), LeaseID: le.ID(), Time: time.Now()}, "k")
 	took := time.Since(start)

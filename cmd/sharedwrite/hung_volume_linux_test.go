@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
+	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
 	"github.com/sharedwrite/sharedwrite/internal/testrig/sshhost"
 )
 
@@ -59,10 +60,48 @@ func TestCommandsEndOnAVolumeThatDoesNotAnswer(t *testing.T) {
 			t.Errorf("%v on a stopped volume, --timeout 2s: took %v", args, took.Round(time.Millisecond))
 		}
 	}
-	s := v.start(t, "--timeout", "0", "write", "h")
+	// Without --timeout, a signal ends them: watch too, which a signal
+	// otherwise ends with exit 0.
+	for _, args := range [][]string{{"write", "h"}, {"watch", "f"}} {
+		s := v.start(t, append([]string{"--timeout", "0"}, args...)...)
+		waitBlockedInFUSE(t, s)
+		s.cmd.Process.Signal(os.Interrupt)
+		sent := time.Now()
+		code := s.wait(t, 40*time.Second)
+		if took := time.Since(sent); code != 130 || !strings.Contains(s.errb.String(), "did not answer") || took > 10*time.Second {
+			t.Errorf("%v on a stopped volume after SIGINT: exit %d after %v, stderr %q; want 130 within the open's grace, naming the volume",
+				args, code, took.Round(time.Millisecond), s.errb.String())
+		}
+	}
+}
+
+// TestCommandStuckAfterTheOpenEndsAfterASignal: a volume that stops
+// answering once a command has opened it (here its fsync takes 20 s) is left
+// after a signal and the command's grace (its CMD's SIGTERM and SIGKILL, the
+// release: 16 s with a 1 s lease), with a message saying the outcome is
+// unknown; --timeout does not bound the work after the open.
+func TestCommandStuckAfterTheOpenEndsAfterASignal(t *testing.T) {
+	f := faultfs.Mount(t, faultfs.Options{})
+	v := volume{mode: mode{name: "local"}, root: f.Dir}
+	if r := v.run(t, "a\n", "write", "f"); r.code != 0 {
+		t.Fatalf("write: exit %d: %s", r.code, r.stderr)
+	}
+	f.Set(faultfs.Fault{Op: faultfs.OpFsync, Delay: 20 * time.Second})
+	before := f.Count(faultfs.OpFsync)
+	s := v.start(t, "--lease-ttl", "1s", "--timeout", "0", "write", "g")
+	for deadline := time.Now().Add(15 * time.Second); f.Count(faultfs.OpFsync) == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the write never reached an fsync; stderr: %s", s.errb.String())
+		}
+	}
 	waitBlockedInFUSE(t, s)
 	s.cmd.Process.Signal(os.Interrupt)
-	if code := s.wait(t, 40*time.Second); code != 130 {
-		t.Errorf("write on a stopped volume after SIGINT: exit %d, stderr %q; want 130", code, s.errb.String())
+	// Ended (its main thread gone) at the grace; reaped only once the fsync
+	// returns, which Linux cannot abandon (see waitEnded).
+	took := waitEnded(t, s, 30*time.Second, func() {})
+	code := s.wait(t, 30*time.Second)
+	if code != 130 || !strings.Contains(s.errb.String(), "did not end within 16s of the signal") || took > 19*time.Second {
+		t.Errorf("write stuck in fsync, SIGINT: exit %d after %v, stderr %q; want 130 after the 16s grace, saying the outcome is unknown",
+			code, took.Round(time.Millisecond), s.errb.String())
 	}
 }

@@ -83,6 +83,11 @@ type doctorReport struct {
 	Problems    []string      `json:"problems,omitempty"`
 }
 
+// peerGrace is how long the peer test may run past --peer-wait, or after a
+// signal, before a volume that stopped answering is given up: its last
+// announcement and its removal.
+const peerGrace = 5 * time.Second
+
 func runDoctor(ctx context.Context, g *globals, o *doctorOpts) (err error) {
 	if o.peerWait < 0 {
 		return usagef("--peer-wait %v: must not be negative", o.peerWait)
@@ -157,15 +162,20 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) (err error) {
 		redisErr = probeRedis(ctx, g, volID, rep)
 	}
 	if o.peer {
-		// Bounded by --peer-wait, and by a signal on a volume that stops
-		// answering meanwhile (see answered).
+		// meetPeer ends by itself at --peer-wait; on a volume that stops
+		// answering meanwhile it is given up a little later, or a little
+		// after a signal (see answered), and the volume is left alone.
 		var pr *peerResult
-		err := answered(ctx, v, abs, func(at func(step string)) (err error) {
+		pv := &volumeCalls{signalGrace: peerGrace}
+		pctx, cancel := context.WithTimeout(ctx, o.peerWait+peerGrace)
+		err := answered(pctx, pv, abs, func(at func(step string)) (err error) {
 			at("peer test")
 			pr, err = meetPeer(ctx, root, o.peerWait, g.stderr)
 			return err
 		})
+		cancel()
 		if errors.Is(err, errNoAnswer) {
+			v.hung.CompareAndSwap(nil, pv.hung.Load())
 			return err
 		}
 		if err != nil {

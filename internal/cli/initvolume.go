@@ -32,7 +32,7 @@ func runInitVolume(ctx context.Context, g *globals, _ *initVolumeOpts) error {
 	ctx, cancel := g.bounded(ctx)
 	defer cancel()
 	// Bounded also on a volume that does not answer (see withVolume).
-	calls := &volumeCalls{signalGrace: commandGrace}
+	calls := &volumeCalls{timeout: g.timeout}
 	id, err := volumeCall(ctx, calls, func() (string, error) { return initVolume(ctx, g) })
 	if errors.Is(err, errNoAnswer) {
 		return fmt.Errorf("init-volume %s: %w", quote.Name(g.root), err)

@@ -49,24 +49,29 @@ func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx cont
 	// volume that does not answer (a dead NFS server, a stopped FUSE
 	// daemon), its calls block in the kernel, deaf to --timeout and to
 	// signals, and the command would never end. The open is given up once
-	// --timeout has passed, after callGrace; the work only after a signal,
-	// after commandGrace (--timeout bounds the wait for the lease, the lock
-	// and Redis, which end by themselves when it passes, but not what a
-	// command may do after them: a rotation's compression, a CMD's run).
-	calls := &volumeCalls{signalGrace: commandGrace}
+	// --timeout has passed or a signal came, after callGrace; the work only
+	// after a signal, after g.commandGrace (--timeout bounds the wait for
+	// the lease, the lock and Redis, which end by themselves when it passes,
+	// but not what a command may do after them: a rotation's compression, a
+	// CMD's run). A volume that stops answering during the work is left
+	// only at a signal.
 	var v *volume
-	err := calls.do(ctx, func() (err error) {
+	err := new(volumeCalls).do(ctx, func() (err error) {
 		v, err = openVolume(ctx, g)
 		return err
 	})
 	if err == nil {
-		err = calls.do(signalled, func() error {
+		err = (&volumeCalls{signalGrace: g.commandGrace()}).do(signalled, func() error {
 			err := fn(ctx, v, acquired)
 			if cerr := v.Close(); err == nil && cerr != nil {
 				err = fmt.Errorf("close volume %s: %w", quote.Name(g.root), cerr)
 			}
 			return err
 		})
+		if errors.Is(err, errNoAnswer) {
+			return fmt.Errorf("%s: did not end within %v of the signal (the volume or Redis not answering); what it was doing may or may not have taken effect: %w",
+				label, g.commandGrace(), err)
+		}
 	}
 	if errors.Is(err, errNoAnswer) {
 		return fmt.Errorf("%s: %w", label, err)
@@ -84,9 +89,11 @@ func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx cont
 }
 
 // commandGrace is how long a command may take to end after a signal before
-// it is given up (see withVolume): a CMD's SIGTERM and, 10 s later, its
-// SIGKILL, then the lease's release.
-const commandGrace = 15 * time.Second
+// it is given up (see withVolume): a CMD's SIGTERM and, lockTermGrace later,
+// its SIGKILL, then the lease's release (at most a TTL), and a margin.
+func (g *globals) commandGrace() time.Duration {
+	return lockTermGrace + g.leaseTTL + 5*time.Second
+}
 
 // acquireContext carries --timeout as a deadline that acquired lifts: until
 // then Deadline reports it and Done closes when it passes (the cause wraps

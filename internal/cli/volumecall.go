@@ -20,9 +20,9 @@ const callGrace = time.Second
 // obtained in time); after a signal, 128 + the signal.
 var errNoAnswer = errors.New("the volume did not answer")
 
-// volumeCalls runs a command's calls on the volume (bench's, doctor's). A
-// system call on a volume that stopped answering (a hung NFS or FUSE server)
-// blocks in the kernel,
+// volumeCalls runs a command's calls on the volume (every command's: see
+// withVolume, and bench's and doctor's own). A system call on a volume that
+// stopped answering (a hung NFS or FUSE server) blocks in the kernel,
 // where neither a deadline nor a signal interrupts it, and the coordinator's
 // calls block with it: so each call runs in a goroutine of its own, as
 // openFrom's open does, and one that has not returned callGrace after its

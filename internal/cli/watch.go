@@ -94,7 +94,7 @@ func runWatch(ctx context.Context, g *globals, o *watchOpts) error {
 			return g.printChange(o, ch)
 		}, opts...)
 	})
-	if err != nil && ctx.Err() != nil && errors.Is(err, context.Cause(ctx)) {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Cause(ctx)) && !errors.Is(err, errNoAnswer) {
 		return nil // SIGINT or SIGTERM: a clean stop (exit 0)
 	}
 	return err
