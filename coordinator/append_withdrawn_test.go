@@ -8,10 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // An Append whose deadline passes while its batch waits for the key says what
@@ -20,14 +16,8 @@ import (
 // exceeded". Its record is not committed, and the appender goes on.
 func TestAppendDeadlineSaysWhatTheBatchWaitedFor(t *testing.T) {
 	t.Run("redis unreachable", func(t *testing.T) {
-		r := testrig.StartRedis(t)
-		root := t.TempDir()
 		ctx := ctxT(t, 30*time.Second)
-		cl := redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true})
-		t.Cleanup(func() { cl.Close() })
-		if _, err := InitVolume(ctx, root, cl); err != nil {
-			t.Fatal(err)
-		}
+		r, root, _ := ownRedisVolume(t, ctx)
 		c, err := Open(ctx, root, WithRedisURL(r.URL()))
 		if err != nil {
 			t.Fatal(err)

@@ -9,10 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // notObtainedWait is the deadline of a wait for a key held throughout, when
@@ -61,14 +57,8 @@ func TestNotObtainedNamesHolder(t *testing.T) {
 
 // A deadline that passes while Redis refuses connections is exit 6.
 func TestRedisUnreachable(t *testing.T) {
-	r := testrig.StartRedis(t)
-	root := t.TempDir()
 	ctx := ctxT(t, 30*time.Second)
-	cl := redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true})
-	t.Cleanup(func() { cl.Close() })
-	if _, err := InitVolume(ctx, root, cl); err != nil {
-		t.Fatal(err)
-	}
+	r, root, cl := ownRedisVolume(t, ctx)
 	r.Kill()
 	c, err := Open(ctx, root, WithRedisURL(r.URL()))
 	if err != nil {

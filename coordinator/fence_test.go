@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/sharedwrite/sharedwrite/internal/testrig"
 	"github.com/sharedwrite/sharedwrite/locking"
 )
 
@@ -68,14 +65,8 @@ func TestFencedCommit(t *testing.T) {
 // After a Redis restart the fence counter starts again at 0; the volume's
 // floor makes the next holder raise it, so its token exceeds every earlier one.
 func TestFloorRaisedAfterRedisRestart(t *testing.T) {
-	r := testrig.StartRedis(t)
-	root := t.TempDir()
-	cl := redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true, MaxRetries: -1})
-	t.Cleanup(func() { cl.Close() })
 	ctx := ctxT(t, 30*time.Second)
-	if _, err := InitVolume(ctx, root, cl); err != nil {
-		t.Fatal(err)
-	}
+	r, root, cl := ownRedisVolume(t, ctx)
 	tr := newTelRig(t)
 	c, err := Open(ctx, root, append(tr.opts(), WithRedis(cl))...)
 	if err != nil {

@@ -1,14 +1,9 @@
 package coordinator
 
 import (
+	"context"
 	"testing"
 	"time"
-
-	"context"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // A Lock hands its fencing token to fn (to pass on to systems that check it;
@@ -16,14 +11,8 @@ import (
 // persistence), the next Lock on the key gets a higher token, also when the
 // first committed nothing.
 func TestLockTokenIncreasesAfterRedisRestart(t *testing.T) {
-	r := testrig.StartRedis(t)
-	root := t.TempDir()
-	cl := redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true, MaxRetries: -1})
-	t.Cleanup(func() { cl.Close() })
 	ctx := ctxT(t, 30*time.Second)
-	if _, err := InitVolume(ctx, root, cl); err != nil {
-		t.Fatal(err)
-	}
+	r, root, cl := ownRedisVolume(t, ctx)
 	c, err := Open(ctx, root, WithRedis(cl))
 	if err != nil {
 		t.Fatal(err)

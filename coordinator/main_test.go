@@ -98,6 +98,21 @@ func readFile(t testing.TB, path string) string {
 	return string(b)
 }
 
+// ownRedisVolume starts a redis-server of the test's own (one it may kill or
+// restart) and makes a fresh root a Redis-mode volume on it. cl is a client
+// of that server with retries off, closed on cleanup.
+func ownRedisVolume(t testing.TB, ctx context.Context) (r *testrig.Redis, root string, cl *redis.Client) {
+	t.Helper()
+	r = testrig.StartRedis(t)
+	root = t.TempDir()
+	cl = redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true, MaxRetries: -1})
+	t.Cleanup(func() { cl.Close() })
+	if _, err := InitVolume(ctx, root, cl); err != nil {
+		t.Fatal(err)
+	}
+	return r, root, cl
+}
+
 func ctxT(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)

@@ -5,23 +5,13 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // A coordinated write costs two Redis round trips: the acquire script and the
 // release script (which also stores the committed record and publishes).
 func TestWriteIsTwoRedisRoundTrips(t *testing.T) {
-	r := testrig.StartRedis(t)
-	root := t.TempDir()
 	ctx := ctxT(t, 30*time.Second)
-	cl := redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true})
-	t.Cleanup(func() { cl.Close() })
-	if _, err := InitVolume(ctx, root, cl); err != nil {
-		t.Fatal(err)
-	}
+	_, root, cl := ownRedisVolume(t, ctx)
 	c, err := Open(ctx, root, WithRedis(cl))
 	if err != nil {
 		t.Fatal(err)

@@ -9,9 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // The intent is a transaction's commit point: every lease must still have the
@@ -19,14 +16,8 @@ import (
 // pending were written before it. Redis is paused so that no refresh
 // succeeds: the leases' validity drops below the margin without running out.
 func TestTxIntentNeedsCommitMargin(t *testing.T) {
-	r := testrig.StartRedis(t)
-	cl := redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true, MaxRetries: -1})
-	t.Cleanup(func() { cl.Close() })
-	root := t.TempDir()
 	ctx := ctxT(t, 60*time.Second)
-	if _, err := InitVolume(ctx, root, cl); err != nil {
-		t.Fatal(err)
-	}
+	r, root, cl := ownRedisVolume(t, ctx)
 	const ttl, margin = 3 * time.Second, 1500 * time.Millisecond
 	c, err := Open(ctx, root, WithRedis(cl), WithLeaseTTL(ttl), WithCommitMargin(margin))
 	if err != nil {
