@@ -67,8 +67,10 @@ func TestDoctorSlowProbe(t *testing.T) {
 	}
 }
 
-// waitBlockedInFUSE waits until one of s's threads sleeps in a FUSE request
-// (its wchan names the FUSE request wait).
+// waitBlockedInFUSE waits until one of s's threads sleeps in a FUSE request:
+// its wchan names the wait for the answer (request_wait_answer) or, when the
+// stopped daemon's connection has too many requests outstanding already, the
+// wait to send one (fuse_get_req).
 func waitBlockedInFUSE(t *testing.T, s *started) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -78,7 +80,7 @@ func waitBlockedInFUSE(t *testing.T, s *started) {
 		seen = seen[:0]
 		for _, w := range tasks {
 			b, _ := os.ReadFile(w)
-			if strings.Contains(string(b), "request_wait_answer") {
+			if w := string(b); strings.Contains(w, "request_wait_answer") || strings.Contains(w, "fuse_get_req") {
 				return
 			}
 			seen = append(seen, string(b))
