@@ -384,15 +384,21 @@ type releasedVersion struct{ json, token, event string }
 // ends: such a reply comes before the script changed anything, so a repeat
 // does what one run would have, and a release given up there would leave the
 // key held for its whole TTL and the committed version unpublished. A
-// transport error is not repeated: the first run may have taken effect.
+// transport error is not repeated: the first run may have taken effect. A
+// retry that ctx's end cuts off returns the last reply the server gave.
 func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, grant time.Duration, c *releasedVersion) (any, error) {
 	var timer *time.Timer
+	var refused error
 	for {
 		v, err := runReleaseOnce(ctx, l, keys, id, keep, grant, c)
 		var re redis.Error
+		if err != nil && refused != nil && deadlinePassed(ctx) && !errors.As(err, &re) {
+			return nil, refused
+		}
 		if err == nil || !errors.As(err, &re) || !transientReply(re.Error()) {
 			return v, err
 		}
+		refused = err
 		if timer == nil {
 			timer = time.NewTimer(jitter(l.cfg.retryEvery))
 			defer timer.Stop()
@@ -403,8 +409,18 @@ func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep 
 		case <-ctx.Done():
 			return v, err
 		case <-timer.C:
+			if ctx.Err() != nil {
+				return v, err
+			}
 		}
 	}
+}
+
+// deadlinePassed reports whether ctx is done or its deadline has passed: a read cut
+// off by the deadline can return before ctx's own timer has fired.
+func deadlinePassed(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(d)
 }
 
 func runReleaseOnce(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, grant time.Duration, c *releasedVersion) (any, error) {

@@ -95,3 +95,32 @@ func leaseOnADemotedServer(t *testing.T, ttl time.Duration) (*testrig.Redis, *re
 	t.Cleanup(func() { admin.Do(context.Background(), "REPLICAOF", "NO", "ONE") })
 	return r, admin, l, le
 }
+
+// A retry that the TTL's end cuts off while it waits for the server (here a
+// script keeps the server busy across that moment) says what the server last
+// answered, READONLY, not the cut-off's i/o timeout.
+func TestReleaseRetryCutOffSaysTheLastReply(t *testing.T) {
+	_, admin, _, le := leaseOnADemotedServer(t, time.Second)
+	start := time.Now()
+	busy := make(chan error, 1)
+	go func() {
+		time.Sleep(800 * time.Millisecond)
+		busy <- admin.EvalRO(context.Background(), `local s = redis.call('TIME')
+local t0 = s[1] * 1000000 + s[2]
+while true do
+  local n = redis.call('TIME')
+  if n[1] * 1000000 + n[2] - t0 > 600000 then return 1 end
+end`, nil).Err()
+	}()
+	err := le.Release(context.Background(), &Version{Token: le.Token(), LeaseID: le.ID(), Time: time.Now()}, "k")
+	took := time.Since(start)
+	if berr := <-busy; berr != nil {
+		t.Fatalf("the busy script: %v", berr)
+	}
+	if err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Fatalf("release cut off by the TTL: %v; want the server's READONLY", err)
+	}
+	if took > 5*time.Second {
+		t.Fatalf("release gave up after %v; want about the 1s TTL", took)
+	}
+}
