@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
@@ -124,7 +125,7 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 		return nil, c.cutUnnamed(ctx, h, f, at, err)
 	}
 	_, span = c.tel.step(ctx, "fsync", AttrKey.String(h.key))
-	err = f.Sync()
+	err = durable.SyncData(f)
 	endStep(span, err)
 	if err != nil {
 		return nil, c.cutUnnamed(ctx, h, f, at, wrap("fsync", h.key, err))
@@ -224,7 +225,7 @@ func cutLog(f *os.File, key string, n int64) error {
 	if err := f.Truncate(n); err != nil {
 		return wrap("truncate a failed batch", key, err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := durable.SyncData(f); err != nil {
 		return wrap("fsync after truncating a failed batch", key, err)
 	}
 	return nil

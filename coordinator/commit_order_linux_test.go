@@ -105,3 +105,24 @@ func TestCommittedAfterDirSync(t *testing.T) {
 		})
 	}
 }
+
+// The lock record is rewritten in place, so its flush before the rename is a
+// data-only one (fdatasync): its mtime needs no journal commit of its own.
+func TestRecordFlushIsDataOnly(t *testing.T) {
+	for _, overlap := range []bool{false, true} {
+		t.Run(map[bool]string{false: "after the temp", true: "beside the temp"}[overlap], func(t *testing.T) {
+			ffs := faultfs.Mount(t, faultfs.Options{Locks: true})
+			c := open(t, local, ffs.Dir)
+			setOverlap(c, overlap)
+			ctx := ctxT(t, time.Minute)
+			for i, s := range []string{"v1", "v2"} {
+				if err := c.WriteFile(ctx, "f", []byte(s), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if n := ffs.DataSyncs(locking.LockPath("f")); n != i+1 {
+					t.Fatalf("after write %d: %d data-only flushes of the lock file; want %d", i+1, n, i+1)
+				}
+			}
+		})
+	}
+}

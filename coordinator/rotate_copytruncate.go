@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
@@ -204,7 +205,7 @@ func (c *Coordinator) markCopyTruncate(rotated string) error {
 	if err != nil {
 		return wrap("copytruncate: create the marker", name, err)
 	}
-	err = f.Sync()
+	err = durable.Sync(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -2,7 +2,11 @@
 
 package coordinator
 
-import "os"
+import (
+	"os"
+
+	"github.com/sharedwrite/sharedwrite/internal/durable"
+)
 
 // syncDir fsyncs a directory so that a link or rename in it survives a crash.
 func syncDir(r *os.Root, dir string) error {
@@ -11,5 +15,5 @@ func syncDir(r *os.Root, dir string) error {
 		return err
 	}
 	defer d.Close()
-	return d.Sync()
+	return durable.Sync(d)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/locking"
 )
 
@@ -219,7 +220,7 @@ func publishMeta(r *os.Root, name string, data []byte) error {
 	defer r.Remove(tmp) //nolint:errcheck // the link keeps the content
 	_, err = f.Write(data)
 	if err == nil {
-		err = f.Sync()
+		err = durable.Sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

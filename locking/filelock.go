@@ -11,6 +11,8 @@ import (
 	"path"
 	"sync"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 )
 
 // Directory names under the root; see FORMAT.md.
@@ -416,7 +418,7 @@ func (l *FileLock) RewriteRecord(r Record) error {
 	l.mu.Lock()
 	l.whole = true
 	l.mu.Unlock()
-	if err := l.f.Sync(); err != nil {
+	if err := durable.SyncData(l.f); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
 	}
 	return nil
@@ -432,7 +434,7 @@ func (l *FileLock) WriteFloorPending(f Floor, p Version) error {
 	if err := l.writeSection(b, 0, "write floor/pending"); err != nil {
 		return err
 	}
-	if err := l.f.Sync(); err != nil {
+	if err := durable.SyncData(l.f); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
 	}
 	return nil
@@ -453,7 +455,7 @@ func (l *FileLock) WriteCommitted(v Version) error {
 // A caller needs it only when it removes something the pending record alone
 // would still need after a crash (a copytruncate marker).
 func (l *FileLock) SyncRecord() error {
-	if err := l.f.Sync(); err != nil {
+	if err := durable.SyncData(l.f); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
 	}
 	return nil

@@ -2,7 +2,11 @@
 
 package writer
 
-import "os"
+import (
+	"os"
+
+	"github.com/sharedwrite/sharedwrite/internal/durable"
+)
 
 // syncDir fsyncs the root-relative directory dir, opened through the root;
 // the root itself through the descriptor r.top keeps.
@@ -12,13 +16,13 @@ func (r *Root) syncDir(dir string) error {
 		if err != nil {
 			return err
 		}
-		return fsyncFile(d)
+		return durable.Sync(d)
 	}
 	d, err := r.root.OpenFile(dir, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
 		return err
 	}
-	err = fsyncFile(d)
+	err = durable.Sync(d)
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}

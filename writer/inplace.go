@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
@@ -202,7 +203,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 	start := time.Now()
 	oldSum, oldSize, err := copyHashing(bak, io.NewSectionReader(dst, 0, 1<<62))
 	if err == nil {
-		err = fsyncFile(bak)
+		err = durable.Sync(bak)
 	}
 	cfg.emit("fsync", backupRel, start, oldSize, err)
 	if err != nil {
@@ -236,7 +237,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 		err = dst.Chmod(cfg.mode)
 	}
 	if err == nil {
-		err = fsyncFile(dst)
+		err = durable.Sync(dst)
 	}
 	cfg.emit("write", rel, start, n, err)
 	if err != nil {
@@ -285,7 +286,7 @@ func (r *Root) writeSynced(rel string, data []byte) error {
 		return newError("create", rel, err)
 	}
 	if _, err = f.Write(data); err == nil {
-		err = fsyncFile(f)
+		err = durable.Sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

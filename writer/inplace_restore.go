@@ -10,6 +10,8 @@ import (
 	"path"
 	"syscall"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 )
 
 // inPlaceOutcome says what settling a leftover in-place rewrite did.
@@ -199,7 +201,7 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		err = dst.Truncate(bSize)
 	}
 	if err == nil {
-		err = fsyncFile(dst)
+		err = durable.Sync(dst)
 	}
 	cfg.emit("restore-inplace", rel, start, n, err)
 	if err != nil {

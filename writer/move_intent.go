@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
@@ -86,7 +87,7 @@ func writeMoveIntent(cfg *config, absSrc string, in moveIntent) error {
 		return newError("move: write intent", tmp, err)
 	}
 	if _, err = f.Write(append(data, '\n')); err == nil {
-		err = fsyncFile(f)
+		err = durable.Sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 )
 
 // renameAt renames the OS path absSrc to base inside the open directory dir
@@ -69,7 +71,7 @@ func syncDirPath(dir string) error {
 	if err != nil {
 		return err
 	}
-	err = fsyncFile(d)
+	err = durable.Sync(d)
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
@@ -339,7 +340,7 @@ func (r *Root) syncTree(rel string) (int64, error) {
 		if err != nil {
 			return err
 		}
-		err = fsyncFile(f)
+		err = durable.Sync(f)
 		if fi, serr := f.Stat(); serr == nil {
 			total += fi.Size()
 		}

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sharedwrite/sharedwrite/internal/durable"
 )
 
 // Temp files are named
@@ -313,7 +315,7 @@ func (t *tempFile) closeFile(cfg *config, sync bool) error {
 	t.File = nil
 	if sync {
 		start := time.Now()
-		err := fsyncFile(f)
+		err := durable.Sync(f)
 		cfg.emit("fsync", t.Name, start, t.size, err)
 		if err != nil {
 			_ = f.Close()

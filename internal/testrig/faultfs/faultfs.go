@@ -123,6 +123,7 @@ type FS struct {
 	rules    []*rule
 	seen     map[Op]int
 	injected map[Op]int
+	datasync map[string]int
 	unmount  sync.Once
 }
 
@@ -147,6 +148,7 @@ func Mount(t testing.TB, opts Options) *FS {
 		Dir:      t.TempDir(),
 		Backing:  backing,
 		seen:     map[Op]int{},
+		datasync: map[string]int{},
 		injected: map[Op]int{},
 	}
 	var st syscall.Stat_t
@@ -246,6 +248,14 @@ func (f *FS) Count(op Op) int {
 		return total
 	}
 	return f.seen[op]
+}
+
+// DataSyncs returns how many of the fsync requests for rel (a path relative
+// to the mount) asked for the data only: fdatasync(2).
+func (f *FS) DataSyncs(rel string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.datasync[path.Clean(rel)]
 }
 
 // Injected returns how many operations of kind op a rule has failed

@@ -51,8 +51,17 @@ func (f *file) Read(ctx context.Context, buf []byte, off int64) (fuse.ReadResult
 	return f.LoopbackFile.Read(ctx, buf, off)
 }
 
+// fsyncDataOnly is FUSE_FSYNC_FDATASYNC (linux/fuse.h): the request comes
+// from fdatasync(2).
+const fsyncDataOnly = 1
+
 func (f *file) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	v := f.n.rig.check(OpFsync, f.n.rel())
+	if flags&fsyncDataOnly != 0 {
+		f.n.rig.mu.Lock()
+		f.n.rig.datasync[f.n.rel()]++
+		f.n.rig.mu.Unlock()
+	}
 	if v.errno != 0 && !v.after {
 		return v.errno
 	}

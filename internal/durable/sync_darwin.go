@@ -1,6 +1,6 @@
 //go:build darwin
 
-package writer
+package durable
 
 import (
 	"errors"
@@ -9,10 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fsyncFile flushes f to stable storage. On macOS fsync(2) only hands the data
+// Sync flushes f to stable storage. On macOS fsync(2) only hands the data
 // to the drive, which may keep it in its cache; F_FULLFSYNC asks the drive to
 // flush it (fcntl(2), "F_FULLFSYNC"). Filesystems that refuse it get fsync.
-func fsyncFile(f *os.File) error {
+func Sync(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -31,5 +31,11 @@ func fsyncFile(f *os.File) error {
 	if ferr != nil && (errors.Is(ferr, unix.ENOTSUP) || errors.Is(ferr, unix.EINVAL) || errors.Is(ferr, unix.ENOTTY)) {
 		return f.Sync()
 	}
-	return ferr
+	if ferr != nil {
+		return &os.PathError{Op: "fcntl F_FULLFSYNC", Path: f.Name(), Err: ferr}
+	}
+	return nil
 }
+
+// SyncData is Sync: macOS has no cheaper call that also reaches the drive.
+func SyncData(f *os.File) error { return Sync(f) }
