@@ -18,7 +18,7 @@ func TestCLIWriteTrace(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("write: exit %d: %s", r.code, r.stderr)
 	}
-	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec := json.NewDecoder(strings.NewReader(r.stderr))
 	names := map[string]bool{}
 	for dec.More() {
 		var s map[string]any
@@ -34,8 +34,8 @@ func TestCLIWriteTrace(t *testing.T) {
 			t.Errorf("no exported span %q; spans: %v", want, names)
 		}
 	}
-	if !strings.Contains(r.stdout, "sharedwrite.operation.duration") {
-		t.Errorf("operation histogram not exported:\n%s", r.stdout)
+	if !strings.Contains(r.stderr, "sharedwrite.operation.duration") {
+		t.Errorf("operation histogram not exported:\n%s", r.stderr)
 	}
 }
 
@@ -57,7 +57,10 @@ func TestCLILogTraceID(t *testing.T) {
 	var rec map[string]any
 	for _, line := range strings.Split(r.stderr, "\n") {
 		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && strings.Contains(m["msg"].(string), "edited outside") {
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		if msg, _ := m["msg"].(string); strings.Contains(msg, "edited outside") {
 			rec = m
 		}
 	}
@@ -65,7 +68,7 @@ func TestCLILogTraceID(t *testing.T) {
 		t.Fatalf("no outside-edit warning in stderr:\n%s", r.stderr)
 	}
 	tid, _ := rec["trace_id"].(string)
-	if len(tid) != 32 || !strings.Contains(r.stdout, tid) {
+	if len(tid) != 32 || !strings.Contains(r.stderr, `"TraceID":"`+tid+`"`) {
 		t.Errorf("warning trace_id %q; want the exported trace's id\nstderr %s\nstdout %s", tid, r.stderr, r.stdout)
 	}
 }

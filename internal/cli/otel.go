@@ -8,6 +8,8 @@ import (
 
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -17,8 +19,10 @@ import (
 // setupTelemetry installs global tracer and meter providers configured from the
 // standard OTEL_* variables (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER,
 // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...). An unset exporter
-// variable means "none": the CLI exports nothing unless asked to. The returned
-// function flushes and shuts the providers down.
+// variable means "none": the CLI exports nothing unless asked to. "console"
+// prints on stderr, not on stdout as elsewhere: stdout is the command's output
+// (a file that read prints, a JSON document). The returned function flushes
+// and shuts the providers down.
 func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	type flusher struct {
 		what string // the signal and its exporter, for the error
@@ -41,7 +45,7 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 
 	if exporterSet("OTEL_TRACES_EXPORTER") {
-		exp, err := autoexport.NewSpanExporter(ctx)
+		exp, err := spanExporter(ctx)
 		if err != nil {
 			return shutdown, err
 		}
@@ -52,7 +56,7 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 		}
 	}
 	if exporterSet("OTEL_METRICS_EXPORTER") {
-		reader, err := autoexport.NewMetricReader(ctx)
+		reader, err := metricReader(ctx)
 		if err != nil {
 			return shutdown, err
 		}
@@ -63,6 +67,28 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 		}
 	}
 	return shutdown, nil
+}
+
+// spanExporter is the exporter OTEL_TRACES_EXPORTER names; console's prints
+// on stderr.
+func spanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	if os.Getenv("OTEL_TRACES_EXPORTER") == "console" {
+		return stdouttrace.New(stdouttrace.WithWriter(os.Stderr))
+	}
+	return autoexport.NewSpanExporter(ctx)
+}
+
+// metricReader is the reader OTEL_METRICS_EXPORTER names; console's prints
+// on stderr (without OTEL_METRICS_PRODUCERS' producers).
+func metricReader(ctx context.Context) (sdkmetric.Reader, error) {
+	if os.Getenv("OTEL_METRICS_EXPORTER") == "console" {
+		exp, err := stdoutmetric.New(stdoutmetric.WithWriter(os.Stderr))
+		if err != nil {
+			return nil, err
+		}
+		return sdkmetric.NewPeriodicReader(exp), nil
+	}
+	return autoexport.NewMetricReader(ctx)
 }
 
 // exporterSet reports whether the variable names an exporter other than "none".
