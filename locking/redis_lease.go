@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sharedwrite/sharedwrite/internal/bootclock"
+	"github.com/sharedwrite/sharedwrite/internal/deadline"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
@@ -392,7 +393,7 @@ func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep 
 	for {
 		v, err := runReleaseOnce(ctx, l, keys, id, keep, grant, c)
 		var re redis.Error
-		if err != nil && refused != nil && deadlinePassed(ctx) && !errors.As(err, &re) {
+		if err != nil && refused != nil && deadline.Passed(ctx) && !errors.As(err, &re) {
 			return nil, refused
 		}
 		if err == nil || !errors.As(err, &re) || !transientReply(re.Error()) {
@@ -414,13 +415,6 @@ func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep 
 			}
 		}
 	}
-}
-
-// deadlinePassed reports whether ctx is done or its deadline has passed: a read cut
-// off by the deadline can return before ctx's own timer has fired.
-func deadlinePassed(ctx context.Context) bool {
-	d, ok := ctx.Deadline()
-	return ctx.Err() != nil || ok && !time.Now().Before(d)
 }
 
 func runReleaseOnce(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, grant time.Duration, c *releasedVersion) (any, error) {
