@@ -193,4 +193,8 @@ func TestUpdateOutputOverReadLimit(t *testing.T) {
 		t.Errorf("update --max-read-size 100 whose CMD prints 1000 bytes: exit %d, file size %d; the next update with the same limit: exit %d (%s); want the output over the limit refused, nothing committed",
 			r.code, size, again.code, strings.TrimSpace(again.stderr))
 	}
+	// CMD exited 0: the message names the limit and no exit status.
+	if !strings.Contains(r.stderr, "--max-read-size") || strings.Contains(r.stderr, "status") {
+		t.Errorf("update refused for its output: stderr %q; want the limit named and no exit status", r.stderr)
+	}
 }

@@ -257,17 +257,17 @@ func (g *globals) runFilter(ctx context.Context, name string, argv []string, in 
 		stop()
 	}
 	if out.over {
-		return nil, newCommandFailed(name, -1, fmt.Errorf("the output of %s is more than the read limit of %d bytes (--max-read-size), which the file would then exceed: %w",
+		return nil, newCommandFailed(name, 0, fmt.Errorf("the output of %s is more than the read limit of %d bytes (--max-read-size), which the file would then exceed: %w",
 			quote.Name(argv[0]), g.maxReadSize, syscall.EFBIG))
 	}
 	if err == nil {
 		return out.b.Bytes(), nil
 	}
-	status := -1
+	status := 0 // not known: CMD did not start, or was killed by a signal
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
-		status = ee.ExitCode()
+		status = max(ee.ExitCode(), 0) // -1: killed by a signal, which err names
 	case errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil:
 		// CMD exited, but its output stayed open: a process it left in the
 		// background holds it, and the output may not be complete.
