@@ -72,3 +72,34 @@ func TestCLILogTraceID(t *testing.T) {
 		t.Errorf("warning trace_id %q; want the exported trace's id\nstderr %s\nstdout %s", tid, r.stderr, r.stdout)
 	}
 }
+
+// Without any OTEL_* variable, nothing is exported, but a log record still
+// carries the trace_id and span_id of its operation.
+func TestCLILogIDsWithoutExporter(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	if r := v.run(t, "1", "write", "f"); r.code != 0 {
+		t.Fatalf("write: exit %d: %s", r.code, r.stderr)
+	}
+	if err := os.WriteFile(filepath.Join(v.root, "f"), []byte("edited outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := v.run(t, "", "--log-format", "json", "read", "f")
+	if r.code != 0 || r.stdout != "edited outside" {
+		t.Fatalf("read: exit %d, stdout %q: %s", r.code, r.stdout, r.stderr)
+	}
+	var rec map[string]any
+	for _, line := range strings.Split(r.stderr, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		if msg, _ := m["msg"].(string); strings.Contains(msg, "edited outside") {
+			rec = m
+		}
+	}
+	tid, _ := rec["trace_id"].(string)
+	sid, _ := rec["span_id"].(string)
+	if len(tid) != 32 || len(sid) != 16 || strings.Trim(tid, "0") == "" {
+		t.Errorf("outside-edit warning %v; want a trace_id and a span_id\nstderr %s", rec, r.stderr)
+	}
+}

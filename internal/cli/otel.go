@@ -44,6 +44,7 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	}
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 
+	traced := false
 	if exporterSet("OTEL_TRACES_EXPORTER") {
 		exp, err := spanExporter(ctx)
 		if err != nil {
@@ -53,7 +54,14 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 			otel.SetTracerProvider(tp)
 			shutdowns = append(shutdowns, flusher{"traces (OTEL_TRACES_EXPORTER=" + os.Getenv("OTEL_TRACES_EXPORTER") + ")", tp.Shutdown})
+			traced = true
 		}
+	}
+	if !traced {
+		// Spans that are never recorded nor exported, but have ids: a log
+		// record carries the trace_id and span_id of its operation, which
+		// tie together the records of one operation (and of one command).
+		otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithResource(res)))
 	}
 	if exporterSet("OTEL_METRICS_EXPORTER") {
 		reader, err := metricReader(ctx)
