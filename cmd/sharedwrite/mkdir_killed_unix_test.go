@@ -80,3 +80,30 @@ func TestMkdirKilledKeepsExactModes(t *testing.T) {
 		})
 	}
 }
+
+// mkdir without --mode makes 0777 less the umask, as mkdir(1) and as the
+// parents that write creates: under umask 002 a group-shared volume's new
+// directories are group-writable (they were 0755 whatever the umask).
+func TestMkdirDefaultModeFollowsTheUmask(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	for _, tc := range []struct {
+		umask string
+		want  fs.FileMode
+	}{{"002", 0o775}, {"022", 0o755}, {"077", 0o700}} {
+		dir := "u" + tc.umask + "/sub"
+		cmd := exec.Command("/bin/sh", append([]string{"-c", `umask ` + tc.umask + `; exec "$0" "$@"`, swBin}, v.args("mkdir", dir)...)...)
+		cmd.Env = baseEnv()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("mkdir under umask %s: %v: %s", tc.umask, err, out)
+		}
+		for _, d := range []string{"u" + tc.umask, dir} {
+			fi, err := os.Lstat(filepath.Join(v.root, d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != tc.want {
+				t.Errorf("mkdir %s under umask %s: %s has mode %v; want %v", dir, tc.umask, d, fi.Mode().Perm(), tc.want)
+			}
+		}
+	}
+}

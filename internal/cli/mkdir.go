@@ -15,7 +15,7 @@ type mkdirOpts struct {
 func newMkdirCmd(g *globals) *cobra.Command {
 	o := &mkdirOpts{}
 	cmd := &cobra.Command{
-		Use:     "mkdir NAME [--mode 0755]",
+		Use:     "mkdir NAME [--mode MODE]",
 		Short:   "Create directory NAME and its missing parents",
 		Example: `  sharedwrite mkdir spool/incoming --mode 0750`,
 		Args:    cobra.ExactArgs(1),
@@ -24,7 +24,7 @@ func newMkdirCmd(g *globals) *cobra.Command {
 			return runMkdir(cmd.Context(), g, o, cmd.Flags().Changed("mode"))
 		},
 	}
-	cmd.Flags().StringVar(&o.mode, "mode", "0755", "permission of the created directories, less the umask; given explicitly, exactly that (the parents also get owner write and search)")
+	cmd.Flags().StringVar(&o.mode, "mode", "0777", "permission of the created directories, less the umask (as mkdir(1), and as the parents write and append create); given explicitly, exactly that (the parents also get owner write and search)")
 	return cmd
 }
 
