@@ -47,19 +47,49 @@ func (r *Root) copyToTemp(ctx context.Context, cfg *config, src io.Reader, targe
 	return t, nil
 }
 
-// copyInto streams src into t with a pooled 1 MiB buffer. A failed read is an
+// copyInto streams src into t with pooled 1 MiB buffers. A failed read is an
 // *Error naming src when it has a name (an *os.File) and the temp.
+//
+// A chunk's sha256 is computed on another goroutine while the chunk is written
+// and the next one read (into the other buffer): hashing costs about as much
+// as writing to a fast volume, so a large copy takes the longer of the two
+// instead of their sum. A short copy (one chunk under parallelHashMin) is
+// hashed in line.
 func copyInto(ctx context.Context, t *tempFile, src io.Reader) error {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	for {
+	var bufs [2][]byte
+	for i := range bufs {
+		bp := bufPool.Get().(*[]byte)
+		defer bufPool.Put(bp)
+		bufs[i] = *bp
+	}
+	var hashed chan struct{} // the chunk being hashed, closed when done
+	wait := func() {
+		if hashed != nil {
+			<-hashed
+			hashed = nil
+		}
+	}
+	defer wait() // before the buffers go back to the pool
+	for i := 0; ; i ^= 1 {
 		if err := ctx.Err(); err != nil {
 			return newError("copy", t.Name, context.Cause(ctx))
 		}
+		buf := bufs[i]
 		n, rerr := io.ReadFull(src, buf)
 		if n > 0 {
-			if _, err := t.Write(buf[:n]); err != nil {
+			chunk := buf[:n]
+			wait() // the hash takes the chunks in order
+			if n < parallelHashMin {
+				t.hash.Write(chunk)
+			} else {
+				done := make(chan struct{})
+				hashed = done
+				go func() {
+					defer close(done)
+					t.hash.Write(chunk)
+				}()
+			}
+			if _, err := t.writeData(chunk); err != nil {
 				return err
 			}
 		}
@@ -75,3 +105,7 @@ func copyInto(ctx context.Context, t *tempFile, src io.Reader) error {
 		}
 	}
 }
+
+// parallelHashMin is the chunk size from which copyInto hashes on another
+// goroutine: below it, handing the chunk over costs more than it saves.
+const parallelHashMin = 256 << 10

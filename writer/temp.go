@@ -267,9 +267,30 @@ func (r *Root) tempStillNamed(f *os.File, name string) (bool, error) {
 }
 
 // Write writes p to the temp and into its running sha256.
+// A large p is hashed on another goroutine while it is written (see
+// copyInto); on a short write, as in writeData.
 func (t *tempFile) Write(p []byte) (int, error) {
+	if len(p) < parallelHashMin {
+		n, err := t.writeData(p)
+		t.hash.Write(p[:n])
+		return n, err
+	}
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		t.hash.Write(p)
+	}()
+	n, err := t.writeData(p)
+	<-hashed
+	return n, err
+}
+
+// writeData writes p to the temp without hashing it: the caller hashes it
+// (copyInto, on another goroutine). A short write, after which such a hash
+// covers more than the temp holds, comes with its error, which the File keeps:
+// nothing is committed.
+func (t *tempFile) writeData(p []byte) (int, error) {
 	n, err := t.File.Write(p)
-	t.hash.Write(p[:n])
 	t.size += int64(n)
 	if err != nil {
 		return n, newError("write", t.Name, err)
