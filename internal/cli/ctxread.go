@@ -8,8 +8,10 @@ import (
 // ctxReader reads r but returns context.Cause(ctx) as soon as ctx ends, even
 // while a Read of r is blocked (stdin kept open and never written, for one).
 //
-// Each Read of r runs in its own goroutine into a buffer of its own. A read
-// that ctx interrupts is abandoned: its goroutine stays blocked in r.Read
+// Each Read of r runs in its own goroutine into a buffer of the ctxReader's
+// own, reused from one Read to the next (a 1 GiB copy would otherwise
+// allocate and clear 1 GiB of buffers). A read that ctx interrupts is
+// abandoned, and its buffer with it: its goroutine stays blocked in r.Read
 // until r delivers data or EOF, and what it delivers is dropped (every later
 // Read fails with the cause: a context does not come back). That is
 // acceptable only because the CLI exits right after a cancelled command: a
@@ -19,6 +21,7 @@ import (
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
+	buf []byte // not the caller's: an abandoned read must not write into that
 }
 
 func newCtxReader(ctx context.Context, r io.Reader) *ctxReader {
@@ -39,7 +42,10 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		err error
 	}
 	res := make(chan result, 1)
-	buf := make([]byte, len(p)) // not p: an abandoned read must not write into the caller's buffer
+	if cap(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	buf := c.buf[:len(p)]
 	go func() {
 		n, err := c.r.Read(buf)
 		res <- result{n, err}
@@ -48,6 +54,7 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	case rr := <-res:
 		return copy(p, buf[:rr.n]), rr.err
 	case <-c.ctx.Done():
+		c.buf = nil // the abandoned read's
 		return 0, context.Cause(c.ctx)
 	}
 }
