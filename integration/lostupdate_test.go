@@ -94,9 +94,7 @@ func incrementsWhile(t *testing.T, v vol, fig *Figures, name string, procs int, 
 				}
 				fig.FloorRaises.Add(int64(floorRaises(t, r.stderr)))
 				fig.Adopted.Add(int64(strings.Count(r.stderr, "matches no recorded version")))
-				if strings.TrimSpace(r.stdout) != "" {
-					fig.StaleRetried.Add(metricSum(t, r.stdout, "sharedwrite.stale_reads.retried"))
-				}
+				fig.StaleRetried.Add(metricSum(t, r.stderr, "sharedwrite.stale_reads.retried"))
 				code := r.code
 				if slices.Contains(o.retry, code) {
 					code = 3
@@ -212,12 +210,15 @@ func firstInt(b []byte) (int, error) {
 }
 
 // metricSum sums the data points of the metric named name in the console
-// exporter's JSON output.
-func metricSum(t testing.TB, stdout, name string) int64 {
+// exporter's JSON output, which the CLI prints on stderr (one line per export,
+// a JSON object that begins with its "Resource"), among its log lines.
+func metricSum(t testing.TB, stderr, name string) int64 {
 	t.Helper()
 	var total int64
-	dec := json.NewDecoder(strings.NewReader(stdout))
-	for dec.More() {
+	for _, line := range strings.Split(stderr, "\n") {
+		if !strings.HasPrefix(line, `{"Resource"`) {
+			continue
+		}
 		var rm struct {
 			ScopeMetrics []struct {
 				Metrics []struct {
@@ -228,8 +229,8 @@ func metricSum(t testing.TB, stdout, name string) int64 {
 				}
 			}
 		}
-		if err := dec.Decode(&rm); err != nil {
-			t.Errorf("console metrics: %v in %q", err, stdout)
+		if err := json.Unmarshal([]byte(line), &rm); err != nil {
+			t.Errorf("console metrics: %v in %q", err, line)
 			return total
 		}
 		for _, sm := range rm.ScopeMetrics {

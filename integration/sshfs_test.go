@@ -27,8 +27,8 @@ func TestSSHFSStaleRedis(t *testing.T) {
 	redis := needRedis(t)
 	fig := figures(t)
 	host, ms := sshhost.Mounts(t, 2, staleCache())
-	// The console metric exporter prints the CLI's counters on stdout when it
-	// exits; update prints nothing else there.
+	// The console metric exporter prints the CLI's counters on stderr when it
+	// exits (metricSum picks them out of the log lines).
 	va := newVol(t, ms[0].Dir, redis.URL(), "--timeout", pick("90s", "240s"))
 	va.env = []string{"OTEL_METRICS_EXPORTER=console"}
 	vb := va.on(ms[1].Dir)
