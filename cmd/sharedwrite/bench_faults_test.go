@@ -68,7 +68,7 @@ func TestBenchCleanupFailureReported(t *testing.T) {
 		t.Skip("chattr not installed")
 	}
 	v := newVolume(t, mode{name: "local"})
-	s := v.start(t, "bench", "--ops", "2000")
+	s := v.start(t, "bench", "--ops", "400")
 	waitFor(t, s, func() bool { return len(benchDirs(t, v.root)) > 0 }, "the bench directory")
 	dirs := benchDirs(t, v.root)
 	keep := filepath.Join(dirs[0], "immutable")

@@ -19,12 +19,12 @@ import (
 func TestBenchRedisStoppedWithinTimeout(t *testing.T) {
 	needRedis(t)
 	const timeout = 4 * time.Second
-	for attempt := range 8 {
+	for attempt := range 5 {
 		rs := testrig.StartRedis(t)
 		v := newVolume(t, mode{name: "redis", redis: rs.URL()})
 		s := v.start(t, "--timeout", timeout.String(), "bench", "--ops", "1000000")
 		waitFor(t, s, func() bool { return len(benchDirs(t, v.root)) > 0 }, "the bench directory")
-		time.Sleep(time.Duration(300+attempt*37) * time.Millisecond)
+		time.Sleep(time.Duration(300+attempt*59) * time.Millisecond)
 		pid := rs.PID()
 		syscall.Kill(pid, syscall.SIGSTOP)
 		stopped := time.Now()
