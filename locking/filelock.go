@@ -176,6 +176,9 @@ type FileLock struct {
 	// whole: the file was seen to hold a whole record. Records are never
 	// truncated, so a write then needs no fstat to tell a first write.
 	whole bool
+	// fresh: this FileLock wrote the record's first bytes, not yet flushed
+	// by a full fsync (syncRecord).
+	fresh bool
 }
 
 // AdoptFileLock wraps an inherited descriptor that is already locked (a
@@ -418,7 +421,7 @@ func (l *FileLock) RewriteRecord(r Record) error {
 	l.mu.Lock()
 	l.whole = true
 	l.mu.Unlock()
-	if err := durable.SyncData(l.f); err != nil {
+	if err := durable.Sync(l.f); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
 	}
 	return nil
@@ -434,8 +437,28 @@ func (l *FileLock) WriteFloorPending(f Floor, p Version) error {
 	if err := l.writeSection(b, 0, "write floor/pending"); err != nil {
 		return err
 	}
-	if err := durable.SyncData(l.f); err != nil {
+	return l.syncRecord()
+}
+
+// syncRecord flushes the record. One rewritten in place needs its data
+// flushed, not its times: fdatasync. The first flush after the record's first
+// write (into a file just made) is a full fsync: the mode given to the file
+// then is metadata that fdatasync need not flush.
+func (l *FileLock) syncRecord() error {
+	l.mu.Lock()
+	full := l.fresh
+	l.mu.Unlock()
+	sync := durable.SyncData
+	if full {
+		sync = durable.Sync
+	}
+	if err := sync(l.f); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
+	}
+	if full {
+		l.mu.Lock()
+		l.fresh = false
+		l.mu.Unlock()
 	}
 	return nil
 }
@@ -454,12 +477,7 @@ func (l *FileLock) WriteCommitted(v Version) error {
 // SyncRecord fsyncs the record: what WriteCommitted wrote is then on disk.
 // A caller needs it only when it removes something the pending record alone
 // would still need after a crash (a copytruncate marker).
-func (l *FileLock) SyncRecord() error {
-	if err := durable.SyncData(l.f); err != nil {
-		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
-	}
-	return nil
-}
+func (l *FileLock) SyncRecord() error { return l.syncRecord() }
 
 // holds says whether this FileLock holds the lock.
 func (l *FileLock) holds() bool {
@@ -468,7 +486,10 @@ func (l *FileLock) holds() bool {
 	return l.locked
 }
 
+// writeSection writes b at off in the record, the whole record when the file
+// is empty (and then sets fresh).
 func (l *FileLock) writeSection(b []byte, off int64, op string) error {
+	first := false
 	l.mu.Lock()
 	locked, whole := l.locked, l.whole
 	l.mu.Unlock()
@@ -485,7 +506,7 @@ func (l *FileLock) writeSection(b []byte, off int64, op string) error {
 			// First write: the whole record, so the file is never short.
 			full := make([]byte, recordSize)
 			copy(full[off:], b)
-			b, off = full, 0
+			b, off, first = full, 0, true
 		case size < recordSize:
 			return &Error{Op: op, Key: l.key, Path: l.path, Err: fmt.Errorf("%w: record is %d bytes", ErrCorruptRecord, size)}
 		}
@@ -496,6 +517,7 @@ func (l *FileLock) writeSection(b []byte, off int64, op string) error {
 	if off == 0 && len(b) == recordSize {
 		l.mu.Lock()
 		l.whole = true
+		l.fresh = l.fresh || first
 		l.mu.Unlock()
 	}
 	return nil
