@@ -386,7 +386,8 @@ type releasedVersion struct{ json, token, event string }
 // does what one run would have, and a release given up there would leave the
 // key held for its whole TTL and the committed version unpublished. A
 // transport error is not repeated: the first run may have taken effect. A
-// retry that ctx's end cuts off returns the last reply the server gave.
+// retry that ctx's end cuts off returns its error (its outcome is unknown)
+// with the last reply the server gave.
 func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, grant time.Duration, c *releasedVersion) (any, error) {
 	var timer *time.Timer
 	var refused error
@@ -394,7 +395,9 @@ func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep 
 		v, err := runReleaseOnce(ctx, l, keys, id, keep, grant, c)
 		var re redis.Error
 		if err != nil && refused != nil && deadline.Passed(ctx) && !errors.As(err, &re) {
-			return nil, refused
+			// This run's outcome is unknown (it may have run): say so, and
+			// what the server answered before.
+			return nil, fmt.Errorf("%w (a retry cut off by the deadline; the server had answered: %v)", err, refused)
 		}
 		if err == nil || !errors.As(err, &re) || !transientReply(re.Error()) {
 			return v, err

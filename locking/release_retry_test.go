@@ -97,8 +97,8 @@ func leaseOnADemotedServer(t *testing.T, ttl time.Duration) (*testrig.Redis, *re
 }
 
 // A retry that the TTL's end cuts off while it waits for the server (here a
-// script keeps the server busy across that moment) says what the server last
-// answered, READONLY, not the cut-off's i/o timeout.
+// script keeps the server busy across that moment) says, besides the cut-off
+// (its outcome is unknown), what the server last answered: READONLY.
 func TestReleaseRetryCutOffSaysTheLastReply(t *testing.T) {
 	_, admin, _, le := leaseOnADemotedServer(t, time.Second)
 	start := time.Now()
