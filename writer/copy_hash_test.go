@@ -12,9 +12,10 @@ import (
 )
 
 // A large content is hashed on another goroutine while it is written
-// (ReadFrom's chunks, a large Write): the sum is still that of exactly what
-// the file holds, in order, for sizes around the chunk and the threshold, and
-// for a source that returns short reads.
+// (ReadFrom's chunks, a large Write, large Writes in a row): the sum is still
+// that of exactly what the file holds, in order, for sizes around the chunk
+// and the threshold, also from a source that returns short reads (which
+// ReadFrom gathers into whole chunks).
 func TestLargeContentSum(t *testing.T) {
 	r, dir := openRoot(t)
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -141,7 +141,9 @@ func (f *File) Name() string { return f.t.Target }
 // TempName returns the temp's root-relative name.
 func (f *File) TempName() string { return f.t.Name }
 
-// Sum returns the sha256 and size of what was written so far.
+// Sum returns the sha256 and size of what was written so far. After a write
+// error (which Commit returns, committing nothing) they mean nothing: a large
+// write's hash may cover bytes the temp does not hold.
 func (f *File) Sum() (sha [32]byte, size int64) { return f.t.sum() }
 
 // Sync makes what was written so far durable in the temp before Commit: it

@@ -56,10 +56,11 @@ func (f *file) Read(ctx context.Context, buf []byte, off int64) (fuse.ReadResult
 const fsyncDataOnly = 1
 
 func (f *file) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	v := f.n.rig.check(OpFsync, f.n.rel())
+	rel := f.n.rel()
+	v := f.n.rig.check(OpFsync, rel)
 	if flags&fsyncDataOnly != 0 {
 		f.n.rig.mu.Lock()
-		f.n.rig.datasync[f.n.rel()]++
+		f.n.rig.datasync[rel]++
 		f.n.rig.mu.Unlock()
 	}
 	if v.errno != 0 && !v.after {
