@@ -115,11 +115,12 @@ func TestReleaseWithPublishRefused(t *testing.T) {
 // first waiter in line (its locker listens) cannot tell it when PUBLISH is
 // refused; the lease must then not be handed over, or it would stay with a
 // waiter that does not know it holds it. The waiter takes the lease by its
-// own retry.
+// own retry: at once when that retry comes right after the release (the one
+// it makes once its subscription is confirmed), else after its wait.
 func TestHandoffWithPublishRefused(t *testing.T) {
 	ctx := ctxTimeout(t, 30*time.Second)
 	l, _, admin := noPublishLocker(t, ctx)
-	const key, ttl = "k", 2 * time.Second
+	const key, ttl = "k", 4 * time.Second
 
 	holder, err := l.Acquire(ctx, key, ttl)
 	if err != nil {
@@ -141,16 +142,22 @@ func TestHandoffWithPublishRefused(t *testing.T) {
 		n, ok := hubWaiters(l, wakeChannel(l, key))
 		return n == 1 && ok
 	})
+	released := time.Now()
 	if err := holder.Release(ctx, nil, key); err != nil {
 		t.Errorf("Release with a waiter in line under an ACL without PUBLISH: %v; want nil", err)
 	}
-	if v, err := admin.Get(ctx, l.Keys(key).Lock).Result(); err != redis.Nil {
-		t.Errorf("lock after the release = %q (%v); want none: the waiter was never told it holds the lease", v, err)
-	}
+	v, gerr := admin.Get(ctx, l.Keys(key).Lock).Result()
 	select {
 	case le := <-got:
 		if le == nil {
 			t.Fatal("waiter's Acquire failed")
+		}
+		// The key may already hold the waiter's lease, taken by its own
+		// retry right after the release; a lease handed over would be
+		// learnt of only at the end of the waiter's wait (the holder's TTL).
+		if took := time.Since(released); gerr != redis.Nil && (v != le.ID() || took > ttl/2) {
+			t.Errorf("lock right after the release = %q (%v); the waiter got %q %v after it; want none, or the waiter's own at once: the lease was handed to a waiter that was not told",
+				v, gerr, le.ID(), took.Round(time.Millisecond))
 		}
 		if le.Token() <= holder.Token() {
 			t.Errorf("waiter's token %d; want above the holder's %d", le.Token(), holder.Token())
