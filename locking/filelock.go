@@ -448,11 +448,11 @@ func (l *FileLock) syncRecord() error {
 	l.mu.Lock()
 	full := l.fresh
 	l.mu.Unlock()
-	sync := durable.SyncData
+	flush := durable.SyncData
 	if full {
-		sync = durable.Sync
+		flush = durable.Sync
 	}
-	if err := sync(l.f); err != nil {
+	if err := flush(l.f); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
 	}
 	if full {
