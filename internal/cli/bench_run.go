@@ -303,30 +303,28 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchRep
 	// the volume not answering: exit 3), not the whole run. A write that
 	// committed but whose release could not reach Redis stops the run too.
 	// Each write runs through v, and takes its own time there (see timedOp).
-	write := func(c *coordinator.Coordinator, name string) (time.Duration, error) {
+	timedWrite := func(name string, fn func(ctx context.Context) error) (time.Duration, error) {
 		wctx, cancel := g.bounded(ctx)
 		defer cancel()
 		d, err := volumeCall(wctx, v, func() (time.Duration, error) {
-			return timed(func() error { return c.WriteFile(wctx, path.Join(base, name), data, 0o644) })
+			return timed(func() error { return fn(wctx) })
 		})
 		if errors.Is(err, errNoAnswer) {
 			return 0, fmt.Errorf("write %s: %w", quote.Name(path.Join(dir, name)), err)
 		}
+		return d, err
+	}
+	write := func(c *coordinator.Coordinator, name string) (time.Duration, error) {
+		d, err := timedWrite(name, func(ctx context.Context) error {
+			return c.WriteFile(ctx, path.Join(base, name), data, 0o644)
+		})
 		if err != nil {
 			return 0, err
 		}
 		return d, env.counter.failed()
 	}
 	writeBare := func(i int) (time.Duration, error) {
-		bctx, cancel := g.bounded(ctx)
-		defer cancel()
-		d, err := volumeCall(bctx, v, func() (time.Duration, error) {
-			return timed(func() error { return bareWrite(bctx, root, dir, "bare", data, i) })
-		})
-		if errors.Is(err, errNoAnswer) {
-			return 0, fmt.Errorf("write %s: %w", quote.Name(path.Join(dir, "bare")), err)
-		}
-		return d, err
+		return timedWrite("bare", func(ctx context.Context) error { return bareWrite(ctx, root, dir, "bare", data, i) })
 	}
 	// Warm up both paths (directory entries, lock file, Redis connection).
 	if _, err := writeBare(-1); err != nil {
