@@ -17,7 +17,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/writer"
 )
@@ -196,7 +195,7 @@ func writeIntent(r *os.Root, in txIntent) error {
 		err = f.Chmod(intentPerm)
 	}
 	if err == nil {
-		err = durable.Sync(f)
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
@@ -366,7 +365,7 @@ func (c *Coordinator) truncateLive(key string, n int64) error {
 	if err := f.Truncate(n); err != nil {
 		return wrap("truncate", key, err)
 	}
-	if err := durable.Sync(f); err != nil {
+	if err := f.Sync(); err != nil {
 		return wrap("fsync", key, err)
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
@@ -205,7 +204,7 @@ func (c *Coordinator) markCopyTruncate(rotated string) error {
 	if err != nil {
 		return wrap("copytruncate: create the marker", name, err)
 	}
-	err = durable.Sync(f)
+	err = f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

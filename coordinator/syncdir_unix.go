@@ -2,11 +2,7 @@
 
 package coordinator
 
-import (
-	"os"
-
-	"github.com/sharedwrite/sharedwrite/internal/durable"
-)
+import "os"
 
 // syncDir fsyncs a directory so that a link or rename in it survives a crash.
 func syncDir(r *os.Root, dir string) error {
@@ -15,5 +11,5 @@ func syncDir(r *os.Root, dir string) error {
 		return err
 	}
 	defer d.Close()
-	return durable.Sync(d)
+	return d.Sync()
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/locking"
 )
 
@@ -220,7 +219,7 @@ func publishMeta(r *os.Root, name string, data []byte) error {
 	defer r.Remove(tmp) //nolint:errcheck // the link keeps the content
 	_, err = f.Write(data)
 	if err == nil {
-		err = durable.Sync(f)
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -421,7 +421,7 @@ func (l *FileLock) RewriteRecord(r Record) error {
 	l.mu.Lock()
 	l.whole = true
 	l.mu.Unlock()
-	if err := durable.Sync(l.f); err != nil {
+	if err := l.f.Sync(); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
 	}
 	return nil
@@ -450,7 +450,7 @@ func (l *FileLock) syncRecord() error {
 	l.mu.Unlock()
 	flush := durable.SyncData
 	if full {
-		flush = durable.Sync
+		flush = (*os.File).Sync
 	}
 	if err := flush(l.f); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}

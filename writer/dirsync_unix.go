@@ -2,11 +2,7 @@
 
 package writer
 
-import (
-	"os"
-
-	"github.com/sharedwrite/sharedwrite/internal/durable"
-)
+import "os"
 
 // syncDir fsyncs the root-relative directory dir, opened through the root;
 // the root itself through the descriptor r.top keeps.
@@ -16,13 +12,13 @@ func (r *Root) syncDir(dir string) error {
 		if err != nil {
 			return err
 		}
-		return durable.Sync(d)
+		return d.Sync()
 	}
 	d, err := r.root.OpenFile(dir, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
 		return err
 	}
-	err = durable.Sync(d)
+	err = d.Sync()
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}

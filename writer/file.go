@@ -10,8 +10,6 @@ import (
 	"path"
 	"syscall"
 	"time"
-
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 )
 
 // File is a file being written by Create: the data goes to a flocked temp
@@ -170,7 +168,7 @@ func (f *File) Sync() error {
 	}
 	if err == nil {
 		start := time.Now()
-		err = durable.Sync(f.t.File)
+		err = f.t.File.Sync()
 		f.cfg.emit("fsync", f.t.Name, start, f.t.size, err)
 		if err != nil {
 			err = newError("fsync", f.t.Name, err)

@@ -15,7 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
@@ -203,7 +202,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 	start := time.Now()
 	oldSum, oldSize, err := copyHashing(bak, io.NewSectionReader(dst, 0, 1<<62))
 	if err == nil {
-		err = durable.Sync(bak)
+		err = bak.Sync()
 	}
 	cfg.emit("fsync", backupRel, start, oldSize, err)
 	if err != nil {
@@ -237,7 +236,7 @@ func (r *Root) rewriteInPlace(ctx context.Context, rel, tempRel string, sum [32]
 		err = dst.Chmod(cfg.mode)
 	}
 	if err == nil {
-		err = durable.Sync(dst)
+		err = dst.Sync()
 	}
 	cfg.emit("write", rel, start, n, err)
 	if err != nil {
@@ -286,7 +285,7 @@ func (r *Root) writeSynced(rel string, data []byte) error {
 		return newError("create", rel, err)
 	}
 	if _, err = f.Write(data); err == nil {
-		err = durable.Sync(f)
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

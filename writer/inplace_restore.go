@@ -10,8 +10,6 @@ import (
 	"path"
 	"syscall"
 	"time"
-
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 )
 
 // inPlaceOutcome says what settling a leftover in-place rewrite did.
@@ -201,7 +199,7 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 		err = dst.Truncate(bSize)
 	}
 	if err == nil {
-		err = durable.Sync(dst)
+		err = dst.Sync()
 	}
 	cfg.emit("restore-inplace", rel, start, n, err)
 	if err != nil {

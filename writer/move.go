@@ -14,8 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 )
 
 // Move moves the caller's regular file src to dst inside the root, like mv.
@@ -468,7 +466,7 @@ func syncSource(p string, hash bool) ([32]byte, int64, fs.FileInfo, error) {
 			return [32]byte{}, 0, nil, newError("move: read source", p, err)
 		}
 	}
-	if err := durable.Sync(f); err != nil {
+	if err := f.Sync(); err != nil {
 		return [32]byte{}, 0, nil, newError("move: fsync source", p, err)
 	}
 	if fi, err = f.Stat(); err != nil {

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
@@ -87,7 +86,7 @@ func writeMoveIntent(cfg *config, absSrc string, in moveIntent) error {
 		return newError("move: write intent", tmp, err)
 	}
 	if _, err = f.Write(append(data, '\n')); err == nil {
-		err = durable.Sync(f)
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

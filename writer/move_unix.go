@@ -10,8 +10,6 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 )
 
 // renameAt renames the OS path absSrc to base inside the open directory dir
@@ -71,7 +69,7 @@ func syncDirPath(dir string) error {
 	if err != nil {
 		return err
 	}
-	err = durable.Sync(d)
+	err = d.Sync()
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}

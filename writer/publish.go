@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
@@ -340,7 +339,7 @@ func (r *Root) syncTree(rel string) (int64, error) {
 		if err != nil {
 			return err
 		}
-		err = durable.Sync(f)
+		err = f.Sync()
 		if fi, serr := f.Stat(); serr == nil {
 			total += fi.Size()
 		}

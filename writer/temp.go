@@ -18,8 +18,6 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
-
-	"github.com/sharedwrite/sharedwrite/internal/durable"
 )
 
 // Temp files are named
@@ -336,7 +334,7 @@ func (t *tempFile) closeFile(cfg *config, sync bool) error {
 	t.File = nil
 	if sync {
 		start := time.Now()
-		err := durable.Sync(f)
+		err := f.Sync()
 		cfg.emit("fsync", t.Name, start, t.size, err)
 		if err != nil {
 			_ = f.Close()

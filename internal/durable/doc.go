@@ -1,4 +1,3 @@
-// Package durable flushes files to stable storage: Sync all of a file, and
-// SyncData what reading its data back needs, the cheaper call where the
-// system has one.
+// Package durable flushes a file's data to stable storage with the cheapest
+// call the system has for it (SyncData); os.File.Sync flushes all of a file.
 package durable

@@ -7,9 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Sync flushes f to stable storage with fsync(2).
-func Sync(f *os.File) error { return f.Sync() }
-
 // SyncData flushes f's data, and of its metadata what reading the data back
 // needs (its size, its blocks), with fdatasync(2). A timestamp-only change
 // is left to the next journal commit; for a file rewritten in place that

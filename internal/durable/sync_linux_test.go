@@ -12,7 +12,7 @@ import (
 )
 
 // On a FUSE mount, which sees whether a request came from fsync(2) or
-// fdatasync(2): SyncData asks for the data only, Sync for all of the file,
+// fdatasync(2): SyncData asks for the data only, os.File.Sync for all of it,
 // and a refused SyncData names the call, the file and the errno.
 func TestSyncAndSyncData(t *testing.T) {
 	fsys := faultfs.Mount(t, faultfs.Options{})
@@ -31,7 +31,7 @@ func TestSyncAndSyncData(t *testing.T) {
 	if n := fsys.DataSyncs("rec"); n != 1 || fsys.Count(faultfs.OpFsync) != before+1 {
 		t.Fatalf("after SyncData: %d data-only syncs, %d syncs; want 1 and 1", n, fsys.Count(faultfs.OpFsync)-before)
 	}
-	if err := Sync(f); err != nil {
+	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
 	if n := fsys.DataSyncs("rec"); n != 1 || fsys.Count(faultfs.OpFsync) != before+2 {
