@@ -48,7 +48,13 @@ func childrenOf(t *testing.T, pid int) []int {
 func stopServer(t *testing.T, h *sshhost.Host) (resume func()) {
 	t.Helper()
 	var stopped []int
-	for _, k := range childrenOf(t, h.PID()) {
+	// The connection's process shows among sshd's children a moment after
+	// the mount is up, at worst.
+	kids := childrenOf(t, h.PID())
+	for end := time.Now().Add(5 * time.Second); len(kids) == 0 && time.Now().Before(end); kids = childrenOf(t, h.PID()) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, k := range kids {
 		for _, p := range append([]int{k}, childrenOf(t, k)...) {
 			if err := syscall.Kill(p, syscall.SIGSTOP); err != nil {
 				t.Fatalf("SIGSTOP %d: %v", p, err)
