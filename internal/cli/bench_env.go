@@ -102,11 +102,15 @@ func (e *benchEnv) Close() {
 // files are otherwise never unlinked, since another process may wait on one;
 // no one else knows these names, and the bench's own operations have ended.)
 // On a root that held no volume the coordinators' metadata is in dir and goes
-// with it. It runs also after a signal or an error, with --timeout for each
-// step; on a volume that is stuck it touches only Redis. It returns what it
-// could not remove.
+// with it. It runs also after an error, with --timeout for its calls on the
+// volume and again for the Redis keys' deletion, and after a signal (ctx
+// ended, before it or while it runs), when each of the two is ended
+// callGrace after the signal or after it starts, whichever is later (see
+// cleanupContext): a volume that stops answering as the signal comes must
+// not hold up the exit by another --timeout. On a volume that is stuck it
+// touches only Redis. It returns what it could not remove.
 func (e *benchEnv) cleanup(ctx context.Context, root *os.Root, dir, base string, names []string) error {
-	cctx, cancel := e.g.bounded(context.WithoutCancel(ctx))
+	cctx, cancel := e.g.cleanupContext(ctx)
 	defer cancel()
 	var rkeys []string
 	if e.client != nil && len(e.coords) > 0 {
@@ -141,13 +145,17 @@ func (e *benchEnv) cleanup(ctx context.Context, root *os.Root, dir, base string,
 		errs = append(errs, fmt.Errorf("bench: the Redis keys of %s were not deleted (Redis did not answer)", quote.Name(dir)))
 	} else if len(rkeys) > 0 {
 		// One DEL per key in one pipeline: the names' keys lie in different
-		// Cluster slots.
-		_, err := e.client.Pipelined(cctx, func(p redis.Pipeliner) error {
+		// Cluster slots. Its own bound: after a signal, the volume's part
+		// may have used up cctx's grace, and the keys of a Redis that
+		// answers are still to go.
+		rctx, rcancel := e.g.cleanupContext(ctx)
+		_, err := e.client.Pipelined(rctx, func(p redis.Pipeliner) error {
 			for _, k := range rkeys {
-				p.Del(cctx, k)
+				p.Del(rctx, k)
 			}
 			return nil
 		})
+		rcancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("bench: delete the Redis keys of %s: %w", quote.Name(dir), err))
 		}

@@ -102,3 +102,29 @@ func (v *volumeCalls) do(ctx context.Context, fn func() error) error {
 	_, err := volumeCall(ctx, v, func() (struct{}, error) { return struct{}{}, fn() })
 	return err
 }
+
+// cleanupContext is a context for a clean-up that runs also after ctx ended:
+// bounded by --timeout, and, once ctx has ended (ctx carries no deadline: its
+// end is a signal), ended callGrace after that, or after cleanupContext is
+// called when ctx had already ended, with ctx's cause. A call on the volume
+// then gets its own callGrace on top (see volumeCall), so that a volume that
+// stops answering holds up the exit only that much after a signal, whenever
+// the signal comes.
+func (g *globals) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	bctx, cancelBound := g.bounded(context.WithoutCancel(ctx))
+	cctx, cancel := context.WithCancelCause(bctx)
+	stop := context.AfterFunc(ctx, func() {
+		grace := time.NewTimer(callGrace)
+		defer grace.Stop()
+		select {
+		case <-grace.C:
+			cancel(context.Cause(ctx))
+		case <-cctx.Done():
+		}
+	})
+	return cctx, func() {
+		stop()
+		cancel(nil)
+		cancelBound()
+	}
+}
