@@ -132,9 +132,9 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) (err error) {
 	// own .sharedwrite never is (config, volume-id, locks/).
 	// Only directories are removed: a file or a symlink at one of these
 	// names is not doctor's. Bounded by --timeout as the probes are, and
-	// done after a signal too.
+	// done after a signal too, then bounded by a grace (cleanupContext).
 	defer func() {
-		cctx, cancel := g.bounded(context.WithoutCancel(ctx))
+		cctx, cancel := g.cleanupContext(ctx)
 		defer cancel()
 		if v.stuck() != nil {
 			return // nothing more is asked of a volume that did not answer
