@@ -150,6 +150,10 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) (err error) {
 		})
 		if err == nil {
 			err = cerr
+		} else if cerr != nil {
+			// The verdict's error decides the exit; what the clean-up
+			// left behind is said as well.
+			io.WriteString(g.stderr, "sharedwrite: "+cerr.Error()+"\n")
 		}
 	}()
 
