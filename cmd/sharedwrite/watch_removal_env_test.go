@@ -18,21 +18,36 @@ func TestWatchCmdRemovalSize(t *testing.T) {
 		t.Fatalf("write: exit %d: %s", r.code, r.stderr)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	w := v.start(t, "--timeout", "0", "watch", "cfg", "--interval", "100ms", "--",
+	// --initial: CMD's line for the version current at start shows that
+	// watch has set its starting point, so that the removal is newer.
+	w := v.start(t, "--timeout", "0", "watch", "cfg", "--initial", "--interval", "100ms", "--",
 		"sh", "-c", `echo "$SHAREDWRITE_DELETED $SHAREDWRITE_SIZE $(wc -c)" >>"$0"`, out)
-	time.Sleep(1500 * time.Millisecond) // watch has read the current version
+	// lines waits until CMD has written n lines and returns them.
+	lines := func(n int, what string) []string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			b, _ := os.ReadFile(out)
+			got := strings.Split(strings.TrimSpace(string(b)), "\n")
+			if len(b) == 0 {
+				got = nil
+			}
+			if len(got) >= n {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("CMD did not run for %s within 30s; its lines: %q; stderr: %s", what, got, w.errb.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if got := lines(1, "the initial version")[0]; strings.Join(strings.Fields(got), " ") != "0 7 7" {
+		t.Errorf("CMD saw DELETED SIZE stdin-bytes = %q for the initial version; want %q", got, "0 7 7")
+	}
 	if r := v.run(t, "", "rm", "cfg"); r.code != 0 {
 		t.Fatalf("rm: exit %d: %s", r.code, r.stderr)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	var got string
-	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(out)
-		if got = strings.TrimSpace(string(b)); got != "" {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	got := lines(2, "the removal")[1]
 	w.cmd.Process.Signal(syscall.SIGTERM)
 	w.wait(t, 20*time.Second)
 	if f := strings.Fields(got); len(f) != 3 || f[0] != "1" || f[1] != "0" || f[2] != "0" {
