@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -165,6 +166,19 @@ func TestFileLockExcludesProcesses(t *testing.T) {
 	}
 }
 
+// waitingCtx is a context that tells when it is first asked for Done: Lock
+// asks once its clock has started and it has found the lock held.
+type waitingCtx struct {
+	context.Context
+	once    sync.Once
+	waiting chan struct{}
+}
+
+func (c *waitingCtx) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.waiting) })
+	return c.Context.Done()
+}
+
 func TestFileLockCancel(t *testing.T) {
 	_, d := newLockDir(t)
 	holder := openLocked(t, d, "k")
@@ -174,15 +188,22 @@ func TestFileLockCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fl.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ctx := &waitingCtx{Context: parent, waiting: make(chan struct{})}
 	done := make(chan error, 1)
-	started := make(chan struct{})
 	begin := time.Now()
 	go func() {
-		close(started)
 		done <- fl.Lock(ctx)
 	}()
-	<-started
+	select {
+	case <-ctx.waiting:
+	case err := <-done:
+		t.Fatalf("Lock while held: %v; want it to wait", err)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Lock did not start waiting within 10s")
+	}
+	waiting := time.Now()
 	time.Sleep(50 * time.Millisecond)
 	cancelled := time.Now()
 	cancel()
@@ -192,14 +213,14 @@ func TestFileLockCancel(t *testing.T) {
 			t.Fatalf("cancelled Lock: %v; want ErrNotObtained, Canceled", err)
 		}
 		t.Logf("cancelled Lock returned %v after cancel; waited %v", time.Since(cancelled), fl.Waited())
-		// Lock began right after started was closed (give it 10 ms, a
-		// preemption on a loaded machine) and cannot have waited longer
+		// Lock's clock started before it first asked for Done (waiting)
+		// and stopped after the cancel, and Lock cannot have waited longer
 		// than the test ran.
-		if w := fl.Waited(); w < 40*time.Millisecond || w > time.Since(begin) {
-			t.Fatalf("Waited = %v; want between 40ms and %v", w, time.Since(begin))
+		if w, least := fl.Waited(), cancelled.Sub(waiting); w < least || w > time.Since(begin) {
+			t.Fatalf("Waited = %v; want between %v and %v", w, least, time.Since(begin))
 		}
-	case <-time.After(time.Second):
-		t.Fatalf("Lock still blocked 1s after cancel")
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Lock still blocked 10s after cancel")
 	}
 }
 
