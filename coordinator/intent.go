@@ -170,6 +170,17 @@ func decodeIntent(b []byte) (txIntent, error) {
 // writeIntent writes and fsyncs the intent file and its directory: when it
 // returns nil the transaction is committed.
 func writeIntent(r *os.Root, in txIntent) error {
+	return writeIntentWarn(r, in, nil)
+}
+
+// writeIntentWarn is writeIntent that, when warn is set
+// (AcceptUnconfirmedDurability), takes a directory fsync refused with
+// EINVAL, ENOTSUP or EOPNOTSUPP (some FUSE and CIFS mounts never accept
+// one) as a warning handed to warn, as the writer does for the renames
+// that follow: the intent is kept and the transaction committed, its
+// durability unconfirmed like theirs. Without it no transaction could
+// commit on such a volume.
+func writeIntentWarn(r *os.Root, in txIntent, warn func(error)) error {
 	b, err := encodeIntent(in)
 	if err != nil {
 		return wrap("tx intent encode", intentPath(in.ID), err)
@@ -208,10 +219,20 @@ func writeIntent(r *os.Root, in txIntent) error {
 		return wrap("tx intent write", name, err)
 	}
 	if err := syncDir(t, "."); err != nil {
+		if warn != nil && isSyncRefusal(err) {
+			warn(wrap("tx intent fsync directory", txDir, err))
+			return nil
+		}
 		_ = t.Remove(in.ID)
 		return wrap("tx intent write", name, err)
 	}
 	return nil
+}
+
+// isSyncRefusal reports whether err is a directory fsync refused by the
+// filesystem (not failed): EINVAL, ENOTSUP or EOPNOTSUPP.
+func isSyncRefusal(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP)
 }
 
 // intentPerm is an intent's mode, set past the umask: readable and writable
@@ -328,7 +349,11 @@ func removeIntent(r *os.Root, id string) error {
 	if err := t.Remove(id); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return wrap("tx intent remove", name, err)
 	}
-	if err := syncDir(t, "."); err != nil {
+	// A directory fsync the filesystem refuses (isSyncRefusal: some FUSE and
+	// CIFS mounts refuse every one) is no failure here: the intent is gone,
+	// and one that a crash brought back is completed again, which skips
+	// the temps already renamed.
+	if err := syncDir(t, "."); err != nil && !isSyncRefusal(err) {
 		return wrap("tx intent remove", txDir, err)
 	}
 	return nil

@@ -280,7 +280,13 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 			return abortBefore(wrap("tx commit check", it.key, err))
 		}
 	}
-	if err := writeIntent(c.root.OS(), in); err != nil {
+	var warn func(error)
+	if c.cfg.acceptUnconf {
+		warn = func(err error) {
+			c.log.WarnContext(ctx, "transaction intent written; durability unconfirmed (directory fsync refused)", "intent", in.ID, "err", err)
+		}
+	}
+	if err := writeIntentWarn(c.root.OS(), in, warn); err != nil {
 		return abortBefore(err)
 	}
 
@@ -442,16 +448,21 @@ func (c *Coordinator) discardUnsound(ctx context.Context, in txIntent) (discarde
 }
 
 // checkTargets refuses (ErrCorruptIntent) an intent with a target that is not
-// a key of its own — one reached through a symlink (which could lead into
-// .sharedwrite/), outside the root, the volume's metadata, or not a regular
-// file — or with a temp that is there but not a regular file (a symlink
-// would make the rename move the file it points at). Other failures are
-// returned as they are (the intent stays for a later try).
+// a key of its own — one outside the root, in the volume's metadata (also
+// through a symlink), or not a regular file — or with a temp that is there
+// but not a regular file (a symlink would make the rename move the file it
+// points at). A target that leads through a symlink to another name of the
+// root is no such sign: a committed transaction's target may have been
+// replaced by a symlink after its holder died, and discarding its intent
+// would leave its other files undone for good. RenameStaged refuses to
+// rename over it, so the intent stays for that target alone, as for one
+// that became a directory. Other failures are returned as they are (the
+// intent stays for a later try).
 func (c *Coordinator) checkTargets(in txIntent) error {
 	for _, e := range in.Entries {
-		key, err := c.resolve(e.Target)
+		_, err := c.resolve(e.Target)
 		switch {
-		case err == nil && key == e.Target:
+		case err == nil:
 			fi, err := c.root.OS().Lstat(e.Temp)
 			switch {
 			case err == nil && !fi.Mode().IsRegular():
@@ -464,7 +475,7 @@ func (c *Coordinator) checkTargets(in txIntent) error {
 				return wrap("tx intent check", e.Temp, err)
 			}
 			continue
-		case err == nil, errors.Is(err, writer.ErrOutsideRoot), errors.Is(err, writer.ErrInvalidName),
+		case errors.Is(err, writer.ErrOutsideRoot), errors.Is(err, writer.ErrInvalidName),
 			errors.Is(err, writer.ErrNotRegular), errors.Is(err, ErrMetadataName):
 			return fmt.Errorf("%w: target %s is not a key of its own", ErrCorruptIntent, quote.Name(e.Target))
 		default:
