@@ -21,7 +21,8 @@ import (
 // working-directory-relative path that the caller names explicitly (a spool
 // directory, say), taken as SourcePath says. dst is resolved like a write
 // target (see Create); missing parent directories are created and removed
-// again if nothing is committed.
+// again if nothing is committed. A leftover in-place rewrite of dst, or of
+// src when it is a file of the root, is settled first (see InPlaceIfBusy).
 //
 // Move first tries rename(2), after the PreCommit hook (Op "move"; when a hook
 // is given, src is hashed first so the Change carries its sha256 and size).
@@ -106,6 +107,15 @@ func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) (err e
 	if _, err := r.settleInPlace(ctx, rel, cfg); err != nil {
 		return err
 	}
+	if srel, ok := r.sourceRel(absSrc); ok {
+		// A source of the root whose in-place rewrite died (its marker
+		// left) may be torn: it is settled first, as for any operation on
+		// it, so that the restored content is moved, and no marker or
+		// backup outlives it.
+		if _, err := r.settleInPlace(ctx, srel, cfg); err != nil {
+			return err
+		}
+	}
 	// The source is claimed before anything is done with it or its intent:
 	// a Move of it already running (copying, its intent written) is left
 	// alone.
@@ -151,6 +161,31 @@ func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) (err e
 	sf := claim
 	claim = nil // moveByCopy closes it
 	return r.moveByCopy(ctx, absSrc, rel, sf, created, cfg)
+}
+
+// sourceRel returns absSrc (as SourcePath returns it: its directory real)
+// relative to the root when it is a file of the root: below the root's path
+// or its real path, and the same file as that name in the root.
+func (r *Root) sourceRel(absSrc string) (string, bool) {
+	dir, base := filepath.Split(absSrc)
+	dir = filepath.Clean(dir)
+	roots := []string{r.dir}
+	if real, err := filepath.EvalSymlinks(r.dir); err == nil && real != r.dir {
+		roots = append(roots, real)
+	}
+	for _, root := range roots {
+		rd, err := filepath.Rel(root, dir)
+		if err != nil || rd == ".." || strings.HasPrefix(rd, ".."+string(filepath.Separator)) || filepath.IsAbs(rd) {
+			continue
+		}
+		rel := path.Join(filepath.ToSlash(rd), base)
+		a, aerr := os.Lstat(absSrc)
+		b, berr := r.root.Lstat(rel)
+		if aerr == nil && berr == nil && os.SameFile(a, b) {
+			return rel, true
+		}
+	}
+	return "", false
 }
 
 // moveByRename renames src onto rel. An EXDEV (another mount) or, with

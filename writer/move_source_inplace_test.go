@@ -1,0 +1,45 @@
+package writer
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// A Move whose source is a file of the root with a leftover in-place
+// rewrite (marker and backup: its rewrite died, the file may be torn)
+// settles it first, as every operation on that file does (Remove:
+// TestRemoveSettlesInPlace): the destination gets the restored content,
+// not the torn one, and no marker or backup outlives the source (a later
+// operation on its name would bring the moved file back from the backup).
+func TestMoveSettlesSourceInPlace(t *testing.T) {
+	r, dir := openRoot(t)
+	oldData, newData := []byte("old content"), []byte("new")
+	mRel, bRel := inPlaceNames("f")
+	mustWrite(t, filepath.Join(dir, "f"), "new content", 0o644) // torn
+	mustWrite(t, filepath.Join(dir, bRel), string(oldData), 0o600)
+	in := inPlaceIntent{Target: "f", OldSize: int64(len(oldData)), OldSum: sha256.Sum256(oldData), NewSize: int64(len(newData)), NewSum: sha256.Sum256(newData)}
+	mustWrite(t, filepath.Join(dir, mRel), string(in.encode()), 0o600)
+	if err := r.Move(context.Background(), filepath.Join(dir, "f"), "g"); err != nil {
+		t.Fatalf("Move: %v", err)
+	}
+	if got := readString(t, filepath.Join(dir, "g")); got != string(oldData) {
+		t.Errorf("g after the Move = %q; want the source's restored content %q, not the torn one", got, oldData)
+	}
+	for _, p := range []string{"f", mRel, bRel} {
+		if _, err := os.Lstat(filepath.Join(dir, p)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s after the Move: %v; want gone", p, err)
+		}
+	}
+	// A later write of f must not bring the moved file back.
+	if err := r.WriteFile(context.Background(), "h", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadFile(context.Background(), "f"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadFile(f) after the Move: %v; want fs.ErrNotExist", err)
+	}
+}
