@@ -84,10 +84,24 @@ func (c *Coordinator) listRotated(key string) ([]RotatedFile, error) {
 	}
 	var out []RotatedFile
 	for _, n := range names {
-		if rf, ok := parseRotated(base, n); ok {
-			rf.Name = path.Join(dir, n)
-			out = append(out, rf)
+		rf, ok := parseRotated(base, n)
+		if !ok {
+			continue
 		}
+		rf.Name = path.Join(dir, n)
+		// Only regular files: a rotation makes nothing else, and the
+		// removal and compression of a symlink under a rotated name would
+		// resolve it, to another file of the root.
+		fi, err := c.root.OS().Lstat(rf.Name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue // pruned meanwhile
+		case err != nil:
+			return nil, wrap("stat rotated", rf.Name, err)
+		case !fi.Mode().IsRegular():
+			continue
+		}
+		out = append(out, rf)
 	}
 	// In rotation order: by token (each rotation's is above the one
 	// before), then time. The time alone is the rotating host's clock, and
