@@ -355,13 +355,28 @@ func (c *Coordinator) linkRotated(key, rotated string) error {
 	return nil
 }
 
-// truncateLive truncates the live file to n and fsyncs it.
+// truncateLive truncates the live file to n and fsyncs it. A symlink put at
+// key since it was resolved is refused (ELOOP), never followed to another
+// file of the root: os.Root follows a symlink that stays in the root even
+// with O_NOFOLLOW, so the file opened must be the one key names, not a
+// symlink, once it is open.
 func (c *Coordinator) truncateLive(key string, n int64) error {
-	f, err := c.root.OS().OpenFile(key, os.O_WRONLY, 0)
+	r := c.root.OS()
+	f, err := r.OpenFile(key, os.O_WRONLY, 0)
 	if err != nil {
 		return wrap("open for truncate", key, err)
 	}
 	defer f.Close()
+	li, err := r.Lstat(key)
+	if err == nil {
+		var fi fs.FileInfo
+		if fi, err = f.Stat(); err == nil && !os.SameFile(fi, li) {
+			err = fmt.Errorf("the name leads elsewhere than to the file opened (a symlink put there), not truncated: %w", syscall.ELOOP)
+		}
+	}
+	if err != nil {
+		return wrap("open for truncate", key, err)
+	}
 	if err := f.Truncate(n); err != nil {
 		return wrap("truncate", key, err)
 	}
