@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/durable"
@@ -92,7 +93,7 @@ func ensureDir(root *os.Root, name string, perm fs.FileMode, rootInfo fs.FileInf
 		return &Error{Op: "lstat", Path: name, Err: err}
 	}
 	if !fi.IsDir() {
-		return &Error{Op: "check", Path: name, Err: fmt.Errorf("not a directory (mode %v)", fi.Mode())}
+		return &Error{Op: "check", Path: name, Err: fmt.Errorf("not a directory (mode %v): %w", fi.Mode(), syscall.ENOTDIR)}
 	}
 	return nil
 }
