@@ -370,6 +370,34 @@ func userinfoPassword(rawURL string) (string, bool) {
 	return pass, ok
 }
 
+// strayPasswords returns, for a URL whose authority has no '@', the ports of
+// its hosts that are not numbers: "redis://:PASSWORD" and
+// "redis://user:PASSWORD" are user information with the "@host" left off,
+// which a URL parser reads as a host and a port, and quotes.
+func strayPasswords(rawURL string) []string {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok || strings.HasPrefix(strings.ToLower(scheme), "unix") {
+		return nil
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	authority, _, _ = strings.Cut(authority, "?")
+	authority, _, _ = strings.Cut(authority, "#")
+	if strings.Contains(authority, "@") {
+		return nil
+	}
+	var out []string
+	for _, h := range strings.Split(authority, ",") {
+		if i := strings.LastIndex(h, "]"); i >= 0 {
+			h = h[i+1:] // an IPv6 literal's colons are not a port's
+		}
+		_, port, ok := strings.Cut(h, ":")
+		if ok && port != "" && strings.Trim(port, "0123456789") != "" {
+			out = append(out, port)
+		}
+	}
+	return out
+}
+
 var secretParams = []string{"password", "sentinel_password"}
 
 // RedactURL returns the URL with its password (and any password query
@@ -384,6 +412,18 @@ func RedactURL(rawURL string) string {
 		i := strings.LastIndex(rest, "@")
 		user, _, _ := strings.Cut(rest[:i], ":")
 		s = scheme + "://" + user + ":xxxxx@" + rest[i+1:]
+	}
+	if strays := strayPasswords(s); len(strays) > 0 {
+		scheme, rest, _ := strings.Cut(s, "://")
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		authority := rest[:end]
+		for _, p := range strays {
+			authority = strings.ReplaceAll(authority, ":"+p, ":xxxxx")
+		}
+		s = scheme + "://" + authority + rest[end:]
 	}
 	if i := strings.Index(s, "?"); i >= 0 {
 		if q, err := url.ParseQuery(s[i+1:]); err == nil {
@@ -406,6 +446,10 @@ func RedactURL(rawURL string) string {
 
 // scrub removes every secret of rawURL from msg.
 func scrub(msg, rawURL string) string {
+	for _, p := range strayPasswords(rawURL) {
+		// With its ':', so that a short one spares the rest of msg.
+		msg = strings.ReplaceAll(msg, ":"+p, ":xxxxx")
+	}
 	for _, sec := range secrets(rawURL) {
 		if sec != "" {
 			msg = strings.ReplaceAll(msg, sec, "xxxxx")
