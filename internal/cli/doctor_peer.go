@@ -69,7 +69,18 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 	}()
 	write := func(name, content string) error {
 		tmp := peerDir + "/.tmp." + me + "." + randomHex(4)
-		if err := root.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		// O_EXCL, not WriteFile's O_TRUNC: a name planted in advance (a
+		// hard link to another file) is refused, never written through.
+		f, err := root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString(content)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			root.Remove(tmp)
 			return err
 		}
 		if err := root.Rename(tmp, name); err != nil {
