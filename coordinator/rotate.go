@@ -273,6 +273,19 @@ func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.V
 		if !prefix {
 			return withdraw(fmt.Errorf("%s exists and is not the rotated content of %s", quote.Name(rotated), quote.Name(h.key)))
 		}
+		if c.staleWindow == 0 {
+			// Where inodes can be trusted (as in liveLog), a live file that
+			// only begins as the rotated one does is another file: the
+			// rename happened, and a program that reopened the log wrote
+			// the same first bytes. Replacing it would lose them.
+			same, err := c.sameFile(h.key, rotated)
+			if err != nil {
+				return err
+			}
+			if !same {
+				return nil
+			}
+		}
 	}
 	wf, err := c.root.Create(ctx, h.key, fi.Mode().Perm(), c.logWopts(ctx, nil)...)
 	if err != nil {
@@ -463,4 +476,18 @@ func (c *Coordinator) logWopts(ctx context.Context, o *op, extra ...writer.Optio
 		}))
 	}
 	return opts
+}
+
+// sameFile reports whether the names a and b lead to one file.
+func (c *Coordinator) sameFile(a, b string) (bool, error) {
+	r := c.root.OS()
+	ai, err := r.Lstat(a)
+	if err != nil {
+		return false, wrap("stat", a, err)
+	}
+	bi, err := r.Lstat(b)
+	if err != nil {
+		return false, wrap("stat", b, err)
+	}
+	return os.SameFile(ai, bi), nil
 }
