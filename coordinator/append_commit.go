@@ -334,8 +334,8 @@ func sameLog(a, b locking.Version) bool {
 // logState returns the committed state (length, generation) of the held log
 // key, completing what a dead holder left pending: an append's pending version
 // is promoted, and a rotation's is completed (completeRotation: forward, or
-// withdrawn when it never began its visible change). A key without a record
-// adopts the file's current size.
+// withdrawn when it never began its visible change). A key without a record,
+// or whose committed version is a removal, adopts the file's current size.
 //
 // Promoting an append's pending version is sound because of how appendHeld
 // leaves one: it writes it only after the batch's data is fsynced, and when
@@ -357,6 +357,11 @@ func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, e
 			}
 			st := h.rec.Committed
 			st.Length = ct.Size
+			if st.Deleted {
+				// Removed: no version names the file's bytes, and the
+				// first batch commits its starting length (as below).
+				st = locking.Version{Length: ct.Size, Generation: st.Generation}
+			}
 			return st, nil
 		}
 		rotation := p.Generation > cm.Generation && p.Length == 0
@@ -379,20 +384,24 @@ func (c *Coordinator) logState(ctx context.Context, h *held) (locking.Version, e
 		}
 		return p, nil
 	}
-	if cm.Token != 0 {
-		if cm.Deleted {
-			return locking.Version{Generation: cm.Generation}, nil
-		}
+	if cm.Token != 0 && !cm.Deleted {
 		return cm, nil
+	}
+	// No record, or a removal's: a file at the name was made outside
+	// sharedwrite since (a first batch commits its starting length before
+	// writing), and is adopted as it is, not cut as a tail.
+	var gen uint64
+	if cm.Token != 0 {
+		gen = cm.Generation
 	}
 	fi, err := c.root.OS().Stat(h.key)
 	if errors.Is(err, fs.ErrNotExist) {
-		return locking.Version{}, nil
+		return locking.Version{Generation: gen}, nil
 	}
 	if err != nil {
 		return locking.Version{}, wrap("stat", h.key, err)
 	}
-	return locking.Version{Length: fi.Size()}, nil
+	return locking.Version{Length: fi.Size(), Generation: gen}, nil
 }
 
 // regularOrAbsent reports whether a regular file is at key, and refuses
