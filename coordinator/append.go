@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/writer"
 )
 
 // ErrAppenderClosed: Append was called after Close.
@@ -128,7 +130,10 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 // the file is truncated, now or by the next batch), or ErrAppendAborted when
 // an earlier batch failed while it was queued. The one exception is an error
 // wrapping ErrOutcomeUnknown: the batch's pending version could not be
-// withdrawn, and the next holder of the key may commit it. When ctx ends while
+// withdrawn, and the next holder of the key may commit it. An error wrapping
+// ErrDurabilityUnconfirmed (a size rotation before the batch whose directory
+// fsync was refused) says the batch is committed, and the records queued
+// behind it go on. When ctx ends while
 // the record still waits for a batch, it is withdrawn and ctx's error
 // returned — when it was the last record waiting and its batch was still
 // waiting for the key, the error of that wait (ErrNotObtained naming the
@@ -316,7 +321,9 @@ func (a *Appender) loop() {
 			// gone get its error.
 			batch = a.take()
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+			// (A batch whose directory fsync was refused is committed:
+			// the records behind it go on.)
 			a.abortQueued(err)
 		}
 		for _, r := range batch {

@@ -39,14 +39,24 @@ func (a *Appender) commit(ctx context.Context, take func() []byte) error {
 				}
 				return a.c.appendHeld(ctx, h, &a.file, st, data, a.cfg.perm)
 			}
-			r, v, err := a.c.rotateHeld(ctx, h, o, st)
-			if err != nil {
-				return nil, err
+			r, v, rerr := a.c.rotateHeld(ctx, h, o, st)
+			if rerr != nil && !errors.Is(rerr, writer.ErrDurabilityUnconfirmed) {
+				return nil, rerr
 			}
 			if v != nil {
+				// Also when the directory fsync was refused: the new live
+				// file is at the name, and the batch goes there. The
+				// batch's outcome then carries the rotation's unconfirmed
+				// durability (the records are in a file whose name may
+				// not survive a crash).
 				a.c.finish(ctx, h, *v)
 				st, rot = *v, r
 			}
+			av, err := a.c.appendHeld(ctx, h, &a.file, st, data, a.cfg.perm)
+			if err != nil {
+				return nil, err
+			}
+			return av, rerr
 		}
 		return a.c.appendHeld(ctx, h, &a.file, st, data, a.cfg.perm)
 	})

@@ -109,6 +109,9 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 		a := v.c.Appender(o.name, append(opts, coordinator.MaxBatchDelay(0))...)
 		n, err := appendLines(ctx, a, g.stdin, batching{maxBytes: o.maxBytes, maxDelay: o.maxDelay, maxQueued: o.maxQueued})
 		a.Close()
+		if errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
+			return fmt.Errorf("append %s: all %d lines of stdin committed: %w", quote.Name(o.name), n, err)
+		}
 		if err != nil {
 			return fmt.Errorf("append %s: %d lines committed (the first %d of stdin); the lines after them were not committed: %w",
 				quote.Name(o.name), n, n, err)
@@ -148,6 +151,10 @@ type batching struct {
 // returns its error (the Appender also fails whatever was queued behind a
 // failed batch, so nothing after it would be committed either way). Lines read while a batch commits
 // form the next one, so this is still a group commit.
+//
+// A batch committed with its durability unconfirmed (its rotation's
+// directory fsync refused) counts as committed: the lines go on, and its error
+// is returned once all are committed.
 //
 // When ctx ends, appendLines sends nothing more; a batch in flight is
 // withdrawn if the Appender has not taken it yet, else its outcome is awaited
@@ -190,6 +197,9 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 		inflight  chan error // outcome of the batch sent, nil when none
 		sent      int        // lines in that batch
 		committed int
+		// unconfirmed is the error of a batch committed with its
+		// durability unconfirmed, returned once every line is committed.
+		unconfirmed error
 	)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -211,7 +221,7 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 			if err := <-readErr; err != nil {
 				return committed, fmt.Errorf("read stdin: %w", err)
 			}
-			return committed, nil
+			return committed, unconfirmed
 		}
 		in := lines
 		if eof || len(queued) >= b.maxQueued {
@@ -229,15 +239,20 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 			queued = append(queued, line)
 			size += len(line)
 		case err := <-inflight:
-			if err != nil {
+			if err != nil && !errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
 				return committed, err
+			}
+			if err != nil {
+				// Committed, but the directory fsync of its rotation was
+				// refused: the lines go on, and the end reports it.
+				unconfirmed = err
 			}
 			committed += sent
 			inflight = nil
 		case <-timer.C:
 		case <-ctx.Done():
 			if inflight != nil {
-				if err := <-inflight; err == nil {
+				if err := <-inflight; err == nil || errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
 					committed += sent
 				}
 			}

@@ -1,0 +1,60 @@
+//go:build linux
+
+package coordinator
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
+)
+
+// TestAppendRotateAtSizeUnconfirmedDurability: a size rotation whose
+// directory fsync is refused is visible (the new live file is at the name),
+// so the batch after it is appended to the new file. An Append that returns
+// an error wrapping ErrDurabilityUnconfirmed ("committed, durability
+// unconfirmed", exit 7) must have its record in the log, and the rotation
+// must be recorded as committed. A record queued behind that batch is not
+// aborted by it (the batch did not fail), and is committed in turn.
+func TestAppendRotateAtSizeUnconfirmedDurability(t *testing.T) {
+	fs := faultfs.Mount(t, faultfs.Options{})
+	c := open(t, local, fs.Dir)
+	// One record per batch: "three 3" waits behind "two 2".
+	ctx := ctxT(t, 30*time.Second)
+	a := c.Appender("app.log", RotateAtSize(1), MaxBatchBytes(1))
+	t.Cleanup(func() { a.Close() })
+	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	fs.Set(faultfs.Fault{Op: faultfs.OpFsyncDir, Glob: ".", Errno: syscall.EIO, Count: 1})
+	two, three := a.AppendAsync([]byte("two 2\n")), a.AppendAsync([]byte("three 3\n"))
+	err := <-two
+	fs.Clear()
+	if err3 := <-three; err3 != nil {
+		t.Errorf("the record queued behind the batch: %v; want nil (committed)", err3)
+	}
+	if fs.Injected(faultfs.OpFsyncDir) == 0 {
+		t.Fatal("no directory fsync was refused")
+	}
+	lines, files := logLines(t, c, "app.log")
+	has := strings.Contains(strings.Join(lines, ""), "two 2\n")
+	switch {
+	case err == nil && !has:
+		t.Errorf("Append = nil, but the log's files (%d) hold %q", files, lines)
+	case errors.Is(err, ErrDurabilityUnconfirmed) && !has:
+		t.Errorf("Append = %v (committed, durability unconfirmed), but the log's files (%d) hold %q: the record is not there", err, files, lines)
+	case err != nil && !errors.Is(err, ErrDurabilityUnconfirmed) && has:
+		t.Errorf("Append = %v (not committed), but the log's files hold %q", err, lines)
+	}
+	rec, rerr := c.peekRecord("app.log")
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if got := readFile(t, filepath.Join(fs.Backing, "app.log")); rec.Committed.Length != int64(len(got)) || rec.Committed.Generation != 2 {
+		t.Errorf("committed length %d, generation %d; the live file holds %q after two rotations", rec.Committed.Length, rec.Committed.Generation, got)
+	}
+}
