@@ -448,21 +448,21 @@ func (c *Coordinator) discardUnsound(ctx context.Context, in txIntent) (discarde
 }
 
 // checkTargets refuses (ErrCorruptIntent) an intent with a target that is not
-// a key of its own — one outside the root, in the volume's metadata (also
-// through a symlink), or not a regular file — or with a temp that is there
-// but not a regular file (a symlink would make the rename move the file it
-// points at). A target that leads through a symlink to another name of the
-// root is no such sign: a committed transaction's target may have been
-// replaced by a symlink after its holder died, and discarding its intent
-// would leave its other files undone for good. RenameStaged refuses to
-// rename over it, so the intent stays for that target alone, as for one
-// that became a directory. Other failures are returned as they are (the
-// intent stays for a later try).
+// a key of its own — not a regular file, or not a valid name — or with a
+// temp that is there but not a regular file (a symlink would make the rename
+// move the file it points at). A target that checkStaged found sound as
+// spelled but that now leads through a symlink (to another name of the
+// root, into its metadata, to nothing, or out of the root) is no such sign:
+// a committed transaction's target may have been replaced by a symlink after
+// its holder died, and discarding its intent would leave its other files
+// undone for good. RenameStaged refuses to rename over it, so the intent
+// stays for that target alone, as for one that became a directory. Other
+// failures are returned as they are (the intent stays for a later try).
 func (c *Coordinator) checkTargets(in txIntent) error {
 	for _, e := range in.Entries {
 		_, err := c.resolve(e.Target)
 		switch {
-		case err == nil:
+		case err == nil, errors.Is(err, writer.ErrOutsideRoot), errors.Is(err, ErrMetadataName):
 			fi, err := c.root.OS().Lstat(e.Temp)
 			switch {
 			case err == nil && !fi.Mode().IsRegular():
@@ -475,8 +475,7 @@ func (c *Coordinator) checkTargets(in txIntent) error {
 				return wrap("tx intent check", e.Temp, err)
 			}
 			continue
-		case errors.Is(err, writer.ErrOutsideRoot), errors.Is(err, writer.ErrInvalidName),
-			errors.Is(err, writer.ErrNotRegular), errors.Is(err, ErrMetadataName):
+		case errors.Is(err, writer.ErrInvalidName), errors.Is(err, writer.ErrNotRegular):
 			return fmt.Errorf("%w: target %s is not a key of its own", ErrCorruptIntent, quote.Name(e.Target))
 		default:
 			return err

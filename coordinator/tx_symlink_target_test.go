@@ -10,13 +10,28 @@ import (
 )
 
 // A transaction killed after its first rename, then one of its other
-// targets replaced by a symlink (to another file of the root). The
+// targets replaced by a symlink (to another file of the root, to nothing, or
+// out of the root). The
 // transaction is committed: taking one of its other keys completes that
 // key's file, as for a target that became a directory
 // (TestTxCompletionPastUnrenamableTarget), instead of discarding the intent
 // and leaving the transaction half applied for good; the symlinked target
 // is not renamed over, and the intent stays for it.
 func TestTxCompletionPastSymlinkedTarget(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "outside")
+	mustWrite(t, outside, "outside")
+	for _, tc := range []struct{ name, link string }{
+		{"to another file of the root", "other"},
+		{"dangling", "missing"},
+		{"leaving the root", outside},
+	} {
+		t.Run(tc.name, func(t *testing.T) { txCompletionPastSymlink(t, tc.link, outside) })
+	}
+}
+
+// txCompletionPastSymlink is TestTxCompletionPastSymlinkedTarget with q/b a
+// symlink to link.
+func txCompletionPastSymlink(t *testing.T, link, outside string) {
 	root := t.TempDir()
 	c := open(t, local, root)
 	ctx := ctxT(t, 30*time.Second)
@@ -28,7 +43,7 @@ func TestTxCompletionPastSymlinkedTarget(t *testing.T) {
 	if err := os.Remove(filepath.Join(root, "q/b")); err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
-	if err := os.Symlink("other", filepath.Join(root, "q/b")); err != nil {
+	if err := os.Symlink(link, filepath.Join(root, "q/b")); err != nil {
 		t.Fatal(err)
 	}
 	var got string
@@ -43,7 +58,13 @@ func TestTxCompletionPastSymlinkedTarget(t *testing.T) {
 		t.Errorf("q/c read under its lease with q/b a symlink = %q; want the committed transaction's q/c=new", got)
 	}
 	if got := readFile(t, filepath.Join(root, "q/other")); got != "other" {
-		t.Errorf("q/other (q/b's symlink target) = %q; want it untouched", got)
+		t.Errorf("q/other = %q; want it untouched", got)
+	}
+	if got := readFile(t, outside); got != "outside" {
+		t.Errorf("%s = %q; want it untouched", outside, got)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "q/missing")); !os.IsNotExist(err) {
+		t.Errorf("q/missing: %v; want nothing made at a dangling symlink's target", err)
 	}
 	if fi, err := os.Lstat(filepath.Join(root, "q/b")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("q/b after the completion: %v, %v; want the symlink left", fi, err)
