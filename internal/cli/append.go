@@ -201,6 +201,15 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 		// durability unconfirmed, returned once every line is committed.
 		unconfirmed error
 	)
+	// failed returns err, saying also that lines committed before it were
+	// committed with their durability unconfirmed when some were (err
+	// decides the exit).
+	failed := func(err error) (int, error) {
+		if unconfirmed != nil {
+			err = fmt.Errorf("%w (and some of the lines committed before: %v)", err, unconfirmed)
+		}
+		return committed, err
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -219,7 +228,7 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 		}
 		if inflight == nil && len(queued) == 0 && eof {
 			if err := <-readErr; err != nil {
-				return committed, fmt.Errorf("read stdin: %w", err)
+				return failed(fmt.Errorf("read stdin: %w", err))
 			}
 			return committed, unconfirmed
 		}
@@ -240,7 +249,7 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 			size += len(line)
 		case err := <-inflight:
 			if err != nil && !errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
-				return committed, err
+				return failed(err)
 			}
 			if err != nil {
 				// Committed, but the directory fsync of its rotation was
@@ -256,7 +265,7 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 					committed += sent
 				}
 			}
-			return committed, context.Cause(ctx)
+			return failed(context.Cause(ctx))
 		}
 	}
 }
