@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,11 @@ func ParseRedisURL(rawURL string) (*RedisConfig, error) {
 			// The parser split the password at one of these, and its message
 			// may quote any piece of it.
 			msg = "the password holds '/', '?' or '#': percent-encode them (%2F, %3F, %23)"
+		} else if pass, ok := strayPassword(rawURL); ok && strings.ContainsAny(pass, strayCuts) {
+			// Likewise for what reads as a password without its "@host":
+			// the parser split it, and may quote any piece of it (query
+			// escaped, when the piece went to the query).
+			msg = `a port is not a number from 1 to 65535, or "user:password" lacks its "@host" (percent-encode '/', '?', '#', ',', ']' and ':' in a password)`
 		}
 		return nil, &Error{Op: "parse redis URL", Key: RedactURL(rawURL), Err: errors.New(msg)}
 	}
@@ -370,32 +376,68 @@ func userinfoPassword(rawURL string) (string, bool) {
 	return pass, ok
 }
 
-// strayPasswords returns, for a URL whose authority has no '@', the ports of
-// its hosts that are not numbers: "redis://:PASSWORD" and
+// strayPassword returns, for a URL without any '@' after "://", everything
+// after its first ':' when the port of one of its hosts (before the first '/',
+// '?' or '#') is not a number from 1 to 65535: "redis://:PASSWORD" and
 // "redis://user:PASSWORD" are user information with the "@host" left off,
-// which a URL parser reads as a host and a port, and quotes.
-func strayPasswords(rawURL string) []string {
+// which a URL parser reads as a host and a port, and quotes. As with
+// userinfoPassword, a password pasted without percent-encoding may hold '/',
+// '?', '#', ',', ']' or ':', at which a parser cuts it: all the rest of the URL
+// counts as the password.
+func strayPassword(rawURL string) (string, bool) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
-	if !ok || strings.HasPrefix(strings.ToLower(scheme), "unix") {
-		return nil
+	if !ok || strings.HasPrefix(strings.ToLower(scheme), "unix") || strings.Contains(rest, "@") {
+		return "", false
 	}
-	authority, _, _ := strings.Cut(rest, "/")
-	authority, _, _ = strings.Cut(authority, "?")
-	authority, _, _ = strings.Cut(authority, "#")
-	if strings.Contains(authority, "@") {
-		return nil
+	_, pass, ok := strings.Cut(rest, ":")
+	if !ok || pass == "" {
+		return "", false
 	}
-	var out []string
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
 	for _, h := range strings.Split(authority, ",") {
-		if i := strings.LastIndex(h, "]"); i >= 0 {
-			h = h[i+1:] // an IPv6 literal's colons are not a port's
-		}
-		_, port, ok := strings.Cut(h, ":")
-		if ok && port != "" && strings.Trim(port, "0123456789") != "" {
-			out = append(out, port)
+		if !hostPortValid(h) {
+			return pass, true
 		}
 	}
-	return out
+	return "", false
+}
+
+// strayCuts are the bytes at which a parser ends a port, or splits a URL, so
+// that its message may quote only part of a stray password: before one of
+// them, or (for ':', the last one of which starts a port) after it.
+const strayCuts = "/?#,]:"
+
+// hostPortValid reports whether h, one host of a URL's authority, has no
+// port or a port from 1 to 65535 (or 0, which checkAddrs names itself).
+func hostPortValid(h string) bool {
+	var port string
+	if strings.HasPrefix(h, "[") {
+		// An IPv6 literal's colons are not a port's.
+		i := strings.Index(h, "]")
+		if i < 0 {
+			return false
+		}
+		rest := h[i+1:]
+		if rest == "" {
+			return true
+		}
+		if rest[0] != ':' {
+			return false
+		}
+		port = rest[1:]
+	} else if _, p, ok := strings.Cut(h, ":"); ok {
+		port = p
+	} else {
+		return true
+	}
+	if len(port) == 0 || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+		return false
+	}
+	n, _ := strconv.Atoi(port)
+	return n <= 65535
 }
 
 var secretParams = []string{"password", "sentinel_password"}
@@ -413,17 +455,8 @@ func RedactURL(rawURL string) string {
 		user, _, _ := strings.Cut(rest[:i], ":")
 		s = scheme + "://" + user + ":xxxxx@" + rest[i+1:]
 	}
-	if strays := strayPasswords(s); len(strays) > 0 {
-		scheme, rest, _ := strings.Cut(s, "://")
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
-		authority := rest[:end]
-		for _, p := range strays {
-			authority = strings.ReplaceAll(authority, ":"+p, ":xxxxx")
-		}
-		s = scheme + "://" + authority + rest[end:]
+	if pass, ok := strayPassword(s); ok {
+		s = s[:len(s)-len(pass)] + "xxxxx"
 	}
 	if i := strings.Index(s, "?"); i >= 0 {
 		if q, err := url.ParseQuery(s[i+1:]); err == nil {
@@ -444,18 +477,40 @@ func RedactURL(rawURL string) string {
 	return s
 }
 
-// scrub removes every secret of rawURL from msg.
+// scrub removes every secret of rawURL from msg, also as a query or a Go
+// string literal quotes it.
 func scrub(msg, rawURL string) string {
-	for _, p := range strayPasswords(rawURL) {
-		// With its ':', so that a short one spares the rest of msg.
-		msg = strings.ReplaceAll(msg, ":"+p, ":xxxxx")
-	}
-	for _, sec := range secrets(rawURL) {
-		if sec != "" {
-			msg = strings.ReplaceAll(msg, sec, "xxxxx")
-			if esc := url.QueryEscape(sec); esc != sec {
-				msg = strings.ReplaceAll(msg, esc, "xxxxx")
+	var secs []string
+	if pass, ok := strayPassword(rawURL); ok {
+		// A parser may quote only a piece of it: one that starts at its
+		// beginning or after a ':', and ends at its end or before one of
+		// strayCuts. Longest first, so that no shorter one spares the rest
+		// of a longer.
+		starts, ends := []int{0}, []int{len(pass)}
+		for i := 0; i < len(pass); i++ {
+			if pass[i] == ':' {
+				starts = append(starts, i+1)
 			}
+			if strings.IndexByte(strayCuts, pass[i]) >= 0 {
+				ends = append(ends, i)
+			}
+		}
+		for _, i := range starts {
+			for _, j := range ends {
+				if i < j {
+					secs = append(secs, pass[i:j])
+				}
+			}
+		}
+		slices.SortStableFunc(secs, func(a, b string) int { return len(b) - len(a) })
+	}
+	for _, sec := range append(secs, secrets(rawURL)...) {
+		if sec == "" {
+			continue
+		}
+		q := strconv.Quote(sec)
+		for _, form := range []string{sec, url.QueryEscape(sec), q[1 : len(q)-1]} {
+			msg = strings.ReplaceAll(msg, form, "xxxxx")
 		}
 	}
 	return msg
