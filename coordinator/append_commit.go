@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"syscall"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -293,33 +292,43 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 	// when creating with O_EXCL: a missing log is created so and a log found
 	// is opened without O_CREATE, so that a symlink put at the name since the
 	// check makes no file at its target. A log made or removed since then
-	// (by another rotation tool) gets the other open.
-	var f *os.File
-	for retried := false; ; retried = true {
-		flag := os.O_WRONLY | oNonblock
-		if created {
-			flag |= os.O_CREATE | os.O_EXCL
+	// (by another rotation tool) gets the other open. The file open must be
+	// the one key names (openedIsNamed): a symlink put there is refused; a
+	// file renamed over the name since the open (another rotation tool) is
+	// opened in its turn, once.
+	open := func() (*os.File, error) {
+		var f *os.File
+		var err error
+		for retried := false; ; retried = true {
+			flag := os.O_WRONLY | oNonblock
+			if created {
+				flag |= os.O_CREATE | os.O_EXCL
+			}
+			f, err = r.OpenFile(key, flag, perm.mode)
+			if retried || !errors.Is(err, fs.ErrExist) && !errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			created = !created
 		}
-		f, err = r.OpenFile(key, flag, perm.mode)
-		if retried || !errors.Is(err, fs.ErrExist) && !errors.Is(err, fs.ErrNotExist) {
-			break
+		if err != nil {
+			return nil, err
 		}
-		created = !created
+		fi, err := openedIsNamed(r, key, f, nil, "opened")
+		if err == nil && !fi.Mode().IsRegular() {
+			err = writer.NotRegularError(fi.Mode())
+		}
+		if err != nil {
+			f.Close() //nolint:errcheck // nothing written
+			return nil, err
+		}
+		return f, nil
+	}
+	f, err := open()
+	if errors.Is(err, errNameMoved) {
+		f, err = open()
 	}
 	if err != nil {
 		return nil, wrap("open", key, err)
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = writer.NotRegularError(fi.Mode())
-	}
-	if err == nil {
-		// The file open must be the one key names: a symlink to another
-		// file of the root put at the name since the check was followed.
-		var li fs.FileInfo
-		if li, err = r.Lstat(key); err == nil && !os.SameFile(fi, li) {
-			err = fmt.Errorf("the name leads elsewhere than to the file opened (a symlink put there), nothing appended: %w", syscall.ELOOP)
-		}
 	}
 	if err == nil && created && perm.exact {
 		err = f.Chmod(perm.mode)

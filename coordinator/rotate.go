@@ -176,7 +176,7 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 	if appended {
 		// Always, not only when the stat shows a tail: a network
 		// filesystem's cached size can be stale.
-		if err := c.truncateLive(h.key, keep); err != nil {
+		if err := c.truncateLive(h.key, keep, fi); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -226,14 +226,23 @@ func (c *Coordinator) rotateHeld(ctx context.Context, h *held, o *op, st locking
 //   - no rotated file: link it to the live file now, then replace the live
 //     file with a new empty one;
 //   - an empty live file: the rename happened; nothing to do;
-//   - a rotated file whose content is the live file's beginning (the same
-//     file): replace the live file with a new empty one;
+//   - a rotated file whose content is the live file's beginning: where
+//     inodes can be trusted (stale-view window 0) and the two names are two
+//     files, the rotated one linked by its name alone (link count 1), the
+//     rename happened and a program that reopened the log wrote the same
+//     first bytes; nothing to do. Otherwise (the same file, a rotated file
+//     with another name such as the live one, or no link count on this
+//     system) the rename did not happen: replace the live file with a new
+//     empty one;
 //   - anything else is not this rotation's file, which then never began:
 //     the rotation is withdrawn (errRotationWithdrawn).
 //
-// Content is compared, not inodes: sshfs has none and NFS caches them. No
-// append is committed after a pending rotation without completing it first,
-// so the live file holds nothing acknowledged beyond the rotated content.
+// Content decides, and inodes only with the link count: sshfs has no
+// inodes, NFS caches them, and a FUSE mount without use_ino can show two
+// names of one file with two inode numbers; a link count above 1 says the
+// rotated file still has another name. No append is committed after a
+// pending rotation without completing it first, so the live file holds
+// nothing acknowledged beyond the rotated content.
 func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.Version) error {
 	r := c.root.OS()
 	rotated := rotatedName(h.key, p.Time, p.Token)
@@ -275,14 +284,15 @@ func (c *Coordinator) completeRotation(ctx context.Context, h *held, p locking.V
 		}
 		if c.staleWindow == 0 {
 			// Where inodes can be trusted (as in liveLog), a live file that
-			// only begins as the rotated one does is another file: the
-			// rename happened, and a program that reopened the log wrote
-			// the same first bytes. Replacing it would lose them.
-			same, err := c.sameFile(h.key, rotated)
+			// only begins as the rotated one does, and is another file than
+			// a rotated file with no other name, is the new one: the rename
+			// happened, and a program that reopened the log wrote the same
+			// first bytes. Replacing it would lose them.
+			renamed, err := c.renamedOver(h.key, rotated)
 			if err != nil {
 				return err
 			}
-			if !same {
+			if renamed {
 				return nil
 			}
 		}
@@ -368,27 +378,20 @@ func (c *Coordinator) linkRotated(key, rotated string) error {
 	return nil
 }
 
-// truncateLive truncates the live file to n and fsyncs it. A symlink put at
-// key since it was resolved is refused (ELOOP), never followed to another
-// file of the root: os.Root follows a symlink that stays in the root even
-// with O_NOFOLLOW, so the file opened must be the one key names, not a
-// symlink, once it is open.
-func (c *Coordinator) truncateLive(key string, n int64) error {
+// truncateLive truncates the live file to n and fsyncs it; src is the file
+// the rotation read (copied, or measured) there. Only that file is
+// truncated: a symlink put at key since (ELOOP), or another file put there
+// (ESTALE: a log moved aside and created anew by another rotation tool,
+// whose content was never copied), is refused (openedIsNamed).
+func (c *Coordinator) truncateLive(key string, n int64, src fs.FileInfo) error {
 	r := c.root.OS()
 	f, err := r.OpenFile(key, os.O_WRONLY, 0)
 	if err != nil {
 		return wrap("open for truncate", key, err)
 	}
 	defer f.Close()
-	li, err := r.Lstat(key)
-	if err == nil {
-		var fi fs.FileInfo
-		if fi, err = f.Stat(); err == nil && !os.SameFile(fi, li) {
-			err = fmt.Errorf("the name leads elsewhere than to the file opened (a symlink put there), not truncated: %w", syscall.ELOOP)
-		}
-	}
-	if err != nil {
-		return wrap("open for truncate", key, err)
+	if _, err := openedIsNamed(r, key, f, src, "the rotation read"); err != nil {
+		return wrap("truncate", key, fmt.Errorf("not truncated: %w", err))
 	}
 	if err := f.Truncate(n); err != nil {
 		return wrap("truncate", key, err)
@@ -397,6 +400,36 @@ func (c *Coordinator) truncateLive(key string, n int64) error {
 		return wrap("fsync", key, err)
 	}
 	return nil
+}
+
+// errNameMoved: the name leads to another file than the one a step opened or
+// read.
+var errNameMoved = errors.New("the name now leads to another file than the one")
+
+// openedIsNamed checks that f, just opened at key in r, is the file key
+// names, and (want not nil) the file want describes; it returns f's
+// FileInfo. os.Root follows a symlink that stays in the root even with
+// O_NOFOLLOW, so the file opened must be checked against the name once it is
+// open. A symlink at the name is refused with ELOOP; another file there (a
+// rename over the name since: another rotation tool) wraps errNameMoved and
+// ESTALE, as the file this step holds is stale for the name; what says which
+// file that is ("opened", "the rotation read").
+func openedIsNamed(r *os.Root, key string, f *os.File, want fs.FileInfo, what string) (fs.FileInfo, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	li, err := r.Lstat(key)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case li.Mode()&fs.ModeSymlink != 0:
+		return nil, fmt.Errorf("the name leads to a symlink put there, not to the file %s: %w", what, syscall.ELOOP)
+	case !os.SameFile(fi, li) || want != nil && !os.SameFile(want, fi):
+		return nil, fmt.Errorf("%w %s (moved aside and replaced since): %w", errNameMoved, what, syscall.ESTALE)
+	}
+	return fi, nil
 }
 
 // afterRotate compresses the rotated file (Gzip) and prunes old rotated files
@@ -478,16 +511,23 @@ func (c *Coordinator) logWopts(ctx context.Context, o *op, extra ...writer.Optio
 	return opts
 }
 
-// sameFile reports whether the names a and b lead to one file.
-func (c *Coordinator) sameFile(a, b string) (bool, error) {
+// renamedOver reports whether a link rotation's rename over key happened,
+// as its inodes and link counts tell: key and rotated are two files, and
+// rotated has no other name than its own. Different inode numbers alone do
+// not tell: a filesystem whose inode numbers are not stable across names (a
+// FUSE mount without use_ino) shows two for one file, and the live name
+// still linking the rotated file leaves it 2 links or more. Without a link
+// count (a system that reports none) it reports false.
+func (c *Coordinator) renamedOver(key, rotated string) (bool, error) {
 	r := c.root.OS()
-	ai, err := r.Lstat(a)
+	li, err := r.Lstat(key)
 	if err != nil {
-		return false, wrap("stat", a, err)
+		return false, wrap("stat", key, err)
 	}
-	bi, err := r.Lstat(b)
+	ri, err := r.Lstat(rotated)
 	if err != nil {
-		return false, wrap("stat", b, err)
+		return false, wrap("stat", rotated, err)
 	}
-	return os.SameFile(ai, bi), nil
+	n, ok := linkCount(ri)
+	return ok && n == 1 && !os.SameFile(li, ri), nil
 }

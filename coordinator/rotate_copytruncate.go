@@ -59,7 +59,7 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	if n, ok := appendedLength(h.rec.Committed); ok && size > n {
 		// A batch that failed, or a crashed appender's unacknowledged tail:
 		// it must not reach the rotated copy (rotateHeld cuts it too).
-		if err := c.truncateLive(h.key, n); err != nil {
+		if err := c.truncateLive(h.key, n, fi); err != nil {
 			return nil, nil, err
 		}
 		size = n
@@ -84,7 +84,7 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	if err := wf.Commit(ctx); err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("copytruncate: publish", rotated, err))
 	}
-	if err := c.truncateLive(h.key, 0); err != nil {
+	if err := c.truncateLive(h.key, 0, fi); err != nil {
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, true, err)
 	}
 	h.onCommitted = func(ctx context.Context) { c.dropCommittedMarker(ctx, h, rotated) }
@@ -173,7 +173,7 @@ func (c *Coordinator) completeCopyTruncate(ctx context.Context, h *held, rotated
 		return wrap("complete rotation check", h.key, err)
 	}
 	if lfi.Size() == rfi.Size() {
-		if err := c.truncateLive(h.key, 0); err != nil {
+		if err := c.truncateLive(h.key, 0, lfi); err != nil {
 			return err
 		}
 		c.log.InfoContext(ctx, "completed a copytruncate rotation left pending", "key", quote.Value(h.key), "rotated", quote.Value(rotated))

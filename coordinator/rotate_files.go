@@ -54,7 +54,10 @@ func parseRotated(base, entry string) (RotatedFile, bool) {
 }
 
 // RotatedFiles lists name's rotated files in rotation order, oldest first (a rotation that is
-// both plain and compressed, while being compressed, is listed twice).
+// both plain and compressed, while being compressed, is listed twice). Only
+// regular files are listed: anything else under a rotated name (a symlink, a
+// directory) is no rotation's, and a name that cannot be stat'ed is skipped
+// with a warning in the coordinator's log.
 func (c *Coordinator) RotatedFiles(name string) ([]RotatedFile, error) {
 	_, done, err := c.begin(context.Background())
 	if err != nil {
@@ -91,13 +94,17 @@ func (c *Coordinator) listRotated(key string) ([]RotatedFile, error) {
 		rf.Name = path.Join(dir, n)
 		// Only regular files: a rotation makes nothing else, and the
 		// removal and compression of a symlink under a rotated name would
-		// resolve it, to another file of the root.
+		// resolve it, to another file of the root. A name that cannot be
+		// stat'ed (EACCES on a stray entry, ESTALE on NFS) is skipped, not
+		// the listing failed: it holds up neither the others' pruning nor
+		// their compression.
 		fi, err := c.root.OS().Lstat(rf.Name)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			continue // pruned meanwhile
 		case err != nil:
-			return nil, wrap("stat rotated", rf.Name, err)
+			c.log.Warn("rotated file skipped: not stat'ed", "name", quote.Value(rf.Name), "err", err)
+			continue
 		case !fi.Mode().IsRegular():
 			continue
 		}
