@@ -167,8 +167,8 @@ func decodeIntent(b []byte) (txIntent, error) {
 	return in, nil
 }
 
-// writeIntent writes and fsyncs the intent file and its directory: when it
-// returns nil the transaction is committed.
+// writeIntent is writeIntentWarn with no directory fsync refusal accepted:
+// when it returns nil the intent file and its directory are fsynced.
 func writeIntent(r *os.Root, in txIntent) error {
 	return writeIntentWarn(r, in, nil)
 }

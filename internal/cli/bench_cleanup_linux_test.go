@@ -52,7 +52,7 @@ func hangVolume(t *testing.T, f *faultfs.FS) (hung <-chan struct{}, release func
 // volume. The clean-up ends within a few graces of the signal, not after
 // --timeout (a minute), and says that the bench's directory is left, the
 // volume not answering; in Redis mode it still deletes the names' keys, Redis
-// answering. It used to wait for --timeout, the signal notwithstanding.
+// answering.
 func TestBenchCleanupAfterSignalHungVolume(t *testing.T) {
 	// Two graces (the clean-up's, then the call's) and ample slack: far
 	// below --timeout.

@@ -353,11 +353,9 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchRep
 		ops = append(ops, func(int) (time.Duration, error) {
 			pctx, cancel := g.bounded(ctx)
 			defer cancel()
-			// Timed in a goroutine of its own, as each write is (see
-			// volumeCalls): timed from this one, a PING would miss the
-			// scheduling cost a call in a new goroutine pays for each
-			// wait on the network, and the overhead's share of the writes
-			// would be counted as coordination.
+			// Timed as each write is, in a goroutine of its own (see
+			// volumeCalls), so that the round trips compare like with
+			// like.
 			res := make(chan timedResult, 1)
 			go func() {
 				d, err := timed(func() error { return env.client.Ping(pctx).Err() })

@@ -25,8 +25,8 @@ import (
 // signal, not after --timeout (a minute), its report printed; in Redis mode,
 // where the report found nothing wrong, with an error naming the clean-up's
 // step, the volume not answering; in local mode with its own verdict (exit 5:
-// the locks of a FUSE mount stay on it). It used to wait for --timeout, the
-// signal notwithstanding.
+// the locks of a FUSE mount stay on it), the clean-up's failure said on
+// stderr.
 func TestDoctorCleanupAfterSignalHungVolume(t *testing.T) {
 	// Two graces (the clean-up's, then the call's) and ample slack: far
 	// below --timeout.
