@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"syscall"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -281,8 +282,14 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 	created := !exists
 	if created {
 		if dir := path.Dir(key); dir != "." {
-			// 0777 less the umask, as the directories a write creates.
-			if err := c.root.MkdirAll(ctx, dir, 0o777); err != nil {
+			// 0777 less the umask, as the directories a write creates;
+			// a refused directory fsync accepted as a write's is.
+			if err := c.root.MkdirAll(ctx, dir, 0o777, c.logWopts(ctx, nil)...); err != nil {
+				if errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+					// Not the batch's "committed, durability
+					// unconfirmed": nothing of it is written.
+					err = fmt.Errorf("the new directory's fsync failed; nothing appended: %w", errnoOf(err))
+				}
 				return nil, wrap("mkdir", dir, err)
 			}
 		}
@@ -334,8 +341,14 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 		err = f.Chmod(perm.mode)
 	}
 	if err == nil && created {
-		// The new name must survive a crash with the records in it.
+		// The new name must survive a crash with the records in it. A
+		// refusal (isSyncRefusal) is a warning under
+		// AcceptUnconfirmedDurability, as for the writer's commits.
 		err = syncDir(r, path.Dir(key))
+		if err != nil && c.cfg.acceptUnconf && isSyncRefusal(err) {
+			c.log.WarnContext(ctx, "log created; durability unconfirmed (directory fsync refused)", "key", quote.Value(key), "err", err)
+			err = nil
+		}
 	}
 	if err != nil {
 		f.Close() //nolint:errcheck // nothing written
@@ -438,4 +451,14 @@ func (c *Coordinator) regularOrAbsent(op, key string) (bool, error) {
 		return false, wrap(op, key, writer.NotRegularError(fi.Mode()))
 	}
 	return true, nil
+}
+
+// errnoOf returns the errno err wraps, or, when it wraps none, an error of
+// err's text alone (wrapping nothing).
+func errnoOf(err error) error {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		return en
+	}
+	return errors.New(err.Error())
 }

@@ -5,6 +5,7 @@ package coordinator
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -63,5 +64,42 @@ func TestAppendRotateAtSizeUnconfirmedDurability(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(fs.Backing, "app.log")); rec.Committed.Length != int64(len(got)) || rec.Committed.Generation != 2 {
 		t.Errorf("committed length %d, generation %d; the live file holds %q after two rotations", rec.Committed.Length, rec.Committed.Generation, got)
+	}
+}
+
+// TestAppendNewLogRefusedDirSync: on a volume that refuses every directory
+// fsync (EINVAL, as some FUSE and CIFS mounts do), the first append to a new
+// log (in a new directory) succeeds under AcceptUnconfirmedDurability, as a
+// write does, and its record is in the log; without the option it fails,
+// naming the directory, and does not say "committed, durability
+// unconfirmed" for a record it did not write.
+func TestAppendNewLogRefusedDirSync(t *testing.T) {
+	for _, accept := range []bool{true, false} {
+		fs := faultfs.Mount(t, faultfs.Options{})
+		var opts []Option
+		if accept {
+			opts = append(opts, AcceptUnconfirmedDurability())
+		}
+		c := open(t, local, fs.Dir, opts...)
+		ctx := ctxT(t, 30*time.Second)
+		fs.Set(faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: syscall.EINVAL})
+		a := c.Appender("logs/app.log")
+		err := a.Append(ctx, []byte("one\n"))
+		a.Close()
+		fs.Clear()
+		if fs.Injected(faultfs.OpFsyncDir) == 0 {
+			t.Fatalf("accept=%v: no directory fsync was refused (Append: %v)", accept, err)
+		}
+		switch {
+		case accept && err != nil:
+			t.Errorf("Append to a new log, directory fsync refused, AcceptUnconfirmedDurability: %v; want nil", err)
+		case accept && readFile(t, filepath.Join(fs.Dir, "logs/app.log")) != "one\n":
+			t.Errorf("logs/app.log = %q; want the record", readFile(t, filepath.Join(fs.Dir, "logs/app.log")))
+		case !accept && (err == nil || !errors.Is(err, syscall.EINVAL) || errors.Is(err, ErrDurabilityUnconfirmed) || !strings.Contains(err.Error(), `"logs"`)):
+			// Nothing is appended: not "committed, durability
+			// unconfirmed", which the Appender and the CLI count as
+			// committed.
+			t.Errorf("Append to a new log, directory fsync refused: %v; want an error naming the new directory, wrapping EINVAL, not ErrDurabilityUnconfirmed", err)
+		}
 	}
 }
