@@ -29,7 +29,7 @@ func TestRotatePendingLinkedUnderUnstableInodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	fl, rec := lockRecord(t, c, ctx, "app.log")
-	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
+	p := deadRotation(rec)
 	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
 		t.Fatal(err)
 	}

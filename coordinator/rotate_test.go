@@ -204,7 +204,7 @@ func TestRotateCompletesDeadRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	fl, rec := lockRecord(t, c, ctx, "app.log")
-	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
+	p := deadRotation(rec)
 	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestRotateWithdrawsRotationThatCannotComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	fl, rec := lockRecord(t, c, ctx, "app.log")
-	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
+	p := deadRotation(rec)
 	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +406,7 @@ func TestRotateCompletesDeadCopyTruncateInPlace(t *testing.T) {
 	// (.<rotated name>.sw-ct), its pending record, its copy published at the
 	// rotated name; no truncation.
 	fl, rec := lockRecord(t, c, ctx, "prog.log")
-	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
+	p := deadRotation(rec)
 	rotated := rotatedName("prog.log", p.Time, p.Token)
 	marker := filepath.Join(root, "."+rotated+".sw-ct")
 	mustWrite(t, marker, "")
@@ -463,7 +463,7 @@ func TestRotateDeadCopyTruncateAfterProgramWroteIsWithdrawn(t *testing.T) {
 	}
 	mustWrite(t, live, "b 2\n")
 	fl, rec := lockRecord(t, c, ctx, "prog.log")
-	p := locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
+	p := deadRotation(rec)
 	rotated := rotatedName("prog.log", p.Time, p.Token)
 	mustWrite(t, filepath.Join(root, "."+rotated+".sw-ct"), "")
 	if err := fl.WriteFloorPending(locking.Floor{Token: p.Token, LeaseID: p.LeaseID}, p); err != nil {
@@ -483,4 +483,10 @@ func TestRotateDeadCopyTruncateAfterProgramWroteIsWithdrawn(t *testing.T) {
 	if got, want := strings.Join(lines, ""), "a 1\nb 2\nc 3\n"; got != want {
 		t.Errorf("prog.log's files hold %q; want %q, each record once", got, want)
 	}
+}
+
+// deadRotation is the pending version of a rotation after rec by a holder
+// that then died (lease "dead/1/00"): the next token and generation.
+func deadRotation(rec locking.Record) locking.Version {
+	return locking.Version{Token: rec.Floor.Token + 1, LeaseID: "dead/1/00", Generation: rec.Committed.Generation + 1, Time: time.Now().UTC()}
 }
