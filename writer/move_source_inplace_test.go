@@ -2,7 +2,6 @@ package writer
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"io/fs"
 	"os"
@@ -18,12 +17,7 @@ import (
 // operation on its name would bring the moved file back from the backup).
 func TestMoveSettlesSourceInPlace(t *testing.T) {
 	r, dir := openRoot(t)
-	oldData, newData := []byte("old content"), []byte("new")
-	mRel, bRel := inPlaceNames("f")
-	mustWrite(t, filepath.Join(dir, "f"), "new content", 0o644) // torn
-	mustWrite(t, filepath.Join(dir, bRel), string(oldData), 0o600)
-	in := inPlaceIntent{Target: "f", OldSize: int64(len(oldData)), OldSum: sha256.Sum256(oldData), NewSize: int64(len(newData)), NewSum: sha256.Sum256(newData)}
-	mustWrite(t, filepath.Join(dir, mRel), string(in.encode()), 0o600)
+	oldData, mRel, bRel := plantTornInPlace(t, dir)
 	if err := r.Move(context.Background(), filepath.Join(dir, "f"), "g"); err != nil {
 		t.Fatalf("Move: %v", err)
 	}

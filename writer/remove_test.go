@@ -50,12 +50,7 @@ func TestRemove(t *testing.T) {
 // marker and backup do not outlive it.
 func TestRemoveSettlesInPlace(t *testing.T) {
 	r, dir := openRoot(t)
-	oldData, newData := []byte("old content"), []byte("new")
-	mRel, bRel := inPlaceNames("f")
-	mustWrite(t, filepath.Join(dir, "f"), "new content", 0o644) // torn
-	mustWrite(t, filepath.Join(dir, bRel), string(oldData), 0o600)
-	in := inPlaceIntent{Target: "f", OldSize: int64(len(oldData)), OldSum: sha256.Sum256(oldData), NewSize: int64(len(newData)), NewSum: sha256.Sum256(newData)}
-	mustWrite(t, filepath.Join(dir, mRel), string(in.encode()), 0o600)
+	_, mRel, bRel := plantTornInPlace(t, dir)
 	var restored int
 	if err := r.Remove(context.Background(), "f", Observe(func(e Event) {
 		if e.Step == "restore-inplace" {
@@ -72,4 +67,18 @@ func TestRemoveSettlesInPlace(t *testing.T) {
 			t.Errorf("%s after Remove: %v; want gone", p, err)
 		}
 	}
+}
+
+// plantTornInPlace leaves f in dir as an in-place rewrite that died midway:
+// f torn, its backup holding the old content, and its marker. It returns the
+// old content and the marker's and backup's names.
+func plantTornInPlace(t *testing.T, dir string) (oldData []byte, mRel, bRel string) {
+	t.Helper()
+	oldData, newData := []byte("old content"), []byte("new")
+	mRel, bRel = inPlaceNames("f")
+	mustWrite(t, filepath.Join(dir, "f"), "new content", 0o644) // torn
+	mustWrite(t, filepath.Join(dir, bRel), string(oldData), 0o600)
+	in := inPlaceIntent{Target: "f", OldSize: int64(len(oldData)), OldSum: sha256.Sum256(oldData), NewSize: int64(len(newData)), NewSum: sha256.Sum256(newData)}
+	mustWrite(t, filepath.Join(dir, mRel), string(in.encode()), 0o600)
+	return oldData, mRel, bRel
 }
