@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -437,6 +439,27 @@ func TestWatchTextOutputAndRemoval(t *testing.T) {
 			cmd.stop(t, syscall.SIGTERM)
 		})
 	}
+}
+
+// TestWatchUnrecordedFile: a file written by other means has no recorded
+// version (token 0): its writer and commit time are unknown, printed as "-"
+// and handed to CMD empty, not as "/0" and the zero time.
+func TestWatchUnrecordedFile(t *testing.T) {
+	v := newVolume(t, mode{name: "local"})
+	if err := os.WriteFile(filepath.Join(v.root, "cfg"), []byte("by hand"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := startWatch(t, v, "cfg", "--initial")
+	cmd := startWatch(t, v, "cfg", "--initial", "--", "sh", "-c", `echo "[$SHAREDWRITE_TOKEN] [$SHAREDWRITE_WRITER] [$SHAREDWRITE_TIME]"`)
+	l := text.waitLine(t, 30*time.Second, "the initial version", func(string) bool { return true })
+	if want := " size=7 writer=- time=- initial"; !strings.HasPrefix(l.text, `"cfg" token=0 `) || !strings.HasSuffix(l.text, want) {
+		t.Errorf("text line %q; want \"cfg\" token=0 ...%s", l.text, want)
+	}
+	if l := cmd.waitLine(t, 30*time.Second, "the initial version", func(string) bool { return true }); l.text != "[0] [] []" {
+		t.Errorf("CMD printed %q for token, writer and time; want \"[0] [] []\"", l.text)
+	}
+	text.stop(t, syscall.SIGTERM)
+	cmd.stop(t, syscall.SIGTERM)
 }
 
 func TestWatchUsage(t *testing.T) {

@@ -43,8 +43,9 @@ the content on stdin and the event in the environment:
   SHAREDWRITE_SIZE      the content's size in bytes: 0 when the version removed
                         NAME (SHAREDWRITE_EVENT keeps the removed file's size)
   SHAREDWRITE_DELETED   1 when the version removed NAME (stdin is empty), else 0
-  SHAREDWRITE_WRITER    the writer's host/pid
-  SHAREDWRITE_TIME      the commit time (RFC 3339, UTC)
+  SHAREDWRITE_WRITER    the writer's host/pid (empty for a version sharedwrite
+                        did not record: a file written by other means)
+  SHAREDWRITE_TIME      the commit time (RFC 3339, UTC; empty when unrecorded)
   SHAREDWRITE_INITIAL   1 for the version current at start (--initial), else 0
   SHAREDWRITE_EVENT     the event as JSON
 
@@ -130,7 +131,7 @@ func (g *globals) printChange(o *watchOpts, ch coordinator.Change) error {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s token=%d sha256=%s size=%d writer=%s time=%s",
 			quote.Name(ch.Path), ch.Token, hex.EncodeToString(ch.SHA256[:]), ch.Size,
-			writerOf(ch), ch.Time.UTC().Format(time.RFC3339Nano))
+			writerOf(ch, quote.Name, "-"), timeOf(ch, "-"))
 		if ch.Deleted {
 			b.WriteString(" deleted")
 		}
@@ -146,11 +147,22 @@ func (g *globals) printChange(o *watchOpts, ch coordinator.Change) error {
 	return nil
 }
 
-func writerOf(ch coordinator.Change) string {
+// writerOf is the writer of ch as host/pid (the host passed through quoteHost),
+// or unknown for a version sharedwrite did not record (token 0: a file written
+// by other means).
+func writerOf(ch coordinator.Change, quoteHost func(string) string, unknown string) string {
 	if ch.Host == "" && ch.PID == 0 {
-		return "-"
+		return unknown
 	}
-	return quote.Name(ch.Host) + "/" + strconv.Itoa(ch.PID)
+	return quoteHost(ch.Host) + "/" + strconv.Itoa(ch.PID)
+}
+
+// timeOf is the commit time of ch, or unknown when it was not recorded.
+func timeOf(ch coordinator.Change, unknown string) string {
+	if ch.Time.IsZero() {
+		return unknown
+	}
+	return ch.Time.UTC().Format(time.RFC3339Nano)
 }
 
 // runWatchCmd runs o.argv for one version: the content on stdin, the event in
@@ -175,8 +187,8 @@ func (g *globals) runWatchCmd(ctx context.Context, o *watchOpts, ch coordinator.
 		"SHAREDWRITE_SHA256="+hex.EncodeToString(ch.SHA256[:]),
 		"SHAREDWRITE_SIZE="+strconv.FormatInt(size, 10),
 		"SHAREDWRITE_DELETED="+boolEnv(ch.Deleted),
-		"SHAREDWRITE_WRITER="+ch.Host+"/"+strconv.Itoa(ch.PID),
-		"SHAREDWRITE_TIME="+ch.Time.UTC().Format(time.RFC3339Nano),
+		"SHAREDWRITE_WRITER="+writerOf(ch, func(h string) string { return h }, ""),
+		"SHAREDWRITE_TIME="+timeOf(ch, ""),
 		"SHAREDWRITE_INITIAL="+boolEnv(ch.Initial),
 		"SHAREDWRITE_EVENT="+string(ev),
 	)
