@@ -18,12 +18,18 @@ import (
 // truncating it in place; st is its committed state. The steps: the commit
 // check; for an Appender's log, the cut of what lies past the committed length
 // (appendedLength); the copytruncate marker; the pending record; the copy,
-// published create-only at the rotated name; the truncation. The marker comes
-// before the pending record, so that a holder that finds this rotation pending
-// completes it in place and never by a rename (completeCopyTruncate): the
-// program writing the log keeps its descriptor. A step that fails before the
-// truncation is done withdraws the rotation and removes its published copy, so
-// the live file still holds everything and nothing is duplicated.
+// published create-only at the rotated name; the truncation; the truncation's
+// mark in the marker (markTruncated). The marker comes before the pending
+// record, so that a holder that finds this rotation pending completes it in
+// place and never by a rename (completeCopyTruncate): the program writing the
+// log keeps its descriptor. The mark tells that holder the truncation
+// happened, which the content cannot: the program may have written the same
+// bytes again since. A step that fails before the truncation is done
+// withdraws the rotation and removes its published copy, so the live file
+// still holds everything and nothing is duplicated. A mark that cannot be
+// written undoes nothing (the truncation happened) and is logged: the
+// rotation goes on to its committed record, and only if that is not written
+// either does the next holder fall back to comparing content.
 func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st locking.Version) (*rotation, *locking.Version, error) {
 	src, err := c.root.OS().OpenFile(h.key, os.O_RDONLY|oNonblock, 0) // a FIFO put there since the check: no wait
 	if errors.Is(err, fs.ErrNotExist) {
@@ -84,8 +90,17 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	if err := wf.Commit(ctx); err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("copytruncate: publish", rotated, err))
 	}
-	if err := c.truncateLive(h.key, 0, fi); err != nil {
+	if err := c.truncateLive(h.key, 0, fi); errors.Is(err, errTruncatedUnsynced) {
+		// The program's readers see the file cut and the program writes on
+		// from there: the copy is the only copy of what the file held, so
+		// the rotation goes on. A crash may bring the lines back into the
+		// live file: duplicated, not lost.
+		c.log.WarnContext(ctx, "copytruncate: the live file's truncation is not on disk; the rotation goes on", "key", quote.Value(h.key), "err", err)
+	} else if err != nil {
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, true, err)
+	}
+	if err := c.markTruncated(rotated); err != nil {
+		c.log.WarnContext(ctx, "copytruncate: the truncation happened but is not marked; a holder that finds the rotation pending compares content", "key", quote.Value(h.key), "err", err)
 	}
 	h.onCommitted = func(ctx context.Context) { c.dropCommittedMarker(ctx, h, rotated) }
 	return &rotation{key: h.key, rotated: rotated, gen: v.Generation}, &v, nil
@@ -128,6 +143,12 @@ func (c *Coordinator) abandonRotation(ctx context.Context, h *held, v locking.Ve
 // completeCopyTruncate completes the copytruncate rotation p that a holder
 // left pending; rotated is its copy's name. It never renames anything over the
 // live file, whose program keeps writing through its own descriptor:
+//   - a marker that says the truncation happened (truncationMarked): the
+//     rotation is done, whatever the live file holds (the program may have
+//     written the copy's bytes again since); nothing to do;
+//
+// Otherwise (the holder died or failed between the truncation and its mark,
+// or before the truncation) the content decides:
 //   - no copy: it was never published; the rotation is withdrawn;
 //   - an empty live file, or one that does not begin with the copy's content:
 //     the truncation happened (and the program wrote since); nothing to do;
@@ -138,8 +159,18 @@ func (c *Coordinator) abandonRotation(ctx context.Context, h *held, v locking.Ve
 //     copy is removed and the rotation withdrawn (errRotationWithdrawn): the
 //     live file still holds everything.
 //
-// Content is compared, not inodes (sshfs has none, NFS caches them).
+// Content is compared, not inodes (sshfs has none, NFS caches them). Left
+// without the mark, the one case the content gets wrong is a program that
+// wrote the copy's bytes again between the truncation and the mark.
 func (c *Coordinator) completeCopyTruncate(ctx context.Context, h *held, rotated string) error {
+	marked, err := c.truncationMarked(rotated)
+	if err != nil {
+		return err
+	}
+	if marked {
+		c.log.InfoContext(ctx, "completed a copytruncate rotation left pending after its truncation", "key", quote.Value(h.key), "rotated", quote.Value(rotated))
+		return nil
+	}
 	r := c.root.OS()
 	lfi, err := r.Lstat(h.key)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -189,7 +220,9 @@ func (c *Coordinator) completeCopyTruncate(ctx context.Context, h *held, rotated
 // whose rotated name is rotated is a copytruncate: .<rotated base>.sw-ct,
 // hidden, next to the live file. The lock record has no spare field for the
 // mode (its flags and reserved bytes must be zero), so the mode lives in this
-// file, derivable from the pending record like the rotated name.
+// file, derivable from the pending record like the rotated name. The marker is
+// created empty; once the live file's truncation is on disk it holds
+// truncatedMark (markTruncated).
 func copyTruncateMarker(rotated string) string {
 	dir, base := path.Split(rotated)
 	return dir + "." + base + ".sw-ct"
@@ -216,6 +249,89 @@ func (c *Coordinator) markCopyTruncate(rotated string) error {
 		return wrap("copytruncate: fsync the marker", name, err)
 	}
 	return nil
+}
+
+// truncatedMark is what a copytruncate marker holds once its rotation's
+// truncation is on disk.
+const truncatedMark = "truncated\n"
+
+// markTruncated writes truncatedMark into the copytruncate marker of rotated
+// and fsyncs it: the live file's truncation happened. It runs only once the
+// truncation took place (fsynced, or seen by readers when its fsync failed),
+// so a marker with any content, even a write that a crash tore, says so. The marker's name is already on disk (markCopyTruncate
+// fsynced its directory); a marker removed since (the rotation was completed
+// or withdrawn by another holder) is not made again.
+func (c *Coordinator) markTruncated(rotated string) (err error) {
+	r := c.root.OS()
+	name := copyTruncateMarker(rotated)
+	f, err := r.OpenFile(name, os.O_WRONLY|oNofollow|oNonblock, 0)
+	if err != nil {
+		return wrap("copytruncate: open the marker", name, err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = wrap("copytruncate: close the marker", name, cerr)
+		}
+	}()
+	// os.Root follows a symlink that stays in the root, O_NOFOLLOW or not.
+	fi, err := openedIsNamed(r, name, f, nil, "opened")
+	if err == nil && !fi.Mode().IsRegular() {
+		err = writer.NotRegularError(fi.Mode())
+	}
+	if err != nil {
+		return wrap("copytruncate: open the marker", name, err)
+	}
+	if _, err := f.WriteAt([]byte(truncatedMark), 0); err != nil {
+		return wrap("copytruncate: mark the truncation", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		return wrap("copytruncate: fsync the marker", name, err)
+	}
+	return nil
+}
+
+// truncationMarked reports whether the copytruncate marker of rotated says
+// that its rotation's truncation happened: it is a regular file and holds
+// something (markTruncated). An empty marker says nothing: the truncation
+// was not marked (it did not happen, or its holder stopped before the mark),
+// or a version of sharedwrite that never marks made the marker. Neither does
+// a missing marker, nor anything at its name that is not a regular file: no
+// rotation made that. The marker is opened and read, not only stat'ed:
+// opening revalidates what an NFS client cached of a file another host wrote.
+func (c *Coordinator) truncationMarked(rotated string) (bool, error) {
+	r := c.root.OS()
+	name := copyTruncateMarker(rotated)
+	li, err := r.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("stat the copytruncate marker", name, err)
+	}
+	if !li.Mode().IsRegular() {
+		return false, nil
+	}
+	f, err := r.OpenFile(name, os.O_RDONLY|oNofollow|oNonblock, 0)
+	if err != nil {
+		return false, wrap("open the copytruncate marker", name, err)
+	}
+	defer f.Close()
+	// os.Root follows a symlink that stays in the root, O_NOFOLLOW or not.
+	fi, err := openedIsNamed(r, name, f, nil, "opened")
+	if err == nil && !fi.Mode().IsRegular() {
+		err = writer.NotRegularError(fi.Mode())
+	}
+	if err != nil {
+		return false, wrap("open the copytruncate marker", name, err)
+	}
+	n, err := f.Read(make([]byte, 1))
+	if n > 0 {
+		return true, nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, wrap("read the copytruncate marker", name, err)
+	}
+	return false, nil
 }
 
 // isCopyTruncate reports whether the pending rotation with the rotated name
