@@ -382,7 +382,9 @@ func (c *Coordinator) linkRotated(key, rotated string) error {
 // the rotation read (copied, or measured) there. Only that file is
 // truncated: a symlink put at key since (ELOOP), or another file put there
 // (ESTALE: a log moved aside and created anew by another rotation tool,
-// whose content was never copied), is refused (openedIsNamed).
+// whose content was never copied), is refused (openedIsNamed). When the
+// truncation took place but its fsync failed, the error wraps
+// errTruncatedUnsynced: readers already see the file cut.
 func (c *Coordinator) truncateLive(key string, n int64, src fs.FileInfo) error {
 	r := c.root.OS()
 	f, err := r.OpenFile(key, os.O_WRONLY, 0)
@@ -397,10 +399,13 @@ func (c *Coordinator) truncateLive(key string, n int64, src fs.FileInfo) error {
 		return wrap("truncate", key, err)
 	}
 	if err := f.Sync(); err != nil {
-		return wrap("fsync", key, err)
+		return wrap("fsync", key, fmt.Errorf("%w: %w", errTruncatedUnsynced, err))
 	}
 	return nil
 }
+
+// errTruncatedUnsynced: a truncation took place, its fsync failed.
+var errTruncatedUnsynced = errors.New("truncated, but the truncation is not on disk")
 
 // errNameMoved: the name leads to another file than the one a step opened or
 // read.
