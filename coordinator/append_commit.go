@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sharedwrite/sharedwrite/internal/durable"
+	"github.com/sharedwrite/sharedwrite/internal/errno"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
@@ -342,10 +343,10 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 	}
 	if err == nil && created {
 		// The new name must survive a crash with the records in it. A
-		// refusal (isSyncRefusal) is a warning under
+		// refusal (errno.IsSyncRefusal) is a warning under
 		// AcceptUnconfirmedDurability, as for the writer's commits.
 		err = syncDir(r, path.Dir(key))
-		if err != nil && c.cfg.acceptUnconf && isSyncRefusal(err) {
+		if err != nil && c.cfg.acceptUnconf && errno.IsSyncRefusal(err) {
 			c.log.WarnContext(ctx, "log created; durability unconfirmed (directory fsync refused)", "key", quote.Value(key), "err", err)
 			err = nil
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sharedwrite/sharedwrite/internal/errno"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/writer"
 )
@@ -219,7 +220,7 @@ func writeIntentWarn(r *os.Root, in txIntent, warn func(error)) error {
 		return wrap("tx intent write", name, err)
 	}
 	if err := syncDir(t, "."); err != nil {
-		if warn != nil && isSyncRefusal(err) {
+		if warn != nil && errno.IsSyncRefusal(err) {
 			warn(wrap("tx intent fsync directory", txDir, err))
 			return nil
 		}
@@ -227,12 +228,6 @@ func writeIntentWarn(r *os.Root, in txIntent, warn func(error)) error {
 		return wrap("tx intent write", name, err)
 	}
 	return nil
-}
-
-// isSyncRefusal reports whether err is a directory fsync refused by the
-// filesystem (not failed): EINVAL, ENOTSUP or EOPNOTSUPP.
-func isSyncRefusal(err error) bool {
-	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP)
 }
 
 // intentPerm is an intent's mode, set past the umask: readable and writable
@@ -349,11 +344,11 @@ func removeIntent(r *os.Root, id string) error {
 	if err := t.Remove(id); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return wrap("tx intent remove", name, err)
 	}
-	// A directory fsync the filesystem refuses (isSyncRefusal: some FUSE and
-	// CIFS mounts refuse every one) is no failure here: the intent is gone,
-	// and one that a crash brought back is completed again, which skips
-	// the temps already renamed.
-	if err := syncDir(t, "."); err != nil && !isSyncRefusal(err) {
+	// A directory fsync the filesystem refuses (errno.IsSyncRefusal: some
+	// FUSE and CIFS mounts refuse every one) is no failure here: the intent
+	// is gone, and one that a crash brought back is completed again, which
+	// skips the temps already renamed.
+	if err := syncDir(t, "."); err != nil && !errno.IsSyncRefusal(err) {
 		return wrap("tx intent remove", txDir, err)
 	}
 	return nil

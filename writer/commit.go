@@ -8,6 +8,8 @@ import (
 	"path"
 	"syscall"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/errno"
 )
 
 // Seams for the in-place rewrite of busy targets (inplace*.go sets them from
@@ -192,7 +194,7 @@ func (r *Root) syncDirs(cfg *config, target string, created []string) error {
 			continue
 		}
 		e := newError("fsync directory", d, withCause(ErrDurabilityUnconfirmed, err))
-		if cfg.acceptDurable && isErrno(err, syscall.EINVAL, syscall.ENOTSUP, syscall.EOPNOTSUPP) {
+		if cfg.acceptDurable && errno.IsSyncRefusal(err) {
 			if cfg.warn != nil {
 				cfg.warn(e)
 			}

@@ -71,7 +71,7 @@ func (r *Root) MkdirAll(ctx context.Context, name string, perm fs.FileMode, opts
 		cfg.emit("dirsync", dirs[i], start, 0, err)
 		switch {
 		case err == nil || errors.Is(err, fs.ErrNotExist):
-		case cfg.acceptDurable && isErrno(err, syscall.EINVAL, syscall.ENOTSUP, syscall.EOPNOTSUPP):
+		case cfg.acceptDurable && errno.IsSyncRefusal(err):
 			if cfg.warn != nil {
 				cfg.warn(newError("fsync directory", dirs[i], withCause(ErrDurabilityUnconfirmed, err)))
 			}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sharedwrite/sharedwrite/internal/errno"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
@@ -99,7 +100,7 @@ func writeMoveIntent(cfg *config, absSrc string, in moveIntent) error {
 		return newError("move: write intent", p, err)
 	}
 	err = syncDirPath(filepath.Dir(p))
-	if err != nil && !(cfg.acceptDurable && isErrno(err, syscall.EINVAL, syscall.ENOTSUP, syscall.EOPNOTSUPP)) {
+	if err != nil && !(cfg.acceptDurable && errno.IsSyncRefusal(err)) {
 		removeMoveIntent(absSrc)
 		return newError("move: fsync intent directory", filepath.Dir(p), err)
 	}

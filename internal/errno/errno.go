@@ -1,5 +1,6 @@
 // Package errno classifies the errors that file-system and network calls return,
-// so that every package agrees on which failures are worth retrying.
+// so that every package agrees on which failures are worth retrying, and on
+// which fsyncs the filesystem refused rather than failed.
 package errno
 
 import (
@@ -39,6 +40,17 @@ func IsTransient(err error) bool {
 // asked to wait for space to be freed.
 func IsTransientSpace(err error) bool {
 	return IsTransient(err) || errors.Is(err, syscall.ENOSPC)
+}
+
+// IsSyncRefusal reports whether err is an fsync (of a directory, in practice)
+// that the filesystem refused rather than failed: EINVAL, ENOTSUP or
+// EOPNOTSUPP, which some FUSE and CIFS mounts return for every directory
+// fsync. Whether a refusal may pass as a warning is the caller's choice
+// (AcceptUnconfirmedDurability); this only names the errnos. On Windows the
+// three are values the syscall package invents (no Windows error code equals
+// one), so there only an error Go itself returns as one of them matches.
+func IsSyncRefusal(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP)
 }
 
 // Of returns the errno err wraps, or 0 when it wraps none.

@@ -38,3 +38,26 @@ func TestIsTransient(t *testing.T) {
 		t.Errorf("Of = %v; want EXDEV", got)
 	}
 }
+
+func TestIsSyncRefusal(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"EINVAL wrapped", &fs.PathError{Op: "sync", Path: "d", Err: syscall.EINVAL}, true},
+		{"ENOTSUP", fmt.Errorf("fsync: %w", syscall.ENOTSUP), true},
+		{"EOPNOTSUPP", syscall.EOPNOTSUPP, true},
+		{"EIO", &fs.PathError{Op: "sync", Path: "d", Err: syscall.EIO}, false},
+		{"ENOSYS", syscall.ENOSYS, false},
+		{"EPERM", syscall.EPERM, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsSyncRefusal(tt.err); got != tt.want {
+				t.Errorf("IsSyncRefusal(%v) = %v; want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
