@@ -10,10 +10,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/internal/rootrel"
 	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/sharedwrite/sharedwrite/writer"
 )
@@ -188,7 +188,7 @@ func (c *Coordinator) metaBySpelling(p string) bool {
 		return false
 	}
 	for _, root := range []string{c.root.Dir(), c.realRootDir()} {
-		if rel, ok := lexicalRel(root, abs); ok && isMetaKey(filepath.ToSlash(rel)) {
+		if rel, ok := rootrel.Lexical(root, abs); ok && isMetaKey(filepath.ToSlash(rel)) {
 			return true
 		}
 	}
@@ -205,37 +205,11 @@ func (c *Coordinator) realRootDir() string {
 }
 
 // relToRoot returns dir (a real, absolute path) relative to the root when it
-// is the root or lies below it, also when seen through another mount of a
-// directory of the root (see boundRel).
+// is the root or lies below it, also when seen through a bind mount of the
+// root or of one of its directories (see rootrel.Dir; the writer's Move
+// decides the same way whether its source is a file of the root).
 func (c *Coordinator) relToRoot(dir string) (string, bool) {
-	rootDir := c.realRootDir()
-	if rel, ok := lexicalRel(rootDir, dir); ok {
-		return rel, true
-	}
-	rootInfo, err := os.Stat(rootDir)
-	if err != nil {
-		return "", false
-	}
-	for d := dir; ; {
-		if fi, err := os.Stat(d); err == nil && os.SameFile(fi, rootInfo) {
-			return lexicalRel(d, dir)
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			break
-		}
-		d = up
-	}
-	return boundRel(rootDir, dir)
-}
-
-// lexicalRel returns p relative to base when p is base or below it.
-func lexicalRel(base, p string) (string, bool) {
-	rel, err := filepath.Rel(base, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return "", false
-	}
-	return rel, true
+	return rootrel.Dir(c.realRootDir(), dir)
 }
 
 // hashFile hashes the file a move is about to rename: temp (root-relative)

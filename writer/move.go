@@ -14,6 +14,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/errno"
+	"github.com/sharedwrite/sharedwrite/internal/rootrel"
 )
 
 // Move moves the caller's regular file src to dst inside the root, like mv.
@@ -164,28 +167,28 @@ func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) (err e
 }
 
 // sourceRel returns absSrc (as SourcePath returns it: its directory real)
-// relative to the root when it is a file of the root: below the root's path
-// or its real path, and the same file as that name in the root.
+// relative to the root when it is a file of the root: its directory is the
+// root or a directory of it (below the root's real path, or seen through a
+// bind mount of the root or of one of its directories: rootrel.Dir, which
+// the coordinator's Move also decides by when it leases the source's key),
+// and it is the same file as that name in the root.
 func (r *Root) sourceRel(absSrc string) (string, bool) {
 	dir, base := filepath.Split(absSrc)
-	dir = filepath.Clean(dir)
-	roots := []string{r.dir}
-	if real, err := filepath.EvalSymlinks(r.dir); err == nil && real != r.dir {
-		roots = append(roots, real)
+	rootDir := r.dir
+	if real, err := filepath.EvalSymlinks(r.dir); err == nil {
+		rootDir = real
 	}
-	for _, root := range roots {
-		rd, err := filepath.Rel(root, dir)
-		if err != nil || rd == ".." || strings.HasPrefix(rd, ".."+string(filepath.Separator)) || filepath.IsAbs(rd) {
-			continue
-		}
-		rel := path.Join(filepath.ToSlash(rd), base)
-		a, aerr := os.Lstat(absSrc)
-		b, berr := r.root.Lstat(rel)
-		if aerr == nil && berr == nil && os.SameFile(a, b) {
-			return rel, true
-		}
+	rd, ok := rootrel.Dir(rootDir, filepath.Clean(dir))
+	if !ok {
+		return "", false
 	}
-	return "", false
+	rel := path.Join(filepath.ToSlash(rd), base)
+	a, aerr := os.Lstat(absSrc)
+	b, berr := r.root.Lstat(rel)
+	if aerr != nil || berr != nil || !os.SameFile(a, b) {
+		return "", false
+	}
+	return rel, true
 }
 
 // moveByRename renames src onto rel. An EXDEV (another mount) or, with
@@ -423,7 +426,7 @@ func syncSourceDir(cfg *config, step, dir string) error {
 		return nil
 	}
 	e := newError(step, dir, withCause(ErrDurabilityUnconfirmed, err))
-	if cfg.acceptDurable && isErrno(err, syscall.EINVAL, syscall.ENOTSUP, syscall.EOPNOTSUPP) {
+	if cfg.acceptDurable && errno.IsSyncRefusal(err) {
 		if cfg.warn != nil {
 			cfg.warn(e)
 		}

@@ -1,4 +1,6 @@
-package coordinator
+//go:build linux
+
+package rootrel
 
 import (
 	"os"
@@ -7,12 +9,12 @@ import (
 	"github.com/sharedwrite/sharedwrite/internal/mountinfo"
 )
 
-// boundRel returns dir (a real, absolute path) relative to rootDir when dir
+// bound returns dir (a real, absolute path) relative to rootDir when dir
 // shows a directory of the root through another mount of the same filesystem
 // (a bind mount of a sub-directory, a Kubernetes subPath): the two mounts'
 // filesystem paths put dir under the root, and the directory found there is
 // dir itself.
-func boundRel(rootDir, dir string) (string, bool) {
+func bound(rootDir, dir string) (string, bool) {
 	md, err := mountinfo.Lookup(dir)
 	if err != nil {
 		return "", false
@@ -22,7 +24,7 @@ func boundRel(rootDir, dir string) (string, bool) {
 		return "", false
 	}
 	fsPath := func(m mountinfo.Entry, p string) (string, bool) {
-		rel, ok := lexicalRel(m.MountPoint, p)
+		rel, ok := Lexical(m.MountPoint, p)
 		return filepath.Join(m.Root, rel), ok
 	}
 	fd, ok1 := fsPath(md, dir)
@@ -30,7 +32,7 @@ func boundRel(rootDir, dir string) (string, bool) {
 	if !ok1 || !ok2 {
 		return "", false
 	}
-	rel, ok := lexicalRel(fr, fd)
+	rel, ok := Lexical(fr, fd)
 	if !ok {
 		return "", false
 	}
