@@ -134,9 +134,23 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 		if errors.Is(err, writer.ErrExist) {
 			// Created meanwhile by someone who does not share our locks: theirs wins.
 			c.log.InfoContext(ctx, "create-only commit lost the race; returning the winner's content", "key", quote.Value(h.key))
-			won, rerr := c.root.ReadVersion(ctx, h.key, c.readLimit())
+			won, rerr := c.readWinner(ctx, h.key)
 			if rerr != nil {
 				return nil, wrap("read winner", h.key, rerr)
+			}
+			if v.Token != 0 {
+				// This commit wrote its floor and pending version (and, for a
+				// key with no record, the baseline "no file") before the link
+				// found the winner's file: record that file as committed, or
+				// every later fresh read would take it for one edited outside
+				// sharedwrite (waited out through the stale-view window, and
+				// refused in strict mode). Not after the lease's loss: another
+				// holder may have committed since.
+				if _, cerr := c.checkCommit(ctx, h); cerr == nil {
+					wv := v
+					wv.SHA256, wv.Size, wv.Length = won.SHA256, won.Size, won.Size
+					c.finish(ctx, h, wv)
+				}
 			}
 			out = won.Data
 			return nil, nil
@@ -150,6 +164,23 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 		return nil, err
 	}
 	return out, err
+}
+
+// readWinner reads the file a create-only commit found in its place. It
+// exists (the link said EEXIST) even while this host's view, through a
+// negative lookup cache (NFS, sshfs), still says it does not: it is read
+// again through the stale-view window until it shows, and is an error
+// wrapping ErrStaleView if it never does, never an empty content.
+func (c *Coordinator) readWinner(ctx context.Context, key string) (writer.Content, error) {
+	opts := []writer.Option{c.readLimit(), c.observeRetries(ctx)}
+	if c.staleWindow > 0 {
+		opts = append(opts, writer.Until(func(ct writer.Content) bool { return ct.Exists }, c.staleWindow))
+	}
+	ct, err := c.root.ReadVersion(ctx, key, opts...)
+	if err == nil && !ct.Exists {
+		err = fmt.Errorf("the create-only commit found the file there (EEXIST), but it is not visible: %w", writer.ErrStaleView)
+	}
+	return ct, err
 }
 
 // initFast reads name without a lease when its committed record says it
