@@ -106,6 +106,9 @@ func (c *Coordinator) sweepIntent(ctx context.Context, in txIntent) error {
 		keys = append(keys, e.Target)
 	}
 	slices.Sort(keys)
+	// Each key once: taking one this call already holds would wait for
+	// itself until the deadline (an intent from elsewhere may repeat one).
+	keys = slices.Compact(keys)
 	var hs []*held
 	defer func() {
 		for _, h := range hs {
