@@ -120,6 +120,13 @@ func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (
 	}
 	cmd.Env = append(os.Environ(), envLease+"="+string(js), envFence+"="+strconv.FormatUint(l.Token, 10))
 	ownGroup(cmd, g.interactive())
+	// The lease may come only as --timeout passes (a slow read of the lock
+	// record, which no deadline interrupts): lctx has then ended, and argv
+	// must not start at all, not start and get SIGTERM at once (a command
+	// that handles SIGTERM by finishing its work would run).
+	if lctx.Err() != nil {
+		return 0, fmt.Errorf("lock %s: %s not started: %w", quote.Name(l.Key), quote.Name(argv[0]), context.Cause(lctx))
+	}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("lock %s: start %s: %w", quote.Name(l.Key), quote.Name(argv[0]), err)
 	}
