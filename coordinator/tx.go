@@ -48,7 +48,8 @@ type txDone struct {
 // intent in .sharedwrite/tx/ is the commit point, then each file is renamed.
 // Each key's pending record names the intent, so whoever next takes one of the
 // keys after a crash completes the renames (or, when the intent is torn,
-// discards it). Change events are published after the last rename.
+// discards it). Change events are published after the last rename (after a
+// crash, by the holder that completes the transaction).
 //
 // Readers (ReadFile, which takes no lease, and readers outside sharedwrite)
 // can see the renames one by one: some files at the new version, some at the
@@ -388,6 +389,14 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 // intent stays, to be completed once that target is fixed, and the failure
 // is an error only for that target's key; for another key it is logged, and
 // that key is usable (its own file completed).
+//
+// Once every file is renamed and the intent removed, the other keys'
+// versions are stored in Redis and their change events published
+// (publishCompleted), as the transaction's own release would have done; key's
+// own is published by its holder's release (promoteRenamed, aheadOfRedis).
+// With key "" the caller holds every key and publishes them when it releases
+// them. A completion that leaves the intent publishes nothing, as a
+// transaction whose rename failed.
 func (c *Coordinator) completeIntentFor(ctx context.Context, id, key string) error {
 	in, err := readIntent(c.root.OS(), id)
 	switch {
@@ -422,10 +431,17 @@ func (c *Coordinator) completeIntentFor(ctx context.Context, id, key string) err
 			c.log.WarnContext(ctx, "a transaction a dead holder left committed is not complete: its intent stays until these targets can take their files",
 				"intent", quote.Value(id), "err", errors.Join(others...))
 		}
+		// Nothing is published, as by a transaction whose rename failed:
+		// the other keys' pending records, which name the intent, lead
+		// their next holders to complete it.
 		return errors.Join(mine...)
 	}
 	c.log.InfoContext(ctx, "completed a transaction a dead holder left committed", "intent", id, "files", len(in.Entries))
-	return removeIntent(c.root.OS(), id)
+	err = removeIntent(c.root.OS(), id)
+	if key != "" {
+		c.publishCompleted(ctx, in, key)
+	}
+	return err
 }
 
 // discardUnsound removes intent in when it names no staged temps or no keys
