@@ -218,9 +218,20 @@ func (r *Root) swapLink(tmp, rel, stem, ver string, wasLink bool) error {
 	switch {
 	case err == nil:
 		// tmp now names what rel named.
-		if fi, lerr := r.root.Lstat(tmp); lerr == nil {
+		fi, lerr := r.root.Lstat(tmp)
+		if lerr == nil {
 			if _, ok := r.managedLink(tmp, fi, stem); ok {
 				_ = r.root.Remove(tmp)
+				return nil
+			}
+			_, lerr = r.root.Lstat(tmp) // removed before its Readlink: as below
+		}
+		if errors.Is(lerr, fs.ErrNotExist) {
+			// What was swapped out is gone already: a concurrent Sweep
+			// (another replica's clean) holds no lock of the name and takes
+			// the old link, whose mtime is the old publish's, for a stale
+			// publish temp. Nothing is left to put back; the switch is made.
+			if target, err := r.root.Readlink(rel); err == nil && target == ver {
 				return nil
 			}
 		}
