@@ -145,6 +145,9 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 				continue
 			case serr == nil:
 				err = fmt.Errorf("exists and is not a directory: %w", syscall.ENOTDIR)
+			case errors.Is(serr, fs.ErrNotExist) && r.isSymlink(dir):
+				// Stat followed a dangling symlink: not a directory.
+				err = fmt.Errorf("exists and is a dangling symlink, not a directory: %w", syscall.ENOTDIR)
 			case errors.Is(serr, fs.ErrNotExist):
 				// Removed between our mkdir and stat: try the step again.
 				if err = bo.wait(ctx, cfg, dir, err); err == nil {
@@ -170,6 +173,12 @@ func (r *Root) mkdirAll(ctx context.Context, rel string, perm fs.FileMode, cfg *
 		return nil, r.mkdirFailed(created, dir, err, cfg)
 	}
 	return created, nil
+}
+
+// isSymlink reports whether rel is a symlink (not followed).
+func (r *Root) isSymlink(rel string) bool {
+	fi, err := r.root.Lstat(rel)
+	return err == nil && fi.Mode()&fs.ModeSymlink != 0
 }
 
 // chmodCreated gives dir, just created by MkdirAll with the Mode option,
