@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -31,7 +33,10 @@ func (c *Coordinator) PublishDir(ctx context.Context, name string, fill func(dir
 func (c *Coordinator) linkKey(name string) (string, error) {
 	clean := path.Clean(strings.TrimSuffix(name, "/"))
 	dir, base := path.Split(clean)
-	if base == "" || base == "." || base == ".." || strings.HasPrefix(clean, "/") {
+	// A ".." is refused (by resolve) as for every other name: path.Clean
+	// would drop it with the component before it, which may be a symlink.
+	dotdot := slices.Contains(strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == filepath.Separator }), "..")
+	if dotdot || base == "" || base == "." || base == ".." || strings.HasPrefix(clean, "/") {
 		return c.resolve(name)
 	}
 	key := base
