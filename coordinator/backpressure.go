@@ -1,6 +1,9 @@
 package coordinator
 
-import "context"
+import (
+	"context"
+	"math"
+)
 
 // gate bounds the operations in flight and queued. An operation first takes an
 // admission ticket (maxInFlight+maxQueued of them), then a run slot (maxInFlight
@@ -16,9 +19,9 @@ func newGate(maxInFlight, maxQueued int, wait bool) *gate {
 	if maxInFlight <= 0 {
 		return &gate{}
 	}
-	if maxQueued < 0 {
-		maxQueued = 0
-	}
+	// maxInFlight+maxQueued tickets: a queue bound past what that sum can
+	// hold (math.MaxInt, for no bound) is as many as it can.
+	maxQueued = min(max(maxQueued, 0), math.MaxInt-maxInFlight)
 	return &gate{
 		admit: make(chan struct{}, maxInFlight+maxQueued),
 		run:   make(chan struct{}, maxInFlight),
