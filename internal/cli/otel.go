@@ -44,13 +44,16 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	}
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 
+	// An exporter that cannot be made is reported, and the rest set up as if
+	// it were "none": the other signal's export and the spans' ids (which
+	// log records carry) do not depend on it.
+	var errs []error
 	traced := false
 	if exporterSet("OTEL_TRACES_EXPORTER") {
 		exp, err := spanExporter(ctx)
 		if err != nil {
-			return shutdown, err
-		}
-		if !autoexport.IsNoneSpanExporter(exp) {
+			errs = append(errs, fmt.Errorf("traces (OTEL_TRACES_EXPORTER=%s): %w", os.Getenv("OTEL_TRACES_EXPORTER"), err))
+		} else if !autoexport.IsNoneSpanExporter(exp) {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 			otel.SetTracerProvider(tp)
 			shutdowns = append(shutdowns, flusher{"traces (OTEL_TRACES_EXPORTER=" + os.Getenv("OTEL_TRACES_EXPORTER") + ")", tp.Shutdown})
@@ -66,15 +69,14 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	if exporterSet("OTEL_METRICS_EXPORTER") {
 		reader, err := metricReader(ctx)
 		if err != nil {
-			return shutdown, err
-		}
-		if !autoexport.IsNoneMetricReader(reader) {
+			errs = append(errs, fmt.Errorf("metrics (OTEL_METRICS_EXPORTER=%s): %w", os.Getenv("OTEL_METRICS_EXPORTER"), err))
+		} else if !autoexport.IsNoneMetricReader(reader) {
 			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
 			otel.SetMeterProvider(mp)
 			shutdowns = append(shutdowns, flusher{"metrics (OTEL_METRICS_EXPORTER=" + os.Getenv("OTEL_METRICS_EXPORTER") + ")", mp.Shutdown})
 		}
 	}
-	return shutdown, nil
+	return shutdown, errors.Join(errs...)
 }
 
 // spanExporter is the exporter OTEL_TRACES_EXPORTER names; console's prints

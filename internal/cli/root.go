@@ -145,7 +145,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		shutdown, err = setupTelemetry(cmd.Context())
 		if err != nil {
 			// Telemetry is never a reason not to write: log and go on.
-			logger.Warn("telemetry set-up failed; continuing without export", "err", err)
+			logger.Warn("telemetry set-up failed; continuing without the export named", "err", err)
 		}
 		g.started = true
 		return nil
