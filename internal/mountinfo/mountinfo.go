@@ -34,9 +34,16 @@ func (e Entry) Options() []string {
 // longest prefix of dir; of equal mount points the last one (the top of a
 // stack of mounts) wins. dir must be absolute and free of symlinks.
 // Malformed lines are skipped.
-func find(r io.Reader, dir string) (Entry, error) {
-	var best Entry
-	found := false
+//
+// dev, when not "", is dir's device ("major:minor", from stat(2)): an
+// entry of that device is preferred to a longer prefix of another. A mount
+// made over a parent of an older mount hides the older one, whose mount
+// point is still listed and is the longer prefix, while the path now leads
+// into the newer filesystem. When no entry has dev (btrfs subvolumes stat
+// with a device of their own) the longest prefix stands.
+func find(r io.Reader, dir, dev string) (Entry, error) {
+	var best, ofDev Entry
+	found, foundDev := false, false
 	s := bufio.NewScanner(r)
 	s.Buffer(make([]byte, 64*1024), 1024*1024)
 	for s.Scan() {
@@ -50,10 +57,15 @@ func find(r io.Reader, dir string) (Entry, error) {
 			continue
 		}
 		point := Unescape(pf[4])
-		if !within(dir, point) || len(point) < len(best.MountPoint) {
+		if !within(dir, point) {
 			continue
 		}
-		best = Entry{
+		longest := len(point) >= len(best.MountPoint)
+		sameDev := dev != "" && pf[2] == dev && len(point) >= len(ofDev.MountPoint)
+		if !longest && !sameDev {
+			continue
+		}
+		e := Entry{
 			Device:       pf[2],
 			Root:         Unescape(pf[3]),
 			MountPoint:   point,
@@ -62,7 +74,15 @@ func find(r io.Reader, dir string) (Entry, error) {
 			MountOptions: strings.Split(pf[5], ","),
 			SuperOptions: strings.Split(qf[2], ","),
 		}
-		found = true
+		if longest {
+			best, found = e, true
+		}
+		if sameDev {
+			ofDev, foundDev = e, true
+		}
+	}
+	if foundDev {
+		return ofDev, nil
 	}
 	if found {
 		// A line past the buffer ends the scan; what was matched before it stands.

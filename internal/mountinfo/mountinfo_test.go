@@ -54,7 +54,7 @@ func TestFind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := find(strings.NewReader(sample), tt.dir)
+			got, err := find(strings.NewReader(sample), tt.dir, "")
 			if err != nil {
 				t.Fatalf("find(%q): %v", tt.dir, err)
 			}
@@ -73,7 +73,7 @@ func TestFind(t *testing.T) {
 }
 
 func TestFindNoMount(t *testing.T) {
-	_, err := find(strings.NewReader("40 22 0:35 / /mnt rw - tmpfs tmpfs rw\n"), "/etc")
+	_, err := find(strings.NewReader("40 22 0:35 / /mnt rw - tmpfs tmpfs rw\n"), "/etc", "")
 	if !errors.Is(err, ErrNoMount) {
 		t.Fatalf("find: got %v; want ErrNoMount", err)
 	}
