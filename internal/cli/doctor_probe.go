@@ -107,7 +107,32 @@ func (fi fsInfo) staleWindow() (time.Duration, string) {
 		}
 		return 2 * longest, "2 x " + src
 	}
-	return 30 * time.Second, "cache times unknown (FUSE daemons do not show theirs)"
+	// Other filesystems that show cache times (CIFS: actimeo, or acregmax
+	// and acdirmax) are read as the coordinator reads them (staleWindowFor):
+	// doctor prints the window the volume's writers use.
+	var longest time.Duration
+	var src []string
+	for _, o := range fi.Options {
+		k, v, ok := strings.Cut(o, "=")
+		switch {
+		case !ok && k == "noac":
+			src = append(src, k)
+		case !ok:
+		case slices.Contains([]string{"actimeo", "acregmax", "acdirmax", "acregmin", "acdirmin",
+			"attr_timeout", "entry_timeout", "negative_timeout", "dcache_timeout", "cache_timeout"}, k):
+			if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
+				longest = max(longest, time.Duration(f*float64(time.Second)))
+				src = append(src, o)
+			}
+		}
+	}
+	if len(src) > 0 {
+		return 2 * longest, "2 x the longest of " + strings.Join(src, ",")
+	}
+	if fi.isFUSE() {
+		return 30 * time.Second, "cache times unknown (FUSE daemons do not show theirs)"
+	}
+	return 30 * time.Second, "cache times unknown (the mount options show none)"
 }
 
 // fsProbe is the outcome of doctor's filesystem probes.
@@ -139,9 +164,10 @@ func randomHex(n int) string {
 
 // probeFiles runs the write-path probes under <root>/.sharedwrite/doctor: temp +
 // fsync + rename + directory fsync (timed), create-only commits by link(2) and
-// RENAME_NOREPLACE, and whether a second open of a file sees a flock.
-func probeFiles(root *os.Root) fsProbe {
-	p := fsProbe{Link: notProbed, NoReplace: notProbed, DirFsync: notProbed, FileLock: notProbed}
+// RENAME_NOREPLACE, and whether a second open of a file sees a flock. A
+// probe file it cannot remove is named in ProbeErrors.
+func probeFiles(root *os.Root) (p fsProbe) {
+	p = fsProbe{Link: notProbed, NoReplace: notProbed, DirFsync: notProbed, FileLock: notProbed}
 	fail := func(step string, err error) { p.ProbeErrors = append(p.ProbeErrors, step+": "+err.Error()) }
 	if err := root.MkdirAll(doctorDir, 0o770); err != nil {
 		fail("mkdir "+strconv.Quote(doctorDir), err)
@@ -151,7 +177,10 @@ func probeFiles(root *os.Root) fsProbe {
 	var made []string
 	defer func() {
 		for _, n := range made {
-			root.Remove(n)
+			// A temp renamed onto the target is gone already.
+			if err := root.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				fail("clean up: remove "+strconv.Quote(n), err)
+			}
 		}
 	}()
 	create := func(name string) error {
@@ -224,7 +253,10 @@ func probeFiles(root *os.Root) fsProbe {
 	}
 	p.Link = createOnlyCheck(func(dst string) error { return root.Link(src, dst) }, target, prefix+"linked", &made)
 	p.NoReplace = createOnlyCheck(func(dst string) error {
-		return renameNoReplace(dirf.Fd(), baseName(src), baseName(dst))
+		if err := renameNoReplace(dirf.Fd(), baseName(src), baseName(dst)); err != nil {
+			return &os.LinkError{Op: "renameat2 RENAME_NOREPLACE", Old: src, New: dst, Err: err}
+		}
+		return nil
 	}, target, prefix+"renamed", &made)
 
 	p.FileLock = probeFlock(root, prefix+"lock", &made)
@@ -266,13 +298,15 @@ func probeFlock(root *os.Root, name string, made *[]string) string {
 		return "open: " + err.Error()
 	}
 	defer b.Close()
-	if held, err := tryFlock(a); err != nil || held {
-		return fmt.Sprintf("flock refused: held=%v err=%v", held, err)
+	if held, err := tryFlock(a); err != nil {
+		return fmt.Sprintf("flock %s refused: %v", strconv.Quote(name), err)
+	} else if held {
+		return fmt.Sprintf("flock %s refused: held by another open file already", strconv.Quote(name))
 	}
 	defer unflock(a)
 	held, err := tryFlock(b)
 	if err != nil {
-		return "second flock: " + err.Error()
+		return fmt.Sprintf("second flock %s: %v", strconv.Quote(name), err)
 	}
 	if !held {
 		unflock(b)
