@@ -165,26 +165,35 @@ func (g *globals) bounded(ctx context.Context) (context.Context, context.CancelF
 	return context.WithCancel(ctx)
 }
 
-// readSource reads --from: a file, or stdin for "-". The open and the read
-// end with context.Cause(ctx) once ctx ends, even while FILE is a named pipe
-// that no writer opens, or stdin or the pipe has no data and no EOF (see
-// openFrom and ctxReader).
+// readSource reads --from whole: a file, or stdin for "-". The open and the
+// read end with context.Cause(ctx) once ctx ends, even while FILE is a named
+// pipe that no writer opens, or stdin or the pipe has no data and no EOF (see
+// openFrom and ctxReader). The content is held in memory and becomes the
+// file, so an input longer than --max-read-size (0: no limit) is refused
+// (EFBIG) as soon as it passes the limit, rather than read on until memory or
+// --timeout runs out (an endless stdin, /dev/zero).
 func (g *globals) readSource(ctx context.Context, from string) ([]byte, error) {
-	if from == "-" {
-		b, err := io.ReadAll(newCtxReader(ctx, g.stdin))
+	var r io.Reader = g.stdin
+	what := "stdin"
+	if from != "-" {
+		f, err := openFrom(ctx, from)
 		if err != nil {
-			return nil, fmt.Errorf("read stdin: %w", err)
+			return nil, err
 		}
-		return b, nil
+		defer f.Close()
+		r, what = f, "--from "+quote.Name(from)
 	}
-	f, err := openFrom(ctx, from)
-	if err != nil {
-		return nil, err
+	r = newCtxReader(ctx, r)
+	if g.maxReadSize > 0 {
+		r = io.LimitReader(r, g.maxReadSize+1)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(newCtxReader(ctx, f))
+	b, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("read --from %s: %w", quote.Name(from), err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	if g.maxReadSize > 0 && int64(len(b)) > g.maxReadSize {
+		return nil, fmt.Errorf("read %s: more than the read limit of %d bytes (--max-read-size), which the file would then exceed: %w",
+			what, g.maxReadSize, syscall.EFBIG)
 	}
 	return b, nil
 }
