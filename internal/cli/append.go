@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"syscall"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/coordinator"
@@ -44,6 +45,9 @@ unacknowledged tail is dropped by the next append. A rotation by
 append exits when stdin ends and every record is committed. After a batch
 fails no later line is committed (the log has no gap): append exits non-zero
 and says how many lines were committed, which are the first ones of stdin.
+A line is held in memory until it is committed: one longer than
+--max-read-size (input with no newline, such as binary data) fails the
+append as a failed batch does (exit 1), and nothing of it is written.
 
 --timeout bounds each batch's commit, the wait for the lease included, not
 the whole stream; with --timeout 0 a batch waits without limit.`,
@@ -107,7 +111,7 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 		// The lines are batched here, not in the Appender (MaxBatchDelay 0):
 		// see appendLines.
 		a := v.c.Appender(o.name, append(opts, coordinator.MaxBatchDelay(0))...)
-		n, err := appendLines(ctx, a, g.stdin, batching{maxBytes: o.maxBytes, maxDelay: o.maxDelay, maxQueued: o.maxQueued})
+		n, err := appendLines(ctx, a, g.stdin, batching{maxBytes: o.maxBytes, maxDelay: o.maxDelay, maxQueued: o.maxQueued, maxLine: g.maxReadSize})
 		a.Close()
 		if errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
 			return fmt.Errorf("append %s: all %d lines of stdin committed: %w", quote.Name(o.name), n, err)
@@ -139,6 +143,11 @@ type batching struct {
 	maxBytes  int           // close a batch at this many bytes (a longer line is a batch of its own)
 	maxDelay  time.Duration // how long a batch waits for more lines after its first
 	maxQueued int           // lines read ahead of their commit
+	// maxLine bounds a line, its '\n' included (0: no limit): a line is
+	// held in memory until it is committed, and input with no newline
+	// (binary data, /dev/zero) would otherwise be read on until memory
+	// runs out. --max-read-size.
+	maxLine int64
 }
 
 // appendLines appends r's lines (a last line without '\n' gets one) and
@@ -166,12 +175,18 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 	defer close(stop)
 	go func() {
 		br := bufio.NewReaderSize(r, 1<<16)
-		for {
-			line, err := br.ReadBytes('\n')
-			if len(line) > 0 {
-				if line[len(line)-1] != '\n' {
-					line = append(line, '\n')
+		for n := 1; ; n++ {
+			line, err := readLine(br, b.maxLine)
+			if len(line) > 0 && line[len(line)-1] != '\n' {
+				line = append(line, '\n')
+				if b.maxLine > 0 && int64(len(line)) > b.maxLine {
+					line, err = nil, lineTooLongErr(b.maxLine)
 				}
+			}
+			if errors.Is(err, syscall.EFBIG) {
+				err = fmt.Errorf("line %d: %w", n, err)
+			}
+			if len(line) > 0 {
 				select {
 				case lines <- line:
 				case <-stop:
@@ -283,4 +298,26 @@ func takeBatch(queued [][]byte, maxBytes int) ([]byte, int) {
 		rec = append(rec, l...)
 	}
 	return rec, n
+}
+
+// readLine reads a line of br, its '\n' included, as br.ReadBytes('\n')
+// does, but fails (EFBIG) as soon as the line passes limit bytes (0: no
+// limit), without holding more of it.
+func readLine(br *bufio.Reader, limit int64) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if limit > 0 && int64(len(line)+len(frag)) > limit {
+			return nil, lineTooLongErr(limit)
+		}
+		line = append(line, frag...)
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, err
+		}
+	}
+}
+
+// lineTooLongErr is the refusal of a line longer than limit bytes.
+func lineTooLongErr(limit int64) error {
+	return fmt.Errorf("longer than the limit of %d bytes (--max-read-size) that a line held in memory may take: %w", limit, syscall.EFBIG)
 }

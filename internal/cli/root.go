@@ -223,7 +223,7 @@ locks propagate (see 'sharedwrite doctor').`,
 	f.DurationVar(&g.timeout, "timeout", defaultTimeout, "how long to wait for the lease and the lock, and for Redis; 0: no limit (negative is refused)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
-	f.Int64Var(&g.maxReadSize, "max-read-size", defaultMaxReadSize, "largest file, in bytes, that read, update, init and watch hold in memory; a larger one is refused (exit 1); 0: no limit (negative is refused)")
+	f.Int64Var(&g.maxReadSize, "max-read-size", defaultMaxReadSize, "largest file, in bytes, that read, update, init and watch hold in memory, and longest line of append; a larger one is refused (exit 1); 0: no limit (negative is refused)")
 	for _, c := range commands {
 		cmd := c(g)
 		if cmd.Args == nil {
