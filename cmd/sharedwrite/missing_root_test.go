@@ -14,6 +14,7 @@ import (
 func TestCommandsThatCreateNothingRefuseAMissingRoot(t *testing.T) {
 	for _, args := range [][]string{
 		{"read", "f"},
+		{"watch", "f"},
 		{"rm", "f"},
 		{"rotate", "f"},
 		{"clean"},

@@ -53,11 +53,12 @@ func runRead(ctx context.Context, g *globals, o *readOpts) error {
 }
 
 // existingRoot refuses a --root that does not exist (exit 5, ENOENT) for the
-// commands that create no file: read, rm, rotate, clean, repair-record. In
-// local mode, opening the volume creates a missing root (see openVolume), so
-// a mistyped --root, or a volume that is not mounted, would become a new,
-// empty directory, and those commands would answer about nothing (rotate,
-// clean and repair-record with exit 0). Redis mode never creates the root:
+// commands that create no file: read, watch, rm, rotate, clean,
+// repair-record. In local mode, opening the volume creates a missing root
+// (see openVolume), so a mistyped --root, or a volume that is not mounted,
+// would become a new, empty directory, and those commands would answer about
+// nothing (rotate, clean and repair-record with exit 0; watch for ever).
+// Redis mode never creates the root:
 // its open refuses it. The stat is a call on the volume (see volumeCalls),
 // bounded by --timeout: a volume that does not answer fails it as it would
 // fail the open.

@@ -80,6 +80,9 @@ func runWatch(ctx context.Context, g *globals, o *watchOpts) error {
 	if o.interval <= 0 {
 		return usagef("--interval %v: must be positive", o.interval)
 	}
+	if err := g.existingRoot(ctx, "watch "+quote.Name(o.name)); err != nil {
+		return err
+	}
 	err := g.withVolume(ctx, "watch "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
 		// Watching has no end but the signal: --timeout bounds nothing here.
 		acquired()
