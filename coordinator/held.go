@@ -446,6 +446,12 @@ func (c *Coordinator) prepare(ctx context.Context, h *held, v *locking.Version) 
 		}
 		if err == nil {
 			c.noteRecordSync(time.Since(start))
+			// The fsync can take long (a network filesystem, a stalled
+			// server), and the process may be stopped in it: the lease may
+			// have run out since the check above, and on a volume whose
+			// file locks other hosts do not see, a newer holder may have
+			// committed meanwhile. Checked again, right before the rename.
+			_, err = c.checkCommit(ctx, h)
 		}
 	}
 	endStep(span, err)
