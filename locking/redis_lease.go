@@ -173,7 +173,16 @@ func (le *redisLease) tick() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(le.ctx, rem)
+	// ctx bounds the refresh only when the client has ContextTimeoutEnabled;
+	// otherwise a Redis that never answers holds it for the client's read
+	// timeout. The loss is reported when the validity runs out all the same.
+	expire := time.AfterFunc(rem, func() {
+		if le.Remaining() <= 0 {
+			le.lose(errors.New("validity ran out before a refresh succeeded"))
+		}
+	})
 	err := le.refresh(ctx)
+	expire.Stop()
 	cancel()
 	switch {
 	case err == nil:
