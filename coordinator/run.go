@@ -114,6 +114,9 @@ func (c *Coordinator) runBody(ctx context.Context, h *held, o *op, fn body) (v *
 	defer stop()
 	defer func() {
 		if p := recover(); p != nil {
+			if o != nil {
+				o.panicked(p)
+			}
 			if rerr := c.release(context.WithoutCancel(ctx), h, nil); rerr != nil {
 				c.log.WarnContext(ctx, "release after a panic", "key", quote.Value(h.key), "err", rerr)
 			}

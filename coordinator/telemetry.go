@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -151,6 +152,15 @@ func (o *op) end(ctx context.Context, outcome string, err error) {
 	o.span.End()
 	o.t.opDuration.Record(ctx, time.Since(o.start).Seconds(),
 		metric.WithAttributes(AttrOp.String(o.name), AttrOutcome.String(outcome)))
+}
+
+// panicked records on the operation's span a panic p that goes on up to the
+// caller: the deferred end sees no error, and the span would otherwise show
+// an operation that ended without one.
+func (o *op) panicked(p any) {
+	err := fmt.Errorf("panic: %v", p)
+	o.span.RecordError(err)
+	o.span.SetStatus(codes.Error, err.Error())
 }
 
 // step starts a child span for one step of the write path. Under an
