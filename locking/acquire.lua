@@ -27,7 +27,13 @@ if redis.call('EXISTS', KEYS[5]) == 0 and redis.call('SET', KEYS[1], ARGV[1], 'N
   return {1, tostring(tok), redis.call('GET', KEYS[4]) or ''}
 end
 local cur = redis.call('GET', KEYS[1])
-local t = redis.call('TIME')
+-- TIME is in no ACL category but @fast: a user granted +@read +@write
+-- +@scripting may not run it, and Redis's refusal would not say which
+-- command it refused.
+local t = redis.pcall('TIME')
+if t.err then
+  return redis.error_reply('NOPERM the lease scripts need the TIME command once a key is contended (ACL: +time): ' .. t.err)
+end
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
 -- Joins the line once: a retry keeps its place.

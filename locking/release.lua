@@ -43,6 +43,20 @@ local function publish(channel, msg)
   end
   return true
 end
+-- The compare-and-delete (or a waiter's leaving the line) comes first: a
+-- Redis over its maxmemory (noeviction) refuses a script's first command
+-- that may grow memory (the SET of the committed version), which would end
+-- the script with the lease held for its whole TTL; after a write, Redis
+-- lets the script finish. Nothing sees the order: a script is atomic.
+if not owned and ARGV[5] ~= '1' then
+  -- A waiter that gave up: its place in line goes in the same step, so that
+  -- no later release hands it the lease.
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
+end
+if owned and ARGV[5] ~= '1' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
 if ARGV[6] then
   local cur = redis.call('GET', KEYS[6])
   local curTok = -1
@@ -64,17 +78,16 @@ if ARGV[6] then
     publish(ARGV[8], ARGV[9])
   end
 end
-if not owned and ARGV[5] ~= '1' then
-  -- A waiter that gave up: its place in line goes in the same step, so that
-  -- no later release hands it the lease.
-  redis.call('ZREM', KEYS[3], ARGV[1])
-  redis.call('ZREM', KEYS[4], ARGV[1])
-end
 if owned and ARGV[5] ~= '1' then
-  redis.call('DEL', KEYS[1], KEYS[2])
   local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
   if head then
-    local t = redis.call('TIME')
+    -- TIME is in no ACL category but @fast: a user granted +@read +@write
+    -- +@scripting may not run it, and Redis's refusal would not say which
+    -- command it refused.
+    local t = redis.pcall('TIME')
+    if t.err then
+      return redis.error_reply('NOPERM the lease scripts need the TIME command once a key is contended (ACL: +time): ' .. t.err)
+    end
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     -- Name a waiter whose place has not expired: a dead one named here would
     -- hold up the others for a grace it cannot use.
