@@ -61,6 +61,19 @@ type RedisLocker struct {
 	// pubRefusedSaid is set once a release's PUBLISH refused by Redis was
 	// logged: an ACL refuses it on every release, and one line says it.
 	pubRefusedSaid atomic.Bool
+	// subRefusedSaid: likewise for a SUBSCRIBE refused.
+	subRefusedSaid atomic.Bool
+}
+
+// subscribeRefused logs, once per locker, that Redis refused a subscription
+// to a release channel (err: Redis's reply, e.g. NOPERM): waiters then hear
+// of no release and retry every claim grace instead.
+func (l *RedisLocker) subscribeRefused(err error) {
+	if l.subRefusedSaid.Swap(true) {
+		return
+	}
+	l.cfg.logger.Warn("Redis refused SUBSCRIBE: waiters hear of no release and retry every "+l.grace.String()+" instead (said once; an ACL user needs the channels sw:* and the SUBSCRIBE command)",
+		"step", "subscribe", "err", err.Error())
 }
 
 // publishRefused logs, once per locker, that Redis refused the PUBLISH of a
@@ -86,6 +99,7 @@ func NewRedisLocker(client redis.UniversalClient, volumeID string, opts ...Optio
 	l.idPrefix = leasePrefix(l.cfg.host) + "/" + randomHex(4)
 	l.bgIdle = sync.NewCond(&l.bgMu)
 	l.hub.orphan = func(keys Keys, id string) { l.dropLater(keys, id, dropBound) }
+	l.hub.refused = l.subscribeRefused
 	l.setQueueGrace(queueGrace)
 	return l
 }
@@ -203,7 +217,10 @@ const MinTTL = 10 * time.Millisecond
 // otherwise retries every claim grace (100 ms, plus jitter), or sooner when
 // the holder's PTTL or the first in line's claim ends first: a first in line
 // that died is skipped once its grace is over, and the waiter's own place in
-// line does not expire while it waits.
+// line does not expire while it waits. A waiter whose subscription Redis
+// does not confirm within the claim grace (an ACL refusing SUBSCRIBE or the
+// channel; logged once per locker) retries every claim grace, first in line
+// or not.
 //
 // Errors: a *HolderError wrapping ErrNotObtained and ctx's error when ctx
 // ended while another lease held the key; wrapping ErrUnavailable when ctx
@@ -304,10 +321,13 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				// Subscribe (and wait for Redis to confirm it) before
 				// retrying, so that a release between the reply above and the
 				// wait below is not missed. The confirmation is awaited no
-				// longer than the wait itself: a subscription Redis never
-				// confirms (refused by an ACL, a hung pub/sub connection)
-				// must not keep the waiter from taking over an expired lease.
-				wctx, cancel := context.WithTimeout(ctx, wait)
+				// longer than the claim grace: a subscription Redis never
+				// confirms (refused by an ACL, as for a Redis 7 user without
+				// channel permissions, or a hung pub/sub connection) means no
+				// release is heard, so the waiter retries as often as one
+				// that is not first in line, instead of waiting out the
+				// holder's PTTL after a release it cannot hear.
+				wctx, cancel := context.WithTimeout(ctx, min(wait, l.grace))
 				var serr error
 				w, serr = l.hub.watch(wctx, keys, id, in.c)
 				timedOut := wctx.Err() != nil && ctx.Err() == nil

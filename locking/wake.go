@@ -29,6 +29,10 @@ type wakeHub struct {
 	// Acquire waits for and no lease holds (its Acquire gave up just
 	// before), so that the key is not held for a TTL by no one.
 	orphan func(keys Keys, id string)
+	// refused is told of a reply of Redis's on the pub/sub connection that
+	// refuses a (un)subscription (an ACL: NOPERM), which no confirmation
+	// follows: waiters then hear of no release and retry on their own.
+	refused func(err error)
 
 	mu       sync.Mutex
 	ps       *redis.PubSub
@@ -306,6 +310,9 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 	for {
 		msg, err := ps.Receive(context.Background())
 		if err != nil {
+			if re := redis.Error(nil); errors.As(err, &re) && h.refused != nil {
+				h.refused(err)
+			}
 			h.mu.Lock()
 			closed := h.closed
 			if !closed {
