@@ -59,7 +59,8 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 // replicas; the sentinels' own credentials go in sentinel_username and
 // sentinel_password). Options are go-redis's query parameters (dial_timeout,
 // read_timeout, max_retries, pool_size, ...) plus tls_ca_file, tls_cert_file,
-// tls_key_file (PEM) and tls_server_name for rediss.
+// tls_key_file (PEM) and tls_server_name for rediss, where skip_verify=true
+// turns certificate verification off (in every form).
 //
 // Unless the URL sets max_retries, client-side retries are off (MaxRetries -1):
 // the locker retries within the caller's deadline itself, and a blind resend
@@ -108,7 +109,13 @@ func DialWithin(rawURL string, d time.Duration) string {
 // defaultDialTimeout is go-redis's dial timeout when none is set.
 const defaultDialTimeout = 5 * time.Second
 
-type tlsFiles struct{ ca, cert, key, serverName string }
+type tlsFiles struct {
+	ca, cert, key, serverName string
+	// skipVerify is go-redis's skip_verify: certificate verification off.
+	// go-redis reads it only into the TLS configuration it builds, which
+	// tlsFiles.config replaces (and its cluster form does not know it).
+	skipVerify bool
+}
 
 func parseRedisURL(rawURL string) (*RedisConfig, error) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
@@ -131,6 +138,15 @@ func parseRedisURL(rawURL string) (*RedisConfig, error) {
 	for name, dst := range map[string]*string{"tls_ca_file": &tf.ca, "tls_cert_file": &tf.cert, "tls_key_file": &tf.key, "tls_server_name": &tf.serverName} {
 		*dst = q.Get(name)
 		q.Del(name)
+	}
+	if q.Has("skip_verify") {
+		if tf.skipVerify, err = strconv.ParseBool(q.Get("skip_verify")); err != nil {
+			return nil, fmt.Errorf("skip_verify %q: want true or false", q.Get("skip_verify"))
+		}
+		q.Del("skip_verify")
+		if base != "rediss" {
+			return nil, errors.New("skip_verify needs rediss://")
+		}
 	}
 	sentinelUser, sentinelPass := q.Get("sentinel_username"), q.Get("sentinel_password")
 	q.Del("sentinel_username")
@@ -323,7 +339,7 @@ func firstHost(hosts string) string {
 }
 
 func (f tlsFiles) config(host string) (*tls.Config, error) {
-	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: f.skipVerify}
 	if f.serverName != "" {
 		tc.ServerName = f.serverName
 	}
