@@ -132,6 +132,13 @@ func (d *LockDir) Open(key string) (*FileLock, error) {
 // regular file with one link), but never creates it: a key no one has locked
 // yet has no lock file, and the error then wraps fs.ErrNotExist. Readers use
 // it so that names merely read leave no lock file behind.
+//
+// Where write access is refused (EROFS: a read-only mount of the volume;
+// EACCES: a user who may read the lock file but not write it), the file is
+// opened read-only instead, so that a reader still reads its record. Such a
+// FileLock cannot be locked: Lock and TryLock fail with the refusal, and the
+// record writes with ErrNotHeld. Reading needs no lock, and a writer opens
+// with Open, which still fails.
 func (d *LockDir) OpenExisting(key string) (*FileLock, error) {
 	return d.open(key, false)
 }
@@ -140,6 +147,11 @@ func (d *LockDir) open(key string, create bool) (*FileLock, error) {
 	name := KeyHash(key) + ".lock"
 	p := path.Join(LocksDir, name)
 	f, err := openLockFile(d, name, d.cfg.filePerm, create)
+	var readOnly error
+	if !create && (errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)) {
+		readOnly = err
+		f, err = openLockFileReadOnly(d, name)
+	}
 	if err != nil {
 		return nil, &Error{Op: "open lock file", Key: key, Path: p, Err: err}
 	}
@@ -159,7 +171,7 @@ func (d *LockDir) open(key string, create bool) (*FileLock, error) {
 		f.Close()
 		return nil, &Error{Op: "check lock file", Key: key, Path: p, Err: fmt.Errorf("has %d hard links; a lock file has one", n)}
 	}
-	return &FileLock{key: key, path: p, f: f, cfg: d.cfg}, nil
+	return &FileLock{key: key, path: p, f: f, cfg: d.cfg, readOnly: readOnly}, nil
 }
 
 // FileLock is an advisory exclusive lock on one key's lock file, and the lock
@@ -168,6 +180,9 @@ type FileLock struct {
 	key, path string
 	f         *os.File
 	cfg       config
+	// readOnly: f was opened read-only (OpenExisting), for this refusal of
+	// write access; it is never locked.
+	readOnly error
 
 	lockMu  sync.Mutex // serialises Lock and TryLock
 	mu      sync.Mutex // guards the fields below; never held while waiting
@@ -231,6 +246,9 @@ func (l *FileLock) Lock(ctx context.Context) error {
 	if l.isLocked() {
 		return nil
 	}
+	if l.readOnly != nil {
+		return &Error{Op: "flock", Key: l.key, Path: l.path, Err: l.readOnly}
+	}
 	start := time.Now()
 	backoff := l.cfg.pollMin
 	var t *time.Timer
@@ -284,6 +302,9 @@ func (l *FileLock) TryLock() (bool, error) {
 	defer l.lockMu.Unlock()
 	if l.isLocked() {
 		return true, nil
+	}
+	if l.readOnly != nil {
+		return false, &Error{Op: "flock", Key: l.key, Path: l.path, Err: l.readOnly}
 	}
 	err := tryLock(l.f)
 	if err == nil {

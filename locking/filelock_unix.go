@@ -38,8 +38,18 @@ func setInheritable(f *os.File, on bool) error {
 // points. A file it creates gets perm exactly (fchmod, past the umask). With
 // create false a missing file is ENOENT.
 func openLockFile(d *LockDir, name string, perm fs.FileMode, create bool) (*os.File, error) {
+	return openLockFileFlags(d, name, perm, create, unix.O_RDWR)
+}
+
+// openLockFileReadOnly opens name as openLockFile does, read-only, and never
+// creates it.
+func openLockFileReadOnly(d *LockDir, name string) (*os.File, error) {
+	return openLockFileFlags(d, name, 0, false, unix.O_RDONLY)
+}
+
+func openLockFileFlags(d *LockDir, name string, perm fs.FileMode, create bool, access int) (*os.File, error) {
 	dirfd := int(d.dir.Fd())
-	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+	flags := access | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
 	// The file exists but for a key's first lock: open it first, create it
 	// (exclusively, to know whether to set its mode) only when missing.
 	var fd int

@@ -51,6 +51,12 @@ func openLockFile(d *LockDir, name string, perm fs.FileMode, create bool) (*os.F
 	return d.root.OpenFile(LocksDir+"/"+name, flag, perm)
 }
 
+// openLockFileReadOnly opens name as openLockFile does, read-only, and never
+// creates it.
+func openLockFileReadOnly(d *LockDir, name string) (*os.File, error) {
+	return d.root.OpenFile(LocksDir+"/"+name, os.O_RDONLY, 0)
+}
+
 func fileGID(fs.FileInfo) (int, bool) { return 0, false }
 
 // checkInheritedFd checks, without taking ownership of it, that the handle
