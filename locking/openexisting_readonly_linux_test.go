@@ -21,17 +21,7 @@ import (
 // committed token tok.
 func writeRecord(t *testing.T, dir, key string, tok uint64) {
 	t.Helper()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	d, err := OpenLockDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	fl, err := d.Open(key)
+	fl, err := openLockDirAt(t, dir).Open(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,22 +105,7 @@ func TestOpenExistingReadOnlyMountRefusesPlanted(t *testing.T) {
 	if err := os.WriteFile(outside, []byte("outside"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name  string
-		plant func(t *testing.T, lock string)
-	}{
-		{"symlink to outside", func(t *testing.T, lock string) { mustSymlink(t, outside, lock) }},
-		{"fifo", func(t *testing.T, lock string) {
-			if err := syscall.Mkfifo(lock, 0o600); err != nil {
-				t.Fatal("mkfifo:", err)
-			}
-		}},
-		{"hard link", func(t *testing.T, lock string) {
-			if err := os.Link(outside, lock); err != nil {
-				t.Skip("link across the two temp directories:", err)
-			}
-		}},
-	} {
+	for _, tc := range plantedLocks(outside) {
 		t.Run(tc.name, func(t *testing.T) {
 			rw, ro := t.TempDir(), t.TempDir()
 			mustMkdir(t, filepath.Join(rw, LocksDir))

@@ -64,17 +64,16 @@ func TestOpenExisting(t *testing.T) {
 	}
 }
 
-// OpenExisting keeps Open's checks: a planted symlink, FIFO or hard link in
-// place of the lock file is refused, and is not taken for a missing file.
-func TestOpenExistingRefusesPlanted(t *testing.T) {
-	outside := filepath.Join(t.TempDir(), "victim")
-	if err := os.WriteFile(outside, []byte("outside"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name  string
-		plant func(t *testing.T, lock string)
-	}{
+// plantedLock puts something other than a lock file at a lock file's name.
+type plantedLock struct {
+	name  string
+	plant func(t *testing.T, lock string)
+}
+
+// plantedLocks are the things a planted lock file may be: a symlink to
+// outside, a FIFO, a hard link of outside.
+func plantedLocks(outside string) []plantedLock {
+	return []plantedLock{
 		{"symlink to outside", func(t *testing.T, lock string) { mustSymlink(t, outside, lock) }},
 		{"fifo", func(t *testing.T, lock string) {
 			if err := syscall.Mkfifo(lock, 0o600); err != nil {
@@ -86,7 +85,17 @@ func TestOpenExistingRefusesPlanted(t *testing.T) {
 				t.Skip("link across the two temp directories:", err)
 			}
 		}},
-	} {
+	}
+}
+
+// OpenExisting keeps Open's checks: a planted symlink, FIFO or hard link in
+// place of the lock file is refused, and is not taken for a missing file.
+func TestOpenExistingRefusesPlanted(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(outside, []byte("outside"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range plantedLocks(outside) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			mustMkdir(t, filepath.Join(dir, LocksDir))
