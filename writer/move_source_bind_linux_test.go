@@ -4,9 +4,6 @@ package writer
 
 import (
 	"context"
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -40,17 +37,7 @@ func TestMoveSettlesSourceInPlaceThroughBindMount(t *testing.T) {
 			if err := r.Move(context.Background(), filepath.Join(view, tc.src), "g"); err != nil {
 				t.Fatalf("Move: %v", err)
 			}
-			if got := readString(t, filepath.Join(dir, "g")); got != string(oldData) {
-				t.Errorf("g after the Move = %q; want the source's restored content %q, not the torn one", got, oldData)
-			}
-			for _, p := range []string{"spool/f", mRel, bRel} {
-				if _, err := os.Lstat(filepath.Join(dir, p)); !errors.Is(err, fs.ErrNotExist) {
-					t.Errorf("%s after the Move: %v; want gone", p, err)
-				}
-			}
-			if _, err := r.ReadFile(context.Background(), "spool/f"); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("ReadFile(spool/f) after the Move: %v; want fs.ErrNotExist", err)
-			}
+			checkMovedSettled(t, r, dir, "spool/f", oldData, mRel, bRel)
 		})
 	}
 }

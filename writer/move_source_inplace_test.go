@@ -21,16 +21,24 @@ func TestMoveSettlesSourceInPlace(t *testing.T) {
 	if err := r.Move(context.Background(), filepath.Join(dir, "f"), "g"); err != nil {
 		t.Fatalf("Move: %v", err)
 	}
+	checkMovedSettled(t, r, dir, "f", oldData, mRel, bRel)
+}
+
+// checkMovedSettled checks a Move of src, whose in-place rewrite died, to g:
+// g holds the restored content oldData, and neither src nor its marker mRel
+// nor its backup bRel is left.
+func checkMovedSettled(t *testing.T, r *Root, dir, src string, oldData []byte, mRel, bRel string) {
+	t.Helper()
 	if got := readString(t, filepath.Join(dir, "g")); got != string(oldData) {
 		t.Errorf("g after the Move = %q; want the source's restored content %q, not the torn one", got, oldData)
 	}
-	for _, p := range []string{"f", mRel, bRel} {
+	for _, p := range []string{src, mRel, bRel} {
 		if _, err := os.Lstat(filepath.Join(dir, p)); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s after the Move: %v; want gone", p, err)
 		}
 	}
-	// No restore brings the moved file back at f.
-	if _, err := r.ReadFile(context.Background(), "f"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("ReadFile(f) after the Move: %v; want fs.ErrNotExist", err)
+	// No restore brings the moved file back at src.
+	if _, err := r.ReadFile(context.Background(), src); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadFile(%s) after the Move: %v; want fs.ErrNotExist", src, err)
 	}
 }
