@@ -147,7 +147,7 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	}
 	v := c.newVersion(h, [32]byte{}, at+int64(len(data)))
 	v.Generation = st.Generation
-	if err := c.prepare(ctx, h, &v); err != nil {
+	if err := c.prepareBatch(ctx, h, &v); err != nil {
 		// The pending version may be in the record (its fsync failed): set
 		// it back, or the next batch promotes it and the caller's retry
 		// writes the batch twice. The data is cut only once the record no

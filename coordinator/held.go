@@ -430,6 +430,22 @@ func (c *Coordinator) checkMargin(h *held) error {
 // after it returns nil the rename may happen. It may raise v's generation to
 // the volume's, so v is what the caller later records as committed.
 func (c *Coordinator) prepare(ctx context.Context, h *held, v *locking.Version) error {
+	return c.writePending(ctx, h, v, true)
+}
+
+// prepareBatch is prepare for an append batch, whose data is written and
+// fsynced before: the pending record's fsync is the batch's commit point
+// (the key's next holder promotes its length whatever it finds, logState),
+// so the check is not made again after that fsync. A check failed there
+// would report a committed batch as not committed, and its caller would
+// append the records again.
+func (c *Coordinator) prepareBatch(ctx context.Context, h *held, v *locking.Version) error {
+	return c.writePending(ctx, h, v, false)
+}
+
+// writePending is prepare; recheck: the commit check is made again once
+// the record is fsynced.
+func (c *Coordinator) writePending(ctx context.Context, h *held, v *locking.Version, recheck bool) error {
 	cctx, span := c.tel.step(ctx, "commit", AttrKey.String(h.key), AttrToken.Int64(int64(v.Token)))
 	_ = cctx
 	rec, err := c.checkCommit(ctx, h)
@@ -446,6 +462,8 @@ func (c *Coordinator) prepare(ctx context.Context, h *held, v *locking.Version) 
 		}
 		if err == nil {
 			c.noteRecordSync(time.Since(start))
+		}
+		if err == nil && recheck {
 			// The fsync can take long (a network filesystem, a stalled
 			// server), and the process may be stopped in it: the lease may
 			// have run out since the check above, and on a volume whose
