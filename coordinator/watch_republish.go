@@ -125,20 +125,24 @@ func (c *Coordinator) completedVersion(h *held, e txEntry) (*locking.Version, er
 // which expires by its TTL (its leases were refreshed apart, so it may
 // outlive the one the completer waited for) and waits for nothing, is waited
 // out: for a lease TTL at most, and no longer than half of what is left
-// before ctx's deadline, which the completer's operation still needs.
+// before ctx's deadline, which the completer's operation still needs. The
+// wait is made in turns of releaseGrace, each one only while that lease
+// still holds the key: a live holder that takes the key when it expires
+// (one that was in line first) is not waited for either.
 func (c *Coordinator) acquireCompleted(ctx context.Context, e txEntry) (locking.Lease, error) {
-	actx, cancel := context.WithTimeout(ctx, releaseGrace)
-	lease, err := c.locker.Acquire(actx, e.Target, c.cfg.leaseTTL)
-	cancel()
-	var he *locking.HolderError
-	if err == nil || !errors.Is(err, locking.ErrNotObtained) || !errors.As(err, &he) || he.Lease != e.LeaseID || ctx.Err() != nil {
-		return lease, err
-	}
 	wait := c.cfg.leaseTTL
 	if dl, ok := ctx.Deadline(); ok {
 		wait = min(wait, time.Until(dl)/2)
 	}
-	actx, cancel = context.WithTimeout(ctx, wait)
-	defer cancel()
-	return c.locker.Acquire(actx, e.Target, c.cfg.leaseTTL)
+	until := time.Now().Add(wait)
+	for turn := releaseGrace; ; turn = min(releaseGrace, time.Until(until)) {
+		actx, cancel := context.WithTimeout(ctx, turn)
+		lease, err := c.locker.Acquire(actx, e.Target, c.cfg.leaseTTL)
+		cancel()
+		var he *locking.HolderError
+		if err == nil || !errors.Is(err, locking.ErrNotObtained) || !errors.As(err, &he) || he.Lease != e.LeaseID ||
+			ctx.Err() != nil || time.Until(until) <= 0 {
+			return lease, err
+		}
+	}
 }
