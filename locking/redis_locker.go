@@ -218,9 +218,8 @@ const MinTTL = 10 * time.Millisecond
 // the holder's PTTL or the first in line's claim ends first: a first in line
 // that died is skipped once its grace is over, and the waiter's own place in
 // line does not expire while it waits. A waiter whose subscription Redis
-// does not confirm within the claim grace (an ACL refusing SUBSCRIBE or the
-// channel; logged once per locker) retries every claim grace, first in line
-// or not.
+// refuses (an ACL refusing SUBSCRIBE or the channel; logged once per locker)
+// retries every claim grace, first in line or not.
 //
 // Errors: a *HolderError wrapping ErrNotObtained and ctx's error when ctx
 // ended while another lease held the key; wrapping ErrUnavailable when ctx
@@ -321,13 +320,10 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				// Subscribe (and wait for Redis to confirm it) before
 				// retrying, so that a release between the reply above and the
 				// wait below is not missed. The confirmation is awaited no
-				// longer than the claim grace: a subscription Redis never
-				// confirms (refused by an ACL, as for a Redis 7 user without
-				// channel permissions, or a hung pub/sub connection) means no
-				// release is heard, so the waiter retries as often as one
-				// that is not first in line, instead of waiting out the
-				// holder's PTTL after a release it cannot hear.
-				wctx, cancel := context.WithTimeout(ctx, min(wait, l.grace))
+				// longer than the wait itself: a subscription Redis never
+				// confirms (a hung pub/sub connection) must not keep the
+				// waiter from taking over an expired lease.
+				wctx, cancel := context.WithTimeout(ctx, wait)
 				var serr error
 				w, serr = l.hub.watch(wctx, keys, id, in.c)
 				timedOut := wctx.Err() != nil && ctx.Err() == nil
@@ -339,11 +335,17 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 				if timedOut {
 					continue // the wait is over: retry, and subscribe again if refused
 				}
-				if ctx.Err() == nil && !isTransient(redisErr(serr)) {
+				if errors.Is(serr, errSubscribeRefused) {
+					// Refused (an ACL without the channel, as for a Redis 7
+					// user without channel permissions): no release is
+					// heard, so the waiter retries as often as one that is
+					// not first in line, instead of waiting out the holder's
+					// PTTL after a release it cannot hear.
+					wait = min(wait, jitter(l.grace))
+				} else if ctx.Err() == nil && !isTransient(redisErr(serr)) {
 					l.dropLater(l.Keys(key), id, dropBound) // out of the line it joined
 					return nil, &Error{Op: "subscribe", Key: key, Err: redisErr(serr)}
-				}
-				if ctx.Err() == nil {
+				} else if ctx.Err() == nil {
 					// Redis went away after its reply: retry soon, and if
 					// the deadline comes first, say so (unavailable, not
 					// "held").

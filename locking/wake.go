@@ -59,7 +59,11 @@ type hubChannel struct {
 	// again and Redis confirms again).
 	confirmed bool
 	ready     chan struct{} // closed on the first confirmation
-	idle      *time.Timer   // unsubscribes once the linger is over
+	// refused is closed when Redis refused a subscription (an ACL: NOPERM)
+	// while this one waited for its first confirmation, which then never
+	// comes; its waiters learn of it (errSubscribeRefused).
+	refused chan struct{}
+	idle    *time.Timer // unsubscribes once the linger is over
 }
 
 // waiter is one Acquire waiting on a release channel. The fields below hub
@@ -211,7 +215,7 @@ func (h *wakeHub) watch(ctx context.Context, keys Keys, id string, c chan struct
 			return nil, redis.ErrClosed
 		}
 		if ch = h.channels[channel]; ch == nil {
-			ch = &hubChannel{keys: keys, waiters: map[*waiter]struct{}{}, ready: make(chan struct{})}
+			ch = &hubChannel{keys: keys, waiters: map[*waiter]struct{}{}, ready: make(chan struct{}), refused: make(chan struct{})}
 			h.channels[channel] = ch
 			ch.add(w)
 			ps := h.ps
@@ -232,16 +236,23 @@ func (h *wakeHub) watch(ctx context.Context, keys Keys, id string, c chan struct
 	} else {
 		ch.add(w)
 	}
-	ready := ch.ready
+	ready, refused := ch.ready, ch.refused
 	h.mu.Unlock()
 	select {
 	case <-ready:
 		return w, nil
+	case <-refused:
+		w.stop()
+		return nil, errSubscribeRefused
 	case <-ctx.Done():
 		w.stop()
 		return nil, ctx.Err()
 	}
 }
+
+// errSubscribeRefused: Redis refused a subscription while watch waited for
+// its confirmation (an ACL without the channel or the command).
+var errSubscribeRefused = errors.New("subscription to the release channel refused by Redis")
 
 func (ch *hubChannel) add(w *waiter) {
 	if ch.idle != nil {
@@ -310,7 +321,9 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 	for {
 		msg, err := ps.Receive(context.Background())
 		if err != nil {
-			if re := redis.Error(nil); errors.As(err, &re) && h.refused != nil {
+			re := redis.Error(nil)
+			refusal := errors.As(err, &re)
+			if refusal && h.refused != nil {
 				h.refused(err)
 			}
 			h.mu.Lock()
@@ -319,6 +332,9 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 				for _, ch := range h.channels {
 					ch.confirmed = false
 					ch.wakeAll()
+					if refusal {
+						ch.refuse()
+					}
 				}
 			}
 			h.mu.Unlock()
@@ -350,6 +366,19 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 			}
 		}
 		h.mu.Unlock()
+	}
+}
+
+// refuse tells the waiters of ch that its subscription was refused, unless
+// Redis confirmed it before (h.mu is held). The reply does not say which
+// subscription it refuses: a channel whose confirmation is still to come
+// may take one meant for another, and its waiters retry, subscribing again.
+func (ch *hubChannel) refuse() {
+	select {
+	case <-ch.ready:
+	case <-ch.refused:
+	default:
+		close(ch.refused)
 	}
 }
 
