@@ -252,7 +252,7 @@ func (c *Coordinator) markCopyTruncate(rotated string) error {
 }
 
 // truncatedMark is what a copytruncate marker holds once its rotation's
-// truncation is on disk.
+// truncation took place (see markTruncated).
 const truncatedMark = "truncated\n"
 
 // markTruncated writes truncatedMark into the copytruncate marker of rotated

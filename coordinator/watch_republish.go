@@ -58,6 +58,8 @@ func (c *Coordinator) publishCompleted(ctx context.Context, in txIntent, key str
 	}
 }
 
+// publishCompletedKey does publishCompleted's work for the key of intent
+// entry e.
 func (c *Coordinator) publishCompletedKey(ctx context.Context, e txEntry) {
 	key := e.Target
 	if ctx.Value(heldKey{c, key}) != nil || ctx.Value(ownKey{c, key}) != nil {
