@@ -102,7 +102,8 @@ func WatchAfter(token uint64) WatchOption {
 // file that does not match yet; of a log whose unacknowledged tail puts it
 // over the limit, only the committed prefix is read. A name that is not a
 // regular file (a directory, a FIFO) is refused (writer.ErrNotRegular), as
-// is a nil fn.
+// is a nil fn. A lock record that is corrupt, at the start or later, ends
+// Watch with ErrCorruptRecord, as it refuses every operation on name.
 //
 // The one exception to "never old content": with WatchInitial, a file that
 // still matches no recorded version after the stale-view window (edited
@@ -306,6 +307,12 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 		return false, false, wrap("watch", w.key, ErrClosed)
 	}
 	rec, err := w.c.peekRecord(w.key)
+	if errors.Is(err, locking.ErrCorruptRecord) {
+		// peekRecord re-read it past a write in progress: a record still
+		// torn stays so until repair-record, and every operation on the key
+		// refuses it meanwhile.
+		return false, false, err
+	}
 	if err != nil {
 		w.logOnce(ctx, "watch: lock record unreadable; retrying", err)
 		return false, true, nil

@@ -53,7 +53,9 @@ The content is verified against the version's sha256 before it is handed over:
 on a network volume another host's view may stay old for a while after a change,
 and watch waits for it rather than deliver the old content as new. Versions
 superseded while it waits are skipped. A CMD that fails is reported and watching
-goes on. watch runs until SIGINT or SIGTERM, then exits 0.`,
+goes on. watch runs until SIGINT or SIGTERM, then exits 0; a lock record that
+turns corrupt ends it with exit 5, as it refuses every command on NAME until
+repair-record.`,
 		Example: `  sharedwrite watch config.json --initial -- sh -c 'cat > /etc/app/config.json && kill -HUP 1'
   sharedwrite watch config.json --json`,
 		Args: func(cmd *cobra.Command, args []string) error {
