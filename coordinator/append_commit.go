@@ -321,11 +321,7 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 		if err != nil {
 			return nil, err
 		}
-		fi, err := openedIsNamed(r, key, f, nil, "opened")
-		if err == nil && !fi.Mode().IsRegular() {
-			err = writer.NotRegularError(fi.Mode())
-		}
-		if err != nil {
+		if err := openedIsNamedRegular(r, key, f); err != nil {
 			f.Close() //nolint:errcheck // nothing written
 			return nil, err
 		}

@@ -437,6 +437,16 @@ func openedIsNamed(r *os.Root, key string, f *os.File, want fs.FileInfo, what st
 	return fi, nil
 }
 
+// openedIsNamedRegular is openedIsNamed for a file just opened at key that
+// must also be a regular file (writer.NotRegularError otherwise).
+func openedIsNamedRegular(r *os.Root, key string, f *os.File) error {
+	fi, err := openedIsNamed(r, key, f, nil, "opened")
+	if err == nil && !fi.Mode().IsRegular() {
+		err = writer.NotRegularError(fi.Mode())
+	}
+	return err
+}
+
 // afterRotate compresses the rotated file (Gzip) and prunes old rotated files
 // (Keep, MaxAge). It needs no lease: rotated files never change. With Gzip it
 // then compresses the plain rotated files that an earlier rotator left (it

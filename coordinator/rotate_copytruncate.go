@@ -258,9 +258,10 @@ const truncatedMark = "truncated\n"
 // markTruncated writes truncatedMark into the copytruncate marker of rotated
 // and fsyncs it: the live file's truncation happened. It runs only once the
 // truncation took place (fsynced, or seen by readers when its fsync failed),
-// so a marker with any content, even a write that a crash tore, says so. The marker's name is already on disk (markCopyTruncate
-// fsynced its directory); a marker removed since (the rotation was completed
-// or withdrawn by another holder) is not made again.
+// so a marker with any content, even a write that a crash tore, says so. The
+// marker's name is already on disk (markCopyTruncate fsynced its directory);
+// a marker removed since (the rotation was completed or withdrawn by another
+// holder) is not made again.
 func (c *Coordinator) markTruncated(rotated string) (err error) {
 	r := c.root.OS()
 	name := copyTruncateMarker(rotated)
@@ -274,11 +275,7 @@ func (c *Coordinator) markTruncated(rotated string) (err error) {
 		}
 	}()
 	// os.Root follows a symlink that stays in the root, O_NOFOLLOW or not.
-	fi, err := openedIsNamed(r, name, f, nil, "opened")
-	if err == nil && !fi.Mode().IsRegular() {
-		err = writer.NotRegularError(fi.Mode())
-	}
-	if err != nil {
+	if err := openedIsNamedRegular(r, name, f); err != nil {
 		return wrap("copytruncate: open the marker", name, err)
 	}
 	if _, err := f.WriteAt([]byte(truncatedMark), 0); err != nil {
@@ -317,11 +314,7 @@ func (c *Coordinator) truncationMarked(rotated string) (bool, error) {
 	}
 	defer f.Close()
 	// os.Root follows a symlink that stays in the root, O_NOFOLLOW or not.
-	fi, err := openedIsNamed(r, name, f, nil, "opened")
-	if err == nil && !fi.Mode().IsRegular() {
-		err = writer.NotRegularError(fi.Mode())
-	}
-	if err != nil {
+	if err := openedIsNamedRegular(r, name, f); err != nil {
 		return false, wrap("open the copytruncate marker", name, err)
 	}
 	n, err := f.Read(make([]byte, 1))
