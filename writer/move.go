@@ -45,7 +45,9 @@ import (
 //     blocks of 1 MiB (io.Copy would use 32 KiB between filesystems), read
 //     and written at once by two goroutines; the write-back of the temp
 //     starts, and src's clean pages leave the page cache, while the copy
-//     goes on; the temp gets src's mode, owner (where permitted) and times,
+//     goes on; the temp gets src's mode, owner (where permitted), times and,
+//     on Linux, extended attributes with its access ACL (an ACL inherited
+//     from dst's directory is dropped when src has none; see copyXattrs),
 //     and is fsynced. The copy is hashed (sha256) while it is made only when
 //     something needs its sha256: a PreCommit hook, or InPlaceIfBusy (by a
 //     third goroutine, or by reading each copied range back);
@@ -325,10 +327,18 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, sf *os.File, 
 	if err != nil {
 		return fail(err)
 	}
-	// The copy gets what rename would have kept: src's mode, owner, times.
+	// The copy gets what rename would have kept: src's mode, owner, times
+	// and extended attributes (its ACL), set after the chown, which clears
+	// security.capability.
 	mc := *cfg
 	mc.keepMtime = true
-	if err := r.finishTemp(&mc, t, st0.Mode(), st0); err != nil {
+	if err := r.setMeta(&mc, t, st0.Mode(), st0); err != nil {
+		return fail(err)
+	}
+	if err := copyXattrs(sf, t, !cfg.forceMode); err != nil {
+		return fail(err)
+	}
+	if err := r.closeTemp(&mc, t, st0, true); err != nil {
 		return fail(err)
 	}
 	if st1, err := sf.Stat(); err != nil || !sameVersion(st0, st1) {
