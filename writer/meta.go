@@ -42,9 +42,31 @@ func (r *Root) closeTemp(cfg *config, t *tempFile, old fs.FileInfo, sync bool) e
 	return nil
 }
 
-// setMeta gives the open temp t the owner and mode finishTemp describes and,
-// with KeepMtime, old's times (through the descriptor).
+// setMeta gives the open temp t the owner and mode finishTemp describes, the
+// extended attributes of the file it replaces, its access ACL above all (on
+// Linux; see openReplaced and copyXattrs), and, with KeepMtime, old's times
+// (through the descriptor). The attributes are set after the chown and the
+// chmod: setting an access ACL sets the mode's group bits to its mask.
 func (r *Root) setMeta(cfg *config, t *tempFile, perm fs.FileMode, old fs.FileInfo) error {
+	src, old, err := r.openReplaced(t.Target, old)
+	if err != nil {
+		return err
+	}
+	if src != nil {
+		defer src.Close()
+	}
+	if err := r.setOwnerModeTimes(cfg, t, perm, old); err != nil {
+		return err
+	}
+	if src == nil {
+		return nil
+	}
+	return copyXattrs(src, t, !cfg.forceMode, false)
+}
+
+// setOwnerModeTimes gives the open temp t the owner and mode finishTemp
+// describes and, with KeepMtime, old's times (through the descriptor).
+func (r *Root) setOwnerModeTimes(cfg *config, t *tempFile, perm fs.FileMode, old fs.FileInfo) error {
 	if err := setOwnerMode(t, finalMode(cfg, perm, old), old); err != nil {
 		return err
 	}
@@ -56,12 +78,19 @@ func (r *Root) setMeta(cfg *config, t *tempFile, perm fs.FileMode, old fs.FileIn
 
 // sameMeta reports whether a temp given the metadata for target info a (nil:
 // absent) has the right metadata for target info b: same existence, mode,
-// owner and, with KeepMtime, times.
+// owner and, with KeepMtime, times; and, where the system tells files apart,
+// the same file with the same ctime, so the same extended attributes and ACL
+// (setting either changes the ctime, and an ACL need not change the mode).
 func sameMeta(cfg *config, a, b fs.FileInfo) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
 	if a.Mode() != b.Mode() || !sameOwner(a, b) {
+		return false
+	}
+	ad, ai := fileID(a)
+	bd, bi := fileID(b)
+	if ad != bd || ai != bi || changeTime(a) != changeTime(b) {
 		return false
 	}
 	return !cfg.keepMtime || (a.ModTime().Equal(b.ModTime()) && accessTime(a).Equal(accessTime(b)))

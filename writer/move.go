@@ -332,10 +332,10 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, sf *os.File, 
 	// security.capability.
 	mc := *cfg
 	mc.keepMtime = true
-	if err := r.setMeta(&mc, t, st0.Mode(), st0); err != nil {
+	if err := r.setOwnerModeTimes(&mc, t, st0.Mode(), st0); err != nil {
 		return fail(err)
 	}
-	if err := copyXattrs(sf, t, !cfg.forceMode); err != nil {
+	if err := copyXattrs(sf, t, !cfg.forceMode, true); err != nil {
 		return fail(err)
 	}
 	if err := r.closeTemp(&mc, t, st0, true); err != nil {

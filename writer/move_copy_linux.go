@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -217,93 +216,4 @@ func (d *dropBehind) read(end int64) {
 		_ = unix.Fadvise(d.fd, d.done, end-d.done, unix.FADV_DONTNEED)
 	}
 	d.done = end
-}
-
-// aclAccess is the extended attribute that holds a file's access ACL.
-const aclAccess = "system.posix_acl_access"
-
-// copyXattrs gives the temp t the extended attributes of src, as a rename
-// would keep them. Above all the access ACL: the mode's group bits of a file
-// with one are the ACL's mask, so without it the file's owning group would
-// get the access that named users had. An access ACL the temp inherited
-// from its directory's default ACL is removed when src has none. With acl
-// unset (a forced Mode) the access ACL is left as the mode made it. An
-// attribute the destination cannot hold (EOPNOTSUPP; EPERM without the
-// privilege, for trusted.* or security.capability) is passed over, as mv
-// does; any other failure is an error.
-func copyXattrs(src *os.File, t *tempFile, acl bool) error {
-	sfd, dfd := int(src.Fd()), int(t.File.Fd())
-	names, err := xattrNames(sfd)
-	if err != nil && !isErrno(err, unix.EOPNOTSUPP) {
-		return newError("move: list extended attributes of", src.Name(), err)
-	}
-	hasACL := false
-	for _, name := range names {
-		if name == aclAccess {
-			hasACL = true
-			if !acl {
-				continue
-			}
-		}
-		val, err := xattrValue(sfd, name)
-		if errors.Is(err, unix.ENODATA) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			return newError("move: read extended attribute "+name+" of", src.Name(), err)
-		}
-		if err := unix.Fsetxattr(dfd, name, val, 0); err != nil && !isErrno(err, unix.EOPNOTSUPP, unix.EPERM) {
-			return newError("move: set extended attribute "+name+" of", t.Name, err)
-		}
-	}
-	if acl && !hasACL {
-		if err := unix.Fremovexattr(dfd, aclAccess); err != nil && !isErrno(err, unix.ENODATA, unix.EOPNOTSUPP) {
-			return newError("move: remove inherited ACL of", t.Name, err)
-		}
-	}
-	return nil
-}
-
-// xattrNames returns the names of the extended attributes of the file fd.
-func xattrNames(fd int) ([]string, error) {
-	for {
-		n, err := unix.Flistxattr(fd, nil)
-		if err != nil || n == 0 {
-			return nil, err
-		}
-		buf := make([]byte, n)
-		n, err = unix.Flistxattr(fd, buf)
-		if errors.Is(err, unix.ERANGE) {
-			continue // grew meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for name := range strings.SplitSeq(string(buf[:n]), "\x00") {
-			if name != "" {
-				names = append(names, name)
-			}
-		}
-		return names, nil
-	}
-}
-
-// xattrValue returns the value of the extended attribute name of the file fd.
-func xattrValue(fd int, name string) ([]byte, error) {
-	for {
-		n, err := unix.Fgetxattr(fd, name, nil)
-		if err != nil || n == 0 {
-			return nil, err
-		}
-		buf := make([]byte, n)
-		n, err = unix.Fgetxattr(fd, name, buf)
-		if errors.Is(err, unix.ERANGE) {
-			continue // grew meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		return buf[:n], nil
-	}
 }

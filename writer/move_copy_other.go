@@ -28,7 +28,3 @@ type dropBehind struct{}
 func newDropBehind(*os.File) *dropBehind { return &dropBehind{} }
 
 func (*dropBehind) read(int64) {}
-
-// copyXattrs is Linux-only (the copy keeps the mode, owner and times
-// elsewhere, not the extended attributes or ACL).
-func copyXattrs(*os.File, *tempFile, bool) error { return nil }

@@ -1,0 +1,153 @@
+//go:build linux
+
+package writer
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// aclAccess is the extended attribute that holds a file's access ACL.
+const aclAccess = "system.posix_acl_access"
+
+// capability is the extended attribute that holds a file's capabilities.
+const capability = "security.capability"
+
+// openReplaced opens the file the temp's rename will replace, the target
+// whose Lstat is old, for its extended attributes (copyXattrs). It opens
+// through the root, without following a symlink, and returns the open file
+// with the metadata the temp is to get: old, or the file's fstat when another
+// file has been renamed over the target since old's Lstat (the temp must not
+// get one file's mode and another file's ACL). It returns no file, and old,
+// when there is none to copy from: a new file (old nil; the temp keeps what
+// its directory's default ACL gave it), a target removed or made other than a
+// regular file since old's Lstat (ENOENT; ESTALE: replaced on an NFS server),
+// or one this process may not open (EACCES), which keeps only its mode and
+// owner.
+func (r *Root) openReplaced(target string, old fs.FileInfo) (*os.File, fs.FileInfo, error) {
+	if old == nil {
+		return nil, nil, nil
+	}
+	f, err := r.root.OpenFile(target, os.O_RDONLY|oNoFollow|oNonblock, 0)
+	switch {
+	case err != nil && (isErrno(err, unix.ENOENT, unix.ESTALE, unix.ELOOP, unix.ENXIO) || errors.Is(err, fs.ErrPermission)):
+		return nil, old, nil
+	case err != nil:
+		return nil, nil, newError("open to copy extended attributes", target, err)
+	}
+	cur, err := f.Stat()
+	if err != nil && !errors.Is(err, unix.ESTALE) {
+		_ = f.Close()
+		return nil, nil, newError("fstat", target, err)
+	}
+	if err != nil || !cur.Mode().IsRegular() {
+		_ = f.Close()
+		return nil, old, nil
+	}
+	if os.SameFile(cur, old) {
+		return f, old, nil
+	}
+	return f, cur, nil
+}
+
+// copyXattrs gives the temp t the extended attributes of src, as a rename
+// would keep them. Above all the access ACL: the mode's group bits of a file
+// with one are the ACL's mask, so without it the file's owning group would
+// get the access that named users had. An access ACL the temp inherited
+// from its directory's default ACL is removed when src has none. With acl
+// unset (a forced Mode) the access ACL is left as the mode made it. With caps
+// unset (the temp holds new content, not src's) the file capabilities are not
+// copied: they were granted to src's content, and the kernel drops them from a
+// file whose content is written. An attribute the destination cannot hold
+// (EOPNOTSUPP; EPERM without the privilege, for trusted.* or
+// security.capability) is passed over, as mv does; any other failure is an
+// error.
+func copyXattrs(src *os.File, t *tempFile, acl, caps bool) error {
+	sfd, dfd := int(src.Fd()), int(t.File.Fd())
+	names, err := xattrNames(sfd)
+	if isErrno(err, unix.ENOENT, unix.ESTALE) {
+		// Gone since it was opened, on a filesystem that reads attributes
+		// by name (FUSE, sshfs) or by a handle the server no longer knows
+		// (NFS): nothing to copy, as for a target removed before its open.
+		return nil
+	}
+	if err != nil && !isErrno(err, unix.EOPNOTSUPP) {
+		return newError("list extended attributes of", src.Name(), err)
+	}
+	hasACL := false
+	for _, name := range names {
+		if name == aclAccess {
+			hasACL = true
+			if !acl {
+				continue
+			}
+		}
+		if name == capability && !caps {
+			continue
+		}
+		val, err := xattrValue(sfd, name)
+		if isErrno(err, unix.ENODATA, unix.ENOENT, unix.ESTALE) {
+			continue // removed meanwhile (the attribute, or the file)
+		}
+		if err != nil {
+			return newError("read extended attribute "+name+" of", src.Name(), err)
+		}
+		if err := unix.Fsetxattr(dfd, name, val, 0); err != nil && !isErrno(err, unix.EOPNOTSUPP, unix.EPERM) {
+			return newError("set extended attribute "+name+" of", t.Name, err)
+		}
+	}
+	if acl && !hasACL {
+		if err := unix.Fremovexattr(dfd, aclAccess); err != nil && !isErrno(err, unix.ENODATA, unix.EOPNOTSUPP) {
+			return newError("remove inherited ACL of", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// xattrNames returns the names of the extended attributes of the file fd.
+func xattrNames(fd int) ([]string, error) {
+	for {
+		n, err := unix.Flistxattr(fd, nil)
+		if err != nil || n == 0 {
+			return nil, err
+		}
+		buf := make([]byte, n)
+		n, err = unix.Flistxattr(fd, buf)
+		if errors.Is(err, unix.ERANGE) {
+			continue // grew meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for name := range strings.SplitSeq(string(buf[:n]), "\x00") {
+			if name != "" {
+				names = append(names, name)
+			}
+		}
+		return names, nil
+	}
+}
+
+// xattrValue returns the value of the extended attribute name of the file fd.
+func xattrValue(fd int, name string) ([]byte, error) {
+	for {
+		n, err := unix.Fgetxattr(fd, name, nil)
+		if err != nil || n == 0 {
+			return nil, err
+		}
+		buf := make([]byte, n)
+		n, err = unix.Fgetxattr(fd, name, buf)
+		if errors.Is(err, unix.ERANGE) {
+			continue // grew meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		return buf[:n], nil
+	}
+}

@@ -1,0 +1,19 @@
+//go:build !linux
+
+package writer
+
+import (
+	"io/fs"
+	"os"
+)
+
+// openReplaced is Linux-only: elsewhere a replaced file keeps its mode,
+// owner and times, not its extended attributes or ACL, so there is nothing
+// to open.
+func (r *Root) openReplaced(_ string, old fs.FileInfo) (*os.File, fs.FileInfo, error) {
+	return nil, old, nil
+}
+
+// copyXattrs is Linux-only (elsewhere the copy keeps the mode, owner and
+// times, not the extended attributes or ACL).
+func copyXattrs(*os.File, *tempFile, bool, bool) error { return nil }
