@@ -56,8 +56,13 @@
 // the umask in force is read at each new file, from /proc/self/status;
 // elsewhere it is read once per process, since reading it there means setting
 // it, which races with other threads). A replaced file keeps its mode and, where the
-// process may chown (root, or a group it belongs to), its owner and group;
-// Mode forces a mode; KeepMtime keeps the modification time.
+// process may chown (root, or a group it belongs to), its owner and group,
+// and on Linux its extended attributes with its access ACL (file
+// capabilities excepted: they belong to the old content); a new file gets
+// what its directory's default ACL gives. Mode forces a mode (and the
+// replaced file's ACL is not copied); KeepMtime keeps the modification time. Move keeps the
+// source's mode, owner, times and, on Linux, extended attributes and ACL,
+// across filesystems too.
 //
 // # Errors
 //
