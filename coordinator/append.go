@@ -73,13 +73,25 @@ type Appender struct {
 // key (cancel), and learns from err, set before done is closed, what the
 // wait was for. took and ended are guarded by the Appender's mu: a batch
 // that took its records is not ended by a withdrawal, and one that was ended
-// takes none (those that arrived since go to the next batch).
+// takes none (those that arrived since go to the next batch). lent is closed,
+// under mu, once a record whose caller holds a slot of the gate waits for
+// the batch (appendReq.inSlot): the batch then runs in that slot (lentSlot).
 type batchRun struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 	err    error
 	took   bool
 	ended  bool
+	lent   chan struct{}
+}
+
+// lend closes br.lent once; the Appender's mu is held.
+func (br *batchRun) lend() {
+	select {
+	case <-br.lent:
+	default:
+		close(br.lent)
+	}
 }
 
 type appendReq struct {
@@ -87,6 +99,10 @@ type appendReq struct {
 	at    time.Time
 	taken atomic.Bool // in a batch (or cancelled): no longer the caller's to withdraw
 	res   chan error
+	// inSlot: appended with the context of a Lock function of the
+	// Coordinator (or of an UpdateContext or InitOnce function), whose
+	// operation holds a slot of the gate while its caller waits here.
+	inSlot bool
 }
 
 // CheckName returns the error an operation on name would give for the name
@@ -130,7 +146,8 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 // the file is truncated, now or by the next batch), or ErrAppendAborted when
 // an earlier batch failed while it was queued. The one exception is an error
 // wrapping ErrOutcomeUnknown: the batch's pending version could not be
-// withdrawn, and the next holder of the key may commit it. An error wrapping
+// withdrawn, and the next holder of the key may commit it (or, having taken
+// the key meanwhile, may have committed it already). An error wrapping
 // ErrDurabilityUnconfirmed (a size rotation before the batch whose directory
 // fsync was refused) says the batch is committed, and the records queued
 // behind it go on. When ctx ends while
@@ -141,12 +158,15 @@ func (c *Coordinator) Appender(name string, opts ...LogOption) *Appender {
 // are taken then), and from then on Append waits for the batch's outcome.
 // With the context of a Lock on the log's own key it is refused at once
 // (EDEADLK): the Appender commits under its own lease, which would wait for
-// that Lock.
+// that Lock. With the context of a Lock on another key (or of an
+// UpdateContext or InitOnce function), the batch holding the record runs in
+// that operation's place in WithLimits's bounds, as the operations nested in
+// it do: it does not wait for a slot that operation holds.
 func (a *Appender) Append(ctx context.Context, record []byte) error {
 	if err := a.heldByLock(ctx); err != nil {
 		return err
 	}
-	r, err := a.enqueue(record)
+	r, err := a.enqueue(record, ctx.Value(inLock{a.c}) != nil)
 	if err != nil {
 		return err
 	}
@@ -224,7 +244,7 @@ func (a *Appender) heldByLock(ctx context.Context) error {
 // (as Append's) once. It never blocks; records queued by one goroutine keep
 // their order.
 func (a *Appender) AppendAsync(record []byte) <-chan error {
-	r, err := a.enqueue(record)
+	r, err := a.enqueue(record, false)
 	if err != nil {
 		ch := make(chan error, 1)
 		ch <- err
@@ -233,17 +253,20 @@ func (a *Appender) AppendAsync(record []byte) <-chan error {
 	return r.res
 }
 
-func (a *Appender) enqueue(record []byte) (*appendReq, error) {
+func (a *Appender) enqueue(record []byte, inSlot bool) (*appendReq, error) {
 	if a.cfg.framed && int64(len(record)) > maxFramePayload {
 		return nil, wrap("append", a.name, fmt.Errorf("a framed record holds at most %d bytes, not %d: %w", int64(maxFramePayload), len(record), syscall.EFBIG))
 	}
-	r := &appendReq{rec: append([]byte(nil), record...), at: time.Now(), res: make(chan error, 1)}
+	r := &appendReq{rec: append([]byte(nil), record...), at: time.Now(), res: make(chan error, 1), inSlot: inSlot}
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
 		return nil, wrap("append", a.name, ErrAppenderClosed)
 	}
 	a.queue = append(a.queue, r)
+	if br := a.run; inSlot && br != nil && !br.took && !br.ended {
+		br.lend() // the batch will take r: its wait for a slot ends
+	}
 	a.mu.Unlock()
 	select {
 	case a.wake <- struct{}{}:
@@ -297,15 +320,27 @@ func (a *Appender) loop() {
 		}
 		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.batchTimeout)
 		ctx, cancelCause := context.WithCancelCause(ctx)
-		br := &batchRun{cancel: cancelCause, done: make(chan struct{})}
+		br := &batchRun{cancel: cancelCause, done: make(chan struct{}), lent: make(chan struct{})}
+		ctx = withLentSlot(ctx, a.c.gate, br.lent)
 		a.mu.Lock()
 		a.run = br
+		for _, r := range a.queue {
+			if r.inSlot && !r.taken.Load() {
+				br.lend()
+			}
+		}
 		a.mu.Unlock()
 		err := a.commit(ctx, take)
 		a.mu.Lock()
 		a.run = nil
 		ended := br.ended
 		a.mu.Unlock()
+		lent := false
+		select {
+		case <-br.lent:
+			lent = true
+		default:
+		}
 		br.err = err
 		close(br.done)
 		cancelCause(nil)
@@ -314,6 +349,12 @@ func (a *Appender) loop() {
 			// Every caller withdrew before the key was held and the last
 			// one ended the wait: nothing was taken, and the records that
 			// arrived since go to the next batch.
+			continue
+		}
+		if batch == nil && lent && errors.Is(err, ErrQueueFull) {
+			// Refused a slot just before a record whose caller holds one
+			// arrived: the records stay queued, and the next batch runs in
+			// that caller's slot.
 			continue
 		}
 		if batch == nil && err != nil {
