@@ -102,7 +102,16 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 		base := c.newVersion(h, [32]byte{}, at)
 		base.Generation = st.Generation
 		if err := c.prepare(ctx, h, &base); err != nil {
-			_, err = c.undoPrepare(ctx, h, base, wrap("commit the starting length", h.key, err))
+			// Nothing of the batch is written yet: it is not committed,
+			// also when the starting length stays pending (undoPrepare
+			// could not withdraw it), which the next holder commits and
+			// which names none of the batch's records. The error must
+			// not say the outcome is unknown, or a caller that then does
+			// not retry loses the records.
+			err = wrap("commit the starting length", h.key, err)
+			if withdrawn, uerr := c.undoPrepare(ctx, h, base, err); !withdrawn {
+				c.log.WarnContext(ctx, "the log's starting length may stay pending for the next holder to commit; the batch was not written", "key", quote.Value(h.key), "err", uerr)
+			}
 			return nil, err
 		}
 		c.finish(ctx, h, base)
@@ -154,7 +163,12 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 		// longer names it (a pending version whose data is gone must never
 		// be promoted), and only under the commit check, as the truncate
 		// before the pwrite: a holder that lost its lease must not cut
-		// another holder's records.
+		// another holder's records. Neither is done when another holder
+		// has taken the key since the pending write, which may have
+		// committed v (overtakenPending).
+		if oerr := c.overtakenPending(h, v, err); oerr != nil {
+			return nil, errors.Join(wrap("commit", h.key, err), oerr)
+		}
 		withdrawn, err := c.undoPrepare(ctx, h, v, wrap("commit", h.key, err))
 		if withdrawn {
 			err = c.cutUnnamed(ctx, h, f, at, err)
@@ -162,6 +176,32 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 		return nil, err
 	}
 	return &v, nil
+}
+
+// overtakenPending returns an error wrapping ErrOutcomeUnknown when the
+// batch v's floor and pending write failed (err) once it may have reached
+// the lock record (the write itself failed, or its fsync), and the record's
+// floor shows that another holder has taken the key since. That holder may
+// have found v pending and committed it (its data was fsynced before), or
+// taken the key before v's write reached the record and appended over v's
+// data: the record, which names neither any more, cannot tell which, so it
+// must not be read as v withdrawn (the caller would append the records
+// again). Nil otherwise, also when the record does not read back.
+func (c *Coordinator) overtakenPending(h *held, v locking.Version, err error) error {
+	var lerr *locking.Error
+	if !errors.As(err, &lerr) || lerr.Op != "write floor/pending" && lerr.Op != "fsync record" {
+		return nil // failed before writing (the commit check): nothing of v reached the record
+	}
+	rec, rerr := h.fl.ReadRecord()
+	if rerr != nil {
+		return nil
+	}
+	f := rec.Floor
+	if f.Token > v.Token || f.Token == v.Token && f.LeaseID != v.LeaseID {
+		return wrap("commit", h.key, fmt.Errorf("%w: another holder has taken the key since the batch's pending version was written (floor token %d, the batch's %d), and may have committed it",
+			ErrOutcomeUnknown, f.Token, v.Token))
+	}
+	return nil
 }
 
 // cutUnnamed truncates the log back to the committed length at after a
