@@ -405,7 +405,11 @@ func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMod
 		return wrap("queue", name, err)
 	}
 	defer leave()
-	if _, err := c.resolveDir(name); err != nil {
+	// The directory made is the one checked: key, name with its symlinks
+	// resolved. name itself would be resolved again, and a link in it
+	// replaced meanwhile could lead into the metadata directory.
+	key, err := c.resolveDir(name)
+	if err != nil {
 		return err
 	}
 	opts = append(opts[:len(opts):len(opts)], c.observe(ctx, o))
@@ -414,7 +418,7 @@ func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMod
 			c.log.WarnContext(ctx, "created; durability unconfirmed (directory fsync refused)", "path", quote.Value(name), "err", err)
 		}))
 	}
-	return wrapW("mkdir", name, c.root.MkdirAll(ctx, name, perm, opts...))
+	return wrapW("mkdir", name, c.root.MkdirAll(ctx, key, perm, opts...))
 }
 
 func outcomeOf(err error) string {
