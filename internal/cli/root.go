@@ -61,6 +61,9 @@ type globals struct {
 	// started is set once a command's run function begins: an error returned
 	// before that is a usage error (exit 2).
 	started bool
+	// madeRoot lists the directories opening the volume created for a
+	// missing root (local mode), which a failed command removes again.
+	madeRoot []madeDir
 }
 
 // envRedis is the environment variable --redis defaults to.
@@ -151,6 +154,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	}
 	err := root.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, errNoAnswer) && len(g.madeRoot) > 0 {
+		// The root this run created goes with its failure, when it is as
+		// the run made it (a volume that stopped answering is left alone).
+		g.removeMadeRoot(ctx)
+	}
 	if shutdown != nil {
 		// The export of what the run recorded gets telemetryFlush, or
 		// telemetryFlushInterrupted after a signal: a collector that does

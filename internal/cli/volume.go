@@ -7,7 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/coordinator"
@@ -88,8 +92,12 @@ func openVolume(ctx context.Context, g *globals) (*volume, error) {
 		// Local mode creates its volume on first use, so `--root /tmp/demo`
 		// works on a fresh machine. Redis mode never does: a missing mount must
 		// not turn into a new, empty volume.
+		// What it creates is recorded: a command that then fails removes it
+		// again (see removeMadeRoot).
 		if _, err := os.Stat(g.root); errors.Is(err, fs.ErrNotExist) {
-			if err := os.MkdirAll(g.root, 0o755); err != nil {
+			made, err := mkdirRoot(g.root)
+			g.madeRoot = made
+			if err != nil {
 				return nil, volumeError{fmt.Errorf("create root %s: %w", quote.Name(g.root), err)}
 			}
 			g.logger.Info("created the root directory (local mode)", "root", quote.Value(g.root))
@@ -103,6 +111,150 @@ func openVolume(ctx context.Context, g *globals) (*volume, error) {
 }
 
 func (v *volume) Close() error { return v.c.Close() }
+
+// madeDir is a directory this run created, as Lstat saw it once made.
+type madeDir struct {
+	path string
+	fi   fs.FileInfo
+}
+
+// mkdirRoot creates root and its missing parents, as os.MkdirAll does, and
+// returns the directories it created itself, outermost first, also when it
+// fails: one that another process made meanwhile is not among them.
+func mkdirRoot(root string) ([]madeDir, error) {
+	var missing []string
+	for p := filepath.Clean(root); ; p = filepath.Dir(p) {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = append(missing, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	var made []madeDir
+	for i := len(missing) - 1; i >= 0; i-- {
+		p := missing[i]
+		if err := os.Mkdir(p, 0o755); err != nil {
+			if fi, serr := os.Stat(p); serr == nil && fi.IsDir() {
+				continue // made by another process meanwhile
+			}
+			return made, err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return made, err
+		}
+		made = append(made, madeDir{path: p, fi: fi})
+	}
+	return made, nil
+}
+
+// removeMadeRoot removes, after a failed command, the directories the run
+// created for its root (see mkdirRoot), newest first, and says why it kept
+// the first it did not remove. Each is removed with rmdir, which refuses one
+// that is not empty, so that whatever another process put there meanwhile
+// keeps it. The root's volume metadata goes first, and only as opening the
+// volume makes it: volume-id, config, and locks/ and tx/ empty. A lock file
+// is never unlinked: a process waiting for the lock holds it open, and would
+// take the lock on the orphaned file while a newcomer locks a new one (see
+// locking.LockDir.Open). So a root in which a key was ever locked, by this
+// run or by another process, is kept.
+//
+// A process that opened the volume meanwhile but has made nothing in it yet
+// cannot be seen: its next lock then fails (ENOENT), with nothing written.
+func (g *globals) removeMadeRoot(ctx context.Context) {
+	cctx, cancel := g.cleanupContext(ctx)
+	defer cancel()
+	root := filepath.Clean(g.root)
+	err := new(volumeCalls).do(cctx, func() error {
+		for i := len(g.madeRoot) - 1; i >= 0; i-- {
+			d := g.madeRoot[i]
+			if d.path == root {
+				if err := clearVolume(d); err != nil {
+					return err
+				}
+			}
+			fi, err := os.Lstat(d.path)
+			if err != nil {
+				return err
+			}
+			if !os.SameFile(fi, d.fi) {
+				return fmt.Errorf("remove %s: not the directory this run made: %w", quote.Name(d.path), syscall.EEXIST)
+			}
+			if err := os.Remove(d.path); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		g.logger.Info("the command failed; kept the root directory it created", "root", quote.Value(g.root), "err", err)
+		return
+	}
+	g.logger.Info("the command failed; removed the root directory it created", "root", quote.Value(g.root))
+}
+
+// clearVolume removes the volume metadata in the root d, when the root holds
+// nothing else and the metadata nothing but what opening the volume makes
+// (FORMAT.md): the directories locks/ and tx/, empty, and the files config
+// and volume-id.
+func clearVolume(d madeDir) error {
+	r, err := os.OpenRoot(d.path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if fi, err := r.Stat("."); err != nil || !os.SameFile(fi, d.fi) {
+		return fmt.Errorf("remove %s: not the directory this run made: %w", quote.Name(d.path), syscall.EEXIST)
+	}
+	metaDirs, metaFiles := []string{"locks", "tx"}, []string{"config", "volume-id"}
+	if err := holdsOnly(r, ".", metaDir); err != nil {
+		return err
+	}
+	if err := holdsOnly(r, metaDir, append(metaDirs, metaFiles...)...); errors.Is(err, fs.ErrNotExist) {
+		return nil // the open failed before it made the metadata
+	} else if err != nil {
+		return err
+	}
+	for _, n := range append(metaDirs, metaFiles...) {
+		name := path.Join(metaDir, n)
+		fi, err := r.Lstat(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return err
+		case slices.Contains(metaDirs, n) && !fi.IsDir(), slices.Contains(metaFiles, n) && !fi.Mode().IsRegular():
+			return fmt.Errorf("remove %s: not what opening the volume makes (mode %v): %w", quote.Name(name), fi.Mode(), syscall.EEXIST)
+		}
+		// A directory is removed only when empty (rmdir): a lock file or an
+		// intent keeps it, and the root.
+		if err := r.Remove(name); err != nil {
+			return err
+		}
+	}
+	return r.Remove(metaDir)
+}
+
+// holdsOnly reports (ENOTEMPTY) a name in the directory dir of r other than names.
+func holdsOnly(r *os.Root, dir string, names ...string) error {
+	f, err := r.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	got, err := f.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", quote.Name(dir), err)
+	}
+	for _, n := range got {
+		if !slices.Contains(names, n) {
+			return fmt.Errorf("remove %s: it holds %s: %w", quote.Name(dir), quote.Name(n), syscall.ENOTEMPTY)
+		}
+	}
+	return nil
+}
 
 // initVolume publishes the volume's identity for Redis mode.
 func initVolume(ctx context.Context, g *globals) (string, error) {
