@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
+	"github.com/sharedwrite/sharedwrite/locking"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +41,8 @@ type leaseEnv struct {
 	Turn string `json:"turn,omitempty"`
 }
 
-// lockTermGrace is how long CMD has to exit after SIGTERM before it is killed.
+// lockTermGrace is how long CMD has to exit after SIGTERM before it is
+// killed; after the lease's loss, half the TTL if that is less (runHolding).
 const lockTermGrace = 10 * time.Second
 
 type lockOpts struct {
@@ -100,7 +102,8 @@ func runLock(ctx context.Context, g *globals, o *lockOpts) error {
 
 // runHolding runs argv while the lease l is held and returns its exit status.
 // When lctx ends (the lease is lost, or the CLI is interrupted) argv gets
-// SIGTERM, then SIGKILL after lockTermGrace, and the error is the cause;
+// SIGTERM, then SIGKILL after lockTermGrace (after the lease's loss, half
+// the TTL if that is less), and the error is the cause;
 // unless the CLI's stdin is a terminal, argv runs in a process group of its
 // own and the signals go to that group (ownGroup).
 func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (int, error) {
@@ -130,7 +133,8 @@ func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("lock %s: start %s: %w", quote.Name(l.Key), quote.Name(argv[0]), err)
 	}
-	defer startGuard(cmd, min(lockTermGrace, g.leaseTTL/2), g.stderr)()
+	lostGrace := min(lockTermGrace, g.leaseTTL/2)
+	defer startGuard(cmd, lostGrace, g.stderr)()
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var werr error
@@ -138,9 +142,16 @@ func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (
 	case werr = <-waited:
 	case <-lctx.Done():
 		terminate(cmd.Process)
+		// A lost lease may be another holder's already: CMD gets no more
+		// time to stop than the guard gives it when this process dies.
+		// Interrupted, this process still holds the lease while CMD stops.
+		grace := lockTermGrace
+		if errors.Is(context.Cause(lctx), locking.ErrLeaseLost) {
+			grace = lostGrace
+		}
 		select {
 		case werr = <-waited:
-		case <-time.After(lockTermGrace):
+		case <-time.After(grace):
 			kill(cmd.Process)
 			werr = <-waited
 		}
