@@ -137,8 +137,8 @@ func (fi fsInfo) staleWindow() (time.Duration, string) {
 
 // fsProbe is the outcome of doctor's filesystem probes.
 type fsProbe struct {
-	Rounds      int           `json:"rounds"` // temp + rename rounds completed (0: not probed)
-	SameDevice  bool          `json:"same_device"`
+	Rounds      int           `json:"rounds"`      // temp + rename rounds completed (0: not probed)
+	SameDevice  bool          `json:"same_device"` // the temps on the root's device (false when rounds is 0)
 	RenameErr   string        `json:"rename_error,omitempty"`
 	Link        string        `json:"link"`             // "ok", or why not
 	NoReplace   string        `json:"rename_noreplace"` // "ok", or why not
@@ -209,7 +209,9 @@ func probeFiles(root *os.Root) (p fsProbe) {
 	rootInfo, _ := root.Stat(".")
 	target := prefix + "target"
 	made = append(made, target)
-	p.SameDevice = true
+	// Same device only once a round has renamed its temp onto the target:
+	// a probe stopped before that has not seen it.
+	otherDevice := false
 	for i := range doctorRounds {
 		temp := prefix + "tmp" + strconv.Itoa(i)
 		if err := create(temp); err != nil {
@@ -220,7 +222,7 @@ func probeFiles(root *os.Root) (p fsProbe) {
 			a, ok1 := fileDevice(ti)
 			b, ok2 := fileDevice(rootInfo)
 			if ok1 && ok2 && a != b {
-				p.SameDevice = false
+				otherDevice = true
 			}
 		}
 		t := time.Now()
@@ -242,6 +244,7 @@ func probeFiles(root *os.Root) (p fsProbe) {
 			}
 		}
 		p.Rounds++
+		p.SameDevice = !otherDevice
 	}
 
 	// Create-only: link(2) onto an existing name must fail with EEXIST, onto a
