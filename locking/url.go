@@ -1,6 +1,7 @@
 package locking
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -28,12 +29,66 @@ type RedisConfig struct {
 func (c *RedisConfig) NewClient() redis.UniversalClient {
 	switch {
 	case c.Failover != nil:
-		return redis.NewFailoverClient(c.Failover)
+		fc := redis.NewFailoverClient(c.Failover)
+		fc.AddHook(unknownMasterHook{master: c.Failover.MasterName})
+		return fc
 	case c.Cluster != nil:
 		return redis.NewClusterClient(c.Cluster)
 	}
 	return redis.NewClient(c.Simple)
 }
+
+// unknownMasterHook names the master in the error of a master lookup that
+// the sentinels answered without an address (they do not monitor that name).
+// go-redis's error says that "all sentinels specified in configuration are
+// unreachable" whatever the sentinels did: it joins each one's error, redis.Nil
+// for one that answered, a dial error for one that did not.
+type unknownMasterHook struct{ master string }
+
+func (h unknownMasterHook) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := next(ctx, network, addr)
+		if err != nil && errors.Is(err, redis.Nil) {
+			err = &unknownMasterError{master: h.master, err: err}
+		}
+		return conn, err
+	}
+}
+
+func (unknownMasterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (unknownMasterHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// unknownMasterError is go-redis's error of a master lookup in which some
+// sentinels answered that they do not know the master. It unwraps to that
+// error, so errors.Is still finds redis.Nil (a reply: Redis was reached) and
+// the errors of the sentinels that did not answer.
+type unknownMasterError struct {
+	master string
+	err    error
+}
+
+func (e *unknownMasterError) Error() string {
+	msg := "sentinel: master " + quoteName(e.master) + " is unknown to the sentinels that answered"
+	var joined interface{ Unwrap() []error }
+	if !errors.As(e.err, &joined) {
+		return msg
+	}
+	var others []string
+	for _, err := range joined.Unwrap() {
+		if !errors.Is(err, redis.Nil) {
+			others = append(others, err.Error())
+		}
+	}
+	if len(others) > 0 {
+		msg += "; the others: " + strings.Join(others, "; ")
+	}
+	return msg
+}
+
+func (e *unknownMasterError) Unwrap() error { return e.err }
 
 // NewClient parses a Redis URL (see ParseRedisURL) and returns its client.
 func NewClient(rawURL string) (redis.UniversalClient, error) {
