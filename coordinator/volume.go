@@ -169,7 +169,8 @@ func checkConfig(cfg, mode string) error {
 // mkdirMeta makes .sharedwrite/ and the directories in it. The locks
 // directory is made here too, not only when a replica first opens the
 // volume: a replica that mounts an initialised volume read-only cannot make
-// it, and needs it to open.
+// it (without it, it finds no lock file until a writer has opened the
+// volume).
 func mkdirMeta(r *os.Root) error {
 	for _, d := range []string{metaDir, txDir, locking.LocksDir} {
 		if err := locking.MkdirShared(r, d, metaDirPerm); err != nil {

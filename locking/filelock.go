@@ -26,8 +26,14 @@ const (
 // concurrent use.
 type LockDir struct {
 	root *os.Root
-	dir  *os.File // .sharedwrite/locks, for openat(2) with O_NOFOLLOW
 	cfg  config
+	// missing: the locks directory did not exist at OpenLockDir and could
+	// not be made (the refusal, EROFS or EACCES: a read-only replica). dir
+	// is then nil until a writer has made it (see locksDir), and is set
+	// under mu.
+	missing error
+	mu      sync.Mutex
+	dir     *os.File // .sharedwrite/locks, for openat(2) with O_NOFOLLOW
 }
 
 // OpenLockDir opens (creating when missing) <root>/.sharedwrite and
@@ -37,26 +43,80 @@ type LockDir struct {
 // symlink or not a directory is refused: a planted symlink never redirects the
 // locks outside the root (os.Root refuses escapes; the explicit checks refuse
 // redirection inside the root too).
+//
+// Where the locks directory is missing and cannot be made (EROFS: a
+// read-only mount of a volume no writer has opened yet; EACCES), the
+// LockDir still opens: no key has a lock file, so OpenExisting finds none
+// (fs.ErrNotExist), and Open fails with the refusal. Each call looks for the
+// directory again, so once a writer has made it the lock files in it are
+// found.
 func OpenLockDir(root *os.Root, opts ...Option) (*LockDir, error) {
-	cfg := newConfig(opts)
-	rootInfo, err := root.Stat(".")
+	d := &LockDir{root: root, cfg: newConfig(opts)}
+	dir, err := d.openDir()
+	if err != nil {
+		if !d.cannotMake(err) {
+			return nil, err
+		}
+		d.missing = err
+	}
+	d.dir = dir
+	return d, nil
+}
+
+// openDir makes (when missing) and opens the locks directory.
+func (d *LockDir) openDir() (*os.File, error) {
+	rootInfo, err := d.root.Stat(".")
 	if err != nil {
 		return nil, &Error{Op: "stat root", Path: ".", Err: err}
 	}
 	for _, name := range []string{StateDir, LocksDir} {
-		if err := ensureDir(root, name, cfg.dirPerm, rootInfo); err != nil {
+		if err := ensureDir(d.root, name, d.cfg.dirPerm, rootInfo); err != nil {
 			return nil, err
 		}
 	}
-	dir, err := root.Open(LocksDir)
+	dir, err := d.root.Open(LocksDir)
 	if err != nil {
 		return nil, &Error{Op: "open", Path: LocksDir, Err: err}
 	}
-	if err := sameDir(root, LocksDir, dir); err != nil {
+	if err := sameDir(d.root, LocksDir, dir); err != nil {
 		dir.Close()
 		return nil, err
 	}
-	return &LockDir{root: root, dir: dir, cfg: cfg}, nil
+	return dir, nil
+}
+
+// cannotMake reports whether err, from openDir, is the refusal to make a
+// locks directory that does not exist (EROFS or EACCES on its mkdir).
+func (d *LockDir) cannotMake(err error) bool {
+	if !errors.Is(err, syscall.EROFS) && !errors.Is(err, fs.ErrPermission) {
+		return false
+	}
+	_, lerr := d.root.Lstat(LocksDir)
+	return errors.Is(lerr, fs.ErrNotExist)
+}
+
+// locksDir returns the open locks directory. Where it was missing at
+// OpenLockDir, it is looked for (and its making tried) again: until it
+// exists, a lock file to open is missing (ENOENT), and one to create fails
+// with the refusal.
+func (d *LockDir) locksDir(create bool) (*os.File, error) {
+	if d.missing == nil {
+		return d.dir, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dir != nil {
+		return d.dir, nil
+	}
+	dir, err := d.openDir()
+	if err != nil {
+		if create || !d.cannotMake(err) {
+			return nil, err
+		}
+		return nil, syscall.ENOENT
+	}
+	d.dir = dir
+	return dir, nil
 }
 
 // MkdirShared creates the directory name under root, or checks that it is
@@ -114,7 +174,14 @@ func sameDir(root *os.Root, name string, f *os.File) error {
 }
 
 // Close closes the directory handle. Open FileLocks stay valid.
-func (d *LockDir) Close() error { return d.dir.Close() }
+func (d *LockDir) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dir == nil {
+		return nil
+	}
+	return d.dir.Close()
+}
 
 // LockPath returns the lock file of key relative to the root.
 func LockPath(key string) string { return path.Join(LocksDir, KeyHash(key)+".lock") }

@@ -48,12 +48,15 @@ func openLockFileReadOnly(d *LockDir, name string) (*os.File, error) {
 }
 
 func openLockFileFlags(d *LockDir, name string, perm fs.FileMode, create bool, access int) (*os.File, error) {
-	dirfd := int(d.dir.Fd())
+	dir, err := d.locksDir(create)
+	if err != nil {
+		return nil, err
+	}
+	dirfd := int(dir.Fd())
 	flags := access | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
 	// The file exists but for a key's first lock: open it first, create it
 	// (exclusively, to know whether to set its mode) only when missing.
 	var fd int
-	var err error
 	created := false
 	for attempt := 0; ; attempt++ {
 		fd, err = openat(dirfd, name, flags, 0)
@@ -128,9 +131,13 @@ func linkCount(fi fs.FileInfo) uint64 {
 // opened (not the directory now at its path): the check of a turn's holder
 // that its file was not removed while it waited.
 func isNamed(d *LockDir, name string, f *os.File) (bool, error) {
+	dir, err := d.locksDir(false)
+	if err != nil {
+		return false, err
+	}
 	var at, st unix.Stat_t
 	for {
-		err := unix.Fstatat(int(d.dir.Fd()), name, &at, unix.AT_SYMLINK_NOFOLLOW)
+		err := unix.Fstatat(int(dir.Fd()), name, &at, unix.AT_SYMLINK_NOFOLLOW)
 		if err == unix.EINTR {
 			continue
 		}
@@ -150,5 +157,9 @@ func isNamed(d *LockDir, name string, f *os.File) (bool, error) {
 
 // removeLockFile removes name from the locks directory d opened.
 func removeLockFile(d *LockDir, name string) error {
-	return unix.Unlinkat(int(d.dir.Fd()), name, 0)
+	dir, err := d.locksDir(false)
+	if err != nil {
+		return err
+	}
+	return unix.Unlinkat(int(dir.Fd()), name, 0)
 }

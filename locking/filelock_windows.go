@@ -44,6 +44,9 @@ func setInheritable(f *os.File, on bool) error {
 // or junction on the path (O_NOFOLLOW_ANY). With create false a missing
 // file is an error wrapping fs.ErrNotExist.
 func openLockFile(d *LockDir, name string, perm fs.FileMode, create bool) (*os.File, error) {
+	if _, err := d.locksDir(create); err != nil {
+		return nil, err
+	}
 	flag := os.O_RDWR
 	if create {
 		flag |= os.O_CREATE
