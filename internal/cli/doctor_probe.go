@@ -208,7 +208,6 @@ func probeFiles(root *os.Root) (p fsProbe) {
 	defer dirf.Close()
 	rootInfo, _ := root.Stat(".")
 	target := prefix + "target"
-	made = append(made, target)
 	// Same device only once a round has renamed its temp onto the target:
 	// a probe stopped before that has not seen it.
 	otherDevice := false
@@ -234,6 +233,11 @@ func probeFiles(root *os.Root) (p fsProbe) {
 			return p
 		}
 		p.Rename = max(p.Rename, time.Since(t))
+		if i == 0 {
+			// Cleaned up once it exists: on a read-only root the remove of
+			// a target never made would fail (EROFS) and add an error.
+			made = append(made, target)
+		}
 		t = time.Now()
 		if err := dirf.Sync(); err != nil {
 			p.DirFsync = err.Error()

@@ -34,6 +34,11 @@ func TestDoctorSameDeviceOnlyWhenProbed(t *testing.T) {
 	if p.Rounds != 0 || len(p.ProbeErrors) == 0 || !strings.Contains(p.ProbeErrors[0], "read-only file system") {
 		t.Fatalf("probe on a read-only root: rounds %d, errors %q; want 0 rounds, stopped by EROFS", p.Rounds, p.ProbeErrors)
 	}
+	// Its clean-up removes only what it made: not the target it never
+	// renamed a temp onto.
+	if len(p.ProbeErrors) != 1 {
+		t.Errorf("probe on a read-only root: errors %q; want only the refused write", p.ProbeErrors)
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
