@@ -79,10 +79,14 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	if err := c.prepare(ctx, h, &v); err != nil {
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("commit", h.key, err))
 	}
-	wf, err := c.root.Create(ctx, rotated, fi.Mode().Perm(), c.logWopts(ctx, o, writer.CreateOnly(), writer.Mode(fi.Mode().Perm()))...)
+	wf, err := c.root.Create(ctx, rotated, fi.Mode().Perm(), c.logWopts(ctx, o, writer.CreateOnly())...)
 	if err != nil {
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("copytruncate: create the rotated file", rotated, err))
 	}
+	// The copy grants what the live file grants: its mode, owner, access
+	// ACL and extended attributes (a mode alone would give the owning group
+	// the ACL's mask).
+	wf.CopyMetaFrom(src)
 	if _, err := wf.ReadFrom(io.NewSectionReader(src, 0, size)); err != nil {
 		wf.Abort() //nolint:errcheck // the copy error matters
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("copytruncate: copy", h.key, err))

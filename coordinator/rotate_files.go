@@ -185,13 +185,16 @@ func (c *Coordinator) gzipRotated(ctx context.Context, rel string) (string, erro
 	if err != nil {
 		return "", wrap("gzip: stat", rel, err)
 	}
-	wf, err := c.root.Create(ctx, gz, fi.Mode().Perm(), c.logWopts(ctx, nil, writer.CreateOnly(), writer.Mode(fi.Mode().Perm()))...)
+	wf, err := c.root.Create(ctx, gz, fi.Mode().Perm(), c.logWopts(ctx, nil, writer.CreateOnly())...)
 	if errors.Is(err, writer.ErrExist) {
 		return gz, c.finishGzip(ctx, rel, gz)
 	}
 	if err != nil {
 		return "", wrap("gzip: create", gz, err)
 	}
+	// The .gz grants what the rotated file grants: its mode, owner, access
+	// ACL and extended attributes.
+	wf.CopyMetaFrom(src)
 	sum := sha256.New()
 	zw := gzip.NewWriter(wf)
 	n, err := io.Copy(zw, io.TeeReader(ctxReader{ctx, src}, sum))
