@@ -601,8 +601,20 @@ func (c *Coordinator) earlyHook(ctx context.Context, h *held, ch writer.Change, 
 }
 
 // finish writes committed after a visible change (no fsync: a later holder
-// whose fresh read matches pending promotes it).
+// whose fresh read matches pending promotes it). While h's lease has the
+// commit margin left no other holder can have taken the key, and committed
+// is written at once. Otherwise (the lease ran out or was lost, say in the
+// fsync before, or between the rename and here) the record is read first:
+// a holder that took the key since has found v pending, promoted it and may
+// have committed newer versions, so the record is left to it (see
+// overtakenSince).
 func (c *Coordinator) finish(ctx context.Context, h *held, v locking.Version) {
+	if c.checkMargin(h) != nil {
+		if why := c.overtakenSince(h, v); why != "" {
+			c.log.WarnContext(ctx, "committed record not written: "+why, "key", quote.Value(h.key), "token", v.Token)
+			return
+		}
+	}
 	if err := h.fl.WriteCommitted(v); err != nil {
 		c.log.WarnContext(ctx, "committed record not written; the next holder promotes pending", "key", quote.Value(h.key), "err", err)
 		return
@@ -612,6 +624,27 @@ func (c *Coordinator) finish(ctx context.Context, h *held, v locking.Version) {
 		h.onCommitted = nil
 		f(ctx)
 	}
+}
+
+// overtakenSince reads h's record and says why v must not be written over
+// its committed version ("" when it may): the floor shows that another holder
+// has taken the key since h (a higher token than h's, or h's token with
+// another lease), or the committed version is newer than v. The record not
+// read is a reason too: committed may be left unwritten (the next holder
+// promotes pending), a newer holder's must not be overwritten.
+func (c *Coordinator) overtakenSince(h *held, v locking.Version) string {
+	rec, err := h.fl.ReadRecord()
+	if err != nil {
+		return fmt.Sprintf("the lease may have been lost, and the record was not read back: %v", err)
+	}
+	tok, id := h.lease.Token(), h.lease.ID()
+	if f := rec.Floor; f.Token > tok || f.Token == tok && f.LeaseID != id {
+		return fmt.Sprintf("another holder has taken the key since (floor token %d, lease %s; ours %d); the record is left to it", f.Token, quote.Value(f.LeaseID), tok)
+	}
+	if cm := rec.Committed; cm.Token > v.Token {
+		return fmt.Sprintf("the record's committed version (token %d) is newer than this one; it is left as it is", cm.Token)
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {
