@@ -6,12 +6,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
-	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // A log's first batch commits its starting length before it writes its
@@ -29,27 +27,12 @@ func TestAppendFirstBatchLeaseLostInStartingLengthIsNotOutcomeUnknown(t *testing
 		t.Fatal(err)
 	}
 
-	inFsync := make(chan struct{})
-	var once sync.Once
-	mnt.Set(faultfs.Fault{Op: faultfs.OpFsync, Glob: "*.lock", Count: 1, Delay: 4 * time.Second, Match: func(string) bool {
-		once.Do(func() { close(inFsync) })
-		return true
-	}})
-	t.Cleanup(mnt.Clear)
 	a := c.Appender("log")
 	t.Cleanup(func() { a.Close() })
-	got := make(chan error, 1)
-	go func() { got <- a.Append(ctx, []byte("rec\n")) }()
-	select {
-	case <-inFsync:
-	case err := <-got:
-		t.Fatalf("the batch ended (%v) before its starting length's record fsync", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the batch never fsynced its starting length's record")
-	}
-	if err := r.Client(t).Del(ctx, locking.RedisKeys(c.VolumeID(), "log").Lock).Err(); err != nil {
-		t.Fatal(err)
-	}
+	// The batch's first fsync of a lock file is that of its starting
+	// length's record; its lease ends there.
+	got := stallLosingLease(t, ctx, r, mnt, c, "log", faultfs.Fault{Op: faultfs.OpFsync, Glob: "*.lock", Count: 1, Delay: 4 * time.Second},
+		func() error { return a.Append(ctx, []byte("rec\n")) })
 	err := <-got
 	if got, want := readFile(t, filepath.Join(mnt.Backing, "log")), "before\n"; got != want {
 		t.Fatalf("log after the failed first batch = %q; want %q (its records never written)", got, want)

@@ -5,12 +5,10 @@ package coordinator
 import (
 	"crypto/sha256"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
-	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // An append batch whose pending record's fsync outlasts its lease is
@@ -36,27 +34,9 @@ func TestFinishOvertakenAppendKeepsNewerCommitted(t *testing.T) {
 	}
 
 	// The batch's first fsync of a lock file is that of its floor and
-	// pending write.
-	inFsync := make(chan struct{})
-	var once sync.Once
-	mnt.Set(faultfs.Fault{Op: faultfs.OpFsync, Glob: "*.lock", Count: 1, Delay: 4 * time.Second, Match: func(string) bool {
-		once.Do(func() { close(inFsync) })
-		return true
-	}})
-	t.Cleanup(mnt.Clear)
-	got := make(chan error, 1)
-	go func() { got <- a.Append(ctx, []byte("paused\n")) }()
-	select {
-	case <-inFsync:
-	case err := <-got:
-		t.Fatalf("the batch ended (%v) before its pending record's fsync", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the batch never fsynced its pending record")
-	}
-	// Its lease ends, as the lease of a holder stopped there does.
-	if err := r.Client(t).Del(ctx, locking.RedisKeys(c.VolumeID(), "log").Lock).Err(); err != nil {
-		t.Fatal(err)
-	}
+	// pending write; its lease ends there.
+	got := stallLosingLease(t, ctx, r, mnt, c, "log", faultfs.Fault{Op: faultfs.OpFsync, Glob: "*.lock", Count: 1, Delay: 4 * time.Second},
+		func() error { return a.Append(ctx, []byte("paused\n")) })
 
 	b := other.Appender("log")
 	t.Cleanup(func() { b.Close() })
@@ -97,29 +77,9 @@ func TestFinishOvertakenWriteKeepsNewerCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The write's directory fsync, after its rename.
-	inFsync := make(chan struct{})
-	var once sync.Once
-	mnt.Set(faultfs.Fault{Op: faultfs.OpFsyncDir, Count: 1, Delay: 4 * time.Second, Match: func(rel string) bool {
-		if rel != "." {
-			return false
-		}
-		once.Do(func() { close(inFsync) })
-		return true
-	}})
-	t.Cleanup(mnt.Clear)
-	got := make(chan error, 1)
-	go func() { got <- c.WriteFile(ctx, "cfg", []byte("paused"), 0o644) }()
-	select {
-	case <-inFsync:
-	case err := <-got:
-		t.Fatalf("the write ended (%v) before its directory fsync", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the write never fsynced its directory")
-	}
-	if err := r.Client(t).Del(ctx, locking.RedisKeys(c.VolumeID(), "cfg").Lock).Err(); err != nil {
-		t.Fatal(err)
-	}
+	// The write's directory fsync, after its rename; its lease ends there.
+	got := stallLosingLease(t, ctx, r, mnt, c, "cfg", faultfs.Fault{Op: faultfs.OpFsyncDir, Count: 1, Delay: 4 * time.Second, Match: func(rel string) bool { return rel == "." }},
+		func() error { return c.WriteFile(ctx, "cfg", []byte("paused"), 0o644) })
 
 	if err := other.WriteFile(ctx, "cfg", []byte("newer"), 0o644); err != nil {
 		t.Fatalf("the newer holder's WriteFile: %v", err)
