@@ -4,53 +4,26 @@ package coordinator
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // logACL is an access ACL that lets the owner read and write, user 1001
 // read, and the owning group and others nothing (mask r: the mode shows
-// 0640), encoded as the kernel keeps it in system.posix_acl_access: a
-// version, then (tag, perm, id) entries in tag order.
+// 0640).
 func logACL() []byte {
-	const noID = 0xffffffff
-	b := binary.LittleEndian.AppendUint32(nil, 2)
-	for _, e := range [][3]uint32{
-		{0x01, 6, noID}, // user::rw-
-		{0x02, 4, 1001}, // user:1001:r--
-		{0x04, 0, noID}, // group::---
-		{0x10, 4, noID}, // mask::r--
-		{0x20, 0, noID}, // other::---
-	} {
-		b = binary.LittleEndian.AppendUint16(b, uint16(e[0]))
-		b = binary.LittleEndian.AppendUint16(b, uint16(e[1]))
-		b = binary.LittleEndian.AppendUint32(b, e[2])
-	}
-	return b
-}
-
-// xattrOf returns the extended attribute name of p, or nil when p has none
-// by that name.
-func xattrOf(t *testing.T, p, name string) []byte {
-	t.Helper()
-	buf := make([]byte, 4096)
-	n, err := unix.Lgetxattr(p, name, buf)
-	if errors.Is(err, unix.ENODATA) {
-		return nil
-	}
-	if err != nil {
-		t.Fatalf("getxattr %s of %s: %v", name, p, err)
-	}
-	return buf[:n]
+	return testrig.PosixACL(
+		[3]uint32{testrig.ACLUserObj, 6, testrig.ACLNoID},
+		[3]uint32{testrig.ACLUser, 4, 1001},
+		[3]uint32{testrig.ACLGroupObj, 0, testrig.ACLNoID},
+		[3]uint32{testrig.ACLMask, 4, testrig.ACLNoID},
+		[3]uint32{testrig.ACLOther, 0, testrig.ACLNoID},
+	)
 }
 
 // A rotation keeps the log's permissions as they are, on every file it
@@ -95,13 +68,9 @@ func TestRotateKeepsACLAndXattrs(t *testing.T) {
 			if err := os.Chmod(live, 0o640); err != nil {
 				t.Fatal(err)
 			}
-			if err := unix.Setxattr(live, "system.posix_acl_access", logACL(), 0); err != nil {
-				testrig.Unavailable(t, "ACL on "+live+": "+err.Error())
-			}
-			if err := unix.Setxattr(live, "user.origin", []byte("web-3"), 0); err != nil {
-				testrig.Unavailable(t, "user xattr on "+live+": "+err.Error())
-			}
-			wantACL := xattrOf(t, live, "system.posix_acl_access")
+			testrig.SetXattr(t, live, "system.posix_acl_access", logACL())
+			testrig.SetXattr(t, live, "user.origin", []byte("web-3"))
+			wantACL := testrig.Xattr(t, live, "system.posix_acl_access")
 
 			r, err := c.Rotate(ctx, "app.log", tc.opts...)
 			if err != nil {
@@ -123,10 +92,10 @@ func TestRotateKeepsACLAndXattrs(t *testing.T) {
 				if st.Uid != 1000 || st.Gid != 1000 {
 					t.Errorf("%s: owner %d:%d; want 1000:1000 (the log's)", name, st.Uid, st.Gid)
 				}
-				if got := xattrOf(t, p, "system.posix_acl_access"); !bytes.Equal(got, wantACL) {
+				if got := testrig.Xattr(t, p, "system.posix_acl_access"); !bytes.Equal(got, wantACL) {
 					t.Errorf("%s: access ACL %x; want %x (the log's)", name, got, wantACL)
 				}
-				if got := xattrOf(t, p, "user.origin"); string(got) != "web-3" {
+				if got := testrig.Xattr(t, p, "user.origin"); string(got) != "web-3" {
 					t.Errorf("%s: user.origin %q; want %q (the log's)", name, got, "web-3")
 				}
 			}

@@ -20,7 +20,7 @@ import (
 // has an entry for the user uid.
 func hasNamedUser(acl []byte, uid uint32) bool {
 	for e := acl[min(4, len(acl)):]; len(e) >= 8; e = e[8:] {
-		if binary.LittleEndian.Uint16(e) == aclUser && binary.LittleEndian.Uint32(e[4:]) == uid {
+		if binary.LittleEndian.Uint16(e) == testrig.ACLUser && binary.LittleEndian.Uint32(e[4:]) == uid {
 			return true
 		}
 	}
@@ -40,12 +40,12 @@ func TestWriteKeepsACLAndXattrs(t *testing.T) {
 	// others may not (the mode shows the mask: 0660).
 	named := namedACL(6)
 	// New files in the directory: user 1000 may read them.
-	inherited := posixACL(
-		[3]uint32{aclUserObj, 7, aclNoID},
-		[3]uint32{aclUser, 4, 1000},
-		[3]uint32{aclGroupObj, 5, aclNoID},
-		[3]uint32{aclMask, 7, aclNoID},
-		[3]uint32{aclOther, 5, aclNoID},
+	inherited := testrig.PosixACL(
+		[3]uint32{testrig.ACLUserObj, 7, testrig.ACLNoID},
+		[3]uint32{testrig.ACLUser, 4, 1000},
+		[3]uint32{testrig.ACLGroupObj, 5, testrig.ACLNoID},
+		[3]uint32{testrig.ACLMask, 7, testrig.ACLNoID},
+		[3]uint32{testrig.ACLOther, 5, testrig.ACLNoID},
 	)
 	cases := []struct {
 		name       string
@@ -117,21 +117,15 @@ func TestWriteKeepsACLAndXattrs(t *testing.T) {
 						t.Fatal(err)
 					}
 					if tc.oldACL != nil {
-						if err := unix.Setxattr(dst, "system.posix_acl_access", tc.oldACL, 0); err != nil {
-							testrig.Unavailable(t, "ACL on "+dst+": "+err.Error())
-						}
+						testrig.SetXattr(t, dst, "system.posix_acl_access", tc.oldACL)
 					}
-					if err := unix.Setxattr(dst, "user.origin", []byte("spool-7"), 0); err != nil {
-						testrig.Unavailable(t, "user xattr on "+dst+": "+err.Error())
-					}
+					testrig.SetXattr(t, dst, "user.origin", []byte("spool-7"))
 				}
 
 				if tc.dirDefault != nil {
 					// Set after the target was made: it has only the ACL
 					// the case gives it.
-					if err := unix.Setxattr(in, "system.posix_acl_default", tc.dirDefault, 0); err != nil {
-						testrig.Unavailable(t, "default ACL on "+in+": "+err.Error())
-					}
+					testrig.SetXattr(t, in, "system.posix_acl_default", tc.dirDefault)
 				}
 
 				if err := way.write(t, r, "in/f", []byte("new"), tc.opts); err != nil {
@@ -147,7 +141,7 @@ func TestWriteKeepsACLAndXattrs(t *testing.T) {
 				if tc.wantMode != 0 && fi.Mode() != tc.wantMode {
 					t.Errorf("mode: got %v; want %v", fi.Mode(), tc.wantMode)
 				}
-				got := xattrOf(t, dst, "system.posix_acl_access")
+				got := testrig.Xattr(t, dst, "system.posix_acl_access")
 				switch {
 				case tc.wantNamed:
 					if !hasNamedUser(got, 1000) {
@@ -157,7 +151,7 @@ func TestWriteKeepsACLAndXattrs(t *testing.T) {
 					t.Errorf("access ACL: got %x; want %x", got, tc.wantACL)
 				}
 				if tc.exists {
-					if got := xattrOf(t, dst, "user.origin"); string(got) != "spool-7" {
+					if got := testrig.Xattr(t, dst, "user.origin"); string(got) != "spool-7" {
 						t.Errorf("user.origin: got %q; want %q (the replaced file's)", got, "spool-7")
 					}
 				}
@@ -170,12 +164,12 @@ func TestWriteKeepsACLAndXattrs(t *testing.T) {
 // 1000 have perm, and the owning group and others nothing (mask rw: the
 // mode shows 0660).
 func namedACL(perm uint32) []byte {
-	return posixACL(
-		[3]uint32{aclUserObj, 6, aclNoID},
-		[3]uint32{aclUser, perm, 1000},
-		[3]uint32{aclGroupObj, 0, aclNoID},
-		[3]uint32{aclMask, 6, aclNoID},
-		[3]uint32{aclOther, 0, aclNoID},
+	return testrig.PosixACL(
+		[3]uint32{testrig.ACLUserObj, 6, testrig.ACLNoID},
+		[3]uint32{testrig.ACLUser, perm, 1000},
+		[3]uint32{testrig.ACLGroupObj, 0, testrig.ACLNoID},
+		[3]uint32{testrig.ACLMask, 6, testrig.ACLNoID},
+		[3]uint32{testrig.ACLOther, 0, testrig.ACLNoID},
 	)
 }
 
@@ -187,9 +181,7 @@ func TestSyncThenCommitKeepsCurrentACL(t *testing.T) {
 	ctx := context.Background()
 	target := filepath.Join(dir, "f")
 	mustWrite(t, target, "old", 0o640)
-	if err := unix.Setxattr(target, "system.posix_acl_access", namedACL(6), 0); err != nil {
-		testrig.Unavailable(t, "ACL on "+target+": "+err.Error())
-	}
+	testrig.SetXattr(t, target, "system.posix_acl_access", namedACL(6))
 	f, err := r.Create(ctx, "f", 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -204,14 +196,14 @@ func TestSyncThenCommitKeepsCurrentACL(t *testing.T) {
 	if err := unix.Setxattr(target, "system.posix_acl_access", namedACL(4), 0); err != nil {
 		t.Fatal(err)
 	}
-	want := xattrOf(t, target, "system.posix_acl_access")
+	want := testrig.Xattr(t, target, "system.posix_acl_access")
 	if err := f.Commit(ctx); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
 	if got := readString(t, target); got != "new" {
 		t.Errorf("content %q; want %q", got, "new")
 	}
-	if got := xattrOf(t, target, "system.posix_acl_access"); !bytes.Equal(got, want) {
+	if got := testrig.Xattr(t, target, "system.posix_acl_access"); !bytes.Equal(got, want) {
 		t.Errorf("access ACL: got %x; want %x (the target's at Commit, not at Sync)", got, want)
 	}
 }
@@ -225,10 +217,8 @@ func TestWriteFileTargetReplacedBeforeCommit(t *testing.T) {
 	mustWrite(t, target, "old", 0o640)
 	other := filepath.Join(dir, "g")
 	mustWrite(t, other, "other", 0o640)
-	if err := unix.Setxattr(other, "system.posix_acl_access", namedACL(6), 0); err != nil {
-		testrig.Unavailable(t, "ACL on "+other+": "+err.Error())
-	}
-	want := xattrOf(t, other, "system.posix_acl_access")
+	testrig.SetXattr(t, other, "system.posix_acl_access", namedACL(6))
+	want := testrig.Xattr(t, other, "system.posix_acl_access")
 	replaced := false
 	swap := Observe(func(ev Event) {
 		if ev.Step == "write" && !replaced {
@@ -254,7 +244,7 @@ func TestWriteFileTargetReplacedBeforeCommit(t *testing.T) {
 	if fi.Mode() != 0o660 {
 		t.Errorf("mode: got %v; want -rw-rw---- (the replaced file's)", fi.Mode())
 	}
-	if got := xattrOf(t, target, "system.posix_acl_access"); !bytes.Equal(got, want) {
+	if got := testrig.Xattr(t, target, "system.posix_acl_access"); !bytes.Equal(got, want) {
 		t.Errorf("access ACL: got %x; want %x (the replaced file's)", got, want)
 	}
 }
