@@ -109,6 +109,12 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 			if err := c.prepare(ctx, hs[skey], &s); err != nil {
 				return err
 			}
+			// The rename commits both keys: dst's lease must still have the
+			// commit margin left now, after src's floor and pending write
+			// (its fsync can take long), not only before it.
+			if _, err := c.checkCommit(ctx, hs[dkey]); err != nil {
+				return err
+			}
 			sv = s
 		}
 		dv = v
