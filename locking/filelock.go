@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sharedwrite/sharedwrite/internal/durable"
+	"github.com/sharedwrite/sharedwrite/internal/errno"
 )
 
 // Directory names under the root; see FORMAT.md.
@@ -238,7 +239,7 @@ func (d *LockDir) open(key string, create bool) (*FileLock, error) {
 		f.Close()
 		return nil, &Error{Op: "check lock file", Key: key, Path: p, Err: fmt.Errorf("has %d hard links; a lock file has one", n)}
 	}
-	return &FileLock{key: key, path: p, f: f, cfg: d.cfg, readOnly: readOnly}, nil
+	return &FileLock{key: key, path: p, f: f, cfg: d.cfg, readOnly: readOnly, dir: d}, nil
 }
 
 // FileLock is an advisory exclusive lock on one key's lock file, and the lock
@@ -262,6 +263,9 @@ type FileLock struct {
 	// fresh: this FileLock wrote the record's first bytes, not yet flushed
 	// by a full fsync (syncRecord).
 	fresh bool
+	// dir is the locks directory the file was opened in (nil: adopted),
+	// fsynced with the record's first flush (syncRecord).
+	dir *LockDir
 }
 
 // AdoptFileLock wraps an inherited descriptor that is already locked (a
@@ -532,7 +536,10 @@ func (l *FileLock) WriteFloorPending(f Floor, p Version) error {
 // syncRecord flushes the record. One rewritten in place needs its data
 // flushed, not its times: fdatasync. The first flush after the record's first
 // write (into a file just made) is a full fsync: the mode given to the file
-// then is metadata that fdatasync need not flush.
+// then is metadata that fdatasync need not flush; and the locks directory is
+// fsynced too, for the file's name: a crash must not lose the record (in
+// local mode the token of the next holder comes from its floor). A directory
+// fsync the filesystem refuses (EINVAL) is passed over.
 func (l *FileLock) syncRecord() error {
 	l.mu.Lock()
 	full := l.fresh
@@ -543,6 +550,11 @@ func (l *FileLock) syncRecord() error {
 	}
 	if err := flush(l.f); err != nil {
 		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: err}
+	}
+	if full && l.dir != nil {
+		if err := l.dir.syncDir(); err != nil && !errno.IsSyncRefusal(err) {
+			return &Error{Op: "fsync locks directory", Key: l.key, Path: LocksDir, Err: err}
+		}
 	}
 	if full {
 		l.mu.Lock()

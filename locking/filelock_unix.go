@@ -155,6 +155,15 @@ func isNamed(d *LockDir, name string, f *os.File) (bool, error) {
 	return at.Dev == st.Dev && at.Ino == st.Ino, nil
 }
 
+// syncDir fsyncs the locks directory d opened.
+func (d *LockDir) syncDir() error {
+	dir, err := d.locksDir(false)
+	if err != nil {
+		return err
+	}
+	return dir.Sync()
+}
+
 // removeLockFile removes name from the locks directory d opened.
 func removeLockFile(d *LockDir, name string) error {
 	dir, err := d.locksDir(false)

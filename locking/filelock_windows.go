@@ -95,6 +95,10 @@ func isNamed(d *LockDir, name string, f *os.File) (bool, error) {
 	return os.SameFile(fi, cur), nil
 }
 
+// syncDir does nothing: Windows flushes no directory through a handle
+// opened for reading, and NTFS journals the file's name.
+func (d *LockDir) syncDir() error { return nil }
+
 // removeLockFile removes name from the locks directory.
 func removeLockFile(d *LockDir, name string) error {
 	return d.root.Remove(LocksDir + "/" + name)
