@@ -21,21 +21,9 @@ import (
 func TestMoveCopyKeepsACLAndXattrs(t *testing.T) {
 	// The owner and user 1000 may read and write; the owning group and
 	// others may not (the mode shows the mask: 0660).
-	named := testrig.PosixACL(
-		[3]uint32{testrig.ACLUserObj, 6, testrig.ACLNoID},
-		[3]uint32{testrig.ACLUser, 6, 1000},
-		[3]uint32{testrig.ACLGroupObj, 0, testrig.ACLNoID},
-		[3]uint32{testrig.ACLMask, 6, testrig.ACLNoID},
-		[3]uint32{testrig.ACLOther, 0, testrig.ACLNoID},
-	)
+	named := namedACL(6)
 	// New files in the directory: user 1000 may read them.
-	inherited := testrig.PosixACL(
-		[3]uint32{testrig.ACLUserObj, 7, testrig.ACLNoID},
-		[3]uint32{testrig.ACLUser, 4, 1000},
-		[3]uint32{testrig.ACLGroupObj, 5, testrig.ACLNoID},
-		[3]uint32{testrig.ACLMask, 7, testrig.ACLNoID},
-		[3]uint32{testrig.ACLOther, 5, testrig.ACLNoID},
-	)
+	inherited := defaultACL()
 	cases := []struct {
 		name       string
 		srcACL     []byte // the source's access ACL (nil: none)

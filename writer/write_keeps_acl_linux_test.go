@@ -40,13 +40,7 @@ func TestWriteKeepsACLAndXattrs(t *testing.T) {
 	// others may not (the mode shows the mask: 0660).
 	named := namedACL(6)
 	// New files in the directory: user 1000 may read them.
-	inherited := testrig.PosixACL(
-		[3]uint32{testrig.ACLUserObj, 7, testrig.ACLNoID},
-		[3]uint32{testrig.ACLUser, 4, 1000},
-		[3]uint32{testrig.ACLGroupObj, 5, testrig.ACLNoID},
-		[3]uint32{testrig.ACLMask, 7, testrig.ACLNoID},
-		[3]uint32{testrig.ACLOther, 5, testrig.ACLNoID},
-	)
+	inherited := defaultACL()
 	cases := []struct {
 		name       string
 		exists     bool   // the target exists (0640, user.origin set)
@@ -158,6 +152,18 @@ func TestWriteKeepsACLAndXattrs(t *testing.T) {
 			})
 		}
 	}
+}
+
+// defaultACL returns a directory's default ACL under which new files get
+// an access ACL that lets user 1000 read them.
+func defaultACL() []byte {
+	return testrig.PosixACL(
+		[3]uint32{testrig.ACLUserObj, 7, testrig.ACLNoID},
+		[3]uint32{testrig.ACLUser, 4, 1000},
+		[3]uint32{testrig.ACLGroupObj, 5, testrig.ACLNoID},
+		[3]uint32{testrig.ACLMask, 7, testrig.ACLNoID},
+		[3]uint32{testrig.ACLOther, 5, testrig.ACLNoID},
+	)
 }
 
 // namedACL returns an access ACL that lets the owner read and write, user
