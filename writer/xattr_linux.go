@@ -26,15 +26,16 @@ const capability = "security.capability"
 // when there is none to copy from: a new file (old nil; the temp keeps what
 // its directory's default ACL gave it), a target removed or made other than a
 // regular file since old's Lstat (ENOENT; ESTALE: replaced on an NFS server),
-// or one this process may not open (EACCES), which keeps only its mode and
-// owner.
+// or one this process may not open (EACCES; EWOULDBLOCK: another descriptor
+// holds a write lease on it, which the open does not wait to break), which
+// keeps only its mode and owner.
 func (r *Root) openReplaced(target string, old fs.FileInfo) (*os.File, fs.FileInfo, error) {
 	if old == nil {
 		return nil, nil, nil
 	}
 	f, err := r.root.OpenFile(target, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	switch {
-	case err != nil && (isErrno(err, unix.ENOENT, unix.ESTALE, unix.ELOOP, unix.ENXIO) || errors.Is(err, fs.ErrPermission)):
+	case err != nil && (isErrno(err, unix.ENOENT, unix.ESTALE, unix.ELOOP, unix.ENXIO, unix.EWOULDBLOCK) || errors.Is(err, fs.ErrPermission)):
 		return nil, old, nil
 	case err != nil:
 		return nil, nil, newError("open to copy extended attributes", target, err)
