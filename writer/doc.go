@@ -57,8 +57,9 @@
 // elsewhere it is read once per process, since reading it there means setting
 // it, which races with other threads). A replaced file keeps its mode and, where the
 // process may chown (root, or a group it belongs to), its owner and group,
-// and on Linux its extended attributes with its access ACL (file
-// capabilities excepted: they belong to the old content); a new file gets
+// and on Linux its extended attributes with its access ACL (capabilities
+// and IMA/EVM hashes excepted: they vouch for the old content; an SELinux
+// label the process may not set is left as the policy gives it); a new file gets
 // what its directory's default ACL gives. Mode forces a mode (and the
 // replaced file's ACL is not copied); KeepMtime keeps the modification time. Move keeps the
 // source's mode, owner, times and, on Linux, extended attributes and ACL,

@@ -14,8 +14,27 @@ import (
 // aclAccess is the extended attribute that holds a file's access ACL.
 const aclAccess = "system.posix_acl_access"
 
-// capability is the extended attribute that holds a file's capabilities.
-const capability = "security.capability"
+// isACL reports whether the extended attribute name holds a file's access
+// ACL: a POSIX one, or an NFSv4 or rich ACL, which set the mode's bits too.
+func isACL(name string) bool {
+	switch name {
+	case aclAccess, "system.nfs4_acl", "system.nfs4acl", "system.richacl":
+		return true
+	}
+	return false
+}
+
+// ofContent reports whether the extended attribute name vouches for the
+// file's content: its capabilities (granted to that program; the kernel
+// drops them from a file whose content is written) and its IMA and EVM
+// hashes and signatures. A copy of other content must not carry them.
+func ofContent(name string) bool {
+	switch name {
+	case "security.capability", "security.ima", "security.evm":
+		return true
+	}
+	return false
+}
 
 // openReplaced opens the file the temp's rename will replace, the target
 // whose Lstat is old, for its extended attributes (copyXattrs). It opens
@@ -60,14 +79,16 @@ func (r *Root) openReplaced(target string, old fs.FileInfo) (*os.File, fs.FileIn
 // with one are the ACL's mask, so without it the file's owning group would
 // get the access that named users had. An access ACL the temp inherited
 // from its directory's default ACL is removed when src has none. With acl
-// unset (a forced Mode) the access ACL is left as the mode made it. With caps
-// unset (the temp holds new content, not src's) the file capabilities are not
-// copied: they were granted to src's content, and the kernel drops them from a
-// file whose content is written. An attribute the destination cannot hold
-// (EOPNOTSUPP; EPERM without the privilege, for trusted.* or
-// security.capability) is passed over, as mv does; any other failure is an
-// error.
-func copyXattrs(src *os.File, t *tempFile, acl, caps bool) error {
+// unset (a forced Mode) the ACL is left as the mode made it. With
+// sameContent unset (the temp holds new content, not src's) the attributes
+// that vouch for src's content are not copied (ofContent).
+//
+// An ACL or attribute the destination cannot hold (EOPNOTSUPP; EPERM without
+// the privilege, for trusted.*) is passed over, as mv does, and so is any
+// refusal to set another security.* attribute (an SELinux label: a confined
+// process may not relabel; the temp keeps the label the policy gave it, as
+// any new file); any other failure is an error.
+func copyXattrs(src *os.File, t *tempFile, acl, sameContent bool) error {
 	sfd, dfd := int(src.Fd()), int(t.File.Fd())
 	names, err := xattrNames(sfd)
 	if isErrno(err, unix.ENOENT, unix.ESTALE) {
@@ -83,23 +104,22 @@ func copyXattrs(src *os.File, t *tempFile, acl, caps bool) error {
 	for _, name := range names {
 		if name == aclAccess {
 			hasACL = true
-			if !acl {
-				continue
-			}
 		}
-		if name == capability && !caps {
+		if isACL(name) && !acl || ofContent(name) && !sameContent {
 			continue
 		}
 		val, err := xattrValue(sfd, name)
-		if isErrno(err, unix.ENODATA, unix.ENOENT, unix.ESTALE) {
-			continue // removed meanwhile (the attribute, or the file)
+		if isErrno(err, unix.ENODATA, unix.ENOENT, unix.ESTALE, unix.EOPNOTSUPP) {
+			continue // removed meanwhile (the attribute, or the file), or listed but not readable
 		}
 		if err != nil {
 			return newError("read extended attribute "+name+" of", src.Name(), err)
 		}
-		if err := unix.Fsetxattr(dfd, name, val, 0); err != nil && !isErrno(err, unix.EOPNOTSUPP, unix.EPERM) {
-			return newError("set extended attribute "+name+" of", t.Name, err)
+		err = unix.Fsetxattr(dfd, name, val, 0)
+		if err == nil || isErrno(err, unix.EOPNOTSUPP, unix.EPERM) || strings.HasPrefix(name, "security.") {
+			continue
 		}
+		return newError("set extended attribute "+name+" of", t.Name, err)
 	}
 	if acl && !hasACL {
 		if err := unix.Fremovexattr(dfd, aclAccess); err != nil && !isErrno(err, unix.ENODATA, unix.EOPNOTSUPP) {
