@@ -67,3 +67,29 @@ func TestFailedCommandKeepsARootWithALockFile(t *testing.T) {
 		}
 	})
 }
+
+// TestMissingRootThroughSymlinkAndDotDot: a missing --root spelled with a
+// ".." after a symlink is read as spelled (as a shell's cd reads it), by the
+// command that creates it and by the volume it opens alike: the write lands
+// in the directory the spelling names, and nothing is made at the symlink
+// target's parent.
+func TestMissingRootThroughSymlinkAndDotDot(t *testing.T) {
+	top := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(top, "elsewhere", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(top, "elsewhere", "sub"), filepath.Join(top, "link")); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(top, "link") + "/../vol"
+	r := runCLI(t, nil, "hi", "--root", root, "write", "f", "--from", "-")
+	if r.code != 0 {
+		t.Fatalf("write on %s: exit %d, stderr %q; want 0", root, r.code, r.stderr)
+	}
+	if got, err := os.ReadFile(filepath.Join(top, "vol", "f")); err != nil || string(got) != "hi" {
+		t.Errorf("the file in the root as spelled: %q, %v; want %q", got, err, "hi")
+	}
+	if _, err := os.Lstat(filepath.Join(top, "elsewhere", "vol")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s: Lstat = %v; want nothing made there", filepath.Join(top, "elsewhere", "vol"), err)
+	}
+}
