@@ -82,6 +82,13 @@ func runWatch(ctx context.Context, g *globals, o *watchOpts) error {
 	if o.interval <= 0 {
 		return usagef("--interval %v: must be positive", o.interval)
 	}
+	if c, ok := g.stdout.(closedStream); ok && o.argv == nil {
+		// Every event would fail to print: fail now, not at the first
+		// new version, which may be long in coming. (A CMD is run with
+		// the descriptor as it was left, as lock runs its command.)
+		_, err := c.Write(nil)
+		return fmt.Errorf("watch %s: write the events to stdout: %w", quote.Name(o.name), err)
+	}
 	if err := g.existingRoot(ctx, "watch "+quote.Name(o.name)); err != nil {
 		return err
 	}
@@ -97,7 +104,7 @@ func runWatch(ctx context.Context, g *globals, o *watchOpts) error {
 				g.runWatchCmd(ctx, o, ch)
 				return nil
 			}
-			return g.printChange(o, ch)
+			return g.printChange(ctx, o, ch)
 		}, opts...)
 	})
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Cause(ctx)) && !errors.Is(err, errNoAnswer) {
@@ -124,7 +131,7 @@ func eventJSON(ch coordinator.Change) ([]byte, error) {
 	return b, nil
 }
 
-func (g *globals) printChange(o *watchOpts, ch coordinator.Change) error {
+func (g *globals) printChange(ctx context.Context, o *watchOpts, ch coordinator.Change) error {
 	var line []byte
 	if o.json {
 		b, err := eventJSON(ch)
@@ -146,10 +153,24 @@ func (g *globals) printChange(o *watchOpts, ch coordinator.Change) error {
 		b.WriteByte('\n')
 		line = []byte(b.String())
 	}
-	if _, err := g.stdout.Write(line); err != nil {
-		return fmt.Errorf("watch %s: write the event to stdout: %w", quote.Name(ch.Path), err)
+	// A write into a pipe that its reader no longer empties blocks in the
+	// kernel, where a signal does not reach it: it is made apart, so that
+	// SIGINT or SIGTERM still ends watch (the process exits, and the write
+	// with it).
+	written := make(chan error, 1)
+	go func() {
+		_, err := g.stdout.Write(line)
+		written <- err
+	}()
+	select {
+	case err := <-written:
+		if err != nil {
+			return fmt.Errorf("watch %s: write the event to stdout: %w", quote.Name(ch.Path), err)
+		}
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
 	}
-	return nil
 }
 
 // writerOf is the writer of ch as host/pid (the host passed through quoteHost),
