@@ -48,7 +48,7 @@ func (r *Root) closeTemp(cfg *config, t *tempFile, old fs.FileInfo, sync bool) e
 // (through the descriptor). The attributes are set after the chown and the
 // chmod: setting an access ACL sets the mode's group bits to its mask.
 func (r *Root) setMeta(cfg *config, t *tempFile, perm fs.FileMode, old fs.FileInfo) error {
-	src, old, err := r.openReplaced(t.Target, old)
+	src, old, err := r.openReplaced(t, old)
 	if err != nil {
 		return err
 	}

@@ -162,6 +162,9 @@ type tempFile struct {
 	gone     bool // the temp name no longer exists (renamed or removed)
 	// accepted: the PreCommit hooks allowed the visible change.
 	accepted bool
+	// noAttrs: the temp was seen to have no extended attributes, so none
+	// inherited from its directory (an ACL) to remove (see openReplaced).
+	noAttrs bool
 }
 
 // createTemp creates a temp for target (a canonical root-relative name) in

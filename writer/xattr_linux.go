@@ -47,11 +47,21 @@ func ofContent(name string) bool {
 // regular file since old's Lstat (ENOENT; ESTALE: replaced on an NFS server),
 // or one this process may not open (EACCES; EWOULDBLOCK: another descriptor
 // holds a write lease on it, which the open does not wait to break), which
-// keeps only its mode and owner.
-func (r *Root) openReplaced(target string, old fs.FileInfo) (*os.File, fs.FileInfo, error) {
+// keeps only its mode and owner. Nor is there on a filesystem that keeps no
+// extended attributes (sshfs, many FUSE filesystems: the temp's listing is
+// refused), where the open would cost a round trip to the server for
+// nothing. The temp's listing also tells copyXattrs whether it has an
+// attribute to remove (t.noAttrs).
+func (r *Root) openReplaced(t *tempFile, old fs.FileInfo) (*os.File, fs.FileInfo, error) {
 	if old == nil {
 		return nil, nil, nil
 	}
+	n, err := unix.Flistxattr(int(t.File.Fd()), nil)
+	if isErrno(err, unix.EOPNOTSUPP) {
+		return nil, old, nil
+	}
+	t.noAttrs = err == nil && n == 0
+	target := t.Target
 	f, err := r.root.OpenFile(target, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	switch {
 	case err != nil && (isErrno(err, unix.ENOENT, unix.ESTALE, unix.ELOOP, unix.ENXIO, unix.EWOULDBLOCK) || errors.Is(err, fs.ErrPermission)):
@@ -121,7 +131,7 @@ func copyXattrs(src *os.File, t *tempFile, acl, sameContent bool) error {
 		}
 		return newError("set extended attribute "+name+" of", t.Name, err)
 	}
-	if acl && !hasACL {
+	if acl && !hasACL && !t.noAttrs {
 		if err := unix.Fremovexattr(dfd, aclAccess); err != nil && !isErrno(err, unix.ENODATA, unix.EOPNOTSUPP) {
 			return newError("remove inherited ACL of", t.Name, err)
 		}

@@ -10,7 +10,7 @@ import (
 // openReplaced is Linux-only: elsewhere a replaced file keeps its mode,
 // owner and times, not its extended attributes or ACL, so there is nothing
 // to open.
-func (r *Root) openReplaced(_ string, old fs.FileInfo) (*os.File, fs.FileInfo, error) {
+func (r *Root) openReplaced(_ *tempFile, old fs.FileInfo) (*os.File, fs.FileInfo, error) {
 	return nil, old, nil
 }
 

@@ -107,6 +107,9 @@ type Options struct {
 	Locks bool
 	// Debug logs every FUSE request.
 	Debug bool
+	// NoXattrs makes the filesystem keep no extended attributes, as sshfs:
+	// their calls fail with ENOTSUP.
+	NoXattrs bool
 }
 
 // FS is a mounted fault-injecting filesystem. Its methods are safe for
@@ -117,7 +120,8 @@ type FS struct {
 	// Backing is the directory whose content the mount shows.
 	Backing string
 
-	server *fuse.Server
+	server   *fuse.Server
+	noXattrs bool
 
 	mu       sync.Mutex
 	rules    []*rule
@@ -147,6 +151,7 @@ func Mount(t testing.TB, opts Options) *FS {
 	f := &FS{
 		Dir:      t.TempDir(),
 		Backing:  backing,
+		noXattrs: opts.NoXattrs,
 		seen:     map[Op]int{},
 		datasync: map[string]int{},
 		injected: map[Op]int{},

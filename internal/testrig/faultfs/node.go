@@ -215,3 +215,33 @@ func (n *node) wrapChild(ch *fs.Inode, fh fs.FileHandle) fs.FileHandle {
 	}
 	return cn.wrap(fh)
 }
+
+// Getxattr, Setxattr, Removexattr and Listxattr pass through, or fail with
+// ENOTSUP under Options.NoXattrs.
+func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if n.rig.noXattrs {
+		return 0, syscall.ENOTSUP
+	}
+	return n.LoopbackNode.Getxattr(ctx, attr, dest)
+}
+
+func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	if n.rig.noXattrs {
+		return syscall.ENOTSUP
+	}
+	return n.LoopbackNode.Setxattr(ctx, attr, data, flags)
+}
+
+func (n *node) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	if n.rig.noXattrs {
+		return syscall.ENOTSUP
+	}
+	return n.LoopbackNode.Removexattr(ctx, attr)
+}
+
+func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	if n.rig.noXattrs {
+		return 0, syscall.ENOTSUP
+	}
+	return n.LoopbackNode.Listxattr(ctx, dest)
+}
