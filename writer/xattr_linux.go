@@ -141,38 +141,35 @@ func copyXattrs(src *os.File, t *tempFile, acl, sameContent bool) error {
 
 // xattrNames returns the names of the extended attributes of the file fd.
 func xattrNames(fd int) ([]string, error) {
-	for {
-		n, err := unix.Flistxattr(fd, nil)
-		if err != nil || n == 0 {
-			return nil, err
-		}
-		buf := make([]byte, n)
-		n, err = unix.Flistxattr(fd, buf)
-		if errors.Is(err, unix.ERANGE) {
-			continue // grew meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for name := range strings.SplitSeq(string(buf[:n]), "\x00") {
-			if name != "" {
-				names = append(names, name)
-			}
-		}
-		return names, nil
+	buf, err := readSized(func(b []byte) (int, error) { return unix.Flistxattr(fd, b) })
+	if err != nil {
+		return nil, err
 	}
+	var names []string
+	for name := range strings.SplitSeq(string(buf), "\x00") {
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	return names, nil
 }
 
 // xattrValue returns the value of the extended attribute name of the file fd.
 func xattrValue(fd int, name string) ([]byte, error) {
+	return readSized(func(b []byte) (int, error) { return unix.Fgetxattr(fd, name, b) })
+}
+
+// readSized reads what get returns: get(nil) gives its size, then get(buf)
+// fills a buffer of that size, asked again when it grew meanwhile (ERANGE).
+// Nil when it is empty.
+func readSized(get func(buf []byte) (int, error)) ([]byte, error) {
 	for {
-		n, err := unix.Fgetxattr(fd, name, nil)
+		n, err := get(nil)
 		if err != nil || n == 0 {
 			return nil, err
 		}
 		buf := make([]byte, n)
-		n, err = unix.Fgetxattr(fd, name, buf)
+		n, err = get(buf)
 		if errors.Is(err, unix.ERANGE) {
 			continue // grew meanwhile
 		}
