@@ -34,10 +34,7 @@ func runClean(ctx context.Context, g *globals, o *cleanOpts) error {
 	if o.olderThan < 0 {
 		return usagef("--older-than %v: must not be negative", o.olderThan)
 	}
-	if err := g.existingRoot(ctx, "clean "+quote.Name(g.root)); err != nil {
-		return err
-	}
-	return g.withVolume(ctx, "clean "+quote.Name(g.root), func(ctx context.Context, v *volume, _ func()) error {
+	return g.withExistingVolume(ctx, "clean "+quote.Name(g.root), func(ctx context.Context, v *volume, _ func()) error {
 		rep, err := v.Sweep(ctx, o.olderThan)
 		perr := g.printf("clean "+quote.Name(g.root), "scanned %d, removed %d orphan temps (kept %d live, %d young, of them %d of other hosts); in-place rewrites: %d restored, %d completed, %d discarded; intents: %d completed, %d discarded, %d unfinished removed; %d failed\n",
 			rep.Scanned, rep.Removed, rep.Live, rep.Young, rep.OtherHost, rep.Restored, rep.Completed, rep.Discarded,

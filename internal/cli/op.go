@@ -26,8 +26,23 @@ import (
 // deadline passed before acquired, ctx is already cancelled (the command does
 // not start) and the result is the timeout (exit 3), not the command's
 // failure. Commands that never call acquired are bounded by --timeout as a
-// whole. label names the work for the progress line.
+// whole. label names the work for the progress line. In local mode a
+// missing root is created (see openVolume).
 func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx context.Context, v *volume, acquired func()) error) error {
+	return g.withVolumeAt(ctx, label, true, fn)
+}
+
+// withExistingVolume is withVolume for the commands that create no file:
+// read, watch, rm, rotate, clean, repair-record. A missing root is refused
+// (exit 5, ENOENT), in local mode too: it would otherwise become a new,
+// empty directory, a mistyped --root or a volume that is not mounted, and
+// those commands would answer about nothing (rotate, clean and
+// repair-record with exit 0; watch for ever).
+func (g *globals) withExistingVolume(ctx context.Context, label string, fn func(ctx context.Context, v *volume, acquired func()) error) error {
+	return g.withVolumeAt(ctx, label, false, fn)
+}
+
+func (g *globals) withVolumeAt(ctx context.Context, label string, create bool, fn func(ctx context.Context, v *volume, acquired func()) error) error {
 	stop := startProgress(g.stderr, label)
 	defer stop()
 	acquired := stop
@@ -57,7 +72,7 @@ func (g *globals) withVolume(ctx context.Context, label string, fn func(ctx cont
 	// only at a signal.
 	var v *volume
 	err := new(volumeCalls).do(ctx, func() (err error) {
-		v, err = openVolume(ctx, g)
+		v, err = openVolume(ctx, g, label, create)
 		return err
 	})
 	if err == nil {

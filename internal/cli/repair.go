@@ -33,10 +33,7 @@ refused (exit 5): the build that wrote it reads it.`,
 }
 
 func runRepairRecord(ctx context.Context, g *globals, o *repairRecordOpts) error {
-	if err := g.existingRoot(ctx, "repair-record "+quote.Name(o.name)); err != nil {
-		return err
-	}
-	return g.withVolume(ctx, "repair-record "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
+	return g.withExistingVolume(ctx, "repair-record "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
 		rep, err := v.RepairRecord(ctx, o.name)
 		if err != nil {
 			return err

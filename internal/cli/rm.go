@@ -28,10 +28,7 @@ the link stays, dangling (commands then refuse it, exit 5).`,
 }
 
 func runRm(ctx context.Context, g *globals, o *rmOpts) error {
-	if err := g.existingRoot(ctx, "rm "+quote.Name(o.name)); err != nil {
-		return err
-	}
-	return g.withVolume(ctx, "rm "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
+	return g.withExistingVolume(ctx, "rm "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
 		return v.Remove(ctx, o.name)
 	})
 }

@@ -67,10 +67,7 @@ func runRotate(ctx context.Context, g *globals, o *rotateOpts) error {
 	if o.copyTruncate {
 		opts = append(opts, coordinator.CopyTruncate())
 	}
-	if err := g.existingRoot(ctx, "rotate "+quote.Name(o.name)); err != nil {
-		return err
-	}
-	return g.withVolume(ctx, "rotate "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
+	return g.withExistingVolume(ctx, "rotate "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
 		r, err := v.c.Rotate(ctx, o.name, opts...)
 		var perr error
 		if r.Name != "" {

@@ -83,7 +83,9 @@ func rootVolumeID(root string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func openVolume(ctx context.Context, g *globals) (*volume, error) {
+// openVolume opens the volume at the root. In local mode a missing root is
+// created when create is set, and refused (label names the work) when not.
+func openVolume(ctx context.Context, g *globals, label string, create bool) (*volume, error) {
 	opts, err := g.coordinatorOptions()
 	if err != nil {
 		return nil, err
@@ -95,6 +97,13 @@ func openVolume(ctx context.Context, g *globals) (*volume, error) {
 		// What it creates is recorded: a command that then fails removes it
 		// again (see removeMadeRoot).
 		if _, err := os.Stat(g.root); errors.Is(err, fs.ErrNotExist) {
+			if !create {
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err // the root is named below
+				}
+				return nil, volumeError{fmt.Errorf("%s: open root %s: %w", label, quote.Name(g.root), err)}
+			}
 			made, err := mkdirRoot(g.root)
 			g.madeRoot = made
 			if err != nil {

@@ -89,10 +89,7 @@ func runWatch(ctx context.Context, g *globals, o *watchOpts) error {
 		_, err := c.Write(nil)
 		return fmt.Errorf("watch %s: write the events to stdout: %w", quote.Name(o.name), err)
 	}
-	if err := g.existingRoot(ctx, "watch "+quote.Name(o.name)); err != nil {
-		return err
-	}
-	err := g.withVolume(ctx, "watch "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
+	err := g.withExistingVolume(ctx, "watch "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
 		// Watching has no end but the signal: --timeout bounds nothing here.
 		acquired()
 		opts := []coordinator.WatchOption{coordinator.WatchInterval(o.interval)}
