@@ -197,7 +197,7 @@ func (c *Coordinator) overtakenPending(h *held, v locking.Version, err error) er
 		return nil
 	}
 	f := rec.Floor
-	if f.Token > v.Token || f.Token == v.Token && f.LeaseID != v.LeaseID {
+	if f.Bars(v.Token, v.LeaseID) {
 		return wrap("commit", h.key, fmt.Errorf("%w: another holder has taken the key since the batch's pending version was written (floor token %d, the batch's %d), and may have committed it",
 			ErrOutcomeUnknown, f.Token, v.Token))
 	}

@@ -638,7 +638,7 @@ func (c *Coordinator) overtakenSince(h *held, v locking.Version) string {
 		return fmt.Sprintf("the lease may have been lost, and the record was not read back: %v", err)
 	}
 	tok, id := h.lease.Token(), h.lease.ID()
-	if f := rec.Floor; f.Token > tok || f.Token == tok && f.LeaseID != id {
+	if f := rec.Floor; f.Bars(tok, id) {
 		return fmt.Sprintf("another holder has taken the key since (floor token %d, lease %s; ours %d); the record is left to it", f.Token, quote.Value(f.LeaseID), tok)
 	}
 	if cm := rec.Committed; cm.Token > v.Token {

@@ -91,6 +91,13 @@ type Floor struct {
 	LeaseID string `json:"lease_id"`
 }
 
+// Bars reports whether the floor refuses a commit by the holder of token
+// (with lease id): a higher token, or the same one taken by another lease.
+// Token 0 (none taken yet) is barred by a higher token only.
+func (f Floor) Bars(token uint64, id string) bool {
+	return f.Token > token || f.Token == token && token != 0 && f.LeaseID != id
+}
+
 // Version describes one version of a file: who committed it, with which token,
 // and what its content was. Token 0 means "no version".
 type Version struct {

@@ -94,7 +94,7 @@ func floorOf(rec Record, id string) uint64 {
 }
 
 func checkCommit(key, id string, token uint64, rec Record) error {
-	if rec.Floor.Token > token || (rec.Floor.Token == token && token != 0 && rec.Floor.LeaseID != id) {
+	if rec.Floor.Bars(token, id) {
 		return &Error{Op: "check fence", Key: key, Err: &fenceError{rec.Floor, token}}
 	}
 	return nil
