@@ -36,7 +36,7 @@ func (c *Coordinator) linkKey(name string) (string, error) {
 	// A ".." is refused (by resolve) as for every other name: path.Clean
 	// would drop it with the component before it, which may be a symlink.
 	dotdot := slices.Contains(strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == filepath.Separator }), "..")
-	if dotdot || base == "" || base == "." || base == ".." || strings.HasPrefix(clean, "/") {
+	if dotdot || base == "" || base == "." || strings.HasPrefix(clean, "/") {
 		return c.resolve(name)
 	}
 	key := base
