@@ -26,10 +26,13 @@ type File struct {
 	old     fs.FileInfo // the target's Lstat at Create (nil: absent)
 	fresh   bool        // old is still current at Commit (WriteFile): no second Lstat
 	// synced: Sync gave the temp the metadata of syncedFor (the target's
-	// Lstat then; nil: absent) and fsynced it, and nothing was written since.
+	// Lstat then; nil: absent) and fsynced it, and nothing was written
+	// since. A write clears synced, not syncedFor: the temp keeps the
+	// metadata.
 	synced    bool
 	syncedFor fs.FileInfo
 	tempInfo  fs.FileInfo // the temp's fstat before Sync gave it syncedFor's metadata
+	tempAttrs []xattr     // the temp's extended attributes then (ownXattrs)
 	// dirs: the directories Create made, kept after a failed Commit for
 	// Abort to remove those that were not empty then.
 	dirs []string
@@ -161,7 +164,12 @@ func (f *File) Sync() error {
 	if err == nil && f.tempInfo == nil {
 		if f.tempInfo, err = f.t.File.Stat(); err != nil {
 			err = newError("fstat", f.t.Name, err)
+		} else {
+			f.tempAttrs, err = ownXattrs(f.t)
 		}
+	}
+	if err == nil {
+		err = f.unsync(old)
 	}
 	if err == nil {
 		err = f.r.setMeta(f.cfg, f.t, f.perm, old)
@@ -180,6 +188,21 @@ func (f *File) Sync() error {
 	}
 	f.synced, f.syncedFor = true, old
 	return nil
+}
+
+// unsync makes the temp a new file again when the target whose owner, times
+// and extended attributes an earlier Sync gave it is gone (old nil): it gets
+// back the owner and group it was created with, the current times
+// (KeepMtime) and the attributes it had of its own (the access ACL its
+// directory's default ACL gave it), as a write where there is no target.
+func (f *File) unsync(old fs.FileInfo) error {
+	if old != nil || f.syncedFor == nil {
+		return nil
+	}
+	if err := resetOwnerTimes(f.t, f.tempInfo, f.cfg.keepMtime); err != nil {
+		return err
+	}
+	return restoreXattrs(f.t, f.tempAttrs)
 }
 
 // targetInfo is the target's Lstat now (nil: absent), checked to be a regular
@@ -283,12 +306,8 @@ func (f *File) commit(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	} else {
-		if f.synced && old == nil && f.syncedFor != nil {
-			// The target Sync copied owner and times from is gone: the new
-			// file is a new file, owned by this process, with its own times.
-			if err := resetOwnerTimes(f.t, f.tempInfo, f.cfg.keepMtime); err != nil {
-				return false, err
-			}
+		if err := f.unsync(old); err != nil {
+			return false, err
 		}
 		if err := f.r.finishTemp(f.cfg, f.t, f.perm, old); err != nil {
 			return false, err

@@ -54,7 +54,8 @@ func (f *File) copyMeta(src *os.File) error {
 	if t.info != nil && !os.SameFile(cur, t.info) {
 		return newError("open temp", t.Name, fmt.Errorf("another file is at the temp's name: %w", syscall.ESTALE))
 	}
-	reopened := &tempFile{r: f.r, File: tf, Name: t.Name, Target: t.Target}
+	// copied: src's attributes replace those Commit copied from the target.
+	reopened := &tempFile{r: f.r, File: tf, Name: t.Name, Target: t.Target, copied: t.copied}
 	const bits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 	if err := setOwnerMode(reopened, fi.Mode()&bits, fi); err != nil {
 		return err

@@ -165,6 +165,10 @@ type tempFile struct {
 	// noAttrs: the temp was seen to have no extended attributes, so none
 	// inherited from its directory (an ACL) to remove (see openReplaced).
 	noAttrs bool
+	// copied: the extended attributes copyXattrs set from the file the
+	// temp was to replace, removed when they are copied from another
+	// (copyXattrs) or that file is gone (restoreXattrs).
+	copied []string
 }
 
 // createTemp creates a temp for target (a canonical root-relative name) in

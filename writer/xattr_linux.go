@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -93,6 +94,9 @@ func (r *Root) openReplaced(t *tempFile, old fs.FileInfo) (*os.File, fs.FileInfo
 // sameContent unset (the temp holds new content, not src's) the attributes
 // that vouch for src's content are not copied (ofContent).
 //
+// The attributes an earlier copy set on t (from the target at Sync, since
+// replaced or changed) that src lacks are removed: t gets exactly src's.
+//
 // An ACL or attribute the destination cannot hold (EOPNOTSUPP; EPERM without
 // the privilege, for trusted.*) is passed over, as mv does, and so is any
 // refusal to set another security.* attribute (an SELinux label: a confined
@@ -111,6 +115,8 @@ func copyXattrs(src *os.File, t *tempFile, acl, sameContent bool) error {
 		return newError("list extended attributes of", src.Name(), err)
 	}
 	hasACL := false
+	prev := t.copied
+	t.copied = nil
 	for _, name := range names {
 		if name == aclAccess {
 			hasACL = true
@@ -126,14 +132,91 @@ func copyXattrs(src *os.File, t *tempFile, acl, sameContent bool) error {
 			return newError("read extended attribute "+name+" of", src.Name(), err)
 		}
 		err = unix.Fsetxattr(dfd, name, val, 0)
-		if err == nil || isErrno(err, unix.EOPNOTSUPP, unix.EPERM) || strings.HasPrefix(name, "security.") {
+		if err == nil {
+			t.copied = append(t.copied, name)
+			continue
+		}
+		if isErrno(err, unix.EOPNOTSUPP, unix.EPERM) || strings.HasPrefix(name, "security.") {
 			continue
 		}
 		return newError("set extended attribute "+name+" of", t.Name, err)
 	}
+	for _, name := range prev {
+		// The access ACL is set or removed below.
+		if !isACL(name) && !slices.Contains(t.copied, name) {
+			if err := removeXattr(t, name); err != nil {
+				return err
+			}
+		}
+	}
 	if acl && !hasACL && !t.noAttrs {
 		if err := unix.Fremovexattr(dfd, aclAccess); err != nil && !isErrno(err, unix.ENODATA, unix.EOPNOTSUPP) {
 			return newError("remove inherited ACL of", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// removeXattr removes the extended attribute name from the temp t. One it
+// does not have, or may not remove (as copyXattrs may not set it), is passed
+// over.
+func removeXattr(t *tempFile, name string) error {
+	err := unix.Fremovexattr(int(t.File.Fd()), name)
+	if err == nil || isErrno(err, unix.ENODATA, unix.EOPNOTSUPP, unix.EPERM) || strings.HasPrefix(name, "security.") {
+		return nil
+	}
+	return newError("remove extended attribute "+name+" of", t.Name, err)
+}
+
+// xattr is an extended attribute: its name and value.
+type xattr struct {
+	name  string
+	value []byte
+}
+
+// ownXattrs returns the extended attributes the temp t has of its own, as a
+// new file: the access ACL its directory's default ACL gave it, a security
+// label. Taken before a copy (copyXattrs) for restoreXattrs. None on a
+// filesystem that keeps none.
+func ownXattrs(t *tempFile) ([]xattr, error) {
+	fd := int(t.File.Fd())
+	names, err := xattrNames(fd)
+	if isErrno(err, unix.EOPNOTSUPP) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, newError("list extended attributes of", t.Name, err)
+	}
+	own := make([]xattr, 0, len(names))
+	for _, name := range names {
+		val, err := xattrValue(fd, name)
+		if isErrno(err, unix.ENODATA, unix.EOPNOTSUPP) {
+			continue
+		}
+		if err != nil {
+			return nil, newError("read extended attribute "+name+" of", t.Name, err)
+		}
+		own = append(own, xattr{name, val})
+	}
+	return own, nil
+}
+
+// restoreXattrs makes the temp t's extended attributes those of a new file
+// again when the file they were copied from (copyXattrs) is gone: it
+// removes the copied ones and sets own (ownXattrs) back, the inherited
+// access ACL among them. Before the chmod: setting an access ACL sets the
+// mode's group bits to its mask.
+func restoreXattrs(t *tempFile, own []xattr) error {
+	for _, name := range t.copied {
+		if err := removeXattr(t, name); err != nil {
+			return err
+		}
+	}
+	t.copied = nil
+	for _, a := range own {
+		err := unix.Fsetxattr(int(t.File.Fd()), a.name, a.value, 0)
+		if err != nil && !isErrno(err, unix.EOPNOTSUPP, unix.EPERM) && !strings.HasPrefix(a.name, "security.") {
+			return newError("restore extended attribute "+a.name+" of", t.Name, err)
 		}
 	}
 	return nil

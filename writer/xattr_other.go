@@ -17,3 +17,12 @@ func (r *Root) openReplaced(_ *tempFile, old fs.FileInfo) (*os.File, fs.FileInfo
 // copyXattrs is Linux-only (elsewhere the copy keeps the mode, owner and
 // times, not the extended attributes or ACL).
 func copyXattrs(*os.File, *tempFile, bool, bool) error { return nil }
+
+// xattr is an extended attribute; Linux-only.
+type xattr struct{}
+
+// ownXattrs is Linux-only: there is no copy to undo elsewhere.
+func ownXattrs(*tempFile) ([]xattr, error) { return nil, nil }
+
+// restoreXattrs is Linux-only (see ownXattrs).
+func restoreXattrs(*tempFile, []xattr) error { return nil }

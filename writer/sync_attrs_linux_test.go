@@ -1,0 +1,266 @@
+//go:build linux
+
+package writer
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
+)
+
+// xattrsOf returns all the extended attributes of p (not following a
+// symlink), its access ACL among them, by name.
+func xattrsOf(t testing.TB, p string) map[string]string {
+	t.Helper()
+	buf := make([]byte, 64<<10)
+	n, err := unix.Llistxattr(p, buf)
+	if err != nil {
+		t.Fatalf("listxattr %s: %v", p, err)
+	}
+	got := map[string]string{}
+	for name := range strings.SplitSeq(string(buf[:n]), "\x00") {
+		if name != "" {
+			got[name] = string(testrig.Xattr(t, p, name))
+		}
+	}
+	return got
+}
+
+// ownerOf returns the owner and group of p.
+func ownerOf(t testing.TB, p string) [2]uint32 {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return [2]uint32{st.Uid, st.Gid}
+}
+
+// A target removed between Sync and Commit leaves nothing of itself on the
+// new file: Sync gave the temp its owner, extended attributes and access
+// ACL (or removed the ACL the temp inherited from the directory's default
+// ACL), and the file committed is then a new file, with what a write where
+// there is no target gives: the default ACL's and the perm's, the writer's
+// owner. So too after a write that follows the Sync, and after a second Sync
+// that finds the target gone.
+func TestSyncThenTargetRemovedCommitsNewFile(t *testing.T) {
+	testrig.NeedRoot(t) // to give the target another owner
+	cases := []struct {
+		name       string
+		oldACL     []byte // the target's access ACL (nil: none)
+		dirDefault []byte // the directory's default ACL (nil: none)
+	}{
+		{name: "target with an ACL", oldACL: namedACL(6)},
+		{name: "target with an ACL, directory with a default ACL", oldACL: namedACL(6), dirDefault: defaultACL()},
+		{name: "target without an ACL, directory with a default ACL", dirDefault: defaultACL()},
+		{name: "target without an ACL"},
+	}
+	afters := []struct {
+		name string
+		do   func(t *testing.T, f *File) // after the target's removal
+	}{
+		{"Commit", func(t *testing.T, f *File) {}},
+		{"Write+Commit", func(t *testing.T, f *File) {
+			if _, err := f.Write([]byte("+")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"Sync+Commit", func(t *testing.T, f *File) {
+			if err := f.Sync(); err != nil {
+				t.Fatalf("second Sync: %v", err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		for _, after := range afters {
+			t.Run(tc.name+"/"+after.name, func(t *testing.T) {
+				r, dir := openRoot(t)
+				ctx := context.Background()
+				in := mkdirs(t, dir, "in")
+				target := filepath.Join(in, "f")
+				mustWrite(t, target, "old", 0o640)
+				if err := os.Chown(target, 1000, 1000); err != nil {
+					t.Fatal(err)
+				}
+				if tc.oldACL != nil {
+					testrig.SetXattr(t, target, "system.posix_acl_access", tc.oldACL)
+				}
+				testrig.SetXattr(t, target, "user.origin", []byte("spool-7"))
+				if tc.dirDefault != nil {
+					testrig.SetXattr(t, in, "system.posix_acl_default", tc.dirDefault)
+				}
+				// What a write where there is no target gives.
+				if err := r.WriteFile(ctx, "in/ref", []byte("new"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				ref := filepath.Join(in, "ref")
+
+				f, err := r.Create(ctx, "in/f", 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.Write([]byte("new")); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Sync(); err != nil {
+					t.Fatalf("Sync: %v", err)
+				}
+				if err := os.Remove(target); err != nil {
+					t.Fatal(err)
+				}
+				after.do(t, f)
+				if err := f.Commit(ctx); err != nil {
+					t.Fatalf("Commit: %v", err)
+				}
+
+				if got := readString(t, target); !strings.HasPrefix(got, "new") {
+					t.Errorf("content %q; want the new content", got)
+				}
+				if got, want := xattrsOf(t, target), xattrsOf(t, ref); !maps.Equal(got, want) {
+					t.Errorf("extended attributes: got %q; want %q (those of a new file)", got, want)
+				}
+				if got, want := statMode(t, target), statMode(t, ref); got != want {
+					t.Errorf("mode: got %v; want %v (a new file's)", got, want)
+				}
+				if got, want := ownerOf(t, target), ownerOf(t, ref); got != want {
+					t.Errorf("owner: got %v; want %v (a new file's)", got, want)
+				}
+			})
+		}
+	}
+}
+
+// A synced temp commits with exactly the extended attributes and ACL the
+// target has at Commit: none of those Sync copied from the target stays
+// when the target is replaced by a file that lacks them, or loses them,
+// before Commit.
+func TestSyncThenTargetChangedCommitsItsAttrs(t *testing.T) {
+	cases := []struct {
+		name   string
+		root   bool                                   // the attributes need root (trusted.*, security.*)
+		first  map[string]string                      // the target's attributes at Sync
+		change func(t *testing.T, dir, target string) // between Sync and Commit
+	}{
+		{
+			name: "replaced by a file without some attributes",
+			first: map[string]string{
+				"user.origin": "spool-7", "user.shared": "first",
+				"system.posix_acl_access": string(namedACL(6)),
+			},
+			change: func(t *testing.T, dir, target string) {
+				other := filepath.Join(dir, "g")
+				mustWrite(t, other, "other", 0o640)
+				testrig.SetXattr(t, other, "user.shared", []byte("second"))
+				if err := os.Rename(other, target); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name:  "replaced by a file without trusted.* and security.* attributes",
+			root:  true,
+			first: map[string]string{"trusted.origin": "spool-7", "security.origin": "spool-7", "user.shared": "first"},
+			change: func(t *testing.T, dir, target string) {
+				other := filepath.Join(dir, "g")
+				mustWrite(t, other, "other", 0o640)
+				testrig.SetXattr(t, other, "user.shared", []byte("second"))
+				if err := os.Rename(other, target); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name:  "same file, an attribute removed",
+			first: map[string]string{"user.origin": "spool-7", "user.shared": "first"},
+			change: func(t *testing.T, dir, target string) {
+				if err := unix.Removexattr(target, "user.origin"); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name:  "same file, its ACL removed",
+			first: map[string]string{"user.origin": "spool-7", "system.posix_acl_access": string(namedACL(6))},
+			change: func(t *testing.T, dir, target string) {
+				if err := unix.Removexattr(target, "system.posix_acl_access"); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+	}
+	afters := []struct {
+		name string
+		do   func(t *testing.T, f *File) // after the change
+	}{
+		{"Commit", func(t *testing.T, f *File) {}},
+		{"Write+Commit", func(t *testing.T, f *File) {
+			if _, err := f.Write([]byte("+")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		for _, after := range afters {
+			t.Run(tc.name+"/"+after.name, func(t *testing.T) {
+				if tc.root {
+					testrig.NeedRoot(t)
+				}
+				r, dir := openRoot(t)
+				ctx := context.Background()
+				target := filepath.Join(dir, "f")
+				mustWrite(t, target, "old", 0o640)
+				for name, v := range tc.first {
+					testrig.SetXattr(t, target, name, []byte(v))
+				}
+				f, err := r.Create(ctx, "f", 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.Write([]byte("new")); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Sync(); err != nil {
+					t.Fatalf("Sync: %v", err)
+				}
+				tc.change(t, dir, target)
+				want, wantMode := xattrsOf(t, target), statMode(t, target)
+				after.do(t, f)
+				if err := f.Commit(ctx); err != nil {
+					t.Fatalf("Commit: %v", err)
+				}
+				if got := readString(t, target); !strings.HasPrefix(got, "new") {
+					t.Errorf("content %q; want the new content", got)
+				}
+				if got := xattrsOf(t, target); !maps.Equal(got, want) {
+					t.Errorf("extended attributes: got %q; want %q (the target's at Commit)", got, want)
+				}
+				if got := statMode(t, target); got != wantMode {
+					t.Errorf("mode: got %v; want %v (the target's at Commit)", got, wantMode)
+				}
+			})
+		}
+	}
+}
+
+// statMode returns the mode of p.
+func statMode(t testing.TB, p string) os.FileMode {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("%s: gone", p)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode()
+}
