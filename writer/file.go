@@ -32,7 +32,6 @@ type File struct {
 	synced    bool
 	syncedFor fs.FileInfo
 	tempInfo  fs.FileInfo // the temp's fstat before Sync gave it syncedFor's metadata
-	tempAttrs []xattr     // the temp's extended attributes then (ownXattrs)
 	// dirs: the directories Create made, kept after a failed Commit for
 	// Abort to remove those that were not empty then.
 	dirs []string
@@ -165,7 +164,7 @@ func (f *File) Sync() error {
 		if f.tempInfo, err = f.t.File.Stat(); err != nil {
 			err = newError("fstat", f.t.Name, err)
 		} else {
-			f.tempAttrs, err = ownXattrs(f.t)
+			f.t.own, err = ownXattrs(f.t)
 		}
 	}
 	if err == nil {
@@ -190,19 +189,16 @@ func (f *File) Sync() error {
 	return nil
 }
 
-// unsync makes the temp a new file again when the target whose owner, times
-// and extended attributes an earlier Sync gave it is gone (old nil): it gets
-// back the owner and group it was created with, the current times
-// (KeepMtime) and the attributes it had of its own (the access ACL its
-// directory's default ACL gave it), as a write where there is no target.
+// unsync makes the temp a new file again when the target whose owner and
+// times an earlier Sync gave it is gone (old nil): it gets back the owner and
+// group it was created with and the current times (KeepMtime), as a write
+// where there is no target. Its extended attributes, setMeta makes its own
+// again (restoreXattrs).
 func (f *File) unsync(old fs.FileInfo) error {
 	if old != nil || f.syncedFor == nil {
 		return nil
 	}
-	if err := resetOwnerTimes(f.t, f.tempInfo, f.cfg.keepMtime); err != nil {
-		return err
-	}
-	return restoreXattrs(f.t, f.tempAttrs)
+	return resetOwnerTimes(f.t, f.tempInfo, f.cfg.keepMtime)
 }
 
 // targetInfo is the target's Lstat now (nil: absent), checked to be a regular

@@ -46,7 +46,9 @@ func (r *Root) closeTemp(cfg *config, t *tempFile, old fs.FileInfo, sync bool) e
 // extended attributes of the file it replaces, its access ACL above all (on
 // Linux; see openReplaced and copyXattrs), and, with KeepMtime, old's times
 // (through the descriptor). The attributes are set after the chown and the
-// chmod: setting an access ACL sets the mode's group bits to its mask.
+// chmod: setting an access ACL sets the mode's group bits to its mask. When
+// there is no file to copy them from, the temp's are its own, as before a
+// Sync copied any (restoreXattrs), set back before the chmod for that reason.
 func (r *Root) setMeta(cfg *config, t *tempFile, perm fs.FileMode, old fs.FileInfo) error {
 	src, old, err := r.openReplaced(t, old)
 	if err != nil {
@@ -54,6 +56,10 @@ func (r *Root) setMeta(cfg *config, t *tempFile, perm fs.FileMode, old fs.FileIn
 	}
 	if src != nil {
 		defer src.Close()
+	} else if err := restoreXattrs(t); err != nil {
+		// None to copy from: the temp keeps none of the attributes a Sync
+		// copied from a file it no longer replaces, or one it may not open.
+		return err
 	}
 	if err := r.setOwnerModeTimes(cfg, t, perm, old); err != nil {
 		return err

@@ -264,3 +264,115 @@ func statMode(t testing.TB, p string) os.FileMode {
 	}
 	return fi.Mode()
 }
+
+// leaseForWrite takes a write lease on p (fcntl F_SETLEASE, as Samba's
+// kernel oplocks and the NFS server's delegations take) through a read-only
+// descriptor, released on cleanup, and checks that another open of p is
+// then refused (EWOULDBLOCK under O_NONBLOCK: the lease is being broken).
+func leaseForWrite(t *testing.T, p string) {
+	t.Helper()
+	holder, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close() })
+	if _, err := unix.FcntlInt(holder.Fd(), unix.F_SETLEASE, unix.F_WRLCK); err != nil {
+		testrig.Unavailable(t, "write lease on "+p+": "+err.Error())
+	}
+	t.Cleanup(func() { unix.FcntlInt(holder.Fd(), unix.F_SETLEASE, unix.F_UNLCK) }) //nolint:errcheck // closed next
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(fd)
+	}
+	if !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Fatalf("open of the leased %s: %v; want EWOULDBLOCK", p, err)
+	}
+}
+
+// A target replaced after Sync by a file the commit may not open for its
+// extended attributes (another descriptor holds a write lease on it) gets
+// none of the attributes Sync copied from the earlier target, nor its ACL:
+// the new file has what a write over that file without a Sync gives, its
+// mode and the attributes a new file gets (the directory's default ACL's).
+// So too when a second Sync finds that file.
+func TestSyncThenTargetUnopenableCommitsNoEarlierAttrs(t *testing.T) {
+	cases := []struct {
+		name       string
+		dirDefault []byte // the directory's default ACL (nil: none)
+	}{
+		{name: "directory without a default ACL"},
+		{name: "directory with a default ACL", dirDefault: defaultACL()},
+	}
+	afters := []struct {
+		name string
+		do   func(t *testing.T, f *File) // after the target is replaced
+	}{
+		{"Commit", func(t *testing.T, f *File) {}},
+		{"Sync+Commit", func(t *testing.T, f *File) {
+			if err := f.Sync(); err != nil {
+				t.Fatalf("second Sync: %v", err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		for _, after := range afters {
+			t.Run(tc.name+"/"+after.name, func(t *testing.T) {
+				r, dir := openRoot(t)
+				ctx := context.Background()
+				in := mkdirs(t, dir, "in")
+				if tc.dirDefault != nil {
+					testrig.SetXattr(t, in, "system.posix_acl_default", tc.dirDefault)
+				}
+				target := filepath.Join(in, "f")
+				mustWrite(t, target, "old", 0o640)
+				testrig.SetXattr(t, target, "system.posix_acl_access", namedACL(6))
+				testrig.SetXattr(t, target, "user.origin", []byte("spool-7"))
+				// The file that replaces the target, and a like one that a
+				// write without a Sync replaces.
+				second := func(name string) string {
+					p := filepath.Join(in, name)
+					mustWrite(t, p, "second", 0o604)
+					if err := os.Chmod(p, 0o604); err != nil {
+						t.Fatal(err)
+					}
+					testrig.SetXattr(t, p, "user.shared", []byte("second"))
+					return p
+				}
+				ref := second("ref")
+				leaseForWrite(t, ref)
+				if err := r.WriteFile(ctx, "in/ref", []byte("new"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+
+				f, err := r.Create(ctx, "in/f", 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.Write([]byte("new")); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Sync(); err != nil {
+					t.Fatalf("Sync: %v", err)
+				}
+				if err := os.Rename(second("g"), target); err != nil {
+					t.Fatal(err)
+				}
+				leaseForWrite(t, target)
+				after.do(t, f)
+				if err := f.Commit(ctx); err != nil {
+					t.Fatalf("Commit: %v", err)
+				}
+
+				if got := readString(t, target); got != "new" {
+					t.Errorf("content %q; want %q", got, "new")
+				}
+				if got, want := xattrsOf(t, target), xattrsOf(t, ref); !maps.Equal(got, want) {
+					t.Errorf("extended attributes: got %q; want %q (a write's without Sync)", got, want)
+				}
+				if got, want := statMode(t, target), statMode(t, ref); got != want {
+					t.Errorf("mode: got %v; want %v (a write's without Sync)", got, want)
+				}
+			})
+		}
+	}
+}

@@ -167,8 +167,11 @@ type tempFile struct {
 	noAttrs bool
 	// copied: the extended attributes copyXattrs set from the file the
 	// temp was to replace, removed when they are copied from another
-	// (copyXattrs) or that file is gone (restoreXattrs).
+	// (copyXattrs) or there is none to copy from (restoreXattrs).
 	copied []string
+	// own: the extended attributes the temp had of its own before Sync
+	// copied any (ownXattrs), set back by restoreXattrs.
+	own []xattr
 }
 
 // createTemp creates a temp for target (a canonical root-relative name) in

@@ -176,8 +176,8 @@ type xattr struct {
 
 // ownXattrs returns the extended attributes the temp t has of its own, as a
 // new file: the access ACL its directory's default ACL gave it, a security
-// label. Taken before a copy (copyXattrs) for restoreXattrs. None on a
-// filesystem that keeps none.
+// label. Taken before a copy (copyXattrs) for restoreXattrs (t.own). None on
+// a filesystem that keeps none.
 func ownXattrs(t *tempFile) ([]xattr, error) {
 	fd := int(t.File.Fd())
 	names, err := xattrNames(fd)
@@ -201,19 +201,21 @@ func ownXattrs(t *tempFile) ([]xattr, error) {
 	return own, nil
 }
 
-// restoreXattrs makes the temp t's extended attributes those of a new file
-// again when the file they were copied from (copyXattrs) is gone: it
-// removes the copied ones and sets own (ownXattrs) back, the inherited
-// access ACL among them. Before the chmod: setting an access ACL sets the
-// mode's group bits to its mask.
-func restoreXattrs(t *tempFile, own []xattr) error {
+// restoreXattrs makes the temp t's extended attributes its own again when
+// there is no file to copy them from (see openReplaced): the file they were
+// copied from (copyXattrs) is gone, or another is there that this process
+// may not open. It removes the copied ones and sets t.own (ownXattrs) back,
+// the inherited access ACL among them. Before the chmod: setting an access
+// ACL sets the mode's group bits to its mask. Without a Sync before, there is
+// nothing to do.
+func restoreXattrs(t *tempFile) error {
 	for _, name := range t.copied {
 		if err := removeXattr(t, name); err != nil {
 			return err
 		}
 	}
 	t.copied = nil
-	for _, a := range own {
+	for _, a := range t.own {
 		err := unix.Fsetxattr(int(t.File.Fd()), a.name, a.value, 0)
 		if err != nil && !isErrno(err, unix.EOPNOTSUPP, unix.EPERM) && !strings.HasPrefix(a.name, "security.") {
 			return newError("restore extended attribute "+a.name+" of", t.Name, err)
