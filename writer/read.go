@@ -90,6 +90,7 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 		until = time.Now().Add(cfg.window)
 	}
 	stale, missing, attempt := 0, 0, 0
+	var last *Content // the last version read and not accepted
 	staleLimit := staleTries
 	if _, ok := ctx.Deadline(); ok {
 		staleLimit = math.MaxInt // the deadline bounds the retries
@@ -104,6 +105,10 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 			missing++
 		case errors.Is(err, fs.ErrNotExist):
 			c, err = Content{}, nil
+		case last != nil && ctx.Err() != nil:
+			// The context ended during a read after a version that was not
+			// accepted: as when it ends during the wait before the read.
+			return *last, newError("read", name, withCause(ErrStaleView, context.Cause(ctx)))
 		default:
 			return Content{}, err
 		}
@@ -115,6 +120,7 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 				return c, newError("read", name, ErrStaleView)
 			}
 			missing, stale = 0, 0
+			last = &c
 		} else if !until.IsZero() && !time.Now().Before(until) {
 			// Failing reads (a stale handle) through the whole window.
 			return Content{}, newError("read", name, withCause(ErrStaleView, err))
