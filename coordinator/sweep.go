@@ -124,7 +124,7 @@ func (c *Coordinator) sweepIntent(ctx context.Context, in txIntent) error {
 	}
 	// take completed it already when a key's pending names it; this covers an
 	// intent whose pending records were since overwritten.
-	if err := c.completeIntent(ctx, in.ID); err != nil {
+	if err := c.completeIntent(ctx, in.ID, hs...); err != nil {
 		return err
 	}
 	for _, h := range hs {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -372,15 +373,16 @@ func (c *Coordinator) completePending(ctx context.Context, h *held) error {
 			"key", quote.Value(h.key), "intent", quote.Value(p.Intent))
 		return nil
 	}
-	return c.completeIntentFor(ctx, p.Intent, h.key)
+	return c.completeIntentFor(ctx, p.Intent, h.key, h)
 }
 
 // completeIntent completes intent id: renames every staged temp still there
 // over its target and removes the intent. A torn intent was never the commit
 // point: it is discarded (its temps are left to Sweep). A missing intent was
-// completed or discarded already.
-func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
-	return c.completeIntentFor(ctx, id, "")
+// completed or discarded already. The caller holds every key of the intent,
+// hs (their records as taken).
+func (c *Coordinator) completeIntent(ctx context.Context, id string, hs ...*held) error {
+	return c.completeIntentFor(ctx, id, "", hs...)
 }
 
 // completeIntentFor is completeIntent for the holder of key ("": of every
@@ -397,7 +399,18 @@ func (c *Coordinator) completeIntent(ctx context.Context, id string) error {
 // With key "" the caller holds every key and publishes them when it releases
 // them. A completion that leaves the intent publishes nothing, as a
 // transaction whose rename failed.
-func (c *Coordinator) completeIntentFor(ctx context.Context, id, key string) error {
+//
+// A staged temp that is not there was renamed already (by the dead holder,
+// or by an earlier completion), or was removed outside sharedwrite before it
+// was: its target tells which (stagedMissing). A target whose staged file is
+// gone keeps its earlier content; it is logged as not completed, and the
+// transaction is not logged as completed. It does not keep the intent:
+// nothing can complete that target any more, and an intent kept for it would
+// make every later holder of its keys, and every Sweep, try again for good.
+// It is no error for its key either, whose earlier content is what its file
+// and committed record hold. The other targets are completed and published
+// as ever. hs are keys the caller holds, with their records as taken.
+func (c *Coordinator) completeIntentFor(ctx context.Context, id, key string, hs ...*held) error {
 	in, err := readIntent(c.root.OS(), id)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -415,16 +428,26 @@ func (c *Coordinator) completeIntentFor(ctx context.Context, id, key string) err
 		return err
 	}
 	var mine, others []error
+	done := in
+	done.Entries = nil // the entries whose targets hold their versions
 	for _, e := range in.Entries {
 		err := c.root.RenameStaged(ctx, e.Temp, e.Target)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+		if errors.Is(err, fs.ErrNotExist) {
+			var gone bool
+			if gone, err = c.stagedMissing(ctx, in.ID, e, err, key, hs); gone {
+				continue
+			}
+		}
+		if err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
 			err = wrap("tx complete", e.Target, err)
 			if key == "" || e.Target == key {
 				mine = append(mine, err)
 			} else {
 				others = append(others, err)
 			}
+			continue
 		}
+		done.Entries = append(done.Entries, e)
 	}
 	if len(mine)+len(others) > 0 {
 		if len(others) > 0 {
@@ -436,12 +459,90 @@ func (c *Coordinator) completeIntentFor(ctx context.Context, id, key string) err
 		// their next holders to complete it.
 		return errors.Join(mine...)
 	}
-	c.log.InfoContext(ctx, "completed a transaction a dead holder left committed", "intent", id, "files", len(in.Entries))
+	if lost := len(in.Entries) - len(done.Entries); lost > 0 {
+		c.log.WarnContext(ctx, "finished a transaction a dead holder left committed, except for the targets logged as not completed (their staged files are gone); its intent is removed",
+			"intent", quote.Value(id), "files", len(in.Entries), "not_completed", lost)
+	} else {
+		c.log.InfoContext(ctx, "completed a transaction a dead holder left committed", "intent", id, "files", len(in.Entries))
+	}
 	err = removeIntent(c.root.OS(), id)
 	if key != "" {
-		c.publishCompleted(ctx, in, key)
+		c.publishCompleted(ctx, done, key)
 	}
 	return err
+}
+
+// stagedMissing tells, for intent entry e whose staged temp RenameStaged did
+// not find (renameErr), whether the temp is gone without having been renamed
+// over e's target, and logs it when it is (gone, nil err). A target that holds
+// e's version (size, then sha256) was renamed over already; so was one whose
+// key a holder has taken since the transaction (its record shows a later
+// token than e's): that holder completed the target, or found its staged file
+// gone, before it wrote. A temp that is still there did not make the rename
+// fail (the target's directory did): renameErr is returned, a failed rename.
+// The record of a key in hs is the one its holder read; another key's is
+// peeked, and key's own (not in hs) is not known.
+func (c *Coordinator) stagedMissing(ctx context.Context, id string, e txEntry, renameErr error, key string, hs []*held) (gone bool, err error) {
+	if _, err := c.root.OS().Lstat(e.Temp); !errors.Is(err, fs.ErrNotExist) {
+		return false, renameErr
+	}
+	holds, err := c.holdsEntry(e)
+	if holds {
+		return false, nil
+	}
+	if err != nil {
+		c.log.ErrorContext(ctx, "a transaction a dead holder left committed may not be complete: a target's staged file is gone, and the target could not be read to tell whether it was renamed over it",
+			"intent", quote.Value(id), "target", quote.Value(e.Target), "staged", quote.Value(e.Temp), "err", err)
+		return true, nil
+	}
+	var rec locking.Record
+	var known bool
+	if i := slices.IndexFunc(hs, func(h *held) bool { return h.key == e.Target }); i >= 0 {
+		rec, known = hs[i].rec, true
+	} else if key != "" && e.Target != key {
+		// A key the caller does not hold, peeked without its lock: a torn
+		// read is retried, and a record that cannot be read counts as one
+		// that shows nothing newer.
+		rec, err = c.peekRecord(e.Target)
+		known = err == nil
+	}
+	if known && max(rec.Floor.Token, rec.Pending.Token, rec.Committed.Token) > e.Token {
+		return false, nil
+	}
+	attrs := []any{"intent", quote.Value(id), "target", quote.Value(e.Target), "staged", quote.Value(e.Temp), "token", e.Token}
+	if err != nil {
+		attrs = append(attrs, "record_err", err)
+	}
+	c.log.ErrorContext(ctx, "a transaction a dead holder left committed cannot be completed for a target: its staged file is gone and the target does not hold the transaction's version, so it keeps its earlier content", attrs...)
+	return true, nil
+}
+
+// holdsEntry reports whether e's target holds the version e records: a
+// regular file of e's size (checked first) and sha256. A target that is not
+// there, or is not a regular file, does not.
+func (c *Coordinator) holdsEntry(e txEntry) (bool, error) {
+	fi, err := c.root.OS().Lstat(e.Target)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && (!fi.Mode().IsRegular() || fi.Size() != e.Size) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("tx complete check", e.Target, err)
+	}
+	// Opened as it was seen: not through a symlink, never blocking on a
+	// FIFO put there since.
+	f, err := c.root.OS().OpenFile(e.Target, os.O_RDONLY|oNofollow|oNonblock, 0)
+	if err != nil {
+		return false, wrap("tx complete check", e.Target, err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != e.Size {
+		return false, wrap("tx complete check", e.Target, err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, wrap("tx complete check", e.Target, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)) == e.SHA256, nil
 }
 
 // discardUnsound removes intent in when it names no staged temps or no keys
