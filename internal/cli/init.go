@@ -45,6 +45,13 @@ written and init exits 8.`,
 }
 
 func runInit(ctx context.Context, g *globals, o *initOpts) error {
+	if o.argv == nil && o.from == "-" {
+		// Refused also when NAME exists, which only the volume can tell:
+		// like any other input that cannot be read.
+		if err := closedStdin(g.stdin); err != nil {
+			return fmt.Errorf("init %s: nothing committed: %w", quote.Name(o.name), err)
+		}
+	}
 	var content []byte
 	err := g.withVolume(ctx, "init "+quote.Name(o.name), func(ctx context.Context, v *volume, acquired func()) error {
 		var err error

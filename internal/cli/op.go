@@ -253,6 +253,15 @@ func openFrom(ctx context.Context, name string) (*os.File, error) {
 		}
 		return nil, fmt.Errorf("open --from %s: %w", quote.Name(name), r.err)
 	}
+	// A directory opens for reading and fails only at the first read, by
+	// which time `write` holds NAME's lease and lock (and has made its lock
+	// file, and the root for it). It is refused here instead, with the
+	// EISDIR that read would give (exit 5, as a directory given as move's
+	// source).
+	if fi, err := r.f.Stat(); err == nil && fi.IsDir() {
+		r.f.Close() //nolint:errcheck // never read
+		return nil, fmt.Errorf("open --from %s: %w", quote.Name(name), syscall.EISDIR)
+	}
 	return r.f, nil
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"syscall"
@@ -36,6 +37,21 @@ func stdio() (io.Reader, io.Writer) {
 		out = closedStream{os.Stdout}
 	}
 	return in, out
+}
+
+// closedStdin returns the error a read of r, the command's stdin, fails
+// with when its descriptor was closed at start, and nil otherwise. The
+// commands that read their content from stdin (write, init --from -) check
+// it before they open the volume: the input is known to be unreadable, so
+// nothing is done for it, neither a missing root created nor NAME locked
+// (its lock file would stay, and with it a root created for it).
+func closedStdin(r io.Reader) error {
+	c, ok := r.(closedStream)
+	if !ok {
+		return nil
+	}
+	_, err := c.Read(nil)
+	return fmt.Errorf("read stdin: %w", err)
 }
 
 // childIn and childOut are the streams to give a command run after "--":

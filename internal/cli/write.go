@@ -43,6 +43,11 @@ func runWrite(ctx context.Context, g *globals, o *writeOpts, forceMode bool) err
 	if err != nil {
 		return err
 	}
+	if o.from == "-" {
+		if err := closedStdin(g.stdin); err != nil {
+			return fmt.Errorf("write %s: nothing committed: %w", quote.Name(o.name), err)
+		}
+	}
 	wo := writeOptions{perm: perm, forceMode: forceMode, keepMtime: o.keepMtime, inPlaceIfBusy: o.inPlace}
 	return g.withVolume(ctx, "write "+quote.Name(o.name), func(ctx context.Context, v *volume, _ func()) error {
 		var r io.Reader = g.stdin
