@@ -84,6 +84,10 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 	if o.maxBytes < 0 || o.maxDelay < 0 || o.rotateAt < 0 || o.keep < 0 || o.maxAge < 0 {
 		return usagef("--max-batch-bytes, --max-delay, --rotate-at, --keep and --max-age must not be negative")
 	}
+	if o.rotateAt == 0 && (o.keep > 0 || o.maxAge > 0 || o.gzip) {
+		// Without rotation they would do nothing, silently.
+		return usagef("--keep, --max-age and --gzip apply to rotation: give --rotate-at too")
+	}
 	logPerm := coordinator.LogPerm
 	if o.modeSet {
 		logPerm = coordinator.LogMode
