@@ -28,7 +28,10 @@ func newBenchCmd(g *globals) *cobra.Command {
 directory), the coordinated write, the coordination overhead in Redis round
 trips (a PING measured in the same run), contended handoff (N workers on one
 key) against the serial limit (one writer's rate), and distinct-key scaling.
-It writes under a sharedwrite-bench-* directory in the root and removes it.`,
+It writes under a sharedwrite-bench-* directory in the root and removes it.
+It first removes what earlier runs left because they were killed (SIGKILL):
+the directory of a run whose process is gone, with its lock files and Redis
+keys, saying so on stderr; a run still going is left alone.`,
 		Example: `  sharedwrite --root /mnt/shared --redis redis://localhost:6379 bench
   sharedwrite --root /tmp/demo bench --json --ops 500`,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -40,6 +40,8 @@ type benchEnv struct {
 	// sub is the coordinators' root relative to the bench's root: "" when
 	// they share it, the bench's directory when the root holds no volume.
 	sub string
+	// run is the run record, open with its file lock held (markRun).
+	run *os.File
 }
 
 func newBenchEnv(g *globals, v *volumeCalls) (*benchEnv, error) {
@@ -91,6 +93,7 @@ func (e *benchEnv) Close() {
 	ctx, cancel := e.g.bounded(context.Background())
 	defer cancel()
 	e.closeCoords(ctx)
+	e.closeRun(ctx)
 	if e.client != nil {
 		e.client.Close()
 	}
@@ -118,8 +121,11 @@ func (e *benchEnv) cleanup(ctx context.Context, root *os.Root, dir, base string,
 			rkeys = append(rkeys, locking.RedisKeys(e.coords[0].VolumeID(), path.Join(base, n)).Stored()...)
 		}
 	}
-	// Closed first: an open file cannot be removed on Windows.
+	// Closed first: an open file cannot be removed on Windows. Once the
+	// record is closed its lock is free, but this process still runs: a
+	// bench on this host leaves the directory alone (see sweepLeftovers).
 	e.closeCoords(cctx)
+	e.closeRun(cctx)
 	var errs []error
 	if err := e.v.stuck(); err != nil {
 		left := quote.Name(dir)

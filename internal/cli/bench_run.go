@@ -253,7 +253,7 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchRep
 		return nil, err
 	}
 	defer env.Close()
-	dir := "sharedwrite-bench-" + randomHex(4)
+	dir := benchDirPrefix + randomHex(4)
 	// base is dir relative to the coordinators' root. On a root that holds
 	// no volume yet, local mode would make one on first use and fix the
 	// volume's mode for good; so the coordinators use dir as their root
@@ -269,16 +269,17 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchRep
 			return nil, err
 		}
 	}
+	if err := env.sweepLeftovers(ctx, root); err != nil {
+		return nil, err
+	}
 	mctx, cancel := g.bounded(ctx)
 	err = v.do(mctx, func() error { return root.Mkdir(dir, 0o755) })
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("bench: mkdir %s: %w", quote.Name(dir), err)
 	}
-	names := []string{"coordinated", "contended"}
-	for w := range min(o.workers, o.ops) {
-		names = append(names, fmt.Sprintf("key-%d", w))
-	}
+	keys := min(o.workers, o.ops)
+	names := benchNames(keys)
 	defer func() {
 		cerr := env.cleanup(ctx, root, dir, base, names)
 		switch {
@@ -289,6 +290,9 @@ func runBenchCases(ctx context.Context, g *globals, o *benchOpts) (rep *benchRep
 			err = errors.Join(err, cerr)
 		}
 	}()
+	if err := env.markRun(ctx, root, dir, keys, fresh); err != nil {
+		return nil, err
+	}
 	if fresh {
 		env.sub, base = dir, "."
 		if err := env.open(ctx, filepath.Join(g.root, dir), o.workers); err != nil {
