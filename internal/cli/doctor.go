@@ -109,10 +109,12 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) (err error) {
 	)
 	v := &volumeCalls{timeout: g.timeout}
 	vctx, cancel := g.bounded(ctx)
+	probed := time.Now()
 	err = answered(vctx, v, abs, func(at func(step string)) (err error) {
 		root, volID, err = probeVolume(abs, rep, at)
 		return err
 	})
+	probeTime := time.Since(probed)
 	cancel()
 	if err != nil {
 		return err
@@ -122,37 +124,13 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) (err error) {
 			root.Close()
 		}
 	}()
-	// Leave the volume as found: remove the probe directories, and
-	// .sharedwrite itself when doctor made it (the coordinator creates it with
-	// the group-sharing mode doctor does not set). Remove fails on a directory
-	// still in use, by another doctor --peer for instance, which is as meant.
-	// Removing .sharedwrite is tried whether or not this doctor made it: a
-	// doctor --peer that started after the other made it may be the last to
-	// leave. Remove fails on a directory that is not empty, and a volume's
-	// own .sharedwrite never is (config, volume-id, locks/).
-	// Only directories are removed: a file or a symlink at one of these
-	// names is not doctor's. Bounded by --timeout as the probes are, and
-	// done after a signal too, then bounded by a grace (cleanupContext).
+	// Leave the volume as found (see cleanUpDoctor): its error, when the
+	// run's own decides the exit, is said as well.
 	defer func() {
-		cctx, cancel := g.cleanupContext(ctx)
-		defer cancel()
-		if v.stuck() != nil {
-			return // nothing more is asked of a volume that did not answer
-		}
-		cerr := answered(cctx, v, abs, func(at func(step string)) error {
-			for _, d := range []string{peerDir, doctorDir, metaDir} {
-				at("clean up: remove " + quote.Name(d))
-				if fi, err := root.Lstat(d); err == nil && fi.IsDir() {
-					root.Remove(d)
-				}
-			}
-			return nil
-		})
+		cerr := cleanUpDoctor(ctx, g, v, root, abs, o.peer, probeTime)
 		if err == nil {
 			err = cerr
 		} else if cerr != nil {
-			// The verdict's error decides the exit; what the clean-up
-			// left behind is said as well.
 			io.WriteString(g.stderr, "sharedwrite: "+cerr.Error()+"\n")
 		}
 	}()
