@@ -46,8 +46,8 @@ func fullPipe(t *testing.T) (r, w *os.File) {
 	return r, w
 }
 
-// stopSSHFS stops (SIGSTOP) the sshfs process pid, as stoppedVolume does,
-// and waits until every thread of it has stopped: a thread the signal has
+// stopSSHFS stops (SIGSTOP) the sshfs process pid (for stoppedVolume and
+// doctor's tests) and waits until every thread of it has stopped: a thread the signal has
 // woken but that has not run yet still takes a request that reaches the
 // kernel meanwhile, and that request is then never answered, nor can its
 // caller be killed. It is continued on cleanup (before the unmount, which

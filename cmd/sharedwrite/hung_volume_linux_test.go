@@ -5,7 +5,6 @@ package main
 import (
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,13 +27,9 @@ func stoppedVolume(t *testing.T, prepare func(v volume)) volume {
 	if prepare != nil {
 		prepare(v)
 	}
-	pid := m.PID()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatalf("SIGSTOP sshfs: %v", err)
-	}
-	// Registered after the mount's, so run before it: unmounting and ending
-	// a stopped sshfs would wait for it.
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	// Its SIGCONT is registered after the mount's clean-up, so run before
+	// it: unmounting and ending a stopped sshfs would wait for it.
+	stopSSHFS(t, m.PID())
 	return v
 }
 
