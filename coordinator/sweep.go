@@ -18,8 +18,14 @@ import (
 // that could not be listed (nothing else is swept then).
 type SweepReport struct {
 	writer.SweepReport
-	IntentsCompleted int
-	IntentsDiscarded int // torn or unsound: never a commit point
+	IntentsCompleted int // every target holds the transaction's version
+	// IntentsPartlyCompleted: transactions completed except for targets
+	// whose staged files were gone (removed outside sharedwrite before
+	// their renames). Those targets keep their earlier content, and the
+	// log names them; the intent is removed, as nothing can complete them.
+	// Not counted in IntentsCompleted.
+	IntentsPartlyCompleted int
+	IntentsDiscarded       int // torn or unsound: never a commit point
 	// IntentTemps: intents found still being written (under their temp name)
 	// and old enough to be a dead writer's, removed.
 	IntentTemps int
@@ -75,9 +81,12 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 		case err != nil:
 			errs = append(errs, err)
 		default:
-			if err := c.sweepIntent(ctx, in); err != nil {
+			switch lost, err := c.sweepIntent(ctx, in); {
+			case err != nil:
 				errs = append(errs, err)
-			} else {
+			case lost > 0:
+				rep.IntentsPartlyCompleted++
+			default:
 				rep.IntentsCompleted++
 			}
 		}
@@ -99,8 +108,14 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 
 // sweepIntent takes an intent's keys (sorted) and completes it; the holders'
 // floor checks do the completion (completePending) when a key's pending names
-// the intent, and the fresh reads promote the renamed versions.
-func (c *Coordinator) sweepIntent(ctx context.Context, in txIntent) error {
+// the intent, and the fresh reads promote the renamed versions. lost is the
+// number of its targets left at their earlier content because their staged
+// files were gone (see completeIntentFor).
+func (c *Coordinator) sweepIntent(ctx context.Context, in txIntent) (lost int, err error) {
+	// The completion runs in take as often as below, and take returns
+	// nothing of it: it notes its lost targets in the context.
+	losses := map[string]int{}
+	ctx = context.WithValue(ctx, lostTargetsKey{c}, losses)
 	keys := make([]string, 0, len(in.Entries))
 	for _, e := range in.Entries {
 		keys = append(keys, e.Target)
@@ -118,21 +133,34 @@ func (c *Coordinator) sweepIntent(ctx context.Context, in txIntent) error {
 	for _, k := range keys {
 		h, err := c.take(ctx, k)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		hs = append(hs, h)
 	}
 	// take completed it already when a key's pending names it; this covers an
 	// intent whose pending records were since overwritten.
 	if err := c.completeIntent(ctx, in.ID, hs...); err != nil {
-		return err
+		return 0, err
 	}
 	for _, h := range hs {
 		if _, err := c.verify(ctx, h, 0); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return losses[in.ID], nil
+}
+
+// lostTargetsKey is the context key under which sweepIntent collects, by
+// intent ID, the targets that completions of coordinator c left at their
+// earlier content because their staged files were gone (noteLostTargets).
+type lostTargetsKey struct{ c *Coordinator }
+
+// noteLostTargets records that the completion of intent id left n targets at
+// their earlier content, when ctx is one of sweepIntent's.
+func (c *Coordinator) noteLostTargets(ctx context.Context, id string, n int) {
+	if losses, ok := ctx.Value(lostTargetsKey{c}).(map[string]int); ok {
+		losses[id] += n
+	}
 }
 
 // stagedTemps tells the writer's sweep which temps the transaction intents on

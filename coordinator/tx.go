@@ -462,6 +462,7 @@ func (c *Coordinator) completeIntentFor(ctx context.Context, id, key string, hs 
 	if lost := len(in.Entries) - len(done.Entries); lost > 0 {
 		c.log.WarnContext(ctx, "finished a transaction a dead holder left committed, except for the targets logged as not completed (their staged files are gone); its intent is removed",
 			"intent", quote.Value(id), "files", len(in.Entries), "not_completed", lost)
+		c.noteLostTargets(ctx, id, lost) // for Sweep's report
 	} else {
 		c.log.InfoContext(ctx, "completed a transaction a dead holder left committed", "intent", id, "files", len(in.Entries))
 	}

@@ -36,9 +36,13 @@ func runClean(ctx context.Context, g *globals, o *cleanOpts) error {
 	}
 	return g.withExistingVolume(ctx, "clean "+quote.Name(g.root), func(ctx context.Context, v *volume, _ func()) error {
 		rep, err := v.Sweep(ctx, o.olderThan)
-		perr := g.printf("clean "+quote.Name(g.root), "scanned %d, removed %d orphan temps (kept %d live, %d young, of them %d of other hosts); in-place rewrites: %d restored, %d completed, %d discarded; intents: %d completed, %d discarded, %d unfinished removed; %d failed\n",
+		what := "clean " + quote.Name(g.root)
+		perr := g.printf(what, "scanned %d, removed %d orphan temps (kept %d live, %d young, of them %d of other hosts); in-place rewrites: %d restored, %d completed, %d discarded; intents: %d completed, %d partly completed, %d discarded, %d unfinished removed; %d failed\n",
 			rep.Scanned, rep.Removed, rep.Live, rep.Young, rep.OtherHost, rep.Restored, rep.Completed, rep.Discarded,
-			rep.IntentsCompleted, rep.IntentsDiscarded, rep.IntentTemps, rep.Failed)
+			rep.IntentsCompleted, rep.IntentsPartlyCompleted, rep.IntentsDiscarded, rep.IntentTemps, rep.Failed)
+		if n := rep.IntentsPartlyCompleted; n > 0 && perr == nil {
+			perr = g.printf(what, "transactions completed only in part: %d; files whose staged files were gone (removed before their renames) kept their earlier content, as the log says for each\n", n)
+		}
 		if err != nil {
 			return err
 		}
