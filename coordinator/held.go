@@ -296,8 +296,13 @@ func (c *Coordinator) releaseLease(ctx context.Context, h *held, committed *lock
 	if committed == nil {
 		committed = c.aheadOfRedis(ctx, h) // republish a version Redis lost (watch_republish.go)
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.releaseBound(ctx))
-	defer cancel()
+	rctx := context.WithoutCancel(ctx)
+	if c.vol.mode == ModeRedis {
+		// A local lease's release waits for nothing: no timer for it.
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(rctx, c.releaseBound(ctx))
+		defer cancel()
+	}
 	rctx, span := c.tel.step(rctx, "release", AttrKey.String(h.key))
 	err := h.lease.Release(rctx, committed, h.key)
 	endStep(span, err)
@@ -552,10 +557,14 @@ func (c *Coordinator) newPrepare(h *held, sha [32]byte, size int64) *earlyPrepar
 	return &earlyPrepare{v: c.newVersion(h, sha, size), done: make(chan struct{})}
 }
 
-// run writes floor and pending (prepare) and marks p done.
+// run writes floor and pending and marks p done. The commit check is made
+// before the write, not again after its fsync, as prepare does: the
+// pre-commit hook (earlyHook) waits for p and makes it then, after the
+// temp's fsync too, right before the rename. Made here as well, it would read
+// the record twice with nothing in between that it guards.
 func (p *earlyPrepare) run(ctx context.Context, c *Coordinator, h *held) {
 	defer close(p.done)
-	p.err = c.prepare(ctx, h, &p.v)
+	p.err = c.writePending(ctx, h, &p.v, false)
 }
 
 // wait waits for the write to end; nil p is a no-op.
@@ -584,6 +593,8 @@ func (c *Coordinator) earlyHook(ctx context.Context, h *held, ch writer.Change, 
 			return p.err
 		}
 		if ch.Op == "replace" && p.v.SHA256 == ch.SHA256 && p.v.Size == ch.Size {
+			// The check right before the rename (run did not make it
+			// after the record's fsync).
 			if _, err := c.checkCommit(ctx, h); err != nil {
 				return err
 			}

@@ -35,6 +35,10 @@ type LockDir struct {
 	missing error
 	mu      sync.Mutex
 	dir     *os.File // .sharedwrite/locks, for openat(2) with O_NOFOLLOW
+	// reuse: lock file descriptors are kept for reuse (filelock_reuse.go),
+	// in idle.
+	reuse bool
+	idle  idleLocks
 }
 
 // OpenLockDir opens (creating when missing) <root>/.sharedwrite and
@@ -51,6 +55,10 @@ type LockDir struct {
 // (fs.ErrNotExist), and Open fails with the refusal. Each call looks for the
 // directory again, so once a writer has made it the lock files in it are
 // found.
+//
+// On a local filesystem the LockDir keeps the descriptors of closed
+// FileLocks for the next Open of their keys (see FileLock.Close); Close
+// closes them.
 func OpenLockDir(root *os.Root, opts ...Option) (*LockDir, error) {
 	d := &LockDir{root: root, cfg: newConfig(opts)}
 	dir, err := d.openDir()
@@ -61,6 +69,7 @@ func OpenLockDir(root *os.Root, opts ...Option) (*LockDir, error) {
 		d.missing = err
 	}
 	d.dir = dir
+	d.reuse = dir != nil && reuseFS(dir)
 	return d, nil
 }
 
@@ -174,8 +183,10 @@ func sameDir(root *os.Root, name string, f *os.File) error {
 	return nil
 }
 
-// Close closes the directory handle. Open FileLocks stay valid.
+// Close closes the directory handle and the descriptors kept for reuse. Open
+// FileLocks stay valid.
 func (d *LockDir) Close() error {
+	d.closeIdle()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.dir == nil {
@@ -191,7 +202,9 @@ func LockPath(key string) string { return path.Join(LocksDir, KeyHash(key)+".loc
 // O_RDWR (exclusive locks over NFS need write access) with O_NOFOLLOW and
 // O_CLOEXEC, and checks it is a regular file. Lock files are never unlinked:
 // unlinking would let a waiter lock an orphaned inode while a newcomer locks a
-// new file of the same name. The FileLock is not locked yet.
+// new file of the same name. The FileLock is not locked yet. A descriptor of
+// the file kept from an earlier FileLock (see Close) is used instead of a new
+// one when the name still leads to its file, a regular file with one link.
 func (d *LockDir) Open(key string) (*FileLock, error) {
 	return d.open(key, true)
 }
@@ -212,8 +225,13 @@ func (d *LockDir) OpenExisting(key string) (*FileLock, error) {
 }
 
 func (d *LockDir) open(key string, create bool) (*FileLock, error) {
+	if d.reuse {
+		if l := d.reopen(key); l != nil {
+			return l, nil
+		}
+	}
 	name := KeyHash(key) + ".lock"
-	p := path.Join(LocksDir, name)
+	p := LocksDir + "/" + name
 	f, err := openLockFile(d, name, d.cfg.filePerm, create)
 	var readOnly error
 	if !create && (errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)) {
@@ -239,15 +257,24 @@ func (d *LockDir) open(key string, create bool) (*FileLock, error) {
 		f.Close()
 		return nil, &Error{Op: "check lock file", Key: key, Path: p, Err: fmt.Errorf("has %d hard links; a lock file has one", n)}
 	}
-	return &FileLock{key: key, path: p, f: f, cfg: d.cfg, readOnly: readOnly, dir: d}, nil
+	l := &FileLock{key: key, path: p, name: name, f: f, cfg: d.cfg, readOnly: readOnly, dir: d}
+	if d.reuse && readOnly == nil {
+		l.id, l.reusable = idOf(fi)
+	}
+	return l, nil
 }
 
 // FileLock is an advisory exclusive lock on one key's lock file, and the lock
 // record kept in it. Safe for concurrent use; Lock blocks.
 type FileLock struct {
 	key, path string
+	name      string // in the locks directory
 	f         *os.File
 	cfg       config
+	// reusable: its LockDir may keep f for the key's next open when it is
+	// closed (filelock_reuse.go); id is f's file.
+	reusable bool
+	id       fileID
 	// readOnly: f was opened read-only (OpenExisting), for this refusal of
 	// write access; it is never locked.
 	readOnly error
@@ -257,8 +284,9 @@ type FileLock struct {
 	locked  bool
 	adopted bool
 	waited  time.Duration
-	// whole: the file was seen to hold a whole record. Records are never
-	// truncated, so a write then needs no fstat to tell a first write.
+	// whole: the file was seen to hold a whole record (by the last read,
+	// or a write). Records are never truncated, so a write then needs no
+	// fstat to tell a first write.
 	whole bool
 	// fresh: this FileLock wrote the record's first bytes, not yet flushed
 	// by a full fsync (syncRecord).
@@ -266,6 +294,10 @@ type FileLock struct {
 	// dir is the locks directory the file was opened in (nil: adopted),
 	// fsynced with the record's first flush (syncRecord).
 	dir *LockDir
+	// closed: Close was called; kept: f went to dir for reuse then (it may
+	// serve another FileLock now); exported: f was handed out (Fd, File,
+	// SetInheritable), so it is never kept.
+	closed, kept, exported bool
 }
 
 // AdoptFileLock wraps an inherited descriptor that is already locked (a
@@ -300,11 +332,34 @@ func (l *FileLock) Key() string { return l.key }
 // Path returns the lock file's path relative to the root.
 func (l *FileLock) Path() string { return l.path }
 
-// Fd returns the descriptor, e.g. to hand it to a child process.
-func (l *FileLock) Fd() uintptr { return l.f.Fd() }
+// Fd returns the descriptor, e.g. to hand it to a child process (then Close
+// closes it: it is never kept for reuse). After Close it is ^uintptr(0), as
+// for a closed *os.File.
+func (l *FileLock) Fd() uintptr {
+	if l.export() {
+		return ^uintptr(0)
+	}
+	return l.f.Fd()
+}
 
-// File returns the open lock file, e.g. for exec.Cmd.ExtraFiles.
-func (l *FileLock) File() *os.File { return l.f }
+// File returns the open lock file, e.g. for exec.Cmd.ExtraFiles (then Close
+// closes it: it is never kept for reuse). After a Close that kept the
+// descriptor for reuse it is nil.
+func (l *FileLock) File() *os.File {
+	if l.export() {
+		return nil
+	}
+	return l.f
+}
+
+// export marks f as handed out and reports whether it was kept for reuse
+// (and is no longer l's).
+func (l *FileLock) export() (kept bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.exported = true
+	return l.kept
+}
 
 // Lock takes the exclusive lock, waiting until it is free or ctx ends.
 // flock(2) cannot be interrupted, so the wait polls LOCK_NB with a short
@@ -314,8 +369,10 @@ func (l *FileLock) File() *os.File { return l.f }
 func (l *FileLock) Lock(ctx context.Context) error {
 	l.lockMu.Lock()
 	defer l.lockMu.Unlock()
-	if l.isLocked() {
+	if locked, closed := l.state(); locked {
 		return nil
+	} else if closed {
+		return &Error{Op: "flock", Key: l.key, Path: l.path, Err: os.ErrClosed}
 	}
 	if l.readOnly != nil {
 		return &Error{Op: "flock", Key: l.key, Path: l.path, Err: l.readOnly}
@@ -355,10 +412,11 @@ func (l *FileLock) Lock(ctx context.Context) error {
 	}
 }
 
-func (l *FileLock) isLocked() bool {
+// state says whether l is locked, and whether it was closed.
+func (l *FileLock) state() (locked, closed bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.locked
+	return l.locked, l.closed
 }
 
 func (l *FileLock) setLocked(locked bool, waited time.Duration) {
@@ -371,8 +429,10 @@ func (l *FileLock) setLocked(locked bool, waited time.Duration) {
 func (l *FileLock) TryLock() (bool, error) {
 	l.lockMu.Lock()
 	defer l.lockMu.Unlock()
-	if l.isLocked() {
+	if locked, closed := l.state(); locked {
 		return true, nil
+	} else if closed {
+		return false, &Error{Op: "flock", Key: l.key, Path: l.path, Err: os.ErrClosed}
 	}
 	if l.readOnly != nil {
 		return false, &Error{Op: "flock", Key: l.key, Path: l.path, Err: l.readOnly}
@@ -422,8 +482,22 @@ func (l *FileLock) Unlock() error {
 }
 
 // Close unlocks (unless adopted) and closes the descriptor. The file stays.
+// On a local filesystem the LockDir may keep the descriptor, unlocked, for
+// the key's next Open or OpenExisting instead (never one handed out by Fd,
+// File or SetInheritable; see filelock_reuse.go). Either way the FileLock
+// cannot be used after Close: Lock and TryLock fail with os.ErrClosed.
 func (l *FileLock) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
 	err := l.Unlock()
+	if err == nil && l.keep() {
+		return nil
+	}
 	if cerr := l.f.Close(); err == nil && cerr != nil && !errors.Is(cerr, os.ErrClosed) {
 		err = &Error{Op: "close", Key: l.key, Path: l.path, Err: cerr}
 	}
@@ -434,6 +508,9 @@ func (l *FileLock) Close() error {
 // descriptor, so that `lock -- CMD` can pass the locked descriptor to CMD.
 // Prefer exec.Cmd.ExtraFiles, which needs no change here.
 func (l *FileLock) SetInheritable(on bool) error {
+	if l.export() {
+		return &Error{Op: "fcntl F_SETFD", Key: l.key, Path: l.path, Err: os.ErrClosed}
+	}
 	if err := setInheritable(l.f, on); err != nil {
 		return &Error{Op: "fcntl F_SETFD", Key: l.key, Path: l.path, Err: err}
 	}
@@ -445,31 +522,39 @@ func (l *FileLock) SetInheritable(on bool) error {
 // It can be called without holding the lock (watchers poll it); the result is
 // then only a snapshot.
 func (l *FileLock) ReadRecord() (Record, error) {
-	buf, n, err := l.readRaw()
+	buf := recordBuf()
+	defer putRecordBuf(buf)
+	n, err := l.readRaw(buf)
 	if err != nil {
 		return Record{}, err
 	}
-	r, derr := decodeRecord(buf, n)
+	r, derr := decodeRecord(buf[:], n)
 	if derr != nil {
 		return Record{}, &Error{Op: "read record", Key: l.key, Path: l.path, Err: fmt.Errorf("%w: %w", ErrCorruptRecord, derr)}
 	}
 	return r, nil
 }
 
-// readRaw reads the record's bytes; n is how many the file holds (fewer than
-// recordSize: a new or a torn file).
-func (l *FileLock) readRaw() (buf []byte, n int, err error) {
-	buf = make([]byte, recordSize)
-	n, err = l.f.ReadAt(buf, 0)
+// readRaw reads the record's bytes into buf; n is how many the file holds
+// (fewer than recordSize: a new or a torn file).
+func (l *FileLock) readRaw(buf *[recordSize]byte) (n int, err error) {
+	n, err = l.f.ReadAt(buf[:], 0)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, &Error{Op: "read record", Key: l.key, Path: l.path, Err: err}
+		return 0, &Error{Op: "read record", Key: l.key, Path: l.path, Err: err}
 	}
-	if n == recordSize {
-		l.mu.Lock()
-		l.whole = true
-		l.mu.Unlock()
+	l.mu.Lock()
+	closed := l.closed
+	if !closed {
+		// Short now (a new file; or one cut short outside sharedwrite
+		// while its descriptor was kept for reuse): the next write looks.
+		l.whole = n == recordSize
 	}
-	return buf, n, nil
+	l.mu.Unlock()
+	if closed {
+		// f may serve another FileLock now (kept for reuse).
+		return 0, &Error{Op: "read record", Key: l.key, Path: l.path, Err: os.ErrClosed}
+	}
+	return n, nil
 }
 
 // Salvage is what SalvageRecord could read of a corrupt record.
@@ -485,11 +570,13 @@ type Salvage struct {
 // format version is not salvaged (ErrForeignRecord): it must not be
 // replaced by this build.
 func (l *FileLock) SalvageRecord() (Salvage, error) {
-	buf, n, err := l.readRaw()
+	buf := recordBuf()
+	defer putRecordBuf(buf)
+	n, err := l.readRaw(buf)
 	if err != nil {
 		return Salvage{}, err
 	}
-	r, a, c, err := salvageRecord(buf, n)
+	r, a, c, err := salvageRecord(buf[:], n)
 	if err != nil {
 		return Salvage{}, &Error{Op: "salvage record", Key: l.key, Path: l.path, Err: err}
 	}
@@ -523,11 +610,13 @@ func (l *FileLock) RewriteRecord(r Record) error {
 // WriteFloorPending writes floor and pending in one pwrite and fsyncs, before
 // a commit's rename. Requires the lock (ErrNotHeld otherwise).
 func (l *FileLock) WriteFloorPending(f Floor, p Version) error {
-	b, err := encodeSectionA(f, p)
-	if err != nil {
+	buf := recordBuf()
+	defer putRecordBuf(buf)
+	b := sectionA(buf)
+	if err := encodeSectionA(b, f, p); err != nil {
 		return &Error{Op: "write record", Key: l.key, Path: l.path, Err: err}
 	}
-	if err := l.writeSection(b, 0, "write floor/pending"); err != nil {
+	if err := l.writeSection(b[:], 0, "write floor/pending"); err != nil {
 		return err
 	}
 	return l.syncRecord()
@@ -542,8 +631,11 @@ func (l *FileLock) WriteFloorPending(f Floor, p Version) error {
 // fsync the filesystem refuses (EINVAL) is passed over.
 func (l *FileLock) syncRecord() error {
 	l.mu.Lock()
-	full := l.fresh
+	full, closed := l.fresh, l.closed
 	l.mu.Unlock()
+	if closed {
+		return &Error{Op: "fsync record", Key: l.key, Path: l.path, Err: os.ErrClosed}
+	}
 	flush := durable.SyncData
 	if full {
 		flush = (*os.File).Sync
@@ -568,11 +660,13 @@ func (l *FileLock) syncRecord() error {
 // after a crash, a holder whose fresh read matches pending promotes it.
 // Requires the lock (ErrNotHeld otherwise).
 func (l *FileLock) WriteCommitted(v Version) error {
-	b, err := encodeSectionB(v)
-	if err != nil {
+	buf := recordBuf()
+	defer putRecordBuf(buf)
+	b := sectionB(buf)
+	if err := encodeSectionB(b, v); err != nil {
 		return &Error{Op: "write record", Key: l.key, Path: l.path, Err: err}
 	}
-	return l.writeSection(b, offCommitted, "write committed")
+	return l.writeSection(b[:], offCommitted, "write committed")
 }
 
 // SyncRecord fsyncs the record: what WriteCommitted wrote is then on disk.

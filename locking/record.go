@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"sync"
 	"time"
 )
 
@@ -37,33 +38,48 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// recordBufs holds the buffers records are read into and encoded in: a
+// commit reads its record three times and writes it twice, and a buffer on
+// the stack would escape all the same (crc32 reaches its assembly through a
+// function value).
+var recordBufs = sync.Pool{New: func() any { return new([recordSize]byte) }}
+
+// recordBuf returns a zeroed buffer from recordBufs; give it back with
+// putRecordBuf once nothing refers to it (decoding copies what it keeps).
+func recordBuf() *[recordSize]byte {
+	b := recordBufs.Get().(*[recordSize]byte)
+	clear(b[:])
+	return b
+}
+
+func putRecordBuf(b *[recordSize]byte) { recordBufs.Put(b) }
+
 var le = binary.LittleEndian
 
-// encodeSectionA returns bytes [0,524): header, floor, pending and their CRC.
-func encodeSectionA(f Floor, p Version) ([]byte, error) {
-	b := make([]byte, sectionAEnd)
+// encodeSectionA fills b, zero, with bytes [0,524): header, floor, pending and
+// their CRC.
+func encodeSectionA(b *[sectionAEnd]byte, f Floor, p Version) error {
 	copy(b[0:4], recordMagic)
 	le.PutUint16(b[4:6], recordVersion)
 	le.PutUint16(b[6:8], recordSize)
 	le.PutUint64(b[offFloorToken:], f.Token)
 	if err := putString(b[offFloorLease:offFloorLease+1+leaseIDMax], f.LeaseID, "floor lease id"); err != nil {
-		return nil, err
+		return err
 	}
 	if err := encodeVersion(b[offPending:offPending+versionSize], p); err != nil {
-		return nil, err
+		return err
 	}
 	le.PutUint32(b[offCRCA:], crc32.Checksum(b[:offCRCA], castagnoli))
-	return b, nil
+	return nil
 }
 
-// encodeSectionB returns bytes [524,904): committed and its CRC.
-func encodeSectionB(c Version) ([]byte, error) {
-	b := make([]byte, sectionBEnd-offCommitted)
+// encodeSectionB fills b, zero, with bytes [524,904): committed and its CRC.
+func encodeSectionB(b *[sectionBEnd - offCommitted]byte, c Version) error {
 	if err := encodeVersion(b[:versionSize], c); err != nil {
-		return nil, err
+		return err
 	}
 	le.PutUint32(b[versionSize:], crc32.Checksum(b[:versionSize], castagnoli))
-	return b, nil
+	return nil
 }
 
 func encodeVersion(b []byte, v Version) error {
@@ -242,16 +258,20 @@ func salvageRecord(b []byte, n int) (r Record, a, c bool, err error) {
 // encodeRecord returns a whole record: both sections and the zero reserved
 // bytes.
 func encodeRecord(r Record) ([]byte, error) {
-	a, err := encodeSectionA(r.Floor, r.Pending)
-	if err != nil {
+	b := new([recordSize]byte)
+	if err := encodeSectionA(sectionA(b), r.Floor, r.Pending); err != nil {
 		return nil, err
 	}
-	bs, err := encodeSectionB(r.Committed)
-	if err != nil {
+	if err := encodeSectionB(sectionB(b), r.Committed); err != nil {
 		return nil, err
 	}
-	b := make([]byte, recordSize)
-	copy(b, a)
-	copy(b[offCommitted:], bs)
-	return b, nil
+	return b[:], nil
+}
+
+// sectionA and sectionB are the parts of a whole record's buffer that hold
+// each section.
+func sectionA(b *[recordSize]byte) *[sectionAEnd]byte { return (*[sectionAEnd]byte)(b[:sectionAEnd]) }
+
+func sectionB(b *[recordSize]byte) *[sectionBEnd - offCommitted]byte {
+	return (*[sectionBEnd - offCommitted]byte)(b[offCommitted:sectionBEnd])
 }
