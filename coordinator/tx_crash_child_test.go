@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,21 @@ func namedTxFiles(v string, names ...string) []TxFile {
 		fs[i] = TxFile{Name: n, Data: []byte(n + "=" + v)}
 	}
 	return fs
+}
+
+// crashOverOld commits names at their old version with c (in mode m, on
+// root), then runs the crash child over them (crashTx): killed past its
+// commit point, its new versions staged and not all renamed.
+func crashOverOld(t *testing.T, ctx context.Context, c *Coordinator, m mode, root string, names []string) {
+	t.Helper()
+	if err := c.Tx(ctx, namedTxFiles("old", names...)); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	if m == rds {
+		env = append(env, "SW_REDIS="+needRedis(t).URL(), "SW_TTL=1s")
+	}
+	crashTx(t, root, 0, names, env...)
 }
 
 // crashTx runs the crash child on root and checks that it was killed.

@@ -64,14 +64,7 @@ func TestTxNextOperationAfterCrash(t *testing.T) {
 			t.Run(string(m)+"/"+tc.name, func(t *testing.T) {
 				root := t.TempDir()
 				c := open(t, m, root)
-				if err := c.Tx(ctxT(t, 10*time.Second), namedTxFiles("old", names...)); err != nil {
-					t.Fatal(err)
-				}
-				var env []string
-				if m == rds {
-					env = append(env, "SW_REDIS="+needRedis(t).URL(), "SW_TTL=1s")
-				}
-				crashTx(t, root, 0, names, env...)
+				crashOverOld(t, ctxT(t, 10*time.Second), c, m, root, names)
 				if got := readFile(t, filepath.Join(root, "t/c")); got != "t/c=old" {
 					t.Fatalf("t/c after the crash = %q; want t/c=old (not yet renamed)", got)
 				}

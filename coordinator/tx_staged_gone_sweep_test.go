@@ -29,14 +29,7 @@ func TestSweepReportsTxWithStagedFileGoneAsPartlyCompleted(t *testing.T) {
 				root := t.TempDir()
 				c := open(t, m, root)
 				ctx := ctxT(t, time.Minute)
-				if err := c.Tx(ctx, namedTxFiles("old", names...)); err != nil {
-					t.Fatal(err)
-				}
-				var env []string
-				if m == rds {
-					env = append(env, "SW_REDIS="+needRedis(t).URL(), "SW_TTL=1s")
-				}
-				crashTx(t, root, 0, names, env...)
+				crashOverOld(t, ctx, c, m, root, names)
 				if tc.removeStaged {
 					_, e := stagedEntry(t, c, "q/b")
 					if err := os.Remove(filepath.Join(root, e.Temp)); err != nil {

@@ -147,14 +147,7 @@ func TestTxCompletionWithStagedFileGone(t *testing.T) {
 				root := t.TempDir()
 				c, logs := captureLogs(t, m, root)
 				ctx := ctxT(t, time.Minute)
-				if err := c.Tx(ctx, namedTxFiles("old", names...)); err != nil {
-					t.Fatal(err)
-				}
-				var env []string
-				if m == rds {
-					env = append(env, "SW_REDIS="+needRedis(t).URL(), "SW_TTL=1s")
-				}
-				crashTx(t, root, 0, names, env...)
+				crashOverOld(t, ctx, c, m, root, names)
 				in, e := stagedEntry(t, c, "q/b")
 				if err := os.Remove(filepath.Join(root, e.Temp)); err != nil {
 					t.Fatalf("removing q/b's staged temp: %v", err)
@@ -255,14 +248,7 @@ func TestTxCompletionDoesNotReportTargetsWrittenSince(t *testing.T) {
 			root := t.TempDir()
 			c, logs := captureLogs(t, m, root)
 			ctx := ctxT(t, time.Minute)
-			if err := c.Tx(ctx, namedTxFiles("old", names...)); err != nil {
-				t.Fatal(err)
-			}
-			var env []string
-			if m == rds {
-				env = append(env, "SW_REDIS="+needRedis(t).URL(), "SW_TTL=1s")
-			}
-			crashTx(t, root, 0, names, env...)
+			crashOverOld(t, ctx, c, m, root, names)
 			in, _ := stagedEntry(t, c, "q/b")
 			// A directory in q/b's place (its staged temp is still there).
 			if err := os.Remove(filepath.Join(root, "q/b")); err != nil {
