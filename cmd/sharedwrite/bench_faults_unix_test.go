@@ -3,6 +3,9 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -26,9 +29,11 @@ func TestBenchRedisStoppedWithinTimeout(t *testing.T) {
 		waitFor(t, s, func() bool { return len(benchDirs(t, v.root)) > 0 }, "the bench directory")
 		time.Sleep(time.Duration(300+attempt*59) * time.Millisecond)
 		pid := rs.PID()
-		syscall.Kill(pid, syscall.SIGSTOP)
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatalf("attempt %d: SIGSTOP redis-server %d: %v", attempt, pid, err)
+		}
 		stopped := time.Now()
-		code := s.wait(t, 2*time.Minute)
+		code := waitOrQuit(t, s, 30*time.Second, pid)
 		took := time.Since(stopped)
 		syscall.Kill(pid, syscall.SIGCONT)
 		rs.Kill()
@@ -40,4 +45,43 @@ func TestBenchRedisStoppedWithinTimeout(t *testing.T) {
 		}
 		t.Logf("attempt %d: exit 6 after %v", attempt, took.Round(time.Millisecond))
 	}
+}
+
+// waitOrQuit waits (d at most) for the bench s, whose Redis (pid redisPID)
+// the test stopped, and returns its exit code. Past d it fails the test with
+// what tells a bench stuck on a call from one that runs on because its Redis
+// answers again (resumed by someone else): the Redis process's state (T:
+// still stopped) and bench's goroutines (SIGQUIT: the Go runtime prints them
+// on stderr and exits).
+func waitOrQuit(t *testing.T, s *started, d time.Duration, redisPID int) int {
+	t.Helper()
+	select {
+	case <-s.done:
+		return s.code
+	case <-time.After(d):
+	}
+	state := procStateOf(redisPID)
+	s.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+	}
+	t.Fatalf("sharedwrite %q still running %v after its Redis was stopped (redis-server %d: state %s); its goroutines (SIGQUIT):\n%s",
+		s.cmd.Args, d, redisPID, state, s.errb.String())
+	return -1
+}
+
+// procStateOf is the state field of /proc/<pid>/stat ("T": stopped), or why
+// it cannot be read (no /proc on this system, no such process).
+func procStateOf(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return fmt.Sprintf("unknown (%v)", err)
+	}
+	// After "pid (comm) ": the command name may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return fmt.Sprintf("unknown (%q)", b)
+	}
+	return string(b[i+2])
 }
