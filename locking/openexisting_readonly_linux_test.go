@@ -146,11 +146,24 @@ func TestOpenExistingReadOnlyPermission(t *testing.T) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		// The thread's file-system ids change; it is never unlocked, so it
-		// ends with this goroutine and no other goroutine runs as that user.
+		// The thread's file-system ids change while it is locked to this
+		// goroutine. They are set back before it is unlocked: a locked
+		// thread would end with the goroutine, and a process the test rig
+		// started from that thread (the shared redis-server: Pdeathsig)
+		// would be killed with it. Should they not come back, the thread
+		// stays locked and ends, and no other goroutine runs as that user.
 		runtime.LockOSThread()
 		var r result
 		defer func() { ch <- r }()
+		defer func() {
+			unix.Setfsuid(0)
+			unix.Setfsgid(0)
+			uid, _ := unix.SetfsuidRetUid(-1) // -1: only reports the current one
+			gid, _ := unix.SetfsgidRetGid(-1)
+			if uid == 0 && gid == 0 {
+				runtime.UnlockOSThread()
+			}
+		}()
 		unix.Setfsgid(0)
 		unix.Setfsuid(65534)
 		fl, err := d.OpenExisting("k")
