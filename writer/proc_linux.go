@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/sharedwrite/sharedwrite/internal/procstat"
 )
 
 var (
@@ -36,22 +38,8 @@ func procStart() string {
 // "" when the process does not exist (or /proc is unreadable). A temp whose
 // pid is alive with another start time belongs to a dead process.
 func startOf(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ""
-	}
-	// The command name (field 2) is in parentheses and may hold spaces or
-	// parentheses: count fields after the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return ""
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return ""
-	}
-	return f[19] // field 22 overall: field 3 is f[0]
+	start, _ := procstat.Of(pid)
+	return start
 }
 
 // umask returns the process umask, read from /proc/self/status (Linux 4.7+;

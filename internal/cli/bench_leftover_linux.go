@@ -4,8 +4,9 @@ package cli
 
 import (
 	"os"
-	"strconv"
 	"strings"
+
+	"github.com/sharedwrite/sharedwrite/internal/procstat"
 )
 
 // procSpace names the pid space of this process: the boot (a pid of an
@@ -33,21 +34,4 @@ func procStart(pid int) string {
 
 // procState returns the start time of process pid (see procStart) and
 // whether it is a zombie (it has ended; its parent has not reaped it yet).
-func procState(pid int) (start string, zombie bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", false
-	}
-	// The command name (field 2) is in parentheses and may hold spaces or
-	// parentheses: the fields are counted after the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return "", false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return "", false
-	}
-	return f[19], f[0] == "Z" || f[0] == "X" // f[0] is field 3, the state
-}
+func procState(pid int) (start string, zombie bool) { return procstat.Of(pid) }
