@@ -11,8 +11,8 @@ GO        ?= go
 # under CI's 20 minutes on 2 cores because packages run in parallel (-p 2).
 TEST_TIMEOUT ?= 12m
 TEST_FLAGS   ?= -race -count=1 -p 2 -timeout $(TEST_TIMEOUT)
-APT_PACKAGES := redis-server fuse3 sshfs openssh-server iproute2 util-linux strace
-NEEDED_BINS  := redis-server redis-cli fusermount3 sshfs sshd ip unshare strace
+APT_PACKAGES := redis-server fuse3 sshfs openssh-server iproute2 util-linux strace gcc libc6-dev
+NEEDED_BINS  := redis-server redis-cli fusermount3 sshfs sshd ip unshare strace gcc
 
 .PHONY: all build test test-prereqs vet unit cross soak bench clean
 
