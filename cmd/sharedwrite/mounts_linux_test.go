@@ -12,8 +12,8 @@ import (
 )
 
 // TestWriteBusyTarget: a file bind-mounted onto the target (docker -v
-// file:file) cannot be replaced by rename. write fails and says so; with
-// --in-place-if-busy it rewrites the file in place.
+// file:file) cannot be replaced by rename. write fails and says so, naming
+// --in-place-if-busy; with it, it rewrites the file in place.
 func TestWriteBusyTarget(t *testing.T) {
 	testrig.NeedRoot(t)
 	v := newVolume(t, mode{name: "local"})
@@ -27,8 +27,8 @@ func TestWriteBusyTarget(t *testing.T) {
 	testrig.BindMount(t, src, target)
 
 	r := v.run(t, "new\n", "write", "mounted.conf")
-	if r.code == 0 || !strings.Contains(r.stderr, `"mounted.conf"`) {
-		t.Errorf("write onto a bind-mounted file: exit %d, stderr %q; want a failure naming the file", r.code, r.stderr)
+	if r.code == 0 || !strings.Contains(r.stderr, `"mounted.conf"`) || !strings.Contains(r.stderr, "--in-place-if-busy") {
+		t.Errorf("write onto a bind-mounted file: exit %d, stderr %q; want a failure naming the file and --in-place-if-busy", r.code, r.stderr)
 	}
 	if b, _ := os.ReadFile(src); string(b) != "old\n" {
 		t.Errorf("after a refused write the file holds %q; want %q", b, "old\n")

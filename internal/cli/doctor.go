@@ -36,8 +36,8 @@ whether create-only commits work (link(2), RENAME_NOREPLACE), whether the
 directory fsync is accepted, whether a file lock is seen by a second open file,
 how long other hosts' caches may serve an old version, the Redis round trip and
 clock skew, a lease TTL and commit margin suggested from the measured latencies,
-and which fencing guarantee holds (DESIGN.md "What the fence does and does not
-close").
+and which fencing guarantee holds (README: "Guarantees per volume type" and
+"The residual window").
 
 With --peer, run doctor on two replicas at once (on two hosts, on the same
 volume): they meet through files under .sharedwrite/doctor/ and test whether a

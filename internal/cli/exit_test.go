@@ -76,3 +76,28 @@ func TestRunUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownFlagBeforeCommandIsNamed: an unknown flag before the command is
+// the error reported (exit 2), not the word after the command, which cobra
+// took for the command once it had given the command's name to the flag.
+func TestUnknownFlagBeforeCommandIsNamed(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--root", "/nonexistent", "--bogus", "read", "counter"}, "unknown flag: --bogus"},
+		{[]string{"--bogus=1", "read", "counter"}, "unknown flag: --bogus"},
+		{[]string{"-q", "read", "counter"}, "unknown flag: -q"},
+		{[]string{"--timeout", "1s", "--bogus", "write", "f"}, "unknown flag: --bogus"},
+		{[]string{"nope", "x"}, `unknown command "nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			got := run(context.Background(), tt.args, strings.NewReader(""), &out, &errb)
+			if got != 2 || !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", got, errb.String(), tt.want)
+			}
+		})
+	}
+}

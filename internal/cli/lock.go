@@ -57,8 +57,8 @@ func newLockCmd(g *globals) *cobra.Command {
 		Short: "Run CMD holding NAME's lease and lock",
 		Long: `lock runs CMD while holding NAME's lease and file lock, and exits with CMD's
 status, as flock(1) does. CMD sees SHAREDWRITE_LEASE (JSON: key, lease id,
-token, the number of the inherited lock descriptor, the volume's id and, in a
-lock within a lock, the scope of its turns) and SHAREDWRITE_FENCE (the
+token, the number of the inherited lock descriptor, the volume's id and the
+scope of the turns nested commands take) and SHAREDWRITE_FENCE (the
 fencing token). A sharedwrite command inside CMD on the same NAME of the same
 volume adopts the held lease and lock instead of deadlocking (several at once
 take turns on NAME); on another volume it takes that volume's lease and lock

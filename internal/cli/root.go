@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharedwrite/sharedwrite/locking"
+	"github.com/sharedwrite/sharedwrite/writer"
 )
 
 // commands lists every subcommand. A new subcommand is one file with an options
@@ -153,7 +154,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		g.started = true
 		return nil
 	}
-	err := root.ExecuteContext(ctx)
+	err := unknownFlagFirst(root, args, root.ExecuteContext(ctx))
 	if err != nil && !errors.Is(err, errNoAnswer) && len(g.madeRoot) > 0 {
 		// The root this run created goes with its failure, when it is as
 		// the run made it (a volume that stopped answering is left alone).
@@ -194,6 +195,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			io.WriteString(stderr, "The name's lock record was written in another format version: use the sharedwrite build that wrote it.\n")
 		case errors.Is(err, locking.ErrCorruptRecord):
 			io.WriteString(stderr, "The name's lock record is corrupt: 'sharedwrite repair-record NAME' rewrites it from the file as it is.\n")
+		case errors.Is(err, writer.ErrBusyTarget):
+			io.WriteString(stderr, "A file mounted onto the target cannot be replaced: 'sharedwrite write --in-place-if-busy NAME' rewrites it in place (not atomic for readers).\n")
 		}
 		if code == exitUsage {
 			io.WriteString(stderr, "Run 'sharedwrite --help' for usage.\n")
