@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // KeyHash returns the hex sha256 of the key (the canonical path relative to
@@ -59,28 +62,55 @@ func (k Keys) WakeChannel(leaseID string) string {
 // braces would end the hash tag early and split a key's names over slots.
 var tagEscaper = strings.NewReplacer("{", "%7B", "}", "%7D")
 
+// keySuffixes end the names of Keys, in the order of its fields.
+var keySuffixes = [...]string{"lock", "token", "fence", "commit", "queue", "qexp", "released", "changed"}
+
 // RedisKeys returns the Redis key and channel names for key on the volume.
 // Braces in the volume id are escaped (%7B, %7D) to keep the hash tag whole.
 func RedisKeys(volumeID, key string) Keys {
-	p := "sw:{" + tagEscaper.Replace(volumeID) + ":" + KeyHash(key) + "}:"
-	// The names are consecutive substrings of one string: one allocation
-	// instead of eight on every Acquire.
-	all := p + "lock" + p + "token" + p + "fence" + p + "commit" + p + "queue" + p + "qexp" + p + "released" + p + "changed"
-	next := func(suffix string) string {
-		n := len(p) + len(suffix)
-		name := all[:n]
-		all = all[n:]
-		return name
+	vol := tagEscaper.Replace(volumeID)
+	sum := sha256.Sum256([]byte(key))
+	var hash [2 * sha256.Size]byte
+	hex.Encode(hash[:], sum[:])
+	// Each name is "sw:{<volume id>:<hash>}:<suffix>". The names are
+	// consecutive substrings of one string: one allocation for all of them
+	// on every Acquire.
+	var sb strings.Builder
+	n := len(keySuffixes) * (len("sw:{:}:") + len(vol) + len(hash))
+	for _, sfx := range keySuffixes {
+		n += len(sfx)
+	}
+	sb.Grow(n)
+	sb.WriteString("sw:{")
+	sb.WriteString(vol)
+	sb.WriteByte(':')
+	sb.Write(hash[:])
+	sb.WriteString("}:")
+	p := sb.String() // the prefix, written once: a Builder's bytes never change
+	var ends [len(keySuffixes)]int
+	for i, sfx := range keySuffixes {
+		if i > 0 {
+			sb.WriteString(p)
+		}
+		sb.WriteString(sfx)
+		ends[i] = sb.Len()
+	}
+	all := sb.String()
+	name := func(i int) string {
+		if i == 0 {
+			return all[:ends[0]]
+		}
+		return all[ends[i-1]:ends[i]]
 	}
 	return Keys{
-		Lock:           next("lock"),
-		Token:          next("token"),
-		Fence:          next("fence"),
-		Commit:         next("commit"),
-		Queue:          next("queue"),
-		QueueExpiry:    next("qexp"),
-		ReleaseChannel: next("released"),
-		ChangeChannel:  next("changed"),
+		Lock:           name(0),
+		Token:          name(1),
+		Fence:          name(2),
+		Commit:         name(3),
+		Queue:          name(4),
+		QueueExpiry:    name(5),
+		ReleaseChannel: name(6),
+		ChangeChannel:  name(7),
 	}
 }
 
@@ -114,13 +144,115 @@ type Version struct {
 	Intent     string    `json:"intent,omitempty"`
 }
 
-// MarshalJSON writes the version with its sha256 as lowercase hex.
+// MarshalJSON writes the version with its sha256 as lowercase hex: the
+// fields in the order of the struct (intent only when not empty), then
+// sha256, each as encoding/json writes it. release.lua reads the token from
+// the front of it ('^{"token":(%d+)[,}]').
 func (v Version) MarshalJSON() ([]byte, error) {
-	type plain Version
-	return json.Marshal(struct {
-		plain
-		SHA256 string `json:"sha256"`
-	}{plain(v), hex.EncodeToString(v.SHA256[:])})
+	return v.appendJSON(make([]byte, 0, v.jsonSize()))
+}
+
+// appendJSON appends what MarshalJSON writes to b. It writes the bytes
+// encoding/json writes for the version's fields, without its reflection:
+// the release stores and publishes a version on every committed write.
+func (v *Version) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"token":`...)
+	b = strconv.AppendUint(b, v.Token, 10)
+	b = append(b, `,"lease_id":`...)
+	b = appendJSONString(b, v.LeaseID)
+	b = append(b, `,"size":`...)
+	b = strconv.AppendInt(b, v.Size, 10)
+	b = append(b, `,"length":`...)
+	b = strconv.AppendInt(b, v.Length, 10)
+	b = append(b, `,"generation":`...)
+	b = strconv.AppendUint(b, v.Generation, 10)
+	b = append(b, `,"deleted":`...)
+	b = strconv.AppendBool(b, v.Deleted)
+	b = append(b, `,"host":`...)
+	b = appendJSONString(b, v.Host)
+	b = append(b, `,"pid":`...)
+	b = strconv.AppendInt(b, int64(v.PID), 10)
+	b = append(b, `,"time":"`...)
+	// AppendText writes what time.Time.MarshalJSON writes between its
+	// quotes, and refuses the same times (a year outside 0..9999, a zone
+	// offset of a day or more).
+	b, err := v.Time.AppendText(b)
+	if err != nil {
+		// The error encoding/json returns for it.
+		_, err = v.Time.MarshalJSON()
+		return nil, &json.MarshalerError{Type: reflect.TypeFor[time.Time](), Err: err}
+	}
+	b = append(b, '"')
+	if v.Intent != "" {
+		b = append(b, `,"intent":`...)
+		b = appendJSONString(b, v.Intent)
+	}
+	b = append(b, `,"sha256":"`...)
+	b = hex.AppendEncode(b, v.SHA256[:])
+	return append(b, `"}`...), nil
+}
+
+// jsonSize is the length of MarshalJSON's output when no string needs
+// escapes, at most.
+func (v *Version) jsonSize() int {
+	const fixed = len(`{"token":,"lease_id":"","size":,"length":,"generation":,"deleted":false,"host":"","pid":,"time":"","intent":"","sha256":""}`) +
+		5*len("-9223372036854775808") + len("-10000-01-02T15:04:05.999999999-07:00") + 2*sha256.Size
+	return fixed + len(v.LeaseID) + len(v.Host) + len(v.Intent)
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json writes
+// one (with its HTML escaping): '"' and '\\' escaped; '\b', '\f', '\n',
+// '\r' and '\t' by name, the other control characters and '<', '>' and
+// '&' as \u00XX; bytes that are not UTF-8 each as \ufffd; U+2028 and
+// U+2029 as \u2028 and \u2029 (JSONP breaks on them); the rest as is.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -160,24 +292,17 @@ type Event struct {
 
 // MarshalJSON flattens the version's fields next to "path".
 func (e Event) MarshalJSON() ([]byte, error) {
-	vb, err := e.Version.MarshalJSON()
+	b := make([]byte, 0, len(`{"path":,`)+len(e.Path)+e.Version.jsonSize())
+	b = append(b, `{"path":`...)
+	b = appendJSONString(b, e.Path)
+	n := len(b)
+	// The version's object without its "{", after a ",".
+	b, err := e.Version.appendJSON(b)
 	if err != nil {
 		return nil, err
 	}
-	return eventJSON(e.Path, vb)
-}
-
-// eventJSON puts "path" in front of the fields of vb, a version's JSON object.
-func eventJSON(path string, vb []byte) ([]byte, error) {
-	pb, err := json.Marshal(path)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(`{"path":,`)+len(pb)+len(vb))
-	out = append(out, `{"path":`...)
-	out = append(out, pb...)
-	out = append(out, ',')
-	return append(out, vb[1:]...), nil
+	b[n] = ','
+	return b, nil
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.

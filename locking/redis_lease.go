@@ -31,6 +31,7 @@ type redisLease struct {
 	l       *RedisLocker
 	key     string
 	keys    Keys
+	args    *leaseArgs // keys, id and ttl as script arguments
 	id      string
 	ttl     time.Duration
 	adopted bool
@@ -58,10 +59,11 @@ type redisLease struct {
 	err        error
 }
 
-func newRedisLease(l *RedisLocker, parent context.Context, key string, keys Keys, id string, token uint64, ttl, start time.Duration, adopted bool) *redisLease {
+// newRedisLease returns the lease of a.id on key (names keys), TTL ttl.
+func newRedisLease(l *RedisLocker, parent context.Context, key string, keys Keys, a *leaseArgs, token uint64, ttl, start time.Duration, adopted bool) *redisLease {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
 	le := &redisLease{
-		l: l, key: key, keys: keys, id: id, ttl: ttl, adopted: adopted,
+		l: l, key: key, keys: keys, args: a, id: a.id.(string), ttl: ttl, adopted: adopted,
 		ctx: ctx, cancel: cancel,
 		done:  make(chan struct{}),
 		token: token, validUntil: start + validity(ttl),
@@ -215,8 +217,9 @@ func (le *redisLease) stopWatchdog() {
 // refresh runs the refresh script; on success the validity restarts from the
 // send time. An error wrapping ErrLeaseLost means another value holds the key.
 func (le *redisLease) refresh(ctx context.Context) error {
+	a := le.args
 	start := bootclock.Now()
-	v, err := runScript(ctx, le.l.client, refreshScript, refreshLua, []string{le.keys.Lock, le.keys.Token}, le.id, le.ttl.Milliseconds())
+	v, err := runScript(ctx, le.l.client, refreshScript, 2, a.lock, a.token, a.id, a.ttl)
 	if err != nil {
 		return &Error{Op: "refresh", Key: le.key, Err: redisErr(err)}
 	}
@@ -263,7 +266,8 @@ func (le *redisLease) CheckFloor(ctx context.Context, rec Record) (bool, error) 
 	if n < drawn {
 		return false, nil
 	}
-	v, err := runScript(ctx, le.l.client, raiseFloorScript, raiseFloorLua, []string{le.keys.Lock, le.keys.Token, le.keys.Fence}, le.id, strconv.FormatUint(n, 10))
+	a := le.args
+	v, err := runScript(ctx, le.l.client, raiseFloorScript, 3, a.lock, a.token, a.fence, a.id, strconv.FormatUint(n, 10))
 	if err != nil {
 		return false, &Error{Op: "raise floor", Key: le.key, Err: redisErr(err)}
 	}
@@ -317,30 +321,28 @@ func (le *redisLease) Release(ctx context.Context, committed *Version, path stri
 			// at most lostReleaseWait: Redis may still be unreachable, and
 			// the key expires by itself.
 			rctx, cancel := context.WithTimeout(ctx, lostReleaseWait)
-			_, _ = runRelease(rctx, le.l, le.keys, le.id, false, 0, nil)
+			_, _ = runRelease(rctx, le.l, le.args, false, false, nil)
 			cancel()
 		}
 		return lostErr
 	}
 	var c *releasedVersion
 	if committed != nil {
-		cj, err := committed.MarshalJSON()
-		if err != nil {
+		var err error
+		if c, err = newReleasedVersion(committed, path, le.keys.ChangeChannel); err != nil {
 			return &Error{Op: "release", Key: le.key, Err: err}
 		}
-		// The event is the version's object with "path" in front, as
-		// Event.MarshalJSON writes it, without encoding the version twice.
-		ej, err := eventJSON(path, cj)
-		if err != nil {
-			return &Error{Op: "release", Key: le.key, Err: err}
-		}
-		c = &releasedVersion{json: string(cj), token: strconv.FormatUint(committed.Token, 10), event: string(ej)}
 	}
 	// Within the TTL: past it the key expires by itself (and the retries of
-	// runRelease end whatever ctx is).
-	rctx, cancel := context.WithTimeout(ctx, le.ttl)
-	defer cancel()
-	v, err := runRelease(rctx, le.l, le.keys, le.id, le.adopted, le.ttl, c)
+	// runRelease end whatever ctx is). A ctx whose deadline comes first
+	// bounds it already (the coordinator's does): no context of our own.
+	rctx := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > le.ttl {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, le.ttl)
+		defer cancel()
+	}
+	v, err := runRelease(rctx, le.l, le.args, le.adopted, true, c)
 	if err != nil {
 		return &Error{Op: "release", Key: le.key, Err: redisErr(err)}
 	}
@@ -379,14 +381,39 @@ func (le *redisLease) closeInbox() {
 	}
 }
 
-// releasedVersion is a committed version for the release script to store.
-type releasedVersion struct{ json, token, event string }
+// releasedVersion is a committed version for the release script to store:
+// its JSON (Version.MarshalJSON), its token, the change channel and the
+// change event (Event.MarshalJSON).
+type releasedVersion struct{ json, token, channel, event string }
 
-// runRelease runs the release script (l's client and grace) for lease id on
-// keys; keep publishes only (an adopted lease), c is stored when not nil. A
-// positive grant hands the lease, for that TTL, to the first waiter in line
-// when its process listens. The keep flag and the version's arguments are
-// sent only when needed.
+// newReleasedVersion encodes v, and the event of its release at path on
+// channel, in one string: the event is the version's object with "path" in
+// front, without encoding the version twice, and the token is the digits
+// the JSON begins with.
+func newReleasedVersion(v *Version, path, channel string) (*releasedVersion, error) {
+	b := make([]byte, 0, 2*v.jsonSize()+len(`{"path":"",`)+len(path))
+	b, err := v.appendJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	n := len(b)
+	b = append(b, `{"path":`...)
+	b = appendJSONString(b, path)
+	b = append(b, ',')
+	b = append(b, b[1:n]...)
+	s := string(b)
+	tokenEnd := len(`{"token":`)
+	for s[tokenEnd] != ',' {
+		tokenEnd++
+	}
+	return &releasedVersion{json: s[:n], token: s[len(`{"token":`):tokenEnd], channel: channel, event: s[n:]}, nil
+}
+
+// runRelease runs the release script (l's client and grace) for the lease id
+// of a on its keys; keep publishes only (an adopted lease), c is stored when
+// not nil. With hand, the lease is handed, for a's TTL, to the first waiter
+// in line when its process listens. The keep flag and the version's
+// arguments are sent only when needed.
 //
 // A reply saying the script did not run, and that a retry can cure (a
 // replica's READONLY after a failover, a cluster's TRYAGAIN while a slot
@@ -397,11 +424,11 @@ type releasedVersion struct{ json, token, event string }
 // transport error is not repeated: the first run may have taken effect. A
 // retry that ctx's end cuts off returns its error (its outcome is unknown)
 // with the last reply the server gave.
-func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, grant time.Duration, c *releasedVersion) (any, error) {
+func runRelease(ctx context.Context, l *RedisLocker, a *leaseArgs, keep, hand bool, c *releasedVersion) (any, error) {
 	var timer *time.Timer
 	var refused error
 	for {
-		v, err := runReleaseOnce(ctx, l, keys, id, keep, grant, c)
+		v, err := runReleaseOnce(ctx, l, a, keep, hand, c)
 		var re redis.Error
 		if err != nil && refused != nil && deadline.Passed(ctx) && !errors.As(err, &re) {
 			// This run's outcome is unknown (it may have run): say so, and
@@ -429,9 +456,16 @@ func runRelease(ctx context.Context, l *RedisLocker, keys Keys, id string, keep 
 	}
 }
 
-func runReleaseOnce(ctx context.Context, l *RedisLocker, keys Keys, id string, keep bool, grant time.Duration, c *releasedVersion) (any, error) {
-	ks := []string{keys.Lock, keys.Token, keys.Queue, keys.QueueExpiry, keys.Fence, keys.Commit}
-	args := []any{id, keys.ReleaseChannel, l.graceArg, grant.Milliseconds()}
+// noGrant is the release script's TTL argument that hands nothing over.
+var noGrant any = int64(0)
+
+func runReleaseOnce(ctx context.Context, l *RedisLocker, a *leaseArgs, keep, hand bool, c *releasedVersion) (any, error) {
+	grant := noGrant
+	if hand {
+		grant = a.ttl
+	}
+	var buf [15]any
+	args := append(buf[:0], a.lock, a.token, a.queue, a.queueExpiry, a.fence, a.commit, a.id, a.releaseChannel, l.graceArg, grant)
 	if keep || c != nil {
 		k := "0"
 		if keep {
@@ -440,7 +474,7 @@ func runReleaseOnce(ctx context.Context, l *RedisLocker, keys Keys, id string, k
 		args = append(args, k)
 	}
 	if c != nil {
-		args = append(args, c.json, c.token, keys.ChangeChannel, c.event)
+		args = append(args, c.json, c.token, c.channel, c.event)
 	}
-	return runScript(ctx, l.client, releaseScript, releaseLua, ks, args...)
+	return runScript(ctx, l.client, releaseScript, 6, args...)
 }

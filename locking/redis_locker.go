@@ -162,12 +162,19 @@ type acquireResult struct {
 // before the next may take it (RedisLocker.grace).
 const queueGrace = 100 * time.Millisecond
 
+// acquireOnce runs the acquire script once for lease id on keys.
 func (l *RedisLocker) acquireOnce(ctx context.Context, keys Keys, id string, ttl time.Duration) (acquireResult, error) {
+	return l.attempt(ctx, newLeaseArgs(keys, id, ttl))
+}
+
+// attempt runs the acquire script once for the lease id of a (an Acquire
+// boxes its arguments once for all its attempts and its lease).
+func (l *RedisLocker) attempt(ctx context.Context, a *leaseArgs) (acquireResult, error) {
 	if l.attempted != nil {
-		l.attempted(id)
+		l.attempted(a.id.(string))
 	}
-	v, err := runScript(ctx, l.client, acquireScript, acquireLua, []string{keys.Lock, keys.Token, keys.Fence, keys.Commit, keys.Queue, keys.QueueExpiry},
-		id, ttl.Milliseconds(), l.graceArg)
+	v, err := runScript(ctx, l.client, acquireScript, 6, a.lock, a.token, a.fence, a.commit, a.queue, a.queueExpiry,
+		a.id, a.ttl, l.graceArg)
 	if err != nil {
 		return acquireResult{}, redisErr(err)
 	}
@@ -235,6 +242,7 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 	}
 	keys := l.Keys(key)
 	id := newLeaseID(l.idPrefix)
+	args := newLeaseArgs(keys, id, ttl)
 	began := time.Now()
 	var (
 		w       *waiter
@@ -277,10 +285,10 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 	for {
 		in.drain()
 		start := bootclock.Now()
-		res, err := l.acquireOnce(ctx, keys, id, ttl)
+		res, err := l.attempt(ctx, args)
 		tried = true
 		if err == nil && res.ok {
-			le := newRedisLease(l, ctx, key, keys, id, res.token, ttl, start, false)
+			le := newRedisLease(l, ctx, key, keys, args, res.token, ttl, start, false)
 			le.committedJSON = res.committed
 			obtained = true
 			return le, nil
@@ -392,7 +400,7 @@ func (l *RedisLocker) granted(ctx context.Context, key string, keys Keys, id str
 	if rem < d/2 {
 		return nil
 	}
-	le := newRedisLease(l, ctx, key, keys, id, g.token, ttl, refusedAt, false)
+	le := newRedisLease(l, ctx, key, keys, newLeaseArgs(keys, id, ttl), g.token, ttl, refusedAt, false)
 	le.mu.Lock()
 	le.validUntil = refusedAt + d
 	le.mu.Unlock()
@@ -436,7 +444,7 @@ const (
 func (l *RedisLocker) dropOrphanKeys(keys Keys, id string, bound time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
-	_, _ = runRelease(ctx, l, keys, id, false, 0, nil)
+	_, _ = runRelease(ctx, l, newLeaseArgs(keys, id, 0), false, false, nil)
 }
 
 // Adopt returns a lease for a lease id this process did not acquire: a
@@ -449,8 +457,9 @@ func (l *RedisLocker) dropOrphanKeys(keys Keys, id string, bound time.Duration) 
 // lease in place.
 func (l *RedisLocker) Adopt(ctx context.Context, key, leaseID string, token uint64, ttl time.Duration) (Lease, error) {
 	keys := l.Keys(key)
+	a := newLeaseArgs(keys, leaseID, ttl)
 	start := bootclock.Now()
-	v, err := runScript(ctx, l.client, refreshScript, refreshLua, []string{keys.Lock, keys.Token}, leaseID, ttl.Milliseconds())
+	v, err := runScript(ctx, l.client, refreshScript, 2, a.lock, a.token, a.id, a.ttl)
 	if err != nil {
 		return nil, &Error{Op: "adopt", Key: key, Err: redisErr(err)}
 	}
@@ -464,7 +473,7 @@ func (l *RedisLocker) Adopt(ctx context.Context, key, leaseID string, token uint
 	if t, err := parseToken(r.a); err == nil && t > token {
 		token = t
 	}
-	return newRedisLease(l, ctx, key, keys, leaseID, token, ttl, start, true), nil
+	return newRedisLease(l, ctx, key, keys, a, token, ttl, start, true), nil
 }
 
 // ClassifyRedisError is err from a go-redis call, wrapping ErrUnavailable

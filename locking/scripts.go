@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -24,11 +25,23 @@ var (
 	//go:embed raisefloor.lua
 	raiseFloorLua string
 
-	acquireScript    = redis.NewScript(acquireLua)
-	refreshScript    = redis.NewScript(refreshLua)
-	releaseScript    = redis.NewScript(releaseLua)
-	raiseFloorScript = redis.NewScript(raiseFloorLua)
+	acquireScript    = newScript(acquireLua)
+	refreshScript    = newScript(refreshLua)
+	releaseScript    = newScript(releaseLua)
+	raiseFloorScript = newScript(raiseFloorLua)
 )
+
+// script is a lease script as the arguments of the commands that run it:
+// its SHA1 for EVALSHA and its source for EVAL, each boxed once rather than
+// on every call.
+type script struct{ hash, src any }
+
+func newScript(src string) *script {
+	return &script{hash: redis.NewScript(src).Hash(), src: src}
+}
+
+// The command names, boxed once.
+var evalshaCmd, evalCmd any = "evalsha", "eval"
 
 // reply is a script's array reply: a 0/1 flag and up to two values.
 type reply struct {
@@ -88,29 +101,45 @@ type noRetryCmd struct{ *redis.Cmd }
 
 func (noRetryCmd) NoRetry() bool { return true }
 
-// runScript runs s (source src) with EVALSHA, loading it with EVAL on
-// NOSCRIPT, each sent once: client-side automatic retries are off for the
-// lease scripts whatever the client's MaxRetries. (A Cluster client still
-// follows MOVED/ASK redirects.)
-func runScript(ctx context.Context, c redis.UniversalClient, s *redis.Script, src string, keys []string, args ...any) (any, error) {
-	v, err := evalOnce(ctx, c, "evalsha", s.Hash(), keys, args)
+// runScript runs s with EVALSHA, loading it with EVAL on NOSCRIPT, each sent
+// once: client-side automatic retries are off for the lease scripts whatever
+// the client's MaxRetries. (A Cluster client still follows MOVED/ASK
+// redirects.) The first nkeys of args are the keys (Redis names, as
+// strings: a Cluster client routes the command by the first).
+func runScript(ctx context.Context, c redis.UniversalClient, s *script, nkeys int, args ...any) (any, error) {
+	v, err := evalOnce(ctx, c, evalshaCmd, s.hash, nkeys, args)
 	if err != nil && (errors.Is(err, redis.ErrNoScript) || strings.HasPrefix(err.Error(), "NOSCRIPT")) {
-		v, err = evalOnce(ctx, c, "eval", src, keys, args)
+		v, err = evalOnce(ctx, c, evalCmd, s.src, nkeys, args)
 	}
 	return v, err
 }
 
-func evalOnce(ctx context.Context, c redis.UniversalClient, name, payload string, keys []string, args []any) (any, error) {
-	a := make([]any, 0, 3+len(keys)+len(args))
-	a = append(a, name, payload, len(keys))
-	for _, k := range keys {
-		a = append(a, k)
-	}
+func evalOnce(ctx context.Context, c redis.UniversalClient, name, payload any, nkeys int, args []any) (any, error) {
+	a := make([]any, 0, 3+len(args))
+	a = append(a, name, payload, nkeys)
 	a = append(a, args...)
 	cmd := redis.NewCmd(ctx, a...)
-	if len(keys) > 0 {
+	if nkeys > 0 {
 		cmd.SetFirstKeyPos(3)
 	}
 	_ = c.Process(ctx, noRetryCmd{cmd})
 	return cmd.Result()
+}
+
+// leaseArgs are the script arguments of one lease id on one key, boxed
+// once for all the attempts of an Acquire and the scripts its lease runs
+// (each boxing of a string is an allocation).
+type leaseArgs struct {
+	// The key's Redis names (Keys).
+	lock, token, fence, commit, queue, queueExpiry, releaseChannel any
+	// The lease id, and the lease's TTL in milliseconds (an int64).
+	id, ttl any
+}
+
+func newLeaseArgs(keys Keys, id string, ttl time.Duration) *leaseArgs {
+	return &leaseArgs{
+		lock: keys.Lock, token: keys.Token, fence: keys.Fence, commit: keys.Commit,
+		queue: keys.Queue, queueExpiry: keys.QueueExpiry, releaseChannel: keys.ReleaseChannel,
+		id: id, ttl: ttl.Milliseconds(),
+	}
 }

@@ -170,11 +170,16 @@ func (h *wakeHub) newWaiter(channel, id string, c chan struct{}) *waiter {
 // otherwise. Every release published after attach returns reaches the
 // waiter, or a reconnect wakes it.
 func (h *wakeHub) attach(keys Keys, id string, c chan struct{}) *waiter {
-	channel := keys.WakeChannel(id)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed || len(h.channels) == 0 {
+		// No subscription stands (no contention lately): not even the
+		// channel's name is needed.
+		return nil
+	}
+	channel := keys.WakeChannel(id)
 	ch := h.channels[channel]
-	if h.closed || ch == nil || !ch.confirmed {
+	if ch == nil || !ch.confirmed {
 		return nil
 	}
 	w := h.newWaiter(channel, id, c)
