@@ -69,7 +69,7 @@ the whole stream; with --timeout 0 a batch waits without limit.`,
 	f.IntVar(&o.keep, "keep", 0, "with --rotate-at: keep this many rotated files (0: all)")
 	f.DurationVar(&o.maxAge, "max-age", 0, "with --rotate-at: remove rotated files older than this (0: no limit)")
 	f.BoolVar(&o.gzip, "gzip", false, "with --rotate-at: compress rotated files")
-	f.IntVar(&o.maxQueued, "max-queued", 65536, "lines read ahead of their commit (stdin waits beyond)")
+	f.IntVar(&o.maxQueued, "max-queued", 65536, "lines read ahead of their commit (stdin waits beyond, and once they fill --max-batch-bytes)")
 	return cmd
 }
 
@@ -115,10 +115,16 @@ func runAppend(ctx context.Context, g *globals, o *appendOpts) error {
 		// The lines are batched here, not in the Appender (MaxBatchDelay 0):
 		// see appendLines.
 		a := v.c.Appender(o.name, append(opts, coordinator.MaxBatchDelay(0))...)
-		n, err := appendLines(ctx, a, g.stdin, batching{maxBytes: o.maxBytes, maxDelay: o.maxDelay, maxQueued: o.maxQueued, maxLine: g.maxReadSize})
+		n, unknown, err := appendLines(ctx, a, g.stdin, batching{maxBytes: o.maxBytes, maxDelay: o.maxDelay, maxQueued: o.maxQueued, maxLine: g.maxReadSize})
 		a.Close()
 		if errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
 			return fmt.Errorf("append %s: all %d lines of stdin committed: %w", quote.Name(o.name), n, err)
+		}
+		if err != nil && unknown > 0 {
+			// Not "not committed": the log's next holder may commit them,
+			// and lines fed again would then be there twice.
+			return fmt.Errorf("append %s: %d lines committed (the first %d of stdin); the outcome of the next %d lines is unknown (the log's next holder may commit them: check the log before appending them again); the lines after them were not committed: %w",
+				quote.Name(o.name), n, n, unknown, err)
 		}
 		if err != nil {
 			return fmt.Errorf("append %s: %d lines committed (the first %d of stdin); the lines after them were not committed: %w",
@@ -146,7 +152,7 @@ func batchTimeout(timeout time.Duration) time.Duration {
 type batching struct {
 	maxBytes  int           // close a batch at this many bytes (a longer line is a batch of its own)
 	maxDelay  time.Duration // how long a batch waits for more lines after its first
-	maxQueued int           // lines read ahead of their commit
+	maxQueued int           // lines read ahead of their commit (also no more than fill a batch while one is in flight)
 	// maxLine bounds a line, its '\n' included (0: no limit): a line is
 	// held in memory until it is committed, and input with no newline
 	// (binary data, /dev/zero) would otherwise be read on until memory
@@ -156,7 +162,9 @@ type batching struct {
 
 // appendLines appends r's lines (a last line without '\n' gets one) and
 // returns how many were committed: always the first lines of r, every
-// committed line counted.
+// committed line counted; and how many lines follow them whose batch failed
+// with its outcome unknown (coordinator.ErrOutcomeUnknown: the log's next
+// holder may commit it), 0 when none did.
 //
 // The lines are grouped here into batches, and each batch goes to the
 // Appender as one record, with at most one in flight, so that the count of
@@ -172,7 +180,7 @@ type batching struct {
 // When ctx ends, appendLines sends nothing more; a batch in flight is
 // withdrawn if the Appender has not taken it yet, else its outcome is awaited
 // and counted. It returns context.Cause(ctx) then.
-func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b batching) (int, error) {
+func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b batching) (committed, unknown int, _ error) {
 	lines := make(chan []byte)
 	readErr := make(chan error, 1)
 	stop := make(chan struct{})
@@ -209,13 +217,12 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 	}()
 
 	var (
-		queued    [][]byte  // lines read, not yet sent
-		size      int       // bytes in queued
-		first     time.Time // when the oldest line queued was read (or earlier)
-		eof       bool
-		inflight  chan error // outcome of the batch sent, nil when none
-		sent      int        // lines in that batch
-		committed int
+		queued   [][]byte  // lines read, not yet sent
+		size     int       // bytes in queued
+		first    time.Time // when the oldest line queued was read (or earlier)
+		eof      bool
+		inflight chan error // outcome of the batch sent, nil when none
+		sent     int        // lines in that batch
 		// unconfirmed is the error of a batch committed with its
 		// durability unconfirmed, returned once every line is committed.
 		unconfirmed error
@@ -223,11 +230,20 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 	// failed returns err, saying also that lines committed before it were
 	// committed with their durability unconfirmed when some were (err
 	// decides the exit).
-	failed := func(err error) (int, error) {
+	failed := func(err error) (int, int, error) {
 		if unconfirmed != nil {
 			err = fmt.Errorf("%w (and some of the lines committed before: %v)", err, unconfirmed)
 		}
-		return committed, err
+		return committed, unknown, err
+	}
+	// outcome counts the lines of the batch in flight by its outcome err.
+	outcome := func(err error) {
+		switch {
+		case err == nil || errors.Is(err, coordinator.ErrDurabilityUnconfirmed):
+			committed += sent
+		case errors.Is(err, coordinator.ErrOutcomeUnknown):
+			unknown = sent
+		}
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -249,11 +265,15 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 			if err := <-readErr; err != nil {
 				return failed(fmt.Errorf("read stdin: %w", err))
 			}
-			return committed, unconfirmed
+			return committed, 0, unconfirmed
 		}
 		in := lines
-		if eof || len(queued) >= b.maxQueued {
-			in = nil // stdin waits
+		if eof || len(queued) >= b.maxQueued || inflight != nil && size >= b.maxBytes {
+			// stdin waits. Also once the lines read ahead of a batch in
+			// flight fill the next one: more would not join it, and
+			// --max-queued lines as long as --max-read-size allows are
+			// far more memory than a batch.
+			in = nil
 		}
 		select {
 		case line, ok := <-in:
@@ -268,6 +288,7 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 			size += len(line)
 		case err := <-inflight:
 			if err != nil && !errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
+				outcome(err)
 				return failed(err)
 			}
 			if err != nil {
@@ -280,9 +301,7 @@ func appendLines(ctx context.Context, a *coordinator.Appender, r io.Reader, b ba
 		case <-timer.C:
 		case <-ctx.Done():
 			if inflight != nil {
-				if err := <-inflight; err == nil || errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
-					committed += sent
-				}
+				outcome(<-inflight)
 			}
 			return failed(context.Cause(ctx))
 		}
