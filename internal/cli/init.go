@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sharedwrite/sharedwrite/coordinator"
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/spf13/cobra"
 )
@@ -75,13 +76,18 @@ func runInit(ctx context.Context, g *globals, o *initOpts) error {
 		// --from could not be read: not a command that failed (exit 8).
 		return fmt.Errorf("init %s: nothing committed: %w", quote.Name(o.name), se.err)
 	}
-	if err != nil {
+	// Committed with its durability unconfirmed (exit 7) is committed: the
+	// file is there and every later init prints it, so this one does too.
+	if err != nil && !errors.Is(err, coordinator.ErrDurabilityUnconfirmed) {
 		return err
 	}
-	if _, err := g.stdout.Write(content); err != nil {
-		return stdoutError("init "+quote.Name(o.name), err)
+	if _, werr := g.stdout.Write(content); werr != nil {
+		if err != nil {
+			return fmt.Errorf("%w (%v)", stdoutError("init "+quote.Name(o.name), werr), err)
+		}
+		return stdoutError("init "+quote.Name(o.name), werr)
 	}
-	return nil
+	return err
 }
 
 // sourceError is a failure to read init's --from, told apart from the
