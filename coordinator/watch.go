@@ -42,6 +42,8 @@ type watchConfig struct {
 	// (and the doorbells are up): every version committed after it returns
 	// is delivered.
 	started func()
+	// ping, set only by tests, replaces subscriptionPing.
+	ping time.Duration
 }
 
 // WatchInterval sets how often the committed record is polled (default

@@ -1,9 +1,11 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -73,8 +75,10 @@ const (
 	// the first delivery, which the volume's record can make alone).
 	redisCommittedBound = 500 * time.Millisecond
 	// subscriptionPing is how long the subscription may stay silent before
-	// a PING checks that its connection is alive.
+	// a PING checks that its connection is alive, and subscriptionPong how
+	// long the answer may take before the connection is taken for dead.
 	subscriptionPing    = 15 * time.Second
+	subscriptionPong    = 5 * time.Second
 	subscribeBackoffMin = 50 * time.Millisecond
 	subscribeBackoffMax = 2 * time.Second
 )
@@ -86,46 +90,75 @@ const (
 // many reconnection attempts it takes. It returns a function that stops it and
 // waits for it.
 func (w *watcher) subscribe(ctx context.Context, client redis.UniversalClient) (stop func()) {
-	ch := locking.RedisKeys(w.c.vol.id, w.key).ChangeChannel
 	sctx, cancel := context.WithCancel(ctx)
-	ps := client.Subscribe(sctx) // no channel yet: nothing is sent
-	closeOnce := sync.OnceFunc(func() { ps.Close() })
-	// Receive does not watch its context: closing the subscription ends it.
-	unhook := context.AfterFunc(sctx, closeOnce)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// Subscribing waits for a connection, which a hung Redis holds up
-		// until the client's read timeout: not the caller, who reads the
-		// starting point from the volume meanwhile. The confirmation rings
-		// the bell, so a version committed in between is not missed; a
-		// failure is listen's to report and retry (the channel stays in
-		// the subscription's set).
-		_ = ps.Subscribe(sctx, ch)
-		w.listen(sctx, ps)
+		w.listen(sctx, client)
 	}()
 	return func() {
 		cancel()
-		unhook()
-		closeOnce()
 		<-done
 	}
 }
 
-func (w *watcher) listen(ctx context.Context, ps *redis.PubSub) {
+// openSubscription subscribes to the change channel ch on a connection of its
+// own. Subscribing waits for a connection, which a hung Redis holds up until
+// the client's read timeout: not the caller of Watch, who reads the starting
+// point from the volume meanwhile. The confirmation rings the bell, so a
+// version committed in between is not missed; a failure is listen's to
+// report and retry (the channel stays in the subscription's set). close ends
+// the subscription, and a Receive in progress: Receive does not watch its
+// context, so ctx's end closes it too.
+func openSubscription(ctx context.Context, client redis.UniversalClient, ch string) (ps *redis.PubSub, close func()) {
+	ps = client.Subscribe(ctx) // no channel yet: nothing is sent
+	closeOnce := sync.OnceFunc(func() { ps.Close() })
+	unhook := context.AfterFunc(ctx, closeOnce)
+	_ = ps.Subscribe(ctx, ch)
+	return ps, func() {
+		unhook()
+		closeOnce()
+	}
+}
+
+func (w *watcher) listen(ctx context.Context, client redis.UniversalClient) {
+	ch := locking.RedisKeys(w.c.vol.id, w.key).ChangeChannel
+	ps, closePS := openSubscription(ctx, client, ch)
+	defer func() { closePS() }()
+	ping := cmp.Or(w.cfg.ping, subscriptionPing)
+	pong := min(ping, subscriptionPong)
+	pinged := false // a PING was sent and nothing came since
 	down := false
 	var since time.Time
 	var backoff time.Duration
 	for {
-		msg, err := ps.ReceiveTimeout(ctx, subscriptionPing)
+		wait := ping
+		if pinged {
+			wait = pong
+		}
+		msg, err := ps.ReceiveTimeout(ctx, wait)
 		if deadline.Passed(ctx) {
 			return
 		}
 		if err != nil && isTimeout(err) {
-			if err = ps.Ping(ctx); err == nil {
-				continue
+			if !pinged {
+				if err = ps.Ping(ctx); err == nil {
+					pinged = true
+					continue
+				}
+			} else {
+				// The connection took the PING, but nothing came back: its
+				// peer is gone without a word (its host died, a network
+				// device dropped the connection), which TCP would notice
+				// only after many minutes of retransmissions, every event
+				// published meanwhile lost. A new connection subscribes
+				// again, and its confirmation rings.
+				closePS()
+				ps, closePS = openSubscription(ctx, client, ch)
+				err = fmt.Errorf("no answer to PING on the subscription within %v: %w", pong, err)
 			}
 		}
+		pinged = false
 		if deadline.Passed(ctx) {
 			return
 		}
