@@ -24,7 +24,9 @@ import (
 // working-directory-relative path that the caller names explicitly (a spool
 // directory, say), taken as SourcePath says. dst is resolved like a write
 // target (see Create); missing parent directories are created and removed
-// again if nothing is committed. A leftover in-place rewrite of dst, or of
+// again if nothing is committed; dst's directory removed meanwhile (by
+// another call's rollback) is made again, as MkdirAll does with a parent
+// that vanishes. A leftover in-place rewrite of dst, or of
 // src when it is a file of the root, is settled first (see InPlaceIfBusy).
 //
 // Move first tries rename(2), after the PreCommit hook (Op "move"; when a hook
@@ -147,21 +149,40 @@ func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) (err e
 		// rename(2) of two links to one file does nothing and succeeds.
 		return newError2("move", absSrc, rel, fmt.Errorf("source and destination are the same file (hard links); nothing moved: %w", syscall.EINVAL))
 	}
-	created, err := r.mkdirAll(ctx, dirOf(rel), 0o777, cfg)
-	if err != nil {
-		return err
-	}
-	dfi, err := r.root.Stat(dirOf(rel))
-	if err != nil {
-		r.rollbackDirs(created, cfg)
-		return newError("move: stat directory", dirOf(rel), err)
-	}
-	if sameDevice(sfi, dfi) {
+	// dst's directory can go between the walk that finds (or makes) it and
+	// the rename into it: another call that made it, and then failed, rolls
+	// it back while it is empty. That race is transient (see MkdirAll): the
+	// directory is made again and the rename, with its hook, tried again.
+	bo := newBackoff(ctx)
+	var created []string
+	for {
+		created, err = r.mkdirAll(ctx, dirOf(rel), 0o777, cfg)
+		if err != nil {
+			return err
+		}
+		dfi, err := r.root.Stat(dirOf(rel))
+		if err != nil {
+			r.rollbackDirs(created, cfg)
+			if errors.Is(err, fs.ErrNotExist) && bo.wait(ctx, cfg, dirOf(rel), err) == nil {
+				continue
+			}
+			return newError("move: stat directory", dirOf(rel), err)
+		}
+		if !sameDevice(sfi, dfi) {
+			break
+		}
 		committed, err := r.moveByRename(ctx, absSrc, rel, dfi, created, cfg)
+		if !committed && errors.Is(err, errDirGone) {
+			if bo.wait(ctx, cfg, dirOf(rel), err) == nil {
+				continue
+			}
+			return err
+		}
 		fallback := errors.Is(err, syscall.EXDEV) || cfg.inPlace && errors.Is(err, syscall.EBUSY)
 		if committed || !fallback || errors.Is(err, ErrCrossDevice) {
 			return err
 		}
+		break
 	}
 	sf := claim
 	claim = nil // moveByCopy closes it
@@ -238,6 +259,11 @@ func (r *Root) moveByRename(ctx context.Context, absSrc, rel string, dirInfo fs.
 			r.rollbackDirs(created, cfg)
 			if errors.Is(err, syscall.EBUSY) {
 				return false, newError2("move: rename", absSrc, rel, withCause(ErrBusyTarget, err))
+			}
+			if serr == nil && errors.Is(err, fs.ErrNotExist) {
+				if _, lerr := r.root.Lstat(dirOf(rel)); errors.Is(lerr, fs.ErrNotExist) {
+					return false, newError2("move: rename", absSrc, rel, withCause(errDirGone, err))
+				}
 			}
 			return false, newError2("move: rename", absSrc, rel, err)
 		}
@@ -392,6 +418,10 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, sf *os.File, 
 	}
 	return err
 }
+
+// errDirGone: the rename found dst's directory gone (removed since it was
+// found or made; the source is still there); Move makes it again.
+var errDirGone = errors.New("the destination's directory was removed meanwhile (by another call's rollback?)")
 
 // errNoCopyRange: copy_file_range cannot copy between these files.
 var errNoCopyRange = errors.New("copy_file_range not possible here")
