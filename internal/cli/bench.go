@@ -47,8 +47,8 @@ keys, saying so on stderr; a run still going is left alone.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.json, "json", false, "print the results as JSON")
 	f.IntVar(&o.ops, "ops", 200, "operations per case")
-	f.IntVar(&o.size, "size", 4096, "payload size in bytes")
-	f.IntVar(&o.workers, "workers", 4, "workers for the contended and distinct-key cases")
+	f.IntVar(&o.size, "size", 4096, fmt.Sprintf("payload size in bytes (at most %d MiB)", benchMaxSize>>20))
+	f.IntVar(&o.workers, "workers", 4, fmt.Sprintf("workers for the contended and distinct-key cases (at most %d)", benchMaxWorkers))
 	return cmd
 }
 
