@@ -105,7 +105,8 @@ func runLock(ctx context.Context, g *globals, o *lockOpts) error {
 // SIGTERM, then SIGKILL after lockTermGrace (after the lease's loss, half
 // the TTL if that is less), and the error is the cause;
 // unless the CLI's stdin is a terminal, argv runs in a process group of its
-// own and the signals go to that group (ownGroup).
+// own and the signals go to that group (ownGroup), what is left of which is
+// killed once argv has ended.
 func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = childIn(g.stdin), childOut(g.stdout), g.stderr
@@ -155,6 +156,10 @@ func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (
 			kill(cmd.Process)
 			werr = <-waited
 		}
+		// What CMD started and that outlived the SIGTERM (it ignores it)
+		// must not go on once the key is released: the next holder would
+		// run beside it. (While the guard still holds the group's id.)
+		stopGroup(cmd)
 		return exitStatusOf(werr), fmt.Errorf("lock %s: command %s stopped: %w", quote.Name(l.Key), quote.Name(argv[0]), context.Cause(lctx))
 	}
 	if werr != nil && !errors.As(werr, new(*exec.ExitError)) {
