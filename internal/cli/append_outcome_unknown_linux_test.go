@@ -3,15 +3,12 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/sharedwrite/sharedwrite/coordinator"
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
@@ -25,17 +22,7 @@ import (
 // lines have an unknown outcome, and exits 1.
 func TestAppendOutcomeUnknownIsNotReportedUncommitted(t *testing.T) {
 	fs := faultfs.Mount(t, faultfs.Options{})
-	run := func(stdin string) error {
-		var stderr bytes.Buffer
-		g := &globals{root: fs.Dir, leaseTTL: 10 * time.Second, timeout: 30 * time.Second, logFormat: "text", logLevel: "error",
-			stdin: strings.NewReader(stdin), stdout: &bytes.Buffer{}, stderr: &stderr}
-		logger, err := newLogger(&stderr, "text", "error")
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.logger = logger
-		return runAppend(context.Background(), g, &appendOpts{name: "app.log", maxBytes: 1 << 20, mode: "0644", maxQueued: 4})
-	}
+	run := appendRunner(t, fs.Dir, appendOpts{name: "app.log", maxBytes: 1 << 20, mode: "0644", maxQueued: 4})
 	if err := run("zero\n"); err != nil {
 		t.Fatal(err)
 	}

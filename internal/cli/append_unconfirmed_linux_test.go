@@ -23,18 +23,8 @@ import (
 // of stdin in the log's files, each once.
 func TestAppendRotateAtUnconfirmedGoesOn(t *testing.T) {
 	fs := faultfs.Mount(t, faultfs.Options{})
-	run := func(stdin string) error {
-		var stderr bytes.Buffer
-		g := &globals{root: fs.Dir, leaseTTL: 10 * time.Second, timeout: 30 * time.Second, logFormat: "text", logLevel: "error",
-			stdin: strings.NewReader(stdin), stdout: &bytes.Buffer{}, stderr: &stderr}
-		logger, err := newLogger(&stderr, "text", "error")
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.logger = logger
-		// One line per batch, and a rotation before each batch.
-		return runAppend(context.Background(), g, &appendOpts{name: "app.log", maxBytes: 1, mode: "0644", maxQueued: 4, rotateAt: 1})
-	}
+	// One line per batch, and a rotation before each batch.
+	run := appendRunner(t, fs.Dir, appendOpts{name: "app.log", maxBytes: 1, mode: "0644", maxQueued: 4, rotateAt: 1})
 	if err := run("zero\n"); err != nil {
 		t.Fatal(err)
 	}
