@@ -14,6 +14,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/sharedwrite/sharedwrite/internal/testrig"
 )
 
 // redisPauseAfterCommitStep stops a redis-server (SIGSTOP) when the commit
@@ -21,7 +23,7 @@ import (
 // and then holds that step for hold; the server is continued (SIGCONT) by
 // the test.
 type redisPauseAfterCommitStep struct {
-	pid  int
+	r    *testrig.Redis
 	key  string
 	hold time.Duration
 	once sync.Once
@@ -35,7 +37,7 @@ func (p *redisPauseAfterCommitStep) OnEnd(s sdktrace.ReadOnlySpan) {
 	for _, a := range s.Attributes() {
 		if a.Key == AttrKey && a.Value == attribute.StringValue(p.key) {
 			p.once.Do(func() {
-				syscall.Kill(p.pid, syscall.SIGSTOP)
+				p.r.Signal(syscall.SIGSTOP)
 				time.Sleep(p.hold)
 			})
 		}
@@ -62,7 +64,7 @@ func TestMoveNeedsCommitMarginOfBothLeases(t *testing.T) {
 	// once dst's floor and pending are written; the source's are written at
 	// ~6 s: dst has ~3 s left (under the margin), src ~6 s (above it).
 	const held, hold = 3500 * time.Millisecond, 2500 * time.Millisecond
-	pause := &redisPauseAfterCommitStep{pid: r.PID(), key: "b", hold: hold}
+	pause := &redisPauseAfterCommitStep{r: r, key: "b", hold: hold}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(pause))
 	c, err := Open(ctx, root, WithRedis(cl), WithLeaseTTL(ttl), WithCommitMargin(margin), WithTracerProvider(tp))
 	if err != nil {
@@ -75,7 +77,7 @@ func TestMoveNeedsCommitMarginOfBothLeases(t *testing.T) {
 	}
 	t.Cleanup(func() { other.Close() })
 	var cont sync.Once
-	resume := func() { cont.Do(func() { syscall.Kill(r.PID(), syscall.SIGCONT) }) }
+	resume := func() { cont.Do(func() { r.Signal(syscall.SIGCONT) }) }
 	t.Cleanup(resume)
 
 	if err := other.WriteFile(ctx, "a", []byte("src"), 0o644); err != nil {

@@ -29,7 +29,7 @@ func TestTxIntentNeedsCommitMargin(t *testing.T) {
 	// runs; after a pause of `margin` the validity left is between ~0.4 s and
 	// TTL − margin: below the margin, above zero.
 	txBeforeIntent = func() error {
-		if err := syscall.Kill(r.PID(), syscall.SIGSTOP); err != nil {
+		if err := r.Signal(syscall.SIGSTOP); err != nil {
 			return err
 		}
 		time.Sleep(margin)
@@ -37,10 +37,10 @@ func TestTxIntentNeedsCommitMargin(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		txBeforeIntent = nil
-		syscall.Kill(r.PID(), syscall.SIGCONT)
+		r.Signal(syscall.SIGCONT)
 	})
 	err = c.Tx(ctx, []TxFile{{Name: "a", Data: []byte("a")}, {Name: "b", Data: []byte("b")}})
-	syscall.Kill(r.PID(), syscall.SIGCONT)
+	r.Signal(syscall.SIGCONT)
 	if !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("Tx whose leases fell below the commit margin before the intent = %v; want ErrLeaseLost", err)
 	}

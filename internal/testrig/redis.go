@@ -56,6 +56,20 @@ func (r *Redis) PID() int {
 	return r.cmd.Process.Pid
 }
 
+// Signal sends sig to the server this rig started, through its process
+// handle: an error, and nothing sent, when it is not running (never the
+// signal to a pid of 0, which is the caller's whole process group, or to a
+// reused pid).
+func (r *Redis) Signal(sig os.Signal) error {
+	r.mu.Lock()
+	cmd := r.cmd
+	r.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return errors.New("redis-server not running")
+	}
+	return cmd.Process.Signal(sig)
+}
+
 // Client returns a go-redis client for the server, closed on cleanup.
 func (r *Redis) Client(t testing.TB) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: r.Addr(), Password: r.Password, DisableIdentity: true})
