@@ -66,7 +66,9 @@ type txDone struct {
 // JSON) and name distinct files (ErrDuplicateName otherwise). No files: nil,
 // nothing to commit. A target with a file bind-mounted onto it is refused before the
 // commit point (writer.ErrBusyTarget): a transaction commits by rename, so
-// InPlaceIfBusy does not apply.
+// InPlaceIfBusy does not apply. writer.CreateOnly is refused (fs.ErrInvalid)
+// before the commit point, nothing changed: past it a commit is completed by
+// a rename, which would replace a file created meanwhile.
 func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Option) (err error) {
 	names := make([]string, len(files))
 	for i, f := range files {
@@ -170,6 +172,13 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 				return wrap("tx", it.key, fmt.Errorf("%w: a transaction commits by rename; no in-place rewrite: %w", writer.ErrBusyTarget, syscall.EBUSY))
 			}
 			asked = true
+			if ch.Op == "create" {
+				// CreateOnly links instead of renaming, and a link that finds
+				// the target there (created outside sharedwrite since Create
+				// checked) would fail past the commit point, where a failed
+				// commit is completed by a plain rename over that file.
+				return wrap("tx", it.key, fmt.Errorf("%w: a transaction commits by rename, which replaces; writer.CreateOnly cannot be honoured past its commit point", fs.ErrInvalid))
+			}
 			ready <- txReady{i: i, ch: ch}
 			return <-proceed[i]
 		})
