@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -102,7 +101,7 @@ func TestLockLateAdopterRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	killOnCleanup(t, pid)
 	if code := readWhenWritten(t, done, 20*time.Second); code != "4" {
 		t.Errorf("the late write with the inherited lease: exit %s; want 4 (the lease has ended)", code)
 	}

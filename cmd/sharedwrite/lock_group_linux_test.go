@@ -45,7 +45,7 @@ func TestLockStoppedLeavesNoCommandChildRunning(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the child's pid %q: %v", b, err)
 			}
-			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+			killOnCleanup(t, pid)
 			tc.stop(t, s)
 			if code := s.wait(t, 30*time.Second); code != tc.want {
 				t.Errorf("exit %d; want %d; stderr: %s", code, tc.want, s.errb.String())

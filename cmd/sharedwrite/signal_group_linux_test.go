@@ -55,7 +55,7 @@ func TestSignalReachesCommandChildren(t *testing.T) {
 				if err != nil || perr != nil {
 					t.Fatalf("the child's pid: %q, %v, %v", b, err, perr)
 				}
-				t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+				killOnCleanup(t, pid)
 				s.cmd.Process.Signal(tc.sig)
 				if code := s.wait(t, 30*time.Second); code != 128+int(tc.sig) {
 					t.Errorf("exit %d; want %d; stderr %s", code, 128+int(tc.sig), s.errb.String())
@@ -144,7 +144,7 @@ func TestWatchCmdChildrenStopOnSignal(t *testing.T) {
 				if err != nil {
 					t.Fatalf("child pid %q: %v", b, err)
 				}
-				t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+				killOnCleanup(t, pid)
 				start := time.Now()
 				p.cmd.Process.Signal(syscall.SIGTERM)
 				// The sharedwrite process itself (a zombie once it exited: alive
