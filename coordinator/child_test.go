@@ -74,6 +74,16 @@ func runChild(role string) int {
 		}
 		os.Stdout.Write(data)
 		return 0
+	case "update-appends-paused":
+		// One Update of "state" that appends "paused\n" (the test pauses
+		// the process in its record's fsync).
+		err := c.Update(ctx, "state", func(old []byte, _ bool) ([]byte, error) {
+			return append(old, "paused\n"...), nil
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "update:", err)
+		}
+		return ExitCode(err)
 	case "paused-update":
 		// Reads, says so, then waits for a line on stdin before returning the
 		// new content: the test SIGSTOPs it in between.

@@ -3,8 +3,6 @@
 package coordinator
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,36 +14,6 @@ import (
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
 )
-
-// pausedUpdateEnv makes TestPausedUpdateProcess, re-executed in a child, run
-// an Update of "state" on SW_ROOT (Redis SW_REDIS, lease TTL SW_TTL) that
-// appends "paused\n", and exit with ExitCode of its error.
-const pausedUpdateEnv = "SHAREDWRITE_PAUSED_UPDATE_CHILD"
-
-// TestPausedUpdateProcess is the child process of
-// TestUpdatePausedInRecordFsyncDoesNotOverwriteNewerHolder; run directly it
-// does nothing.
-func TestPausedUpdateProcess(t *testing.T) {
-	if os.Getenv(pausedUpdateEnv) != "1" {
-		t.Skip("child process of TestUpdatePausedInRecordFsyncDoesNotOverwriteNewerHolder")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ttl, _ := time.ParseDuration(os.Getenv("SW_TTL"))
-	c, err := Open(ctx, os.Getenv("SW_ROOT"), WithRedisURL(os.Getenv("SW_REDIS")), WithLeaseTTL(ttl))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "open:", err)
-		os.Exit(ExitCode(err))
-	}
-	err = c.Update(ctx, "state", func(old []byte, _ bool) ([]byte, error) {
-		return append(old, "paused\n"...), nil
-	})
-	c.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "update:", err)
-	}
-	os.Exit(ExitCode(err))
-}
 
 // An Update in another process is stopped (SIGSTOP) while the fsync of its
 // floor and pending write is under way (a slow network filesystem holds it
@@ -74,8 +42,8 @@ func TestUpdatePausedInRecordFsyncDoesNotOverwriteNewerHolder(t *testing.T) {
 	}})
 
 	const ttl = time.Second
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPausedUpdateProcess$")
-	cmd.Env = append(os.Environ(), pausedUpdateEnv+"=1", "SW_ROOT="+mnt.Dir, "SW_REDIS="+r.URL(), "SW_TTL="+ttl.String())
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=update-appends-paused", "SW_ROOT="+mnt.Dir, "SW_REDIS="+r.URL(), "SW_TTL="+ttl.String())
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
