@@ -10,22 +10,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sharedwrite/sharedwrite/internal/procstat"
 )
 
 // alive reports whether pid is a live (not zombie) process.
 func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z'
-	}
-	return true
+	start, zombie := procstat.Of(pid)
+	return start != "" && !zombie
 }
 
 // TestSignalReachesCommandChildren: SIGTERM or SIGINT to `lock`, `update` or
