@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -176,8 +177,10 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 				cfg.emit("move-complete-intent", rel, start, ssize, nil)
 				// dst must be durable before src goes: the interrupted
 				// call may have stopped (or been refused) at its directory
-				// fsync. Until it is, src and the intent stay.
-				if err := r.syncDirs(cfg, rel, nil); err != nil {
+				// fsyncs, those of the parents it created included (which
+				// ones it created is not known: every ancestor is synced).
+				// Until it is, src and the intent stay.
+				if err := r.syncDirs(cfg, rel, ancestors(rel)); err != nil {
 					return true, err
 				}
 				// The hook sees the move the interrupted call made (the
@@ -195,6 +198,17 @@ func (r *Root) resumeMove(ctx context.Context, absSrc, rel string, cfg *config) 
 		return false, newError("move", absSrc, context.Cause(ctx))
 	}
 	return false, nil
+}
+
+// ancestors lists the directories above rel's own, innermost first, as
+// syncDirs takes the directories a call created ("a/b/f" → "a/b", "a"): their
+// parents are synced with rel's directory.
+func ancestors(rel string) []string {
+	var dirs []string
+	for d := path.Dir(rel); d != "."; d = path.Dir(d) {
+		dirs = append(dirs, d)
+	}
+	return dirs
 }
 
 // holdsCopy reports whether dst (rel; its sha256 and size dsum, dsize) is the
