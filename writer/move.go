@@ -87,6 +87,8 @@ import (
 // since is not moved. A dst that is a hard link of src is refused (EINVAL).
 // A FIFO at src, or at the intent's name, is refused without blocking.
 //
+// dst gets src's mode, as with mv, however it is moved: Mode does not apply.
+//
 // Outcomes are those of WriteFile: nil; an error wrapping
 // ErrDurabilityUnconfirmed when dst is visible but its directory fsync was
 // refused (then src is kept, with its intent, so that a crash cannot lose
@@ -103,6 +105,9 @@ import (
 func (r *Root) Move(ctx context.Context, src, dst string, opts ...Option) (err error) {
 	defer rethrow(&err)
 	cfg := newConfig(opts)
+	// dst keeps src's mode, as with mv, by rename and by copy alike: Mode
+	// does not apply (the rename could not honour it without changing src).
+	cfg.forceMode = false
 	absSrc, err := SourcePath(src)
 	if err != nil {
 		return err
@@ -361,7 +366,7 @@ func (r *Root) moveByCopy(ctx context.Context, absSrc, rel string, sf *os.File, 
 	if err := r.setOwnerModeTimes(&mc, t, st0.Mode(), st0); err != nil {
 		return fail(err)
 	}
-	if err := copyXattrs(sf, t, !cfg.forceMode, true); err != nil {
+	if err := copyXattrs(sf, t, true, true); err != nil {
 		return fail(err)
 	}
 	if err := r.closeTemp(&mc, t, st0, true); err != nil {
