@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -109,14 +110,25 @@ func runDoctor(ctx context.Context, g *globals, o *doctorOpts) (err error) {
 	)
 	v := &volumeCalls{timeout: g.timeout}
 	vctx, cancel := g.bounded(ctx)
+	var probing atomic.Bool // the write-path probes began: files may be left
 	probed := time.Now()
 	err = answered(vctx, v, abs, func(at func(step string)) (err error) {
-		root, volID, err = probeVolume(abs, rep, at)
+		root, volID, err = probeVolume(abs, rep, func(step string) {
+			at(step)
+			if step == probesStep {
+				probing.Store(true)
+			}
+		})
 		return err
 	})
 	probeTime := time.Since(probed)
 	cancel()
 	if err != nil {
+		if errors.Is(err, errNoAnswer) && probing.Load() {
+			// No clean-up on a volume that does not answer (see
+			// cleanUpDoctor): what the probes made by then stays.
+			err = fmt.Errorf("%w; left behind: %s", err, leftBehind([]string{doctorDir, metaDir}, false))
+		}
 		return err
 	}
 	defer func() {

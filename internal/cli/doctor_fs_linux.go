@@ -4,6 +4,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -49,4 +51,15 @@ func probeFS(dir string) fsInfo {
 // renameNoReplace renames old to new in the directory dirfd unless new exists.
 func renameNoReplace(dirfd uintptr, old, new string) error {
 	return unix.Renameat2(int(dirfd), old, int(dirfd), new, unix.RENAME_NOREPLACE)
+}
+
+// kernelID identifies the running kernel: its boot id, which every process on
+// the host reads alike, in containers too (it is in no namespace), and which a
+// reboot or another host changes. "" when it cannot be read.
+func kernelID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }

@@ -31,7 +31,7 @@ type peerResult struct {
 	Me         string `json:"me"`   // this replica's id in the test
 	Peer       string `json:"peer"` // the other's
 	PeerHost   string `json:"peer_host"`
-	SameHost   bool   `json:"same_host"`
+	SameHost   bool   `json:"same_host"` // the same hostname, or the same running kernel (containers on one host)
 	Propagates bool   `json:"propagates"`
 }
 
@@ -60,6 +60,7 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 		return nil, err
 	}
 	host, _ := os.Hostname()
+	kernel := kernelID()
 	me := strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + randomHex(4)
 	var mine []string
 	defer func() {
@@ -96,8 +97,11 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 		mine = append(mine, name)
 		return nil
 	}
+	// The hello names the host, the running kernel (see kernelID) and
+	// the beat, one a line; the first line is the host, as it always was.
 	hello := peerDir + "/hello." + me
-	if err := put(hello, host+"\n0"); err != nil {
+	helloText := func(beat int) string { return host + "\n" + kernel + "\n" + strconv.Itoa(beat) }
+	if err := put(hello, helloText(0)); err != nil {
 		return nil, fmt.Errorf("announce %s: %w", strconv.Quote(hello), err)
 	}
 	beatDone := make(chan struct{})
@@ -106,13 +110,13 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 	go func() {
 		defer close(beatDone)
 		for n := 1; sleepCtx(beatCtx, peerBeat) == nil; n++ {
-			_ = write(hello, host+"\n"+strconv.Itoa(n))
+			_ = write(hello, helloText(n))
 		}
 	}()
 
 	// Find a peer: the newest hello of another id, written less than wait ago,
 	// whose beat has been seen to change.
-	var peer, peerHost string
+	var peer, peerHost, peerKernel string
 	first := map[string]string{} // id -> the hello's content when first read
 	for peer == "" {
 		if ents, err := fs.ReadDir(root.FS(), peerDir); err == nil {
@@ -133,7 +137,7 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 					first[id] = string(b)
 				} else if was != string(b) && id > peer {
 					peer = id
-					peerHost, _, _ = strings.Cut(string(b), "\n")
+					peerHost, peerKernel = helloHost(string(b))
 				}
 			}
 		}
@@ -147,7 +151,10 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 			}
 		}
 	}
-	res := &peerResult{Me: me, Peer: peer, PeerHost: peerHost, SameHost: peerHost == host}
+	// Replicas in containers on one host have hostnames of their own but
+	// share its kernel, and with it the locks of every mount they share.
+	sameHost := peerHost == host || (kernel != "" && peerKernel == kernel)
+	res := &peerResult{Me: me, Peer: peer, PeerHost: peerHost, SameHost: sameHost}
 
 	if me < peer {
 		// Holder.
@@ -211,6 +218,17 @@ func meetPeer(ctx context.Context, root *os.Root, wait time.Duration, progress i
 	}
 	mine = mine[:len(mine)-1]
 	return res, nil
+}
+
+// helloHost returns the host and the kernel id a hello names; the kernel id
+// is "" when the hello has none (a doctor that does not write it, or a
+// platform where it is not known).
+func helloHost(hello string) (host, kernel string) {
+	lines := strings.Split(hello, "\n")
+	if len(lines) >= 3 {
+		kernel = lines[1]
+	}
+	return lines[0], kernel
 }
 
 // waitGone polls until name no longer exists.

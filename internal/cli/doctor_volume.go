@@ -11,6 +11,9 @@ import (
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 )
 
+// probesStep is the step of probeVolume that writes the probe files.
+var probesStep = "write-path probes in " + quote.Name(doctorDir)
+
 // probeVolume opens the root at abs and probes what the volume alone tells:
 // the mode recorded on it and whether its identity and config are usable,
 // its filesystem and mount, the write path. It fills rep and returns the
@@ -43,7 +46,7 @@ func probeVolume(abs string, rep *doctorReport, at func(step string)) (*os.Root,
 	}
 	at("read the filesystem type (statfs)")
 	rep.FS = probeFS(abs)
-	at("write-path probes in " + quote.Name(doctorDir))
+	at(probesStep)
 	rep.Probe = probeFiles(root)
 	return root, volID, nil
 }
