@@ -264,8 +264,10 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 		}
 		if window < c.staleWindow {
 			// The deadline cut the window short: the mismatch may still be
-			// a stale cache, so it is not adopted.
-			return ct, nil, wrap("fresh read", key, fmt.Errorf("%w (the deadline leaves %v of the %v window)", err, window.Round(time.Millisecond), c.staleWindow))
+			// a stale cache, so it is not adopted. The read ran out of time
+			// (ExitCode 3, as for a lease not obtained in time), not out
+			// of versions to wait for.
+			return ct, nil, wrap("fresh read", key, windowCutError{err: err, window: window, full: c.staleWindow})
 		}
 		c.tel.add(ctx, c.tel.outsideEdits, AttrKey.String(key))
 		c.log.WarnContext(ctx, "file matches no recorded version after the stale-view window: edited outside sharedwrite; adopting it",
@@ -277,6 +279,20 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 	}
 	return committedPrefix(matched, ct), matched, nil
 }
+
+// windowCutError is a fresh read that matched no recorded version before the
+// caller's deadline, which left only window of the full stale-view window. It
+// wraps the read's error (ErrStaleView) and context.DeadlineExceeded.
+type windowCutError struct {
+	err          error
+	window, full time.Duration
+}
+
+func (e windowCutError) Error() string {
+	return fmt.Sprintf("%v (the deadline leaves %v of the %v window)", e.err, e.window.Round(time.Millisecond), e.full)
+}
+
+func (e windowCutError) Unwrap() []error { return []error{e.err, context.DeadlineExceeded} }
 
 // verify is the fresh read of a held key: a match with a dead holder's pending
 // version promotes it to committed. limit is freshRead's.
@@ -297,7 +313,10 @@ func (c *Coordinator) verify(ctx context.Context, h *held, limit int64) (writer.
 // while after a rename; it is re-read through the stale-view window). It takes
 // no lease. A missing file is an error wrapping syscall.ENOENT (so also
 // fs.ErrNotExist); a file larger than the read limit (WithMaxReadSize) is
-// refused with an error wrapping ErrTooLarge and syscall.EFBIG.
+// refused with an error wrapping ErrTooLarge and syscall.EFBIG. A file that
+// matches no recorded version when ctx's deadline ends the stale-view window
+// early is not adopted: the error wraps ErrStaleView and
+// context.DeadlineExceeded (ExitCode 3).
 func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, err error) {
 	ctx, o := c.tel.startOp(ctx, "read", name)
 	defer func() { o.end(ctx, OutcomeRead, err) }()
