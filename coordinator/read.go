@@ -132,7 +132,11 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 		}
 	}
 	read := func(opts ...writer.Option) (writer.Content, error) {
-		ct, err := c.root.ReadVersion(ctx, key, append(opts, writer.MaxReadSize(limit), c.observeRetries(ctx))...)
+		opts = append(opts, writer.MaxReadSize(limit), c.observeRetries(ctx))
+		if unheld {
+			opts = append(opts, c.viewInPlace())
+		}
+		ct, err := c.root.ReadVersion(ctx, key, opts...)
 		if errors.Is(err, fs.ErrNotExist) {
 			return writer.Content{}, nil
 		}
@@ -346,6 +350,18 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 
 // readLimit is the writer option that bounds a whole-file read made for a
 // caller (WithMaxReadSize).
+// viewInPlace is for a read that does not hold the key's lease: in Redis mode
+// it leaves a leftover in-place rewrite unsettled (writer.ViewInPlace). The
+// rewriter may be alive on another host, whose flock on its backup does not
+// reach this one on sshfs, FUSE or NFS with local locks; only the lease
+// excludes it there. Operations holding the lease settle it.
+func (c *Coordinator) viewInPlace() writer.Option {
+	if c.client == nil {
+		return nil
+	}
+	return writer.ViewInPlace()
+}
+
 func (c *Coordinator) readLimit() writer.Option { return writer.MaxReadSize(c.cfg.maxReadSize) }
 
 // fitsLimit reports whether the committed version v of a file is within

@@ -97,7 +97,16 @@ func (c *Coordinator) Sweep(ctx context.Context, olderThan time.Duration) (rep S
 		rep.IntentTemps = n
 	}
 	staged := &stagedTemps{r: c.root.OS()}
-	wrep, err := c.root.Sweep(ctx, olderThan, c.observe(ctx, o), writer.SweepKeep(staged.named))
+	wopts := []writer.Option{c.observe(ctx, o), writer.SweepKeep(staged.named)}
+	if c.client != nil {
+		// A leftover in-place rewrite is settled holding its key's lease:
+		// a live rewriter on another host holds it, and its flock on its
+		// backup may not reach this host.
+		wopts = append(wopts, writer.SweepSettleWith(func(ctx context.Context, target string, settle func(context.Context) error) error {
+			return c.Lock(ctx, target, func(ctx context.Context, _ LeaseInfo) error { return settle(ctx) })
+		}))
+	}
+	wrep, err := c.root.Sweep(ctx, olderThan, wopts...)
 	rep.SweepReport = wrep
 	rep.Failed += len(errs) // the intents' failures; the writer counts its own
 	if err != nil {

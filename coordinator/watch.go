@@ -222,7 +222,7 @@ func (w *watcher) start(ctx context.Context) error {
 		return nil
 	}
 	// No record: a file created outside sharedwrite is delivered as it is.
-	ct, err := w.c.root.ReadVersion(ctx, w.key, w.c.readLimit())
+	ct, err := w.c.root.ReadVersion(ctx, w.key, w.c.readLimit(), w.c.viewInPlace())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return wrap("read", w.key, err)
 	}
@@ -336,14 +336,14 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 		return false, false, nil
 	}
 
-	ct, err := w.c.root.ReadVersion(ctx, w.key, w.c.readLimit())
+	ct, err := w.c.root.ReadVersion(ctx, w.key, w.c.readLimit(), w.c.viewInPlace())
 	prefixOnly := false
 	if errors.Is(err, writer.ErrTooLarge) && wantTarget && pending.Token == 0 && isLogVersion(target) && w.fits(target, true) {
 		// A log whose committed length is within the limit, but not the
 		// file: an unacknowledged tail (a crashed appender's, which the next
 		// append cuts) lies past it. Its committed prefix is all that is
 		// delivered: read only that, or this would wait for the next append.
-		ct, err = w.c.root.ReadVersion(ctx, w.key, w.c.readLimit(), writer.ReadPrefix(target.Size))
+		ct, err = w.c.root.ReadVersion(ctx, w.key, w.c.readLimit(), w.c.viewInPlace(), writer.ReadPrefix(target.Size))
 		prefixOnly = true
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -208,9 +208,10 @@ func (r *Root) settleLocked(ctx context.Context, markerRel, backupRel, rel strin
 	return remove(inPlaceRestored)
 }
 
-// readSettled is read for a reader that could not settle rel (settleErr):
-// the in-place view while a marker is there, the file itself once it is gone.
-// limit bounds each whole read as MaxReadSize does (0: none).
+// readSettled is read for a reader that could not settle rel (settleErr), or
+// does not (settleErr nil: ViewInPlace): the in-place view while a marker is
+// there, the file itself once it is gone. limit bounds each whole read as
+// MaxReadSize does (0: none).
 func (r *Root) readSettled(name, rel string, settleErr error, limit int64) (Content, error) {
 	c, ok, err := r.inPlaceView(rel, limit)
 	switch {
@@ -224,6 +225,9 @@ func (r *Root) readSettled(name, rel string, settleErr error, limit int64) (Cont
 	// The rewrite may have finished while it was read (its backup gone).
 	if m, _ := inPlaceNames(rel); !r.exists(m) {
 		return r.read(name, false, limit, -1)
+	}
+	if settleErr == nil {
+		return Content{}, err
 	}
 	return Content{}, settleErr
 }

@@ -28,6 +28,7 @@ type config struct {
 	observe       []func(Event)
 	beforeLock    bool
 	hashOnly      bool
+	viewInPlace   bool // see ViewInPlace
 	maxRead       int64
 	prefix        int64 // ReadPrefix's n + 1; 0: the whole file
 	keepStaged    bool
@@ -143,6 +144,16 @@ func Until(accept func(c Content) bool, window time.Duration) Option {
 // reads the version it is given whole, as without the option.)
 func HashOnly() Option { return func(c *config) { c.hashOnly = true } }
 
+// ViewInPlace makes ReadVersion and ReadFile leave a leftover in-place
+// rewrite of the file (see InPlaceIfBusy) unsettled: they read the version
+// settling would leave (the target when it holds the marker's old or new
+// content, else the backup, which holds the old one) and change nothing.
+// For a reader whose lock does not exclude in-place rewriters on other
+// hosts: the flock a live rewrite holds on its backup, which settling waits
+// for, does not reach other hosts on sshfs, most FUSE mounts and NFS with
+// local locks, so settling there could take a live rewrite for a crashed one.
+func ViewInPlace() Option { return func(c *config) { c.viewInPlace = true } }
+
 // MaxReadSize bounds a whole-file read (ReadFile, ReadVersion without
 // HashOnly) to n bytes. A file whose size is above n is refused before any
 // buffer is allocated for it, and one that grows past n while it is read is
@@ -256,6 +267,21 @@ func OtherHostGrace(d time.Duration) Option {
 	return func(c *config) {
 		if so, ok := sweepConfigs.Load(c); ok {
 			so.(*sweepOpts).otherHostGrace = d
+		}
+	}
+}
+
+// SweepSettleWith makes Sweep settle each leftover in-place rewrite it finds
+// (see InPlaceIfBusy) through with: with calls settle while it holds the lock
+// that excludes every rewriter of target (the root-relative name the marker
+// names) on every host, such as the key's lease, and returns settle's error
+// or its own (the rewrite is then left for a later sweep). A marker that
+// names no target (torn, or not this package's) is removed only once older
+// than olderThan: a rewriter elsewhere may be writing it. Only Sweep reads it.
+func SweepSettleWith(with func(ctx context.Context, target string, settle func(context.Context) error) error) Option {
+	return func(c *config) {
+		if so, ok := sweepConfigs.Load(c); ok {
+			so.(*sweepOpts).settleWith = with
 		}
 	}
 }

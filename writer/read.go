@@ -61,27 +61,41 @@ func (r *Root) ReadVersion(ctx context.Context, name string, opts ...Option) (Co
 	cfg := newConfig(opts)
 	// A reader never sees a half-finished in-place rewrite: settle it first
 	// (this waits for a live one, restores a crashed one from its backup).
-	// A reader that may not write reads the version settling would leave.
+	// A reader that may not write, or does not (ViewInPlace), reads the
+	// version settling would leave.
 	readOnce := func(name string) (Content, error) {
 		return r.readCtx(ctx, name, cfg.hashOnly, cfg.maxRead, cfg.prefix-1)
 	}
-	if recoverTarget != nil {
-		if rel, _, err := r.resolve(name); err == nil {
+	if rel, _, err := r.resolve(name); err == nil && recoverTarget != nil {
+		view := func(settleErr error) func(string) (Content, error) {
+			limit := cfg.maxRead
+			if cfg.hashOnly {
+				limit = 0 // its Data is dropped, and HashOnly is not bounded
+			}
+			return func(name string) (Content, error) {
+				c, err := r.readSettled(name, rel, settleErr, limit)
+				if cfg.hashOnly {
+					c.Data = nil
+				}
+				return c, err
+			}
+		}
+		switch {
+		case cfg.viewInPlace:
+			plain, viewed := readOnce, view(nil)
+			marker, _ := inPlaceNames(rel)
+			readOnce = func(name string) (Content, error) {
+				if r.exists(marker) {
+					return viewed(name)
+				}
+				return plain(name)
+			}
+		default:
 			if err := recoverTarget(ctx, r, cfg, rel); err != nil {
 				if !isErrno(err, syscall.EACCES, syscall.EPERM, syscall.EROFS) {
 					return Content{}, err
 				}
-				limit := cfg.maxRead
-				if cfg.hashOnly {
-					limit = 0 // its Data is dropped, and HashOnly is not bounded
-				}
-				readOnce = func(name string) (Content, error) {
-					c, rerr := r.readSettled(name, rel, err, limit)
-					if cfg.hashOnly {
-						c.Data = nil
-					}
-					return c, rerr
-				}
+				readOnce = view(err)
 			}
 		}
 	}

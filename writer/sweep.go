@@ -36,7 +36,8 @@ const DefaultOtherHostGrace = 24 * time.Hour
 // sweepOpts holds the options only Sweep reads; see OtherHostGrace.
 type sweepOpts struct {
 	otherHostGrace time.Duration
-	keep           func(rel string) bool // see SweepKeep
+	keep           func(rel string) bool                                                              // see SweepKeep
+	settleWith     func(ctx context.Context, target string, settle func(context.Context) error) error // see SweepSettleWith
 }
 
 // sweepConfigs maps a config being built by Sweep to its sweep-only options,
@@ -175,7 +176,7 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 		}
 		rep.Scanned++
 		bak := path.Join(path.Dir(m), strings.TrimSuffix(path.Base(m), inPlaceMarkerSuffix)+inPlaceBackupSuffix)
-		out, err := r.settleMarker(ctx, m, bak, "", cfg)
+		out, err := r.sweepMarker(ctx, m, bak, olderThan, now, so, cfg)
 		if err != nil {
 			fail(err)
 			continue
@@ -190,6 +191,35 @@ func (r *Root) Sweep(ctx context.Context, olderThan time.Duration, opts ...Optio
 		}
 	}
 	return rep, joinLine(errs...)
+}
+
+// sweepMarker settles the in-place marker m (its backup bak), through
+// so.settleWith when it is set (see SweepSettleWith).
+func (r *Root) sweepMarker(ctx context.Context, m, bak string, olderThan time.Duration, now time.Time, so *sweepOpts, cfg *config) (inPlaceOutcome, error) {
+	if so.settleWith == nil {
+		return r.settleMarker(ctx, m, bak, "", cfg)
+	}
+	data, err := r.readMarker(m)
+	if errors.Is(err, fs.ErrNotExist) {
+		return inPlaceNone, nil
+	}
+	in, derr := decodeInPlaceIntent(data)
+	if err != nil || derr != nil || !in.namedBy(path.Base(m)) {
+		// Names no target: torn, or being written by a rewriter whose
+		// lock cannot be taken without knowing its target.
+		if fi, serr := r.root.Lstat(m); serr != nil || now.Sub(fi.ModTime()) < olderThan {
+			return inPlaceNone, nil
+		}
+		return r.settleMarker(ctx, m, bak, "", cfg)
+	}
+	target := path.Join(path.Dir(m), in.Target)
+	var out inPlaceOutcome
+	err = so.settleWith(ctx, target, func(ctx context.Context) error {
+		var err error
+		out, err = r.settleMarker(ctx, m, bak, target, cfg)
+		return err
+	})
+	return out, err
 }
 
 // symlinkTempGrace is the least age at which Sweep removes a temp symlink
