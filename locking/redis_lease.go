@@ -54,6 +54,11 @@ type redisLease struct {
 	validUntil time.Duration // on bootclock
 	state      leaseState
 	err        error
+	// refreshErr is the error of the watchdog's last refresh that failed
+	// other than by running into the validity's end (nil after one that
+	// succeeded): a lease whose validity runs out says why its refreshes
+	// did not get through (a client cut off by a deadline no longer says).
+	refreshErr error
 }
 
 // newRedisLease returns the lease of a.id on key (names keys), TTL ttl.
@@ -168,21 +173,27 @@ func (le *redisLease) tick() {
 	}
 	rem := le.Remaining()
 	if rem <= 0 {
-		le.lose(errors.New("validity ran out before a refresh succeeded"))
+		le.lose(le.ranOut(0, nil))
 		return
 	}
 	ctx, cancel := context.WithTimeout(le.ctx, rem)
 	// ctx bounds the refresh only when the client has ContextTimeoutEnabled;
 	// otherwise a Redis that never answers holds it for the client's read
 	// timeout. The loss is reported when the validity runs out all the same.
+	sent := bootclock.Now()
 	expire := time.AfterFunc(rem, func() {
 		if le.Remaining() <= 0 {
-			le.lose(errors.New("validity ran out before a refresh succeeded"))
+			le.lose(le.ranOut(sent, nil))
 		}
 	})
 	err := le.refresh(ctx)
 	expire.Stop()
 	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		le.mu.Lock()
+		le.refreshErr = err
+		le.mu.Unlock()
+	}
 	switch {
 	case err == nil:
 		le.rearm(le.ttl / 3)
@@ -190,10 +201,31 @@ func (le *redisLease) tick() {
 		le.lose(err)
 	case le.ctx.Err() != nil:
 	case le.Remaining() <= 0:
-		le.lose(fmt.Errorf("refresh failed until the validity ran out: %w", err))
+		le.lose(le.ranOut(0, err))
 	default:
 		le.rearm(min(jitter(le.l.cfg.retryEvery), le.Remaining()))
 	}
+}
+
+// ranOut is the reason of a loss because the validity ran out with no
+// refresh through: the last refresh's error cur (nil: none came back), or
+// that the refresh sent at sent (on bootclock; 0: none) is still waiting for
+// Redis, and the error of the last refresh that failed before.
+func (le *redisLease) ranOut(sent time.Duration, cur error) error {
+	le.mu.Lock()
+	last := le.refreshErr
+	le.mu.Unlock()
+	why := "validity ran out before a refresh succeeded"
+	switch {
+	case cur != nil:
+		why = "refresh failed until the validity ran out: " + cur.Error()
+	case sent != 0:
+		why += fmt.Sprintf(" (no reply yet to the refresh sent %v ago)", bootclock.Since(sent).Round(time.Millisecond))
+	}
+	if last != nil && last != cur {
+		why += "; the last refresh failed: " + last.Error()
+	}
+	return errors.New(why)
 }
 
 func (le *redisLease) rearm(d time.Duration) {

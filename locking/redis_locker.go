@@ -375,6 +375,12 @@ func (l *RedisLocker) Acquire(ctx context.Context, key string, ttl time.Duration
 			return nil, l.notObtained(key, id, holder, lastErr, tried, time.Since(began), ctx)
 		case <-timer.C:
 		case <-in.c:
+			if derr := in.takeDropped(); derr != nil {
+				// Redis may be gone since its last reply: unless a reply
+				// comes before the deadline, the wait ends unavailable,
+				// not "held" (exit 6, not 3).
+				lastErr = fmt.Errorf("the pub/sub connection to Redis failed: %w", derr)
+			}
 			if g := in.take(); g != nil && refused && g.token > refusedFence {
 				if le := l.granted(ctx, key, keys, id, ttl, refusedAt, g); le != nil {
 					obtained = true

@@ -89,6 +89,10 @@ type inbox struct {
 	hub   *wakeHub
 	c     chan struct{}
 	grant *grant
+	// dropped is the error the pub/sub connection failed with while the
+	// Acquire waited (guarded by hub.mu): Redis may be gone, and no reply
+	// since says otherwise.
+	dropped error
 }
 
 func (h *wakeHub) openInbox(id string) *inbox {
@@ -117,8 +121,18 @@ func (in *inbox) drain() {
 	default:
 	}
 	in.hub.mu.Lock()
-	in.grant = nil
+	in.grant, in.dropped = nil, nil
 	in.hub.mu.Unlock()
+}
+
+// takeDropped returns and forgets the error the pub/sub connection failed
+// with since the last drain, if it did.
+func (in *inbox) takeDropped() error {
+	in.hub.mu.Lock()
+	defer in.hub.mu.Unlock()
+	err := in.dropped
+	in.dropped = nil
+	return err
 }
 
 // take returns and forgets the lease a release handed over, if any.
@@ -336,6 +350,13 @@ func (h *wakeHub) receive(ps *redis.PubSub) {
 			if !closed {
 				for _, ch := range h.channels {
 					ch.confirmed = false
+					if !refusal {
+						for w := range ch.waiters {
+							if in := h.inboxes[w.id]; in != nil {
+								in.dropped = err
+							}
+						}
+					}
 					ch.wakeAll()
 					if refusal {
 						ch.refuse()
