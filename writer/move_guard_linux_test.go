@@ -25,21 +25,12 @@ import (
 // Calling Move again must not unlink src while dst's directory entry is
 // still not known to be durable.
 func TestMoveRetryAfterUnconfirmedKeepsSource(t *testing.T) {
-	ffs := faultfs.Mount(t, faultfs.Options{})
-	rootDir := filepath.Join(ffs.Dir, "root")
-	if err := os.Mkdir(rootDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(rootDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	ffs, _, r := faultRoot(t)
 	src := filepath.Join(t.TempDir(), "spool.bin") // another device: the copy fallback
 	mustWrite(t, src, "payload", 0o644)
 	ffs.Set(faultfs.Fault{Op: faultfs.OpFsyncDir, Errno: syscall.EINVAL, Glob: "root"})
 
-	err = r.Move(context.Background(), src, "dst")
+	err := r.Move(context.Background(), src, "dst")
 	if !errors.Is(err, ErrDurabilityUnconfirmed) {
 		t.Fatalf("first Move: %v; want ErrDurabilityUnconfirmed", err)
 	}

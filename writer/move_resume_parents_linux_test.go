@@ -13,12 +13,10 @@ import (
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
 )
 
-// A Move interrupted after its commit (dst holds the copy, the source and
-// its intent are still there) may have created dst's parent directories and
-// stopped before their entries were fsynced. The Move that finishes it
-// removes the source only once the whole path to dst is durable: a refused
-// fsync of an ancestor keeps the source and its intent, and says so.
-func TestMoveResumeSyncsDestinationAncestorsBeforeUnlinkingSource(t *testing.T) {
+// faultRoot opens a Root at a directory "root" of a new fault filesystem,
+// closed on cleanup.
+func faultRoot(t *testing.T) (*faultfs.FS, string, *Root) {
+	t.Helper()
 	ffs := faultfs.Mount(t, faultfs.Options{})
 	rootDir := filepath.Join(ffs.Dir, "root")
 	if err := os.Mkdir(rootDir, 0o755); err != nil {
@@ -29,6 +27,16 @@ func TestMoveResumeSyncsDestinationAncestorsBeforeUnlinkingSource(t *testing.T) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
+	return ffs, rootDir, r
+}
+
+// A Move interrupted after its commit (dst holds the copy, the source and
+// its intent are still there) may have created dst's parent directories and
+// stopped before their entries were fsynced. The Move that finishes it
+// removes the source only once the whole path to dst is durable: a refused
+// fsync of an ancestor keeps the source and its intent, and says so.
+func TestMoveResumeSyncsDestinationAncestorsBeforeUnlinkingSource(t *testing.T) {
+	ffs, rootDir, r := faultRoot(t)
 	src := filepath.Join(t.TempDir(), "f") // another device: the copy path
 	sum := randomFile(t, src, 64<<10, 0o600)
 	fi, err := os.Stat(src)
