@@ -171,7 +171,7 @@ func decodeIntent(b []byte) (txIntent, error) {
 // writeIntent is writeIntentWarn with no directory fsync refusal accepted:
 // when it returns nil the intent file and its directory are fsynced.
 func writeIntent(r *os.Root, in txIntent) error {
-	return writeIntentWarn(r, in, nil)
+	return writeIntentWarn(r, in, nil, nil)
 }
 
 // writeIntentWarn is writeIntent that, when warn is set
@@ -181,7 +181,16 @@ func writeIntent(r *os.Root, in txIntent) error {
 // that follow: the intent is kept and the transaction committed, its
 // durability unconfirmed like theirs. Without it no transaction could
 // commit on such a volume.
-func writeIntentWarn(r *os.Root, in txIntent, warn func(error)) error {
+//
+// ready, when set, is called once the intent is written and fsynced under its
+// temp name, right before the rename that makes it the commit point: an
+// error from it leaves no intent (the temp is removed) and is returned as it
+// is. The fsync can take long (a network filesystem, a stalled server), and
+// a lease may end meanwhile; on a volume whose file locks other hosts do not
+// see, another host may then have taken a key and committed, having found no
+// intent. The transaction checks its leases and floors again there, as a
+// single-file commit does after its pending record's fsync.
+func writeIntentWarn(r *os.Root, in txIntent, warn func(error), ready func() error) error {
 	b, err := encodeIntent(in)
 	if err != nil {
 		return wrap("tx intent encode", intentPath(in.ID), err)
@@ -211,6 +220,12 @@ func writeIntentWarn(r *os.Root, in txIntent, warn func(error)) error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && ready != nil {
+		if err = ready(); err != nil {
+			_ = t.Remove(tmp)
+			return err
+		}
 	}
 	if err == nil {
 		err = t.Rename(tmp, in.ID)

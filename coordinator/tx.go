@@ -297,7 +297,22 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 			c.log.WarnContext(ctx, "transaction intent written; durability unconfirmed (directory fsync refused)", "intent", in.ID, "err", err)
 		}
 	}
-	if err := writeIntentWarn(c.root.OS(), in, warn); err != nil {
+	// Checked again once the intent is fsynced, right before its rename
+	// makes it the commit point: a lease that ended during that fsync lets
+	// another host, whose file locks do not meet ours, take the key and
+	// commit, finding no intent; renaming over its version would lose it.
+	recheck := func() error {
+		if err := octx.Err(); err != nil {
+			return wrap("tx", items[0].key, context.Cause(octx))
+		}
+		for _, it := range items {
+			if _, err := c.checkCommit(octx, it.h); err != nil {
+				return wrap("tx commit check", it.key, err)
+			}
+		}
+		return nil
+	}
+	if err := writeIntentWarn(c.root.OS(), in, warn, recheck); err != nil {
 		return abortBefore(err)
 	}
 
