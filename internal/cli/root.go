@@ -127,6 +127,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetErr(stderr)
 
 	var shutdown func(context.Context) error
+	// tl reports on telemetry (telemetryLogger: no credential of the
+	// OTEL_* variables in what it logs).
+	var tl *slog.Logger
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if !cmd.Flags().Changed("redis") {
 			g.redisURL = os.Getenv(envRedis)
@@ -146,10 +149,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		g.logger = logger
 		slog.SetDefault(logger)
 		redis.SetLogger(redisLogger{logger})
+		tl = telemetryLogger(logger)
+		installTelemetryLogger(tl)
 		shutdown, err = setupTelemetry(cmd.Context())
 		if err != nil {
 			// Telemetry is never a reason not to write: log and go on.
-			logger.Warn("telemetry set-up failed; continuing without the export named", "err", err)
+			tl.Warn("telemetry set-up failed; continuing without the export named", "err", err)
 		}
 		g.started = true
 		return nil
@@ -173,8 +178,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if ctx.Err() == nil {
 			stop = context.AfterFunc(ctx, cancel)
 		}
-		if serr := shutdown(sctx); serr != nil && g.logger != nil {
-			g.logger.Warn("telemetry export did not finish; what this run recorded may be lost", "within", budget, "err", serr)
+		if serr := shutdown(sctx); serr != nil && tl != nil {
+			tl.Warn("telemetry export did not finish; what this run recorded may be lost", "within", budget, "err", serr)
 		}
 		stop()
 		cancel()
