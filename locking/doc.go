@@ -69,6 +69,8 @@
 // lock or a record), O_RDWR (NFS needs write access for exclusive locks),
 // group-writable and never unlinked. FileLock.Lock takes flock(2) (LockFileEx
 // on Windows), polling with a short backoff so that it honours cancellation.
+// It is taken on that descriptor, not through gofrs/flock, which opens the file
+// by its path: neither os.Root nor O_NOFOLLOW would then guard the open.
 // The file holds the lock record: floor, pending and committed versions in a
 // fixed-width, checksummed layout written in place (FORMAT.md at the
 // repository root). A torn or unreadable record is ErrCorruptRecord, never
