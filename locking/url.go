@@ -285,6 +285,13 @@ func parseRedisURL(rawURL string) (*RedisConfig, error) {
 		if master == "" {
 			return nil, errors.New("sentinel URL without a master name (redis+sentinel://host:port/mastername)")
 		}
+		for _, opt := range []string{"username", "password"} {
+			if q.Has(opt) {
+				// As the other forms (go-redis refuses it there): the user
+				// information's, even when empty, would replace it.
+				return nil, fmt.Errorf("redis: unexpected option: %s (the user name and password go before the host: redis+sentinel://user:password@host:port/mastername)", opt)
+			}
+		}
 		q.Set("master_name", master)
 		for _, h := range list[1:] {
 			q.Add("addr", h)
