@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -45,6 +46,22 @@ func TestBenchRedisStoppedWithinTimeout(t *testing.T) {
 		code := waitOrQuit(t, s, 30*time.Second, pid)
 		took := time.Since(stopped)
 		syscall.Kill(pid, syscall.SIGCONT)
+		// The keys bench could not delete outlive its run record, those
+		// without a TTL for good: it must name each, or no one can tell
+		// them from the volume's own.
+		cl := rs.Client(t)
+		keys, err := cl.Keys(t.Context(), "*").Result()
+		if err != nil {
+			t.Fatalf("attempt %d: KEYS after SIGCONT: %v", attempt, err)
+		}
+		for _, k := range keys {
+			if ttl, err := cl.TTL(t.Context(), k).Result(); err != nil || ttl >= 0 {
+				continue // gone meanwhile, or expires
+			}
+			if !strings.Contains(s.errb.String(), k) {
+				t.Errorf("attempt %d: Redis key %q left by bench, not named in its stderr:\n%s", attempt, k, s.errb.String())
+			}
+		}
 		rs.Kill()
 		if d := benchDirs(t, v.root); len(d) > 0 {
 			t.Errorf("attempt %d: left %q", attempt, d)

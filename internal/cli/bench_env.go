@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -148,7 +149,9 @@ func (e *benchEnv) cleanup(ctx context.Context, root *os.Root, dir, base string,
 	if len(rkeys) > 0 && e.counter.failed() != nil {
 		// The run stopped on it: waiting for Redis again would only delay
 		// the exit (6) by another --timeout.
-		errs = append(errs, fmt.Errorf("bench: the Redis keys of %s were not deleted (Redis did not answer)", quote.Name(dir)))
+		// Named, as their run record goes with the directory: nothing
+		// else tells them from the volume's own keys.
+		errs = append(errs, fmt.Errorf("bench: the Redis keys of %s were not deleted (Redis did not answer); they hold nothing of the volume's files: DEL %s", quote.Name(dir), strings.Join(rkeys, " ")))
 	} else if len(rkeys) > 0 {
 		// One DEL per key in one pipeline: the names' keys lie in different
 		// Cluster slots. Its own bound: after a signal, the volume's part
