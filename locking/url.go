@@ -48,8 +48,14 @@ type unknownMasterHook struct{ master string }
 func (h unknownMasterHook) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := next(ctx, network, addr)
-		if err != nil && errors.Is(err, redis.Nil) {
+		switch {
+		case err == nil:
+		case errors.Is(err, redis.Nil):
 			err = &unknownMasterError{master: h.master, err: err}
+		default:
+			if hint := sentinelRefusal(err); hint != "" {
+				err = &sentinelRefusedError{hint: hint, err: err}
+			}
 		}
 		return conn, err
 	}
@@ -72,12 +78,8 @@ type unknownMasterError struct {
 
 func (e *unknownMasterError) Error() string {
 	msg := "sentinel: master " + quoteName(e.master) + " is unknown to the sentinels that answered"
-	var joined interface{ Unwrap() []error }
-	if !errors.As(e.err, &joined) {
-		return msg
-	}
 	var others []string
-	for _, err := range joined.Unwrap() {
+	for _, err := range joinedErrors(e.err) {
 		if !errors.Is(err, redis.Nil) {
 			others = append(others, err.Error())
 		}
@@ -89,6 +91,55 @@ func (e *unknownMasterError) Error() string {
 }
 
 func (e *unknownMasterError) Unwrap() error { return e.err }
+
+// sentinelRefusal says what a master lookup's error tells of a sentinel that
+// answered with an error reply, "" when none did: a refusal of the sentinel
+// credentials, or a server that is not a sentinel (a Redis server's port in
+// a Sentinel URL).
+func sentinelRefusal(err error) string {
+	for _, e := range joinedErrors(err) {
+		var reply redis.Error
+		if !errors.As(e, &reply) {
+			continue
+		}
+		msg := reply.Error()
+		switch {
+		case strings.HasPrefix(msg, "WRONGPASS"), strings.HasPrefix(msg, "NOAUTH"):
+			return "a sentinel refused the sentinel credentials (sentinel_username, sentinel_password in the URL's query)"
+		case strings.Contains(msg, "unknown command 'sentinel'"):
+			return "an address in the URL is not a sentinel but a Redis server (a Sentinel URL names the sentinels, by default on port 26379)"
+		}
+	}
+	return ""
+}
+
+// joinedErrors returns the errors err joins (go-redis joins each
+// sentinel's), or err alone.
+func joinedErrors(err error) []error {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		return joined.Unwrap()
+	}
+	return []error{err}
+}
+
+// sentinelRefusedError is go-redis's error of a master lookup in which a
+// sentinel answered with an error reply; hint says what it means. It
+// unwraps to that error.
+type sentinelRefusedError struct {
+	hint string
+	err  error
+}
+
+func (e *sentinelRefusedError) Error() string {
+	var replies []string
+	for _, err := range joinedErrors(e.err) {
+		replies = append(replies, err.Error())
+	}
+	return "sentinel: " + e.hint + ": " + strings.Join(replies, "; ")
+}
+
+func (e *sentinelRefusedError) Unwrap() error { return e.err }
 
 // NewClient parses a Redis URL (see ParseRedisURL) and returns its client.
 func NewClient(rawURL string) (redis.UniversalClient, error) {
