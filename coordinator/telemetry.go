@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -38,6 +39,10 @@ const (
 	OutcomeUnconfirmed  = "committed_unconfirmed"
 	OutcomeNotCommitted = "not_committed"
 	OutcomeRead         = "read"
+	// OutcomeUnknown: the operation failed past the point where its change
+	// may still take effect (ErrOutcomeUnknown): neither committed nor safe
+	// to count as not committed.
+	OutcomeUnknown = "unknown"
 )
 
 // Metric names.
@@ -142,8 +147,13 @@ func (o *op) heldAll(hs []*held) {
 	o.span.SetAttributes(AttrKey.String(strings.Join(keys, ",")), AttrToken.Int64(int64(tok)), AttrLeaseWait.Float64(float64(wait.Microseconds())/1000))
 }
 
-// end records the outcome, the error and the duration, and ends the span.
+// end records the outcome, the error and the duration, and ends the span. A
+// change not made visible whose error wraps ErrOutcomeUnknown is recorded as
+// OutcomeUnknown: the next holder of the key may still commit it.
 func (o *op) end(ctx context.Context, outcome string, err error) {
+	if outcome == OutcomeNotCommitted && errors.Is(err, ErrOutcomeUnknown) {
+		outcome = OutcomeUnknown
+	}
 	if err != nil {
 		o.span.RecordError(err)
 		o.span.SetStatus(codes.Error, err.Error())

@@ -350,7 +350,16 @@ func (f *File) Abort() error {
 	var err error
 	f.once.Do(func() {
 		err = f.f.Abort()
-		f.finishOnce(nil, wrap("abort", f.h.key, err))
+		ferr := wrap("abort", f.h.key, err)
+		if ferr == nil && f.werr == nil {
+			// The operation's context ended (ctx, the lease's loss) while
+			// the caller was reading its input: the reason the write
+			// failed, for the span and the lease-lost count.
+			if cause := context.Cause(f.octx); cause != nil {
+				ferr = leaseWrap(wrap("write", f.h.key, cause), f.h)
+			}
+		}
+		f.finishOnce(nil, ferr)
 	})
 	return err
 }
