@@ -13,6 +13,9 @@ TEST_TIMEOUT ?= 12m
 TEST_FLAGS   ?= -race -count=1 -p 2 -timeout $(TEST_TIMEOUT)
 APT_PACKAGES := redis-server fuse3 sshfs openssh-server iproute2 util-linux strace gcc libc6-dev
 NEEDED_BINS  := redis-server redis-cli fusermount3 sshfs sshd ip unshare strace gcc
+# sshd and ip live in /usr/sbin or /sbin, which a user's PATH may lack; the rigs
+# find them with exec.LookPath, so the tests get the PATH test-prereqs checks.
+export PATH := $(PATH):/usr/sbin:/sbin
 
 .PHONY: all build test test-prereqs vet unit cross soak bench clean
 
@@ -23,9 +26,12 @@ build:
 
 # test-prereqs installs what the rigs need, only when something is missing and we
 # are root; otherwise the rigs skip with a reason (or fail under
-# SHAREDWRITE_REQUIRE_RIGS=1).
+# SHAREDWRITE_REQUIRE_RIGS=1). gcc only recommends the C library's headers
+# (libc6-dev), and cgo (the race tests) needs them: a gcc that cannot compile
+# an #include <stdlib.h> counts as missing them.
 test-prereqs:
-	@missing=""; for b in $(NEEDED_BINS); do command -v $$b >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin:/sbin" command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
+	@missing=""; for b in $(NEEDED_BINS); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
+	if command -v gcc >/dev/null 2>&1 && ! printf '#include <stdlib.h>\nint main(void) { return 0; }\n' | gcc -x c -fsyntax-only - >/dev/null 2>&1; then missing="$$missing libc6-dev"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing test prerequisites (missing:$$missing)"; \
