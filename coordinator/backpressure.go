@@ -55,6 +55,60 @@ func (g *gate) enter(ctx context.Context) (func(), error) {
 		return func() {}, nil
 	default:
 	}
+	return g.admit1(ctx, lent, nil)
+}
+
+// place is the place in the gate of an operation that runs a caller's
+// function (a Lock's, an UpdateContext's, an InitOnce's): the operations
+// nested in that function, made with the context it was given, run in it one
+// at a time rather than waiting for a slot of their own, which could be the
+// one that operation holds. It holds a value while one of them runs in it.
+type place chan struct{}
+
+// placeKey is the context key of the place of the function a context was
+// given to.
+type placeKey struct{ g *gate }
+
+// withPlace returns ctx carrying a new place for the operations nested in
+// the function it is given to (see place).
+func (g *gate) withPlace(ctx context.Context) context.Context {
+	if g.run == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, placeKey{g}, make(place, 1))
+}
+
+// enterNested admits an operation nested in a function (see place): into
+// the function's place when it is free; otherwise (another nested operation
+// runs in it, as when the function starts several at once) as enter does,
+// beyond the bounds ErrQueueFull at once or, with wait, a wait within ctx,
+// and a queued one runs in the place if that frees before a slot does.
+// Nested operations so never hold more than one slot, or the place, per
+// function running: however many a function starts, the operations in
+// flight stay within the bounds but for the places of the functions
+// running, one per nesting level.
+func (g *gate) enterNested(ctx context.Context) (func(), error) {
+	if g.run == nil {
+		return func() {}, nil
+	}
+	p, _ := ctx.Value(placeKey{g}).(place)
+	if p == nil {
+		return g.enter(ctx)
+	}
+	select {
+	case p <- struct{}{}:
+		return func() { <-p }, nil
+	default:
+	}
+	lent, _ := ctx.Value(lentSlot{g}).(<-chan struct{})
+	return g.admit1(ctx, lent, p)
+}
+
+// admit1 takes an admission ticket and a run slot (see gate), or returns
+// early when lent is closed (taking nothing) or p, when not nil, frees (taking
+// it instead of the slot).
+func (g *gate) admit1(ctx context.Context, lent <-chan struct{}, p place) (func(), error) {
+	inPlace := func() { <-p }
 	select {
 	case g.admit <- struct{}{}:
 	default:
@@ -65,6 +119,8 @@ func (g *gate) enter(ctx context.Context) (func(), error) {
 		case g.admit <- struct{}{}:
 		case <-lent:
 			return func() {}, nil
+		case p <- struct{}{}:
+			return inPlace, nil
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}
@@ -74,6 +130,9 @@ func (g *gate) enter(ctx context.Context) (func(), error) {
 	case <-lent:
 		<-g.admit
 		return func() {}, nil
+	case p <- struct{}{}:
+		<-g.admit
+		return inPlace, nil
 	case <-ctx.Done():
 		<-g.admit
 		return nil, context.Cause(ctx)

@@ -68,20 +68,26 @@ type ownKey struct {
 // fnContext is the context given to the function of an operation holding h
 // (UpdateContext's fn, InitOnce's gen): see inLock and ownKey.
 func (c *Coordinator) fnContext(ctx context.Context, h *held) context.Context {
-	ctx = context.WithValue(ctx, inLock{c}, true)
+	ctx = c.gate.withPlace(context.WithValue(ctx, inLock{c}, true))
 	if !h.borrowed {
 		ctx = context.WithValue(ctx, ownKey{c, h.key}, true)
 	}
 	return ctx
 }
 
-// enterGate is gate.enter for an operation, skipped for one nested in a Lock
-// function of this coordinator.
-func (c *Coordinator) enterGate(ctx context.Context) (leave func(), err error) {
-	if ctx.Value(inLock{c}) != nil {
+// enterGate is gate.enter for an operation on key ("": on keys not known
+// yet, or several). One nested in a Lock function of this coordinator (or an
+// UpdateContext or InitOnce function) runs in that function's place
+// (gate.enterNested), and one on the key that function's Lock holds, which
+// borrows its lease and takes turns with the others on it, takes nothing.
+func (c *Coordinator) enterGate(ctx context.Context, key string) (leave func(), err error) {
+	if ctx.Value(inLock{c}) == nil {
+		return c.gate.enter(ctx)
+	}
+	if _, ok := ctx.Value(heldKey{c, key}).(*held); ok && key != "" {
 		return func() {}, nil
 	}
-	return c.gate.enter(ctx)
+	return c.gate.enterNested(ctx)
 }
 
 // take acquires key: lease, then file lock, then the floor check, then the

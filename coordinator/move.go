@@ -55,7 +55,7 @@ func (c *Coordinator) Move(ctx context.Context, src, dst string, opts ...writer.
 		return wrap("move", dkey, fmt.Errorf("the source %s is the destination; nothing moved: %w", quote.Name(src), syscall.EINVAL))
 	}
 	o.span.SetAttributes(AttrKey.String(dkey))
-	leave, err := c.enterGate(ctx)
+	leave, err := c.enterGate(ctx, "")
 	if err != nil {
 		return wrap("queue", dkey, err)
 	}

@@ -88,7 +88,7 @@ func (c *Coordinator) RepairRecord(ctx context.Context, name string) (Repair, er
 		return rep, err
 	}
 	fl.Close() //nolint:errcheck // opened to look only
-	leave, gerr := c.enterGate(ctx)
+	leave, gerr := c.enterGate(ctx, key)
 	if gerr != nil {
 		err = wrap("queue", key, gerr)
 		return rep, err

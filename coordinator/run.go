@@ -48,7 +48,7 @@ func (c *Coordinator) runPre(ctx context.Context, opName, name string, resolve f
 		return err
 	}
 	o.span.SetAttributes(AttrKey.String(key))
-	leave, err := c.enterGate(ctx)
+	leave, err := c.enterGate(ctx, key)
 	if err != nil {
 		return wrap("queue", key, err)
 	}

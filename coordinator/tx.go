@@ -111,7 +111,7 @@ func (c *Coordinator) Tx(ctx context.Context, files []TxFile, opts ...writer.Opt
 			return wrap("tx", items[i].key, ErrDuplicateName)
 		}
 	}
-	leave, err := c.enterGate(ctx)
+	leave, err := c.enterGate(ctx, "")
 	if err != nil {
 		return wrap("queue", items[0].key, err)
 	}

@@ -265,7 +265,7 @@ func (c *Coordinator) Lock(ctx context.Context, name string, fn func(ctx context
 			defer withdraw()
 		}
 		info := LeaseInfo{Key: h.key, LeaseID: h.lease.ID(), Token: h.lease.Token(), Fd: h.fl.Fd(), Lease: h.lease, Turn: h.childTurn}
-		fnErr = fn(context.WithValue(context.WithValue(ctx, heldKey{c, h.key}, h), inLock{c}, true), info)
+		fnErr = fn(c.gate.withPlace(context.WithValue(context.WithValue(ctx, heldKey{c, h.key}, h), inLock{c}, true)), info)
 		// Whether fn ran under the lease to its end: a loss after it (Redis
 		// stalling while the lease is closed) does not undo what fn did.
 		lerr := h.lease.Err()

@@ -236,7 +236,7 @@ func (c *Coordinator) Create(ctx context.Context, name string, perm fs.FileMode,
 		return fail(err)
 	}
 	o.span.SetAttributes(AttrKey.String(key))
-	leave, err := c.enterGate(opCtx)
+	leave, err := c.enterGate(opCtx, key)
 	if err != nil {
 		return fail(wrap("queue", key, err))
 	}
@@ -409,7 +409,7 @@ func (c *Coordinator) MkdirAll(ctx context.Context, name string, perm fs.FileMod
 		return wrap("mkdir", name, err)
 	}
 	defer done()
-	leave, err := c.enterGate(ctx)
+	leave, err := c.enterGate(ctx, "")
 	if err != nil {
 		return wrap("queue", name, err)
 	}
