@@ -549,7 +549,7 @@ func syncSource(p string, hash bool) ([32]byte, int64, fs.FileInfo, error) {
 			return [32]byte{}, 0, nil, newError("move: read source", p, err)
 		}
 	}
-	if err := f.Sync(); err != nil {
+	if err := syncOpened(f, func() (*os.File, error) { return os.OpenFile(p, os.O_WRONLY|oNoFollow|oNonblock, 0) }); err != nil {
 		return [32]byte{}, 0, nil, newError("move: fsync source", p, err)
 	}
 	if fi, err = f.Stat(); err != nil {

@@ -350,7 +350,7 @@ func (r *Root) syncTree(rel string) (int64, error) {
 		if err != nil {
 			return err
 		}
-		err = f.Sync()
+		err = syncOpened(f, func() (*os.File, error) { return r.root.OpenFile(p, os.O_WRONLY|oNoFollow, 0) })
 		if fi, serr := f.Stat(); serr == nil {
 			total += fi.Size()
 		}
