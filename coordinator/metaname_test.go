@@ -10,7 +10,7 @@ import (
 )
 
 // TestMetadataNamesRefused: no operation may name the volume's own metadata
-// (.sharedwrite and anything under it): each is refused with an error wrapping
+// (.sharedwrite, in any case, and anything under it): each is refused with an error wrapping
 // ErrOutsideRoot (exit 5), and the metadata is left as it was.
 func TestMetadataNamesRefused(t *testing.T) {
 	root := t.TempDir()
@@ -45,7 +45,9 @@ func TestMetadataNamesRefused(t *testing.T) {
 		},
 		"move-src": func(n string) error { return c.Move(ctx, filepath.Join(root, n), "moved") },
 	}
-	for _, name := range []string{".sharedwrite", ".sharedwrite/config", "./.sharedwrite/volume-id", ".sharedwrite/locks/x", ".sharedwrite/tx/new/y"} {
+	// Also spelled in another case: on a case-insensitive volume (macOS,
+	// Windows, ext4 casefold) that is the same directory.
+	for _, name := range []string{".sharedwrite", ".sharedwrite/config", "./.sharedwrite/volume-id", ".sharedwrite/locks/x", ".sharedwrite/tx/new/y", ".SHAREDWRITE/config", ".Sharedwrite/locks/x"} {
 		for op, fn := range ops {
 			t.Run(op+"/"+name, func(t *testing.T) {
 				err := fn(name)

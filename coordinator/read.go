@@ -419,8 +419,10 @@ func (c *Coordinator) resolveDir(name string) (string, error) {
 }
 
 // isMetaKey reports whether key lies in the volume's own metadata directory
-// (config, volume-id, locks/, tx/), which no operation may name.
+// (config, volume-id, locks/, tx/), which no operation may name: in any
+// case, as a case-insensitive volume (macOS, Windows, ext4 casefold) names
+// it so too.
 func isMetaKey(key string) bool {
 	first, _, _ := strings.Cut(filepath.ToSlash(key), "/")
-	return first == metaDir
+	return strings.EqualFold(first, metaDir)
 }
