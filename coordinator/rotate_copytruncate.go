@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"syscall"
 
 	"github.com/sharedwrite/sharedwrite/internal/quote"
 	"github.com/sharedwrite/sharedwrite/locking"
@@ -46,8 +47,18 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	if err != nil {
 		return nil, nil, wrap("stat", h.key, err)
 	}
-	// The file's own size: with copytruncate another program writes it.
+	// The file's own size: with copytruncate another program writes it. For
+	// an Appender's log, its committed length (the cut below): on a network
+	// or FUSE filesystem the size this host sees may lag another host's
+	// appends, and a copy that ends there, followed by the truncation,
+	// loses that host's acknowledged records (rotateHeld trusts the record
+	// there too).
 	size := fi.Size()
+	n, appended := appendedLength(h.rec.Committed)
+	cut := appended && (size > n || c.staleWindow > 0 && size != n)
+	if appended && c.staleWindow > 0 {
+		size = n
+	}
 	if size == 0 {
 		return nil, nil, nil
 	}
@@ -62,9 +73,12 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 		return nil, nil, wrap("rotate check", h.key, fmt.Errorf("%w: rotation generation %d on the volume; this holder expected %d",
 			locking.ErrFenced, rec.Committed.Generation, st.Generation))
 	}
-	if n, ok := appendedLength(h.rec.Committed); ok && size > n {
+	if cut {
 		// A batch that failed, or a crashed appender's unacknowledged tail:
-		// it must not reach the rotated copy (rotateHeld cuts it too).
+		// it must not reach the rotated copy (rotateHeld cuts it too). Where
+		// the size seen may be stale, always, as rotateHeld: the truncation
+		// also sets this host's view of the size to the committed length,
+		// so that the copy reads all of it.
 		if err := c.truncateLive(h.key, n, fi); err != nil {
 			return nil, nil, err
 		}
@@ -87,7 +101,13 @@ func (c *Coordinator) copyTruncateHeld(ctx context.Context, h *held, o *op, st l
 	// ACL and extended attributes (a mode alone would give the owning group
 	// the ACL's mask).
 	wf.CopyMetaFrom(src)
-	if _, err := wf.ReadFrom(io.NewSectionReader(src, 0, size)); err != nil {
+	copied, err := wf.ReadFrom(io.NewSectionReader(src, 0, size))
+	if err == nil && copied != size {
+		// The file ended early: cut since it was measured, or this host's
+		// view of it is stale. The truncation would lose the difference.
+		err = fmt.Errorf("copied %d bytes, the file held %d when measured (cut since, or this host's view of it is stale): %w", copied, size, syscall.ESTALE)
+	}
+	if err != nil {
 		wf.Abort() //nolint:errcheck // the copy error matters
 		return nil, nil, c.abandonRotation(ctx, h, v, rotated, false, wrap("copytruncate: copy", h.key, err))
 	}
