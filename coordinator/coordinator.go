@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"sync"
@@ -56,6 +57,10 @@ type Coordinator struct {
 // publishes the volume's identity on first use; in Redis mode the volume must
 // have been initialised with InitVolume (else ErrVolumeNotInitialised). A volume
 // whose recorded mode differs from this one is refused with ErrModeMismatch.
+// An option value out of its range (a negative duration or bound, a lease
+// TTL below locking.MinTTL) is refused with an error wrapping fs.ErrInvalid
+// before anything is opened or created. Open does not contact Redis (the
+// first operation does), and does not use ctx.
 func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error) {
 	cfg := config{leaseTTL: DefaultLeaseTTL, maxReadSize: DefaultMaxReadSize}
 	for _, o := range opts {
@@ -63,14 +68,14 @@ func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error
 			o(&cfg)
 		}
 	}
-	if cfg.leaseTTL < locking.MinTTL {
-		return nil, wrap("open", root, fmt.Errorf("lease TTL %v must be at least %v", cfg.leaseTTL, locking.MinTTL))
+	if err := cfg.validate(); err != nil {
+		return nil, wrap("open", root, err)
 	}
-	if cfg.commitMargin <= 0 {
+	if cfg.commitMargin == 0 {
 		cfg.commitMargin = cfg.leaseTTL / 5
 	}
 	if cfg.commitMargin >= cfg.leaseTTL {
-		return nil, wrap("open", root, fmt.Errorf("commit margin %v must be below the lease TTL %v", cfg.commitMargin, cfg.leaseTTL))
+		return nil, wrap("open", root, fmt.Errorf("commit margin %v must be below the lease TTL %v: %w", cfg.commitMargin, cfg.leaseTTL, fs.ErrInvalid))
 	}
 	c := &Coordinator{cfg: cfg, log: cfg.logger, host: hostName(), life: newLifetime()}
 	if c.log == nil {
@@ -125,6 +130,26 @@ func Open(ctx context.Context, root string, opts ...Option) (*Coordinator, error
 	}
 	_ = ctx
 	return c, nil
+}
+
+// validate refuses option values that have no meaning, before anything is
+// opened or created: a negative duration or bound is a caller's mistake, and
+// taken as some other value it changes behaviour silently (a negative
+// stale-view window counted as a local filesystem in one place and as a
+// network one in another: a rotation then padded the rotated log with NUL
+// bytes up to a length the file no longer had).
+func (cfg *config) validate() error {
+	switch {
+	case cfg.leaseTTL < locking.MinTTL:
+		return fmt.Errorf("lease TTL %v must be at least %v: %w", cfg.leaseTTL, locking.MinTTL, fs.ErrInvalid)
+	case cfg.commitMargin < 0:
+		return fmt.Errorf("commit margin %v is negative (0 means the default, TTL/5): %w", cfg.commitMargin, fs.ErrInvalid)
+	case cfg.staleWindowSet && cfg.staleWindow < 0:
+		return fmt.Errorf("stale-view window %v is negative (0 means no stale view to wait out): %w", cfg.staleWindow, fs.ErrInvalid)
+	case cfg.maxInFlight < 0 || cfg.maxQueued < 0:
+		return fmt.Errorf("limits %d in flight, %d queued: negative (0 in flight means unbounded): %w", cfg.maxInFlight, cfg.maxQueued, fs.ErrInvalid)
+	}
+	return nil
 }
 
 // Root is the absolute path of the volume root.

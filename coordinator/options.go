@@ -66,17 +66,20 @@ func WithRedis(c redis.UniversalClient) Option { return func(o *config) { o.clie
 func WithRedisURL(url string) Option { return func(o *config) { o.redisURL = url } }
 
 // WithLeaseTTL sets the lease time to live (default DefaultLeaseTTL; at least
-// locking.MinTTL, or Open fails).
+// locking.MinTTL, or Open fails with an error wrapping fs.ErrInvalid).
 func WithLeaseTTL(d time.Duration) Option { return func(o *config) { o.leaseTTL = d } }
 
-// WithCommitMargin sets the lease validity a commit needs left (default TTL/5).
-// A commit with less left is refused with an error wrapping ErrLeaseLost.
+// WithCommitMargin sets the lease validity a commit needs left (default TTL/5;
+// 0 means the default). A commit with less left is refused with an error
+// wrapping ErrLeaseLost. A negative margin, or one not below the lease TTL,
+// makes Open fail (an error wrapping fs.ErrInvalid).
 func WithCommitMargin(d time.Duration) Option { return func(o *config) { o.commitMargin = d } }
 
 // WithStaleWindow sets how long a fresh read keeps retrying while the file on the
 // volume matches no recorded version (default: twice the longest attribute or
 // lookup cache time the mount options allow, DefaultUnknownStaleWindow when they
 // cannot be read, 0 on local filesystems). Never past the caller's deadline.
+// A negative window makes Open fail (an error wrapping fs.ErrInvalid).
 func WithStaleWindow(d time.Duration) Option {
 	return func(o *config) { o.staleWindow, o.staleWindowSet = d, true }
 }
@@ -88,6 +91,7 @@ func Strict() Option { return func(o *config) { o.strict = true } }
 // WithLimits bounds the operations in flight (holding or waiting for a lease)
 // and queued behind them. Beyond both an operation fails at once with
 // ErrQueueFull, unless WaitWhenFull is given. Zero maxInFlight means unbounded.
+// A negative value makes Open fail (an error wrapping fs.ErrInvalid).
 func WithLimits(maxInFlight, maxQueued int) Option {
 	return func(o *config) { o.maxInFlight, o.maxQueued = maxInFlight, maxQueued }
 }
