@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"syscall"
 
 	"go.opentelemetry.io/otel/trace"
@@ -85,7 +86,8 @@ func (a *Appender) commit(ctx context.Context, take func() []byte) error {
 // a tail that the next append truncates; one that dies after it leaves a
 // pending version the next holder promotes (its data is on disk).
 func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st locking.Version, data []byte, perm logPerm) (*locking.Version, error) {
-	if _, err := c.openLog(ctx, h.key, lf, st.Generation, perm); err != nil {
+	made, err := c.openLogMade(ctx, h.key, lf, st.Generation, perm)
+	if err != nil {
 		return nil, err
 	}
 	f, at, err := c.liveLog(ctx, h.key, lf, st, perm)
@@ -111,6 +113,12 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 			err = wrap("commit the starting length", h.key, err)
 			if withdrawn, uerr := c.undoPrepare(ctx, h, base, err); !withdrawn {
 				c.log.WarnContext(ctx, "the log's starting length may stay pending for the next holder to commit; the batch was not written", "key", quote.Value(h.key), "err", uerr)
+			} else {
+				// Nothing names the log: the file and the directories
+				// made for it go, as a failed write's temp and
+				// directories do (a full volume must not leave an empty
+				// log behind a batch reported not committed).
+				c.unmakeLog(ctx, h.key, lf, made)
 			}
 			return nil, err
 		}
@@ -307,32 +315,64 @@ func (c *Coordinator) undoPrepare(ctx context.Context, h *held, v locking.Versio
 	return true, err
 }
 
+// madeLog is what openLog made for a log that was missing: the file
+// (created with O_EXCL by this call) and the directories it was missing,
+// oldest first.
+type madeLog struct {
+	file bool
+	dirs []string
+}
+
 // openLog returns the live file opened under generation gen, reopening it
 // when a rotation has moved the name to a new file since it was opened (the
 // generation is compared, not inodes: sshfs has none and NFS caches them).
 func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen uint64, perm logPerm) (*os.File, error) {
+	if _, err := c.openLogMade(ctx, key, lf, gen, perm); err != nil {
+		return nil, err
+	}
+	return (*lf).f, nil
+}
+
+// openLogMade is openLog that also says what it made.
+func (c *Coordinator) openLogMade(ctx context.Context, key string, lf **logFile, gen uint64, perm logPerm) (madeLog, error) {
 	if l := *lf; l != nil && l.f != nil && l.gen == gen {
-		return l.f, nil
+		return madeLog{}, nil
 	}
 	(*lf).close()
 	r := c.root.OS()
 	exists, err := c.regularOrAbsent("open", key)
 	if err != nil {
-		return nil, err
+		return madeLog{}, err
 	}
 	created := !exists
-	if created {
-		if dir := path.Dir(key); dir != "." {
-			// 0777 less the umask, as the directories a write creates;
-			// a refused directory fsync accepted as a write's is.
-			if err := c.root.MkdirAll(ctx, dir, 0o777, c.logWopts(ctx, nil)...); err != nil {
-				if errors.Is(err, writer.ErrDurabilityUnconfirmed) {
-					// Not the batch's "committed, durability
-					// unconfirmed": nothing of it is written.
-					err = fmt.Errorf("the new directory's fsync failed; nothing appended: %w", errnoOf(err))
-				}
-				return nil, wrap("mkdir", dir, err)
+	var made madeLog
+	mkdir := func() error {
+		dir := path.Dir(key)
+		if dir == "." {
+			return nil
+		}
+		made.dirs = nil
+		for d := dir; d != "."; d = path.Dir(d) {
+			if _, err := r.Lstat(d); err == nil {
+				break
 			}
+			made.dirs = append([]string{d}, made.dirs...)
+		}
+		// 0777 less the umask, as the directories a write creates;
+		// a refused directory fsync accepted as a write's is.
+		if err := c.root.MkdirAll(ctx, dir, 0o777, c.logWopts(ctx, nil)...); err != nil {
+			if errors.Is(err, writer.ErrDurabilityUnconfirmed) {
+				// Not the batch's "committed, durability
+				// unconfirmed": nothing of it is written.
+				err = fmt.Errorf("the new directory's fsync failed; nothing appended: %w", errnoOf(err))
+			}
+			return wrap("mkdir", dir, err)
+		}
+		return nil
+	}
+	if created {
+		if err := mkdir(); err != nil {
+			return madeLog{}, err
 		}
 	}
 	// Not blocking on a FIFO put there since the check above. os.Root
@@ -371,8 +411,16 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 	if errors.Is(err, errNameMoved) {
 		f, err = open()
 	}
+	if errors.Is(err, fs.ErrNotExist) && path.Dir(key) != "." {
+		// The directory went since it was made or found: another
+		// appender's undo removed it (it was empty then). Made again.
+		created = true
+		if err = mkdir(); err == nil {
+			f, err = open()
+		}
+	}
 	if err != nil {
-		return nil, wrap("open", key, err)
+		return madeLog{}, wrap("open", key, err)
 	}
 	if err == nil && created && perm.exact {
 		err = f.Chmod(perm.mode)
@@ -389,10 +437,49 @@ func (c *Coordinator) openLog(ctx context.Context, key string, lf **logFile, gen
 	}
 	if err != nil {
 		f.Close() //nolint:errcheck // nothing written
-		return nil, wrap("open", key, err)
+		return madeLog{}, wrap("open", key, err)
 	}
 	*lf = &logFile{f: f, gen: gen}
-	return f, nil
+	made.file = created
+	return made, nil
+}
+
+// unmakeLog removes what openLog made for the held key's log (made), once a
+// first batch failed with nothing in the record naming the log: the file,
+// only while it is still the empty file open in *lf, then the directories
+// made for it, newest first, only while empty. What cannot be removed stays
+// (logged): an empty log is what a batch committing its starting length
+// leaves anyway.
+func (c *Coordinator) unmakeLog(ctx context.Context, key string, lf **logFile, made madeLog) {
+	if !made.file || *lf == nil || (*lf).f == nil {
+		return
+	}
+	r := c.root.OS()
+	f := (*lf).f
+	ofi, err := f.Stat()
+	(*lf).close()
+	*lf = nil
+	if err != nil {
+		return
+	}
+	if nfi, err := r.Lstat(key); err != nil || !os.SameFile(ofi, nfi) || nfi.Size() != 0 {
+		return
+	}
+	if err := r.Remove(key); err != nil {
+		c.log.WarnContext(ctx, "the empty log made for a failed first batch stays", "key", quote.Value(key), "err", err)
+		return
+	}
+	for _, d := range slices.Backward(made.dirs) {
+		fi, err := r.Lstat(d)
+		if err != nil || !fi.IsDir() || r.Remove(d) != nil {
+			break // not empty (another log is being made there), or not ours
+		}
+	}
+	parent := path.Dir(key)
+	if len(made.dirs) > 0 {
+		parent = path.Dir(made.dirs[0])
+	}
+	_ = syncDir(r, parent) // best effort: the removal needs no durability
 }
 
 // sameLog reports whether a and b are the same version of an appended file.
