@@ -94,6 +94,14 @@ func (c *Coordinator) appendHeld(ctx context.Context, h *held, lf **logFile, st 
 	if err != nil {
 		return nil, err
 	}
+	if made.file && at != 0 {
+		// This call made the file (O_EXCL): it is empty, whatever length
+		// the record or this host's cached view of the removed log gave
+		// (removed by another host, or outside sharedwrite). Appending at
+		// that length would put zeros before the batch.
+		c.log.WarnContext(ctx, "the log was gone and is made anew; appending at its start", "key", quote.Value(h.key), "length_expected", at)
+		at = 0
+	}
 	if st.Token == 0 {
 		// The key's first batch (no committed version: a new log, one made
 		// outside sharedwrite, one removed): its starting length is
