@@ -12,7 +12,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// loadComposeFile loads a compose file as loadCompose does, from any path.
+// loadComposeFile loads the compose file at path with compose-go, its
+// directory as the working directory, interpolated, normalised and checked.
 func loadComposeFile(t *testing.T, path string) *types.Project {
 	t.Helper()
 	opts, err := cli.NewProjectOptions([]string{path},

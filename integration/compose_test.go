@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/sharedwrite/sharedwrite/internal/testrig"
@@ -29,24 +28,7 @@ var replicas = []string{"replica-1", "replica-2", "replica-3"}
 
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
-	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join("..", "docker-compose.yml")},
-		cli.WithName(composeProjectName),
-		cli.WithWorkingDirectory(".."),
-		cli.WithEnv(nil),
-		cli.WithInterpolation(true),
-		cli.WithNormalization(true),
-		cli.WithConsistency(true),
-		cli.WithResolvedPaths(false),
-	)
-	if err != nil {
-		t.Fatalf("compose options: %v", err)
-	}
-	p, err := cli.ProjectFromOptions(context.Background(), opts)
-	if err != nil {
-		t.Fatalf("load docker-compose.yml: %v", err)
-	}
-	return p
+	return loadComposeFile(t, filepath.Join("..", "docker-compose.yml"))
 }
 
 func TestComposeServices(t *testing.T) {
