@@ -15,12 +15,12 @@ import (
 // process (WithAdoptedLease), is lock — the key's lock file opened here — and
 // holds its file lock: flock on a descriptor that shares the holder's open
 // file description succeeds, while one held through another description
-// fails with EWOULDBLOCK. So a forged SHAREDWRITE_LEASE never writes without
-// the lock, nor writes a lock record into another file. A lock nobody holds
-// (lock, another description, takes it) is not taken: the process that
-// handed it down has released it, and this one outlived it (ErrLeaseLost);
-// taken here, it would stay held for as long as any process keeps the
-// inherited descriptor open.
+// fails with EWOULDBLOCK (heldElsewhereError). So a forged SHAREDWRITE_LEASE
+// never writes without the lock, nor writes a lock record into another file.
+// A lock nobody holds (lock, another description, takes it) is not taken:
+// the process that handed it down has released it, and this one outlived it
+// (ErrLeaseLost); taken here, it would stay held for as long as any process
+// keeps the inherited descriptor open.
 func checkAdoptedFD(fd uintptr, lock *os.File) error {
 	var got, want unix.Stat_t
 	if err := unix.Fstat(int(fd), &got); err != nil {
@@ -40,7 +40,7 @@ func checkAdoptedFD(fd uintptr, lock *os.File) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, unix.EWOULDBLOCK):
-		return fmt.Errorf("inherited descriptor %d does not hold the lock (another holder does): %w", fd, ErrAdoptedLock)
+		return heldElsewhereError{fd}
 	default:
 		return fmt.Errorf("flock inherited descriptor %d: %w", fd, err)
 	}
