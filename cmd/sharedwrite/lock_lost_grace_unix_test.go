@@ -62,3 +62,49 @@ func TestLockLostKillsWithinTTL(t *testing.T) {
 		t.Errorf("lock whose lease was lost: exit %d; want 4; stderr: %s", code, holder.errb.String())
 	}
 }
+
+// TestLockLostAfterInterruptKillsWithinTTL: `lock` is sent SIGTERM and CMD,
+// which ignores it, is given lockTermGrace to stop while the lease is still
+// held; the lease is then lost. CMD must not run on for the rest of that
+// grace (another holder may take the key): it is killed about half a TTL
+// after the loss, as when the loss comes first.
+func TestLockLostAfterInterruptKillsWithinTTL(t *testing.T) {
+	const ttl = 2 * time.Second
+	v := newVolume(t, mode{name: "redis", redis: needRedis(t).URL()})
+	dir := t.TempDir()
+	startedMark, termMark, pidFile := filepath.Join(dir, "started"), filepath.Join(dir, "got-term"), filepath.Join(dir, "pid")
+	holder := v.start(t, "--lease-ttl", ttl.String(), "lock", "k", "--", "sh", "-c",
+		`trap 'touch "$1"' TERM; echo $$ > "$2"; touch "$0"; while :; do sleep 0.05; done`, startedMark, termMark, pidFile)
+	waitForFile(t, startedMark, 30*time.Second)
+	b, err := os.ReadFile(pidFile)
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || perr != nil {
+		t.Fatalf("the command's pid: %q, %v, %v", b, err, perr)
+	}
+	if err := holder.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitForFile(t, termMark, 30*time.Second)
+
+	vid, err := os.ReadFile(filepath.Join(v.root, ".sharedwrite", "volume-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockKey := locking.RedisKeys(strings.TrimSpace(string(vid)), "k").Lock
+	if n, err := needRedis(t).Client(t).Del(context.Background(), lockKey).Result(); err != nil || n != 1 {
+		t.Fatalf("delete the lease's key %s: %d deleted, %v; want 1", lockKey, n, err)
+	}
+	lostAt := time.Now()
+	// Found lost within a TTL (refreshes every TTL/3), then half a TTL; the
+	// bound leaves a margin and is still well short of the 10 s grace.
+	const bound = ttl + ttl/2 + 3*time.Second
+	for syscall.Kill(pid, 0) == nil && time.Since(lostAt) < 30*time.Second {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if took := time.Since(lostAt); took > bound {
+		t.Errorf("the command that ignores SIGTERM ran on %v after its lease was lost (lock interrupted before; TTL %v); want it killed within %v", took.Round(10*time.Millisecond), ttl, bound)
+	}
+	if code := holder.wait(t, 30*time.Second); code != 143 && code != 4 {
+		t.Errorf("lock interrupted, then its lease lost: exit %d; want 143 (or 4); stderr: %s", code, holder.errb.String())
+	}
+}

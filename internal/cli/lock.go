@@ -146,15 +146,31 @@ func (g *globals) runHolding(lctx context.Context, l leaseInfo, argv []string) (
 		// A lost lease may be another holder's already: CMD gets no more
 		// time to stop than the guard gives it when this process dies.
 		// Interrupted, this process still holds the lease while CMD stops.
-		grace := lockTermGrace
+		grace, lost := lockTermGrace, l.Lost
 		if errors.Is(context.Cause(lctx), locking.ErrLeaseLost) {
-			grace = lostGrace
+			grace, lost = lostGrace, nil
 		}
-		select {
-		case werr = <-waited:
-		case <-time.After(grace):
-			kill(cmd.Process)
-			werr = <-waited
+		end := time.Now().Add(grace)
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+	stopping:
+		for {
+			select {
+			case werr = <-waited:
+				break stopping
+			case <-lost:
+				// Lost while CMD stops after an interrupt: from now, no
+				// more time than after a loss.
+				lost = nil
+				if time.Until(end) > lostGrace {
+					end = time.Now().Add(lostGrace)
+					timer.Reset(lostGrace)
+				}
+			case <-timer.C:
+				kill(cmd.Process)
+				werr = <-waited
+				break stopping
+			}
 		}
 		// What CMD started and that outlived the SIGTERM (it ignores it)
 		// must not go on once the key is released: the next holder would

@@ -41,7 +41,8 @@ type leaseInfo struct {
 	LeaseID string
 	Token   uint64
 	Fd      uintptr
-	Turn    string // the scope of the adopters' turns
+	Turn    string          // the scope of the adopters' turns
+	Lost    <-chan struct{} // closed when the lease is lost (or released)
 }
 
 // defaultMaxReadSize is the --max-read-size default: the coordinator's.
@@ -342,7 +343,7 @@ func (v *volume) Remove(ctx context.Context, name string) error {
 
 func (v *volume) Lock(ctx context.Context, name string, fn func(context.Context, leaseInfo) error) error {
 	return v.c.Lock(ctx, name, func(ctx context.Context, l coordinator.LeaseInfo) error {
-		return fn(ctx, leaseInfo{Volume: v.c.VolumeID(), Key: l.Key, LeaseID: l.LeaseID, Token: l.Token, Fd: l.Fd, Turn: l.Turn})
+		return fn(ctx, leaseInfo{Volume: v.c.VolumeID(), Key: l.Key, LeaseID: l.LeaseID, Token: l.Token, Fd: l.Fd, Turn: l.Turn, Lost: l.Lease.Done()})
 	})
 }
 
