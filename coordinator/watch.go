@@ -176,6 +176,11 @@ type watcher struct {
 	// cache still serves an old lock record it is newer than the record.
 	hint hintBox
 
+	// pendingSeen is the pending version the record showed last, and
+	// pendingSince when it was first seen (see pendingShown).
+	pendingSeen  locking.Version
+	pendingSince time.Time
+
 	waitingFor   uint64 // the token being waited for (0: none)
 	waitingSince time.Time
 	stale        int    // reads that did not match it yet
@@ -324,7 +329,8 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 		target = h
 	}
 	// A pending version is delivered only when the file proves its rename
-	// (renameShown); an append's or a rotation's never can, and is delivered
+	// (renameShown, and on a volume with stale views pendingShown); an
+	// append's or a rotation's never can, and is delivered
 	// once committed (by its holder, or promoted by the next one).
 	pending := rec.Pending
 	if isLogVersion(pending) || !w.newer(pending) || !newerVersion(pending, target) {
@@ -358,7 +364,7 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 	}
 	w.lastErr = ""
 	switch {
-	case pending.Token != 0 && renameShown(pending, rec.Committed, ct):
+	case pending.Token != 0 && renameShown(pending, rec.Committed, ct) && w.pendingShown(pending):
 		// The pending version is visible: its holder renamed and has not
 		// written committed yet, or died before it could.
 		return true, false, w.deliver(ctx, pending, ct, false)
@@ -400,6 +406,23 @@ func (w *watcher) check(ctx context.Context) (delivered, waiting bool, err error
 		return true, false, w.deliver(ctx, locking.Version{SHA256: ct.SHA256, Size: ct.Size, Length: ct.Size}, ct, true)
 	}
 	return false, true, nil
+}
+
+// pendingShown reports whether a file that shows pending version p (and not
+// the committed one) proves p's rename: at once on a volume without stale
+// views, else only once p has been pending for longer than the stale-view
+// window. Until then the file read may be another host's stale view that
+// merely looks like p (the committed version cut at an older size, or an
+// older version with p's content), and p's rename may yet fail: delivered,
+// p would hide the committed version for good, as nothing older than the
+// last delivery is delivered. A p that is committed meanwhile is delivered
+// as committed, at once.
+func (w *watcher) pendingShown(p locking.Version) bool {
+	now := time.Now()
+	if p != w.pendingSeen {
+		w.pendingSeen, w.pendingSince = p, now
+	}
+	return now.Sub(w.pendingSince) > w.c.staleWindow || w.c.staleWindow == 0
 }
 
 // fits reports whether v, when wanted, is within the read limit: a file
