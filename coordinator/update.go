@@ -129,36 +129,15 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 		if err := c.overLimit(data); err != nil {
 			return nil, wrap("init", h.key, err)
 		}
-		var v locking.Version
-		err = c.root.WriteFile(ctx, h.key, data, newFilePerm, c.wopts(ctx, o, h, &v, append(opts, writer.CreateOnly()))...)
-		if errors.Is(err, writer.ErrExist) {
-			// Created meanwhile by someone who does not share our locks: theirs wins.
-			c.log.InfoContext(ctx, "create-only commit lost the race; returning the winner's content", "key", quote.Value(h.key))
-			won, rerr := c.readWinner(ctx, h.key)
-			if rerr != nil {
-				return nil, wrap("read winner", h.key, rerr)
-			}
-			if v.Token != 0 {
-				// This commit wrote its floor and pending version (and, for a
-				// key with no record, the baseline "no file") before the link
-				// found the winner's file: record that file as committed, or
-				// every later fresh read would take it for one edited outside
-				// sharedwrite (waited out through the stale-view window, and
-				// refused in strict mode). Not after the lease's loss: another
-				// holder may have committed since.
-				if _, cerr := c.checkCommit(ctx, h); cerr == nil {
-					wv := v
-					wv.SHA256, wv.Size, wv.Length = won.SHA256, won.Size, won.Size
-					c.finish(ctx, h, wv)
-				}
-			}
-			out = won.Data
+		won, v, err := c.createOnce(ctx, h, o, data, opts)
+		if won != nil {
+			out = won
 			return nil, nil
 		}
 		if err == nil || errors.Is(err, writer.ErrDurabilityUnconfirmed) {
 			out = data
 		}
-		return committed(&v, wrapW("create", h.key, err))
+		return committed(v, wrapW("create", h.key, err))
 	})
 	if err != nil && !errors.Is(err, writer.ErrDurabilityUnconfirmed) {
 		return nil, err
@@ -166,21 +145,79 @@ func (c *Coordinator) InitOnce(ctx context.Context, name string, gen func(ctx co
 	return out, err
 }
 
-// readWinner reads the file a create-only commit found in its place. It
-// exists (the link said EEXIST) even while this host's view, through a
-// negative lookup cache (NFS, sshfs), still says it does not: it is read
-// again through the stale-view window until it shows, and is an error
-// wrapping ErrStaleView if it never does, never an empty content.
-func (c *Coordinator) readWinner(ctx context.Context, key string) (writer.Content, error) {
-	opts := []writer.Option{c.readLimit(), c.observeRetries(ctx)}
-	if c.staleWindow > 0 {
-		opts = append(opts, writer.Until(func(ct writer.Content) bool { return ct.Exists }, c.staleWindow))
+// createOnce commits data as h's key create-only and returns the version it
+// wrote (never nil; its token is 0 when none was) and the error or, when
+// someone else created the file first, that file's content (won, non-nil).
+//
+// A create-only commit that fails with EEXIST does not prove that the file
+// exists: on a network filesystem this host may still see a file another host
+// has removed (a positive entry in the lookup cache, as sshfs and NFS keep
+// for a while), and link(2), like the writer's check of the target, then fails
+// without asking the server. So the file is read (its open reaches the
+// server): shown, it is the winner's; not shown, it may be a stale positive
+// entry of a removed file or a winner's file hidden by a negative entry, and
+// the commit is tried again, never replacing a file (link), until one or the
+// other shows, within the stale-view window.
+func (c *Coordinator) createOnce(ctx context.Context, h *held, o *op, data []byte, opts []writer.Option) (won []byte, v *locking.Version, err error) {
+	var wv locking.Version
+	copts := append(opts[:len(opts):len(opts)], writer.CreateOnly())
+	var until time.Time
+	for attempt := 0; ; attempt++ {
+		err = c.root.WriteFile(ctx, h.key, data, newFilePerm, c.wopts(ctx, o, h, &wv, copts)...)
+		if !errors.Is(err, writer.ErrExist) {
+			return nil, &wv, err
+		}
+		ct, rerr := c.root.ReadVersion(ctx, h.key, c.readLimit(), c.observeRetries(ctx))
+		if rerr != nil {
+			return nil, &wv, wrap("read winner", h.key, rerr)
+		}
+		if ct.Exists {
+			// Created meanwhile by someone who does not share our locks: theirs wins.
+			c.log.InfoContext(ctx, "create-only commit lost the race; returning the winner's content", "key", quote.Value(h.key))
+			c.recordWinner(ctx, h, wv, ct)
+			return nonNil(ct.Data), nil, nil
+		}
+		if attempt == 0 {
+			until = time.Now().Add(c.staleWindow)
+		}
+		left := time.Until(until)
+		if left <= 0 {
+			return nil, &wv, wrap("read winner", h.key, fmt.Errorf("the create-only commit found the file there (EEXIST), but it is not visible: %w", writer.ErrStaleView))
+		}
+		tm := time.NewTimer(min(10*time.Millisecond<<min(attempt, 6), left))
+		select {
+		case <-ctx.Done():
+			tm.Stop()
+			return nil, &wv, wrap("read winner", h.key, errors.Join(writer.ErrStaleView, context.Cause(ctx)))
+		case <-tm.C:
+		}
 	}
-	ct, err := c.root.ReadVersion(ctx, key, opts...)
-	if err == nil && !ct.Exists {
-		err = fmt.Errorf("the create-only commit found the file there (EEXIST), but it is not visible: %w", writer.ErrStaleView)
+}
+
+// recordWinner records the file a create-only commit found in its place
+// (ct) as committed, when that commit had already written its floor and
+// pending version (and, for a key with no record, the baseline "no file")
+// before the link found it (v, its version, has a token): otherwise every
+// later fresh read would take it for one edited outside sharedwrite (waited
+// out through the stale-view window, and refused in strict mode). Not after
+// the lease's loss: another holder may have committed since.
+func (c *Coordinator) recordWinner(ctx context.Context, h *held, v locking.Version, ct writer.Content) {
+	if v.Token == 0 {
+		return
 	}
-	return ct, err
+	if _, err := c.checkCommit(ctx, h); err == nil {
+		v.SHA256, v.Size, v.Length = ct.SHA256, ct.Size, ct.Size
+		c.finish(ctx, h, v)
+	}
+}
+
+// nonNil returns b, or an empty slice for nil: a winner's empty file is
+// content all the same.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // initFast reads name without a lease when its committed record says it
