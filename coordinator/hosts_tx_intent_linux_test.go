@@ -24,11 +24,7 @@ import (
 // file nor left beside half of A's transaction.
 func TestTxIntentNotCommittedAfterAnotherHostTookAKeyDuringItsFsync(t *testing.T) {
 	r := needRedis(t)
-	backing := t.TempDir()
-	ma := faultfs.Mount(t, faultfs.Options{Backing: backing})
-	mb := faultfs.Mount(t, faultfs.Options{Backing: backing})
-	a := open(t, rds, ma.Dir)
-	b := open(t, rds, mb.Dir)
+	backing, ma, a, b := faultHosts(t)
 	ctx := ctxT(t, time.Minute)
 	names := []string{"q/a", "q/b"}
 	if err := a.Tx(ctx, namedTxFiles("old", names...)); err != nil {

@@ -15,6 +15,17 @@ import (
 	"github.com/sharedwrite/sharedwrite/writer"
 )
 
+// faultHosts mounts a new directory (backing) twice with the fault
+// filesystem, as two hosts whose file locks do not meet, and opens a
+// Redis-mode coordinator on each mount: a on ma, b on the other.
+func faultHosts(t *testing.T) (backing string, ma *faultfs.FS, a, b *Coordinator) {
+	t.Helper()
+	backing = t.TempDir()
+	ma = faultfs.Mount(t, faultfs.Options{Backing: backing})
+	mb := faultfs.Mount(t, faultfs.Options{Backing: backing})
+	return backing, ma, open(t, rds, ma.Dir), open(t, rds, mb.Dir)
+}
+
 // inPlaceLeftovers lists the in-place marker and backup files in dir.
 func inPlaceLeftovers(t *testing.T, dir string) []string {
 	t.Helper()
@@ -42,11 +53,7 @@ func inPlaceLeftovers(t *testing.T, dir string) []string {
 // waits for A's lease.
 func TestInPlaceRewriteOfOneHostNotSettledByAnotherWithoutTheLease(t *testing.T) {
 	needRedis(t)
-	backing := t.TempDir()
-	ma := faultfs.Mount(t, faultfs.Options{Backing: backing})
-	mb := faultfs.Mount(t, faultfs.Options{Backing: backing})
-	a := open(t, rds, ma.Dir)
-	b := open(t, rds, mb.Dir)
+	backing, ma, a, b := faultHosts(t)
 	ctx := ctxT(t, time.Minute)
 	if err := a.WriteFile(ctx, "conf", []byte("v1\n"), 0o644); err != nil {
 		t.Fatal(err)
