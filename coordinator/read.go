@@ -348,8 +348,6 @@ func (c *Coordinator) ReadFile(ctx context.Context, name string) (data []byte, e
 	return ct.Data, nil
 }
 
-// readLimit is the writer option that bounds a whole-file read made for a
-// caller (WithMaxReadSize).
 // viewInPlace is for a read that does not hold the key's lease: in Redis mode
 // it leaves a leftover in-place rewrite unsettled (writer.ViewInPlace). The
 // rewriter may be alive on another host, whose flock on its backup does not
@@ -362,6 +360,8 @@ func (c *Coordinator) viewInPlace() writer.Option {
 	return writer.ViewInPlace()
 }
 
+// readLimit is the writer option that bounds a whole-file read made for a
+// caller (WithMaxReadSize).
 func (c *Coordinator) readLimit() writer.Option { return writer.MaxReadSize(c.cfg.maxReadSize) }
 
 // fitsLimit reports whether the committed version v of a file is within
