@@ -5,11 +5,8 @@ package coordinator
 import (
 	"context"
 	"os"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
 )
 
 // TestRemoveAfterInitOnAnotherHostThroughNegativeLookupCache: another host
@@ -18,17 +15,13 @@ import (
 // as NFS keeps for a while). Remove must remove it, waiting out the stale
 // view, not report that there is no such file.
 func TestRemoveAfterInitOnAnotherHostThroughNegativeLookupCache(t *testing.T) {
-	ffs := faultfs.Mount(t, faultfs.Options{Locks: true})
-	c := open(t, local, ffs.Dir, WithStaleWindow(10*time.Second))
+	ffs, c := negativeLookupVolume(t)
 	ctx := ctxT(t, time.Minute)
 
 	if _, err := c.InitOnce(ctx, "cfg.json", func(context.Context) ([]byte, error) { return []byte("A"), nil }); err != nil {
 		t.Fatal(err)
 	}
-	until := time.Now().Add(time.Second)
-	ffs.Set(faultfs.Fault{Op: faultfs.OpLookup, Glob: "cfg.json", Errno: syscall.ENOENT,
-		Match: func(string) bool { return time.Now().Before(until) }})
-	t.Cleanup(ffs.Clear)
+	hideFor(t, ffs, "cfg.json", time.Second)
 
 	if err := c.Remove(ctx, "cfg.json"); err != nil {
 		t.Fatalf("Remove of a file the committed record says exists: %v", err)

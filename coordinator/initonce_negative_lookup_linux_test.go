@@ -12,6 +12,25 @@ import (
 	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
 )
 
+// negativeLookupVolume mounts the fault filesystem (file locks forwarded to
+// the backing files) and opens a local-mode coordinator on it with a 10 s
+// stale-view window.
+func negativeLookupVolume(t *testing.T) (*faultfs.FS, *Coordinator) {
+	t.Helper()
+	ffs := faultfs.Mount(t, faultfs.Options{Locks: true})
+	return ffs, open(t, local, ffs.Dir, WithStaleWindow(10*time.Second))
+}
+
+// hideFor makes lookups of name on ffs fail with ENOENT for d from now, as
+// a negative lookup cache (NFS, sshfs) hides a file another host created.
+func hideFor(t *testing.T, ffs *faultfs.FS, name string, d time.Duration) {
+	t.Helper()
+	until := time.Now().Add(d)
+	ffs.Set(faultfs.Fault{Op: faultfs.OpLookup, Glob: name, Errno: syscall.ENOENT,
+		Match: func(string) bool { return time.Now().Before(until) }})
+	t.Cleanup(ffs.Clear)
+}
+
 // TestInitOnceLostRaceReturnsWinnerThroughNegativeLookupCache: the volume's
 // view still says "no such file" (a negative lookup cache, as NFS and sshfs
 // keep for a while) when another host, which does not share this mount's
@@ -19,19 +38,14 @@ import (
 // InitOnce must then return the winner's content, read through the stale
 // view, never an empty "content" with no error.
 func TestInitOnceLostRaceReturnsWinnerThroughNegativeLookupCache(t *testing.T) {
-	ffs := faultfs.Mount(t, faultfs.Options{Locks: true})
-	c := open(t, local, ffs.Dir, WithStaleWindow(10*time.Second))
+	ffs, c := negativeLookupVolume(t)
 	ctx := ctxT(t, time.Minute)
 
 	const winner = `{"creator":"other host"}`
 	if err := os.WriteFile(ffs.Backed("cfg.json"), []byte(winner), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The cached "does not exist" lasts two seconds from now.
-	until := time.Now().Add(2 * time.Second)
-	ffs.Set(faultfs.Fault{Op: faultfs.OpLookup, Glob: "cfg.json", Errno: syscall.ENOENT,
-		Match: func(string) bool { return time.Now().Before(until) }})
-	t.Cleanup(ffs.Clear)
+	hideFor(t, ffs, "cfg.json", 2*time.Second)
 
 	got, err := c.InitOnce(ctx, "cfg.json", func(context.Context) ([]byte, error) {
 		return []byte(`{"creator":"this host"}`), nil

@@ -15,6 +15,46 @@ import (
 	"github.com/sharedwrite/sharedwrite/locking"
 )
 
+// lockIgnoringTerm starts `lock k -- CMD` on v with lease TTL ttl, CMD a
+// shell that notes SIGTERM in termMark and goes on (its sleep, in the same
+// group, dies of it; the loop starts another), and returns once CMD runs,
+// with CMD's pid.
+func lockIgnoringTerm(t *testing.T, v volume, ttl time.Duration) (holder *started, pid int, termMark string) {
+	t.Helper()
+	dir := t.TempDir()
+	startedMark, pidFile := filepath.Join(dir, "started"), filepath.Join(dir, "pid")
+	termMark = filepath.Join(dir, "got-term")
+	holder = v.start(t, "--lease-ttl", ttl.String(), "lock", "k", "--", "sh", "-c",
+		`trap 'touch "$1"' TERM; echo $$ > "$2"; touch "$0"; while :; do sleep 0.05; done`, startedMark, termMark, pidFile)
+	waitForFile(t, startedMark, 30*time.Second)
+	b, err := os.ReadFile(pidFile)
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || perr != nil {
+		t.Fatalf("the command's pid: %q, %v, %v", b, err, perr)
+	}
+	return holder, pid, termMark
+}
+
+// leaseKey returns the Redis key of name's lease on v.
+func leaseKey(t *testing.T, v volume, name string) string {
+	t.Helper()
+	vid, err := os.ReadFile(filepath.Join(v.root, ".sharedwrite", "volume-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return locking.RedisKeys(strings.TrimSpace(string(vid)), name).Lock
+}
+
+// deleteLeaseKey deletes the Redis key of name's lease on v, as when it
+// expired: the holder's next refresh finds it lost.
+func deleteLeaseKey(t *testing.T, v volume, name string) {
+	t.Helper()
+	lockKey := leaseKey(t, v, name)
+	if n, err := needRedis(t).Client(t).Del(context.Background(), lockKey).Result(); err != nil || n != 1 {
+		t.Fatalf("delete the lease's key %s: %d deleted, %v; want 1", lockKey, n, err)
+	}
+}
+
 // TestLockLostKillsWithinTTL: the lease of `lock` is lost (its Redis key is
 // deleted, as when it expired and another holder may take it) while CMD runs,
 // and CMD ignores SIGTERM: CMD is killed about half a TTL after the SIGTERM,
@@ -23,27 +63,8 @@ import (
 func TestLockLostKillsWithinTTL(t *testing.T) {
 	const ttl = 2 * time.Second
 	v := newVolume(t, mode{name: "redis", redis: needRedis(t).URL()})
-	dir := t.TempDir()
-	startedMark, termMark, pidFile := filepath.Join(dir, "started"), filepath.Join(dir, "got-term"), filepath.Join(dir, "pid")
-	// The shell notes SIGTERM and goes on (its sleep, in the same group, dies
-	// of it; the loop starts another).
-	holder := v.start(t, "--lease-ttl", ttl.String(), "lock", "k", "--", "sh", "-c",
-		`trap 'touch "$1"' TERM; echo $$ > "$2"; touch "$0"; while :; do sleep 0.05; done`, startedMark, termMark, pidFile)
-	waitForFile(t, startedMark, 30*time.Second)
-	b, err := os.ReadFile(pidFile)
-	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || perr != nil {
-		t.Fatalf("the command's pid: %q, %v, %v", b, err, perr)
-	}
-
-	vid, err := os.ReadFile(filepath.Join(v.root, ".sharedwrite", "volume-id"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockKey := locking.RedisKeys(strings.TrimSpace(string(vid)), "k").Lock
-	if n, err := needRedis(t).Client(t).Del(context.Background(), lockKey).Result(); err != nil || n != 1 {
-		t.Fatalf("delete the lease's key %s: %d deleted, %v; want 1", lockKey, n, err)
-	}
+	holder, pid, termMark := lockIgnoringTerm(t, v, ttl)
+	deleteLeaseKey(t, v, "k")
 	// The watchdog refreshes every TTL/3: it finds the key gone and the
 	// lease lost within a TTL.
 	waitForFile(t, termMark, 30*time.Second)
@@ -71,29 +92,12 @@ func TestLockLostKillsWithinTTL(t *testing.T) {
 func TestLockLostAfterInterruptKillsWithinTTL(t *testing.T) {
 	const ttl = 2 * time.Second
 	v := newVolume(t, mode{name: "redis", redis: needRedis(t).URL()})
-	dir := t.TempDir()
-	startedMark, termMark, pidFile := filepath.Join(dir, "started"), filepath.Join(dir, "got-term"), filepath.Join(dir, "pid")
-	holder := v.start(t, "--lease-ttl", ttl.String(), "lock", "k", "--", "sh", "-c",
-		`trap 'touch "$1"' TERM; echo $$ > "$2"; touch "$0"; while :; do sleep 0.05; done`, startedMark, termMark, pidFile)
-	waitForFile(t, startedMark, 30*time.Second)
-	b, err := os.ReadFile(pidFile)
-	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || perr != nil {
-		t.Fatalf("the command's pid: %q, %v, %v", b, err, perr)
-	}
+	holder, pid, termMark := lockIgnoringTerm(t, v, ttl)
 	if err := holder.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	waitForFile(t, termMark, 30*time.Second)
-
-	vid, err := os.ReadFile(filepath.Join(v.root, ".sharedwrite", "volume-id"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockKey := locking.RedisKeys(strings.TrimSpace(string(vid)), "k").Lock
-	if n, err := needRedis(t).Client(t).Del(context.Background(), lockKey).Result(); err != nil || n != 1 {
-		t.Fatalf("delete the lease's key %s: %d deleted, %v; want 1", lockKey, n, err)
-	}
+	deleteLeaseKey(t, v, "k")
 	lostAt := time.Now()
 	// Found lost within a TTL (refreshes every TTL/3), then half a TTL; the
 	// bound leaves a margin and is still well short of the 10 s grace.

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sharedwrite/sharedwrite/locking"
 )
 
 // TestLockLeaseLost: the lease is lost while CMD runs (the CLI is paused past
@@ -36,11 +34,7 @@ func TestLockLeaseLost(t *testing.T) {
 	// is not Redis handing a token out again, so it is not a warning.
 	other := v.start(t, "--timeout", "60s", "--log-level", "info", "write", "k", "--from", "/dev/null")
 	// Resumed only once the writer holds the Redis lease (its token drawn).
-	vid, err := os.ReadFile(filepath.Join(v.root, ".sharedwrite", "volume-id"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockKey := locking.RedisKeys(strings.TrimSpace(string(vid)), "k").Lock
+	lockKey := leaseKey(t, v, "k")
 	rc := needRedis(t).Client(t)
 	mine := "/" + strconv.Itoa(other.cmd.Process.Pid) + "/"
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
