@@ -55,6 +55,21 @@ func TestAppendFailedRecordFsyncIsWithdrawn(t *testing.T) {
 // version was written, and is kept), once.
 func TestAppendUnwithdrawnBatchIsOutcomeUnknown(t *testing.T) {
 	fs, _, a, ctx := faultyLog(t)
+	appendUnwithdrawn(t, fs, a, ctx)
+	if err := a.Append(ctx, []byte("three 3\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readFile(t, filepath.Join(fs.Backing, "app.log")), "one 1\ntwo 2\nthree 3\n"; got != want {
+		t.Errorf("log holds %q; want %q", got, want)
+	}
+}
+
+// appendUnwithdrawn appends "two 2\n" to a's log on fs while the record's
+// fsync fails and then the withdrawal's write too: the batch's pending
+// version stays in the record, and Append must say ErrOutcomeUnknown. It
+// returns Append's error.
+func appendUnwithdrawn(t *testing.T, fs *faultfs.FS, a *Appender, ctx context.Context) error {
+	t.Helper()
 	fs.Set(
 		faultfs.Fault{Op: faultfs.OpFsync, Glob: "*.lock", Errno: syscall.EIO, Count: 1},
 		faultfs.Fault{Op: faultfs.OpWrite, Glob: "*.lock", Errno: syscall.EIO, Skip: 1, Count: 1},
@@ -64,20 +79,15 @@ func TestAppendUnwithdrawnBatchIsOutcomeUnknown(t *testing.T) {
 	if !errors.Is(err, ErrOutcomeUnknown) {
 		t.Fatalf("Append = %v; want ErrOutcomeUnknown", err)
 	}
-	if err := a.Append(ctx, []byte("three 3\n")); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := readFile(t, filepath.Join(fs.Backing, "app.log")), "one 1\ntwo 2\nthree 3\n"; got != want {
-		t.Errorf("log holds %q; want %q", got, want)
-	}
+	return err
 }
 
 // faultyLog returns a local-mode coordinator on a fault filesystem and an
 // Appender of its app.log, which holds the committed record "one 1".
-func faultyLog(t *testing.T) (*faultfs.FS, *Coordinator, *Appender, context.Context) {
+func faultyLog(t *testing.T, opts ...Option) (*faultfs.FS, *Coordinator, *Appender, context.Context) {
 	t.Helper()
 	fs := faultfs.Mount(t, faultfs.Options{})
-	c := open(t, local, fs.Dir)
+	c := open(t, local, fs.Dir, opts...)
 	ctx := ctxT(t, 30*time.Second)
 	a := c.Appender("app.log")
 	t.Cleanup(func() { a.Close() })

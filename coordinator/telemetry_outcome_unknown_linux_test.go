@@ -3,15 +3,10 @@
 package coordinator
 
 import (
-	"errors"
-	"syscall"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-
-	"github.com/sharedwrite/sharedwrite/internal/testrig/faultfs"
 )
 
 // An append batch whose pending version reached the lock record and could not
@@ -20,24 +15,9 @@ import (
 // the outcome is unknown, not "not_committed": a dashboard counting failed
 // appends as safe to retry would have them written twice.
 func TestAppendOutcomeUnknownIsTheSpanOutcome(t *testing.T) {
-	fs := faultfs.Mount(t, faultfs.Options{})
 	tr := newTelRig(t)
-	c := open(t, local, fs.Dir, tr.opts()...)
-	ctx := ctxT(t, 30*time.Second)
-	a := c.Appender("app.log")
-	t.Cleanup(func() { a.Close() })
-	if err := a.Append(ctx, []byte("one 1\n")); err != nil {
-		t.Fatal(err)
-	}
-	fs.Set(
-		faultfs.Fault{Op: faultfs.OpFsync, Glob: "*.lock", Errno: syscall.EIO, Count: 1},
-		faultfs.Fault{Op: faultfs.OpWrite, Glob: "*.lock", Errno: syscall.EIO, Skip: 1, Count: 1},
-	)
-	err := a.Append(ctx, []byte("two 2\n"))
-	fs.Clear()
-	if !errors.Is(err, ErrOutcomeUnknown) {
-		t.Fatalf("Append = %v; want ErrOutcomeUnknown", err)
-	}
+	fs, _, a, ctx := faultyLog(t, tr.opts()...)
+	err := appendUnwithdrawn(t, fs, a, ctx)
 
 	spans := tr.named("sharedwrite.append")
 	if len(spans) != 2 {
