@@ -248,12 +248,8 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 			// Over the limit while the committed version is within it: a
 			// stale view, or a file being replaced; read it again.
 			staleRetried()
-			tm := time.NewTimer(min(time.Millisecond<<min(attempt, 8), time.Until(until)))
-			select {
-			case <-ctx.Done():
-				tm.Stop()
-				return ct, nil, wrap("read", key, errors.Join(err, context.Cause(ctx)))
-			case <-tm.C:
+			if cerr := pause(ctx, min(time.Millisecond<<min(attempt, 8), time.Until(until))); cerr != nil {
+				return ct, nil, wrap("read", key, errors.Join(err, cerr))
 			}
 		}
 	}
@@ -283,6 +279,23 @@ func (c *Coordinator) freshRead1(ctx context.Context, key string, rec locking.Re
 	}
 	return committedPrefix(matched, ct), matched, nil
 }
+
+// pause waits d, or until ctx ends: it then returns ctx's cause.
+func pause(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-tm.C:
+		return nil
+	}
+}
+
+// windowBackoff is the wait before retry attempt+1 of an operation tried
+// again through the stale-view window (a create-only commit, a removal):
+// 10 ms, doubling, at most 640 ms.
+func windowBackoff(attempt int) time.Duration { return 10 * time.Millisecond << min(attempt, 6) }
 
 // windowCutError is a fresh read that matched no recorded version before the
 // caller's deadline, which left only window of the full stale-view window. It

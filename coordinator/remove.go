@@ -55,12 +55,8 @@ func (c *Coordinator) removeThroughStaleView(ctx context.Context, remove func() 
 		if left <= 0 {
 			return fmt.Errorf("%w (the committed record says the file exists; it did not show within the stale-view window of %v)", err, c.staleWindow)
 		}
-		tm := time.NewTimer(min(10*time.Millisecond<<min(attempt, 6), left))
-		select {
-		case <-ctx.Done():
-			tm.Stop()
-			return errors.Join(err, context.Cause(ctx))
-		case <-tm.C:
+		if cerr := pause(ctx, min(windowBackoff(attempt), left)); cerr != nil {
+			return errors.Join(err, cerr)
 		}
 		err = remove()
 	}

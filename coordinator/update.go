@@ -184,12 +184,8 @@ func (c *Coordinator) createOnce(ctx context.Context, h *held, o *op, data []byt
 		if left <= 0 {
 			return nil, &wv, wrap("read winner", h.key, fmt.Errorf("the create-only commit found the file there (EEXIST), but it is not visible: %w", writer.ErrStaleView))
 		}
-		tm := time.NewTimer(min(10*time.Millisecond<<min(attempt, 6), left))
-		select {
-		case <-ctx.Done():
-			tm.Stop()
-			return nil, &wv, wrap("read winner", h.key, errors.Join(writer.ErrStaleView, context.Cause(ctx)))
-		case <-tm.C:
+		if cerr := pause(ctx, min(windowBackoff(attempt), left)); cerr != nil {
+			return nil, &wv, wrap("read winner", h.key, errors.Join(writer.ErrStaleView, cerr))
 		}
 	}
 }

@@ -169,10 +169,8 @@ func (w *watcher) listen(ctx context.Context, client redis.UniversalClient) {
 					"key", quote.Value(w.key), "interval", w.cfg.interval, "err", err)
 			}
 			backoff = min(max(2*backoff, subscribeBackoffMin), subscribeBackoffMax)
-			select {
-			case <-ctx.Done():
+			if pause(ctx, backoff) != nil {
 				return
-			case <-time.After(backoff):
 			}
 			continue
 		}
